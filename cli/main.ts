@@ -1,0 +1,54 @@
+/**
+ * `rampart <command> [flags]`: the single entry point. Each command lives in its own module
+ * under cli/commands/ and is loaded only when called, so `rampart evaluate` never pays for
+ * gRPC or Kubernetes client start-up.
+ */
+import { argv, exit, stderr } from 'node:process';
+
+interface CommandModule {
+  run(args: readonly string[]): Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly load: () => Promise<CommandModule> }>> = {
+  evaluate: { summary: 'verdicts of proposed policies for recorded Hubble flows', load: () => import('./commands/evaluate.js') },
+  replay: { summary: 'a Hubble Observer server over a capture', load: () => import('./commands/replay.js') },
+  observe: { summary: 'read flows from a Hubble server', load: () => import('./commands/observe.js') },
+  agent: { summary: 'the node agent (DaemonSet)', load: () => import('./commands/agent.js') },
+  controlplane: { summary: 'the control plane', load: () => import('./commands/controlplane.js') },
+  simulate: { summary: 'a simulated cluster with one Hubble server per node', load: () => import('./commands/simulate.js') },
+  demo: { summary: 'everything on one machine with a simulated cluster', load: () => import('./commands/demo.js') },
+  watch: { summary: 'a live terminal view of the deny-rate stream', load: () => import('./commands/watch.js') },
+  status: { summary: 'contracts as the control plane sees them', load: () => import('./commands/status.js') },
+  history: { summary: "a contract's transitions", load: () => import('./commands/history.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: rampart <command> [flags]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<number> {
+  const [name, ...rest] = argv.slice(2);
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    stderr.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    stderr.write(`rampart: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  const mod = await command.load();
+  return mod.run(rest);
+}
+
+main().then(
+  (code) => {
+    exit(code);
+  },
+  (e: unknown) => {
+    stderr.write(`rampart: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    exit(2);
+  },
+);

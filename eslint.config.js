@@ -1,0 +1,44 @@
+// ESLint flat config: typescript-eslint strict plus the module boundaries of style.md 2.2.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const restrict = (patterns) => ({
+  'no-restricted-imports': ['error', { patterns }],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'proto/gen/**', '.cache/**', 'test-results/**', 'controlplane/http/static/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strict,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', URL: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', performance: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-extraneous-class': 'off',
+      '@typescript-eslint/no-invalid-void-type': 'off',
+      '@typescript-eslint/unified-signatures': 'off',
+      '@typescript-eslint/no-dynamic-delete': 'off',
+    },
+  },
+  {
+    files: ['core/**/*.ts'],
+    rules: restrict([
+      { group: ['node:*'], message: 'core/ is pure: no I/O.' },
+      { group: ['@grpc/*', 'protobufjs', 'prom-client', 'ws', '@kubernetes/*', 'yaml'], message: 'core/ takes no npm imports.' },
+      { group: ['**/agent/**', '**/controlplane/**', '**/proto/**', '**/cli/**', '**/sim/**', '**/replay/**'], message: 'core/ imports only core/.' },
+    ]),
+  },
+  {
+    files: ['agent/**/*.ts'],
+    rules: restrict([{ group: ['**/controlplane/**', '**/sim/**', '**/cli/**'], message: 'agent/ never imports the control plane.' }]),
+  },
+  {
+    files: ['controlplane/**/*.ts'],
+    rules: restrict([{ group: ['**/agent/**', '**/sim/**', '**/cli/**'], message: 'controlplane/ never imports the agent.' }]),
+  },
+  {
+    files: ['proto/**/*.ts'],
+    rules: restrict([{ group: ['**/agent/**', '**/controlplane/**', '**/cli/**'], message: 'proto/ is shared: it imports only core/.' }]),
+  },
+);
