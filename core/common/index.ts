@@ -5,3 +5,4 @@ export * from './assert-never.js';
 export * from './logger.js';
 export * from './clock.js';
 export * from './duration.js';
+export * from './hash.js';

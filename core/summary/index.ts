@@ -1,1 +1,5 @@
 export * from './summary.js';
+export * from './top-edges.js';
+export * from './workload.js';
+export * from './aggregator.js';
+export * from './merge.js';

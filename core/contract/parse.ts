@@ -1,0 +1,389 @@
+/**
+ * Parses and validates a RampContract document (rampart.dev/v1alpha1, already loaded from
+ * YAML or JSON) into the defaulted Contract model. Every problem is reported with its field
+ * path, not just the first. The rules match the CRD schema in deploy/crds/rampcontracts.yaml;
+ * test/kube checks that the API server and this parser agree on accept/reject.
+ */
+import { childPath, contentHash, err, ok, parseDurationMs, type Result, type Problem } from '../common/index.js';
+import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../policy/index.js';
+import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RolloutStrategy, Stage } from './contract.js';
+import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
+import {
+  ProblemSink,
+  dns1123LabelError,
+  dns1123SubdomainError,
+  readNumber,
+  readObject,
+  readOneOf,
+  readString,
+  rejectUnknownKeys,
+  type RawObject,
+} from './fields.js';
+import { CONTRACT_LIMITS, checkPolicyLimits } from './limits.js';
+
+const STRATEGIES: readonly RolloutStrategy[] = ['percent', 'namespaces'];
+const ADVANCE_MODES: readonly AdvanceMode[] = ['auto', 'manual'];
+const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
+const SPEC_KEYS = ['policies', 'rollout', 'gates', 'rollback', 'advance'];
+const ROLLOUT_KEYS = ['strategy', 'stages'];
+const STAGE_KEYS = ['name', 'minDuration', 'percent', 'namespaces'];
+const GATE_KEYS = ['minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge'];
+const ROLLBACK_KEYS = ['maxActualDeniesPerMinute'];
+
+/** Parses a RampContract object (as loaded from YAML/JSON or read from the API server). */
+export function parseContract(raw: unknown): Result<Contract, Problem[]> {
+  const sink = new ProblemSink();
+  const doc = readObject(sink, raw, '', true);
+  if (!doc) return err(sink.problems.map((p) => (p.path === '' ? { path: '(document)', message: p.message } : p)));
+  rejectUnknownKeys(sink, doc, '', TOP_KEYS);
+
+  const apiVersion = readString(sink, doc['apiVersion'], 'apiVersion');
+  if (apiVersion !== undefined && apiVersion !== CONTRACT_API_VERSION) {
+    sink.add('apiVersion', `must be ${JSON.stringify(CONTRACT_API_VERSION)}, got ${JSON.stringify(apiVersion)}`);
+  }
+  const kind = readString(sink, doc['kind'], 'kind');
+  if (kind !== undefined && kind !== CONTRACT_KIND) {
+    sink.add('kind', `must be ${JSON.stringify(CONTRACT_KIND)}, got ${JSON.stringify(kind)}`);
+  }
+  const name = readName(sink, doc['metadata']);
+  const spec = readSpec(sink, doc['spec']);
+
+  if (sink.problems.length > 0 || name === undefined || spec === undefined) return err(sink.problems);
+  const warnings = spec.policies.flatMap((p) => p.warnings ?? []);
+  return ok({ name, spec, policiesHash: contentHash(spec.rawPolicies), ...(warnings.length > 0 ? { warnings } : {}) });
+}
+
+function readName(sink: ProblemSink, value: unknown): string | undefined {
+  // Other metadata (labels, uid, resourceVersion, ...) is the API server's business.
+  const metadata = readObject(sink, value, 'metadata', true);
+  if (!metadata) return undefined;
+  const name = readString(sink, metadata['name'], 'metadata.name');
+  if (name === undefined) return undefined;
+  const bad = dns1123SubdomainError(name);
+  if (bad !== undefined) {
+    sink.add('metadata.name', bad);
+    return undefined;
+  }
+  return name;
+}
+
+function readSpec(sink: ProblemSink, value: unknown): ContractSpec | undefined {
+  const spec = readObject(sink, value, 'spec', true);
+  if (!spec) return undefined;
+  rejectUnknownKeys(sink, spec, 'spec', SPEC_KEYS);
+  const before = sink.problems.length;
+  const policies = readPolicies(sink, spec['policies']);
+  const rollout = readRollout(sink, spec['rollout']);
+  const gates = readGates(sink, spec['gates']);
+  const rollback = readRollback(sink, spec['rollback']);
+  const advance = spec['advance'] == null ? DEFAULT_ADVANCE : readOneOf(sink, spec['advance'], 'spec.advance', ADVANCE_MODES);
+  if (sink.problems.length > before || !policies || !rollout || !gates || !rollback || !advance) return undefined;
+  return {
+    rawPolicies: policies.raw,
+    policies: policies.parsed,
+    strategy: rollout.strategy,
+    stages: rollout.stages,
+    gates,
+    rollback,
+    advance,
+  };
+}
+
+function readPolicies(
+  sink: ProblemSink,
+  value: unknown,
+): { raw: readonly unknown[]; parsed: readonly NetworkPolicy[] } | undefined {
+  const path = 'spec.policies';
+  if (value === undefined || value === null) {
+    sink.add(path, 'required: the NetworkPolicies this contract rolls out');
+    return undefined;
+  }
+  if (!Array.isArray(value)) {
+    sink.add(path, 'expected a list of NetworkPolicy manifests');
+    return undefined;
+  }
+  if (value.length === 0) {
+    sink.add(path, 'must contain at least one NetworkPolicy');
+    return undefined;
+  }
+  if (value.length > CONTRACT_LIMITS.policies) {
+    sink.add(path, `must contain at most ${CONTRACT_LIMITS.policies} NetworkPolicies, got ${value.length}`);
+  }
+  const parsed: NetworkPolicy[] = [];
+  const seen = new Map<string, number>();
+  value.forEach((item: unknown, i) => {
+    const itemPath = childPath(path, i);
+    checkPolicyLimits(sink, item, itemPath);
+    const result = parseNetworkPolicy(item, itemPath);
+    if (!result.ok) {
+      sink.addAll(result.error);
+      return;
+    }
+    const ref = policyRef(result.value);
+    const first = seen.get(ref);
+    if (first !== undefined) {
+      sink.add(childPath(itemPath, 'metadata'), `duplicate policy ${ref} (also ${childPath(path, first)})`);
+      return;
+    }
+    seen.set(ref, i);
+    parsed.push(result.value);
+  });
+  return { raw: value as readonly unknown[], parsed };
+}
+
+function readRollout(
+  sink: ProblemSink,
+  value: unknown,
+): { strategy: RolloutStrategy; stages: readonly Stage[] } | undefined {
+  const rollout = readObject(sink, value, 'spec.rollout', true);
+  if (!rollout) return undefined;
+  rejectUnknownKeys(sink, rollout, 'spec.rollout', ROLLOUT_KEYS);
+  const strategy = readOneOf(sink, rollout['strategy'], 'spec.rollout.strategy', STRATEGIES);
+  const stagesPath = 'spec.rollout.stages';
+  const rawStages = rollout['stages'];
+  if (rawStages === undefined || rawStages === null) {
+    sink.add(stagesPath, 'required');
+    return undefined;
+  }
+  if (!Array.isArray(rawStages)) {
+    sink.add(stagesPath, 'expected a list of stages');
+    return undefined;
+  }
+  if (rawStages.length < 2) {
+    sink.add(stagesPath, `must have a monitor stage and at least one enforcing stage, got ${rawStages.length} stage(s)`);
+    return undefined;
+  }
+  if (rawStages.length > CONTRACT_LIMITS.stages) {
+    sink.add(stagesPath, `must have at most ${CONTRACT_LIMITS.stages} stages, got ${rawStages.length}`);
+    return undefined;
+  }
+  const before = sink.problems.length;
+  const stages = readStages(sink, rawStages as readonly unknown[], strategy);
+  if (sink.problems.length > before || strategy === undefined || stages === undefined) return undefined;
+  return { strategy, stages };
+}
+
+/**
+ * Stage rules: the first stage is a monitor stage (no percent, no namespaces); every later
+ * stage enforces, by strategy. Percents are integers 1..100, strictly increasing, the last
+ * one 100 (a ramp completes when the whole selection is enforced). Namespace stages list
+ * namespaces not listed by any earlier stage (each stage adds to the earlier ones).
+ */
+function readStages(sink: ProblemSink, rawStages: readonly unknown[], strategy: RolloutStrategy | undefined): Stage[] | undefined {
+  const stages: Stage[] = [];
+  const names = new Map<string, number>();
+  const namespaceOwner = new Map<string, string>();
+  let previousPercent: number | undefined;
+  let failed = false;
+
+  rawStages.forEach((value, i) => {
+    const path = childPath('spec.rollout.stages', i);
+    const stage = readObject(sink, value, path, true);
+    if (!stage) {
+      failed = true;
+      return;
+    }
+    rejectUnknownKeys(sink, stage, path, STAGE_KEYS);
+    const name = readStageName(sink, stage, path, names, i);
+    const minDurationMs = readDuration(sink, stage['minDuration'], childPath(path, 'minDuration'), true);
+    const hasPercent = stage['percent'] != null;
+    const hasNamespaces = stage['namespaces'] != null;
+
+    if (i === 0) {
+      if (hasPercent || hasNamespaces) {
+        sink.add(path, 'the first stage must be a monitor stage (no percent or namespaces): nothing is enforced before evidence is gathered');
+        failed = true;
+        return;
+      }
+      if (name === undefined || minDurationMs === undefined) failed = true;
+      else stages.push({ kind: 'monitor', name, minDurationMs });
+      return;
+    }
+
+    if (strategy === 'percent') {
+      if (hasNamespaces) sink.add(childPath(path, 'namespaces'), 'not allowed with strategy "percent"');
+      const percent = readStagePercent(sink, stage['percent'], childPath(path, 'percent'), previousPercent, i === rawStages.length - 1);
+      if (percent !== undefined) previousPercent = percent;
+      if (name === undefined || minDurationMs === undefined || percent === undefined || hasNamespaces) failed = true;
+      else stages.push({ kind: 'percent', name, percent, minDurationMs });
+    } else if (strategy === 'namespaces') {
+      if (hasPercent) sink.add(childPath(path, 'percent'), 'not allowed with strategy "namespaces"');
+      const namespaces = readStageNamespaces(sink, stage['namespaces'], childPath(path, 'namespaces'), namespaceOwner, name ?? `#${i}`);
+      if (name === undefined || minDurationMs === undefined || namespaces === undefined || hasPercent) failed = true;
+      else stages.push({ kind: 'namespaces', name, namespaces, minDurationMs });
+    } else {
+      failed = true; // the strategy itself was reported
+    }
+  });
+  return failed ? undefined : stages;
+}
+
+function readStageName(sink: ProblemSink, stage: RawObject, path: string, names: Map<string, number>, i: number): string | undefined {
+  const namePath = childPath(path, 'name');
+  const name = readString(sink, stage['name'], namePath);
+  if (name === undefined) return undefined;
+  const bad = dns1123LabelError(name);
+  if (bad !== undefined) {
+    sink.add(namePath, bad);
+    return undefined;
+  }
+  const first = names.get(name);
+  if (first !== undefined) {
+    sink.add(namePath, `duplicate stage name ${JSON.stringify(name)} (also spec.rollout.stages[${first}])`);
+    return undefined;
+  }
+  names.set(name, i);
+  return name;
+}
+
+function readStagePercent(
+  sink: ProblemSink,
+  value: unknown,
+  path: string,
+  previous: number | undefined,
+  isLast: boolean,
+): number | undefined {
+  if (value === undefined || value === null) {
+    sink.add(path, 'required: an enforcing stage of strategy "percent" needs a percent (1..100)');
+    return undefined;
+  }
+  const percent = readNumber(sink, value, path, { min: 1, max: 100, integer: true });
+  if (percent === undefined) return undefined;
+  if (previous !== undefined && percent <= previous) {
+    sink.add(path, `must be greater than the previous stage's percent ${previous}, got ${percent}`);
+    return undefined;
+  }
+  if (isLast && percent !== 100) {
+    sink.add(path, `the last stage must enforce on 100 percent of the selected pods, got ${percent}`);
+    return undefined;
+  }
+  return percent;
+}
+
+function readStageNamespaces(
+  sink: ProblemSink,
+  value: unknown,
+  path: string,
+  owner: Map<string, string>,
+  stageName: string,
+): string[] | undefined {
+  if (value === undefined || value === null) {
+    sink.add(path, 'required: an enforcing stage of strategy "namespaces" lists the namespaces it adds');
+    return undefined;
+  }
+  if (!Array.isArray(value)) {
+    sink.add(path, 'expected a list of namespace names');
+    return undefined;
+  }
+  if (value.length === 0) {
+    sink.add(path, 'must list at least one namespace');
+    return undefined;
+  }
+  if (value.length > CONTRACT_LIMITS.namespacesPerStage) {
+    sink.add(path, `must list at most ${CONTRACT_LIMITS.namespacesPerStage} namespaces, got ${value.length}`);
+    return undefined;
+  }
+  const namespaces: string[] = [];
+  let failed = false;
+  (value as readonly unknown[]).forEach((item, j) => {
+    const itemPath = childPath(path, j);
+    const ns = readString(sink, item, itemPath);
+    if (ns === undefined) {
+      failed = true;
+      return;
+    }
+    const bad = dns1123LabelError(ns);
+    if (bad !== undefined) {
+      sink.add(itemPath, bad);
+      failed = true;
+      return;
+    }
+    const earlier = owner.get(ns);
+    if (earlier !== undefined) {
+      sink.add(itemPath, `namespace ${JSON.stringify(ns)} is already listed by stage ${JSON.stringify(earlier)}`);
+      failed = true;
+      return;
+    }
+    owner.set(ns, stageName);
+    namespaces.push(ns);
+  });
+  return failed ? undefined : namespaces;
+}
+
+function readDuration(sink: ProblemSink, value: unknown, path: string, required: boolean): number | undefined {
+  if ((value === undefined || value === null) && !required) return undefined;
+  const text = readString(sink, value, path);
+  if (text === undefined) return undefined;
+  const parsed = parseDurationMs(text);
+  if (!parsed.ok) {
+    sink.add(path, parsed.error);
+    return undefined;
+  }
+  return parsed.value;
+}
+
+function readGates(sink: ProblemSink, value: unknown): Gates | undefined {
+  if (value === undefined || value === null) return DEFAULT_GATES;
+  const path = 'spec.gates';
+  const gates = readObject(sink, value, path, false);
+  if (!gates) return undefined;
+  rejectUnknownKeys(sink, gates, path, GATE_KEYS);
+  const before = sink.problems.length;
+  const at = (key: string) => childPath(path, key);
+  const count = { min: 0, integer: true } as const;
+  const ratio = { min: 0, max: 1, integer: false } as const;
+  const result: Gates = {
+    minFlows: orDefault(gates['minFlows'], DEFAULT_GATES.minFlows, (v) => readNumber(sink, v, at('minFlows'), count)),
+    maxWouldDeny: orDefaultNullable(gates['maxWouldDeny'], DEFAULT_GATES.maxWouldDeny, (v) =>
+      readNumber(sink, v, at('maxWouldDeny'), count),
+    ),
+    maxWouldDenyRatio: orDefaultNullable(gates['maxWouldDenyRatio'], DEFAULT_GATES.maxWouldDenyRatio, (v) =>
+      readNumber(sink, v, at('maxWouldDenyRatio'), ratio),
+    ),
+    minNodeCoverage: orDefault(gates['minNodeCoverage'], DEFAULT_GATES.minNodeCoverage, (v) =>
+      readNumber(sink, v, at('minNodeCoverage'), ratio),
+    ),
+    maxLostEventsRatio: orDefault(gates['maxLostEventsRatio'], DEFAULT_GATES.maxLostEventsRatio, (v) =>
+      readNumber(sink, v, at('maxLostEventsRatio'), ratio),
+    ),
+    maxReportAgeMs: orDefault(gates['maxReportAge'], DEFAULT_GATES.maxReportAgeMs, (v) => {
+      const ms = readDuration(sink, v, at('maxReportAge'), true);
+      if (ms === 0) {
+        sink.add(at('maxReportAge'), 'must be greater than 0');
+        return undefined;
+      }
+      return ms;
+    }),
+  };
+  return sink.problems.length > before ? undefined : result;
+}
+
+function readRollback(sink: ProblemSink, value: unknown): Rollback | undefined {
+  if (value === undefined || value === null) return DEFAULT_ROLLBACK;
+  const path = 'spec.rollback';
+  const rollback = readObject(sink, value, path, false);
+  if (!rollback) return undefined;
+  rejectUnknownKeys(sink, rollback, path, ROLLBACK_KEYS);
+  const before = sink.problems.length;
+  const result: Rollback = {
+    maxActualDeniesPerMinute: orDefaultNullable(rollback['maxActualDeniesPerMinute'], DEFAULT_ROLLBACK.maxActualDeniesPerMinute, (v) =>
+      readNumber(sink, v, childPath(path, 'maxActualDeniesPerMinute'), { min: 0, integer: false }),
+    ),
+  };
+  return sink.problems.length > before ? undefined : result;
+}
+
+// A field left out (or null) takes its default. A bad value has been reported by `read`;
+// returning the default keeps the walk going, and the caller discards the result because
+// problems grew.
+function orDefault(value: unknown, fallback: number, read: (v: unknown) => number | undefined): number {
+  if (value === undefined || value === null) return fallback;
+  return read(value) ?? fallback;
+}
+
+/** As orDefault, but an explicit `null` means "no limit" (these fields are `nullable` in the CRD). */
+function orDefaultNullable(value: unknown, fallback: number | null, read: (v: unknown) => number | undefined): number | null {
+  if (value === null) return null;
+  if (value === undefined) return fallback;
+  return read(value) ?? fallback;
+}

@@ -1,0 +1,77 @@
+/**
+ * The normalized document form of a parsed contract: every default filled in, durations as
+ * Go-style strings, policies as written. `parseContract(contractToJson(c))` gives back `c`.
+ * Useful for showing users the effective spec, and for pushing contracts to agents.
+ */
+import { assertNever, formatDurationMs } from '../common/index.js';
+import type { Contract, ContractSpec, Stage } from './contract.js';
+import { CONTRACT_API_VERSION, CONTRACT_KIND } from './defaults.js';
+
+export interface StageJson {
+  name: string;
+  minDuration: string;
+  percent?: number;
+  namespaces?: string[];
+}
+
+export interface ContractSpecJson {
+  policies: unknown[];
+  rollout: { strategy: ContractSpec['strategy']; stages: StageJson[] };
+  gates: {
+    minFlows: number;
+    maxWouldDeny: number | null;
+    maxWouldDenyRatio: number | null;
+    minNodeCoverage: number;
+    maxLostEventsRatio: number;
+    maxReportAge: string;
+  };
+  rollback: { maxActualDeniesPerMinute: number | null };
+  advance: ContractSpec['advance'];
+}
+
+export interface ContractJson {
+  apiVersion: typeof CONTRACT_API_VERSION;
+  kind: typeof CONTRACT_KIND;
+  metadata: { name: string };
+  spec: ContractSpecJson;
+}
+
+function stageToJson(stage: Stage): StageJson {
+  const base = { name: stage.name, minDuration: formatDurationMs(stage.minDurationMs) };
+  switch (stage.kind) {
+    case 'monitor':
+      return base;
+    case 'percent':
+      return { ...base, percent: stage.percent };
+    case 'namespaces':
+      return { ...base, namespaces: [...stage.namespaces] };
+    default:
+      return assertNever(stage, 'stage');
+  }
+}
+
+export function contractSpecToJson(spec: ContractSpec): ContractSpecJson {
+  return {
+    policies: [...spec.rawPolicies],
+    rollout: { strategy: spec.strategy, stages: spec.stages.map(stageToJson) },
+    gates: {
+      minFlows: spec.gates.minFlows,
+      maxWouldDeny: spec.gates.maxWouldDeny,
+      maxWouldDenyRatio: spec.gates.maxWouldDenyRatio,
+      minNodeCoverage: spec.gates.minNodeCoverage,
+      maxLostEventsRatio: spec.gates.maxLostEventsRatio,
+      maxReportAge: formatDurationMs(spec.gates.maxReportAgeMs),
+    },
+    rollback: { maxActualDeniesPerMinute: spec.rollback.maxActualDeniesPerMinute },
+    advance: spec.advance,
+  };
+}
+
+export function contractToJson(contract: Contract): ContractJson {
+  return {
+    apiVersion: CONTRACT_API_VERSION,
+    kind: CONTRACT_KIND,
+    metadata: { name: contract.name },
+    spec: contractSpecToJson(contract.spec),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Evaluates one connection against a compiled NetworkPolicy set with exact networking.k8s.io/v1
+ * semantics (../shared/docs/netpol.md section 1, product.md "Evaluating a flow" 3–4):
+ * isolation per direction and per pod, allows are a union (no order, no deny rules), a side
+ * is allowed iff it is not isolated or some rule of an isolating policy admits the peer on
+ * the port. Both evaluated sides must allow.
+ *
+ * Choices where Kubernetes leaves room (netpol.md section 3), all visible in reasons:
+ * - ipBlock matches external peers only, never pod IPs (Cilium's behaviour).
+ * - Traffic between a pod and `reserved:host` / `reserved:remote-node` is always allowed.
+ * - `reserved:kube-apiserver` is treated as an external peer (matched by ipBlock on its IP):
+ *   the API server is outside the pod network, and ipBlock is how policies name it.
+ * - `reserved:health` and `reserved:ingress` (Cilium's health endpoint and ingress proxy) are
+ *   cluster endpoints that are not pods: no selector and no ipBlock matches them, only rules
+ *   that admit every peer do. They have no side of their own (`none`).
+ * - `reserved:init` and `reserved:unmanaged` are pods whose labels Cilium does not know, and
+ *   `reserved:unknown` / missing labels tell us nothing: whatever depends on their labels is
+ *   indeterminate, never guessed. Where the answer does not depend on them (no policy could
+ *   isolate, a rule admits every peer) the verdict is still exact.
+ * - ICMP and other protocols without ports are admitted only by rules without `ports`.
+ * - A pod reaching itself is evaluated like any other connection.
+ */
+import type { Flow } from '../flow/flow.js';
+import type { CompiledPolicySet } from './compile.js';
+import { C, type Direction } from './match.js';
+import { evaluateSide } from './side.js';
+import type { EvaluateOptions, EvaluatedSides, Evaluation, SideResult, SideVerdict } from './verdict.js';
+
+const freeze = (e: Evaluation): Evaluation => Object.freeze(e);
+
+const NO_SIDE: Evaluation = freeze({
+  verdict: 'allow',
+  egress: 'none',
+  ingress: 'none',
+  policies: Object.freeze([]) as readonly string[],
+  reason: 'no side evaluated: no requested side belongs to a pod',
+});
+
+function alone(r: SideResult, dir: Direction): Evaluation {
+  return (r.alone ??= freeze({
+    verdict: r.verdict,
+    egress: dir === 'egress' ? r.verdict : 'none',
+    ingress: dir === 'ingress' ? r.verdict : 'none',
+    policies: r.policies,
+    reason: r.reason,
+  }));
+}
+
+const PAIRS_PER_RESULT_MAX = 1024;
+
+function combine(set: CompiledPolicySet, e: SideResult, i: SideResult): Evaluation {
+  let pairs = set.caches.pairs.get(e);
+  const hit = pairs?.get(i);
+  if (hit !== undefined) return hit;
+  const verdict: SideVerdict =
+    e.verdict === 'deny' || i.verdict === 'deny' ? 'deny' : e.verdict === 'indeterminate' || i.verdict === 'indeterminate' ? 'indeterminate' : 'allow';
+  const policies: string[] = [];
+  for (const side of [e, i]) {
+    // Allowed: who admitted it on both sides. Otherwise: the policies of the side(s) that decided.
+    if (verdict !== 'allow' && side.verdict !== verdict) continue;
+    for (const ref of side.policies) if (!policies.includes(ref)) policies.push(ref);
+  }
+  const result = freeze({ verdict, egress: e.verdict, ingress: i.verdict, policies, reason: `${e.reason}; ${i.reason}` });
+  if (pairs === undefined) {
+    pairs = new Map();
+    set.caches.pairs.set(e, pairs);
+  } else if (pairs.size >= PAIRS_PER_RESULT_MAX) pairs.clear();
+  pairs.set(i, result);
+  return result;
+}
+
+/**
+ * Evaluates a connection start. `sides` says which sides this node decides (egress where
+ * `source.ID` is set, ingress where `destination.ID` is set); a side is `none` when not
+ * requested or when its endpoint is not a pod. Returned objects are frozen and may be shared
+ * between calls.
+ */
+export function evaluateConnection(set: CompiledPolicySet, flow: Flow, sides: EvaluatedSides, options?: EvaluateOptions): Evaluation {
+  C.set = set;
+  C.resolver = options?.namedPorts;
+  C.destination = flow.destination;
+  const l4 = flow.l4;
+  C.proto = l4 === null ? null : l4.protocol;
+  C.port = l4 === null ? 0 : l4.destinationPort;
+  C.explain = false;
+  C.flow = flow;
+  const e = sides.egress ? evaluateSide(set, 'egress', flow.source, flow.destination, flow) : null;
+  const i = sides.ingress ? evaluateSide(set, 'ingress', flow.destination, flow.source, flow) : null;
+  if (e === null) return i === null ? NO_SIDE : alone(i, 'ingress');
+  if (i === null) return alone(e, 'egress');
+  return combine(set, e, i);
+}

@@ -1,0 +1,235 @@
+/**
+ * Matching one connection against rules: ports (protocol, range, named ports on the
+ * destination pod), peers (selectors, ipBlock) and whole rules, each answered YES, NO or
+ * MAYBE. The connection lives in one reused context object so the hot path allocates nothing.
+ */
+import type { Endpoint, Flow, PodEndpoint } from '../flow/flow.js';
+import type { EndpointFacts } from './cache.js';
+import { parseIp, rangeContains, type IpAddress } from './cidr.js';
+import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort } from './compile.js';
+import { endpointName } from './describe.js';
+import { matchSelector, type CompiledSelector } from './selector.js';
+import { MAYBE, NO, YES, type Trit } from './trit.js';
+import type { NamedPortResolver } from './verdict.js';
+
+export type Direction = 'ingress' | 'egress';
+
+// How a peer endpoint can be matched.
+export const PEER_POD = 0; // selectors on its labels
+export const PEER_EXTERNAL = 1; // ipBlock on its IP (reserved:world, cidr:, kube-apiserver)
+const PEER_NODE = 2; // host / remote-node: always allowed
+export const PEER_INFRA = 3; // health / ingress: only "every peer" rules
+const PEER_UNKNOWN = 4; // reserved:unknown or no labels: might be anything
+const PEER_OPAQUE_POD = 5; // init / unmanaged: a pod whose labels are unknown
+type PeerClass = 0 | 1 | 2 | 3 | 4 | 5;
+
+export function classifyPeer(e: Endpoint): PeerClass {
+  switch (e.kind) {
+    case 'pod':
+      return PEER_POD;
+    case 'external':
+      return PEER_EXTERNAL;
+    case 'unknown':
+      return PEER_UNKNOWN;
+    case 'reserved':
+      switch (e.name) {
+        case 'host':
+        case 'remote-node':
+          return PEER_NODE;
+        case 'kube-apiserver':
+          return PEER_EXTERNAL;
+        case 'health':
+        case 'ingress':
+          return PEER_INFRA;
+        case 'init':
+        case 'unmanaged':
+          return PEER_OPAQUE_POD;
+      }
+  }
+}
+
+export const PROTO_CODES: Readonly<Record<string, number>> = { TCP: 1, UDP: 2, SCTP: 3, ICMPv4: 4, ICMPv6: 5, VRRP: 6, IGMP: 7 };
+
+/**
+ * The connection being evaluated, in one reused object so the hot path allocates nothing.
+ * NOTE: evaluation is synchronous and never re-entered (a resolver must not call back into
+ * evaluateConnection), so one module-level context is safe.
+ */
+export const C = {
+  set: null as unknown as CompiledPolicySet,
+  flow: null as unknown as Flow,
+  dir: 'egress' as Direction,
+  proto: null as string | null,
+  port: 0,
+  peer: null as unknown as Endpoint,
+  peerClass: PEER_POD as PeerClass,
+  peerFacts: null as EndpointFacts | null,
+  peerIpText: null as string | null,
+  peerIp: undefined as IpAddress | null | undefined,
+  destination: null as unknown as Endpoint,
+  resolver: undefined as NamedPortResolver | undefined,
+  /** Explain pass: caches are bypassed and the first cause of doubt is recorded in `why`. */
+  explain: false,
+  why: null as string | null,
+};
+
+export function maybe(why: string): Trit {
+  if (C.explain && C.why === null) C.why = why;
+  return MAYBE;
+}
+
+const IP_CACHE_MAX = 8192;
+const ipCache = new Map<string, IpAddress | null>();
+
+function peerIp(): IpAddress | null {
+  if (C.peerIp === undefined) {
+    const text = C.peerIpText;
+    if (text === null) C.peerIp = null;
+    else {
+      let ip = ipCache.get(text);
+      if (ip === undefined) {
+        ip = parseIp(text);
+        if (ipCache.size >= IP_CACHE_MAX) ipCache.clear();
+        ipCache.set(text, ip);
+      }
+      C.peerIp = ip;
+    }
+  }
+  return C.peerIp;
+}
+
+function ipBlockTrit(peer: CompiledPeer): Trit {
+  const ip = peerIp();
+  if (ip === null) return maybe('the flow carries no usable peer IP address for ipBlock matching');
+  if (!rangeContains(peer.cidr!, ip)) return NO;
+  // `except` carves only its own ipBlock (pitfall 17): another peer may still admit the address.
+  for (const range of peer.except) if (rangeContains(range, ip)) return NO;
+  return YES;
+}
+
+function podSelectorTrit(selector: CompiledSelector, pod: PodEndpoint): Trit {
+  const t = matchSelector(selector, pod.podLabels);
+  if (t === MAYBE) maybe(`selector key "${selector.filteredKey}" is dropped from Cilium identity labels, so it cannot be read from the flow`);
+  return t;
+}
+
+function selectorPeerTrit(peer: CompiledPeer, facts: EndpointFacts): Trit {
+  let ns: Trit;
+  const nsSel = peer.namespaceSelector;
+  if (nsSel === null) ns = facts.namespace === peer.policyNamespace ? YES : NO; // rule 11
+  else if (nsSel.empty) ns = YES; // `{}`: every namespace (rule 12), pods only (rule 14)
+  else if (facts.namespaceLabelsMissing) ns = maybe(`the flow carries no namespace labels for ${facts.namespace}, so a namespaceSelector cannot be matched`);
+  else ns = matchSelector(nsSel, facts.endpoint.namespaceLabels);
+  if (ns === NO) return NO;
+  const pod = peer.podSelector === null ? YES : podSelectorTrit(peer.podSelector, facts.endpoint);
+  return pod < ns ? pod : ns; // same item: AND (rule 13)
+}
+
+function peerTrit(peer: CompiledPeer): Trit {
+  switch (C.peerClass) {
+    case PEER_POD: {
+      // Rampart follows Cilium: an ipBlock never matches a pod IP (netpol.md 3.1).
+      if (peer.kind === 'ipBlock') return NO;
+      const facts = C.peerFacts!;
+      if (C.explain) return selectorPeerTrit(peer, facts);
+      let memo = facts.peerMatches;
+      if (memo === null || memo.length !== C.set.selectorPeerCount) {
+        memo = facts.peerMatches = new Uint8Array(C.set.selectorPeerCount).fill(255);
+      }
+      const known = memo[peer.slot]!;
+      if (known !== 255) return known as Trit;
+      const t = selectorPeerTrit(peer, facts);
+      memo[peer.slot] = t;
+      return t;
+    }
+    case PEER_EXTERNAL:
+      // Selector peers never match external IPs, `namespaceSelector: {}` included (pitfall 7).
+      return peer.kind === 'ipBlock' ? ipBlockTrit(peer) : NO;
+    case PEER_NODE:
+      return YES;
+    case PEER_INFRA:
+      return NO;
+    case PEER_OPAQUE_POD:
+      return peer.kind === 'ipBlock' ? NO : maybe(`the peer ${endpointName(C.peer, C.peerIpText)} is a pod whose labels Cilium does not know yet`);
+    case PEER_UNKNOWN: {
+      if (peer.kind === 'ipBlock') {
+        // It may be external: only an address inside the block leaves the question open.
+        return ipBlockTrit(peer) === NO ? NO : maybe('the peer identity is unknown, so whether it is external cannot be told');
+      }
+      const peerNs = C.peer.kind === 'unknown' ? C.peer.namespace : null;
+      if (peer.namespaceSelector === null && peerNs !== null && peerNs !== peer.policyNamespace) return NO;
+      return maybe('the peer identity is unknown, so its labels cannot be matched');
+    }
+  }
+}
+
+function namedPortTrit(entry: CompiledPort): Trit {
+  // A named port is looked up on the destination pod (pitfalls 12–14), with the entry's protocol.
+  const d = C.destination;
+  switch (d.kind) {
+    case 'pod': {
+      if (C.resolver === undefined || d.podName === '') {
+        return maybe(`named port "${entry.name}" needs the container ports of the destination pod (not supplied)`);
+      }
+      let n: number | null | undefined;
+      try {
+        n = C.resolver(d.namespace, d.podName, entry.name!, entry.protocol);
+      } catch {
+        // A failing resolver is missing evidence, not a reason to crash the evaluation.
+        return maybe(`named port "${entry.name}": the port resolver failed for ${d.namespace}/${d.podName}`);
+      }
+      if (n === undefined) return maybe(`named port "${entry.name}": pod ${d.namespace}/${d.podName} is unknown to the port resolver`);
+      return n === C.port ? YES : NO;
+    }
+    case 'external':
+      return NO; // nothing to resolve it on (pitfall 16)
+    case 'reserved':
+      return d.name === 'init' || d.name === 'unmanaged' ? maybe(`named port "${entry.name}" on a pod Cilium does not know yet`) : NO;
+    case 'unknown':
+      return maybe(`named port "${entry.name}" on a destination of unknown identity`);
+  }
+}
+
+function portsTrit(ports: readonly CompiledPort[]): Trit {
+  const proto = C.proto;
+  // ICMP and other protocols are admitted only by rules without ports (netpol.md 3.5).
+  if (proto !== 'TCP' && proto !== 'UDP' && proto !== 'SCTP') return NO;
+  let best: Trit = NO;
+  for (let i = 0; i < ports.length; i++) {
+    const p = ports[i]!;
+    if (p.protocol !== proto) continue;
+    if (p.name === null) {
+      if (p.port === 0 || (C.port >= p.port && C.port <= p.endPort)) return YES; // endPort inclusive
+      continue;
+    }
+    const t = namedPortTrit(p);
+    if (t === YES) return YES;
+    if (t > best) best = t;
+  }
+  return best;
+}
+
+/** Whether some rule of the policy (in the current direction) admits the peer on the port. */
+export function admitTrit(policy: CompiledPolicy): Trit {
+  const rules = C.dir === 'ingress' ? policy.ingress! : policy.egress!;
+  let best: Trit = NO;
+  for (let r = 0; r < rules.length; r++) {
+    const rule = rules[r]!;
+    const ports = rule.anyPort ? YES : portsTrit(rule.ports);
+    if (ports === NO) continue;
+    let peers: Trit = YES;
+    if (!rule.anyPeer) {
+      peers = NO;
+      const list = rule.peers;
+      for (let p = 0; p < list.length; p++) {
+        const t = peerTrit(list[p]!);
+        if (t > peers) peers = t;
+        if (peers === YES) break;
+      }
+    }
+    const t = ports < peers ? ports : peers; // ports AND peers (rule 8)
+    if (t === YES) return YES;
+    if (t > best) best = t;
+  }
+  return best;
+}

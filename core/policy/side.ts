@@ -1,0 +1,207 @@
+/**
+ * Deciding one side (the egress of the source or the ingress of the destination): which
+ * policies isolate it, whether one of them admits the connection, with memoised results per
+ * endpoint identity, peer and port, and a reason a person can act on.
+ */
+import type { Endpoint, Flow } from '../flow/flow.js';
+import { factsFor, MAX_RESULTS, MAX_RESULTS_PER_SIDE, type EndpointFacts, type SideCandidates } from './cache.js';
+import { EMPTY_INDEX, type CompiledPolicy, type CompiledPolicySet } from './compile.js';
+import { endpointName, listRefs, portName } from './describe.js';
+import { admitTrit, C, classifyPeer, maybe, PEER_EXTERNAL, PEER_INFRA, PEER_POD, PROTO_CODES, type Direction } from './match.js';
+import { matchSelector } from './selector.js';
+import { MAYBE, NO, YES, type Trit } from './trit.js';
+import type { SideResult, SideVerdict } from './verdict.js';
+
+/** Scratch space for `decide`: the admit answer of each candidate policy. */
+let admits = new Uint8Array(64);
+
+export const sideResult = (verdict: SideVerdict, policies: readonly string[], reason: string): SideResult => ({ verdict, policies, reason, alone: null });
+
+/**
+ * Decides one side from its candidate policies. `selected[i]` is whether policy i selects the
+ * pod (YES, or MAYBE when that cannot be told). With Y the surely-selecting policies and M the
+ * possibly-selecting ones: allowed for sure iff some policy in Y admits, or Y is empty and
+ * every policy in M admits; denied for sure iff Y is non-empty and nothing in Y or M can admit.
+ */
+function decide(policies: readonly CompiledPolicy[], selected: readonly Trit[] | null, selfName: string, selfUnknown: boolean): SideResult {
+  let anySure = false;
+  let sureAdmits = false;
+  let allMaybeAdmit = true;
+  let noneCanAdmit = true;
+  // Kept per policy so the explanation below never asks a resolver twice.
+  if (admits.length < policies.length) admits = new Uint8Array(policies.length * 2);
+  for (let i = 0; i < policies.length; i++) {
+    const s = selected === null ? MAYBE : selected[i]!;
+    const a = admitTrit(policies[i]!);
+    admits[i] = a;
+    if (s === YES) {
+      anySure = true;
+      if (a === YES) sureAdmits = true;
+    } else if (a !== YES) allMaybeAdmit = false;
+    if (a !== NO) noneCanAdmit = false;
+  }
+  const dir = C.dir;
+  if (sureAdmits || (!anySure && allMaybeAdmit)) {
+    const refs: string[] = [];
+    for (let i = 0; i < policies.length; i++) {
+      const s = selected === null ? MAYBE : selected[i]!;
+      if ((sureAdmits ? s === YES : true) && admits[i] === YES) refs.push(policies[i]!.ref);
+    }
+    return sideResult('allow', refs, sureAdmits ? `${dir} allowed by ${listRefs(refs)}` : `${dir} allowed: every policy that may select ${selfName} admits it (${listRefs(refs)})`);
+  }
+  if (anySure && noneCanAdmit) {
+    const refs = policies.filter((_, i) => (selected === null ? MAYBE : selected[i]!) === YES).map((p) => p.ref);
+    const peer = endpointName(C.peer, C.peerIpText);
+    const toFrom = dir === 'egress' ? 'to' : 'from';
+    return sideResult('deny', refs, `${dir} of ${selfName} isolated by ${listRefs(refs)}; no rule admits ${toFrom} ${peer} on ${portName(C.flow)}`);
+  }
+  // Undecided: run again in explain mode to find the first cause of doubt.
+  C.explain = true;
+  C.why = null;
+  for (let i = 0; i < policies.length; i++) {
+    const s = selected === null ? MAYBE : selected[i]!;
+    if (s === MAYBE) {
+      maybe(
+        selfUnknown
+          ? `the identity labels of ${selfName} are unknown, so whether ${policies[i]!.ref} selects it cannot be told`
+          : `whether ${policies[i]!.ref} selects ${selfName} cannot be told: selector key "${policies[i]!.podSelector.filteredKey}" is dropped from Cilium identity labels`,
+      );
+    }
+    admitTrit(policies[i]!);
+  }
+  C.explain = false;
+  const refs = policies.map((p) => p.ref);
+  return sideResult('indeterminate', refs, `${dir} of ${selfName} undecided: ${C.why ?? 'evidence is missing'} (${anySure ? 'isolated' : 'may be isolated'} by ${listRefs(refs)})`);
+}
+
+const NODE_ALLOWED: Readonly<Record<Direction, Readonly<Record<'host' | 'remote-node', SideResult>>>> = {
+  egress: {
+    host: sideResult('allow', [], 'egress to reserved:host is always allowed (traffic with the pod\'s node)'),
+    'remote-node': sideResult('allow', [], 'egress to reserved:remote-node is always allowed (traffic with nodes)'),
+  },
+  ingress: {
+    host: sideResult('allow', [], 'ingress from reserved:host is always allowed (traffic from the pod\'s node)'),
+    'remote-node': sideResult('allow', [], 'ingress from reserved:remote-node is always allowed (traffic from nodes)'),
+  },
+};
+
+function candidatesFor(set: CompiledPolicySet, facts: EndpointFacts, dir: Direction): SideCandidates {
+  const known = dir === 'ingress' ? facts.ingress : facts.egress;
+  if (known !== null) return known;
+  const index = set.byNamespace.get(facts.namespace) ?? EMPTY_INDEX;
+  const policies: CompiledPolicy[] = [];
+  const selected: Trit[] = [];
+  // Only policies of the pod's own namespace can select it (rule 1, pitfall 24).
+  for (const p of dir === 'ingress' ? index.ingress : index.egress) {
+    const t = matchSelector(p.podSelector, facts.endpoint.podLabels);
+    if (t === NO) continue;
+    policies.push(p);
+    selected.push(t);
+  }
+  const c: SideCandidates = {
+    policies,
+    selected,
+    namedPorts: policies.some((p) => (dir === 'ingress' ? p.namedPortsIngress : p.namedPortsEgress)),
+    results: new Map(),
+    resultCount: 0,
+    notIsolated: null,
+  };
+  if (dir === 'ingress') facts.ingress = c;
+  else facts.egress = c;
+  return c;
+}
+
+/** The memo key of the peer for side results, or null when results must not be memoised. */
+function peerKey(): unknown {
+  switch (C.peerClass) {
+    case PEER_POD: {
+      const f = C.peerFacts!;
+      return f.identity > 0 && f.labels.length > 0 ? f : null;
+    }
+    case PEER_EXTERNAL:
+      return C.peer.kind === 'external' ? C.peerIpText : null;
+    case PEER_INFRA:
+      return C.peer.kind === 'reserved' ? `reserved:${C.peer.name}` : null;
+    default:
+      return null;
+  }
+}
+
+/** Points the matching context at the peer of this side. */
+function setPeer(set: CompiledPolicySet, dir: Direction, peer: Endpoint, flow: Flow): void {
+  C.dir = dir;
+  C.peer = peer;
+  C.peerClass = classifyPeer(peer);
+  C.peerFacts = peer.kind === 'pod' ? factsFor(set.caches, peer) : null;
+  C.peerIpText = flow.ip === null ? null : dir === 'egress' ? flow.ip.destination : flow.ip.source;
+  C.peerIp = undefined;
+}
+
+/** One side's verdict, or null when that endpoint has no side (not a pod). */
+export function evaluateSide(set: CompiledPolicySet, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult | null {
+  let facts: EndpointFacts | null = null;
+  switch (self.kind) {
+    case 'external':
+      return null; // an external endpoint has no side (rule 6, netpol.md 3.7)
+    case 'reserved':
+      if (self.name !== 'init' && self.name !== 'unmanaged') return null; // not a pod: no policy selects it
+      break;
+    case 'pod':
+      facts = factsFor(set.caches, self);
+      break;
+    case 'unknown':
+      break;
+  }
+  if (peer.kind === 'reserved' && (peer.name === 'host' || peer.name === 'remote-node')) return NODE_ALLOWED[dir][peer.name];
+
+  if (facts !== null) {
+    const cand = candidatesFor(set, facts, dir);
+    if (cand.policies.length === 0) {
+      return (cand.notIsolated ??= sideResult('allow', [], `${dir} of ${endpointName(self, null)} not isolated (no policy selects it for ${dir})`));
+    }
+    setPeer(set, dir, peer, flow);
+    // Named ports depend on the resolver's answer for the destination pod; without a resolver
+    // they are undecided for every pod alike, so memoising stays exact.
+    const key = cand.namedPorts && C.resolver !== undefined ? null : peerKey();
+    const portKey = C.port * 16 + (C.proto === null ? 0 : (PROTO_CODES[C.proto] ?? 8));
+    let byPort: Map<number, SideResult> | undefined;
+    if (key !== null) {
+      byPort = cand.results.get(key);
+      const hit = byPort?.get(portKey);
+      if (hit !== undefined) return hit;
+    }
+    const result = decide(cand.policies, cand.selected, endpointName(self, null), false);
+    if (key !== null) {
+      if (cand.resultCount >= MAX_RESULTS_PER_SIDE) {
+        cand.results.clear();
+        cand.resultCount = 0;
+        byPort = undefined;
+      }
+      if (byPort === undefined) {
+        byPort = new Map();
+        cand.results.set(key, byPort);
+      }
+      byPort.set(portKey, result);
+      cand.resultCount++;
+      // A global bound too: dropping the endpoint table releases every memo hanging off it.
+      if (++set.caches.results > MAX_RESULTS) {
+        set.caches.endpoints.clear();
+        set.caches.results = 0;
+      }
+    }
+    return result;
+  }
+
+  // A side whose pod labels are unknown: exact only where its labels cannot matter.
+  const ns = self.kind === 'unknown' ? self.namespace : null;
+  const index = ns === null ? set.all : (set.byNamespace.get(ns) ?? EMPTY_INDEX);
+  const list = dir === 'ingress' ? index.ingress : index.egress;
+  const name = endpointName(self, null);
+  if (list.length === 0) {
+    return sideResult('allow', [], `${dir} of ${name} not isolated (no policy ${ns === null ? 'in the set' : `in namespace ${ns}`} isolates ${dir})`);
+  }
+  // An empty podSelector selects every pod of its namespace whatever the labels (rule 1).
+  const selected: Trit[] = list.map((p) => (ns !== null && p.podSelector.empty ? YES : MAYBE));
+  setPeer(set, dir, peer, flow);
+  return decide(list, selected, name, true);
+}

@@ -1,0 +1,194 @@
+/**
+ * Properties of NetworkPolicy semantics that must hold for any policy set (fast-check):
+ * order independence, additivity, namespace scoping, and sides evaluated independently.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Flow } from '../../../../core/flow/index.js';
+import { compilePolicies, evaluateConnection, parseNetworkPolicy, type Evaluation, type NetworkPolicy } from '../../../../core/policy/index.js';
+import { referenceSide } from './reference.js';
+import { aFlow, aPod, anExternal, icmpv4, sctp, tcp, udp } from '../../../support/builders.js';
+
+const NAMESPACES = ['shop', 'other'] as const;
+
+const PODS = [
+  aPod({ namespace: 'shop', labels: { app: 'web', tier: 'front' }, namespaceLabels: { team: 'a' }, identity: 101 }),
+  aPod({ namespace: 'shop', labels: { app: 'api', tier: 'back' }, namespaceLabels: { team: 'a' }, identity: 102 }),
+  aPod({ namespace: 'shop', labels: { app: 'db' }, namespaceLabels: { team: 'a' }, identity: 103 }),
+  aPod({ namespace: 'other', labels: { app: 'web' }, namespaceLabels: { team: 'b' }, identity: 201 }),
+  aPod({ namespace: 'other', labels: { app: 'api', tier: 'back' }, namespaceLabels: { team: 'b', env: 'prod' }, identity: 202 }),
+  aPod({ namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' }, identity: 301 }),
+];
+const EXTERNAL_IPS = ['10.1.2.3', '10.200.0.1', '192.0.2.10', '10.1.0.0', '10.1.255.255', '10.255.255.255', '10.1.2.255', '11.0.0.0', '9.255.255.255'];
+
+const podSelectorArb = fc.constantFrom<Record<string, unknown>>(
+  {},
+  { matchLabels: { app: 'web' } },
+  { matchLabels: { app: 'api' } },
+  { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['back'] }] },
+  { matchExpressions: [{ key: 'tier', operator: 'Exists' }] },
+);
+const nsSelectorArb = fc.constantFrom<Record<string, unknown>>(
+  {},
+  { matchLabels: { team: 'a' } },
+  { matchExpressions: [{ key: 'env', operator: 'DoesNotExist' }] },
+  { matchLabels: { 'kubernetes.io/metadata.name': 'other' } },
+);
+const peerArb = fc.oneof(
+  podSelectorArb.map((podSelector) => ({ podSelector })),
+  nsSelectorArb.map((namespaceSelector) => ({ namespaceSelector })),
+  fc.tuple(podSelectorArb, nsSelectorArb).map(([podSelector, namespaceSelector]) => ({ podSelector, namespaceSelector })),
+  fc.constantFrom({ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }, { ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '10.1.2.0/24' } }),
+);
+const portArb = fc.constantFrom<Record<string, unknown>>({ port: 80 }, { port: 8000, endPort: 8080 }, { protocol: 'UDP' }, { port: 53, protocol: 'UDP' }, {}, { protocol: 'SCTP', port: 3868 });
+const ruleArb = (peersKey: 'from' | 'to'): fc.Arbitrary<Record<string, unknown>> =>
+  fc.record({ peers: fc.option(fc.array(peerArb, { maxLength: 2 }), { nil: undefined }), ports: fc.option(fc.array(portArb, { maxLength: 2 }), { nil: undefined }) }).map(({ peers, ports }) => ({
+    ...(peers === undefined ? {} : { [peersKey]: peers }),
+    ...(ports === undefined ? {} : { ports }),
+  }));
+
+interface SpecParts {
+  readonly podSelector: Record<string, unknown>;
+  readonly policyTypes: readonly string[] | undefined;
+  readonly ingress: readonly Record<string, unknown>[] | undefined;
+  readonly egress: readonly Record<string, unknown>[] | undefined;
+}
+const specArb: fc.Arbitrary<SpecParts> = fc.record({
+  podSelector: podSelectorArb,
+  policyTypes: fc.option(fc.constantFrom(['Ingress'], ['Egress'], ['Ingress', 'Egress']), { nil: undefined }),
+  ingress: fc.option(fc.array(ruleArb('from'), { maxLength: 2 }), { nil: undefined }),
+  egress: fc.option(fc.array(ruleArb('to'), { maxLength: 2 }), { nil: undefined }),
+});
+
+let counter = 0;
+function build(namespace: string, spec: SpecParts): NetworkPolicy {
+  const raw = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: `p${counter++}`, namespace }, spec: JSON.parse(JSON.stringify(spec)) as unknown };
+  const r = parseNetworkPolicy(raw, '');
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.value;
+}
+const policyArb = fc.tuple(fc.constantFrom(...NAMESPACES), specArb).map(([ns, spec]) => build(ns, spec));
+const policiesArb = fc.array(policyArb, { maxLength: 6 });
+
+const endpointArb = fc.oneof(
+  fc.constantFrom(...PODS).map((e) => ({ endpoint: e as Flow['source'], ip: `10.244.0.${e.identity % 250}` })),
+  fc.constantFrom(...EXTERNAL_IPS).map((ip) => ({ endpoint: anExternal() as Flow['source'], ip })),
+);
+const l4Arb = fc.constantFrom(tcp(80), tcp(8080), tcp(8000), tcp(7999), tcp(8081), tcp(8042), udp(53), udp(5353), sctp(3868), sctp(80), icmpv4());
+const flowArb = fc.tuple(endpointArb, endpointArb, l4Arb).map(([s, d, l4]) =>
+  aFlow({ source: s.endpoint, destination: d.endpoint, l4, ip: { source: s.ip, destination: d.ip, version: 4 } }),
+);
+const flowsArb = fc.array(flowArb, { minLength: 1, maxLength: 8 });
+
+const BOTH = { egress: true, ingress: true };
+const evalAll = (policies: readonly NetworkPolicy[], flows: readonly Flow[]): Evaluation[] => {
+  const set = compilePolicies(policies);
+  return flows.map((f) => evaluateConnection(set, f, BOTH));
+};
+const shape = (e: Evaluation): string => `${e.verdict}/${e.egress}/${e.ingress}`;
+
+describe('policy engine properties', () => {
+  it('the verdict is independent of policy order', () => {
+    fc.assert(
+      fc.property(policiesArb, flowsArb, fc.integer(), (policies, flows, seed) => {
+        const shuffled = [...policies].sort((a, b) => ((a.name.length * 31 + seed) % 7) - ((b.name.length * 17 + seed) % 5));
+        const a = evalAll(policies, flows);
+        const b = evalAll([...shuffled].reverse(), flows);
+        expect(b.map(shape)).toEqual(a.map(shape));
+        expect(b.map((e) => [...e.policies].sort())).toEqual(a.map((e) => [...e.policies].sort()));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('adding an allow policy that isolates nothing new never turns a side from allowed to denied', () => {
+    const rawArb = fc.tuple(fc.constantFrom(...NAMESPACES), specArb);
+    fc.assert(
+      fc.property(fc.array(rawArb, { minLength: 1, maxLength: 5 }), fc.nat(), specArb, flowsArb, (raws, pick, extraSpec, flows) => {
+        const policies = raws.map(([ns, spec]) => build(ns, spec));
+        // Same namespace, podSelector and effective policyTypes as an existing policy: it
+        // isolates exactly the same pods in the same directions, and only adds rules.
+        const [twinNs, twinSpec] = raws[pick % raws.length]!;
+        const twin = policies[pick % raws.length]!;
+        const extra = build(twinNs, { ...extraSpec, podSelector: twinSpec.podSelector, policyTypes: twin.policyTypes });
+        const before = evalAll(policies, flows);
+        const after = evalAll([...policies, extra], flows);
+        before.forEach((b, i) => {
+          const a = after[i]!;
+          for (const side of ['egress', 'ingress'] as const) {
+            if (b[side] === 'allow') expect(a[side]).toBe('allow');
+            if (b[side] !== 'deny') expect(a[side]).not.toBe('deny');
+          }
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a policy selecting no pod changes nothing', () => {
+    fc.assert(
+      fc.property(policiesArb, fc.constantFrom(...NAMESPACES), specArb, flowsArb, (policies, ns, spec, flows) => {
+        const inert = build(ns, { ...spec, podSelector: { matchLabels: { app: 'no-such-app' } } });
+        expect(evalAll([...policies, inert], flows).map(shape)).toEqual(evalAll(policies, flows).map(shape));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a policy in namespace y never changes verdicts for pods in x', () => {
+    fc.assert(
+      fc.property(policiesArb, specArb, flowsArb, (policies, spec, flows) => {
+        const elsewhere = build('elsewhere', spec);
+        expect(evalAll([...policies, elsewhere], flows).map(shape)).toEqual(evalAll(policies, flows).map(shape));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('each side is decided on its own: one-side evaluations agree with the two-side one', () => {
+    fc.assert(
+      fc.property(policiesArb, flowsArb, (policies, flows) => {
+        const set = compilePolicies(policies);
+        for (const f of flows) {
+          const both = evaluateConnection(set, f, BOTH);
+          const e = evaluateConnection(set, f, { egress: true, ingress: false });
+          const i = evaluateConnection(set, f, { egress: false, ingress: true });
+          expect(e.egress).toBe(both.egress);
+          expect(i.ingress).toBe(both.ingress);
+          const sides = [both.egress, both.ingress];
+          const expected = sides.includes('deny') ? 'deny' : sides.includes('indeterminate') ? 'indeterminate' : 'allow';
+          expect(both.verdict).toBe(expected);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('an isolating policy with no rules never turns a denied side into an allowed one', () => {
+    fc.assert(
+      fc.property(policiesArb, fc.constantFrom(...NAMESPACES), podSelectorArb, flowsArb, (policies, ns, podSelector, flows) => {
+        const deny = build(ns, { podSelector, policyTypes: ['Ingress', 'Egress'], ingress: undefined, egress: undefined });
+        const before = evalAll(policies, flows);
+        const after = evalAll([...policies, deny], flows);
+        before.forEach((b, i) => {
+          for (const side of ['egress', 'ingress'] as const) if (b[side] === 'deny') expect(after[i]![side]).toBe('deny');
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('agrees with a plain reference reading of the spec on every side (differential)', () => {
+    fc.assert(
+      fc.property(policiesArb, flowsArb, (policies, flows) => {
+        const set = compilePolicies(policies);
+        for (const f of flows) {
+          const e = evaluateConnection(set, f, BOTH);
+          expect(e.egress).toBe(referenceSide(policies, f, 'egress'));
+          expect(e.ingress).toBe(referenceSide(policies, f, 'ingress'));
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
