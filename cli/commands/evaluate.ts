@@ -1,7 +1,242 @@
-// Placeholder until the command lands; replaced by its issue's work.
-import { stderr } from 'node:process';
+/**
+ * `rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--format jsonl|table]`
+ * (product.md "Interfaces"): what the proposed policies would do to recorded Hubble flows.
+ *
+ * Output (jsonl, the default): one line per input line, in order, `index` counting input
+ * lines from 0. Lines that are not counted connection starts (replies, duplicates, L7, lost
+ * events, node status, blank lines) print `"verdict":"skip"` with the reason. Flows are
+ * classified exactly as the agent classifies them (core/flow ConnectionTracker), so the two
+ * give one answer for one capture: sides follow the node rule (egress where `source.ID` is
+ * set, ingress where `destination.ID` is), and a flow with neither is `skip` with reason
+ * `no-local-endpoint` (visible in the output, never silently dropped).
+ *
+ * Exit codes: 0 nothing denied; 1 some flow denied; 2 bad input. A malformed flow line is
+ * reported on stderr as `file:line: what was expected`, printed as a skip line, counted, and
+ * processing CONTINUES (one bad line in a long capture should not hide the verdicts of the
+ * rest); the exit code is then 2, whatever the verdicts. Bad policies or pods files stop
+ * before any flow is read (exit 2): evaluating against a partial policy set would mislead.
+ * Exit 2 also when the output cannot be written (EPIPE from `| head` exits 2 silently).
+ */
+import { once } from 'node:events';
+import { stderr, stdout } from 'node:process';
+import { parseArgs } from 'node:util';
+import { formatProblems, type Problem } from '../../core/common/index.js';
+import { ConnectionTracker, parseHubbleLine, type Flow } from '../../core/flow/index.js';
+import { compilePolicies, evaluateConnection, type EvaluateOptions } from '../../core/policy/index.js';
+import { openLineSource } from '../../io/line-source.js';
+import { loadPolicyManifests } from '../../io/manifest-files.js';
+import { loadPodPorts } from '../../io/pod-ports.js';
+import { formatJsonl, skipResult, TableReport, type LineResult } from './evaluate-report.js';
 
-export function run(_args: readonly string[]): Promise<number> {
-  stderr.write('rampart evaluate: not implemented yet\n');
-  return Promise.resolve(2);
+const USAGE = `usage: rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--format jsonl|table]
+
+  --policies  NetworkPolicies (YAML/JSON, multi-document, a List, or a RampContract), or a folder of them
+  --flows     hubble observe -o json lines; - reads stdin
+  --pods      kubectl get pods -A -o json, to resolve named ports
+  --format    jsonl (default: one line per input line) or table (a summary for people)
+
+exit: 0 nothing denied, 1 some flow denied, 2 bad input
+`;
+
+/** Output is written in chunks of about this many characters (and waits for 'drain'). */
+const WRITE_CHUNK_CHARS = 64 * 1024;
+/** After this many malformed lines, stop echoing each to stderr (they are still counted). */
+const MAX_REPORTED_BAD_LINES = 20;
+
+interface Options {
+  readonly policies: string;
+  readonly flows: string;
+  readonly pods: string | null;
+  readonly format: 'jsonl' | 'table';
+}
+
+function parseOptions(args: readonly string[]): Options | string {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        policies: { type: 'string' },
+        flows: { type: 'string' },
+        pods: { type: 'string' },
+        format: { type: 'string', default: 'jsonl' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  if (values.help === true) return '';
+  if (values.policies === undefined) return '--policies is required';
+  if (values.flows === undefined) return '--flows is required';
+  const format = values.format;
+  if (format !== 'jsonl' && format !== 'table') return `--format must be jsonl or table, got ${JSON.stringify(format)}`;
+  return { policies: values.policies, flows: values.flows, pods: values.pods ?? null, format };
+}
+
+function reportProblems(problems: readonly Problem[]): void {
+  stderr.write(`${formatProblems(problems)}\n`);
+}
+
+/**
+ * Buffered stdout that honours backpressure. A write error (EPIPE when the reader, e.g.
+ * `head`, has gone) is recorded instead of thrown, and the run stops reading.
+ */
+class Output {
+  #buffer: string[] = [];
+  #size = 0;
+  #error: Error | null = null;
+
+  constructor() {
+    stdout.on('error', (e: Error) => {
+      this.#error ??= e;
+    });
+  }
+
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  async write(line: string): Promise<void> {
+    this.#buffer.push(line);
+    this.#size += line.length + 1;
+    if (this.#size >= WRITE_CHUNK_CHARS) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#buffer.length === 0) return;
+    const text = `${this.#buffer.join('\n')}\n`;
+    this.#buffer = [];
+    this.#size = 0;
+    if (this.#error !== null) return;
+    if (!stdout.write(text)) {
+      try {
+        await once(stdout, 'drain');
+      } catch (e) {
+        this.#error ??= e instanceof Error ? e : new Error(String(e));
+      }
+    }
+  }
+}
+
+export async function run(args: readonly string[]): Promise<number> {
+  const options = parseOptions(args);
+  if (typeof options === 'string') {
+    if (options === '') {
+      stdout.write(USAGE);
+      return 0;
+    }
+    stderr.write(`rampart evaluate: ${options}\n\n${USAGE}`);
+    return 2;
+  }
+
+  const loaded = await loadPolicyManifests(options.policies);
+  if (!loaded.ok) {
+    reportProblems(loaded.error);
+    return 2;
+  }
+  for (const w of loaded.value.warnings) stderr.write(`rampart evaluate: warning: ${w.path}: ${w.message}\n`);
+  const evaluateOptions: { namedPorts?: EvaluateOptions['namedPorts'] } = {};
+  if (options.pods !== null) {
+    const pods = await loadPodPorts(options.pods);
+    if (!pods.ok) {
+      reportProblems(pods.error);
+      return 2;
+    }
+    evaluateOptions.namedPorts = pods.value.lookup;
+  }
+  const source = await openLineSource(options.flows);
+  if (!source.ok) {
+    stderr.write(`${source.error}\n`);
+    return 2;
+  }
+
+  const set = compilePolicies(loaded.value.policies);
+  const tracker = new ConnectionTracker();
+  const table = options.format === 'table' ? new TableReport() : null;
+  const out = new Output();
+  let index = 0;
+  let denied = 0;
+  let badLines = 0;
+  let internalErrors = 0;
+
+  const emit = async (result: LineResult, flow: Flow | null, skipCategory?: string): Promise<void> => {
+    if (table !== null) table.add(result, flow, skipCategory);
+    else await out.write(formatJsonl(result));
+  };
+
+  try {
+    for await (const line of source.value.lines) {
+      const lineNumber = index + 1;
+      const parsed = parseHubbleLine(line);
+      if (!parsed.ok) {
+        badLines++;
+        if (badLines <= MAX_REPORTED_BAD_LINES) stderr.write(`${source.value.name}:${lineNumber}: ${parsed.error}\n`);
+        await emit(skipResult(index, null, `malformed line: ${parsed.error}`), null, 'malformed line');
+      } else {
+        const record = parsed.value;
+        switch (record.kind) {
+          case 'lost':
+            table?.addLostEvents(record.count);
+            await emit(skipResult(index, null, `lost_events: ${record.count} events lost (${record.source})`), null, 'lost_events');
+            break;
+          case 'other':
+            await emit(skipResult(index, null, record.what), null, record.what);
+            break;
+          case 'flow': {
+            const flow = record.flow;
+            const c = tracker.classify(flow);
+            if (c.kind === 'skip') {
+              await emit(skipResult(index, flow.uuid, c.reason), flow, c.reason);
+              break;
+            }
+            let e;
+            try {
+              e = evaluateConnection(set, flow, c, evaluateOptions);
+            } catch (error) {
+              // The engine returns values for every expected outcome; a throw is a bug. Report
+              // it against the line, count it as bad, and keep going rather than crash.
+              internalErrors++;
+              stderr.write(`${source.value.name}:${lineNumber}: internal error evaluating this flow: ${error instanceof Error ? error.message : String(error)}\n`);
+              await emit(skipResult(index, flow.uuid, 'internal error'), flow);
+              break;
+            }
+            if (e.verdict === 'deny') denied++;
+            await emit({ index, uuid: flow.uuid, verdict: e.verdict, egress: e.egress, ingress: e.ingress, policies: e.policies, reason: e.reason }, flow);
+            break;
+          }
+        }
+      }
+      index++;
+      if (out.error !== null) break;
+    }
+  } catch (e) {
+    await out.flush();
+    stderr.write(`${source.value.name}:${index + 1}: cannot read: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  await out.flush();
+  if (out.error !== null) {
+    // The reader went away (EPIPE from `| head`): nothing left to tell it.
+    if ((out.error as NodeJS.ErrnoException).code !== 'EPIPE') stderr.write(`rampart evaluate: cannot write output: ${out.error.message}\n`);
+    return 2;
+  }
+
+  if (table !== null) {
+    const files = loaded.value.files.length;
+    const title = `rampart evaluate: ${loaded.value.policies.length} policies from ${files} file${files === 1 ? '' : 's'} against ${source.value.name}`;
+    stdout.write(table.render(title));
+  }
+  if (badLines > 0) {
+    const more = badLines > MAX_REPORTED_BAD_LINES ? ` (first ${MAX_REPORTED_BAD_LINES} shown)` : '';
+    stderr.write(`rampart evaluate: ${badLines} malformed line${badLines === 1 ? '' : 's'} in ${source.value.name}${more}\n`);
+    return 2;
+  }
+  if (internalErrors > 0) {
+    stderr.write(`rampart evaluate: ${internalErrors} flow${internalErrors === 1 ? '' : 's'} could not be evaluated (internal error)\n`);
+    return 2;
+  }
+  return denied > 0 ? 1 : 0;
 }

@@ -39,7 +39,7 @@ export interface Layer4 {
   /** 0 where the protocol has no ports (ICMP). */
   readonly sourcePort: number;
   readonly destinationPort: number;
-  /** TCP only. */
+  /** TCP only; also null on a TCP record without `flags` (L7 flows, hand-written lines). */
   readonly flags: TcpFlags | null;
   /** ICMP type and code, ICMP only. */
   readonly icmpType: number | null;
@@ -103,9 +103,9 @@ export interface UnknownEndpoint extends EndpointBase {
 export type Endpoint = PodEndpoint | ExternalEndpoint | ReservedEndpoint | UnknownEndpoint;
 
 export interface Flow {
-  /** Event time in ms since the epoch (the ns remainder is in `timeNanos`). */
+  /** Event time in ms since the epoch (truncated; the full precision is in `time`). */
   readonly timeMs: number;
-  /** The timestamp as received (RFC 3339), kept for faithful re-printing. */
+  /** The timestamp as RFC 3339: as received from JSON, or formatted from a gRPC {seconds, nanos}. */
   readonly time: string;
   readonly uuid: string | null;
   readonly node: string;
