@@ -1,0 +1,72 @@
+/**
+ * Resuming without duplicates. The client resumes a broken stream with `since` = the newest
+ * flow time it has yielded; the server then sends again the flows stamped exactly that time.
+ * Those are recognised by `uuid` where the server sets one, else by the fields that identify
+ * one observation (time, node, 5-tuple, observation point, verdict, event type, flags…),
+ * and dropped. Only flows at the newest time are remembered, so memory stays bounded.
+ */
+import type { Flow } from '../../core/flow/flow.js';
+
+/** Flows sharing the newest timestamp that are remembered (more is only possible with coarse clocks). */
+const MAX_AT_NEWEST = 4096;
+
+export function flowIdentity(flow: Flow): string {
+  if (flow.uuid !== null) return `u:${flow.uuid}`;
+  const l4 = flow.l4;
+  const f = l4?.flags;
+  return [
+    flow.time,
+    flow.node,
+    flow.ip?.source ?? '',
+    flow.ip?.destination ?? '',
+    l4?.protocol ?? '',
+    l4?.sourcePort ?? '',
+    l4?.destinationPort ?? '',
+    l4?.icmpType ?? '',
+    l4?.icmpCode ?? '',
+    f ? `${+f.SYN}${+f.ACK}${+f.FIN}${+f.RST}` : '',
+    flow.observationPoint ?? '',
+    flow.observed,
+    flow.eventType ?? '',
+    flow.eventSubType ?? '',
+    flow.direction,
+    String(flow.isReply),
+    flow.type,
+    flow.source.identity,
+    flow.destination.identity,
+  ].join('|');
+}
+
+export class OverlapFilter {
+  private newestSeconds = -Infinity;
+  private newestNanos = 0;
+  private atNewest: Flow[] = [];
+  private resumeKeys: Set<string> | null = null;
+
+  /** `since` for the next request: the newest time yielded so far, or null before any flow. */
+  resumeFrom(): { seconds: number; nanos: number } | null {
+    return this.newestSeconds === -Infinity ? null : { seconds: this.newestSeconds, nanos: this.newestNanos };
+  }
+
+  /** Call when a new stream starts with `since = resumeFrom()`. */
+  startResume(): void {
+    this.resumeKeys = this.atNewest.length > 0 ? new Set(this.atNewest.map(flowIdentity)) : null;
+  }
+
+  /** True when the flow was already yielded before the reconnect; otherwise records it. */
+  seen(flow: Flow, seconds: number, nanos: number): boolean {
+    const cmp = seconds === this.newestSeconds ? nanos - this.newestNanos : seconds - this.newestSeconds;
+    if (this.resumeKeys !== null) {
+      if (cmp === 0 && this.resumeKeys.has(flowIdentity(flow))) return true;
+      if (cmp > 0) this.resumeKeys = null; // past the overlap
+    }
+    if (cmp > 0) {
+      this.newestSeconds = seconds;
+      this.newestNanos = nanos;
+      this.atNewest = [flow];
+    } else if (cmp === 0 && this.atNewest.length < MAX_AT_NEWEST) {
+      this.atNewest.push(flow);
+    }
+    return false;
+  }
+}
