@@ -1,0 +1,438 @@
+/**
+ * Domain ⇄ wire for proto/rampart/v1 `WindowReport` (core/summary WindowSummary) and
+ * `ContractSet` (core/summary ContractSet), shared by the agent and the control plane.
+ *
+ * The wire objects are what grpc-js hands over with proto/loader.ts options: proto field
+ * names (snake_case), 64-bit integers as numbers, `defaults: false` (an absent field is
+ * proto3's zero value). Decoding treats its input as untrusted: every problem is collected
+ * with its field path, and a report that fails is never half-used.
+ */
+import { childPath, err, ok, problem, type Problem, type Result } from '../../core/common/index.js';
+import type {
+  ActiveContract,
+  ContractSet,
+  ContractWindow,
+  Edge,
+  Enforcement,
+  HubbleStats,
+  SideCounts,
+  WindowSummary,
+} from '../../core/summary/index.js';
+
+// ---------------------------------------------------------------------------------------
+// Wire shapes (what we send; what we accept is `unknown` and read field by field).
+
+export interface SideCountsPb {
+  allow: number;
+  deny: number;
+  indeterminate: number;
+}
+
+export interface EdgePb {
+  from_namespace: string;
+  from_workload: string;
+  to_namespace: string;
+  to_workload: string;
+  port: number;
+  protocol: string;
+  side: string;
+  count: number;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  sample_flow_json: string;
+}
+
+export interface ContractWindowPb {
+  contract: string;
+  revision: number;
+  stage_index: number;
+  stage_name: string;
+  egress: SideCountsPb;
+  ingress: SideCountsPb;
+  actual_denies: number;
+  would_deny_edges: EdgePb[];
+  would_deny_edges_overflow: number;
+  actual_deny_edges: EdgePb[];
+  actual_deny_edges_overflow: number;
+}
+
+export interface WindowReportPb {
+  node: string;
+  boot_id: string;
+  seq: number;
+  window_start_ms: number;
+  window_end_ms: number;
+  merged_windows: number;
+  hubble: {
+    flows_seen: number;
+    connections: number;
+    lost: { source: string; count: number }[];
+    reconnects: number;
+    connected: boolean;
+  };
+  contracts: ContractWindowPb[];
+  contracts_generation: number;
+}
+
+export interface ActiveContractPb {
+  name: string;
+  revision: number;
+  stage_index: number;
+  stage_name: string;
+  policies_json: string;
+  enforcement: { mode: string; percent: number; namespaces: string[] };
+}
+
+export interface ContractSetPb {
+  generation: number;
+  contracts: ActiveContractPb[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding (domain → wire): total, no validation needed (the domain types are trusted).
+
+const sideToPb = (s: SideCounts): SideCountsPb => ({ allow: s.allow, deny: s.deny, indeterminate: s.indeterminate });
+
+export function edgeToPb(e: Edge): EdgePb {
+  return {
+    from_namespace: e.fromNamespace,
+    from_workload: e.fromWorkload,
+    to_namespace: e.toNamespace,
+    to_workload: e.toWorkload,
+    port: e.port,
+    protocol: e.protocol,
+    side: e.side,
+    count: e.count,
+    first_seen_ms: e.firstSeenMs,
+    last_seen_ms: e.lastSeenMs,
+    sample_flow_json: e.sampleFlowJson,
+  };
+}
+
+export function contractWindowToPb(c: ContractWindow): ContractWindowPb {
+  return {
+    contract: c.contract,
+    revision: c.revision,
+    stage_index: c.stageIndex,
+    stage_name: c.stageName,
+    egress: sideToPb(c.egress),
+    ingress: sideToPb(c.ingress),
+    actual_denies: c.actualDenies,
+    would_deny_edges: c.wouldDenyEdges.map(edgeToPb),
+    would_deny_edges_overflow: c.wouldDenyEdgesOverflow,
+    actual_deny_edges: c.actualDenyEdges.map(edgeToPb),
+    actual_deny_edges_overflow: c.actualDenyEdgesOverflow,
+  };
+}
+
+export function windowSummaryToPb(s: WindowSummary): WindowReportPb {
+  return {
+    node: s.node,
+    boot_id: s.bootId,
+    seq: s.seq,
+    window_start_ms: s.windowStartMs,
+    window_end_ms: s.windowEndMs,
+    merged_windows: s.mergedWindows,
+    hubble: {
+      flows_seen: s.hubble.flowsSeen,
+      connections: s.hubble.connections,
+      lost: Object.entries(s.hubble.lost)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([source, count]) => ({ source, count })),
+      reconnects: s.hubble.reconnects,
+      connected: s.hubble.connected,
+    },
+    contracts: s.contracts.map(contractWindowToPb),
+    contracts_generation: s.contractsGeneration,
+  };
+}
+
+export function contractSetToPb(set: ContractSet): ContractSetPb {
+  return {
+    generation: set.generation,
+    contracts: set.contracts.map((c) => ({
+      name: c.name,
+      revision: c.revision,
+      stage_index: c.stageIndex,
+      stage_name: c.stageName,
+      policies_json: JSON.stringify(c.policies),
+      enforcement: {
+        mode: c.enforcement.mode,
+        percent: c.enforcement.mode === 'percent' ? c.enforcement.percent : 0,
+        namespaces: c.enforcement.mode === 'namespaces' ? [...c.enforcement.namespaces] : [],
+      },
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding (wire → domain): every field checked, every problem collected.
+
+/** Reads fields of one wire object, collecting problems under a path. */
+class Reader {
+  readonly problems: Problem[];
+  readonly path: string;
+  private readonly obj: Readonly<Record<string, unknown>>;
+
+  constructor(value: unknown, path: string, problems: Problem[]) {
+    this.problems = problems;
+    this.path = path;
+    if (value === undefined || value === null) {
+      this.obj = {};
+    } else if (typeof value !== 'object' || Array.isArray(value)) {
+      problems.push(problem(path || '(root)', `expected a message object, got ${describe(value)}`));
+      this.obj = {};
+    } else {
+      this.obj = value as Record<string, unknown>;
+    }
+  }
+
+  private fail(key: string, message: string): void {
+    this.problems.push(problem(childPath(this.path, key), message));
+  }
+
+  raw(key: string): unknown {
+    return this.obj[key];
+  }
+
+  string(key: string, { required = false }: { required?: boolean } = {}): string {
+    const v = this.obj[key];
+    if (v === undefined || v === null) {
+      if (required) this.fail(key, 'is required');
+      return '';
+    }
+    if (typeof v !== 'string') {
+      this.fail(key, `expected a string, got ${describe(v)}`);
+      return '';
+    }
+    if (required && v === '') this.fail(key, 'must not be empty');
+    return v;
+  }
+
+  /** A non-negative safe integer; numeric strings (protobuf JSON for 64-bit) are accepted. */
+  count(key: string, { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {}): number {
+    const v = this.obj[key];
+    const n = v === undefined || v === null ? 0 : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
+      this.fail(key, `expected an integer, got ${describe(v)}`);
+      return 0;
+    }
+    if (n < min || n > max) {
+      this.fail(key, `must be between ${min} and ${max}, got ${n}`);
+      return 0;
+    }
+    return n;
+  }
+
+  number(key: string, { min, max }: { min: number; max: number }): number {
+    const v = this.obj[key] ?? 0;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      this.fail(key, `expected a number, got ${describe(v)}`);
+      return 0;
+    }
+    if (v < min || v > max) {
+      this.fail(key, `must be between ${min} and ${max}, got ${v}`);
+      return 0;
+    }
+    return v;
+  }
+
+  bool(key: string): boolean {
+    const v = this.obj[key] ?? false;
+    if (typeof v !== 'boolean') {
+      this.fail(key, `expected a boolean, got ${describe(v)}`);
+      return false;
+    }
+    return v;
+  }
+
+  list(key: string): readonly unknown[] {
+    const v = this.obj[key];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) {
+      this.fail(key, `expected a list, got ${describe(v)}`);
+      return [];
+    }
+    return v;
+  }
+
+  child(key: string): Reader {
+    return new Reader(this.obj[key], childPath(this.path, key), this.problems);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+function readSide(r: Reader): SideCounts {
+  return { allow: r.count('allow'), deny: r.count('deny'), indeterminate: r.count('indeterminate') };
+}
+
+function readEdge(r: Reader): Edge {
+  const side = r.string('side');
+  if (side !== 'egress' && side !== 'ingress') {
+    r.problems.push(problem(childPath(r.path, 'side'), `expected "egress" or "ingress", got ${describe(side)}`));
+  }
+  const firstSeenMs = r.count('first_seen_ms');
+  const lastSeenMs = r.count('last_seen_ms');
+  if (lastSeenMs < firstSeenMs) {
+    r.problems.push(problem(childPath(r.path, 'last_seen_ms'), `must not be before first_seen_ms (${firstSeenMs}), got ${lastSeenMs}`));
+  }
+  return {
+    fromNamespace: r.string('from_namespace'),
+    fromWorkload: r.string('from_workload'),
+    toNamespace: r.string('to_namespace'),
+    toWorkload: r.string('to_workload'),
+    port: r.count('port', { max: 65535 }),
+    protocol: r.string('protocol'),
+    side: side === 'ingress' ? 'ingress' : 'egress',
+    count: r.count('count', { min: 1 }),
+    firstSeenMs,
+    lastSeenMs,
+    sampleFlowJson: r.string('sample_flow_json'),
+  };
+}
+
+function readEdges(r: Reader, key: string): Edge[] {
+  return r.list(key).map((e, i) => readEdge(new Reader(e, childPath(childPath(r.path, key), i), r.problems)));
+}
+
+function readContractWindow(r: Reader): ContractWindow {
+  return {
+    contract: r.string('contract', { required: true }),
+    revision: r.count('revision'),
+    stageIndex: r.count('stage_index'),
+    stageName: r.string('stage_name', { required: true }),
+    egress: readSide(r.child('egress')),
+    ingress: readSide(r.child('ingress')),
+    actualDenies: r.count('actual_denies'),
+    wouldDenyEdges: readEdges(r, 'would_deny_edges'),
+    wouldDenyEdgesOverflow: r.count('would_deny_edges_overflow'),
+    actualDenyEdges: readEdges(r, 'actual_deny_edges'),
+    actualDenyEdgesOverflow: r.count('actual_deny_edges_overflow'),
+  };
+}
+
+function readHubble(r: Reader): HubbleStats {
+  const lost: Record<string, number> = {};
+  r.list('lost').forEach((item, i) => {
+    const lr = new Reader(item, childPath(childPath(r.path, 'lost'), i), r.problems);
+    const source = lr.string('source', { required: true });
+    const count = lr.count('count');
+    // Repeated sources add up: the list is a multiset of (source, count).
+    if (source !== '') lost[source] = (lost[source] ?? 0) + count;
+  });
+  return {
+    flowsSeen: r.count('flows_seen'),
+    connections: r.count('connections'),
+    lost,
+    reconnects: r.count('reconnects'),
+    connected: r.bool('connected'),
+  };
+}
+
+/**
+ * Validates and converts a `WindowReport` as received. Fails with every problem found
+ * (field paths such as `contracts[1].would_deny_edges[0].side`).
+ */
+export function windowSummaryFromPb(pb: unknown): Result<WindowSummary, Problem[]> {
+  const problems: Problem[] = [];
+  const r = new Reader(pb, '', problems);
+  const windowStartMs = r.count('window_start_ms');
+  const windowEndMs = r.count('window_end_ms');
+  if (windowEndMs < windowStartMs) {
+    problems.push(problem('window_end_ms', `must not be before window_start_ms (${windowStartMs}), got ${windowEndMs}`));
+  }
+  const contracts = r.list('contracts').map((c, i) => readContractWindow(new Reader(c, childPath('contracts', i), problems)));
+  const seen = new Set<string>();
+  contracts.forEach((c, i) => {
+    // One window per (contract, revision, stage): a stage change mid-window yields two.
+    const key = `${c.contract}\u0000${c.revision}\u0000${c.stageIndex}`;
+    if (seen.has(key)) {
+      problems.push(problem(childPath(childPath('contracts', i), 'contract'), `duplicate window for ${c.contract} revision ${c.revision} stage ${c.stageIndex}`));
+    }
+    seen.add(key);
+  });
+  const summary: WindowSummary = {
+    node: r.string('node', { required: true }),
+    bootId: r.string('boot_id', { required: true }),
+    seq: r.count('seq', { min: 1 }),
+    windowStartMs,
+    windowEndMs,
+    mergedWindows: r.count('merged_windows', { min: 1 }),
+    hubble: readHubble(r.child('hubble')),
+    contracts,
+    contractsGeneration: r.count('contracts_generation'),
+  };
+  return problems.length > 0 ? err(problems) : ok(summary);
+}
+
+const ENFORCEMENT_MODES = ['monitor', 'percent', 'namespaces'] as const;
+
+function readEnforcement(r: Reader): Enforcement {
+  const mode = r.string('mode');
+  switch (mode) {
+    case 'monitor':
+      return { mode };
+    case 'percent':
+      return { mode, percent: r.number('percent', { min: 0, max: 100 }) };
+    case 'namespaces':
+      return {
+        mode,
+        namespaces: r.list('namespaces').map((n, i) => {
+          if (typeof n !== 'string' || n === '') {
+            r.problems.push(problem(childPath(childPath(r.path, 'namespaces'), i), `expected a namespace name, got ${describe(n)}`));
+            return '';
+          }
+          return n;
+        }),
+      };
+    default:
+      r.problems.push(problem(childPath(r.path, 'mode'), `expected one of ${ENFORCEMENT_MODES.join(', ')}, got ${describe(mode)}`));
+      return { mode: 'monitor' };
+  }
+}
+
+function readActiveContract(r: Reader): ActiveContract {
+  const json = r.string('policies_json');
+  let policies: unknown[] = [];
+  if (json !== '') {
+    try {
+      const parsed: unknown = JSON.parse(json);
+      if (Array.isArray(parsed)) policies = parsed;
+      else r.problems.push(problem(childPath(r.path, 'policies_json'), 'expected a JSON array of NetworkPolicy manifests'));
+    } catch (e) {
+      r.problems.push(problem(childPath(r.path, 'policies_json'), `invalid JSON: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+  return {
+    name: r.string('name', { required: true }),
+    revision: r.count('revision'),
+    stageIndex: r.count('stage_index'),
+    stageName: r.string('stage_name', { required: true }),
+    policies,
+    enforcement: readEnforcement(r.child('enforcement')),
+  };
+}
+
+/**
+ * Validates and converts a `ContractSet` as received. The policies stay raw JSON values;
+ * core/policy validates them when the agent compiles the set.
+ */
+export function contractSetFromPb(pb: unknown): Result<ContractSet, Problem[]> {
+  const problems: Problem[] = [];
+  const r = new Reader(pb, '', problems);
+  const contracts = r.list('contracts').map((c, i) => readActiveContract(new Reader(c, childPath('contracts', i), problems)));
+  const names = new Set<string>();
+  contracts.forEach((c, i) => {
+    if (names.has(c.name)) problems.push(problem(childPath(childPath('contracts', i), 'name'), `duplicate contract ${JSON.stringify(c.name)}`));
+    names.add(c.name);
+  });
+  const set: ContractSet = { generation: r.count('generation'), contracts };
+  return problems.length > 0 ? err(problems) : ok(set);
+}

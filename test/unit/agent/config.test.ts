@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { AGENT_DEFAULTS, loadAgentConfig } from '../../../agent/config.js';
+
+describe('loadAgentConfig', () => {
+  it('takes flags, defaults the rest', () => {
+    const r = loadAgentConfig(['--controlplane', '127.0.0.1:9090', '--node', 'worker-1'], {});
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value).toMatchObject({
+      node: 'worker-1',
+      hubbleTarget: AGENT_DEFAULTS.hubbleTarget,
+      controlplaneTarget: '127.0.0.1:9090',
+      windowMs: 10_000,
+      outboxMs: 600_000,
+      metricsListen: ':9966',
+      tokenFile: null,
+      hubbleTls: null,
+      topK: 100,
+    });
+    expect(Object.isFrozen(r.value)).toBe(true);
+  });
+
+  it('reads the environment (downward API NODE_NAME) and lets flags win', () => {
+    const env = { NODE_NAME: 'from-env', CONTROLPLANE_ADDR: 'cp.rampart:9090', WINDOW: '5s', HUBBLE_ADDR: 'unix:///tmp/h.sock', TOKEN_FILE: '/var/run/token' };
+    const r = loadAgentConfig(['--window=2s', '--metrics-listen', '127.0.0.1:0'], env);
+    expect(r.ok && r.value).toMatchObject({ node: 'from-env', controlplaneTarget: 'cp.rampart:9090', windowMs: 2000, hubbleTarget: 'unix:///tmp/h.sock', tokenFile: '/var/run/token', metricsListen: '127.0.0.1:0' });
+  });
+
+  it('lists every problem at once', () => {
+    const r = loadAgentConfig(['--window', 'soon', '--hubble', 'nowhere', '--bogus', 'x', '--metrics-listen', 'abc', '--hubble-tls-cert', 'c.pem'], {});
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const paths = r.error.map((p) => p.path).sort();
+    expect(paths).toEqual(['--bogus', '--controlplane', '--hubble', '--hubble-tls-ca', '--hubble-tls-key', '--metrics-listen', '--node', '--window'].sort());
+    expect(r.error.find((p) => p.path === '--window')?.message).toMatch(/duration/);
+  });
+
+  it('rejects an outbox smaller than a window and a bad node name', () => {
+    const r = loadAgentConfig(['--controlplane', 'h:1', '--node', 'Bad_Node', '--window', '10s', '--outbox-duration', '5s'], {});
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.map((p) => p.path).sort()).toEqual(['--node', '--outbox-duration']);
+  });
+
+  it('turns the HTTP server off with an empty listen address', () => {
+    const r = loadAgentConfig(['--controlplane', 'h:1', '--node', 'n', '--metrics-listen', 'off'], {});
+    expect(r.ok && r.value.metricsListen).toBe(null);
+  });
+});
