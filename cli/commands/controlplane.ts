@@ -1,7 +1,48 @@
-// Placeholder until the command lands; replaced by its issue's work.
-import { stderr } from 'node:process';
+/**
+ * `rampart controlplane --contracts <dir> --state <dir> [--grpc-listen <addr>] [--http-listen <addr>]
+ * [--token-file <file>]` (product.md "Interfaces"). Logs JSON lines on stdout; the `listening`
+ * line carries the bound ports (useful with port 0). SIGTERM/SIGINT stop it cleanly.
+ */
+import { env, stderr, stdout } from 'node:process';
+import { formatProblems } from '../../core/common/index.js';
+import { CONTROLPLANE_USAGE, loadControlplaneConfig } from '../../controlplane/config.js';
+import { startControlplane } from '../../controlplane/main.js';
+import { createJsonLogger } from '../../io/json-logger.js';
 
-export function run(_args: readonly string[]): Promise<number> {
-  stderr.write('rampart controlplane: not implemented yet\n');
-  return Promise.resolve(2);
+export async function run(args: readonly string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    stdout.write(CONTROLPLANE_USAGE);
+    return 0;
+  }
+  const config = loadControlplaneConfig(args, env);
+  if (!config.ok) {
+    stderr.write(`rampart controlplane: invalid configuration\n${formatProblems(config.error)}\n\n${CONTROLPLANE_USAGE}`);
+    return 2;
+  }
+  const log = createJsonLogger(config.value.logLevel, (line) => stdout.write(line));
+  process.on('unhandledRejection', (e) => {
+    log.error('unhandled rejection', { err: e instanceof Error ? e : { message: String(e) } });
+    process.exit(1);
+  });
+  let handle;
+  try {
+    handle = await startControlplane(config.value, { log });
+  } catch (e) {
+    log.error('start failed', { err: e instanceof Error ? e : { message: String(e) } });
+    return 1;
+  }
+  const started = handle;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info('stopping', { signal });
+      started.close().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => {
+      stop('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      stop('SIGINT');
+    });
+  });
+  return 0;
 }

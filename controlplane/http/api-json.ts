@@ -1,0 +1,107 @@
+/**
+ * The JSON shapes of the HTTP API and the live stream (documented in docs/api.md). The
+ * fields product.md names are the stable core; the rest are additions.
+ */
+import type { EdgeView } from '../rollout/evidence.js';
+import type { HistoryEntry } from '../state/journal.js';
+import type { ContractView } from '../rollout/reconciler.js';
+
+export interface EdgeJson {
+  from: string;
+  to: string;
+  port: number;
+  protocol: string;
+  count: number;
+  side: 'egress' | 'ingress';
+  kind: 'would-deny' | 'actual-deny';
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function edgeJson(edge: EdgeView, kind: EdgeJson['kind']): EdgeJson {
+  return { from: edge.from, to: edge.to, port: edge.port, protocol: edge.protocol, count: edge.count, side: edge.side, kind };
+}
+
+export function historyItemJson(e: HistoryEntry): Record<string, unknown> {
+  return {
+    id: e.id,
+    at: iso(e.atMs),
+    revision: e.revision,
+    kind: e.kind,
+    from: e.from?.stageName ?? null,
+    to: e.to.stageName,
+    fromStage: e.from ? { index: e.from.stageIndex, name: e.from.stageName, phase: e.from.phase } : null,
+    toStage: { index: e.to.stageIndex, name: e.to.stageName, phase: e.to.phase },
+    phase: e.to.phase,
+    decision: e.decision,
+    reasons: e.reasons,
+    actor: e.actor,
+    evidence: e.evidence,
+  };
+}
+
+/** A contract as GET /api/v1/contracts/{name} shows it. */
+export function contractJson(v: ContractView, history: readonly HistoryEntry[], latestHistory = 10): Record<string, unknown> {
+  const state = v.state;
+  const stage = v.contract && state ? v.contract.spec.stages[state.stageIndex] : undefined;
+  const e = v.evidence;
+  return {
+    name: v.name,
+    origin: v.origin,
+    revision: state?.revision ?? 0,
+    stage: { index: state?.stageIndex ?? 0, name: stage?.name ?? '', count: v.contract?.spec.stages.length ?? 0 },
+    stages: (v.contract?.spec.stages ?? []).map((s, index) => ({
+      index,
+      name: s.name,
+      kind: s.kind,
+      minDurationMs: s.minDurationMs,
+      ...(s.kind === 'percent' ? { percent: s.percent } : {}),
+      ...(s.kind === 'namespaces' ? { namespaces: s.namespaces } : {}),
+    })),
+    phase: state?.phase ?? null,
+    advance: v.contract?.spec.advance ?? null,
+    stageEnteredAt: state ? iso(state.stageEnteredAtMs) : null,
+    decision: { kind: v.decision.kind, reasons: v.decision.reasons, at: iso(v.decision.atMs) },
+    gates: (v.assessment?.gates ?? []).map((g) => ({ gate: g.gate, phase: g.phase, message: g.message })),
+    // The numbers the gates and the rollback check compare against, so clients (the
+    // dashboard's threshold lines) never have to read them out of a message.
+    thresholds: v.contract
+      ? {
+          minFlows: v.contract.spec.gates.minFlows,
+          maxWouldDeny: v.contract.spec.gates.maxWouldDeny,
+          maxWouldDenyRatio: v.contract.spec.gates.maxWouldDenyRatio,
+          minNodeCoverage: v.contract.spec.gates.minNodeCoverage,
+          maxLostEventsRatio: v.contract.spec.gates.maxLostEventsRatio,
+          maxReportAgeMs: v.contract.spec.gates.maxReportAgeMs,
+          maxActualDeniesPerMinute: v.contract.spec.rollback.maxActualDeniesPerMinute,
+        }
+      : null,
+    evidence: {
+      windows: e.windows,
+      flows: e.flows,
+      allow: e.allow,
+      deny: e.deny,
+      indeterminate: e.indeterminate,
+      wouldDenyRatio: e.flows > 0 ? e.deny / e.flows : null,
+      actualDenies: e.actualDenies,
+      actualDeniesLastMinute: e.actualDeniesLastMinute,
+      lostEvents: e.lostEvents,
+      flowsSeen: e.flowsSeen,
+      nodes: { expected: e.nodes.expected.length, reporting: e.nodes.reporting.length, silent: e.nodes.silent },
+      topEdges: e.topWouldDenyEdges.slice(0, 5).map((x) => edgeJson(x, 'would-deny')),
+    },
+    problems: v.problems.map((p) => ({ path: p.path, message: p.message })),
+    applied: v.applied
+      ? {
+          revision: v.applied.revision,
+          stageIndex: v.applied.stageIndex,
+          stageName: v.applied.stageName,
+          mode: v.applied.mode,
+          percent: v.applied.percent,
+          namespaces: v.applied.namespaces,
+          policies: v.applied.policies,
+        }
+      : null,
+    history: history.slice(-latestHistory).map(historyItemJson),
+  };
+}

@@ -1,0 +1,397 @@
+/**
+ * The evidence store: what agents reported, per contract revision × stage × node, with
+ * per-second arrival buckets for rates and the rollback window. Ingest only updates this
+ * store; the reconcile loop reads it (level-triggered, style.md 2.5). Evidence lives in
+ * memory: after a restart it is gathered again for the current stage, never invented.
+ */
+import type { ContractWindow, Edge, SideCounts, WindowSummary } from '../../core/summary/index.js';
+import type { EdgeView, NodeCoverage, StageEvidence } from '../rollout/evidence.js';
+
+export const BUCKET_MS = 1000;
+/** Arrival buckets kept per stage: enough for the one-minute rollback window and the rates. */
+export const BUCKET_RETENTION_MS = 120_000;
+export const RATE_WINDOW_MS = 10_000;
+export const ROLLBACK_WINDOW_MS = 60_000;
+/** Distinct edges kept per stage; beyond it they are counted as overflow. */
+export const MAX_EDGES_PER_STAGE = 2000;
+/** Edges returned in evidence (the API's edges endpoint and the reasons). */
+export const TOP_EDGES = 50;
+/** Arrival times kept per contract for the decision-latency measurement. */
+const MAX_PENDING_ARRIVALS = 10_000;
+
+export interface Counts {
+  windows: number;
+  allow: number;
+  deny: number;
+  indeterminate: number;
+  actualDenies: number;
+  lostEvents: number;
+  flowsSeen: number;
+}
+
+const zeroCounts = (): Counts => ({ windows: 0, allow: 0, deny: 0, indeterminate: 0, actualDenies: 0, lostEvents: 0, flowsSeen: 0 });
+
+interface EdgeAggregate {
+  view: { from: string; to: string; port: number; protocol: string; side: 'egress' | 'ingress' };
+  count: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  sampleFlowJson: string;
+}
+
+interface StageRecord {
+  readonly contract: string;
+  readonly revision: number;
+  readonly stageIndex: number;
+  readonly sinceMs: number;
+  readonly nodes: Map<string, Counts>;
+  /** Arrival-time buckets (start ms → counts over all nodes), oldest first. */
+  readonly buckets: Map<number, Counts>;
+  readonly wouldDenyEdges: Map<string, EdgeAggregate>;
+  readonly actualDenyEdges: Map<string, EdgeAggregate>;
+  edgeOverflow: number;
+}
+
+interface NodeLiveness {
+  lastSeenMs: number;
+  lastReportMs: number | null;
+  hubbleConnected: boolean;
+  streams: number;
+}
+
+/** Where a reported contract window belongs, as the registry and ramp state see it. */
+export type WindowClass = 'current' | 'stale-revision' | 'other-stage' | 'unknown-contract';
+
+export interface NewEdge {
+  readonly contract: string;
+  readonly revision: number;
+  readonly stageIndex: number;
+  readonly kind: 'would-deny' | 'actual-deny';
+  readonly edge: EdgeView;
+}
+
+export interface IngestOutcome {
+  readonly current: number;
+  readonly staleRevision: number;
+  readonly otherStage: number;
+  readonly unknownContract: number;
+  readonly newEdges: readonly NewEdge[];
+  /** Contracts whose current-stage evidence changed. */
+  readonly touched: readonly string[];
+}
+
+export interface CoverageOptions {
+  readonly nowMs: number;
+  readonly maxReportAgeMs: number;
+  /** Configured expected nodes (empty: use the nodes seen recently). */
+  readonly configuredNodes: readonly string[];
+  /** A node seen (hello or report) within this long is expected. */
+  readonly expectedNodeTtlMs: number;
+}
+
+export interface Rates {
+  readonly flowsPerSecond: number;
+  readonly allowPerSecond: number;
+  readonly denyPerSecond: number;
+  readonly indeterminatePerSecond: number;
+  readonly actualDeniesPerSecond: number;
+}
+
+const stageKey = (contract: string, revision: number, stageIndex: number): string => `${contract}\u0000${revision}\u0000${stageIndex}`;
+const workload = (ns: string, wl: string): string => (ns === '' ? wl : `${ns}/${wl}`);
+
+function addSides(c: Counts, w: ContractWindow): void {
+  const sides: SideCounts[] = [w.egress, w.ingress];
+  for (const s of sides) {
+    c.allow += s.allow;
+    c.deny += s.deny;
+    c.indeterminate += s.indeterminate;
+  }
+  c.actualDenies += w.actualDenies;
+}
+
+function sumLost(summary: WindowSummary): number {
+  let n = 0;
+  for (const v of Object.values(summary.hubble.lost)) n += v;
+  return n;
+}
+
+function topEdges(map: Map<string, EdgeAggregate>, n: number): EdgeView[] {
+  return [...map.values()]
+    .sort((a, b) => b.count - a.count || (a.view.from + a.view.to < b.view.from + b.view.to ? -1 : 1))
+    .slice(0, n)
+    .map((a) => ({ ...a.view, count: a.count }));
+}
+
+export class EvidenceStore {
+  private readonly stages = new Map<string, StageRecord>();
+  /** The stage each contract is currently gathering evidence for. */
+  private readonly currentStage = new Map<string, StageRecord>();
+  private readonly liveness = new Map<string, NodeLiveness>();
+  private readonly arrivals = new Map<string, number[]>();
+
+  /**
+   * Starts (or restarts) gathering evidence for a contract's revision and stage from `sinceMs`.
+   * Everything gathered earlier for that contract is dropped: evidence never carries across
+   * revisions, and re-entering a stage (after a rollback) starts afresh.
+   */
+  beginStage(contract: string, revision: number, stageIndex: number, sinceMs: number): void {
+    const existing = this.currentStage.get(contract);
+    if (existing && existing.revision === revision && existing.stageIndex === stageIndex && existing.sinceMs === sinceMs) return;
+    if (existing) this.stages.delete(stageKey(existing.contract, existing.revision, existing.stageIndex));
+    const record: StageRecord = {
+      contract,
+      revision,
+      stageIndex,
+      sinceMs,
+      nodes: new Map(),
+      buckets: new Map(),
+      wouldDenyEdges: new Map(),
+      actualDenyEdges: new Map(),
+      edgeOverflow: 0,
+    };
+    this.stages.set(stageKey(contract, revision, stageIndex), record);
+    this.currentStage.set(contract, record);
+  }
+
+  forgetContract(contract: string): void {
+    const existing = this.currentStage.get(contract);
+    if (existing) this.stages.delete(stageKey(existing.contract, existing.revision, existing.stageIndex));
+    this.currentStage.delete(contract);
+    this.arrivals.delete(contract);
+  }
+
+  /** Where a reported window belongs. */
+  classify(w: ContractWindow): WindowClass {
+    const cur = this.currentStage.get(w.contract);
+    if (!cur) return 'unknown-contract';
+    if (w.revision !== cur.revision) return 'stale-revision';
+    return w.stageIndex === cur.stageIndex ? 'current' : 'other-stage';
+  }
+
+  /** A node known from before a restart: expected until the TTL passes, silent until it reports. */
+  seedNode(node: string, lastSeenMs: number): void {
+    if (!this.liveness.has(node)) this.liveness.set(node, { lastSeenMs, lastReportMs: null, hubbleConnected: false, streams: 0 });
+  }
+
+  /** node → last seen, for nodes seen within the TTL (what survives a restart). */
+  recentNodes(nowMs: number, ttlMs: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [node, l] of this.liveness) if (l.streams > 0 || nowMs - l.lastSeenMs <= ttlMs) out.set(node, l.streams > 0 ? nowMs : l.lastSeenMs);
+    return out;
+  }
+
+  nodeConnected(node: string, nowMs: number): void {
+    const l = this.live(node, nowMs);
+    l.streams++;
+  }
+
+  nodeDisconnected(node: string, nowMs: number): void {
+    const l = this.live(node, nowMs);
+    l.streams = Math.max(0, l.streams - 1);
+  }
+
+  private live(node: string, nowMs: number): NodeLiveness {
+    let l = this.liveness.get(node);
+    if (!l) {
+      l = { lastSeenMs: nowMs, lastReportMs: null, hubbleConnected: false, streams: 0 };
+      this.liveness.set(node, l);
+    }
+    l.lastSeenMs = Math.max(l.lastSeenMs, nowMs);
+    return l;
+  }
+
+  /** Adds one validated, de-duplicated report. `nowMs` is its arrival time. */
+  ingest(summary: WindowSummary, nowMs: number): IngestOutcome {
+    const l = this.live(summary.node, nowMs);
+    l.lastReportMs = nowMs;
+    l.hubbleConnected = summary.hubble.connected;
+    const lost = sumLost(summary);
+    let current = 0;
+    let staleRevision = 0;
+    let otherStage = 0;
+    let unknownContract = 0;
+    const newEdges: NewEdge[] = [];
+    const touched: string[] = [];
+    for (const w of summary.contracts) {
+      const cls = this.classify(w);
+      if (cls === 'stale-revision') staleRevision++;
+      else if (cls === 'other-stage') otherStage++;
+      else if (cls === 'unknown-contract') unknownContract++;
+      if (cls !== 'current') continue;
+      // classify() returned 'current', so the record exists.
+      const rec = this.currentStage.get(w.contract)!;
+      if (summary.windowEndMs <= rec.sinceMs) {
+        otherStage++;
+        continue;
+      }
+      current++;
+      touched.push(w.contract);
+      let node = rec.nodes.get(summary.node);
+      if (!node) {
+        node = zeroCounts();
+        rec.nodes.set(summary.node, node);
+      }
+      const bucketStart = nowMs - (nowMs % BUCKET_MS);
+      let bucket = rec.buckets.get(bucketStart);
+      if (!bucket) {
+        bucket = zeroCounts();
+        rec.buckets.set(bucketStart, bucket);
+        this.prune(rec, nowMs);
+      }
+      for (const c of [node, bucket]) {
+        c.windows += summary.mergedWindows > 0 ? summary.mergedWindows : 1;
+        addSides(c, w);
+        c.lostEvents += lost;
+        c.flowsSeen += summary.hubble.flowsSeen;
+      }
+      for (const e of w.wouldDenyEdges) this.addEdge(rec, rec.wouldDenyEdges, e, 'would-deny', newEdges);
+      for (const e of w.actualDenyEdges) this.addEdge(rec, rec.actualDenyEdges, e, 'actual-deny', newEdges);
+      rec.edgeOverflow += w.wouldDenyEdgesOverflow + w.actualDenyEdgesOverflow;
+      let pending = this.arrivals.get(w.contract);
+      if (!pending) {
+        pending = [];
+        this.arrivals.set(w.contract, pending);
+      }
+      if (pending.length < MAX_PENDING_ARRIVALS) pending.push(nowMs);
+    }
+    return { current, staleRevision, otherStage, unknownContract, newEdges, touched };
+  }
+
+  private addEdge(rec: StageRecord, map: Map<string, EdgeAggregate>, e: Edge, kind: NewEdge['kind'], out: NewEdge[]): void {
+    const from = workload(e.fromNamespace, e.fromWorkload);
+    const to = workload(e.toNamespace, e.toWorkload);
+    const key = `${from}\u0000${to}\u0000${e.port}\u0000${e.protocol}\u0000${e.side}`;
+    const agg = map.get(key);
+    if (agg) {
+      agg.count += e.count;
+      agg.firstSeenMs = Math.min(agg.firstSeenMs, e.firstSeenMs);
+      agg.lastSeenMs = Math.max(agg.lastSeenMs, e.lastSeenMs);
+      return;
+    }
+    if (map.size >= MAX_EDGES_PER_STAGE) {
+      rec.edgeOverflow += e.count;
+      return;
+    }
+    const view = { from, to, port: e.port, protocol: e.protocol, side: e.side };
+    map.set(key, { view, count: e.count, firstSeenMs: e.firstSeenMs, lastSeenMs: e.lastSeenMs, sampleFlowJson: e.sampleFlowJson });
+    out.push({ contract: rec.contract, revision: rec.revision, stageIndex: rec.stageIndex, kind, edge: { ...view, count: e.count } });
+  }
+
+  private prune(rec: StageRecord, nowMs: number): void {
+    // Map iteration is insertion order, and buckets are inserted in time order.
+    for (const start of rec.buckets.keys()) {
+      if (start >= nowMs - BUCKET_RETENTION_MS) break;
+      rec.buckets.delete(start);
+    }
+  }
+
+  coverage(o: CoverageOptions): NodeCoverage {
+    const expected = new Set(o.configuredNodes);
+    if (o.configuredNodes.length === 0) {
+      for (const [node, l] of this.liveness) {
+        if (l.streams > 0 || o.nowMs - l.lastSeenMs <= o.expectedNodeTtlMs) expected.add(node);
+      }
+    }
+    const reporting: string[] = [];
+    const silent: { node: string; lastReportAgeMs: number | null }[] = [];
+    for (const node of [...expected].sort()) {
+      const l = this.liveness.get(node);
+      const age = l?.lastReportMs == null ? null : o.nowMs - l.lastReportMs;
+      if (l && age !== null && age <= o.maxReportAgeMs && l.hubbleConnected) reporting.push(node);
+      else silent.push({ node, lastReportAgeMs: age });
+    }
+    return { expected: [...expected].sort(), reporting, silent };
+  }
+
+  /** The gates' view of a contract's current stage (empty evidence if it is not the current one). */
+  evidence(contract: string, revision: number, stageIndex: number, o: CoverageOptions): StageEvidence {
+    const nodes = this.coverage(o);
+    const rec = this.stages.get(stageKey(contract, revision, stageIndex));
+    const totals = zeroCounts();
+    let lastMinuteDenies = 0;
+    if (rec) {
+      for (const c of rec.nodes.values()) this.addCounts(totals, c);
+      for (const [start, c] of rec.buckets) if (start >= o.nowMs - ROLLBACK_WINDOW_MS) lastMinuteDenies += c.actualDenies;
+    }
+    return {
+      windows: totals.windows,
+      flows: totals.allow + totals.deny + totals.indeterminate,
+      allow: totals.allow,
+      deny: totals.deny,
+      indeterminate: totals.indeterminate,
+      actualDenies: totals.actualDenies,
+      actualDeniesLastMinute: lastMinuteDenies,
+      lostEvents: totals.lostEvents,
+      flowsSeen: totals.flowsSeen,
+      topWouldDenyEdges: rec ? topEdges(rec.wouldDenyEdges, TOP_EDGES) : [],
+      topActualDenyEdges: rec ? topEdges(rec.actualDenyEdges, TOP_EDGES) : [],
+      nodes,
+    };
+  }
+
+  private addCounts(into: Counts, c: Counts): void {
+    into.windows += c.windows;
+    into.allow += c.allow;
+    into.deny += c.deny;
+    into.indeterminate += c.indeterminate;
+    into.actualDenies += c.actualDenies;
+    into.lostEvents += c.lostEvents;
+    into.flowsSeen += c.flowsSeen;
+  }
+
+  /** All would-deny and actual-deny edges of the current stage, largest first. */
+  edges(contract: string, limit = MAX_EDGES_PER_STAGE): { kind: 'would-deny' | 'actual-deny'; edge: EdgeView }[] {
+    const rec = this.currentStage.get(contract);
+    if (!rec) return [];
+    const all = [
+      ...topEdges(rec.wouldDenyEdges, limit).map((edge) => ({ kind: 'would-deny' as const, edge })),
+      ...topEdges(rec.actualDenyEdges, limit).map((edge) => ({ kind: 'actual-deny' as const, edge })),
+    ];
+    return all.sort((a, b) => b.edge.count - a.edge.count).slice(0, limit);
+  }
+
+  /** Per-second rates over the last RATE_WINDOW_MS of arrivals, for the live stream. */
+  rates(contract: string, nowMs: number): Rates {
+    const rec = this.currentStage.get(contract);
+    const sum = zeroCounts();
+    if (rec) for (const [start, c] of rec.buckets) if (start >= nowMs - RATE_WINDOW_MS) this.addCounts(sum, c);
+    const s = RATE_WINDOW_MS / 1000;
+    return {
+      flowsPerSecond: (sum.allow + sum.deny + sum.indeterminate) / s,
+      allowPerSecond: sum.allow / s,
+      denyPerSecond: sum.deny / s,
+      indeterminatePerSecond: sum.indeterminate / s,
+      actualDeniesPerSecond: sum.actualDenies / s,
+    };
+  }
+
+  /** Arrival times of the windows ingested for a contract since the last call (for decision latency). */
+  takeArrivals(contract: string): number[] {
+    const a = this.arrivals.get(contract);
+    if (!a || a.length === 0) return [];
+    this.arrivals.set(contract, []);
+    return a;
+  }
+
+  /** Every node heard from, for the API's agents list. */
+  agents(nowMs: number): { node: string; connected: boolean; streams: number; lastSeenMs: number; lastReportMs: number | null; lastReportAgeMs: number | null; hubbleConnected: boolean }[] {
+    return [...this.liveness.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([node, l]) => ({
+        node,
+        connected: l.streams > 0,
+        streams: l.streams,
+        lastSeenMs: l.lastSeenMs,
+        lastReportMs: l.lastReportMs,
+        lastReportAgeMs: l.lastReportMs === null ? null : nowMs - l.lastReportMs,
+        hubbleConnected: l.hubbleConnected,
+      }));
+  }
+
+  connectedNodes(): number {
+    let n = 0;
+    for (const l of this.liveness.values()) if (l.streams > 0) n++;
+    return n;
+  }
+}

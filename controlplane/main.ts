@@ -1,0 +1,204 @@
+/**
+ * The control plane's composition root (style.md 2.2): config → dependencies → start.
+ * Only this file knows the concrete pieces; `startControlplane` returns a handle whose
+ * `close()` stops everything (the CLI calls it on SIGTERM/SIGINT; tests call it directly).
+ */
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { systemClock, type Clock, type Logger } from '../core/common/index.js';
+import { LocalActuator } from './actuator/local-actuator.js';
+import { OPEN_AUTHORIZER, TokenFileAuthorizer, type Authorizer } from './auth.js';
+import type { ControlplaneConfig } from './config.js';
+import { contractJson, edgeJson, historyItemJson } from './http/api-json.js';
+import { ControlplaneHttpServer } from './http/server.js';
+import { CollectorService } from './ingest/collector-service.js';
+import { EvidenceStore } from './ingest/evidence-store.js';
+import { StreamHub } from './live/stream-hub.js';
+import { ControlplaneMetrics } from './metrics.js';
+import { FileContractSource } from './registry/file-contract-source.js';
+import { Reconciler } from './rollout/reconciler.js';
+import { Journal } from './state/journal.js';
+import { loadKnownNodes, saveKnownNodes } from './state/known-nodes.js';
+
+/** How often the live stream sends per-contract rates. */
+export const RATES_INTERVAL_MS = 1000;
+/** How often the set of recently seen nodes is checked and, if changed, saved. */
+export const KNOWN_NODES_SAVE_MS = 1000;
+export const KNOWN_NODES_REFRESH_MS = 30_000;
+
+export const DEFAULT_STATIC_DIR = path.join(
+  path.dirname(fileURLToPath(import.meta.url)).replace(/[\\/]dist[\\/]controlplane$/, `${path.sep}controlplane`),
+  'http',
+  'static',
+);
+
+export interface ControlplaneHandle {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly reconciler: Reconciler;
+  readonly actuator: LocalActuator;
+  readonly registry: Registry;
+  close(): Promise<void>;
+}
+
+export interface ControlplaneDeps {
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly registry?: Registry;
+}
+
+export async function startControlplane(config: ControlplaneConfig, deps: ControlplaneDeps): Promise<ControlplaneHandle> {
+  const log = deps.log.child({ component: 'controlplane' });
+  const clock = deps.clock ?? systemClock;
+  const registry = deps.registry ?? new Registry();
+  const metrics = new ControlplaneMetrics(registry);
+  const authorizer: Authorizer = config.tokenFile === null ? OPEN_AUTHORIZER : new TokenFileAuthorizer(config.tokenFile);
+  if (!authorizer.enabled) log.warn('authentication disabled: no --token-file; agents and API clients are not checked');
+
+  const journal = new Journal(config.stateDir);
+  const loaded = journal.open();
+  if (loaded.badLines.length > 0) metrics.journalBadLines.inc(loaded.badLines.length);
+  log.info('history loaded', { entries: loaded.entries, truncatedBytes: loaded.truncatedBytes, badLines: loaded.badLines.slice(0, 10) });
+
+  const controller = new AbortController();
+  const source = new FileContractSource({
+    dir: config.contractsDir,
+    rescanMs: config.contractRescanMs,
+    onWatchError: (e) => {
+      log.warn('contract folder watch failed; periodic rescan continues', { err: e });
+    },
+  });
+  await source.start(controller.signal);
+  for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
+  source.onChange(() => {
+    for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
+  });
+
+  const store = new EvidenceStore();
+  const known = loadKnownNodes(config.stateDir);
+  for (const [node, lastSeenMs] of known) store.seedNode(node, lastSeenMs);
+  let knownKey = [...known.keys()].sort().join(',');
+  let knownSavedAtMs = clock.nowMs();
+  // Persist the recent nodes when the set changes, and now and then to refresh last-seen times
+  // (they only need the precision of the TTL).
+  const saveNodes = setInterval(() => {
+    const nowMs = clock.nowMs();
+    const recent = store.recentNodes(nowMs, config.expectedNodeTtlMs);
+    const key = [...recent.keys()].sort().join(',');
+    if (key === knownKey && nowMs - knownSavedAtMs < KNOWN_NODES_REFRESH_MS) return;
+    try {
+      saveKnownNodes(config.stateDir, recent);
+      knownKey = key;
+      knownSavedAtMs = nowMs;
+    } catch (e) {
+      log.warn('saving known nodes failed', { err: e instanceof Error ? e : { message: String(e) } });
+    }
+  }, KNOWN_NODES_SAVE_MS);
+  const actuator = new LocalActuator();
+  const reconciler = new Reconciler({
+    source,
+    journal,
+    store,
+    actuator,
+    clock,
+    log: log.child({ component: 'reconciler' }),
+    metrics,
+    intervalMs: config.reconcileIntervalMs,
+    configuredNodes: config.expectedNodes,
+    expectedNodeTtlMs: config.expectedNodeTtlMs,
+    // Agents ignore a set older than the one they hold; a restarted control plane must not
+    // start below what it pushed before, so generations start at the wall clock in ms.
+    initialGeneration: clock.nowMs(),
+  });
+  const hub = new StreamHub(metrics);
+  const collector = new CollectorService({
+    store,
+    clock,
+    log: log.child({ component: 'collector' }),
+    metrics,
+    authorizer,
+    contractSet: () => reconciler.currentContractSet(),
+    onEvidence: () => {
+      reconciler.nudge();
+    },
+    onNewEdges: (edges) => {
+      for (const e of edges) {
+        hub.broadcast({ type: 'edge', at: new Date(clock.nowMs()).toISOString(), contract: e.contract, revision: e.revision, stageIndex: e.stageIndex, edge: edgeJson(e.edge, e.kind) });
+      }
+    },
+  });
+  reconciler.subscribe({
+    transition: (entry) => {
+      hub.broadcast({ type: 'transition', contract: entry.contract, ...historyItemJson(entry) });
+    },
+    contractSet: (set) => {
+      collector.broadcast(set);
+      log.info('contract set changed', { generation: set.generation, contracts: set.contracts.map((c) => `${c.name}@${c.revision}:${c.stageName}`) });
+    },
+  });
+  // The first pass applies every contract's stage (the actuator is in memory) before agents connect.
+  reconciler.start(controller.signal);
+
+  const grpcPort = await collector.listen(config.grpcListen);
+  const staticDir = path.resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
+  let ready = false;
+  const http = new ControlplaneHttpServer({
+    reconciler,
+    journal,
+    store,
+    hub,
+    registry,
+    authorizer,
+    openReads: config.openReads,
+    staticDir,
+    log: log.child({ component: 'http' }),
+    ready: () => ready,
+    streamHello: () => ({
+      type: 'snapshot',
+      at: new Date(clock.nowMs()).toISOString(),
+      contracts: reconciler.list().map((v) => contractJson(v, journal.history(v.name))),
+    }),
+  });
+  const address = await http.listen(config.httpListen.host, config.httpListen.port);
+  const rates = setInterval(() => {
+    if (hub.size() === 0) return;
+    const nowMs = clock.nowMs();
+    hub.broadcast({
+      type: 'rates',
+      at: new Date(nowMs).toISOString(),
+      contracts: reconciler.list().map((v) => ({
+        name: v.name,
+        revision: v.state?.revision ?? 0,
+        stage: { index: v.state?.stageIndex ?? 0, name: v.contract?.spec.stages[v.state?.stageIndex ?? 0]?.name ?? '' },
+        phase: v.state?.phase ?? null,
+        decision: v.decision.kind,
+        ...store.rates(v.name, nowMs),
+        wouldDenyRatio: v.evidence.flows > 0 ? v.evidence.deny / v.evidence.flows : null,
+      })),
+    });
+  }, RATES_INTERVAL_MS);
+  ready = true;
+  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, http: `${address.address}:${address.port}`, httpPort: address.port, staticDir });
+
+  let closing: Promise<void> | null = null;
+  return {
+    grpcPort,
+    httpPort: address.port,
+    reconciler,
+    actuator,
+    registry,
+    close(): Promise<void> {
+      closing ??= (async () => {
+        ready = false;
+        clearInterval(rates);
+        clearInterval(saveNodes);
+        controller.abort();
+        await Promise.all([collector.close(), http.close()]);
+        journal.close();
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

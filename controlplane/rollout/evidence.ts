@@ -1,0 +1,73 @@
+/**
+ * The evidence the gates read: totals for one contract revision × stage since the stage
+ * was entered, plus node coverage. Built by the evidence store, read by assessStage.
+ * Counts are evaluated connection-sides: an egress and an ingress evaluation of one
+ * connection count twice (product.md "Interfaces").
+ */
+
+/** A denied edge between workloads, as the API and the reasons print it. */
+export interface EdgeView {
+  /** `namespace/workload` of the source. */
+  readonly from: string;
+  /** `namespace/workload` of the destination. */
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: string;
+  /** The side whose rules denied it. */
+  readonly side: 'egress' | 'ingress';
+  readonly count: number;
+}
+
+export interface NodeCoverage {
+  /** Nodes expected to report: configured, or seen within the expected-node TTL. Sorted. */
+  readonly expected: readonly string[];
+  /** Expected nodes whose last report is at most `maxReportAge` old and had Hubble connected. Sorted. */
+  readonly reporting: readonly string[];
+  /** Expected nodes not reporting, with the age of their last report (null: never reported). */
+  readonly silent: readonly { readonly node: string; readonly lastReportAgeMs: number | null }[];
+}
+
+export interface StageEvidence {
+  /** Window reports that carried this contract revision and stage. */
+  readonly windows: number;
+  /** Evaluated connection-sides: allow + deny + indeterminate. */
+  readonly flows: number;
+  readonly allow: number;
+  readonly deny: number;
+  readonly indeterminate: number;
+  /** Real policy drops on enforced pods. */
+  readonly actualDenies: number;
+  /** Real policy drops in the last minute (what spec.rollback limits). */
+  readonly actualDeniesLastMinute: number;
+  /** Hubble (and agent-side) lost events over the stage, from the nodes' reports. */
+  readonly lostEvents: number;
+  /** Flow events seen from Hubble over the stage, from the nodes' reports. */
+  readonly flowsSeen: number;
+  /** Would-deny edges, largest first (bounded). */
+  readonly topWouldDenyEdges: readonly EdgeView[];
+  /** Actually denied edges, largest first (bounded). */
+  readonly topActualDenyEdges: readonly EdgeView[];
+  readonly nodes: NodeCoverage;
+}
+
+export const EMPTY_COVERAGE: NodeCoverage = { expected: [], reporting: [], silent: [] };
+
+export const EMPTY_EVIDENCE: StageEvidence = {
+  windows: 0,
+  flows: 0,
+  allow: 0,
+  deny: 0,
+  indeterminate: 0,
+  actualDenies: 0,
+  actualDeniesLastMinute: 0,
+  lostEvents: 0,
+  flowsSeen: 0,
+  topWouldDenyEdges: [],
+  topActualDenyEdges: [],
+  nodes: EMPTY_COVERAGE,
+};
+
+/** `shop/frontend → payments/db:5432/TCP (312)` */
+export function formatEdge(e: EdgeView): string {
+  return `${e.from} → ${e.to}:${e.port}/${e.protocol} (${e.count})`;
+}

@@ -1,0 +1,387 @@
+/**
+ * The level-triggered reconcile loop (style.md 2.5): on a timer, and soon after new evidence
+ * ("nudge"), it reads every contract's current state and evidence, runs the pure
+ * assessment and state machine, and applies the effects in a crash-safe order: the history
+ * entry is appended and fsync'ed first, then the in-memory state, the actuator and the
+ * ContractSet pushed to agents follow. Decisions never react to a single message.
+ */
+import type { Clock, Logger, Problem } from '../../core/common/index.js';
+import type { Contract } from '../../core/contract/index.js';
+import type { ContractSet } from '../../core/summary/index.js';
+import { assertNever, canonicalJson } from '../../core/common/index.js';
+import { appliedStageOf, enforcementOf, type Actuator, type AppliedStage } from '../actuator/actuator.js';
+import type { EvidenceStore } from '../ingest/evidence-store.js';
+import type { ControlplaneMetrics } from '../metrics.js';
+import type { ContractSource } from '../registry/contract-source.js';
+import type { EvidenceSnapshot, HistoryEntry, Journal } from '../state/journal.js';
+import { assessStage, type DecisionKind, type StageAssessment } from './assess-stage.js';
+import { EMPTY_EVIDENCE, formatEdge, type StageEvidence } from './evidence.js';
+import { applyAction, initialRamp, reconcileStep, type OperatorAction, type RampState, type Step, type Transition } from './ramp.js';
+
+/** How soon after new evidence the loop runs (it coalesces a burst of reports into one pass). */
+export const NUDGE_DELAY_MS = 100;
+
+export interface ReconcilerOptions {
+  readonly source: ContractSource;
+  readonly journal: Journal;
+  readonly store: EvidenceStore;
+  readonly actuator: Actuator;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: ControlplaneMetrics;
+  readonly intervalMs: number;
+  readonly configuredNodes: readonly string[];
+  readonly expectedNodeTtlMs: number;
+  /** First ContractSet generation (see main.ts: above any generation agents may hold). */
+  readonly initialGeneration: number;
+}
+
+export interface ContractDecision {
+  readonly kind: DecisionKind;
+  readonly reasons: readonly string[];
+  readonly atMs: number;
+}
+
+/** Everything the API shows about one contract. */
+export interface ContractView {
+  readonly name: string;
+  readonly origin: string;
+  /** The contract being ramped: the current document, or the last valid one while the current is invalid. */
+  readonly contract: Contract | null;
+  readonly problems: readonly Problem[];
+  readonly state: RampState | null;
+  readonly assessment: StageAssessment | null;
+  readonly evidence: StageEvidence;
+  readonly decision: ContractDecision;
+  readonly applied: AppliedStage | null;
+}
+
+export interface ReconcilerEvents {
+  transition(entry: HistoryEntry): void;
+  contractSet(set: ContractSet): void;
+}
+
+export type ActionResult =
+  | { readonly ok: true; readonly entry: HistoryEntry }
+  | { readonly ok: false; readonly status: 404 | 409; readonly message: string };
+
+export class Reconciler {
+  private readonly o: ReconcilerOptions;
+  private readonly states = new Map<string, RampState>();
+  private readonly lastValid = new Map<string, Contract>();
+  private readonly appliedKeys = new Map<string, string>();
+  private views = new Map<string, ContractView>();
+  private generation: number;
+  private contractSet: ContractSet;
+  private contractSetKey = '';
+  private nudgeTimer: NodeJS.Timeout | null = null;
+  private readonly listeners: ReconcilerEvents[] = [];
+  private passes = 0;
+
+  constructor(options: ReconcilerOptions) {
+    this.o = options;
+    this.generation = options.initialGeneration;
+    this.contractSet = { generation: this.generation, contracts: [] };
+    for (const name of options.journal.contracts()) {
+      const s = options.journal.rampState(name);
+      if (s) this.states.set(name, s);
+    }
+  }
+
+  subscribe(listener: ReconcilerEvents): void {
+    this.listeners.push(listener);
+  }
+
+  /** Runs a first pass at once, then on the interval and on nudges, until the signal aborts. */
+  start(signal: AbortSignal): void {
+    this.reconcileSafely();
+    const timer = setInterval(() => {
+      this.reconcileSafely();
+    }, this.o.intervalMs);
+    this.o.source.onChange(() => {
+      this.nudge();
+    });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearInterval(timer);
+        if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
+        this.nudgeTimer = null;
+      },
+      { once: true },
+    );
+  }
+
+  /** Asks for a pass soon (new evidence, a changed contract). Coalesces. */
+  nudge(): void {
+    if (this.nudgeTimer) return;
+    this.nudgeTimer = setTimeout(() => {
+      this.nudgeTimer = null;
+      this.reconcileSafely();
+    }, NUDGE_DELAY_MS);
+  }
+
+  /**
+   * A pass that cannot take the process down. If the history cannot be written (a full
+   * disk), the transition is not applied either: the ramp holds where it is, and the next
+   * pass tries again.
+   */
+  private reconcileSafely(): void {
+    try {
+      this.reconcileAll();
+    } catch (e) {
+      this.o.metrics.reconcileErrors.inc();
+      this.o.log.error('reconcile failed', { err: e instanceof Error ? e : { message: String(e) } });
+    }
+  }
+
+  currentContractSet(): ContractSet {
+    return this.contractSet;
+  }
+
+  list(): ContractView[] {
+    return [...this.views.values()];
+  }
+
+  get(name: string): ContractView | null {
+    return this.views.get(name) ?? null;
+  }
+
+  reconcilePasses(): number {
+    return this.passes;
+  }
+
+  /** One pass over every contract. */
+  reconcileAll(): void {
+    const started = performance.now();
+    const nowMs = this.o.clock.nowMs();
+    const entries = this.o.source.snapshot();
+    const next = new Map<string, ContractView>();
+    let invalid = 0;
+    for (const entry of entries) {
+      if (entry.problems.length > 0) invalid++;
+      if (entry.contract) this.lastValid.set(entry.name, entry.contract);
+      const contract = entry.contract ?? this.lastValid.get(entry.name) ?? null;
+      if (!contract) {
+        next.set(entry.name, {
+          name: entry.name,
+          origin: entry.origin,
+          contract: null,
+          problems: entry.problems,
+          state: this.states.get(entry.name) ?? null,
+          assessment: null,
+          evidence: EMPTY_EVIDENCE,
+          decision: { kind: 'hold', reasons: [`contract invalid: ${entry.problems.length} problem(s); nothing is enforced`], atMs: nowMs },
+          applied: null,
+        });
+        continue;
+      }
+      next.set(entry.name, this.reconcileOne(entry.name, entry.origin, contract, entry.problems, nowMs));
+    }
+    for (const name of this.views.keys()) {
+      if (!next.has(name)) {
+        // The document is gone: stop enforcing and gathering. Its history stays in the log.
+        this.o.store.forgetContract(name);
+        this.o.metrics.forgetContract(name);
+        this.lastValid.delete(name);
+        this.appliedKeys.delete(name);
+        this.o.actuator.remove(name).catch((e: unknown) => {
+          this.o.metrics.actuatorErrors.inc();
+          this.o.log.error('actuator failed', { contract: name, err: { message: e instanceof Error ? e.message : String(e) } });
+        });
+      }
+    }
+    this.views = next;
+    this.o.metrics.contractsInvalid.set(invalid);
+    this.publishContractSet();
+    this.passes++;
+    this.o.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
+  }
+
+  private coverageOptions(contract: Contract, nowMs: number): Parameters<EvidenceStore['evidence']>[3] {
+    return {
+      nowMs,
+      maxReportAgeMs: contract.spec.gates.maxReportAgeMs,
+      configuredNodes: this.o.configuredNodes,
+      expectedNodeTtlMs: this.o.expectedNodeTtlMs,
+    };
+  }
+
+  private reconcileOne(name: string, origin: string, contract: Contract, problems: readonly Problem[], nowMs: number): ContractView {
+    let state = this.states.get(name) ?? null;
+    if (state === null || state.policiesHash !== contract.policiesHash) {
+      // A new contract, or spec.policies changed: a new revision, back to monitor.
+      const revision = (state?.revision ?? 0) + 1;
+      const fresh = initialRamp(name, revision, contract.policiesHash, nowMs);
+      const reasons = state === null ? [`contract ${name} registered`] : [`spec.policies changed: revision ${revision} restarts at ${contract.spec.stages[0]?.name ?? 'monitor'}`];
+      state = this.commit(contract, state, { next: fresh, transition: { kind: 'revision', decision: 'hold', reasons, actor: 'auto' } }, null, nowMs);
+    }
+    if (state.stageIndex >= contract.spec.stages.length) {
+      // The stage list got shorter under a running ramp: the last stage is the closest.
+      state = { ...state, stageIndex: contract.spec.stages.length - 1 };
+      this.states.set(name, state);
+    }
+    this.o.store.beginStage(name, state.revision, state.stageIndex, state.stageEnteredAtMs);
+    const stageBefore = state.stageIndex;
+    const revisionBefore = state.revision;
+    // While the current document is invalid the last valid one keeps its stage, but never advances.
+    const frozen = problems.length > 0;
+    const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
+    const assessment = assessStage({ contract, stageIndex: state.stageIndex, stageEnteredAtMs: state.stageEnteredAtMs, nowMs, evidence });
+    let decision: ContractDecision;
+    if (frozen) {
+      decision = { kind: 'hold', reasons: [`contract document invalid (${problems.length} problem(s)): holding revision ${state.revision} at its current stage`], atMs: nowMs };
+    } else {
+      const step = reconcileStep(state, contract, assessment, nowMs);
+      if (step.transition) state = this.commit(contract, state, step, snapshotOf(evidence, assessment), nowMs);
+      decision = this.describe(state, assessment, step.transition, nowMs);
+    }
+    const applied = appliedStageOf(contract, state.revision, state.stageIndex);
+    this.ensureApplied(applied);
+    this.observe(name, state, evidence, decision, nowMs);
+    // The state may have moved: show the evidence of the stage it is in now.
+    const moved = state.stageIndex !== stageBefore || state.revision !== revisionBefore;
+    const shown = moved ? this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs)) : evidence;
+    return { name, origin, contract, problems, state, assessment, evidence: shown, decision, applied };
+  }
+
+  /**
+   * Level-triggered actuation: whatever the stage is (after a transition, after a restart,
+   * after an edit of the stage list), make the actuator hold exactly that.
+   */
+  private ensureApplied(stage: AppliedStage): void {
+    const key = canonicalJson(stage);
+    if (this.appliedKeys.get(stage.contract) === key) return;
+    this.appliedKeys.set(stage.contract, key);
+    this.o.actuator.apply(stage).catch((e: unknown) => {
+      this.appliedKeys.delete(stage.contract);
+      this.o.metrics.actuatorErrors.inc();
+      this.o.log.error('actuator failed', { contract: stage.contract, err: { message: e instanceof Error ? e.message : String(e) } });
+    });
+  }
+
+  /** The decision as the API shows it: what the evidence says, given the phase. */
+  private describe(state: RampState, a: StageAssessment, t: Transition | null, nowMs: number): ContractDecision {
+    if (t) return { kind: t.decision, reasons: t.reasons, atMs: nowMs };
+    switch (state.phase) {
+      case 'Complete':
+        return { kind: 'advance', reasons: ['complete: every stage passed'], atMs: nowMs };
+      case 'Paused':
+        return { kind: 'hold', reasons: ['paused: resume to continue', ...a.reasons], atMs: nowMs };
+      case 'RolledBack':
+        return { kind: 'hold', reasons: ['rolled back: resume to continue', ...a.reasons], atMs: nowMs };
+      case 'AwaitingApproval':
+        return { kind: 'hold', reasons: ['awaiting approval: all gates passed'], atMs: nowMs };
+      case 'Observing':
+      case 'Blocked':
+        return { kind: a.decision, reasons: a.reasons, atMs: nowMs };
+      default:
+        return assertNever(state.phase, 'phase');
+    }
+  }
+
+  private observe(name: string, state: RampState, e: StageEvidence, decision: ContractDecision, nowMs: number): void {
+    const m = this.o.metrics;
+    m.stage.set({ contract: name }, state.stageIndex);
+    m.setPhase(name, state.phase);
+    m.setDecision(name, decision.kind);
+    m.wouldDenyRatio.set({ contract: name }, e.flows > 0 ? e.deny / e.flows : 0);
+    m.evaluatedFlows.set({ contract: name }, e.flows);
+    m.nodeCoverage.set({ contract: name }, e.nodes.expected.length > 0 ? e.nodes.reporting.length / e.nodes.expected.length : 0);
+    for (const arrived of this.o.store.takeArrivals(name)) m.decisionLatency.observe(Math.max(0, nowMs - arrived) / 1000);
+  }
+
+  /** Durably records a transition, then applies it. Returns the new state. */
+  private commit(contract: Contract, prev: RampState | null, step: Step, evidence: EvidenceSnapshot | null, nowMs: number): RampState {
+    const t = step.transition!;
+    const next = step.next;
+    const stageName = (i: number): string => contract.spec.stages[i]?.name ?? '';
+    const entry = this.o.journal.append({
+      atMs: nowMs,
+      contract: contract.name,
+      revision: next.revision,
+      policiesHash: next.policiesHash,
+      kind: t.kind,
+      from: prev ? { stageIndex: prev.stageIndex, stageName: stageName(prev.stageIndex), phase: prev.phase } : null,
+      to: { stageIndex: next.stageIndex, stageName: stageName(next.stageIndex), phase: next.phase },
+      stageEnteredAtMs: next.stageEnteredAtMs,
+      pausedFrom: next.pausedFrom,
+      decision: t.decision,
+      reasons: t.reasons,
+      evidence,
+      actor: t.actor,
+    });
+    this.states.set(contract.name, next);
+    this.o.metrics.transitions.inc({ contract: contract.name, decision: t.decision });
+    this.o.log.info('ramp transition', {
+      contract: contract.name,
+      revision: next.revision,
+      from: entry.from ? `${entry.from.stageName}/${entry.from.phase}` : null,
+      to: `${entry.to.stageName}/${entry.to.phase}`,
+      decision: t.decision,
+      actor: t.actor,
+      reasons: t.reasons,
+    });
+    if (!prev || prev.stageIndex !== next.stageIndex || prev.revision !== next.revision) {
+      this.o.store.beginStage(contract.name, next.revision, next.stageIndex, next.stageEnteredAtMs);
+    }
+    for (const l of this.listeners) l.transition(entry);
+    return next;
+  }
+
+  /** An operator's action (approve, pause, resume, rollback) through the API. */
+  act(name: string, action: OperatorAction, actor: string, reason: string | null): ActionResult {
+    const view = this.views.get(name);
+    const state = this.states.get(name);
+    const contract = view?.contract;
+    if (!view || !contract || !state) return { ok: false, status: 404, message: `no active contract ${JSON.stringify(name)}` };
+    const nowMs = this.o.clock.nowMs();
+    const outcome = applyAction(state, contract, action, actor, nowMs, reason);
+    if (!outcome.ok) return { ok: false, status: 409, message: outcome.conflict };
+    const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
+    this.commit(contract, state, outcome.step, snapshotOf(evidence, view.assessment), nowMs);
+    // Show the effect at once, and push the new stage to agents.
+    this.reconcileAll();
+    const entry = this.o.journal.history(name).at(-1)!;
+    return { ok: true, entry };
+  }
+
+  private publishContractSet(): void {
+    const contracts = [];
+    for (const view of this.views.values()) {
+      if (!view.contract || !view.state) continue;
+      contracts.push({
+        name: view.name,
+        revision: view.state.revision,
+        stageIndex: view.state.stageIndex,
+        stageName: view.contract.spec.stages[view.state.stageIndex]?.name ?? '',
+        policies: view.contract.spec.rawPolicies,
+        enforcement: enforcementOf(view.contract.spec.stages, view.state.stageIndex),
+      });
+    }
+    const key = canonicalJson(contracts);
+    if (key === this.contractSetKey) return;
+    this.contractSetKey = key;
+    this.generation++;
+    this.contractSet = { generation: this.generation, contracts };
+    this.o.metrics.contractSetPushes.inc();
+    for (const l of this.listeners) l.contractSet(this.contractSet);
+  }
+}
+
+export function snapshotOf(e: StageEvidence, a: StageAssessment | null): EvidenceSnapshot {
+  return {
+    windows: e.windows,
+    flows: e.flows,
+    allow: e.allow,
+    deny: e.deny,
+    indeterminate: e.indeterminate,
+    actualDenies: e.actualDenies,
+    actualDeniesLastMinute: e.actualDeniesLastMinute,
+    lostEvents: e.lostEvents,
+    flowsSeen: e.flowsSeen,
+    nodes: { expected: e.nodes.expected.length, reporting: e.nodes.reporting.length },
+    topEdges: [...e.topWouldDenyEdges.slice(0, 5), ...e.topActualDenyEdges.slice(0, 5)].map(formatEdge),
+    gates: (a?.gates ?? []).map((g) => ({ gate: g.gate, phase: g.phase, message: g.message })),
+  };
+}

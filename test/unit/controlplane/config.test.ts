@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { loadControlplaneConfig, parseListen } from '../../../controlplane/config.js';
+
+describe('loadControlplaneConfig', () => {
+  it('fills every default', () => {
+    const r = loadControlplaneConfig(['--contracts', 'c', '--state', 's'], {});
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        contractsDir: 'c',
+        stateDir: 's',
+        grpcListen: '0.0.0.0:9967',
+        httpListen: { host: '0.0.0.0', port: 9968 },
+        tokenFile: null,
+        openReads: false,
+        reconcileIntervalMs: 1000,
+        contractRescanMs: 2000,
+        expectedNodes: [],
+        expectedNodeTtlMs: 600_000,
+        staticDir: null,
+        logLevel: 'info',
+      },
+    });
+  });
+
+  const cases: { name: string; args: string[]; env?: Record<string, string>; expect: Record<string, unknown> }[] = [
+    { name: 'flags with =', args: ['--contracts=c', '--state=s', '--grpc-listen=:0', '--http-listen=127.0.0.1:0'], expect: { grpcListen: '0.0.0.0:0', httpListen: { host: '127.0.0.1', port: 0 } } },
+    { name: 'environment fallback', args: [], env: { CONTRACTS_DIR: 'c', STATE_DIR: 's', TOKEN_FILE: '/t', OPEN_READS: 'true' }, expect: { contractsDir: 'c', tokenFile: '/t', openReads: true } },
+    { name: 'flags win over environment', args: ['--contracts', 'flag', '--state', 's'], env: { CONTRACTS_DIR: 'env' }, expect: { contractsDir: 'flag' } },
+    { name: 'unix socket for gRPC', args: ['--contracts', 'c', '--state', 's', '--grpc-listen', 'unix:///tmp/cp.sock'], expect: { grpcListen: 'unix:///tmp/cp.sock' } },
+    {
+      name: 'test knobs',
+      args: ['--contracts', 'c', '--state', 's', '--open-reads', '--reconcile-interval', '200ms', '--expected-nodes', 'a, b,,c', '--expected-node-ttl', '30s'],
+      expect: { openReads: true, reconcileIntervalMs: 200, expectedNodes: ['a', 'b', 'c'], expectedNodeTtlMs: 30_000 },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const r = loadControlplaneConfig(c.args, c.env ?? {});
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.value).toMatchObject(c.expect);
+    });
+  }
+
+  it('collects every problem', () => {
+    const r = loadControlplaneConfig(['--http-listen', 'nope', '--reconcile-interval', 'soon', '--log-level', 'loud', '--bogus', 'x', '--kubernetes'], {});
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.map((p) => p.path)).toEqual(['--bogus', 'x', '--kubernetes', '--contracts', '--state', '--http-listen', '--log-level', '--reconcile-interval']);
+  });
+});
+
+describe('parseListen', () => {
+  it('reads host:port, :port and [v6]:port', () => {
+    expect(parseListen(':80')).toEqual({ ok: true, value: { host: '0.0.0.0', port: 80 } });
+    expect(parseListen('[::1]:9')).toEqual({ ok: true, value: { host: '::1', port: 9 } });
+    expect(parseListen('host:70000').ok).toBe(false);
+    expect(parseListen('host').ok).toBe(false);
+  });
+});
