@@ -1,7 +1,183 @@
-// Placeholder until the command lands; replaced by its issue's work.
-import { stderr } from 'node:process';
+/**
+ * `rampart demo` (what `npm start` runs): the whole loop on one machine. A simulated cluster
+ * (one Hubble server per node, in this process), one `rampart agent` child process per node
+ * and a `rampart controlplane` child process serving the API, the stream and the dashboard.
+ * Child processes because that is how the pieces run for real: separate processes talking
+ * gRPC and HTTP over loopback. The simulated datapath follows what the control plane applies.
+ *
+ * The bundled scenario (demo/): payments-lockdown forgets a rarely used allow rule and is held
+ * in monitor with that edge named; shop-lockdown is right and ramps to 100 %; after it
+ * completes, a new caller appears whose connections are really dropped.
+ */
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import process, { stderr, stdout } from 'node:process';
+import { parseArgs } from 'node:util';
+import { formatProblems, parseDurationMs } from '../../core/common/index.js';
+import { narrate } from '../../sim/demo/console.js';
+import { Narrator } from '../../sim/demo/narrator.js';
+import { Supervisor } from '../../sim/demo/supervisor.js';
+import { compressSpec, createWorkdir } from '../../sim/demo/workdir.js';
+import { demoDir, loadClusterSpec, repoRoot } from '../../sim/load-spec.js';
+import { RunningCluster } from '../../sim/running-cluster.js';
 
-export function run(_args: readonly string[]): Promise<number> {
-  stderr.write('rampart demo: not implemented yet\n');
-  return Promise.resolve(2);
+const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--http-listen <host:port>]
+       [--late-after <dur>] [--keep]
+
+  --fast         compress every duration about six times (the end-to-end test uses it)
+  --headless     no guide, just progress lines (for CI)
+  --duration     stop by itself after this long (default: run until Ctrl-C)
+  --http-listen  the dashboard and API address (default 127.0.0.1:9968; port 0 picks one)
+  --late-after   how long after shop-lockdown completes the new caller appears
+  --keep         keep the working folder (contracts, state, logs) after stopping
+`;
+
+const FAST_FACTOR = 6;
+const TRIGGER_CONTRACT = 'shop-lockdown';
+
+function fail(message: string): number {
+  stderr.write(`rampart demo: ${message}\n${USAGE}`);
+  return 2;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export async function run(args: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        fast: { type: 'boolean', default: false },
+        headless: { type: 'boolean', default: false },
+        duration: { type: 'string' },
+        'http-listen': { type: 'string', default: '127.0.0.1:9968' },
+        'late-after': { type: 'string' },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) {
+    stdout.write(USAGE);
+    return 0;
+  }
+  const durationMs = values.duration === undefined ? null : parseDurationMs(values.duration);
+  if (durationMs && !durationMs.ok) return fail(`--duration: ${durationMs.error}`);
+  const lateAfter = parseDurationMs(values['late-after'] ?? (values.fast ? '3s' : '20s'));
+  if (!lateAfter.ok) return fail(`--late-after: ${lateAfter.error}`);
+  const factor = values.fast ? FAST_FACTOR : 1;
+  const say = narrate(values.headless);
+
+  const specResult = loadClusterSpec(path.join(demoDir(), 'cluster.yaml'));
+  if (!specResult.ok) {
+    stderr.write(`rampart demo: the bundled cluster is invalid\n${formatProblems(specResult.error)}\n`);
+    return 2;
+  }
+  const spec = compressSpec(specResult.value, factor);
+  const work = createWorkdir({ contractsFrom: path.join(demoDir(), 'contracts'), factor });
+  const nodeNames = Array.from({ length: spec.nodes }, (_, i) => `sim-worker-${i + 1}`);
+
+  const stop = new AbortController();
+  let exitCode = 0;
+  const supervisor = new Supervisor({
+    bin: path.join(repoRoot(), 'bin', 'rampart.js'),
+    logDir: work.logDir,
+    onUnexpectedExit: (child, code) => {
+      // Let the last words arrive (stdout is read asynchronously) before quoting them.
+      say.error(`${child.name} exited unexpectedly (${code}); its log: ${child.logFile}\n  ${child.tail.join('\n  ')}`);
+      if (child.name === 'controlplane') say.error(`if the address is taken, try: rampart demo --http-listen 127.0.0.1:0`);
+      exitCode = 1;
+      stop.abort();
+    },
+  });
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // Whatever happens to this process, its children do not outlive it.
+  const onExit = (): void => supervisor.killAllNow();
+  process.once('exit', onExit);
+
+  // The control plane first: it announces its ports in its `listening` log line.
+  const listening = new Promise<{ grpcPort: number; httpPort: number }>((resolve) => {
+    supervisor.start(
+      'controlplane',
+      [
+        'controlplane', '--contracts', work.contractsDir, '--state', work.stateDir, '--token-file', work.tokenFile,
+        '--grpc-listen', '127.0.0.1:0', '--http-listen', values['http-listen'],
+        '--expected-nodes', nodeNames.join(','), '--reconcile-interval', values.fast ? '500ms' : '1s',
+      ],
+      (line) => {
+        if (!line.startsWith('{')) return;
+        try {
+          const rec: unknown = JSON.parse(line);
+          if (isObj(rec) && rec.msg === 'listening' && typeof rec.grpcPort === 'number' && typeof rec.httpPort === 'number') {
+            resolve({ grpcPort: rec.grpcPort, httpPort: rec.httpPort });
+          }
+        } catch {
+          // not a log record: kept in the log file only
+        }
+      },
+    );
+  });
+  const ports = await Promise.race([listening, once(stop.signal, 'abort').then(() => null)]);
+  const cluster = new RunningCluster({ spec, controlplaneHttp: ports ? `http://127.0.0.1:${ports.httpPort}` : undefined, token: work.token, seed: 42 });
+  let narrator: Narrator | null = null;
+  if (ports) {
+    const baseUrl = `http://127.0.0.1:${ports.httpPort}`;
+    const hubbles = await cluster.start();
+    for (const h of hubbles) {
+      supervisor.start(`agent-${h.node}`, [
+        'agent', '--hubble', h.address, '--controlplane', `127.0.0.1:${ports.grpcPort}`, '--node', h.node,
+        '--window', values.fast ? '1s' : '2s', '--token-file', work.tokenFile, '--metrics-listen', '127.0.0.1:0',
+      ]);
+    }
+    const c = cluster.simulator.cluster;
+    say.intro({
+      dashboard: `${baseUrl}/?token=${work.token}`,
+      api: baseUrl,
+      token: work.token,
+      tokenFile: work.tokenFile,
+      logs: work.logDir,
+      cluster: `${c.nodes.length} nodes, ${c.workloads.size} workloads in ${c.namespaceLabels.size} namespaces, ${c.pods.length} pods`,
+      hubbles: hubbles.map((h) => `${h.node}=${h.address}`).join(' '),
+      fast: values.fast,
+      pids: supervisor.pids(),
+    });
+    narrator = new Narrator({
+      baseUrl,
+      token: work.token,
+      intervalMs: 1000,
+      triggerContract: TRIGGER_CONTRACT,
+      lateAfterMs: lateAfter.value,
+      signal: stop.signal,
+      onChange: (now, before) => say.transition(now, before),
+      onLateCaller: () => {
+        cluster.activateLate();
+        say.lateCaller();
+      },
+    });
+    void narrator.run();
+  }
+  const timer = durationMs?.ok ? setTimeout(() => stop.abort(), durationMs.value) : null;
+  if (!stop.signal.aborted) await once(stop.signal, 'abort');
+  if (timer) clearTimeout(timer);
+
+  say.stopping();
+  await cluster.stop();
+  await supervisor.stopAll();
+  process.removeListener('exit', onExit);
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  const s = cluster.simulator.stats();
+  say.summary({ flows: s.flows, connections: s.connections, droppedAttempts: s.droppedAttempts, contracts: narrator?.snapshots() ?? [], lateCaller: narrator?.lateStarted ?? false });
+  if (values.keep || exitCode !== 0) say.info(`working folder kept: ${work.root}`);
+  else rmSync(work.root, { recursive: true, force: true });
+  return exitCode;
 }

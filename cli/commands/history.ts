@@ -1,7 +1,64 @@
-// Placeholder until the command lands; replaced by its issue's work.
-import { stderr } from 'node:process';
+/**
+ * `rampart history <contract> [--server <url>] [--token-file <file>] [-o table|json]`: every
+ * transition of a contract, oldest first, with its decision, reasons and actor.
+ */
+import { env, stderr, stdout } from 'node:process';
+import { parseArgs } from 'node:util';
+import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
+import { formatTable } from '../../io/table.js';
 
-export function run(_args: readonly string[]): Promise<number> {
-  stderr.write('rampart history: not implemented yet\n');
-  return Promise.resolve(2);
+const USAGE = `usage: rampart history <contract> [--server <url>] [--token-file <file>] [-o table|json]
+`;
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
+
+export async function run(args: readonly string[]): Promise<number> {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...args],
+      options: { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (e) {
+    stderr.write(`rampart history: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    stdout.write(USAGE);
+    return 0;
+  }
+  const [name, ...extra] = positionals;
+  if (name === undefined || extra.length > 0) {
+    stderr.write(`rampart history: expected exactly one contract name\n${USAGE}`);
+    return 2;
+  }
+  if (values.output !== 'table' && values.output !== 'json') {
+    stderr.write(`rampart history: -o: expected table or json, got ${JSON.stringify(values.output)}\n`);
+    return 2;
+  }
+  let body: unknown;
+  try {
+    body = await getJson(resolveTarget({ server: values.server, tokenFile: values['token-file'] }, env), `/api/v1/contracts/${encodeURIComponent(name)}/history`);
+  } catch (e) {
+    stderr.write(`rampart history: ${e instanceof ApiError && e.status === 404 ? `no contract named ${JSON.stringify(name)}` : e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  if (values.output === 'json') {
+    stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return 0;
+  }
+  const items = Array.isArray(obj(body).items) ? (obj(body).items as unknown[]) : [];
+  const rows = items.map((raw) => {
+    const h = obj(raw);
+    const decision = typeof h.decision === 'string' ? h.decision : str(obj(h.decision).kind, '-');
+    const reasons = Array.isArray(h.reasons) ? h.reasons.map((r) => str(r)).join('; ') : '';
+    return [str(h.at).replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${str(h.from, '-')} → ${str(h.to, '-')}`, str(h.phase, '-'), decision, str(h.actor, '-'), reasons];
+  });
+  stdout.write(formatTable(['AT', 'TRANSITION', 'PHASE', 'DECISION', 'ACTOR', 'REASONS'], rows, [null, null, null, null, 24, 120]));
+  return 0;
 }

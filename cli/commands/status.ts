@@ -1,7 +1,85 @@
-// Placeholder until the command lands; replaced by its issue's work.
-import { stderr } from 'node:process';
+/**
+ * `rampart status [--server <url>] [--token-file <file>] [-o table|json]`: every contract as
+ * the control plane sees it, one row each, with the reasons of the last decision beneath.
+ */
+import { env, stderr, stdout } from 'node:process';
+import { parseArgs } from 'node:util';
+import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
+import { formatTable } from '../../io/table.js';
 
-export function run(_args: readonly string[]): Promise<number> {
-  stderr.write('rampart status: not implemented yet\n');
-  return Promise.resolve(2);
+const USAGE = `usage: rampart status [--server <url>] [--token-file <file>] [-o table|json]
+  --server      the control plane's HTTP API (default $RAMPART_SERVER or http://127.0.0.1:9968)
+  --token-file  file holding the bearer token (default $RAMPART_TOKEN_FILE)
+`;
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
+
+export async function run(args: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    stderr.write(`rampart status: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    stdout.write(USAGE);
+    return 0;
+  }
+  if (values.output !== 'table' && values.output !== 'json') {
+    stderr.write(`rampart status: -o: expected table or json, got ${JSON.stringify(values.output)}\n`);
+    return 2;
+  }
+  let body: unknown;
+  try {
+    body = await getJson(resolveTarget({ server: values.server, tokenFile: values['token-file'] }, env), '/api/v1/contracts');
+  } catch (e) {
+    stderr.write(`rampart status: ${e instanceof ApiError ? e.message : String(e)}\n`);
+    return 1;
+  }
+  if (values.output === 'json') {
+    stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return 0;
+  }
+  const items = Array.isArray(obj(body).items) ? (obj(body).items as unknown[]) : [];
+  if (items.length === 0) {
+    stdout.write('no contracts\n');
+    return 0;
+  }
+  const rows = items.map((raw) => {
+    const c = obj(raw);
+    const stage = obj(c.stage);
+    const e = obj(c.evidence);
+    const nodes = obj(e.nodes);
+    const flows = num(e.flows);
+    return [
+      str(c.name),
+      num(c.revision),
+      `${str(stage.name, '?')} (${num(stage.index) + 1}/${num(stage.count) || '?'})`,
+      str(c.phase, '-'),
+      str(obj(c.decision).kind, '-'),
+      flows,
+      num(e.deny),
+      flows > 0 ? `${((num(e.deny) / flows) * 100).toFixed(2)}%` : '-',
+      num(e.actualDenies),
+      `${num(nodes.reporting)}/${num(nodes.expected)}`,
+    ];
+  });
+  stdout.write(formatTable(['CONTRACT', 'REV', 'STAGE', 'PHASE', 'DECISION', 'EVALUATED', 'WOULD-DENY', 'RATIO', 'ACTUAL', 'NODES'], rows));
+  for (const raw of items) {
+    const c = obj(raw);
+    const reasons = obj(c.decision).reasons;
+    const problems = Array.isArray(c.problems) ? c.problems.map((p) => `${str(obj(p).path)}: ${str(obj(p).message)}`) : [];
+    const lines = [...(Array.isArray(reasons) ? reasons.map((r) => str(r)) : []), ...problems.map((p) => `problem ${p}`)];
+    if (lines.length > 0) stdout.write(`\n${str(c.name)}:\n${lines.map((l) => `  - ${l}`).join('\n')}\n`);
+  }
+  return 0;
 }

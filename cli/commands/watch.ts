@@ -1,7 +1,180 @@
-// Placeholder until the command lands; replaced by its issue's work.
-import { stderr } from 'node:process';
+/**
+ * `rampart watch [--contract <name>] [--server <url>] [--token-file <file>] [--count <n>]`:
+ * a live terminal view of the control plane's stream: per-contract rates, stage and phase,
+ * the last decision, and recent transitions and denied edges. On a terminal it redraws in
+ * place; piped, it prints one line per event and a rates line every few seconds. Reconnects
+ * when the stream drops.
+ */
+import process, { env, stderr, stdout } from 'node:process';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { ApiError, getJson, resolveTarget, streamUrl, type ApiTarget } from '../../io/api-client.js';
+import { formatTable } from '../../io/table.js';
 
-export function run(_args: readonly string[]): Promise<number> {
-  stderr.write('rampart watch: not implemented yet\n');
-  return Promise.resolve(2);
+const USAGE = `usage: rampart watch [--contract <name>] [--server <url>] [--token-file <file>] [--count <n>]
+  --count   exit after this many rate updates (for scripts)
+`;
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
+const clock = (at: unknown): string => (typeof at === 'string' ? at.slice(11, 19) : new Date().toISOString().slice(11, 19));
+
+interface Row {
+  name: string;
+  stage: string;
+  phase: string;
+  decision: string;
+  reason: string;
+  flows: number;
+  deny: number;
+  actual: number;
+}
+
+const LINE_MODE_RATES_EVERY = 5;
+
+export async function run(args: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        contract: { type: 'string' },
+        server: { type: 'string' },
+        'token-file': { type: 'string' },
+        count: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    stderr.write(`rampart watch: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    stdout.write(USAGE);
+    return 0;
+  }
+  const count = values.count === undefined ? null : Number(values.count);
+  if (count !== null && !(Number.isInteger(count) && count > 0)) {
+    stderr.write(`rampart watch: --count: expected a positive integer, got ${JSON.stringify(values.count)}\n`);
+    return 2;
+  }
+  let target: ApiTarget;
+  try {
+    target = resolveTarget({ server: values.server, tokenFile: values['token-file'] }, env);
+    // One GET first: a wrong address or token is reported clearly instead of as a socket error.
+    await getJson(target, '/api/v1/contracts');
+  } catch (e) {
+    stderr.write(`rampart watch: ${e instanceof ApiError ? e.message : String(e)}\n`);
+    return 1;
+  }
+
+  const only = values.contract;
+  const rows = new Map<string, Row>();
+  const events: string[] = [];
+  const tty = stdout.isTTY;
+  let updates = 0;
+  let done: (code: number) => void = () => undefined;
+  const finished = new Promise<number>((resolve) => (done = resolve));
+
+  const event = (text: string): void => {
+    if (tty) {
+      events.unshift(text);
+      events.length = Math.min(events.length, 10);
+    } else {
+      stdout.write(`${text}\n`);
+    }
+  };
+  const draw = (): void => {
+    const table = formatTable(
+      ['CONTRACT', 'STAGE', 'PHASE', 'EVALS/S', 'WOULD-DENY/S', 'RATIO', 'DENIES/S', 'DECISION'],
+      [...rows.values()].map((r) => [r.name, r.stage, r.phase, r.flows.toFixed(1), r.deny.toFixed(2), r.flows > 0 ? `${((r.deny / r.flows) * 100).toFixed(2)}%` : '-', r.actual.toFixed(2), `${r.decision}${r.reason ? `: ${r.reason}` : ''}`]),
+      [null, null, null, null, null, null, null, 90],
+    );
+    if (tty) {
+      stdout.write(`\u001b[H\u001b[2J${target.server}  ${new Date().toISOString().slice(11, 19)}  (Ctrl-C quits)\n\n${table}\n${events.length ? `recent:\n${events.map((e) => `  ${e}`).join('\n')}\n` : ''}`);
+    } else if (updates % LINE_MODE_RATES_EVERY === 1 || count !== null) {
+      for (const r of rows.values()) {
+        stdout.write(`${clock(undefined)} rates ${r.name} ${r.stage} ${r.phase} evals/s=${r.flows.toFixed(1)} would-deny/s=${r.deny.toFixed(2)} denies/s=${r.actual.toFixed(2)}\n`);
+      }
+    }
+  };
+
+  const onMessage = (m: Obj): void => {
+    const type = str(m.type);
+    if (type === 'snapshot' || type === 'rates') {
+      for (const raw of Array.isArray(m.contracts) ? m.contracts : []) {
+        const c = obj(raw);
+        const name = str(c.name);
+        if (only !== undefined && name !== only) continue;
+        const prev = rows.get(name);
+        const decision = typeof c.decision === 'string' ? c.decision : str(obj(c.decision).kind, prev?.decision ?? '-');
+        const reasons = obj(c.decision).reasons;
+        rows.set(name, {
+          name,
+          stage: str(obj(c.stage).name, prev?.stage ?? '?'),
+          phase: str(c.phase, prev?.phase ?? '-'),
+          decision,
+          reason: Array.isArray(reasons) && typeof reasons[0] === 'string' ? reasons[0] : (prev?.reason ?? ''),
+          flows: type === 'rates' ? num(c.flowsPerSecond) : (prev?.flows ?? 0),
+          deny: type === 'rates' ? num(c.denyPerSecond) : (prev?.deny ?? 0),
+          actual: type === 'rates' ? num(c.actualDeniesPerSecond) : (prev?.actual ?? 0),
+        });
+      }
+      if (type === 'rates') updates++;
+      draw();
+      if (count !== null && updates >= count) done(0);
+      return;
+    }
+    const name = str(m.contract);
+    if (only !== undefined && name !== only) return;
+    if (type === 'transition') {
+      const reasons = Array.isArray(m.reasons) ? m.reasons : [];
+      const decision = typeof m.decision === 'string' ? m.decision : str(obj(m.decision).kind);
+      const row = rows.get(name);
+      if (row) Object.assign(row, { stage: str(m.to, row.stage), phase: str(m.phase, row.phase), decision, reason: str(reasons[0], row.reason) });
+      event(`${clock(m.at)} ${name}: ${str(m.from, '-')} → ${str(m.to)} ${str(m.phase)} (${decision}, ${str(m.actor, 'auto')}) ${str(reasons[0])}`);
+    } else if (type === 'edge') {
+      const e = obj(m.edge);
+      event(`${clock(m.at)} ${name}: ${str(e.kind) === 'actual-deny' ? 'DENIED' : 'would deny'} ${str(e.from)} → ${str(e.to)}:${num(e.port)}/${str(e.protocol)}`);
+    }
+    if (tty) draw();
+  };
+
+  let socket: WebSocket | null = null;
+  let stopped = false;
+  let backoffMs = 1000;
+  const connect = (): void => {
+    socket = new WebSocket(streamUrl(target));
+    socket.on('open', () => {
+      backoffMs = 1000;
+    });
+    socket.on('message', (data: WebSocket.RawData) => {
+      try {
+        onMessage(obj(JSON.parse(data.toString())));
+      } catch {
+        // a message we cannot read is skipped; the next rates update redraws everything
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (stopped) return;
+      event(`${clock(undefined)} stream closed; reconnecting in ${backoffMs / 1000}s`);
+      setTimeout(connect, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 10_000);
+    });
+  };
+  connect();
+  const onSignal = (): void => done(0);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const code = await finished;
+  stopped = true;
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  (socket as WebSocket | null)?.close();
+  return code;
 }

@@ -1,0 +1,86 @@
+/**
+ * Follows what the control plane's actuator applies: polls `GET /api/v1/contracts` and
+ * hands each contract's `applied` field to the simulated datapath. Polling (not the stream)
+ * because the contract list is the record; a missed poll only delays enforcement by one
+ * interval. Errors are counted and reported through `onError`, never thrown.
+ */
+import type { AppliedContract } from './enforcement.js';
+
+export interface AppliedFollowerOptions {
+  /** Base URL of the control plane's HTTP API, e.g. `http://127.0.0.1:8080`. */
+  readonly baseUrl: string;
+  readonly token: string | null;
+  readonly intervalMs: number;
+  readonly onApplied: (contracts: readonly AppliedContract[]) => void;
+  readonly onError?: (message: string) => void;
+  readonly signal: AbortSignal;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads the `applied` field of each contract in a `GET /api/v1/contracts` body; skips what does not fit. */
+export function appliedFromContracts(body: unknown): AppliedContract[] {
+  if (!isObj(body) || !Array.isArray(body.items)) return [];
+  const out: AppliedContract[] = [];
+  for (const item of body.items as unknown[]) {
+    if (!isObj(item) || typeof item.name !== 'string' || !isObj(item.applied)) continue;
+    const a = item.applied;
+    const mode = a.mode;
+    if (mode !== 'monitor' && mode !== 'percent' && mode !== 'namespaces') continue;
+    out.push({
+      name: item.name,
+      revision: typeof item.revision === 'number' ? item.revision : 0,
+      stageIndex: typeof a.stageIndex === 'number' ? a.stageIndex : 0,
+      mode,
+      percent: typeof a.percent === 'number' ? a.percent : 0,
+      namespaces: Array.isArray(a.namespaces) ? a.namespaces.filter((n): n is string => typeof n === 'string') : [],
+      policies: Array.isArray(a.policies) ? (a.policies as unknown[]) : [],
+    });
+  }
+  return out;
+}
+
+export class AppliedFollower {
+  private readonly opts: AppliedFollowerOptions;
+  private timer: NodeJS.Timeout | null = null;
+  private lastKey = '';
+  polls = 0;
+  errors = 0;
+
+  constructor(opts: AppliedFollowerOptions) {
+    this.opts = opts;
+  }
+
+  start(): void {
+    const tick = async (): Promise<void> => {
+      await this.pollOnce();
+      if (!this.opts.signal.aborted) this.timer = setTimeout(() => void tick(), this.opts.intervalMs);
+    };
+    this.opts.signal.addEventListener('abort', () => {
+      if (this.timer) clearTimeout(this.timer);
+    });
+    void tick();
+  }
+
+  async pollOnce(): Promise<void> {
+    this.polls++;
+    try {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+      const res = await fetch(`${this.opts.baseUrl}/api/v1/contracts`, { headers, signal: this.opts.signal });
+      if (!res.ok) throw new Error(`GET /api/v1/contracts: HTTP ${res.status}`);
+      const applied = appliedFromContracts(await res.json());
+      // Hand over only changes, so the datapath recompiles policies only when they change.
+      const key = JSON.stringify(applied.map((a) => [a.name, a.revision, a.stageIndex, a.mode, a.percent, a.namespaces]));
+      if (key !== this.lastKey) {
+        this.lastKey = key;
+        this.opts.onApplied(applied);
+      }
+    } catch (e) {
+      if (this.opts.signal.aborted) return;
+      this.errors++;
+      this.opts.onError?.(e instanceof Error ? e.message : String(e));
+    }
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The simulated cluster as written in a scenario file (demo/cluster.yaml): namespaces,
+ * workloads and the traffic model. Parsed into a frozen, defaulted spec; every problem is
+ * reported with its field path, none is thrown.
+ */
+import { childPath, err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
+
+export type SimProtocol = 'TCP' | 'UDP';
+
+export interface NamespaceSpec {
+  readonly name: string;
+  /** Extra namespace labels; `kubernetes.io/metadata.name` is always added, as Kubernetes does. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ContainerPort {
+  readonly name: string | null;
+  readonly port: number;
+  readonly protocol: SimProtocol;
+}
+
+export interface WorkloadSpec {
+  readonly namespace: string;
+  readonly name: string;
+  /** Deployment (default), StatefulSet, DaemonSet, Job or CronJob: what Hubble names in `workloads`. */
+  readonly kind: string;
+  readonly replicas: number;
+  /** Pod labels. `pod-template-hash` is added to the pod but filtered from identity labels, as Cilium does. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly serviceAccount: string;
+  readonly ports: readonly ContainerPort[];
+  /** A workload that only starts calling when the scenario says so (the demo's "new caller"). */
+  readonly late: boolean;
+}
+
+export interface ExternalSpec {
+  readonly name: string;
+  /** An IPv4 CIDR; flows carry a `cidr:` identity for it (or `reserved:world` only, when `world` is true). */
+  readonly cidr: string;
+  readonly world: boolean;
+}
+
+/** `from` calls `to` on `port`: either at a steady rate, or as a periodic job. */
+export interface CallSpec {
+  /** `namespace/workload`. */
+  readonly from: string;
+  /** `namespace/workload`, or `external/<name>`. */
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: SimProtocol;
+  /** New connections per second across the calling workload (steady calls). */
+  readonly ratePerSec: number;
+  /** Periodic calls: a burst every `everyMs`, the first after `offsetMs`. Null for steady calls. */
+  readonly everyMs: number | null;
+  readonly offsetMs: number;
+  readonly burst: number;
+}
+
+export interface ClusterSpec {
+  readonly cluster: string;
+  readonly nodes: number;
+  readonly namespaces: readonly NamespaceSpec[];
+  readonly workloads: readonly WorkloadSpec[];
+  readonly externals: readonly ExternalSpec[];
+  readonly calls: readonly CallSpec[];
+  /** Share of pod-to-service connections preceded by a DNS lookup to kube-dns (UDP 53). */
+  readonly dnsPerCall: number;
+  /** `namespace/workload` of the DNS server (default kube-system/coredns). */
+  readonly dnsServer: string;
+  /** Kubelet probes (reserved:host → pod) per pod, in ms; 0 disables them. */
+  readonly probeEveryMs: number;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class Reader {
+  readonly problems: Problem[] = [];
+  string(o: Obj, key: string, path: string, fallback?: string): string {
+    const v = o[key];
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (typeof v !== 'string' || v === '') {
+      this.problems.push(problem(childPath(path, key), `expected a non-empty string, got ${JSON.stringify(v)}`));
+      return fallback ?? '';
+    }
+    return v;
+  }
+  number(o: Obj, key: string, path: string, opts: { min: number; max: number; fallback?: number }): number {
+    const v = o[key];
+    if (v === undefined && opts.fallback !== undefined) return opts.fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < opts.min || v > opts.max) {
+      this.problems.push(problem(childPath(path, key), `expected a number in [${opts.min}, ${opts.max}], got ${JSON.stringify(v)}`));
+      return opts.fallback ?? opts.min;
+    }
+    return v;
+  }
+  duration(o: Obj, key: string, path: string, fallback: number | null): number | null {
+    const v = o[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string') {
+      this.problems.push(problem(childPath(path, key), `expected a duration such as 30s or 2m, got ${JSON.stringify(v)}`));
+      return fallback;
+    }
+    const r = parseDurationMs(v);
+    if (!r.ok) {
+      this.problems.push(problem(childPath(path, key), r.error));
+      return fallback;
+    }
+    return r.value;
+  }
+  labels(o: Obj, key: string, path: string): Record<string, string> {
+    const v = o[key];
+    if (v === undefined) return {};
+    if (!isObj(v)) {
+      this.problems.push(problem(childPath(path, key), 'expected a map of label key to string value'));
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v)) {
+      if (typeof val !== 'string') this.problems.push(problem(childPath(childPath(path, key), k), `expected a string, got ${JSON.stringify(val)}`));
+      else out[k] = val;
+    }
+    return out;
+  }
+  protocol(o: Obj, path: string): SimProtocol {
+    const v = o.protocol ?? 'TCP';
+    if (v !== 'TCP' && v !== 'UDP') {
+      this.problems.push(problem(childPath(path, 'protocol'), `expected TCP or UDP, got ${JSON.stringify(v)}`));
+      return 'TCP';
+    }
+    return v;
+  }
+  list(o: Obj, key: string, path: string): { item: Obj; path: string }[] {
+    const v = o[key];
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) {
+      this.problems.push(problem(childPath(path, key), 'expected a list'));
+      return [];
+    }
+    const out: { item: Obj; path: string }[] = [];
+    v.forEach((item: unknown, i) => {
+      const p = childPath(childPath(path, key), i);
+      if (isObj(item)) out.push({ item, path: p });
+      else this.problems.push(problem(p, 'expected an object'));
+    });
+    return out;
+  }
+}
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
+  const r = new Reader();
+  if (!isObj(doc)) return err([problem('', 'expected a mapping at the top level')]);
+  const cluster = r.string(doc, 'cluster', '', 'default');
+  const nodes = r.number(doc, 'nodes', '', { min: 1, max: 1000, fallback: 3 });
+  const namespaces = r.list(doc, 'namespaces', '').map(({ item, path }) => ({
+    name: r.string(item, 'name', path),
+    labels: r.labels(item, 'labels', path),
+  }));
+  const nsNames = new Set(namespaces.map((n) => n.name));
+  const workloads = r.list(doc, 'workloads', '').map(({ item, path }): WorkloadSpec => {
+    const namespace = r.string(item, 'namespace', path);
+    if (namespace && !nsNames.has(namespace)) r.problems.push(problem(childPath(path, 'namespace'), `unknown namespace ${JSON.stringify(namespace)}`));
+    const name = r.string(item, 'name', path);
+    return {
+      namespace,
+      name,
+      kind: r.string(item, 'kind', path, 'Deployment'),
+      replicas: r.number(item, 'replicas', path, { min: 1, max: 1000, fallback: 1 }),
+      labels: { app: name, ...r.labels(item, 'labels', path) },
+      serviceAccount: r.string(item, 'serviceAccount', path, name),
+      ports: r.list(item, 'ports', path).map(({ item: p, path: pp }) => ({
+        name: typeof p.name === 'string' ? p.name : null,
+        port: r.number(p, 'port', pp, { min: 1, max: 65535 }),
+        protocol: r.protocol(p, pp),
+      })),
+      late: item.late === true,
+    };
+  });
+  const wlNames = new Set(workloads.map((w) => `${w.namespace}/${w.name}`));
+  const externals = r.list(doc, 'externals', '').map(({ item, path }) => {
+    const cidr = r.string(item, 'cidr', path);
+    const m = CIDR.exec(cidr);
+    if (cidr && (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32)) {
+      r.problems.push(problem(childPath(path, 'cidr'), `expected an IPv4 CIDR such as 203.0.113.0/24, got ${JSON.stringify(cidr)}`));
+    }
+    return { name: r.string(item, 'name', path), cidr, world: item.world === true };
+  });
+  const extNames = new Set(externals.map((e) => `external/${e.name}`));
+  const calls = r.list(doc, 'calls', '').map(({ item, path }): CallSpec => {
+    const from = r.string(item, 'from', path);
+    const to = r.string(item, 'to', path);
+    if (from && !wlNames.has(from)) r.problems.push(problem(childPath(path, 'from'), `unknown workload ${JSON.stringify(from)} (expected namespace/name)`));
+    if (to && !wlNames.has(to) && !extNames.has(to)) {
+      r.problems.push(problem(childPath(path, 'to'), `unknown workload or external ${JSON.stringify(to)} (expected namespace/name or external/name)`));
+    }
+    const everyMs = r.duration(item, 'every', path, null);
+    if (everyMs === null && item.rate === undefined) r.problems.push(problem(path, 'expected either rate (connections/s) or every (a duration)'));
+    return {
+      from,
+      to,
+      port: r.number(item, 'port', path, { min: 1, max: 65535 }),
+      protocol: r.protocol(item, path),
+      ratePerSec: everyMs === null ? r.number(item, 'rate', path, { min: 0, max: 100_000, fallback: 0 }) : 0,
+      everyMs,
+      offsetMs: r.duration(item, 'offset', path, 0) ?? 0,
+      burst: r.number(item, 'burst', path, { min: 1, max: 10_000, fallback: 1 }),
+    };
+  });
+  const dns = isObj(doc.dns) ? doc.dns : {};
+  const dnsServer = r.string(dns, 'server', 'dns', 'kube-system/coredns');
+  const dnsPerCall = r.number(dns, 'perCall', 'dns', { min: 0, max: 1, fallback: 0.3 });
+  if (dnsPerCall > 0 && !wlNames.has(dnsServer)) r.problems.push(problem('dns.server', `unknown workload ${JSON.stringify(dnsServer)}`));
+  const probeEveryMs = r.duration(doc, 'probeEvery', '', 10_000) ?? 10_000;
+  if (r.problems.length > 0) return err(r.problems);
+  return ok({ cluster, nodes, namespaces, workloads, externals, calls, dnsPerCall, dnsServer, probeEveryMs });
+}

@@ -1,0 +1,77 @@
+/**
+ * The demo's working folder: the bundled contracts (durations compressed by a factor for
+ * `--fast`), a state folder, a random bearer token and the processes' logs. A fresh folder per
+ * run, so a demo never resumes an old ramp by accident.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { parseDurationMs } from '../../core/common/index.js';
+import type { ClusterSpec } from '../cluster-spec.js';
+
+export interface DemoWorkdir {
+  readonly root: string;
+  readonly contractsDir: string;
+  readonly stateDir: string;
+  readonly logDir: string;
+  readonly tokenFile: string;
+  readonly token: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Report ages below this would flap with one-second windows on a busy 2-core machine. */
+const MIN_REPORT_AGE_MS = 5000;
+
+const scaleDuration = (value: unknown, factor: number, minMs = 0): unknown => {
+  if (typeof value !== 'string') return value;
+  const r = parseDurationMs(value);
+  return r.ok ? `${Math.max(minMs, Math.round(r.value / factor))}ms` : value;
+};
+
+/** A contract document with its stage durations, report age and minimum flows divided by `factor`. */
+export function compressContract(doc: unknown, factor: number): unknown {
+  if (factor === 1 || !isObj(doc) || !isObj(doc.spec)) return doc;
+  const spec: Obj = { ...doc.spec };
+  if (isObj(spec.rollout) && Array.isArray(spec.rollout.stages)) {
+    spec.rollout = {
+      ...spec.rollout,
+      stages: spec.rollout.stages.map((s: unknown) => (isObj(s) ? { ...s, minDuration: scaleDuration(s.minDuration, factor) } : s)),
+    };
+  }
+  if (isObj(spec.gates)) {
+    const g: Obj = { ...spec.gates };
+    g.maxReportAge = scaleDuration(g.maxReportAge, factor, MIN_REPORT_AGE_MS);
+    if (typeof g.minFlows === 'number') g.minFlows = Math.max(1, Math.ceil(g.minFlows / factor));
+    spec.gates = g;
+  }
+  return { ...doc, spec };
+}
+
+/** The cluster spec with its periodic jobs' period and offset divided by `factor`. */
+export function compressSpec(spec: ClusterSpec, factor: number): ClusterSpec {
+  if (factor === 1) return spec;
+  return {
+    ...spec,
+    calls: spec.calls.map((c) => (c.everyMs === null ? c : { ...c, everyMs: Math.round(c.everyMs / factor), offsetMs: Math.round(c.offsetMs / factor) })),
+  };
+}
+
+export function createWorkdir(opts: { contractsFrom: string; factor: number; root?: string }): DemoWorkdir {
+  const root = opts.root ?? mkdtempSync(path.join(tmpdir(), 'rampart-demo-'));
+  const contractsDir = path.join(root, 'contracts');
+  const stateDir = path.join(root, 'state');
+  const logDir = path.join(root, 'logs');
+  for (const d of [contractsDir, stateDir, logDir]) mkdirSync(d, { recursive: true });
+  for (const file of readdirSync(opts.contractsFrom).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    const doc: unknown = parse(readFileSync(path.join(opts.contractsFrom, file), 'utf8'));
+    writeFileSync(path.join(contractsDir, file), stringify(compressContract(doc, opts.factor)));
+  }
+  const token = randomBytes(12).toString('hex');
+  const tokenFile = path.join(root, 'token');
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  return { root, contractsDir, stateDir, logDir, tokenFile, token };
+}

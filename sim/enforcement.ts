@@ -1,0 +1,86 @@
+/**
+ * The simulated datapath's view of what is enforced: the contracts' applied stages (as the
+ * control plane's actuator reports them) turned into, per pod, the set of NetworkPolicies
+ * that really apply to it. A percent stage applies a contract's policies to the pods
+ * `isEnrolled` picks; a namespaces stage to every pod of the listed namespaces.
+ */
+import { isEnrolled } from '../core/contract/enrollment.js';
+import type { SimPod } from './cluster.js';
+import type { Connection } from './connection.js';
+
+/** What the actuator applies for one contract (the API's `applied` field). */
+export interface AppliedContract {
+  readonly name: string;
+  readonly revision: number;
+  readonly stageIndex: number;
+  readonly mode: 'monitor' | 'percent' | 'namespaces';
+  readonly percent: number;
+  readonly namespaces: readonly string[];
+  /** Raw NetworkPolicy manifests. */
+  readonly policies: readonly unknown[];
+}
+
+/** One side of a connection under the policies applied to that side's pod. */
+export interface SideDecision {
+  /** A policy isolates the pod in this direction: Cilium emits policy-verdict events. */
+  readonly enforced: boolean;
+  /** Not isolated, or some rule admits the connection. */
+  readonly allowed: boolean;
+}
+
+export const NOT_ENFORCED: SideDecision = { enforced: false, allowed: true };
+
+/**
+ * Decides one side of a connection under a set of policies with NetworkPolicy semantics.
+ * `setKey` identifies the policy set so an implementation can compile it once.
+ */
+export interface PolicyJudge {
+  decide(setKey: string, policies: readonly unknown[], conn: Connection, side: 'egress' | 'ingress'): SideDecision;
+}
+
+export class Enforcement {
+  private applied: readonly AppliedContract[] = [];
+  private readonly judge: PolicyJudge;
+
+  constructor(judge: PolicyJudge) {
+    this.judge = judge;
+  }
+
+  setApplied(contracts: readonly AppliedContract[]): void {
+    this.applied = contracts;
+  }
+
+  current(): readonly AppliedContract[] {
+    return this.applied;
+  }
+
+  /** Contracts whose current stage enforces on this pod. */
+  contractsEnforcing(pod: SimPod): AppliedContract[] {
+    return this.applied.filter((c) => {
+      switch (c.mode) {
+        case 'monitor':
+          return false;
+        case 'percent':
+          return isEnrolled(c.name, pod.namespace, pod.name, c.percent);
+        case 'namespaces':
+          return c.namespaces.includes(pod.namespace);
+      }
+    });
+  }
+
+  /**
+   * The egress side is the source pod's, the ingress side the destination pod's. A pod's
+   * effective policies are the union of every contract enforcing it: NetworkPolicies are
+   * additive, so the union (not each contract alone) is what the datapath would enforce.
+   */
+  decide(conn: Connection, side: 'egress' | 'ingress'): SideDecision {
+    const peer = side === 'egress' ? conn.src : conn.dst;
+    if (peer.kind !== 'pod') return NOT_ENFORCED;
+    // Kubernetes semantics: traffic from the pod's own node is always allowed in.
+    if (side === 'ingress' && conn.src.kind === 'host') return NOT_ENFORCED;
+    const contracts = this.contractsEnforcing(peer.pod);
+    if (contracts.length === 0) return NOT_ENFORCED;
+    const key = contracts.map((c) => `${c.name}@${c.revision}`).join('+');
+    return this.judge.decide(key, contracts.flatMap((c) => c.policies), conn, side);
+  }
+}

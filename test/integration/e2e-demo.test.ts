@@ -1,0 +1,107 @@
+/**
+ * The bundled scenario end to end, headless and compressed (`rampart demo --fast`): real
+ * child processes (control plane, three agents) and the simulated cluster's Hubble servers
+ * on loopback. Checks the story's outcomes through the public API and /metrics, then that
+ * Ctrl-C (SIGINT) stops everything and leaves no process behind.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePrometheusText } from '../support/prom-text.js';
+import { waitFor } from '../support/wait-for.js';
+import { isAlive, startDemo, type DemoProcess } from './e2e-demo-process.js';
+
+const bin = fileURLToPath(new URL('../../bin/rampart.js', import.meta.url));
+
+describe('rampart demo --fast --headless', () => {
+  let demo: DemoProcess;
+
+  beforeAll(async () => {
+    demo = await startDemo();
+  });
+
+  afterAll(async () => {
+    await demo?.kill();
+  });
+
+  it('starts a control plane and one agent per simulated node', () => {
+    expect(demo.pids).toHaveLength(4);
+    for (const pid of demo.pids) expect(isAlive(pid)).toBe(true);
+  });
+
+  it('holds the contract that misses a rule in monitor, naming the missing edge', async () => {
+    const c = await waitFor(
+      async () => {
+        const body = await demo.get<{ phase: string; stage: { index: number }; decision: { kind: string; reasons: string[] } }>('/api/v1/contracts/payments-lockdown');
+        return body.phase === 'Blocked' ? body : null;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: 'payments-lockdown to be Blocked' },
+    );
+    expect(c.stage.index).toBe(0);
+    expect(c.decision.kind).toBe('hold');
+    expect(c.decision.reasons.join('\n')).toContain('payments/invoice-job → payments/ledger:5432');
+    const edges = await demo.get<{ items: { from: string; to: string; port: number; protocol: string; count: number }[] }>('/api/v1/contracts/payments-lockdown/edges');
+    expect(edges.items[0]).toMatchObject({ from: 'payments/invoice-job', to: 'payments/ledger', port: 5432, protocol: 'TCP' });
+    // That is the only thing wrong with it.
+    expect(new Set(edges.items.map((e) => `${e.from}>${e.to}:${e.port}`))).toEqual(new Set(['payments/invoice-job>payments/ledger:5432']));
+  });
+
+  it('ramps the right contract monitor → 10% → 50% → 100% to Complete', async () => {
+    const history = await waitFor(
+      async () => {
+        const h = await demo.get<{ items: { from: string | null; to: string; phase: string; decision: string }[] }>('/api/v1/contracts/shop-lockdown/history');
+        return h.items.some((e) => e.phase === 'Complete') ? h.items : null;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'shop-lockdown to complete' },
+    );
+    const advances = history.filter((e) => e.decision === 'advance').map((e) => `${e.from}→${e.to}`);
+    expect(advances.slice(0, 3)).toEqual(['monitor→canary', 'canary→half', 'half→full']);
+  });
+
+  it('shows the new caller’s real denies in the control plane metrics', async () => {
+    await waitFor(() => demo.output.some((l) => l.includes('new caller')), { timeoutMs: 60_000, what: 'the new caller to appear' });
+    const denies = await waitFor(
+      async () => {
+        const v = parsePrometheusText(await demo.metricsText()).value('rampart_controlplane_actual_denies_total', { contract: 'shop-lockdown' });
+        return v !== undefined && v > 0 ? v : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: 'actual denies in /metrics' },
+    );
+    expect(denies).toBeGreaterThan(0);
+    // Nothing of payments-lockdown is enforced, so it has no real denies.
+    expect(parsePrometheusText(await demo.metricsText()).value('rampart_controlplane_actual_denies_total', { contract: 'payments-lockdown' }) ?? 0).toBe(0);
+    const edges = await demo.get<{ items: { from: string; to: string; kind?: string }[] }>('/api/v1/contracts/shop-lockdown/edges');
+    expect(edges.items.some((e) => e.from === 'shop/price-scraper' && e.to === 'shop/catalog')).toBe(true);
+  });
+
+  it('prints the API view as tables: status, history, watch', () => {
+    const env = { ...process.env, RAMPART_SERVER: demo.api, RAMPART_TOKEN_FILE: '' };
+    const rampart = (...args: string[]): { code: number | null; out: string; err: string } => {
+      const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 20_000 });
+      return { code: r.status, out: r.stdout, err: r.stderr };
+    };
+    const status = rampart('status', '--token-file', demo.tokenFile);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/^CONTRACT\s+REV\s+STAGE\s+PHASE/m);
+    expect(status.out).toMatch(/^payments-lockdown\s+1\s+monitor \(1\/2\)\s+Blocked/m);
+    const history = rampart('history', 'shop-lockdown', '--token-file', demo.tokenFile);
+    expect(history.code).toBe(0);
+    expect(history.out).toMatch(/monitor → canary\s+Observing\s+advance/);
+    expect(rampart('history', 'no-such-contract', '--token-file', demo.tokenFile).code).toBe(1);
+    const unauthorised = rampart('status');
+    expect(unauthorised.code).toBe(1);
+    expect(unauthorised.err).toContain('token');
+    const watch = rampart('watch', '--token-file', demo.tokenFile, '--count', '2', '--contract', 'shop-lockdown');
+    expect(watch.code).toBe(0);
+    expect(watch.out).toMatch(/rates shop-lockdown \S+ \S+ evals\/s=\d/);
+    expect(watch.out).not.toContain('payments-lockdown');
+  });
+
+  it('stops everything on SIGINT, leaving no process behind', async () => {
+    demo.child.kill('SIGINT');
+    const code = await demo.exited;
+    expect(code).toBe(0);
+    for (const pid of demo.pids) expect(isAlive(pid)).toBe(false);
+    expect(demo.output.some((l) => l.includes('stopped.'))).toBe(true);
+  });
+});
