@@ -26,7 +26,7 @@ export default tseslint.config(
     rules: restrict([
       { group: ['node:*'], message: 'core/ is pure: no I/O.' },
       { group: ['@grpc/*', 'protobufjs', 'prom-client', 'ws', '@kubernetes/*', 'yaml'], message: 'core/ takes no npm imports.' },
-      { group: ['**/agent/**', '**/controlplane/**', '**/proto/**', '**/cli/**', '**/sim/**', '**/replay/**'], message: 'core/ imports only core/.' },
+      { group: ['**/agent/**', '**/controlplane/**', '**/proto/**', '**/cli/**', '**/sim/**', '**/replay/**', '**/io/**'], message: 'core/ imports only core/.' },
     ]),
   },
   {
