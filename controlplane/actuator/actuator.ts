@@ -1,9 +1,9 @@
 /**
  * Applies a contract's current stage to the cluster. The embedded mode records it
- * (local-actuator.ts) so the simulator and the agents know what is enforced; a Kubernetes
- * actuator (applying NetworkPolicies to the enrolled pods) implements the same interface later.
+ * (local-actuator.ts) so the simulator and the agents know what is enforced; the Kubernetes
+ * actuator (controlplane/kubernetes/) applies real NetworkPolicies and enrollment labels.
  */
-import { assertNever } from '../../core/common/index.js';
+import { assertNever, type Problem } from '../../core/common/index.js';
 import type { Contract, Stage } from '../../core/contract/index.js';
 import type { Enforcement } from '../../core/summary/index.js';
 
@@ -20,11 +20,22 @@ export interface AppliedStage {
   readonly namespaces: readonly string[];
   /** The NetworkPolicy manifests as written; enforced only where the mode says. */
   readonly policies: readonly unknown[];
+  /** The ramp is Complete: every policy as written, handed off to the cluster. */
+  readonly complete: boolean;
 }
 
 export interface Actuator {
   apply(stage: AppliedStage): Promise<void>;
   remove(contract: string): Promise<void>;
+  /**
+   * Why the actuator cannot hold the contract's stage (a name clash with a policy it does not
+   * manage, …). The reconciler blocks the contract with these, whatever the evidence says.
+   */
+  problems?(contract: string): readonly Problem[];
+  /** The pod label that marks enrolled pods, when percent stages enroll by label (Kubernetes mode). */
+  enrollLabel?(contract: string): string;
+  /** Called when `problems` may have changed (so the reconciler can run a pass soon). */
+  onChange?(listener: () => void): void;
 }
 
 /** What a stage enforces: percent stages by the enrollment hash, namespace stages cumulatively. */
@@ -46,7 +57,7 @@ export function enforcementOf(stages: readonly Stage[], stageIndex: number): Enf
   }
 }
 
-export function appliedStageOf(contract: Contract, revision: number, stageIndex: number): AppliedStage {
+export function appliedStageOf(contract: Contract, revision: number, stageIndex: number, complete = false): AppliedStage {
   const e = enforcementOf(contract.spec.stages, stageIndex);
   return {
     contract: contract.name,
@@ -57,5 +68,6 @@ export function appliedStageOf(contract: Contract, revision: number, stageIndex:
     percent: e.mode === 'percent' ? e.percent : 0,
     namespaces: e.mode === 'namespaces' ? e.namespaces : [],
     policies: contract.spec.rawPolicies,
+    complete,
   };
 }

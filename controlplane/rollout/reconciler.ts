@@ -7,7 +7,7 @@
  */
 import type { Clock, Logger, Problem } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
-import type { ContractSet } from '../../core/summary/index.js';
+import type { ContractSet, Enforcement } from '../../core/summary/index.js';
 import { assertNever, canonicalJson } from '../../core/common/index.js';
 import { appliedStageOf, enforcementOf, type Actuator, type AppliedStage } from '../actuator/actuator.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
@@ -99,6 +99,9 @@ export class Reconciler {
       this.reconcileSafely();
     }, this.o.intervalMs);
     this.o.source.onChange(() => {
+      this.nudge();
+    });
+    this.o.actuator.onChange?.(() => {
       this.nudge();
     });
     signal.addEventListener(
@@ -227,7 +230,10 @@ export class Reconciler {
     // While the current document is invalid the last valid one keeps its stage, but never advances.
     const frozen = problems.length > 0;
     const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
-    const assessment = assessStage({ contract, stageIndex: state.stageIndex, stageEnteredAtMs: state.stageEnteredAtMs, nowMs, evidence });
+    const assessment = blockedByActuator(
+      assessStage({ contract, stageIndex: state.stageIndex, stageEnteredAtMs: state.stageEnteredAtMs, nowMs, evidence }),
+      this.o.actuator.problems?.(name) ?? [],
+    );
     let decision: ContractDecision;
     if (frozen) {
       decision = { kind: 'hold', reasons: [`contract document invalid (${problems.length} problem(s)): holding revision ${state.revision} at its current stage`], atMs: nowMs };
@@ -236,13 +242,14 @@ export class Reconciler {
       if (step.transition) state = this.commit(contract, state, step, snapshotOf(evidence, assessment), nowMs);
       decision = this.describe(state, assessment, step.transition, nowMs);
     }
-    const applied = appliedStageOf(contract, state.revision, state.stageIndex);
+    const applied = appliedStageOf(contract, state.revision, state.stageIndex, state.phase === 'Complete');
     this.ensureApplied(applied);
     this.observe(name, state, evidence, decision, nowMs);
     // The state may have moved: show the evidence of the stage it is in now.
     const moved = state.stageIndex !== stageBefore || state.revision !== revisionBefore;
     const shown = moved ? this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs)) : evidence;
-    return { name, origin, contract, problems, state, assessment, evidence: shown, decision, applied };
+    const actuation = this.o.actuator.problems?.(name) ?? [];
+    return { name, origin, contract, problems: actuation.length > 0 ? [...problems, ...actuation] : problems, state, assessment, evidence: shown, decision, applied };
   }
 
   /**
@@ -356,7 +363,11 @@ export class Reconciler {
         stageIndex: view.state.stageIndex,
         stageName: view.contract.spec.stages[view.state.stageIndex]?.name ?? '',
         policies: view.contract.spec.rawPolicies,
-        enforcement: enforcementOf(view.contract.spec.stages, view.state.stageIndex),
+        enforcement: withEnrollLabel(
+          enforcementOf(view.contract.spec.stages, view.state.stageIndex),
+          // At Complete the labels are gone and every selected pod is enforced.
+          view.state.phase === 'Complete' ? undefined : this.o.actuator.enrollLabel?.(view.name),
+        ),
       });
     }
     const key = canonicalJson(contracts);
@@ -367,6 +378,20 @@ export class Reconciler {
     this.o.metrics.contractSetPushes.inc();
     for (const l of this.listeners) l.contractSet(this.contractSet);
   }
+}
+
+/**
+ * The actuator's problems (a name clash, a label that does not reach the identities) fail the
+ * stage like a gate: the contract is Blocked with them. Real denies still roll back.
+ */
+function blockedByActuator(a: StageAssessment, problems: readonly Problem[]): StageAssessment {
+  if (problems.length === 0 || a.decision === 'rollback') return a;
+  return { ...a, phase: 'failed', decision: 'hold', reasons: [...problems.map((p) => p.message), ...a.reasons] };
+}
+
+/** Percent stages enforced by a pod label: agents classify enforced pods by it (Kubernetes mode). */
+function withEnrollLabel(e: Enforcement, enrollLabel: string | undefined): Enforcement {
+  return e.mode === 'percent' && enrollLabel ? { ...e, enrollLabel } : e;
 }
 
 export function snapshotOf(e: StageEvidence, a: StageAssessment | null): EvidenceSnapshot {

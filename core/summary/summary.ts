@@ -64,7 +64,15 @@ export interface WindowSummary {
 /** What each stage of a contract enforces (mirrors proto `Enforcement`). */
 export type Enforcement =
   | { readonly mode: 'monitor' }
-  | { readonly mode: 'percent'; readonly percent: number }
+  | {
+      readonly mode: 'percent';
+      readonly percent: number;
+      /**
+       * Kubernetes mode: the pod label (`enroll.rampart.dev/<contract>`) that marks enrolled
+       * pods, read from the Hubble identity. Absent: enrolled pods are the enrollment hash's.
+       */
+      readonly enrollLabel?: string;
+    }
   | { readonly mode: 'namespaces'; readonly namespaces: readonly string[] };
 
 /** One contract as pushed to agents (mirrors proto `ActiveContract`). */

@@ -80,7 +80,7 @@ export interface ActiveContractPb {
   stage_index: number;
   stage_name: string;
   policies_json: string;
-  enforcement: { mode: string; percent: number; namespaces: string[] };
+  enforcement: { mode: string; percent: number; namespaces: string[]; enroll_label: string };
 }
 
 export interface ContractSetPb {
@@ -160,6 +160,7 @@ export function contractSetToPb(set: ContractSet): ContractSetPb {
         mode: c.enforcement.mode,
         percent: c.enforcement.mode === 'percent' ? c.enforcement.percent : 0,
         namespaces: c.enforcement.mode === 'namespaces' ? [...c.enforcement.namespaces] : [],
+        enroll_label: c.enforcement.mode === 'percent' ? (c.enforcement.enrollLabel ?? '') : '',
       },
     })),
   };
@@ -379,8 +380,11 @@ function readEnforcement(r: Reader): Enforcement {
   switch (mode) {
     case 'monitor':
       return { mode };
-    case 'percent':
-      return { mode, percent: r.number('percent', { min: 0, max: 100 }) };
+    case 'percent': {
+      const percent = r.number('percent', { min: 0, max: 100 });
+      const enrollLabel = r.string('enroll_label');
+      return enrollLabel === '' ? { mode, percent } : { mode, percent, enrollLabel };
+    }
     case 'namespaces':
       return {
         mode,

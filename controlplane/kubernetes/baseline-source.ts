@@ -1,0 +1,88 @@
+/**
+ * The baseline in Kubernetes mode (product.md "What is already enforced"): every
+ * NetworkPolicy in the cluster, from a watch over all namespaces, each with its owner (the
+ * `rampart.dev/contract` label a contract's applied policies carry, else null). The
+ * snapshot's revision is a content hash, so it changes exactly when a policy does.
+ */
+import { NetworkingV1Api, type KubeConfig, type V1NetworkPolicy } from '@kubernetes/client-node';
+import { contentHash, type Logger } from '../../core/common/index.js';
+import { WatchedCollection } from '../../io/kube-watch.js';
+import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from '../registry/baseline-source.js';
+import { CONTRACT_LABEL } from './labels.js';
+
+/** Coalesces a burst of watch events (a stage applying many policies) into one change. */
+const CHANGE_DEBOUNCE_MS = 50;
+
+/** The NetworkPolicy watch the baseline and the actuator share. */
+export function networkPolicyWatch(kc: KubeConfig, log: Logger): WatchedCollection<V1NetworkPolicy> {
+  const api = kc.makeApiClient(NetworkingV1Api);
+  return new WatchedCollection<V1NetworkPolicy>({ kc, path: '/apis/networking.k8s.io/v1/networkpolicies', list: () => api.listNetworkPolicyForAllNamespaces(), log });
+}
+
+/** A policy as a plain manifest for core/policy (list items come typed, watch events as JSON). */
+export function manifestOf(np: V1NetworkPolicy): unknown {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: np.metadata?.name ?? '', namespace: np.metadata?.namespace ?? 'default', labels: { ...(np.metadata?.labels ?? {}) } },
+    spec: JSON.parse(JSON.stringify(np.spec ?? {})) as unknown,
+  };
+}
+
+export class KubernetesBaselineSource implements BaselineSource {
+  private readonly watch: WatchedCollection<V1NetworkPolicy>;
+  private readonly ownsWatch: boolean;
+  private readonly listeners: (() => void)[] = [];
+  private current: BaselineSnapshot = { revision: contentHash([]), policies: [] };
+  private timer: NodeJS.Timeout | null = null;
+
+  /** `watch`: a shared NetworkPolicy watch (started by its owner), or null to own one. */
+  constructor(opts: { kc: KubeConfig; log: Logger; watch?: WatchedCollection<V1NetworkPolicy> }) {
+    this.ownsWatch = opts.watch === undefined;
+    this.watch = opts.watch ?? networkPolicyWatch(opts.kc, opts.log);
+    this.watch.onEvent(() => {
+      if (this.timer) return;
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.refresh();
+      }, CHANGE_DEBOUNCE_MS);
+    });
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = null;
+      },
+      { once: true },
+    );
+    if (this.ownsWatch) await this.watch.start(signal);
+    else while (!this.watch.synced() && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 20));
+    this.refresh();
+  }
+
+  snapshot(): BaselineSnapshot {
+    return this.current;
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  private refresh(): void {
+    const policies: BaselinePolicy[] = this.watch
+      .list()
+      .map((np) => ({
+        ref: `${np.metadata?.namespace ?? 'default'}/${np.metadata?.name ?? ''}`,
+        manifest: manifestOf(np),
+        owner: np.metadata?.labels?.[CONTRACT_LABEL] ?? null,
+      }))
+      .sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+    const revision = contentHash(policies);
+    if (revision === this.current.revision) return;
+    this.current = { revision, policies };
+    for (const l of this.listeners) l();
+  }
+}
