@@ -4,7 +4,7 @@
  * `rampart.dev/contract` label a contract's applied policies carry, else null). The
  * snapshot's revision is a content hash, so it changes exactly when a policy does.
  */
-import { NetworkingV1Api, type KubeConfig, type V1NetworkPolicy } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { contentHash, type Logger } from '../../core/common/index.js';
 import { WatchedCollection } from '../../io/kube-watch.js';
 import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from '../registry/baseline-source.js';
@@ -13,13 +13,22 @@ import { CONTRACT_LABEL } from './labels.js';
 /** Coalesces a burst of watch events (a stage applying many policies) into one change. */
 const CHANGE_DEBOUNCE_MS = 50;
 
-/** The NetworkPolicy watch the baseline and the actuator share. */
+/**
+ * The NetworkPolicy watch the baseline and the actuator share. NOTE: listed through the
+ * generic (custom objects) client so list items stay plain JSON like watch events: the typed
+ * client renames fields (`from` becomes `_from`), and a cache must not hold both shapes.
+ */
 export function networkPolicyWatch(kc: KubeConfig, log: Logger): WatchedCollection<V1NetworkPolicy> {
-  const api = kc.makeApiClient(NetworkingV1Api);
-  return new WatchedCollection<V1NetworkPolicy>({ kc, path: '/apis/networking.k8s.io/v1/networkpolicies', list: () => api.listNetworkPolicyForAllNamespaces(), log });
+  const api = kc.makeApiClient(CustomObjectsApi);
+  return new WatchedCollection<V1NetworkPolicy>({
+    kc,
+    path: '/apis/networking.k8s.io/v1/networkpolicies',
+    list: async () => (await api.listClusterCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies' })) as KubernetesListObject<V1NetworkPolicy>,
+    log,
+  });
 }
 
-/** A policy as a plain manifest for core/policy (list items come typed, watch events as JSON). */
+/** A policy as a plain manifest for core/policy (the watch holds plain JSON). */
 export function manifestOf(np: V1NetworkPolicy): unknown {
   return {
     apiVersion: 'networking.k8s.io/v1',

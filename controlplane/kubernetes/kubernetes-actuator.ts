@@ -27,6 +27,7 @@ import { canonicalJson, contentHash, problem, type Logger, type Problem } from '
 import { WatchedCollection } from '../../io/kube-watch.js';
 import type { Actuator, AppliedStage } from '../actuator/actuator.js';
 import type { ActuationEventSink } from './actuation-events.js';
+import { networkPolicyWatch } from './baseline-source.js';
 import { desiredPolicies, policyRefs, usesEnrollment, wantsEnrolled, type ContractOwner, type DesiredPolicy } from './desired-state.js';
 import { CONTRACT_KIND, CONTRACT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, contractLabelValue, enrollLabelKey } from './labels.js';
 
@@ -142,9 +143,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
   const objects = options.kc.makeApiClient(CustomObjectsApi);
   const ownsPolicies = options.policies === undefined;
   const ownsPods = options.pods === undefined;
-  const policies =
-    options.policies ??
-    new WatchedCollection<V1NetworkPolicy>({ kc: options.kc, path: '/apis/networking.k8s.io/v1/networkpolicies', list: () => net.listNetworkPolicyForAllNamespaces(), log });
+  const policies = options.policies ?? networkPolicyWatch(options.kc, log);
   const pods = options.pods ?? new WatchedCollection<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log });
 
   const desired = new Map<string, AppliedStage>();
@@ -192,6 +191,8 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
   const kick = (): void => {
     if (running || stopped) return;
     running = (async () => {
+      // Yield first, so `running` is assigned before the loop (and its `finally`) can run.
+      await null;
       try {
         while (!stopped && (dirty.size > 0 || podQueue.size > 0)) {
           if (podQueue.size > 0) {
@@ -300,12 +301,13 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     }
     // The same manifest was applied before and the object no longer matches it: drift.
     const drift = record !== undefined && record.hash === hash && !first;
-    const res = await net.patchNamespacedNetworkPolicy(
+    // Through the generic client: its answer is plain JSON, comparable with the watch's objects.
+    const res = (await objects.patchNamespacedCustomObject(
       // NOTE: force is only ever used on objects Rampart manages (clashes were ruled out above):
       // it takes back fields someone else changed on our object, never someone else's object.
-      { name: d.name, namespace: d.namespace, body: d.manifest, fieldManager: FIELD_MANAGER, force: live !== undefined },
+      { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', name: d.name, namespace: d.namespace, body: d.manifest, fieldManager: FIELD_MANAGER, force: live !== undefined },
       setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-    );
+    )) as V1NetworkPolicy;
     counters.policyWrites++;
     applied.set(ref, { hash, spec: canonicalJson(res.spec), resourceVersion: res.metadata?.resourceVersion ?? '' });
     if (drift) {
