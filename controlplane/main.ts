@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { systemClock, type Clock, type Logger } from '../core/common/index.js';
+import type { Actuator } from './actuator/actuator.js';
 import { LocalActuator } from './actuator/local-actuator.js';
 import { OPEN_AUTHORIZER, TokenFileAuthorizer, type Authorizer } from './auth.js';
 import type { ControlplaneConfig } from './config.js';
@@ -16,6 +17,8 @@ import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics.js';
+import { KubernetesMode } from './kubernetes/kubernetes-mode.js';
+import type { ContractSource } from './registry/contract-source.js';
 import { FileContractSource } from './registry/file-contract-source.js';
 import { Reconciler } from './rollout/reconciler.js';
 import { Journal } from './state/journal.js';
@@ -37,7 +40,10 @@ export interface ControlplaneHandle {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly reconciler: Reconciler;
-  readonly actuator: LocalActuator;
+  /** A LocalActuator in file mode; in Kubernetes mode the status-first Kubernetes actuator. */
+  readonly actuator: Actuator;
+  /** Kubernetes mode's parts (leader election, status writer); null in file mode. */
+  readonly kubernetes: KubernetesMode | null;
   readonly registry: Registry;
   close(): Promise<void>;
 }
@@ -46,6 +52,8 @@ export interface ControlplaneDeps {
   readonly log: Logger;
   readonly clock?: Clock;
   readonly registry?: Registry;
+  /** Kubernetes mode lost leadership: the caller should exit (default: log it and stay unready). */
+  readonly onFatal?: (reason: string) => void;
 }
 
 export async function startControlplane(config: ControlplaneConfig, deps: ControlplaneDeps): Promise<ControlplaneHandle> {
@@ -56,27 +64,45 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const authorizer: Authorizer = config.tokenFile === null ? OPEN_AUTHORIZER : new TokenFileAuthorizer(config.tokenFile);
   if (!authorizer.enabled) log.warn('authentication disabled: no --token-file; agents and API clients are not checked');
 
-  const journal = new Journal(config.stateDir);
+  const kube =
+    config.kubernetes === null
+      ? null
+      : await KubernetesMode.start({
+          config,
+          log,
+          clock,
+          onFatal:
+            deps.onFatal ??
+            ((reason) => {
+              log.error('kubernetes mode stopped', { reason });
+            }),
+        });
+  const stateDir = kube?.stateDir ?? config.stateDir;
+  const journal = new Journal(stateDir);
   const loaded = journal.open();
   if (loaded.badLines.length > 0) metrics.journalBadLines.inc(loaded.badLines.length);
   log.info('history loaded', { entries: loaded.entries, truncatedBytes: loaded.truncatedBytes, badLines: loaded.badLines.slice(0, 10) });
 
   const controller = new AbortController();
-  const source = new FileContractSource({
-    dir: config.contractsDir,
-    rescanMs: config.contractRescanMs,
-    onWatchError: (e) => {
-      log.warn('contract folder watch failed; periodic rescan continues', { err: e });
-    },
-  });
-  await source.start(controller.signal);
+  let source: ContractSource;
+  if (kube) source = kube.source;
+  else {
+    source = new FileContractSource({
+      dir: config.contractsDir,
+      rescanMs: config.contractRescanMs,
+      onWatchError: (e) => {
+        log.warn('contract folder watch failed; periodic rescan continues', { err: e });
+      },
+    });
+    await source.start(controller.signal);
+  }
   for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
   source.onChange(() => {
     for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
   });
 
   const store = new EvidenceStore();
-  const known = loadKnownNodes(config.stateDir);
+  const known = loadKnownNodes(stateDir);
   for (const [node, lastSeenMs] of known) store.seedNode(node, lastSeenMs);
   let knownKey = [...known.keys()].sort().join(',');
   let knownSavedAtMs = clock.nowMs();
@@ -88,14 +114,14 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     const key = [...recent.keys()].sort().join(',');
     if (key === knownKey && nowMs - knownSavedAtMs < KNOWN_NODES_REFRESH_MS) return;
     try {
-      saveKnownNodes(config.stateDir, recent);
+      saveKnownNodes(stateDir, recent);
       knownKey = key;
       knownSavedAtMs = nowMs;
     } catch (e) {
       log.warn('saving known nodes failed', { err: e instanceof Error ? e : { message: String(e) } });
     }
   }, KNOWN_NODES_SAVE_MS);
-  const actuator = new LocalActuator();
+  const actuator: Actuator = kube?.actuator ?? new LocalActuator();
   const reconciler = new Reconciler({
     source,
     journal,
@@ -138,7 +164,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     },
   });
   // The first pass applies every contract's stage (the actuator is in memory) before agents connect.
-  reconciler.start(controller.signal);
+  // Kubernetes mode: only the elected leader reconciles (it starts the reconciler when it wins).
+  if (kube) kube.campaign(reconciler, journal);
+  else reconciler.start(controller.signal);
 
   const grpcPort = await collector.listen(config.grpcListen);
   const staticDir = path.resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
@@ -153,7 +181,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     openReads: config.openReads,
     staticDir,
     log: log.child({ component: 'http' }),
-    ready: () => ready,
+    ready: () => ready && (kube?.ready() ?? true),
     streamHello: () => ({
       type: 'snapshot',
       at: new Date(clock.nowMs()).toISOString(),
@@ -187,6 +215,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     httpPort: address.port,
     reconciler,
     actuator,
+    kubernetes: kube,
     registry,
     close(): Promise<void> {
       closing ??= (async () => {
@@ -194,7 +223,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
         clearInterval(rates);
         clearInterval(saveNodes);
         controller.abort();
-        await Promise.all([collector.close(), http.close()]);
+        await Promise.all([collector.close(), http.close(), kube?.close()]);
         journal.close();
         log.info('stopped');
       })();
