@@ -61,9 +61,6 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const clock = deps.clock ?? systemClock;
   const registry = deps.registry ?? new Registry();
   const metrics = new ControlplaneMetrics(registry);
-  const authorizer: Authorizer = config.tokenFile === null ? OPEN_AUTHORIZER : new TokenFileAuthorizer(config.tokenFile);
-  if (!authorizer.enabled) log.warn('authentication disabled: no --token-file; agents and API clients are not checked');
-
   const kube =
     config.kubernetes === null
       ? null
@@ -77,6 +74,11 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
               log.error('kubernetes mode stopped', { reason });
             }),
         });
+  const tokenFile = config.tokenFile === null ? null : new TokenFileAuthorizer(config.tokenFile);
+  // Kubernetes mode: TokenReview (+ SubjectAccessReview for API users) beside the token file.
+  const authorizer: Authorizer = kube ? kube.authorizer(tokenFile) : (tokenFile ?? OPEN_AUTHORIZER);
+  if (!authorizer.enabled) log.warn('authentication disabled: no --token-file; agents and API clients are not checked');
+
   const stateDir = kube?.stateDir ?? config.stateDir;
   const journal = new Journal(stateDir);
   const loaded = journal.open();

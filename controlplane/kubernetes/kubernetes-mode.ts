@@ -21,6 +21,8 @@ import type { Journal } from '../state/journal.js';
 import { createKubernetesActuator } from './create-actuator.js';
 import { EventRecorder } from './event-recorder.js';
 import { loadKubeTarget, type KubeTarget } from './kube-config.js';
+import type { Authorizer } from '../auth.js';
+import { KubeAuthorizer } from './kube-authorizer.js';
 import { KubeContractSource } from './kube-contract-source.js';
 import { LeaseElector } from './lease-elector.js';
 import { entriesFromStatus } from './status-json.js';
@@ -109,6 +111,17 @@ export class KubernetesMode {
     o.log.info('kubernetes mode', { server: target.kc.getCurrentCluster()?.server, config: target.source, namespace: target.namespace, identity: mode.elector.identity });
     await mode.source.start(mode.controller.signal);
     return mode;
+  }
+
+  /** Agents and API users checked by the API server (TokenReview, SubjectAccessReview), and the token file. */
+  authorizer(tokenFile: Authorizer | null): KubeAuthorizer {
+    return new KubeAuthorizer({
+      kc: this.target.kc,
+      namespace: this.target.namespace,
+      clock: this.o.clock,
+      log: this.o.log.child({ component: 'auth' }),
+      tokenFile,
+    });
   }
 
   /** The actuator the reconciler drives. */

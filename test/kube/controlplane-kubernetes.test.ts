@@ -4,6 +4,9 @@
  * history, observedGeneration, printer columns), an Event per transition, a spec.policies
  * change as a new revision, and the time from creating a contract to its first status write.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, PLURAL, VERSION, customObjects, installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
@@ -16,6 +19,9 @@ const admin: KubeConfig = loadKubeConfig(kubeconfig);
 const namespace = uniqueName('rampart');
 let cp: ControlplaneProcess;
 const created: string[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'rampart-kube-cp-'));
+const TOKEN = 'test-token-kube-mode';
+const auth = { authorization: `Bearer ${TOKEN}` };
 
 async function statusOf(name: string, ok: (c: ContractObject) => boolean, what: string, timeoutMs = 20_000): Promise<ContractObject> {
   return waitFor(
@@ -30,13 +36,15 @@ async function statusOf(name: string, ok: (c: ContractObject) => boolean, what: 
 beforeAll(async () => {
   await installCrd(admin);
   await ensureNamespace(admin, namespace);
-  cp = await startControlplaneProcess(['--kubernetes', '--kubeconfig', kubeconfig, '--namespace', namespace, '--reconcile-interval', '200ms']);
+  writeFileSync(join(dir, 'token'), TOKEN);
+  cp = await startControlplaneProcess(['--kubernetes', '--kubeconfig', kubeconfig, '--namespace', namespace, '--reconcile-interval', '200ms', '--token-file', join(dir, 'token')]);
   await waitFor(async () => (await fetch(`${cp.base}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'the only replica to lead' });
 });
 
 afterAll(async () => {
   await cp?.stop();
   for (const name of created) await deleteContract(admin, name);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('rampart controlplane --kubernetes', () => {
@@ -77,7 +85,7 @@ describe('rampart controlplane --kubernetes', () => {
     expect(registered).toMatchObject({ type: 'Normal', reportingController: 'rampart.dev/controlplane', regarding: { kind: 'RampContract', uid: obj.metadata.uid } });
 
     // An operator action through the API: a transition, in status and as an Event.
-    const res = await fetch(`${cp.base}/api/v1/contracts/${name}/pause`, { method: 'POST', body: '{}' });
+    const res = await fetch(`${cp.base}/api/v1/contracts/${name}/pause`, { method: 'POST', body: '{}', headers: auth });
     expect(res.status).toBe(200);
     const paused = await statusOf(name, (c) => c.status?.['phase'] === 'Paused', 'phase Paused');
     expect(paused.status!['pausedFrom']).toBe('Observing');

@@ -5,6 +5,9 @@
  * (plus one retry period), continues from the status (no stage applied twice, no transition
  * repeated or lost), and carries the ramp on. Prints the measured failover time.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoordinationV1Api, EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
@@ -21,10 +24,14 @@ const LEASE_MS = 15_000;
 const RETRY_MS = 2_000;
 const replicas: ControlplaneProcess[] = [];
 const agents: CollectorClient[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'rampart-ha-'));
+const TOKEN = 'test-token-ha';
+const auth = { authorization: `Bearer ${TOKEN}` };
+writeFileSync(join(dir, 'token'), TOKEN);
 
 function start(identity: string): Promise<ControlplaneProcess> {
   return startControlplaneProcess(
-    ['--kubernetes', '--kubeconfig', kubeconfig, '--namespace', namespace, '--reconcile-interval', '200ms', '--expected-nodes', 'node-a'],
+    ['--kubernetes', '--kubeconfig', kubeconfig, '--namespace', namespace, '--reconcile-interval', '200ms', '--expected-nodes', 'node-a', '--token-file', join(dir, 'token')],
     { RAMPART_LEADER_IDENTITY: identity },
   ).then((p) => {
     replicas.push(p);
@@ -51,7 +58,7 @@ async function status(what: string, ok: (c: ContractObject) => boolean, timeoutM
 
 /** An agent for node-a that reports a clean window every 300 ms to one replica. */
 function feed(p: ControlplaneProcess): { stop(): void } {
-  const agent = new CollectorClient({ port: p.grpcPort, node: 'node-a' });
+  const agent = new CollectorClient({ port: p.grpcPort, node: 'node-a', token: TOKEN });
   agents.push(agent);
   const timer = setInterval(() => agent.sendWindow({ allow: 100 }), 300);
   return {
@@ -64,7 +71,7 @@ function feed(p: ControlplaneProcess): { stop(): void } {
 
 async function approve(p: ControlplaneProcess): Promise<void> {
   await status('AwaitingApproval', (c) => c.status?.['phase'] === 'AwaitingApproval');
-  const res = await fetch(`${p.base}/api/v1/contracts/${contract}/approve`, { method: 'POST', body: '{}' });
+  const res = await fetch(`${p.base}/api/v1/contracts/${contract}/approve`, { method: 'POST', body: '{}', headers: auth });
   expect(res.status, await res.text()).toBe(200);
 }
 
@@ -79,6 +86,7 @@ afterAll(async () => {
   for (const a of agents) a.close();
   for (const p of replicas) await p.stop('SIGKILL');
   await deleteContract(admin, contract);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('two control-plane replicas on one Lease', () => {
@@ -94,7 +102,7 @@ describe('two control-plane replicas on one Lease', () => {
     const half = await status('stage half applied', (c) => (c.status?.['stage'] as { name?: string } | undefined)?.name === 'half' && c.status?.conditions?.some((x) => x.type === 'Applied' && x.status === 'True') === true);
     // The standby has been standing by all along: not ready, not reconciling anything.
     expect(await readyz(b)).toBe(503);
-    expect(((await (await fetch(`${b.base}/api/v1/contracts`)).json()) as { items: unknown[] }).items).toEqual([]);
+    expect(((await (await fetch(`${b.base}/api/v1/contracts`, { headers: auth })).json()) as { items: unknown[] }).items).toEqual([]);
     expect(await holder()).toBe('replica-a');
     feedA.stop();
 
