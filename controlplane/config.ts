@@ -30,6 +30,15 @@ export interface ControlplaneConfig {
   /** The dashboard's files; null: the controlplane/http/static folder of this checkout. */
   readonly staticDir: string | null;
   readonly logLevel: LogLevel;
+  /** Kubernetes mode (--kubernetes): contracts, status, Lease and auth through the API server; null in file mode. */
+  readonly kubernetes: KubernetesModeConfig | null;
+}
+
+export interface KubernetesModeConfig {
+  /** --kubeconfig, else KUBECONFIG, else null (in-cluster config). */
+  readonly kubeconfig: string | null;
+  /** --namespace; null: the pod's namespace (service-account file), else rampart-system. */
+  readonly namespace: string | null;
 }
 
 /** Defaults in one table, next to the parser. */
@@ -56,10 +65,13 @@ const OPTIONS = {
   'expected-node-ttl': 'EXPECTED_NODE_TTL',
   'static-dir': 'STATIC_DIR',
   'log-level': 'LOG_LEVEL',
+  kubeconfig: 'KUBECONFIG',
+  namespace: 'RAMPART_NAMESPACE',
 } as const;
-const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS' } as const;
+const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS', kubernetes: 'RAMPART_KUBERNETES' } as const;
 
-export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir> --state <dir> [--baseline <dir>] [--grpc-listen <addr>] [--http-listen <addr>]
+export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir> --state <dir> [--baseline <dir>] | --kubernetes [--kubeconfig <file>] [--namespace <ns>]]
+                            [--grpc-listen <addr>] [--http-listen <addr>]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
@@ -67,6 +79,10 @@ defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONT
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
 Without --token-file, authentication is off (a warning is logged).
 --baseline: NetworkPolicies already in force; each contract is judged against those it did not write.
+--kubernetes: RampContract objects, status, Events and a Lease through the API server (kubeconfig:
+          --kubeconfig, else KUBECONFIG, else in-cluster); --namespace (default: the pod's, else
+          rampart-system) holds the Lease and Events; agents and API users are checked by TokenReview.
+          The baseline is every NetworkPolicy in the cluster (watched).
 `;
 
 export function parseListen(text: string): Result<ListenAddress, string> {
@@ -91,10 +107,6 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     }
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (name === 'kubernetes') {
-      problems.push(problem('--kubernetes', 'the Kubernetes contract source is not available in this build; use --contracts <dir> --state <dir>'));
-      continue;
-    }
     if (name in BOOLEAN_FLAGS) {
       const v = eq >= 0 ? arg.slice(eq + 1) : 'true';
       if (v === 'true' || v === '1') booleans.add(name);
@@ -137,9 +149,16 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     return d.value;
   };
 
-  const contractsDir = required('contracts', 'the folder of RampContract files');
-  const stateDir = required('state', 'the folder for the history log');
+  const kubeEnv = env[BOOLEAN_FLAGS.kubernetes];
+  const kubernetesMode = booleans.has('kubernetes') || kubeEnv === 'true' || kubeEnv === '1';
+  if (kubernetesMode && flags.has('contracts')) problems.push(problem('--contracts', 'not with --kubernetes: contracts are RampContract objects'));
+  // Kubernetes mode keeps its state in contract status; --state only moves the scratch folder.
+  const contractsDir = kubernetesMode ? '' : required('contracts', 'the folder of RampContract files');
+  const stateDir = kubernetesMode ? (read('state')?.value ?? '') : required('state', 'the folder for the history log');
+  const namespace = read('namespace')?.value.trim() ?? null;
+  if (namespace !== null && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) problems.push(problem('--namespace', `expected a namespace name (DNS label), got ${JSON.stringify(namespace)}`));
   const baselineDir = read('baseline')?.value.trim() ?? '';
+  if (kubernetesMode && baselineDir !== '') problems.push(problem('--baseline', 'not with --kubernetes: the baseline is every NetworkPolicy in the cluster'));
   const grpcListen = (read('grpc-listen')?.value ?? CONTROLPLANE_DEFAULTS.grpcListen).trim();
   if (!grpcListen.startsWith('unix:')) {
     const g = parseListen(grpcListen);
@@ -173,6 +192,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     expectedNodeTtlMs: duration('expected-node-ttl', CONTROLPLANE_DEFAULTS.expectedNodeTtl, 1000),
     staticDir: read('static-dir')?.value ?? null,
     logLevel,
+    kubernetes: kubernetesMode ? { kubeconfig: read('kubeconfig')?.value ?? null, namespace } : null,
   };
   return problems.length > 0 ? err(problems) : ok(Object.freeze(config));
 }

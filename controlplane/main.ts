@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { systemClock, type Clock, type Logger } from '../core/common/index.js';
+import type { Actuator } from './actuator/actuator.js';
 import { LocalActuator } from './actuator/local-actuator.js';
 import { OPEN_AUTHORIZER, TokenFileAuthorizer, type Authorizer } from './auth.js';
 import type { ControlplaneConfig } from './config.js';
@@ -18,6 +19,8 @@ import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics.js';
 import type { BaselineSource } from './registry/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './registry/file-baseline-source.js';
+import { KubernetesMode } from './kubernetes/kubernetes-mode.js';
+import type { ContractSource } from './registry/contract-source.js';
 import { FileContractSource } from './registry/file-contract-source.js';
 import { Reconciler } from './rollout/reconciler.js';
 import { Journal } from './state/journal.js';
@@ -39,7 +42,10 @@ export interface ControlplaneHandle {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly reconciler: Reconciler;
-  readonly actuator: LocalActuator;
+  /** A LocalActuator in file mode; in Kubernetes mode the status-first Kubernetes actuator. */
+  readonly actuator: Actuator;
+  /** Kubernetes mode's parts (leader election, status writer); null in file mode. */
+  readonly kubernetes: KubernetesMode | null;
   readonly registry: Registry;
   close(): Promise<void>;
 }
@@ -48,6 +54,8 @@ export interface ControlplaneDeps {
   readonly log: Logger;
   readonly clock?: Clock;
   readonly registry?: Registry;
+  /** Kubernetes mode lost leadership: the caller should exit (default: log it and stay unready). */
+  readonly onFatal?: (reason: string) => void;
 }
 
 export async function startControlplane(config: ControlplaneConfig, deps: ControlplaneDeps): Promise<ControlplaneHandle> {
@@ -55,31 +63,53 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const clock = deps.clock ?? systemClock;
   const registry = deps.registry ?? new Registry();
   const metrics = new ControlplaneMetrics(registry);
-  const authorizer: Authorizer = config.tokenFile === null ? OPEN_AUTHORIZER : new TokenFileAuthorizer(config.tokenFile);
+  const kube =
+    config.kubernetes === null
+      ? null
+      : await KubernetesMode.start({
+          config,
+          log,
+          clock,
+          onFatal:
+            deps.onFatal ??
+            ((reason) => {
+              log.error('kubernetes mode stopped', { reason });
+            }),
+        });
+  const tokenFile = config.tokenFile === null ? null : new TokenFileAuthorizer(config.tokenFile);
+  // Kubernetes mode: TokenReview (+ SubjectAccessReview for API users) beside the token file.
+  const authorizer: Authorizer = kube ? kube.authorizer(tokenFile) : (tokenFile ?? OPEN_AUTHORIZER);
   if (!authorizer.enabled) log.warn('authentication disabled: no --token-file; agents and API clients are not checked');
 
-  const journal = new Journal(config.stateDir);
+  const stateDir = kube?.stateDir ?? config.stateDir;
+  const journal = new Journal(stateDir);
   const loaded = journal.open();
   if (loaded.badLines.length > 0) metrics.journalBadLines.inc(loaded.badLines.length);
   log.info('history loaded', { entries: loaded.entries, truncatedBytes: loaded.truncatedBytes, badLines: loaded.badLines.slice(0, 10) });
 
   const controller = new AbortController();
-  const source = new FileContractSource({
-    dir: config.contractsDir,
-    rescanMs: config.contractRescanMs,
-    onWatchError: (e) => {
-      log.warn('contract folder watch failed; periodic rescan continues', { err: e });
-    },
-  });
-  await source.start(controller.signal);
+  let source: ContractSource;
+  if (kube) source = kube.source;
+  else {
+    source = new FileContractSource({
+      dir: config.contractsDir,
+      rescanMs: config.contractRescanMs,
+      onWatchError: (e) => {
+        log.warn('contract folder watch failed; periodic rescan continues', { err: e });
+      },
+    });
+    await source.start(controller.signal);
+  }
   for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
   source.onChange(() => {
     for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
   });
 
-  // The baseline (policies already in force): file mode's --baseline plugs in here; without one it is empty.
-  const baseline: BaselineSource =
-    config.baselineDir === null
+  // The baseline (policies already in force): file mode's --baseline plugs in here; without one it
+  // is empty. Kubernetes mode watches every NetworkPolicy in the cluster.
+  const baseline: BaselineSource = kube
+    ? kube.baseline
+    : config.baselineDir === null
       ? EMPTY_BASELINE_SOURCE
       : new FileBaselineSource({
           dir: config.baselineDir,
@@ -96,10 +126,10 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     const s = baseline.snapshot();
     log.info('baseline changed', { revision: s.revision, policies: s.policies.length });
   });
-  if (config.baselineDir !== null) log.info('baseline loaded', { dir: config.baselineDir, revision: baseline.snapshot().revision, policies: baseline.snapshot().policies.length });
+  if (kube || config.baselineDir !== null) log.info('baseline loaded', { dir: kube ? 'kubernetes' : config.baselineDir, revision: baseline.snapshot().revision, policies: baseline.snapshot().policies.length });
 
   const store = new EvidenceStore();
-  const known = loadKnownNodes(config.stateDir);
+  const known = loadKnownNodes(stateDir);
   for (const [node, lastSeenMs] of known) store.seedNode(node, lastSeenMs);
   let knownKey = [...known.keys()].sort().join(',');
   let knownSavedAtMs = clock.nowMs();
@@ -111,14 +141,14 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     const key = [...recent.keys()].sort().join(',');
     if (key === knownKey && nowMs - knownSavedAtMs < KNOWN_NODES_REFRESH_MS) return;
     try {
-      saveKnownNodes(config.stateDir, recent);
+      saveKnownNodes(stateDir, recent);
       knownKey = key;
       knownSavedAtMs = nowMs;
     } catch (e) {
       log.warn('saving known nodes failed', { err: e instanceof Error ? e : { message: String(e) } });
     }
   }, KNOWN_NODES_SAVE_MS);
-  const actuator = new LocalActuator();
+  const actuator: Actuator = kube?.actuator ?? new LocalActuator();
   const reconciler = new Reconciler({
     source,
     baseline,
@@ -162,7 +192,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     },
   });
   // The first pass applies every contract's stage (the actuator is in memory) before agents connect.
-  reconciler.start(controller.signal);
+  // Kubernetes mode: only the elected leader reconciles (it starts the reconciler when it wins).
+  if (kube) kube.campaign(reconciler, journal);
+  else reconciler.start(controller.signal);
 
   const grpcPort = await collector.listen(config.grpcListen);
   const staticDir = path.resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
@@ -177,7 +209,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     openReads: config.openReads,
     staticDir,
     log: log.child({ component: 'http' }),
-    ready: () => ready,
+    ready: () => ready && (kube?.ready() ?? true),
     streamHello: () => ({
       type: 'snapshot',
       at: new Date(clock.nowMs()).toISOString(),
@@ -211,6 +243,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     httpPort: address.port,
     reconciler,
     actuator,
+    kubernetes: kube,
     registry,
     close(): Promise<void> {
       closing ??= (async () => {
@@ -218,7 +251,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
         clearInterval(rates);
         clearInterval(saveNodes);
         controller.abort();
-        await Promise.all([collector.close(), http.close()]);
+        await Promise.all([collector.close(), http.close(), kube?.close()]);
         journal.close();
         log.info('stopped');
       })();

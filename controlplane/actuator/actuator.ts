@@ -33,7 +33,7 @@ export interface Actuator {
    */
   problems?(contract: string): readonly Problem[];
   /** The pod label that marks enrolled pods, when percent stages enroll by label (Kubernetes mode). */
-  enrollLabel?(contract: string): string;
+  enrollLabel?(contract: string): string | undefined;
   /** Called when `problems` may have changed (so the reconciler can run a pass soon). */
   onChange?(listener: () => void): void;
 }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/common/index.js';
-import type { Authorizer } from '../auth.js';
+import { authorize, type AccessDecision, type AccessRequest, type Authorizer } from '../auth.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import type { StreamHub } from '../live/stream-hub.js';
 import type { OperatorAction } from '../rollout/ramp.js';
@@ -41,6 +41,12 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(text);
+}
+
+/** 401 for no or a bad token, 403 for a known caller who may not do this (Kubernetes mode). */
+function sendRefusal(res: http.ServerResponse, d: AccessDecision): void {
+  if (d.outcome === 'forbidden') sendError(res, 403, 'PERMISSION_DENIED', d.message ?? 'not allowed');
+  else sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
 }
 
 function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
@@ -97,13 +103,23 @@ export class ControlplaneHttpServer {
         socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
         return;
       }
-      if (!this.o.openReads && !this.o.authorizer.check(authHeader(req, url))) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm="rampart"\r\nconnection: close\r\n\r\n');
+      const upgrade = (): void => {
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          this.o.hub.add(ws, this.o.streamHello());
+        });
+      };
+      if (this.o.openReads) {
+        upgrade();
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.o.hub.add(ws, this.o.streamHello());
-      });
+      authorize(this.o.authorizer, authHeader(req, url), { kind: 'read', contract: null }).then(
+        (d) => {
+          if (d.outcome === 'allowed') upgrade();
+          else if (d.outcome === 'forbidden') socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
+          else socket.end('HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm="rampart"\r\nconnection: close\r\n\r\n');
+        },
+        () => socket.destroy(),
+      );
     });
   }
 
@@ -168,9 +184,12 @@ export class ControlplaneHttpServer {
       return;
     }
     if (parts[1] === 'v1' && parts[2] === 'agents' && parts.length === 3) {
-      if (!this.o.openReads && !this.o.authorizer.check(req.headers.authorization)) {
-        sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
-        return;
+      if (!this.o.openReads) {
+        const d = await authorize(this.o.authorizer, req.headers.authorization, { kind: 'read', contract: null });
+        if (d.outcome !== 'allowed') {
+          sendRefusal(res, d);
+          return;
+        }
       }
       if (method !== 'GET') {
         sendError(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${p}`);
@@ -198,11 +217,18 @@ export class ControlplaneHttpServer {
     const name = parts[3];
     const sub = parts[4];
     const mutating = method === 'POST';
+    let caller: string | null = null;
     if (mutating || !this.o.openReads) {
-      if (!this.o.authorizer.check(req.headers.authorization)) {
-        sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
+      const asked: AccessRequest =
+        mutating && name !== undefined && sub !== undefined && (ACTIONS as readonly string[]).includes(sub)
+          ? { kind: 'action', action: sub as OperatorAction, contract: name }
+          : { kind: 'read', contract: name ?? null };
+      const d = await authorize(this.o.authorizer, req.headers.authorization, asked);
+      if (d.outcome !== 'allowed') {
+        sendRefusal(res, d);
         return;
       }
+      caller = d.user;
     }
     const r = this.o.reconciler;
     if (method === 'GET' && name === undefined) {
@@ -245,7 +271,8 @@ export class ControlplaneHttpServer {
       return;
     }
     const headerActor = req.headers['x-rampart-actor'];
-    const actor = typeof body['actor'] === 'string' && body['actor'] !== '' ? body['actor'] : typeof headerActor === 'string' && headerActor !== '' ? headerActor : 'api';
+    // A caller the API server vouched for (Kubernetes mode) is the actor; else what the client says.
+    const actor = caller !== null ? caller : typeof body['actor'] === 'string' && body['actor'] !== '' ? body['actor'] : typeof headerActor === 'string' && headerActor !== '' ? headerActor : 'api';
     const reason = typeof body['reason'] === 'string' && body['reason'] !== '' ? body['reason'] : null;
     const result = r.act(name, sub as OperatorAction, actor.slice(0, 200), reason === null ? null : reason.slice(0, 1000));
     if (!result.ok) {

@@ -13,7 +13,7 @@ import type { ContractSet } from '../../core/summary/index.js';
 import { loadProto } from '../../proto/loader.js';
 import { contractSetToPb } from '../../proto/codec/contract-set-codec.js';
 import { windowSummaryFromPb } from '../../proto/codec/report-codec.js';
-import type { Authorizer } from '../auth.js';
+import { authorize, type Authorizer } from '../auth.js';
 import type { ControlplaneMetrics } from '../metrics.js';
 import type { EvidenceStore, NewEdge } from './evidence-store.js';
 import { ReportDedup } from './report-dedup.js';
@@ -124,11 +124,26 @@ export class CollectorService {
 
   private connect(call: grpc.ServerDuplexStream<AgentMessagePb, ControlMessagePb>): void {
     const header = call.metadata.get('authorization')[0];
-    if (!this.o.authorizer.check(typeof header === 'string' ? header : undefined)) {
-      this.o.metrics.ingestErrors.inc({ reason: 'unauthenticated' });
-      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
-      return;
-    }
+    // The stream stays paused (messages buffered) until the check answers and listeners attach.
+    authorize(this.o.authorizer, typeof header === 'string' ? header : undefined, { kind: 'agent' }).then(
+      (d) => {
+        if (d.outcome === 'allowed') {
+          this.accept(call);
+          return;
+        }
+        this.o.metrics.ingestErrors.inc({ reason: 'unauthenticated' });
+        call.emit('error', {
+          code: d.outcome === 'forbidden' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED,
+          details: d.outcome === 'forbidden' ? (d.message ?? 'not an agent') : 'missing or invalid bearer token',
+        });
+      },
+      () => {
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'authentication failed' });
+      },
+    );
+  }
+
+  private accept(call: grpc.ServerDuplexStream<AgentMessagePb, ControlMessagePb>): void {
     let node: string | null = null;
     let log = this.o.log;
     this.streams.add(call);

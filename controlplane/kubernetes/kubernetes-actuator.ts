@@ -158,6 +158,8 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
   const dirty = new Set<string>();
   /** Pods seen by the watch that may need a label now: key → when the event arrived. */
   const podQueue = new Map<string, number>();
+  /** apply() callers waiting for their stage to be on the cluster. */
+  const waiters = new Map<string, { key: string; resolve: () => void; reject: (e: Error) => void }[]>();
   let running: Promise<void> | null = null;
   let stopped = false;
   const counters = { policyWrites: 0, policyDeletes: 0, labelWrites: 0, driftCorrections: 0, syncs: 0 };
@@ -216,11 +218,30 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     try {
       await sync(contract);
       lastErrors.delete(contract);
+      const blocked = problemsOf.get(contract) ?? [];
+      if (blocked.length > 0) settle(contract, new Error(blocked.map((p) => p.message).join('; ')));
+      else settle(contract, null);
     } catch (e) {
       const message = messageOf(e);
       if (lastErrors.get(contract) !== message) log.warn('applying the stage failed; retrying on the next pass', { contract, err: { message } });
       lastErrors.set(contract, message);
+      settle(contract, new Error(message));
     }
+  }
+
+  /** Resolves the waiters whose stage is now applied; rejects all on an error or a clash. */
+  function settle(contract: string, error: Error | null): void {
+    const list = waiters.get(contract);
+    if (!list) return;
+    const key = appliedKeys.get(contract);
+    const keep = list.filter((w) => {
+      if (error) w.reject(error);
+      else if (w.key === key) w.resolve();
+      else return true;
+      return false;
+    });
+    if (keep.length > 0) waiters.set(contract, keep);
+    else waiters.delete(contract);
   }
 
   /** The clashes for a contract: names it would write that someone else holds. */
@@ -264,6 +285,8 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       setProblems(contract, []);
       return;
     }
+    // Never act on a cache that is not listed yet: a missing object could be a clash unseen.
+    if (!policies.synced() || !pods.synced()) return;
     const found = clashes(stage);
     setProblems(contract, found);
     if (!options.isLeader() || found.length > 0) return;
@@ -506,15 +529,23 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
         { once: true },
       );
       await Promise.all([ownsPolicies ? policies.start(signal) : Promise.resolve(), ownsPods ? pods.start(signal) : Promise.resolve()]);
+      // A shared watch is started by its owner: wait until it is listed too.
+      while ((!policies.synced() || !pods.synced()) && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 20));
       resyncTimer = setInterval(resyncAll, options.resyncMs ?? 10_000);
       resyncAll();
     },
 
+    /** Resolves once the stage is on the cluster; rejects when a pass fails or a clash blocks it. */
     apply(stage: AppliedStage): Promise<void> {
       desired.set(stage.contract, stage);
       removing.delete(stage.contract);
+      const done = new Promise<void>((resolve, reject) => {
+        const list = waiters.get(stage.contract) ?? [];
+        list.push({ key: stageKey(stage), resolve, reject });
+        waiters.set(stage.contract, list);
+      });
       schedule(stage.contract);
-      return Promise.resolve();
+      return done;
     },
 
     remove(contract: string): Promise<void> {

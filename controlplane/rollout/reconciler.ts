@@ -95,6 +95,15 @@ export class Reconciler {
     }
   }
 
+  /** Re-reads every contract's ramp state from the journal (Kubernetes mode seeds it from status on winning the Lease). */
+  reloadStates(): void {
+    this.states.clear();
+    for (const name of this.o.journal.contracts()) {
+      const s = this.o.journal.rampState(name);
+      if (s) this.states.set(name, s);
+    }
+  }
+
   subscribe(listener: ReconcilerEvents): void {
     this.listeners.push(listener);
   }

@@ -227,7 +227,8 @@ describe('Kubernetes actuator', () => {
     const r = await rig({ pods: 3 });
     const theirs = { metadata: { name: 'default-deny', namespace: r.ns, labels: { team: 'platform' } }, spec: { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Egress'] } };
     await net.createNamespacedNetworkPolicy({ namespace: r.ns, body: theirs });
-    await r.actuator.apply(stage(r.contract, r.policies, 1));
+    const blocked = r.actuator.apply(stage(r.contract, r.policies, 1));
+    await expect(blocked).rejects.toThrow(/not managed by Rampart/);
     const problems = await waitFor(() => (r.actuator.problems(r.contract).length > 0 ? r.actuator.problems(r.contract) : null), { what: 'a clash problem' });
     expect(problems[0]!.message).toContain(`NetworkPolicy ${r.ns}/default-deny already exists and is not managed by Rampart`);
     expect(problems[0]!.path).toBe('spec.policies[0]');
@@ -306,14 +307,15 @@ describe('Kubernetes actuator', () => {
 
   it('writes nothing while it is not the leader, and catches up when it becomes one', async () => {
     const r = await rig({ pods: 3, leader: false });
-    await r.actuator.apply(stage(r.contract, r.policies, 3));
+    const pending = r.actuator.apply(stage(r.contract, r.policies, 3));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await r.actuator.idle();
     expect(await listPolicies(r.ns)).toHaveLength(0);
     expect(r.actuator.stats().policyWrites + r.actuator.stats().labelWrites).toBe(0);
     r.leader = true;
     r.actuator.resyncAll();
-    await waitFor(async () => (await listPolicies(r.ns)).length === 2, { timeoutMs: 10_000, what: 'the stage applied by the new leader' });
+    await pending;
+    expect(await listPolicies(r.ns)).toHaveLength(2);
   });
 
   it('applies a namespaces stage: the listed namespaces only, as written', async () => {

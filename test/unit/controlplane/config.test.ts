@@ -20,6 +20,7 @@ describe('loadControlplaneConfig', () => {
         expectedNodeTtlMs: 600_000,
         staticDir: null,
         logLevel: 'info',
+        kubernetes: null,
       },
     });
   });
@@ -44,10 +45,30 @@ describe('loadControlplaneConfig', () => {
   }
 
   it('collects every problem', () => {
-    const r = loadControlplaneConfig(['--http-listen', 'nope', '--reconcile-interval', 'soon', '--log-level', 'loud', '--bogus', 'x', '--kubernetes'], {});
+    const r = loadControlplaneConfig(['--http-listen', 'nope', '--reconcile-interval', 'soon', '--log-level', 'loud', '--bogus', 'x'], {});
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.error.map((p) => p.path)).toEqual(['--bogus', 'x', '--kubernetes', '--contracts', '--state', '--http-listen', '--log-level', '--reconcile-interval']);
+    expect(r.error.map((p) => p.path)).toEqual(['--bogus', 'x', '--contracts', '--state', '--http-listen', '--log-level', '--reconcile-interval']);
+  });
+
+  describe('Kubernetes mode', () => {
+    it('needs no --contracts or --state, and reads --kubeconfig and --namespace', () => {
+      const r = loadControlplaneConfig(['--kubernetes', '--kubeconfig', '/k', '--namespace', 'ops'], {});
+      expect(r).toMatchObject({ ok: true, value: { kubernetes: { kubeconfig: '/k', namespace: 'ops' }, contractsDir: '', stateDir: '' } });
+    });
+    it('takes KUBECONFIG when no --kubeconfig is given, else leaves it to in-cluster config', () => {
+      expect(loadControlplaneConfig(['--kubernetes'], { KUBECONFIG: '/env' })).toMatchObject({ ok: true, value: { kubernetes: { kubeconfig: '/env', namespace: null } } });
+      expect(loadControlplaneConfig(['--kubernetes'], {})).toMatchObject({ ok: true, value: { kubernetes: { kubeconfig: null, namespace: null } } });
+      expect(loadControlplaneConfig(['--kubernetes', '--kubeconfig', '/flag'], { KUBECONFIG: '/env' })).toMatchObject({ ok: true, value: { kubernetes: { kubeconfig: '/flag' } } });
+    });
+    it('refuses --contracts beside it and a namespace that is not a DNS label', () => {
+      const r = loadControlplaneConfig(['--kubernetes', '--contracts', 'c', '--namespace', 'Bad_NS'], {});
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.map((p) => p.path)).toEqual(['--contracts', '--namespace']);
+    });
+    it('ignores KUBECONFIG in file mode', () => {
+      expect(loadControlplaneConfig(['--contracts', 'c', '--state', 's'], { KUBECONFIG: '/env' })).toMatchObject({ ok: true, value: { kubernetes: null } });
+    });
   });
 });
 
