@@ -49,6 +49,17 @@ export class Enforcement {
     this.baseline = baseline;
   }
 
+  /**
+   * Kubernetes mode: every NetworkPolicy in the API server, whoever wrote it. When set, it is
+   * exactly what the datapath enforces; pods are selected by their live labels (enrollment
+   * labels included), as Cilium does, and the contracts' `applied` records are not used.
+   */
+  private cluster: { readonly key: string; readonly policies: readonly unknown[] } | null = null;
+
+  setClusterPolicies(key: string, policies: readonly unknown[]): void {
+    this.cluster = { key, policies };
+  }
+
   setApplied(contracts: readonly AppliedContract[]): void {
     this.applied = contracts;
   }
@@ -82,6 +93,7 @@ export class Enforcement {
     if (peer.kind !== 'pod') return NOT_ENFORCED;
     // Kubernetes semantics: traffic from the pod's own node is always allowed in.
     if (side === 'ingress' && conn.src.kind === 'host') return NOT_ENFORCED;
+    if (this.cluster) return this.cluster.policies.length === 0 ? NOT_ENFORCED : this.judge.decide(this.cluster.key, this.cluster.policies, conn, side);
     const contracts = this.contractsEnforcing(peer.pod);
     if (contracts.length === 0 && this.baseline.length === 0) return NOT_ENFORCED;
     const key = ['baseline', ...contracts.map((c) => `${c.name}@${c.revision}`)].join('+');

@@ -4,6 +4,7 @@
  * what a Hubble server publishes and what `hubble observe -o jsonpb` prints after mapping.
  */
 import type { SimExternal, SimNode, SimPod, SimWorkload } from './cluster.js';
+import { liveIdentity } from './live-identity.js';
 
 export interface EndpointRecord {
   ID?: number;
@@ -68,10 +69,12 @@ export function timestamp(timeMs: number, extraNanos = 0): { seconds: number; na
 
 /** A pod as seen from `observingNode`: `ID` only when the pod is local to that node. */
 export function podEndpoint(pod: SimPod, workload: SimWorkload, observingNode: SimNode): EndpointRecord {
+  // Kubernetes mode: the pod's labels as the API server has them now (enrollment included).
+  const live = liveIdentity(pod);
   const ep: EndpointRecord = {
-    identity: workload.identity,
+    identity: live?.identity ?? workload.identity,
     namespace: pod.namespace,
-    labels: [...workload.identityLabels],
+    labels: [...(live?.labels ?? workload.identityLabels)],
     pod_name: pod.name,
     workloads: [{ name: workload.name, kind: workload.kind }],
   };

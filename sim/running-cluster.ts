@@ -4,12 +4,14 @@
  * the datapath in step with what the control plane applies. What `rampart simulate` and
  * `rampart demo` run; tests start it in-process on 127.0.0.1:0.
  */
-import { systemClock, type Clock } from '../core/common/index.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { systemClock, type Clock, type Logger } from '../core/common/index.js';
 import { HubbleServer } from '../replay/server.js';
 import { AppliedFollower } from './applied-follower.js';
 import type { ClusterSpec } from './cluster-spec.js';
 import type { SimNode } from './cluster.js';
 import { CorePolicyJudge } from './core-judge.js';
+import { KubeDatapath } from './kube-datapath.js';
 import type { AppliedContract } from './enforcement.js';
 import type { FlowRecord } from './records.js';
 import { Simulator } from './simulator.js';
@@ -30,6 +32,12 @@ export interface RunningClusterOptions {
   readonly ringCapacity?: number;
   readonly onAppliedChange?: (applied: readonly AppliedContract[]) => void;
   readonly onFollowError?: (message: string) => void;
+  /**
+   * Kubernetes mode: the cluster's namespaces, pods and pre-existing policies are created in
+   * this API server, and the datapath enforces the NetworkPolicies and pod labels it holds
+   * (kube-datapath.ts) instead of following the control plane's `applied` records.
+   */
+  readonly kube?: { readonly kc: KubeConfig; readonly log: Logger; readonly dropIdentityLabel?: (key: string) => boolean };
 }
 
 export interface NodeHubble {
@@ -45,6 +53,8 @@ export class RunningCluster {
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
   private follower: AppliedFollower | null = null;
+  /** Kubernetes mode's datapath, once started. */
+  kube: KubeDatapath | null = null;
   addresses: NodeHubble[] = [];
 
   constructor(opts: RunningClusterOptions) {
@@ -76,7 +86,11 @@ export class RunningCluster {
       out.push({ node: node.name, address });
     }
     this.addresses = out;
-    if (this.opts.controlplaneHttp) {
+    if (this.opts.kube) {
+      this.kube = new KubeDatapath({ ...this.opts.kube, simulator: this.simulator, spec: this.opts.spec });
+      await this.kube.provision();
+      await this.kube.start(this.abort.signal);
+    } else if (this.opts.controlplaneHttp) {
       this.follower = new AppliedFollower({
         baseUrl: this.opts.controlplaneHttp.replace(/\/+$/, ''),
         token: this.opts.token ?? null,

@@ -21,9 +21,12 @@ import { Supervisor } from '../../sim/demo/supervisor.js';
 import { compressSpec, createWorkdir } from '../../sim/demo/workdir.js';
 import { demoDir, loadClusterSpec, repoRoot } from '../../sim/load-spec.js';
 import { RunningCluster } from '../../sim/running-cluster.js';
+import { createContracts, ensureCrd, ensureNamespace } from '../../sim/demo/kube-setup.js';
+import { silentLogger } from '../../io/json-logger.js';
+import { KubeConfig } from '@kubernetes/client-node';
 
 const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--http-listen <host:port>]
-       [--late-after <dur>] [--keep]
+       [--late-after <dur>] [--keep] [--kubernetes [--kubeconfig <file>] [--namespace <ns>]]
 
   --fast         compress every duration about six times (the end-to-end test uses it)
   --headless     no guide, just progress lines (for CI)
@@ -31,6 +34,10 @@ const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--h
   --http-listen  the dashboard and API address (default 127.0.0.1:9968; port 0 picks one)
   --late-after   how long after shop-lockdown completes the new caller appears
   --keep         keep the working folder (contracts, state, logs) after stopping
+  --kubernetes   against a real API server (--kubeconfig, else KUBECONFIG): the simulated
+                 namespaces and pods become real objects, the contracts RampContracts, the
+                 datapath enforces the real NetworkPolicies and pod labels, and the control
+                 plane runs in Kubernetes mode (Lease in --namespace, default rampart-system)
 `;
 
 const FAST_FACTOR = 6;
@@ -56,6 +63,9 @@ export async function run(args: readonly string[]): Promise<number> {
         'http-listen': { type: 'string', default: '127.0.0.1:9968' },
         'late-after': { type: 'string' },
         keep: { type: 'boolean', default: false },
+        kubernetes: { type: 'boolean', default: false },
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string', default: 'rampart-system' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -73,6 +83,9 @@ export async function run(args: readonly string[]): Promise<number> {
   const lateAfter = parseDurationMs(values['late-after'] ?? (values.fast ? '3s' : '20s'));
   if (!lateAfter.ok) return fail(`--late-after: ${lateAfter.error}`);
   const factor = values.fast ? FAST_FACTOR : 1;
+  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? '';
+  if (values.kubernetes && kubeconfig === '') return fail('--kubernetes needs --kubeconfig <file> (or KUBECONFIG)');
+  if (!values.kubernetes && values.kubeconfig !== undefined) return fail('--kubeconfig only with --kubernetes');
   const say = narrate(values.headless);
 
   const specResult = loadClusterSpec(path.join(demoDir(), 'cluster.yaml'));
@@ -104,12 +117,34 @@ export async function run(args: readonly string[]): Promise<number> {
   const onExit = (): void => supervisor.killAllNow();
   process.once('exit', onExit);
 
+  // Kubernetes mode: the CRD, the control plane's namespace and the contracts go in first.
+  let kc: KubeConfig | null = null;
+  if (values.kubernetes) {
+    try {
+      kc = new KubeConfig();
+      kc.loadFromFile(kubeconfig);
+      await ensureCrd(kc);
+      await ensureNamespace(kc, values.namespace);
+      const names = await createContracts(kc, work.contractsDir);
+      say.info(`kubernetes: ${kc.getCurrentCluster()?.server ?? '?'}; RampContracts ${names.join(', ')} created`);
+    } catch (e) {
+      process.removeListener('exit', onExit);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      stderr.write(`rampart demo: the API server at ${kubeconfig} could not be prepared: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+  }
+  const modeArgs = values.kubernetes
+    ? ['--kubernetes', '--kubeconfig', kubeconfig, '--namespace', values.namespace, '--state', work.stateDir]
+    : ['--contracts', work.contractsDir, '--baseline', work.baselineDir, '--state', work.stateDir];
+
   // The control plane first: it announces its ports in its `listening` log line.
   const listening = new Promise<{ grpcPort: number; httpPort: number }>((resolve) => {
     supervisor.start(
       'controlplane',
       [
-        'controlplane', '--contracts', work.contractsDir, '--baseline', work.baselineDir, '--state', work.stateDir, '--token-file', work.tokenFile,
+        'controlplane', ...modeArgs, '--token-file', work.tokenFile,
         '--grpc-listen', '127.0.0.1:0', '--http-listen', values['http-listen'],
         '--expected-nodes', nodeNames.join(','), '--reconcile-interval', values.fast ? '500ms' : '1s',
       ],
@@ -127,7 +162,14 @@ export async function run(args: readonly string[]): Promise<number> {
     );
   });
   const ports = await Promise.race([listening, once(stop.signal, 'abort').then(() => null)]);
-  const cluster = new RunningCluster({ spec, controlplaneHttp: ports ? `http://127.0.0.1:${ports.httpPort}` : undefined, token: work.token, seed: 42 });
+  const cluster = new RunningCluster({
+    spec,
+    // Kubernetes mode: the datapath follows the API server, not the control plane's records.
+    controlplaneHttp: ports && !kc ? `http://127.0.0.1:${ports.httpPort}` : undefined,
+    kube: kc ? { kc, log: silentLogger } : undefined,
+    token: work.token,
+    seed: 42,
+  });
   let narrator: Narrator | null = null;
   if (ports) {
     const baseUrl = `http://127.0.0.1:${ports.httpPort}`;

@@ -1,0 +1,87 @@
+/**
+ * What `rampart demo --kubernetes` puts in the API server before the loop starts: the
+ * RampContract CRD (from deploy/crds, when missing or different), the control plane's
+ * namespace (Lease), and the demo's contracts (a previous run's contracts of the same names
+ * are deleted first, so every demo starts at monitor).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { ApiException, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { repoRoot } from '../load-spec.js';
+
+const GROUP = 'rampart.dev';
+const VERSION = 'v1alpha1';
+const PLURAL = 'rampcontracts';
+
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Installs (or updates) the CRD and waits until RampContracts can be listed. */
+export async function ensureCrd(kc: KubeConfig): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  // NOTE: through loadYaml, so the typed serializer keeps `default`, `enum` and x-kubernetes-*.
+  const body = loadYaml<V1CustomResourceDefinition>(readFileSync(path.join(repoRoot(), 'deploy', 'crds', 'rampcontracts.yaml'), 'utf8'));
+  const name = `${PLURAL}.${GROUP}`;
+  try {
+    await api.createCustomResourceDefinition({ body });
+  } catch (e) {
+    if (!(e instanceof ApiException && e.code === 409)) throw e;
+    const current = await api.readCustomResourceDefinition({ name });
+    await api.replaceCustomResourceDefinition({ name, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion } } });
+  }
+  await until('the RampContract CRD to be Established', async () => {
+    const crd = await api.readCustomResourceDefinition({ name });
+    return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+  });
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  await until('RampContract lists to be served', async () => {
+    await objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, limit: 1 });
+    return true;
+  });
+}
+
+export async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
+  try {
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  } catch (e) {
+    if (!(e instanceof ApiException && e.code === 409)) throw e;
+  }
+}
+
+/** Creates each contract file of `dir` as a RampContract, replacing a previous run's. Returns the names. */
+export async function createContracts(kc: KubeConfig, dir: string): Promise<string[]> {
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  const names: string[] = [];
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    const doc = parse(readFileSync(path.join(dir, file), 'utf8')) as { metadata?: { name?: string } };
+    const name = doc.metadata?.name;
+    if (!name) throw new Error(`${file}: a contract needs metadata.name`);
+    try {
+      await objects.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name });
+      await until(`the previous ${name} to be gone`, async () => {
+        try {
+          await objects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name });
+          return false;
+        } catch (e) {
+          return e instanceof ApiException && e.code === 404;
+        }
+      });
+    } catch (e) {
+      if (!(e instanceof ApiException && e.code === 404)) throw e;
+    }
+    await objects.createClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'RampContract', ...doc } });
+    names.push(name);
+  }
+  return names;
+}
