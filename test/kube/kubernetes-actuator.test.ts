@@ -13,6 +13,7 @@ import { createKubernetesActuator, type KubernetesActuator } from '../../control
 import { createJsonLogger, silentLogger } from '../../io/json-logger.js';
 import { customObjects, installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { coreApi, createContract, createNamespace, createPod, deleteContract, networking } from '../support/kube/objects.js';
+import { startKubeControllerManager, type KubeControllerManager } from '../support/kube/controller-manager.js';
 import { waitFor } from '../support/wait-for.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
@@ -332,5 +333,48 @@ describe('Kubernetes actuator', () => {
     expect(nps.every((n) => n.metadata!.annotations!['rampart.dev/revision'] === '2')).toBe(true);
     await applied(r, { ...s, stageIndex: 2, stageName: 'all', namespaces: [other, r.ns] });
     expect(await listPolicies(r.ns)).toHaveLength(2);
+  });
+});
+
+/**
+ * With kube-controller-manager's garbage collector running: the ownerReference the actuator
+ * writes really makes the contract own its policies (deleting the contract before Complete
+ * deletes them, with no explicit delete by the actuator), and the hand-off at Complete
+ * really leaves them to the cluster.
+ */
+describe('Kubernetes actuator with the garbage collector', () => {
+  let kcm: KubeControllerManager | null = null;
+
+  beforeAll(async () => {
+    await installCrd(kc);
+    kcm = await startKubeControllerManager({ binDir: inject('kubeBinDir'), kubeconfigPath: inject('kubeconfig') });
+  });
+  afterAll(async () => {
+    await kcm?.stop();
+  });
+
+  it('deleting a contract before Complete collects its policies through the ownerReference alone', async () => {
+    const r = await rig({ pods: 3 });
+    await applied(r, stage(r.contract, r.policies, 2));
+    expect(await listPolicies(r.ns)).toHaveLength(2);
+    // The actuator is told nothing: only the garbage collector acts.
+    r.leader = false;
+    await deleteContract(kc, r.contract);
+    await waitFor(async () => (await listPolicies(r.ns)).length === 0, { timeoutMs: 30_000, intervalMs: 100, what: 'the garbage collector to delete the policies' });
+  });
+
+  it('a Complete contract deleted leaves its policies in force', async () => {
+    const r = await rig({ pods: 3 });
+    await applied(r, stage(r.contract, r.policies, 3));
+    await applied(r, stage(r.contract, r.policies, 3, true));
+    r.leader = false;
+    await deleteContract(kc, r.contract);
+    // Give the collector time to act on anything it owns (it collects owned objects within ~1 s here).
+    const canary = await rig({ pods: 1 });
+    await applied(canary, stage(canary.contract, canary.policies, 2));
+    canary.leader = false;
+    await deleteContract(kc, canary.contract);
+    await waitFor(async () => (await listPolicies(canary.ns)).length === 0, { timeoutMs: 30_000, intervalMs: 100, what: 'the collector to act on an owned control' });
+    expect((await listPolicies(r.ns)).map((n) => n.metadata.name).sort()).toEqual(['default-deny', 'web-to-api']);
   });
 });
