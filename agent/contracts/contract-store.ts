@@ -15,6 +15,8 @@ export interface CompiledContract<S> {
   /** contractWindowId(key), precomputed. */
   readonly id: string;
   readonly enforcement: Enforcement;
+  /** The NetworkPolicy manifests as pushed (the enrollment check reads their pod selectors). */
+  readonly policies: readonly unknown[];
   /** The baseline revision the contract is compiled on top of ('' for none). */
   readonly baselineRevision: string;
   readonly compiled: S;
@@ -81,7 +83,7 @@ export class ContractStore<S> {
       }
       const key: ContractWindowKey = { contract: c.name, revision: c.revision, stageIndex: c.stageIndex, stageName: c.stageName };
       const baselineRevision = set.baseline?.revision ?? '';
-      compiled.push({ name: c.name, key, id: contractWindowId(key), enforcement: c.enforcement, baselineRevision, compiled: result.value });
+      compiled.push({ name: c.name, key, id: contractWindowId(key), enforcement: c.enforcement, policies: c.policies, baselineRevision, compiled: result.value });
     }
     if (ticket !== this.latestOffer) return ok({ kind: 'superseded', generation: set.generation });
     if (problems.length > 0) return err(problems);

@@ -13,6 +13,9 @@ import type { Flow } from '../../core/flow/index.js';
 import { keyedEdgeOf, WindowAggregator, type ContractWindowAggregator, type KeyedEdge, type SampleFlow, type Side, type WindowSummary } from '../../core/summary/index.js';
 import type { ActiveSet, CompiledContract, ContractStore } from '../contracts/contract-store.js';
 import { isEnforcedOn } from './enforcement.js';
+import { EnrollmentCheck } from './enrollment-check.js';
+
+const enrollKey = <S>(c: CompiledContract<S>): string => `${c.name}\u0000${c.key.revision}\u0000${c.enforcement.mode === 'percent' ? (c.enforcement.enrollLabel ?? '') : ''}`;
 import type { BatchedEvents, Classifier, ConnectionVerdict, HubbleEvent, HubbleStatus, PolicyEngine, SideResult } from './ports.js';
 import { VerdictMemo } from './verdict-memo.js';
 
@@ -29,11 +32,15 @@ export interface PipelineOptions<S> {
   readonly sampleOf: SampleFlow;
   readonly onWindow: (summary: WindowSummary) => void;
   readonly logger: Logger;
+  /** How long an enrolled pod may lack the enrollment label in its identity before it counts as missing. */
+  readonly enrollSettleMs?: number;
 }
 
 interface Bound<S> {
   readonly contract: CompiledContract<S>;
   readonly agg: ContractWindowAggregator;
+  /** Kubernetes mode, percent stages enforced by a label: does the label reach the identities? */
+  readonly enrollment: EnrollmentCheck | null;
 }
 
 function isPolicyDrop(flow: Flow): boolean {
@@ -163,8 +170,18 @@ export class Pipeline<S> {
         const side = this.droppingSide(flow, c.egress, c.ingress, b.contract, egress, ingress);
         if (side !== null) b.agg.addActualDeny(side, flow);
       }
+      if (b.enrollment !== null) {
+        const nowMs = this.o.clock.nowMs();
+        if (c.egress) this.noteEnrollment(b, flow.source, nowMs);
+        if (c.ingress) this.noteEnrollment(b, flow.destination, nowMs);
+      }
     }
     if (computed !== null) this.verdicts.remember(flow, c.egress, c.ingress, computed);
+  }
+
+  private noteEnrollment(b: Bound<S>, endpoint: Flow['source'], nowMs: number): void {
+    const r = b.enrollment!.check(endpoint, nowMs);
+    if (r !== null) b.agg.addEnrollment(r === 'seen');
   }
 
   /** The side whose enforcement (by this contract) explains a real policy drop, if any. */
@@ -190,10 +207,20 @@ export class Pipeline<S> {
     const active = this.o.contracts.active;
     if (active !== this.boundSet) this.verdicts.clear();
     this.boundSet = active;
+    const checks = new Map<string, EnrollmentCheck>();
+    for (const b of this.bound) if (b.enrollment) checks.set(enrollKey(b.contract), b.enrollment);
     this.bound = (active?.contracts ?? []).map((contract) => {
       const agg = this.window.contract(contract.key);
       agg.setBaseline(contract.baselineRevision);
-      return { contract, agg };
+      const e = contract.enforcement;
+      // A revision keeps its check (and when each pod was first expected enrolled) across
+      // windows and stages: a pod enrolled at 10% is still enrolled at 50%.
+      let enrollment: EnrollmentCheck | null = null;
+      if (e.mode === 'percent' && e.enrollLabel) {
+        enrollment = checks.get(enrollKey(contract)) ?? new EnrollmentCheck({ contract: contract.name, label: e.enrollLabel, policies: contract.policies, settleMs: this.o.enrollSettleMs });
+        enrollment.percent = e.percent;
+      }
+      return { contract, agg, enrollment };
     });
   }
 

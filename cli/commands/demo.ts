@@ -26,7 +26,8 @@ import { silentLogger } from '../../io/json-logger.js';
 import { KubeConfig } from '@kubernetes/client-node';
 
 const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--http-listen <host:port>]
-       [--late-after <dur>] [--keep] [--kubernetes [--kubeconfig <file>] [--namespace <ns>]]
+       [--late-after <dur>] [--keep] [--kubernetes [--kubeconfig <file>] [--namespace <ns>]
+       [--drop-identity-labels <prefix>]]
 
   --fast         compress every duration about six times (the end-to-end test uses it)
   --headless     no guide, just progress lines (for CI)
@@ -38,6 +39,8 @@ const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--h
                  namespaces and pods become real objects, the contracts RampContracts, the
                  datapath enforces the real NetworkPolicies and pod labels, and the control
                  plane runs in Kubernetes mode (Lease in --namespace, default rampart-system)
+  --drop-identity-labels  with --kubernetes: pod label keys with this prefix never reach the
+                 simulated Cilium identities (an identity-label filter), e.g. enroll.rampart.dev/
 `;
 
 const FAST_FACTOR = 6;
@@ -66,6 +69,7 @@ export async function run(args: readonly string[]): Promise<number> {
         kubernetes: { type: 'boolean', default: false },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string', default: 'rampart-system' },
+        'drop-identity-labels': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -86,6 +90,11 @@ export async function run(args: readonly string[]): Promise<number> {
   const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? '';
   if (values.kubernetes && kubeconfig === '') return fail('--kubernetes needs --kubeconfig <file> (or KUBECONFIG)');
   if (!values.kubernetes && values.kubeconfig !== undefined) return fail('--kubeconfig only with --kubernetes');
+  const dropPrefix = values['drop-identity-labels'];
+  if (dropPrefix !== undefined && (!values.kubernetes || dropPrefix === '')) return fail('--drop-identity-labels needs --kubernetes and a label key prefix');
+  // Agents wait this long for an enrolled pod's label to reach its identity (Cilium's grace
+  // period is 5 s); the fast demo's stages are shorter than the 10 s default.
+  if (values.fast) process.env.RAMPART_ENROLL_SETTLE_MS ??= '2000';
   const say = narrate(values.headless);
 
   const specResult = loadClusterSpec(path.join(demoDir(), 'cluster.yaml'));
@@ -166,7 +175,7 @@ export async function run(args: readonly string[]): Promise<number> {
     spec,
     // Kubernetes mode: the datapath follows the API server, not the control plane's records.
     controlplaneHttp: ports && !kc ? `http://127.0.0.1:${ports.httpPort}` : undefined,
-    kube: kc ? { kc, log: silentLogger } : undefined,
+    kube: kc ? { kc, log: silentLogger, dropIdentityLabel: dropPrefix === undefined ? undefined : (key) => key.startsWith(dropPrefix) } : undefined,
     token: work.token,
     seed: 42,
   });

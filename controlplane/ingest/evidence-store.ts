@@ -30,9 +30,12 @@ export interface Counts {
   actualDenies: number;
   lostEvents: number;
   flowsSeen: number;
+  /** Kubernetes mode: sides on enrolled pods whose identity lacks / carries the enrollment label. */
+  enrollMissing: number;
+  enrollSeen: number;
 }
 
-const zeroCounts = (): Counts => ({ windows: 0, allow: 0, deny: 0, indeterminate: 0, alreadyDenied: 0, newlyAllowed: 0, actualDenies: 0, lostEvents: 0, flowsSeen: 0 });
+const zeroCounts = (): Counts => ({ windows: 0, allow: 0, deny: 0, indeterminate: 0, alreadyDenied: 0, newlyAllowed: 0, actualDenies: 0, lostEvents: 0, flowsSeen: 0, enrollMissing: 0, enrollSeen: 0 });
 /** Baseline revisions remembered per stage (for the count of distinct ones); the latest is always kept. */
 const MAX_BASELINE_REVISIONS = 64;
 
@@ -119,6 +122,8 @@ function addSides(c: Counts, w: ContractWindow): void {
     c.indeterminate += s.indeterminate;
   }
   c.actualDenies += w.actualDenies;
+  c.enrollMissing += w.enrollment?.missing ?? 0;
+  c.enrollSeen += w.enrollment?.seen ?? 0;
   const b = w.baseline;
   if (b !== undefined) {
     c.alreadyDenied += b.egress.alreadyDenied + b.ingress.alreadyDenied;
@@ -356,6 +361,7 @@ export class EvidenceStore {
       actualDeniesLastMinute: lastMinuteDenies,
       lostEvents: totals.lostEvents,
       flowsSeen: totals.flowsSeen,
+      enrollment: { missing: totals.enrollMissing, seen: totals.enrollSeen },
       topWouldDenyEdges: rec ? topEdges(rec.wouldDenyEdges, TOP_EDGES) : [],
       topActualDenyEdges: rec ? topEdges(rec.actualDenyEdges, TOP_EDGES) : [],
       topNewlyAllowedEdges: rec ? topEdges(rec.newlyAllowedEdges, TOP_EDGES) : [],
@@ -373,6 +379,8 @@ export class EvidenceStore {
     into.actualDenies += c.actualDenies;
     into.lostEvents += c.lostEvents;
     into.flowsSeen += c.flowsSeen;
+    into.enrollMissing += c.enrollMissing;
+    into.enrollSeen += c.enrollSeen;
   }
 
   /** All would-deny and actual-deny edges of the current stage, largest first. */

@@ -53,6 +53,11 @@ export interface StageEvidence {
   readonly lostEvents: number;
   /** Flow events seen from Hubble over the stage, from the nodes' reports. */
   readonly flowsSeen: number;
+  /**
+   * Kubernetes mode: connection-sides on pods the stage enrolls whose Hubble identity lacks
+   * the enrollment label (after the agents' settle time), and sides whose identity carries it.
+   */
+  readonly enrollment?: { readonly missing: number; readonly seen: number };
   /** Would-deny edges, largest first (bounded). */
   readonly topWouldDenyEdges: readonly EdgeView[];
   /** Actually denied edges, largest first (bounded). */

@@ -249,10 +249,8 @@ export class Reconciler {
     // While the current document is invalid the last valid one keeps its stage, but never advances.
     const frozen = problems.length > 0;
     const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
-    const assessment = blockedByActuator(
-      assessStage({ contract, stageIndex: state.stageIndex, stageEnteredAtMs: state.stageEnteredAtMs, nowMs, evidence }),
-      this.o.actuator.problems?.(name) ?? [],
-    );
+    const actuation = [...(this.o.actuator.problems?.(name) ?? []), ...enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name))];
+    const assessment = blockedByActuator(assessStage({ contract, stageIndex: state.stageIndex, stageEnteredAtMs: state.stageEnteredAtMs, nowMs, evidence }), actuation);
     let decision: ContractDecision;
     if (frozen) {
       decision = { kind: 'hold', reasons: [`contract document invalid (${problems.length} problem(s)): holding revision ${state.revision} at its current stage`], atMs: nowMs };
@@ -267,7 +265,6 @@ export class Reconciler {
     // The state may have moved: show the evidence of the stage it is in now.
     const moved = state.stageIndex !== stageBefore || state.revision !== revisionBefore;
     const shown = moved ? this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs)) : evidence;
-    const actuation = this.o.actuator.problems?.(name) ?? [];
     return { name, origin, contract, problems: actuation.length > 0 ? [...problems, ...actuation] : problems, state, assessment, evidence: shown, decision, applied };
   }
 
@@ -411,6 +408,24 @@ export class Reconciler {
 function blockedByActuator(a: StageAssessment, problems: readonly Problem[]): StageAssessment {
   if (problems.length === 0 || a.decision === 'rollback') return a;
   return { ...a, phase: 'failed', decision: 'hold', reasons: [...problems.map((p) => p.message), ...a.reasons] };
+}
+
+/**
+ * Kubernetes mode: enrolled pods show up in Hubble without the enrollment label (and no pod
+ * with it), so Cilium's identity-label filter drops it and the stage enforces nothing: the
+ * drops it should count cannot happen. Blocked with that reason rather than judged.
+ */
+function enrollmentProblems(contract: Contract, state: RampState, e: StageEvidence, label: string | undefined): Problem[] {
+  const stage = contract.spec.stages[state.stageIndex];
+  if (!label || stage?.kind !== 'percent' || state.phase === 'Complete') return [];
+  const missing = e.enrollment?.missing ?? 0;
+  if (missing === 0 || (e.enrollment?.seen ?? 0) > 0) return [];
+  return [
+    {
+      path: `spec.rollout.stages[${state.stageIndex}]`,
+      message: `enrollment label ${label} does not reach the Hubble identities: ${missing} connection-sides on enrolled pods lack it and none carries it (Cilium's identity-label filter, the \`labels\` option, drops it?); the stage would enforce nothing`,
+    },
+  ];
 }
 
 /** Percent stages enforced by a pod label: agents classify enforced pods by it (Kubernetes mode). */

@@ -75,6 +75,7 @@ export class ContractWindowAggregator {
   private readonly egress = zeroSide();
   private readonly ingress = zeroSide();
   private actualDenies = 0;
+  private readonly enrollment = { missing: 0, seen: 0 };
   // Slots keep the Flow itself; it is printed only when the window is read.
   private readonly wouldDeny: TopEdges<Flow>;
   private readonly actualDeny: TopEdges<Flow>;
@@ -131,6 +132,12 @@ export class ContractWindowAggregator {
     this.actualDeny.addKeyed(e.id, e.key, 1, flow.timeMs, flow.timeMs, flow);
   }
 
+  /** A side on a local pod the stage enrolls: its identity carries the enrollment label, or lacks it. */
+  addEnrollment(carriesLabel: boolean): void {
+    if (carriesLabel) this.enrollment.seen++;
+    else this.enrollment.missing++;
+  }
+
   snapshot(): ContractWindow {
     const e = this.egressChanges;
     const i = this.ingressChanges;
@@ -157,6 +164,7 @@ export class ContractWindowAggregator {
       actualDenyEdges: this.actualDeny.edges(),
       actualDenyEdgesOverflow: this.actualDeny.overflow,
       ...(baseline === undefined ? {} : { baseline }),
+      ...(this.enrollment.missing + this.enrollment.seen > 0 ? { enrollment: { ...this.enrollment } } : {}),
     };
   }
 }

@@ -60,6 +60,9 @@ export function mergeContractWindows(a: ContractWindow, b: ContractWindow, topK 
     actualDenyEdges: actual.edges,
     actualDenyEdgesOverflow: actual.overflow,
     ...(baseline === undefined ? {} : { baseline }),
+    ...(a.enrollment || b.enrollment
+      ? { enrollment: { missing: (a.enrollment?.missing ?? 0) + (b.enrollment?.missing ?? 0), seen: (a.enrollment?.seen ?? 0) + (b.enrollment?.seen ?? 0) } }
+      : {}),
   };
 }
 

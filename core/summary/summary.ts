@@ -45,6 +45,17 @@ export interface ContractWindow {
    * Absent: no baseline was in play (every count below is zero).
    */
   readonly baseline?: BaselineCounts;
+  /**
+   * Kubernetes mode (percent stages enforced by the enrollment label): sides on local pods the
+   * stage enrolls whose Hubble identity lacks the label (after a settle time), and sides whose
+   * identity carries it. Absent: zero (no label in play).
+   */
+  readonly enrollment?: EnrollmentCounts;
+}
+
+export interface EnrollmentCounts {
+  readonly missing: number;
+  readonly seen: number;
 }
 
 export interface SideChangeCounts {

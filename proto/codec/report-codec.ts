@@ -61,6 +61,9 @@ export interface ContractWindowPb {
   ingress_changes?: SideChangesPb;
   newly_allowed_edges?: EdgePb[];
   newly_allowed_edges_overflow?: number;
+  /** Kubernetes mode: enrollment label checks (absent or 0 when no label is in play). */
+  enroll_label_missing?: number;
+  enroll_label_seen?: number;
   baseline_revision?: string;
 }
 
@@ -156,6 +159,7 @@ export function contractWindowToPb(c: ContractWindow): ContractWindowPb {
     actual_deny_edges: c.actualDenyEdges.map(edgeToPb),
     actual_deny_edges_overflow: c.actualDenyEdgesOverflow,
     ...baselineToPb(c.baseline),
+    ...(c.enrollment ? { enroll_label_missing: c.enrollment.missing, enroll_label_seen: c.enrollment.seen } : {}),
   };
 }
 
@@ -362,6 +366,8 @@ function readBaselineCounts(r: Reader): BaselineCounts | undefined {
 
 function readContractWindow(r: Reader): ContractWindow {
   const baseline = readBaselineCounts(r);
+  const missing = r.count('enroll_label_missing');
+  const seen = r.count('enroll_label_seen');
   return {
     contract: r.string('contract', { required: true }),
     revision: r.count('revision'),
@@ -375,6 +381,7 @@ function readContractWindow(r: Reader): ContractWindow {
     actualDenyEdges: readEdges(r, 'actual_deny_edges'),
     actualDenyEdgesOverflow: r.count('actual_deny_edges_overflow'),
     ...(baseline === undefined ? {} : { baseline }),
+    ...(missing + seen > 0 ? { enrollment: { missing, seen } } : {}),
   };
 }
 

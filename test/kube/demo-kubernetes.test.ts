@@ -180,3 +180,47 @@ describe('rampart demo --kubernetes', () => {
     process.stderr.write(`kube: demo --kubernetes --fast: ${CONTRACT} monitor → Complete in ${(rampMs / 1000).toFixed(1)} s (from starting the demo; ${samples.length} samples)\n`);
   });
 });
+
+describe('rampart demo --kubernetes when Cilium drops the enrollment label from identities', () => {
+  const output: string[] = [];
+  let child: ReturnType<typeof spawn> | null = null;
+  let exited: Promise<number | null> = Promise.resolve(null);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  });
+
+  it('blocks the percent stage with that reason instead of counting drops it cannot see', { timeout: 120_000 }, async () => {
+    await installCrd(kc);
+    child = spawn(
+      process.execPath,
+      [bin, 'demo', '--kubernetes', '--kubeconfig', kubeconfig, '--fast', '--headless', '--http-listen', '127.0.0.1:0', '--duration', '100s', '--late-after', '600s', '--drop-identity-labels', 'enroll.rampart.dev/'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const proc = child;
+    exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+    for (const s of [proc.stdout, proc.stderr]) if (s) createInterface({ input: s }).on('line', (l) => output.push(l));
+    const phases: string[] = [];
+    const blocked = await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`the demo exited (${proc.exitCode})`);
+        const s = await status(CONTRACT).catch(() => null);
+        if (s?.phase) phases.push(`${s.stage?.name}/${s.phase}`);
+        return s?.phase === 'Blocked' && s.stage?.name !== 'monitor' ? s : null;
+      },
+      { timeoutMs: 90_000, intervalMs: 200, what: `${CONTRACT} Blocked at a percent stage` },
+    ).catch((e: unknown) => {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; phases ${[...new Set(phases)].join(' ')}\n--- demo output ---\n${output.slice(-30).join('\n')}`);
+    });
+    expect(blocked.decision?.reasons.join(' ')).toContain(`enrollment label ${KEY} does not reach the Hubble identities`);
+    expect(phases).not.toContain('full/Complete');
+    // The labels are on the pods (the API server's view): only the identities lack them.
+    const pods = await core.listNamespacedPod({ namespace: 'shop' });
+    expect(pods.items.some((p) => p.metadata?.labels?.[KEY] === 'true')).toBe(true);
+  });
+});
