@@ -21,7 +21,7 @@ import { once } from 'node:events';
 import { stderr, stdout } from 'node:process';
 import { err, formatProblems, ok, type Problem, type Result } from '../../core/common/index.js';
 import { ConnectionTracker, parseHubbleLine, type Flow } from '../../core/flow/index.js';
-import { compilePolicies, evaluateConnection, type EvaluateOptions } from '../../core/policy/index.js';
+import { createEvaluator, type EvaluateOptions } from '../../core/policy/index.js';
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 import { openLineSource } from '../../io/line-source.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
@@ -149,7 +149,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
 
-  const set = compilePolicies(loaded.value.policies);
+  const evaluator = createEvaluator(loaded.value.policies);
   const tracker = new ConnectionTracker();
   const table = options.format === 'table' ? new TableReport() : null;
   const out = new Output();
@@ -190,7 +190,7 @@ export async function run(args: readonly string[]): Promise<number> {
             }
             let e;
             try {
-              e = evaluateConnection(set, flow, c, evaluateOptions);
+              e = evaluator.evaluate(flow, c, evaluateOptions);
             } catch (error) {
               // The engine returns values for every expected outcome; a throw is a bug. Report
               // it against the line, count it as bad, and keep going rather than crash.
