@@ -6,3 +6,4 @@ export * from './logger.js';
 export * from './clock.js';
 export * from './duration.js';
 export * from './hash.js';
+export * from './cidr.js';

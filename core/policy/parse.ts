@@ -10,7 +10,7 @@
  */
 import { childPath, problem, type Problem } from '../common/problem.js';
 import { err, ok, type Result } from '../common/result.js';
-import { isStrictSubrange, parseCidr, type IpRange } from './cidr.js';
+import { isStrictSubrange, parseCidr, type IpRange } from '../common/index.js';
 import { checkDnsLabel, checkDnsSubdomain, checkLabelKey, checkLabelValue, checkPortName } from './names.js';
 import type {
   LabelSelector,
