@@ -3,7 +3,7 @@
  * workloads and the traffic model. Parsed into a frozen, defaulted spec; every problem is
  * reported with its field path, none is thrown.
  */
-import { childPath, err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
+import { childPath, err, ok, parseCidr, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
 
 export type SimProtocol = 'TCP' | 'UDP';
 
@@ -147,7 +147,6 @@ class Reader {
   }
 }
 
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
   const r = new Reader();
@@ -181,8 +180,8 @@ export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
   const wlNames = new Set(workloads.map((w) => `${w.namespace}/${w.name}`));
   const externals = r.list(doc, 'externals', '').map(({ item, path }) => {
     const cidr = r.string(item, 'cidr', path);
-    const m = CIDR.exec(cidr);
-    if (cidr && (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32)) {
+    const parsed = cidr ? parseCidr(cidr) : null;
+    if (parsed !== null && (typeof parsed === 'string' || parsed.range.version !== 4)) {
       r.problems.push(problem(childPath(path, 'cidr'), `expected an IPv4 CIDR such as 203.0.113.0/24, got ${JSON.stringify(cidr)}`));
     }
     return { name: r.string(item, 'name', path), cidr, world: item.world === true };
