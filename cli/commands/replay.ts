@@ -8,7 +8,7 @@ import process, { stderr, stdout } from 'node:process';
 import { formatProblems, problem, type Problem } from '../../core/common/index.js';
 import { formatFlagProblems, parseFlags, readInteger, readPositiveNumber, readRequired } from '../../io/flags.js';
 import { loadCapture } from '../../replay/capture.js';
-import { jsonLogger } from '../../replay/json-log.js';
+import { createJsonLogger } from '../../io/json-logger.js';
 import { startPlayback } from '../../replay/playback.js';
 import { DEFAULT_RING_CAPACITY, HubbleServer } from '../../replay/server.js';
 
@@ -59,7 +59,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   const records = capture.value;
-  const log = jsonLogger((l) => stdout.write(l)).child({ component: 'replay' });
+  const log = createJsonLogger('info', (l) => stdout.write(l), { component: 'replay' });
   const firstNode = records.find((r) => typeof r['node_name'] === 'string')?.['node_name'] as string | undefined;
   const server = new HubbleServer({
     ringCapacity: ringCapacity ?? (ratePerSecond === null ? historyCapacity(records.length) : DEFAULT_RING_CAPACITY),
