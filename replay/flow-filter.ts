@@ -7,14 +7,13 @@
  * Fields Rampart does not implement are rejected (the server answers INVALID_ARGUMENT), so a
  * client never receives unfiltered flows believing they were filtered.
  */
-import { err, ok, parseCidr, parseIp, rangeContains, type IpRange, type Result } from '../core/common/index.js';
+import { asObject, err, ok, parseCidr, parseIp, rangeContains, type IpRange, type Result } from '../core/common/index.js';
 import type { PbRecord } from '../proto/codec/hubble-types.js';
 import { compileLabelSelector, type LabelSelector } from './label-selector.js';
 
 export type FlowPredicate = (flow: PbRecord) => boolean;
 
-type Rec = Record<string, unknown>;
-const obj = (v: unknown): Rec => (typeof v === 'object' && v !== null ? (v as Rec) : {});
+const obj = asObject;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 

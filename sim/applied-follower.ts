@@ -5,6 +5,7 @@
  * interval. Errors are counted and reported through `onError`, never thrown.
  */
 import type { AppliedContract } from './enforcement.js';
+import { isObject } from '../core/common/index.js';
 
 export interface AppliedFollowerOptions {
   /** Base URL of the control plane's HTTP API, e.g. `http://127.0.0.1:8080`. */
@@ -16,15 +17,13 @@ export interface AppliedFollowerOptions {
   readonly signal: AbortSignal;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads the `applied` field of each contract in a `GET /api/v1/contracts` body; skips what does not fit. */
 export function appliedFromContracts(body: unknown): AppliedContract[] {
-  if (!isObj(body) || !Array.isArray(body.items)) return [];
+  if (!isObject(body) || !Array.isArray(body.items)) return [];
   const out: AppliedContract[] = [];
   for (const item of body.items as unknown[]) {
-    if (!isObj(item) || typeof item.name !== 'string' || !isObj(item.applied)) continue;
+    if (!isObject(item) || typeof item.name !== 'string' || !isObject(item.applied)) continue;
     const a = item.applied;
     const mode = a.mode;
     if (mode !== 'monitor' && mode !== 'percent' && mode !== 'namespaces') continue;

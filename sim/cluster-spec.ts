@@ -3,7 +3,7 @@
  * workloads and the traffic model. Parsed into a frozen, defaulted spec; every problem is
  * reported with its field path, none is thrown.
  */
-import { childPath, err, ok, parseCidr, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
+import { childPath, err, isObject, ok, parseCidr, parseDurationMs, problem, ProblemSink, readObject, type Problem, type Result } from '../core/common/index.js';
 
 export type SimProtocol = 'TCP' | 'UDP';
 
@@ -72,15 +72,14 @@ export interface ClusterSpec {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-class Reader {
-  readonly problems: Problem[] = [];
+/** The cluster file's readers, on the shared toolkit (core/common/fields.ts). */
+class Reader extends ProblemSink {
   string(o: Obj, key: string, path: string, fallback?: string): string {
     const v = o[key];
     if (v === undefined && fallback !== undefined) return fallback;
     if (typeof v !== 'string' || v === '') {
-      this.problems.push(problem(childPath(path, key), `expected a non-empty string, got ${JSON.stringify(v)}`));
+      this.add(childPath(path, key), `expected a non-empty string, got ${JSON.stringify(v)}`);
       return fallback ?? '';
     }
     return v;
@@ -89,7 +88,7 @@ class Reader {
     const v = o[key];
     if (v === undefined && opts.fallback !== undefined) return opts.fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < opts.min || v > opts.max) {
-      this.problems.push(problem(childPath(path, key), `expected a number in [${opts.min}, ${opts.max}], got ${JSON.stringify(v)}`));
+      this.add(childPath(path, key), `expected a number in [${opts.min}, ${opts.max}], got ${JSON.stringify(v)}`);
       return opts.fallback ?? opts.min;
     }
     return v;
@@ -98,12 +97,12 @@ class Reader {
     const v = o[key];
     if (v === undefined) return fallback;
     if (typeof v !== 'string') {
-      this.problems.push(problem(childPath(path, key), `expected a duration such as 30s or 2m, got ${JSON.stringify(v)}`));
+      this.add(childPath(path, key), `expected a duration such as 30s or 2m, got ${JSON.stringify(v)}`);
       return fallback;
     }
     const r = parseDurationMs(v);
     if (!r.ok) {
-      this.problems.push(problem(childPath(path, key), r.error));
+      this.add(childPath(path, key), r.error);
       return fallback;
     }
     return r.value;
@@ -111,13 +110,13 @@ class Reader {
   labels(o: Obj, key: string, path: string): Record<string, string> {
     const v = o[key];
     if (v === undefined) return {};
-    if (!isObj(v)) {
-      this.problems.push(problem(childPath(path, key), 'expected a map of label key to string value'));
+    if (!isObject(v)) {
+      this.add(childPath(path, key), 'expected a map of label key to string value');
       return {};
     }
     const out: Record<string, string> = {};
     for (const [k, val] of Object.entries(v)) {
-      if (typeof val !== 'string') this.problems.push(problem(childPath(childPath(path, key), k), `expected a string, got ${JSON.stringify(val)}`));
+      if (typeof val !== 'string') this.add(childPath(childPath(path, key), k), `expected a string, got ${JSON.stringify(val)}`);
       else out[k] = val;
     }
     return out;
@@ -125,7 +124,7 @@ class Reader {
   protocol(o: Obj, path: string): SimProtocol {
     const v = o.protocol ?? 'TCP';
     if (v !== 'TCP' && v !== 'UDP') {
-      this.problems.push(problem(childPath(path, 'protocol'), `expected TCP or UDP, got ${JSON.stringify(v)}`));
+      this.add(childPath(path, 'protocol'), `expected TCP or UDP, got ${JSON.stringify(v)}`);
       return 'TCP';
     }
     return v;
@@ -134,14 +133,14 @@ class Reader {
     const v = o[key];
     if (v === undefined) return [];
     if (!Array.isArray(v)) {
-      this.problems.push(problem(childPath(path, key), 'expected a list'));
+      this.add(childPath(path, key), 'expected a list');
       return [];
     }
     const out: { item: Obj; path: string }[] = [];
     v.forEach((item: unknown, i) => {
       const p = childPath(childPath(path, key), i);
-      if (isObj(item)) out.push({ item, path: p });
-      else this.problems.push(problem(p, 'expected an object'));
+      const o = readObject(this, item, p, true);
+      if (o !== undefined) out.push({ item: o, path: p });
     });
     return out;
   }
@@ -150,7 +149,7 @@ class Reader {
 
 export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
   const r = new Reader();
-  if (!isObj(doc)) return err([problem('', 'expected a mapping at the top level')]);
+  if (!isObject(doc)) return err([problem('', 'expected a mapping at the top level')]);
   const cluster = r.string(doc, 'cluster', '', 'default');
   const nodes = r.number(doc, 'nodes', '', { min: 1, max: 1000, fallback: 3 });
   const namespaces = r.list(doc, 'namespaces', '').map(({ item, path }) => ({
@@ -207,7 +206,7 @@ export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
       burst: r.number(item, 'burst', path, { min: 1, max: 10_000, fallback: 1 }),
     };
   });
-  const dns = isObj(doc.dns) ? doc.dns : {};
+  const dns = isObject(doc.dns) ? doc.dns : {};
   const dnsServer = r.string(dns, 'server', 'dns', 'kube-system/coredns');
   const dnsPerCall = r.number(dns, 'perCall', 'dns', { min: 0, max: 1, fallback: 0.3 });
   if (dnsPerCall > 0 && !wlNames.has(dnsServer)) r.problems.push(problem('dns.server', `unknown workload ${JSON.stringify(dnsServer)}`));

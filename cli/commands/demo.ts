@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import process, { stderr, stdout } from 'node:process';
-import { formatProblems } from '../../core/common/index.js';
+import { formatProblems, isObject } from '../../core/common/index.js';
 import { narrate } from '../../sim/demo/console.js';
 import { Narrator } from '../../sim/demo/narrator.js';
 import { Supervisor } from '../../sim/demo/supervisor.js';
@@ -37,8 +37,6 @@ const FAST_FACTOR = 6;
 const TRIGGER_CONTRACT = 'shop-lockdown';
 
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export async function run(args: readonly string[]): Promise<number> {
   const { values, problems } = parseFlags(args, {
@@ -106,7 +104,7 @@ export async function run(args: readonly string[]): Promise<number> {
         if (!line.startsWith('{')) return;
         try {
           const rec: unknown = JSON.parse(line);
-          if (isObj(rec) && rec.msg === 'listening' && typeof rec.grpcPort === 'number' && typeof rec.httpPort === 'number') {
+          if (isObject(rec) && rec.msg === 'listening' && typeof rec.grpcPort === 'number' && typeof rec.httpPort === 'number') {
             resolve({ grpcPort: rec.grpcPort, httpPort: rec.httpPort });
           }
         } catch {

@@ -6,12 +6,12 @@ import { env, stderr, stdout } from 'node:process';
 import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
 import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
+import { asObject } from '../../core/common/index.js';
 
 const USAGE = `usage: rampart history <contract> [--server <url>] [--token-file <file>] [-o table|json]
 `;
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const obj = asObject;
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 
 export async function run(args: readonly string[]): Promise<number> {

@@ -6,14 +6,14 @@ import { env, stderr, stdout } from 'node:process';
 import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
 import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
+import { asObject } from '../../core/common/index.js';
 
 const USAGE = `usage: rampart status [--server <url>] [--token-file <file>] [-o table|json]
   --server      the control plane's HTTP API (default $RAMPART_SERVER or http://127.0.0.1:9968)
   --token-file  file holding the bearer token (default $RAMPART_TOKEN_FILE)
 `;
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const obj = asObject;
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 

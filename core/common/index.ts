@@ -7,3 +7,4 @@ export * from './clock.js';
 export * from './duration.js';
 export * from './hash.js';
 export * from './cidr.js';
+export * from './fields.js';

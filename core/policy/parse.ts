@@ -10,7 +10,7 @@
  */
 import { childPath, problem, type Problem } from '../common/problem.js';
 import { err, ok, type Result } from '../common/result.js';
-import { isStrictSubrange, parseCidr, type IpRange } from '../common/index.js';
+import { isStrictSubrange, parseCidr, isObject, type IpRange } from '../common/index.js';
 import { checkDnsLabel, checkDnsSubdomain, checkLabelKey, checkLabelValue, checkPortName } from './names.js';
 import type {
   LabelSelector,
@@ -40,8 +40,6 @@ interface Walk {
 }
 
 type Obj = Readonly<Record<string, unknown>>;
-
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const describe = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
