@@ -4,7 +4,7 @@
  * that really apply to it. A percent stage applies a contract's policies to the pods
  * `isEnrolled` picks; a namespaces stage to every pod of the listed namespaces.
  */
-import { isEnrolled } from '../core/contract/enrollment.js';
+import { stageEnforces } from '../core/contract/index.js';
 import type { SimPod } from './cluster.js';
 import type { Connection } from './connection.js';
 
@@ -56,16 +56,7 @@ export class Enforcement {
 
   /** Contracts whose current stage enforces on this pod. */
   contractsEnforcing(pod: SimPod): AppliedContract[] {
-    return this.applied.filter((c) => {
-      switch (c.mode) {
-        case 'monitor':
-          return false;
-        case 'percent':
-          return isEnrolled(c.name, pod.namespace, pod.name, c.percent);
-        case 'namespaces':
-          return c.namespaces.includes(pod.namespace);
-      }
-    });
+    return this.applied.filter((c) => stageEnforces(c.name, c, { namespace: pod.namespace, name: pod.name }));
   }
 
   /**
