@@ -124,7 +124,7 @@ export async function run(args: readonly string[]): Promise<number> {
     controlplaneHttp: values['controlplane-http'],
     token,
     onAppliedChange: (applied) => {
-      const text = applied.map((a) => `${a.name}@${a.stageIndex}:${a.mode}${a.mode === 'percent' ? `${a.percent}%` : a.mode === 'namespaces' ? `[${a.namespaces.join(',')}]` : ''}`).join(' ');
+      const text = applied.map((a) => `${a.contract}@${a.stageIndex}:${a.mode}${a.mode === 'percent' ? `${a.percent}%` : a.mode === 'namespaces' ? `[${a.namespaces.join(',')}]` : ''}`).join(' ');
       stdout.write(`applied ${text || '(none)'}\n`);
     },
     onFollowError: (message) => stderr.write(`rampart simulate: following the control plane: ${message}\n`),
