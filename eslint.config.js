@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint strict plus the module boundaries of style.md 2.2.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import indexImports from './tools/eslint/index-imports.js';
 
 const restrict = (patterns) => ({
   'no-restricted-imports': ['error', { patterns }],
@@ -20,6 +21,13 @@ export default tseslint.config(
       '@typescript-eslint/unified-signatures': 'off',
       '@typescript-eslint/no-dynamic-delete': 'off',
     },
+  },
+  {
+    // style.md 2.2: a folder with an index.ts is imported through it (tests may import anything).
+    files: ['**/*.ts'],
+    ignores: ['test/**'],
+    plugins: { rampart: { rules: { 'index-imports': indexImports } } },
+    rules: { 'rampart/index-imports': 'error' },
   },
   {
     files: ['core/**/*.ts'],

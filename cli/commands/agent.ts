@@ -6,7 +6,7 @@
  */
 import process, { stderr, stdout } from 'node:process';
 import { formatProblems } from '../../core/common/index.js';
-import { ConnectionTracker } from '../../core/flow/connection-tracker.js';
+import { ConnectionTracker } from '../../core/flow/index.js';
 import { AGENT_USAGE, loadAgentConfig, type AgentConfig } from '../../agent/config.js';
 import { createHubbleClient } from '../../agent/hubble/client.js';
 import { createJsonLogger } from '../../io/json-logger.js';

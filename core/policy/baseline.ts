@@ -11,7 +11,7 @@
  * may select the endpoint in a direction, the union's candidates for that side are the
  * baseline's, so the combined verdict is the baseline's and the union is not consulted.
  */
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../flow/index.js';
 import { CompiledEvaluator, type EvaluatorOptions } from './evaluator.js';
 import type { NetworkPolicy } from './policy.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation, SideVerdict } from './verdict.js';

@@ -8,9 +8,7 @@
  * do (netpol.md 3.3), with a warning naming the masked network. Rejecting them would refuse
  * policies that clusters still hold; silently masking would hide a likely typo.
  */
-import { childPath, problem, type Problem } from '../common/problem.js';
-import { err, ok, type Result } from '../common/result.js';
-import { isStrictSubrange, parseCidr, isObject, type IpRange } from '../common/index.js';
+import { childPath, err, isObject, isStrictSubrange, ok, parseCidr, problem, type IpRange, type Problem, type Result } from '../common/index.js';
 import { checkDnsLabel, checkDnsSubdomain, checkLabelKey, checkLabelValue, checkPortName } from './names.js';
 import type {
   LabelSelector,
