@@ -23,6 +23,17 @@ export default tseslint.config(
     },
   },
   {
+    // Type-checked rules (style.md 2.11): stream code must not drop a promise or hand one to a
+    // callback that ignores it, and every switch over a union names each member.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+    },
+  },
+  {
     // style.md 2.2: a folder with an index.ts is imported through it (tests may import anything).
     files: ['**/*.ts'],
     ignores: ['test/**'],
