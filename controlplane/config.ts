@@ -94,10 +94,13 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     );
   }
   const flags = new Map<string, string>();
-  const booleans = new Map<string, boolean>();
+  /** Boolean flags given as true; `explicitlyFalse` those given as `--flag=false`. */
+  const booleans = new Set<string>();
+  const explicitlyFalse = new Set<string>();
   for (const [name, value] of Object.entries(parsed.values)) {
     if (typeof value === 'string') flags.set(name, value);
-    else if (typeof value === 'boolean') booleans.set(name, value);
+    else if (value === true) booleans.add(name);
+    else if (value === false) explicitlyFalse.add(name);
   }
   const read = (name: keyof typeof OPTIONS): { value: string; where: string } | null => {
     const f = flags.get(name);
@@ -145,7 +148,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   if (!LOG_LEVELS.includes(logLevel)) problems.push(problem(level?.where ?? '--log-level', `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`));
   const openEnv = env[BOOLEAN_FLAGS['open-reads']];
   // A flag wins over the environment, `--open-reads=false` included.
-  const openReads = booleans.get('open-reads') ?? (openEnv === 'true' || openEnv === '1');
+  const openReads = booleans.has('open-reads') || (!explicitlyFalse.has('open-reads') && (openEnv === 'true' || openEnv === '1'));
 
   const config: ControlplaneConfig = {
     contractsDir,
