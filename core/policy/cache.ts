@@ -25,6 +25,12 @@ export interface SideCandidates {
   readonly results: Map<unknown, Map<number, SideResult>>;
   resultCount: number;
   notIsolated: SideResult | null;
+  /**
+   * Brownfield evaluators (a set of baseline then proposed policies): the candidates of the
+   * baseline alone, or null when none of the candidates is a proposed policy (the proposal
+   * cannot change this side: its baseline verdict is the combined one).
+   */
+  readonly base: SideCandidates | null;
 }
 
 export interface EndpointFacts {
