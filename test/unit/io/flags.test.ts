@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatFlagProblems, parseFlags, readDuration, readInteger, readOneOf, readPositiveNumber } from '../../../io/flags.js';
 
@@ -46,6 +48,41 @@ describe('parseFlags', () => {
     const name: string | undefined = values.name;
     const tags: string[] | undefined = values.tag;
     expect([out, name, tags]).toEqual(['table', undefined, ['a']]);
+  });
+});
+
+describe('parseFlags agrees with node:util parseArgs (strict)', () => {
+  const STRICT = { name: { type: 'string' }, out: { type: 'string', short: 'o' }, tag: { type: 'string', multiple: true }, loop: { type: 'boolean' } } as const;
+  const value = fc.oneof(fc.constantFrom('x', '', '-', '-1', 'a=b', '--', ' '), fc.string({ maxLength: 6 }));
+  const arg = fc.oneof(
+    value.map((v) => ['--name', v]),
+    value.map((v) => [`--name=${v}`]),
+    value.map((v) => ['-o', v]),
+    value.map((v) => ['--tag', v]),
+    fc.constant(['--loop']),
+    fc.constantFrom(['--bogus'], ['-z'], ['stray'], ['--loop=yes'], ['--name']),
+  );
+  it('same values, or both refuse (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.array(arg, { maxLength: 6 }), (parts) => {
+        const args = parts.flat();
+        let strict: Record<string, unknown> | null;
+        try {
+          strict = { ...parseArgs({ args, options: STRICT, strict: true, allowPositionals: false }).values };
+        } catch {
+          strict = null;
+        }
+        const ours = parseFlags(args, STRICT);
+        // The one deliberate difference: a value that reads as a negative number (`--min -1`) is a
+        // value to parseFlags; strict parseArgs calls it ambiguous.
+        if (strict === null) expect(ours.problems.length > 0 || args.some((a) => /^-\d/.test(a))).toBe(true);
+        else {
+          expect(ours.problems).toEqual([]);
+          expect({ ...ours.values }).toEqual(strict);
+        }
+      }),
+      { seed: 7, numRuns: 2000 },
+    );
   });
 });
 
