@@ -5,7 +5,7 @@
  */
 import type { Endpoint, Flow, PodEndpoint } from '../flow/index.js';
 import type { EndpointFacts, EvaluationCaches } from './cache.js';
-import { parseIp, rangeContains, type IpAddress } from './cidr.js';
+import { parseIp, rangeContains, type IpAddress } from '../common/index.js';
 import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort } from './compile.js';
 import { endpointName } from './describe.js';
 import { matchSelector, type CompiledSelector } from './selector.js';
