@@ -10,3 +10,4 @@ export * from './cluster.js';
 export * from './synthetic-flow.js';
 export * from './from-manifests.js';
 export * from './from-map.js';
+export * from './fix.js';
