@@ -17,6 +17,7 @@ import type { OperatorAction } from '../rollout/ramp.js';
 import type { Journal } from '../state/journal.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import { contractJson, edgeJson, historyItemJson } from './api-json.js';
+import { contractFixJson } from '../authoring/contract-fix.js';
 import { serveStatic } from './static-files.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -225,7 +226,8 @@ export class ControlplaneHttpServer {
         const limit = Number(url.searchParams.get('limit') ?? '100');
         const n = Number.isInteger(limit) && limit > 0 ? Math.min(limit, 2000) : 100;
         sendJson(res, 200, { items: this.o.store.edges(name, n).map((x) => edgeJson(x.edge, x.kind)) });
-      } else sendError(res, 404, 'NOT_FOUND', `no such API path ${p}`);
+      } else if (sub === 'fix') sendJson(res, 200, contractFixJson(view, this.o.store));
+      else sendError(res, 404, 'NOT_FOUND', `no such API path ${p}`);
       return;
     }
     if (method !== 'POST' || sub === undefined || !(ACTIONS as readonly string[]).includes(sub)) {

@@ -351,6 +351,19 @@ export class EvidenceStore {
     return all.sort((a, b) => b.edge.count - a.edge.count).slice(0, limit);
   }
 
+  /**
+   * The would-deny edges of a contract's current stage with the sample flow each carries
+   * (a `hubble observe -o json` line), largest first: what the smallest fix is computed from.
+   */
+  wouldDenySamples(contract: string, limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
+    const rec = this.currentStage.get(contract);
+    if (!rec) return [];
+    return [...rec.wouldDenyEdges.values()]
+      .sort((a, b) => b.count - a.count || (a.view.from + a.view.to < b.view.from + b.view.to ? -1 : 1))
+      .slice(0, limit)
+      .map((a) => ({ edge: { ...a.view, count: a.count }, sampleFlowJson: a.sampleFlowJson }));
+  }
+
   /** Per-second rates over the last RATE_WINDOW_MS of arrivals, for the live stream. */
   rates(contract: string, nowMs: number): Rates {
     const rec = this.currentStage.get(contract);

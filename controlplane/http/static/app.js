@@ -2,6 +2,7 @@
 // follows the WebSocket stream for live rates, transitions and newly denied edges.
 // Plain ES module, no build step. Only the API paths of product.md are used.
 import { drawChart } from './chart.js';
+import { renderFix } from './fix.js';
 
 const WINDOW_MS = 5 * 60_000;
 const POLL_MS = 2000;
@@ -298,6 +299,7 @@ function renderContract(v, c, now) {
   const phase = $('.phase', root);
   phase.textContent = c.phase;
   phase.dataset.phase = c.phase;
+  renderFix(root, c, api);
 
   const d = c.decision ?? {};
   const dec = $('.decision', root);
