@@ -1,10 +1,9 @@
 /**
- * The one place authoring reaches the policy engine: an evaluator per policy set. The `core`
- * helper is adding `createEvaluator` (core/policy/evaluator.ts); until it lands this adapter
- * wraps `compilePolicies` + `evaluateConnection`, so switching is this file alone.
+ * The one place authoring reaches the policy engine: an evaluator per policy set
+ * (core/policy createEvaluator, which owns its memo tables).
  */
 import type { Flow } from '../flow/index.js';
-import { compilePolicies, evaluateConnection, type EvaluateOptions, type EvaluatedSides, type Evaluation, type NetworkPolicy } from '../policy/index.js';
+import { createEvaluator, type EvaluateOptions, type EvaluatedSides, type Evaluation, type NetworkPolicy } from '../policy/index.js';
 
 export interface AuthoringEvaluator {
   readonly policies: readonly NetworkPolicy[];
@@ -12,8 +11,7 @@ export interface AuthoringEvaluator {
 }
 
 export function evaluatorFor(policies: readonly NetworkPolicy[]): AuthoringEvaluator {
-  const set = compilePolicies(policies);
-  return { policies, evaluate: (flow, sides, options) => evaluateConnection(set, flow, sides, options) };
+  return createEvaluator(policies);
 }
 
 /** Both sides, whatever node saw the flow: what a connection needs to get through end to end. */
