@@ -86,7 +86,7 @@ export async function run(args: readonly string[]): Promise<number> {
     ...f.edges.map((e) => `#   ${e.side === 'egress' ? 'egress ' : 'ingress'} ${e.from} → ${e.to}:${e.port}/${e.protocol}  (${e.policy})`),
     `# verified: ${f.verification.allowedAfter} of ${f.verification.denied} denied connections allowed after it; ${f.verification.othersChecked} other connections unchanged`,
   ].join('\n');
-  const body = values.format === 'json' ? `${JSON.stringify({ items: f.policies, edges: f.edges, unfixable: f.unfixable, verification: f.verification }, null, 2)}\n` : `${header}\n${f.policies.map((p) => `---\n${stringify(p, { lineWidth: 0 })}`).join('')}`;
+  const body = values.format === 'json' ? `${JSON.stringify({ items: f.policies, edges: f.edges, unfixable: f.unfixable, verification: f.verification }, null, 2)}\n` : `${header}\n${f.policies.map((p) => `---\n${stringify(p, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')}`;
   if (values.output !== undefined) await writeFile(values.output, body);
   else stdout.write(f.policies.length === 0 && values.format === 'yaml' ? `${header}\n` : body);
   if (values['contract-out'] !== undefined) {
@@ -97,7 +97,7 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     const spec = (doc as { spec: { policies: unknown[] } }).spec;
     spec.policies = [...spec.policies, ...f.policies];
-    await writeFile(values['contract-out'], stringify(doc, { lineWidth: 0 }));
+    await writeFile(values['contract-out'], stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }));
   }
   stderr.write(`rampart fix: ${f.verification.denied} denied connection${f.verification.denied === 1 ? '' : 's'} (distinct), ${f.edges.length} edge${f.edges.length === 1 ? '' : 's'} opened by ${f.policies.length} new polic${f.policies.length === 1 ? 'y' : 'ies'}\n`);
   for (const u of f.unfixable) stderr.write(`  cannot fix ${u.edge}: ${u.reason}\n`);

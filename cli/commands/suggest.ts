@@ -165,7 +165,7 @@ export async function run(args: readonly string[]): Promise<number> {
     `# re-evaluated over ${r.value.report.verification.flows} distinct connections: ${r.value.report.verification.deny} denied, ${r.value.report.verification.indeterminate} indeterminate.`,
     '# Review it before use: only the traffic shown is allowed, and rare traffic may be missing.',
   ].join('\n');
-  const text = `${header}\n${stringify(r.value.contract, { lineWidth: 0 })}`;
+  const text = `${header}\n${stringify(r.value.contract, { lineWidth: 0, aliasDuplicateObjects: false })}`;
   if (values.output !== undefined) {
     try {
       await writeFile(values.output, text);

@@ -50,7 +50,7 @@ export function contractFixJson(view: ContractView, store: EvidenceStore): Contr
     ...base,
     edges: f.edges,
     policies: f.policies,
-    yaml: f.policies.length === 0 ? '' : stringify(f.policies, { lineWidth: 0 }),
+    yaml: f.policies.length === 0 ? '' : stringify(f.policies, { lineWidth: 0, aliasDuplicateObjects: false }),
     unfixable: [...unfixable, ...f.unfixable],
     verification: f.verification,
     message:

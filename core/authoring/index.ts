@@ -11,3 +11,4 @@ export * from './synthetic-flow.js';
 export * from './from-manifests.js';
 export * from './from-map.js';
 export * from './fix.js';
+export * from './audit.js';
