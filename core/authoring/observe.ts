@@ -57,11 +57,18 @@ export const peerKey = (p: PeerRef): string => (p.kind === 'workload' ? `w:${p.w
 
 export const hostCidr = (ip: string): string => (ip.includes(':') ? `${ip}/128` : `${ip}/32`);
 
+/** Memo of label texts by the (shared, frozen) label objects flows carry per identity. */
+const labelsTextMemo = new WeakMap<object, string>();
+
 function labelsText(labels: Labels): string {
-  return Object.keys(labels)
+  const hit = labelsTextMemo.get(labels);
+  if (hit !== undefined) return hit;
+  const text = Object.keys(labels)
     .sort()
     .map((k) => `${k}=${labels[k]!}`)
     .join(',');
+  labelsTextMemo.set(labels, text);
+  return text;
 }
 
 export class ObservationSet {
@@ -194,13 +201,23 @@ export class ObservationSet {
   }
 }
 
+const joinedMemo = new WeakMap<readonly string[], string>();
+function joined(labels: readonly string[]): string {
+  let j = joinedMemo.get(labels);
+  if (j === undefined) {
+    j = labels.join(',');
+    joinedMemo.set(labels, j);
+  }
+  return j;
+}
+
 /** What a verdict reads of an endpoint: its kind, namespace and identity labels. */
 function endpointKey(e: Endpoint): string {
   switch (e.kind) {
     case 'pod':
-      return `p:${e.namespace}:${e.labels.join(',')}`;
+      return `p:${e.namespace}:${joined(e.labels)}`;
     case 'unknown':
-      return `u:${e.namespace ?? ''}:${e.labels.join(',')}`;
+      return `u:${e.namespace ?? ''}:${joined(e.labels)}`;
     case 'reserved':
       return `r:${e.name}`;
     case 'external':
