@@ -14,13 +14,15 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
+import { policyRef, type NetworkPolicy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
 
-const USAGE = `usage: rampart fix --policies <file|dir> --flows <file|-> [-o <file>] [--format yaml|json] [--contract-out <file>]
+const USAGE = `usage: rampart fix --policies <file|dir> --flows <file|-> [--baseline <file|dir>] [-o <file>] [--format yaml|json] [--contract-out <file>]
 
   --policies      NetworkPolicies or a RampContract (as for rampart evaluate)
   --flows         hubble observe -o json lines with the denied traffic; - reads stdin
+  --baseline      NetworkPolicies already in force: only sides the policies newly deny are opened
   -o, --output    write the new policies here instead of stdout
   --format        yaml (default: multi-document) or json
   --contract-out  when --policies is one RampContract: write it with the fix appended
@@ -36,6 +38,7 @@ export async function run(args: readonly string[]): Promise<number> {
       options: {
         policies: { type: 'string' },
         flows: { type: 'string' },
+        baseline: { type: 'string' },
         output: { type: 'string', short: 'o' },
         format: { type: 'string', default: 'yaml' },
         'contract-out': { type: 'string' },
@@ -65,17 +68,29 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`${formatProblems(loaded.error)}\n`);
     return 2;
   }
+  let baseline: NetworkPolicy[] = [];
+  if (values.baseline !== undefined) {
+    const b = await loadPolicyManifests(values.baseline);
+    if (!b.ok) {
+      stderr.write(`${formatProblems(b.error)}\n`);
+      return 2;
+    }
+    // One object per name in a cluster: a proposed policy replaces the baseline's of that name.
+    const proposed = new Set(loaded.value.policies.map(policyRef));
+    baseline = b.value.policies.filter((p) => !proposed.has(policyRef(p)));
+  }
+  const all = [...baseline, ...loaded.value.policies];
   const obs = new ObservationSet();
   const r = await readFlows(values.flows, (f) => obs.addFlow(f));
   if (r.badLines > 0) {
     stderr.write(`${formatProblems(r.problems)}\nrampart fix: ${r.badLines} malformed line${r.badLines === 1 ? '' : 's'} in ${r.name}\n`);
     return 2;
   }
-  const ev = evaluatorFor(loaded.value.policies);
+  const ev = evaluatorFor(all);
   const denied: Flow[] = [];
   const others: Flow[] = [];
   for (const f of obs.representatives.values()) (ev.evaluate(f, BOTH_SIDES).verdict === 'deny' ? denied : others).push(f);
-  const fix = smallestFix(loaded.value.policies, denied, others);
+  const fix = smallestFix(all, denied, others, baseline.length > 0 ? { baseline } : {});
   if (!fix.ok) {
     stderr.write(`${formatProblems(fix.error)}\nrampart fix: no fix written\n`);
     return 2;

@@ -1,13 +1,17 @@
 /**
  * `GET /api/v1/contracts/{name}/fix`: the smallest fix for a contract's would-deny edges
  * (core/authoring smallestFix), computed from the sample flow each edge carries in the
- * evidence of the current stage. The answer holds the NetworkPolicies to add, as objects and
- * as YAML ready to paste into spec.policies, the edges they open, and what could not be fixed.
+ * evidence of the current stage, against the baseline ∪ the contract (a would-deny is denied
+ * there and allowed under the baseline alone). The answer holds the NetworkPolicies to add to
+ * the contract, as objects and as YAML ready to paste under spec.policies, the edges they
+ * open, and what could not be fixed.
  */
 import { stringify } from 'yaml';
 import { BOTH_SIDES, evaluatorFor, smallestFix } from '../../core/authoring/index.js';
 import { parseHubbleLine, type Flow } from '../../core/flow/index.js';
+import { parseNetworkPolicy, type NetworkPolicy } from '../../core/policy/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
+import { baselineFor, type BaselineSource } from '../registry/baseline-source.js';
 import type { ContractView } from '../rollout/reconciler.js';
 
 export interface ContractFixJson {
@@ -23,27 +27,47 @@ export interface ContractFixJson {
   readonly message: string;
 }
 
-export function contractFixJson(view: ContractView, store: EvidenceStore): ContractFixJson {
+/** The baseline a contract is judged against, parsed (policies that do not parse are left out, as the agents do). */
+export function baselinePolicies(source: BaselineSource | undefined, contract: string): NetworkPolicy[] {
+  if (source === undefined) return [];
+  const out: NetworkPolicy[] = [];
+  for (const p of baselineFor(source.snapshot(), contract)) {
+    const r = parseNetworkPolicy(p.manifest, p.ref);
+    if (r.ok) out.push(r.value);
+  }
+  return out;
+}
+
+/** Sample flows of a contract's edges of one kind, parsed; edges without a readable sample are listed apart. */
+export function sampleFlows(store: EvidenceStore, contract: string, kind: 'would-deny' | 'newly-allowed'): { flows: { edge: string; side: string; count: number; flow: Flow }[]; unreadable: string[] } {
+  const flows: { edge: string; side: string; count: number; flow: Flow }[] = [];
+  const unreadable: string[] = [];
+  for (const s of store.samplesOf(contract, kind)) {
+    const text = `${s.edge.from} → ${s.edge.to}:${s.edge.port}/${s.edge.protocol}`;
+    const parsed = s.sampleFlowJson === '' ? null : parseHubbleLine(s.sampleFlowJson);
+    if (parsed === null || !parsed.ok || parsed.value.kind !== 'flow') unreadable.push(text);
+    else flows.push({ edge: text, side: s.edge.side, count: s.edge.count, flow: parsed.value.flow });
+  }
+  return { flows, unreadable };
+}
+
+export function contractFixJson(view: ContractView, store: EvidenceStore, baseline?: BaselineSource): ContractFixJson {
   const base = { contract: view.name, revision: view.state?.revision ?? null, phase: view.state?.phase ?? null };
   const empty = (message: string): ContractFixJson => ({ ...base, edges: [], policies: [], yaml: '', unfixable: [], verification: null, message });
   const contract = view.contract;
   if (contract === null) return empty('the contract is invalid: nothing to fix against');
-  const samples = store.wouldDenySamples(view.name);
-  if (samples.length === 0) return empty('no would-deny edges in the current stage: nothing to fix');
-  const ev = evaluatorFor(contract.spec.policies);
+  const samples = sampleFlows(store, view.name, 'would-deny');
+  if (samples.flows.length === 0 && samples.unreadable.length === 0) return empty('no would-deny edges in the current stage: nothing to fix');
+  const baselineSet = baselinePolicies(baseline, view.name);
+  const policies = [...baselineSet, ...contract.spec.policies];
+  const ev = evaluatorFor(policies);
   const denied: Flow[] = [];
-  const unfixable: { edge: string; reason: string }[] = [];
-  for (const s of samples) {
-    const text = `${s.edge.from} → ${s.edge.to}:${s.edge.port}/${s.edge.protocol}`;
-    const parsed = s.sampleFlowJson === '' ? null : parseHubbleLine(s.sampleFlowJson);
-    if (parsed === null || !parsed.ok || parsed.value.kind !== 'flow') {
-      unfixable.push({ edge: text, reason: 'the edge carries no readable sample flow' });
-      continue;
-    }
-    if (ev.evaluate(parsed.value.flow, BOTH_SIDES).verdict === 'deny') denied.push(parsed.value.flow);
-    else unfixable.push({ edge: text, reason: 'its sample flow is not denied by the current policies (judged against a baseline, or stale)' });
+  const unfixable: { edge: string; reason: string }[] = samples.unreadable.map((edge) => ({ edge, reason: 'the edge carries no readable sample flow' }));
+  for (const s of samples.flows) {
+    if (ev.evaluate(s.flow, BOTH_SIDES).verdict === 'deny') denied.push(s.flow);
+    else unfixable.push({ edge: s.edge, reason: 'its sample flow is not denied by the baseline and the contract as they are now (stale evidence?)' });
   }
-  const fix = smallestFix(contract.spec.policies, denied);
+  const fix = smallestFix(policies, denied, [], baselineSet.length > 0 ? { baseline: baselineSet } : {});
   if (!fix.ok) return { ...empty(`no fix could be verified: ${fix.error.map((p) => `${p.path}: ${p.message}`).join('; ')}`), unfixable };
   const f = fix.value;
   return {

@@ -391,9 +391,14 @@ export class EvidenceStore {
    * (a `hubble observe -o json` line), largest first: what the smallest fix is computed from.
    */
   wouldDenySamples(contract: string, limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
+    return this.samplesOf(contract, 'would-deny', limit);
+  }
+
+  /** Would-deny or newly-allowed edges of the current stage with their sample flows, largest first. */
+  samplesOf(contract: string, kind: 'would-deny' | 'newly-allowed', limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
     const rec = this.currentStage.get(contract);
     if (!rec) return [];
-    return [...rec.wouldDenyEdges.values()]
+    return [...(kind === 'would-deny' ? rec.wouldDenyEdges : rec.newlyAllowedEdges).values()]
       .sort((a, b) => b.count - a.count || (a.view.from + a.view.to < b.view.from + b.view.to ? -1 : 1))
       .slice(0, limit)
       .map((a) => ({ edge: { ...a.view, count: a.count }, sampleFlowJson: a.sampleFlowJson }));

@@ -78,7 +78,7 @@ const isEmpty = (s: LabelSelector | null): boolean => s !== null && Object.keys(
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** What makes a rule broad, in words; empty when it is not. */
-function breadth(rule: PolicyRule): { what: string[]; severity: Severity } {
+export function ruleBreadth(rule: PolicyRule): { what: string[]; severity: Severity } {
   const what: string[] = [];
   let severity: Severity = 'medium';
   if (rule.peers.length === 0) {
@@ -218,7 +218,7 @@ export function audit(input: AuditInput): AuditReport {
         if (u !== null && u.count === 0) {
           findings.push({ kind: 'unused-rule', severity: 'low', namespace: p.namespace, policy: ref, rule: at, message: `admits none of the ${input.flows!.length} connections given (over a longer capture it may be used)` });
         }
-        const b = breadth(rule);
+        const b = ruleBreadth(rule);
         if (b.what.length === 0) return;
         const base = `admits ${b.what.join(', ')}`;
         if (u === null) {

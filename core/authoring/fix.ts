@@ -101,8 +101,18 @@ interface Group {
   readonly edges: Map<string, { from: string; to: string; port: number; protocol: string; flows: number }>;
 }
 
-export function smallestFix(policies: readonly NetworkPolicy[], denied: readonly Flow[], others: readonly Flow[] = []): Result<Fix, Problem[]> {
+export interface FixOptions {
+  /**
+   * The baseline inside `policies` (brownfield): a side the baseline alone already denies is
+   * not the contract's doing, so it is left as it is (and listed as unfixable) rather than
+   * opened, which would broaden access beyond what unblocks the contract.
+   */
+  readonly baseline?: readonly NetworkPolicy[];
+}
+
+export function smallestFix(policies: readonly NetworkPolicy[], denied: readonly Flow[], others: readonly Flow[] = [], options: FixOptions = {}): Result<Fix, Problem[]> {
   const before = evaluatorFor(policies);
+  const baselineOnly = options.baseline === undefined ? null : evaluatorFor(options.baseline);
   // Workload selectors chosen among every workload the flows show, so neighbours are told apart.
   const obs = new ObservationSet();
   for (const f of [...denied, ...others]) obs.addConnection(f);
@@ -123,8 +133,13 @@ export function smallestFix(policies: readonly NetworkPolicy[], denied: readonly
     const l4 = flow.l4;
     const protocol = l4 !== null && (l4.protocol === 'TCP' || l4.protocol === 'UDP' || l4.protocol === 'SCTP') ? l4.protocol : null;
     const port = protocol === null ? 0 : l4!.destinationPort;
+    const b = baselineOnly?.evaluate(flow, BOTH_SIDES) ?? null;
     for (const direction of ['egress', 'ingress'] as const) {
       if ((direction === 'egress' ? e.egress : e.ingress) !== 'deny') continue;
+      if (b !== null && (direction === 'egress' ? b.egress : b.ingress) === 'deny') {
+        unfixable.push({ edge: edgeText, reason: `${direction} side is already denied by the baseline alone: not this contract's doing, left as it is` });
+        continue;
+      }
       const self = direction === 'egress' ? flow.source : flow.destination;
       const peer = direction === 'egress' ? flow.destination : flow.source;
       const peerIp = direction === 'egress' ? flow.ip?.destination : flow.ip?.source;
@@ -205,7 +220,10 @@ export function smallestFix(policies: readonly NetworkPolicy[], denied: readonly
   let allowedAfter = 0;
   for (const f of fixedFlows) {
     const e = after.evaluate(f, BOTH_SIDES);
-    if (e.verdict === 'allow') allowedAfter++;
+    const b = baselineOnly?.evaluate(f, BOTH_SIDES) ?? null;
+    // Sides the baseline alone denies stay denied on purpose; every other side must be allowed now.
+    const ok = (['egress', 'ingress'] as const).every((d) => (d === 'egress' ? e.egress : e.ingress) !== 'deny' || (b !== null && (d === 'egress' ? b.egress : b.ingress) === 'deny'));
+    if (e.verdict === 'allow' || (ok && b !== null)) allowedAfter++;
     else {
       const x = flowEdge(f);
       problems.push({ path: `${x.from} → ${x.to}:${x.port}/${x.protocol}`, message: `still ${e.verdict} after the fix (${e.reason}); this is a bug` });

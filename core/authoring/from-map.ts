@@ -21,7 +21,7 @@ export interface TrafficMapEdge {
 }
 
 export interface TrafficMap {
-  readonly nodes: readonly { readonly id: string; readonly namespace: string }[];
+  readonly nodes: readonly { readonly id: string; readonly namespace: string; readonly kind?: string }[];
   readonly edges: readonly TrafficMapEdge[];
 }
 
@@ -42,7 +42,7 @@ export function parseTrafficMap(body: unknown): TrafficMap | string {
     edges.push({ from, to, port, protocol, count: typeof count === 'number' ? count : 0, ...(typeof e['verdict'] === 'string' ? { verdict: e['verdict'] } : {}) });
   }
   return {
-    nodes: nodes.filter(isObj).map((n) => ({ id: String(n['id'] ?? ''), namespace: String(n['namespace'] ?? '') })),
+    nodes: nodes.filter(isObj).map((n) => ({ id: String(n['id'] ?? ''), namespace: String(n['namespace'] ?? ''), ...(typeof n['kind'] === 'string' ? { kind: n['kind'] } : {}) })),
     edges,
   };
 }
@@ -80,7 +80,13 @@ export function addMapEdges(map: TrafficMap, into: ObservationSet, pods: readonl
     const rest = id.slice(slash + 1);
     return (prefix === 'world' || prefix === 'external') && IP.test(rest) ? rest : null;
   };
+  const nodeKind = new Map(map.nodes.map((n) => [n.id, n.kind]));
   const kindOf = (id: string): 'pod' | 'external' | 'node' | 'unnamed' => {
+    // The map names ends without a namespace `world` and `reserved:<name>` (nodes carry their kind).
+    if (id.startsWith('reserved:')) return id === 'reserved:host' || id === 'reserved:remote-node' ? 'node' : 'unnamed';
+    const kind = nodeKind.get(id);
+    if (kind === 'reserved') return 'node';
+    if (kind === 'unknown') return 'unnamed';
     const slash = id.indexOf('/');
     if (slash <= 0) return 'unnamed';
     const prefix = id.slice(0, slash);
