@@ -12,6 +12,7 @@ import { formatProblems } from '../../core/common/index.js';
 import { atLeast, audit, ObservationSet, podFacts, SEVERITIES, type AuditPod, type Severity } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
 import { readFlows } from '../../io/flow-reader.js';
+import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
 
@@ -89,7 +90,7 @@ export async function run(args: readonly string[]): Promise<number> {
     flows = [...obs.representatives.values()];
   }
   const report = audit({ policies: loaded.value.policies, pods, flows });
-  if (values.format === 'json') stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (values.format === 'json') await writeOut(`${JSON.stringify(report, null, 2)}\n`);
   else {
     const lines = [`rampart audit: ${report.policies} policies, ${report.namespaces} namespaces, ${report.pods} pods${pods === null ? ' (seen in the flows)' : ''}, ${report.flows} distinct connections`, ''];
     if (report.findings.length === 0) lines.push('no findings');
@@ -102,7 +103,7 @@ export async function run(args: readonly string[]): Promise<number> {
         for (const l of stringify(f.narrower, { lineWidth: 0, aliasDuplicateObjects: false }).trimEnd().split('\n')) lines.push(`          ${l}`);
       }
     }
-    stdout.write(`${lines.join('\n')}\n`);
+    await writeOut(`${lines.join('\n')}\n`);
   }
   return report.findings.some((f) => atLeast(f.severity, failOn as Severity)) ? 1 : 0;
 }

@@ -16,6 +16,7 @@ import { BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../cor
 import type { Flow } from '../../core/flow/index.js';
 import { policyRef, type NetworkPolicy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
+import { writeOut } from '../../io/write-out.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
 
 const USAGE = `usage: rampart fix --policies <file|dir> --flows <file|-> [--baseline <file|dir>] [-o <file>] [--format yaml|json] [--contract-out <file>]
@@ -103,7 +104,7 @@ export async function run(args: readonly string[]): Promise<number> {
   ].join('\n');
   const body = values.format === 'json' ? `${JSON.stringify({ items: f.policies, edges: f.edges, unfixable: f.unfixable, verification: f.verification }, null, 2)}\n` : `${header}\n${f.policies.map((p) => `---\n${stringify(p, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')}`;
   if (values.output !== undefined) await writeFile(values.output, body);
-  else stdout.write(f.policies.length === 0 && values.format === 'yaml' ? `${header}\n` : body);
+  else await writeOut(f.policies.length === 0 && values.format === 'yaml' ? `${header}\n` : body);
   if (values['contract-out'] !== undefined) {
     const doc: unknown = parseYaml(await readFile(values.policies, 'utf8'));
     if (typeof doc !== 'object' || doc === null || (doc as { kind?: unknown }).kind !== 'RampContract') {

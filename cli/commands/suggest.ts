@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { addMapEdges, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
 import { readFlows } from '../../io/flow-reader.js';
+import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
 import { fetchMap } from '../../io/traffic-map.js';
 import { ApiError, resolveTarget } from '../../io/api-client.js';
@@ -172,7 +173,7 @@ export async function run(args: readonly string[]): Promise<number> {
     } catch (e) {
       return fail(`cannot write ${values.output}: ${e instanceof Error ? e.message : String(e)}`);
     }
-  } else stdout.write(text);
+  } else await writeOut(text);
   const rep = r.value.report;
   const lines = [
     `rampart suggest: ${rep.policies} policies, ${rep.rules} rules for ${rep.namespaces.length} namespace${rep.namespaces.length === 1 ? '' : 's'} from ${rep.connections} connections`,
