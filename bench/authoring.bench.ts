@@ -101,9 +101,13 @@ function heldOut(name: string, flows: readonly Flow[]): void {
   const rules = (ps: readonly NetworkPolicy[]): number => ps.reduce((n, p) => n + p.ingress.length + p.egress.length, 0);
   const a = admitted(ours, second);
   const b = admitted(theirs, second);
+  const agg = suggestFromObservations(obs, { externalPrefix: 24 });
+  if (!agg.ok) throw new Error(JSON.stringify(agg.error));
+  const c = admitted(agg.value.parsed, second);
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
   console.log(`held-out ${name}: learn from ${first.length} flows, judge ${a.total} connection starts of the second half`);
   console.log(`  suggest:  ${pct(a.share)} admitted (${a.allow}/${a.total}), ${rules(ours)} rules in ${ours.length} policies`);
+  console.log(`  suggest --external-prefix 24: ${pct(c.share)} admitted (${c.allow}/${c.total}), ${rules(agg.value.parsed)} rules in ${agg.value.parsed.length} policies`);
   console.log(`  per-edge: ${pct(b.share)} admitted (${b.allow}/${b.total}), ${rules(theirs)} rules in ${theirs.length} policies`);
 }
 

@@ -32,6 +32,9 @@ const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manife
   --namespaces    write policies for these namespaces only (default: every observed one but kube-*)
   --name          the contract's name (default: suggested)
   --monitor       the monitor stage's minimum duration (default: 24h)
+  --external-prefix <n>
+                  fold external peers of a workload that share a /n network (two or more
+                  addresses) into one ipBlock (default: one /32 per address seen)
   -o, --output    write the contract here instead of stdout
 
 exit: 0 written, 2 bad input
@@ -57,6 +60,7 @@ export async function run(args: readonly string[]): Promise<number> {
         namespaces: { type: 'string' },
         name: { type: 'string' },
         monitor: { type: 'string' },
+        'external-prefix': { type: 'string' },
         output: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -104,6 +108,11 @@ export async function run(args: readonly string[]): Promise<number> {
   }
 
   const options: { -readonly [K in keyof SuggestOptions]: SuggestOptions[K] } = { namespaces, ...(values.name !== undefined ? { name: values.name } : {}), ...(values.monitor !== undefined ? { monitor: values.monitor } : {}) };
+  if (values['external-prefix'] !== undefined) {
+    const n = Number(values['external-prefix']);
+    if (!Number.isInteger(n) || n < 8 || n > 31) return fail(`--external-prefix: expected a prefix length from 8 to 31, got ${JSON.stringify(values['external-prefix'])}`);
+    options.externalPrefix = n;
+  }
   const notes: string[] = [];
   let manifestObjects: Record<string, unknown>[] = [];
   if (values.manifests !== undefined) {

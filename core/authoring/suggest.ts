@@ -34,6 +34,41 @@ export interface SuggestOptions {
   /** Extra pod label sets per workload (from --pods), so selectors also match pods the capture missed. */
   readonly podLabelSets?: ReadonlyMap<string, readonly Labels[]>;
   readonly monitor?: string;
+  /**
+   * Off by default (/32 per address, nothing guessed): with a prefix length (IPv4, 8..31), the
+   * external peers of one workload's side that share a network of that size, two or more of
+   * them, become one ipBlock of that network (authoring.md §7.4: aggregation only when asked).
+   */
+  readonly externalPrefix?: number;
+}
+
+/** `a.b.c.d/32` → its network of `prefix` bits, or null for IPv6 / malformed input. */
+export function ipv4Network(cidr: string, prefix: number): string | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/32$/.exec(cidr);
+  if (m === null) return null;
+  const n = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const net = (n & mask) >>> 0;
+  return `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}/${prefix}`;
+}
+
+/** Edges with external peers folded into networks where two or more addresses share one. */
+function aggregateExternal(edges: readonly SideEdge[], prefix: number): SideEdge[] {
+  const members = new Map<string, Set<string>>();
+  const netOf = (e: SideEdge): string | null => (e.peer.kind === 'cidr' ? ipv4Network(e.peer.cidr, prefix) : null);
+  for (const e of edges) {
+    const net = netOf(e);
+    if (net === null) continue;
+    const k = `${e.self}\u0000${e.direction}\u0000${net}`;
+    const set = members.get(k) ?? new Set<string>();
+    set.add((e.peer as { cidr: string }).cidr);
+    members.set(k, set);
+  }
+  return edges.map((e) => {
+    const net = netOf(e);
+    if (net === null || (members.get(`${e.self}\u0000${e.direction}\u0000${net}`)?.size ?? 0) < 2) return e;
+    return { ...e, peer: { kind: 'cidr', cidr: net } };
+  });
 }
 
 export interface SuggestReport {
@@ -110,7 +145,13 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
 
   const edgesBySelf = new Map<string, SideEdge[]>();
   const dnsByNs = new Map<string, SideEdge[]>();
-  for (const e of obs.edges.values()) {
+  const prefix = options.externalPrefix;
+  if (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 8 && prefix <= 31)) {
+    return err([{ path: 'externalPrefix', message: `expected a prefix length from 8 to 31, got ${prefix}` }]);
+  }
+  const allEdges = prefix === undefined ? [...obs.edges.values()] : aggregateExternal([...obs.edges.values()], prefix);
+  if (prefix !== undefined) notes.push(`external peers of one workload sharing a /${prefix} are one ipBlock (--external-prefix): addresses not seen in the capture are admitted too`);
+  for (const e of allEdges) {
     if (!inScope.has(e.namespace)) continue;
     if (e.dns) {
       const list = dnsByNs.get(e.namespace) ?? [];

@@ -142,3 +142,18 @@ describe('selectors and ports', () => {
     expect(r.value.policies.length).toBeGreaterThan(3);
   });
 });
+
+describe('--external-prefix', () => {
+  it('folds external peers that share a network, only when asked, and still round-trips', () => {
+    const lines = simulated(60_000);
+    const flows = flowsOf(lines);
+    const plain = suggestFromObservations(observe(flows), {});
+    const folded = suggestFromObservations(observe(flows), { externalPrefix: 24 });
+    if (!plain.ok || !folded.ok) throw new Error('suggest failed');
+    expect(JSON.stringify(plain.value.policies)).not.toContain('198.51.100.0/24');
+    expect(JSON.stringify(folded.value.policies)).toContain('"cidr":"198.51.100.0/24"');
+    expect(folded.value.report.rules).toBeLessThanOrEqual(plain.value.report.rules);
+    expect(judge(folded.value.parsed, flows).deny).toBe(0);
+    expect(suggestFromObservations(observe(flows), { externalPrefix: 4 }).ok).toBe(false);
+  });
+});
