@@ -160,6 +160,26 @@ export async function run(args: readonly string[]): Promise<number> {
       byWorkload.set(k, list);
     }
     options.podLabelSets = byWorkload;
+    // Ports: rules name the port the CNI enforces, the container port. A destination port that
+    // no pod of the workload declares may be a Service port seen before DNAT: say so.
+    const portsByWorkload = new Map<string, Set<string>>();
+    for (const o of podObjects) {
+      const p = podFacts(o);
+      if (p === null) continue;
+      const k = byPodName.get(`${p.namespace}/${p.name}`) ?? `${p.namespace}/${p.workload}`;
+      const set = portsByWorkload.get(k) ?? new Set<string>();
+      for (const cp of p.ports) set.add(`${cp.protocol}/${cp.port}`);
+      portsByWorkload.set(k, set);
+    }
+    const flagged = new Set<string>();
+    for (const e of obs.edges.values()) {
+      if (e.direction !== 'ingress' || e.protocol === null) continue;
+      const declared = portsByWorkload.get(e.self);
+      const key = `${e.self} ${e.protocol}/${e.port}`;
+      if (declared === undefined || declared.size === 0 || declared.has(`${e.protocol}/${e.port}`) || flagged.has(key)) continue;
+      flagged.add(key);
+      notes.push(`${e.self}: connections arrive on ${e.protocol}/${e.port}, which none of its pods declares as a container port (a Service port seen before DNAT?)`);
+    }
     sources.push(`${values.pods}: ${podObjects.length} pods, ${matched} of them in observed workloads`);
   }
   if (obs.connections === 0) notes.push('no connection was observed or inferred: the contract only denies');

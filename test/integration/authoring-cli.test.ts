@@ -68,6 +68,36 @@ describe('rampart suggest → rampart evaluate', () => {
     expect(r.stderr).toContain('0 denied');
   });
 
+  it('--pods: selectors fit every pod of a workload, and a port no pod declares is pointed out', async () => {
+    // Pods as kubectl prints them, for the pods the capture shows: with their per-pod labels.
+    const pods = new Map<string, { namespace: string; name: string; labels: Record<string, string> }>();
+    for (const line of readFileSync(sim, 'utf8').split('\n')) {
+      if (line === '') continue;
+      const f = (JSON.parse(line) as { flow: { source: { namespace?: string; pod_name?: string; labels?: string[] } } }).flow.source;
+      if (f.namespace !== 'payments' || !f.pod_name) continue;
+      const labels = Object.fromEntries((f.labels ?? []).filter((l) => l.startsWith('k8s:') && !l.includes('io.cilium') && !l.includes('io.kubernetes')).map((l) => l.slice(4).split('=') as [string, string]));
+      pods.set(f.pod_name, { namespace: 'payments', name: f.pod_name, labels: { ...labels, 'pod-template-hash': f.pod_name.slice(-5), 'statefulset.kubernetes.io/pod-name': f.pod_name } });
+    }
+    expect(pods.size).toBeGreaterThan(3);
+    const items = [...pods.values()].map((p) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
+      // fraud-check declares 9001 while it serves 9000: the note must name it.
+      spec: { containers: [{ name: 'main', ports: [{ containerPort: p.labels['app'] === 'fraud-check' ? 9001 : p.labels['app'] === 'ledger' ? 5432 : 8443 }] }] },
+    }));
+    const podsFile = join(dir, 'pods.json');
+    writeFileSync(podsFile, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    const { suggest, evaluate, file } = await suggestThenEvaluate(sim, ['--pods', podsFile, '--namespaces', 'payments']);
+    expect(suggest.code, suggest.stderr).toBe(0);
+    expect(evaluate!.code).toBe(0);
+    expect(suggest.stderr).toContain('payments/fraud-check: connections arrive on TCP/9000, which none of its pods declares');
+    expect(suggest.stderr).not.toContain('payments/ledger: connections arrive');
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain('pod-template-hash');
+    expect(text).not.toContain('statefulset.kubernetes.io/pod-name');
+  });
+
   it('refuses a capture with a malformed line, naming file and line', async () => {
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, `${readFileSync(sim, 'utf8').split('\n').slice(0, 3).join('\n')}\n{"flow": nope\n`);
