@@ -31,7 +31,7 @@ export interface BroadeningJson {
 }
 
 export function broadeningJson(view: ContractView, store: EvidenceStore, baseline?: BaselineSource): BroadeningJson {
-  const samples = sampleFlows(store, view.name, 'newly-allowed');
+  const samples = sampleFlows(store, view.name, ['newly-allowed']);
   const policies = view.contract?.spec.policies ?? [];
   const usage = ruleUsage(policies, indexFlows(samples.flows.map((s) => s.flow)), samples.flows.length);
   const items: BroadeningItemJson[] = samples.flows.map((s) => {

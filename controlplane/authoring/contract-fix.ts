@@ -1,7 +1,7 @@
 /**
- * `GET /api/v1/contracts/{name}/fix`: the smallest fix for a contract's would-deny edges
- * (core/authoring smallestFix), computed from the sample flow each edge carries in the
- * evidence of the current stage, against the baseline ∪ the contract (a would-deny is denied
+ * `GET /api/v1/contracts/{name}/fix`: the smallest fix for a contract's would-deny edges (and
+ * the real drops of an enforced stage), computed by core/authoring smallestFix from the sample
+ * flow each edge carries in the evidence of the current stage, against the baseline ∪ the contract (a would-deny is denied
  * there and allowed under the baseline alone). The answer holds the NetworkPolicies to add to
  * the contract, as objects and as YAML ready to paste under spec.policies, the edges they
  * open, and what could not be fixed.
@@ -39,10 +39,10 @@ export function baselinePolicies(source: BaselineSource | undefined, contract: s
 }
 
 /** Sample flows of a contract's edges of one kind, parsed; edges without a readable sample are listed apart. */
-export function sampleFlows(store: EvidenceStore, contract: string, kind: 'would-deny' | 'newly-allowed'): { flows: { edge: string; side: string; count: number; flow: Flow }[]; unreadable: string[] } {
+export function sampleFlows(store: EvidenceStore, contract: string, kinds: readonly ('would-deny' | 'actual-deny' | 'newly-allowed')[]): { flows: { edge: string; side: string; count: number; flow: Flow }[]; unreadable: string[] } {
   const flows: { edge: string; side: string; count: number; flow: Flow }[] = [];
   const unreadable: string[] = [];
-  for (const s of store.samplesOf(contract, kind)) {
+  for (const s of kinds.flatMap((k) => store.samplesOf(contract, k))) {
     const text = `${s.edge.from} → ${s.edge.to}:${s.edge.port}/${s.edge.protocol}`;
     const parsed = s.sampleFlowJson === '' ? null : parseHubbleLine(s.sampleFlowJson);
     if (parsed === null || !parsed.ok || parsed.value.kind !== 'flow') unreadable.push(text);
@@ -56,8 +56,9 @@ export function contractFixJson(view: ContractView, store: EvidenceStore, baseli
   const empty = (message: string): ContractFixJson => ({ ...base, edges: [], policies: [], yaml: '', unfixable: [], verification: null, message });
   const contract = view.contract;
   if (contract === null) return empty('the contract is invalid: nothing to fix against');
-  const samples = sampleFlows(store, view.name, 'would-deny');
-  if (samples.flows.length === 0 && samples.unreadable.length === 0) return empty('no would-deny edges in the current stage: nothing to fix');
+  // Would-deny edges (monitor evidence) and real policy drops of an enforced stage alike.
+  const samples = sampleFlows(store, view.name, ['would-deny', 'actual-deny']);
+  if (samples.flows.length === 0 && samples.unreadable.length === 0) return empty('no would-deny or denied edges in the current stage: nothing to fix');
   const baselineSet = baselinePolicies(baseline, view.name);
   const policies = [...baselineSet, ...contract.spec.policies];
   const ev = evaluatorFor(policies);

@@ -395,10 +395,11 @@ export class EvidenceStore {
   }
 
   /** Would-deny or newly-allowed edges of the current stage with their sample flows, largest first. */
-  samplesOf(contract: string, kind: 'would-deny' | 'newly-allowed', limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
+  samplesOf(contract: string, kind: 'would-deny' | 'actual-deny' | 'newly-allowed', limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
     const rec = this.currentStage.get(contract);
     if (!rec) return [];
-    return [...(kind === 'would-deny' ? rec.wouldDenyEdges : rec.newlyAllowedEdges).values()]
+    const map = kind === 'would-deny' ? rec.wouldDenyEdges : kind === 'actual-deny' ? rec.actualDenyEdges : rec.newlyAllowedEdges;
+    return [...map.values()]
       .sort((a, b) => b.count - a.count || (a.view.from + a.view.to < b.view.from + b.view.to ? -1 : 1))
       .slice(0, limit)
       .map((a) => ({ edge: { ...a.view, count: a.count }, sampleFlowJson: a.sampleFlowJson }));

@@ -50,6 +50,8 @@ export interface ObservedWorkload {
 
 /** Bound on representative flows kept for re-evaluation (distinct verdict inputs). */
 export const MAX_REPRESENTATIVES = 200_000;
+/** Bound on distinct side edges: far above what one contract can hold (the CRD's bounds). */
+export const MAX_EDGES = 100_000;
 
 const POLICY_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'UDP', 'SCTP']);
 
@@ -81,6 +83,8 @@ export class ObservationSet {
   readonly #tracker = new ConnectionTracker();
   connections = 0;
   skipped = 0;
+  /** Connection sides not learned because MAX_EDGES distinct edges were already held. */
+  edgeOverflow = 0;
   representativeOverflow = 0;
 
   /** Classifies one flow as `rampart evaluate` does and, if it is a connection start, learns from it. */
@@ -178,6 +182,10 @@ export class ObservationSet {
       edge.count++;
       if (flow.timeMs < edge.firstSeenMs) edge.firstSeenMs = flow.timeMs;
       if (flow.timeMs > edge.lastSeenMs) edge.lastSeenMs = flow.timeMs;
+      return;
+    }
+    if (this.edges.size >= MAX_EDGES) {
+      this.edgeOverflow++;
       return;
     }
     this.edges.set(key, { self: selfW.key, namespace: selfW.namespace, direction, peer: ref, protocol, port, dns, count: 1, firstSeenMs: flow.timeMs, lastSeenMs: flow.timeMs });

@@ -112,6 +112,9 @@ function needsOf(edges: readonly SideEdge[]): PeerNeed[] {
 
 export function suggestFromObservations(obs: ObservationSet, options: SuggestOptions = {}): Result<Suggestion, Problem[]> {
   const notes: string[] = [];
+  if (obs.edgeOverflow > 0) {
+    return err([{ path: 'flows', message: `more than ${obs.edges.size} distinct edges (${obs.edgeOverflow} connection sides beyond that): too many for one contract; narrow it with --namespaces` }]);
+  }
   const observedNs = [...new Set([...obs.workloads.values()].filter((w) => w.hasSide).map((w) => w.namespace))].sort(cmp);
   let scope: string[];
   if (options.namespaces != null && options.namespaces.length > 0) scope = [...new Set(options.namespaces)].sort(cmp);
@@ -162,7 +165,7 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
     const list = edgesBySelf.get(e.self) ?? [];
     list.push(e);
     edgesBySelf.set(e.self, list);
-    if (e.peer.kind === 'any') notes.push(`${e.self}: ${e.direction} with ${e.peer.what} on ${e.protocol ?? 'any'}/${e.port} needs a rule without peers (no selector or ipBlock names it)`);
+    if (e.peer.kind === 'any') notes.push(`${e.self}: ${e.direction} with ${e.peer.what} on ${e.protocol ?? 'any protocol'}${e.protocol === null ? '' : `/${e.port}`} needs a rule without peers (no selector or ipBlock names it): review it`);
   }
 
   const policies: Manifest[] = [];
@@ -218,11 +221,6 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
     else if (e.verdict === 'indeterminate') indeterminate++;
     else {
       const edge = flowEdge(f);
-      const sideNs = e.egress === 'deny' ? (f.source.kind === 'pod' ? f.source.namespace : '') : f.destination.kind === 'pod' ? f.destination.namespace : '';
-      if (!inScope.has(sideNs)) {
-        allow++; // cannot happen: out-of-scope namespaces get no policy
-        continue;
-      }
       deny++;
       problems.push({ path: `${edge.from} → ${edge.to}:${edge.port}/${edge.protocol}`, message: `the suggestion denies an observed connection (${e.reason}); this is a bug` });
     }
@@ -252,7 +250,7 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
       rules: parsed.reduce((n, p) => n + p.ingress.length + p.egress.length, 0),
       verification: { flows: obs.representatives.size, allow, deny, indeterminate },
       selectors: selectorList,
-      notes,
+      notes: [...new Set(notes)],
     },
   });
 }

@@ -5,8 +5,9 @@
  * the Blocked contract and its copy button copies that YAML; and the contract with the copied
  * policies appended goes through its new revision to Complete without a real deny.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -14,6 +15,7 @@ import { waitFor } from '../support/wait-for.js';
 import { startDemo, type DemoProcess } from './e2e-demo-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
 interface FixBody {
   edges: { from: string; to: string; port: number; protocol: string; side: string; policy: string }[];
@@ -73,6 +75,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('smallest fix for the 
     expect(copied).toBe(shown);
     expect(copied).toBe(fix.yaml);
     expect(errors).toEqual([]);
+    mkdirSync(RESULTS, { recursive: true });
+    await page.locator(card).screenshot({ path: join(RESULTS, 'dashboard-fix.png') });
     await context.close();
 
     // Apply what was copied: append it to spec.policies of the contract file the control plane watches.
