@@ -232,7 +232,10 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
   const name = options.name ?? 'suggested';
   const contract = contractDocument(policies, { name, ...(options.monitor !== undefined ? { monitor: options.monitor } : {}) });
   const c = parseContract(contract);
-  if (!c.ok) return err(c.error.map((p) => ({ path: p.path, message: `${p.message} (the suggestion is too large for one contract: narrow it with --namespaces)` })));
+  if (!c.ok) {
+    const hint = ' (the suggestion is too large for one contract: narrow it with --namespaces, or fold external peers with --external-prefix)';
+    return err(c.error.map((p) => ({ path: p.path, message: `${p.message}${p.message.includes('at most') ? hint : ''}` })));
+  }
 
   const selectorList = [...selectors.entries()]
     .filter(([w]) => inScope.has(w.slice(0, w.indexOf('/'))))
