@@ -17,7 +17,7 @@ import { err, ok, type Problem, type Result } from '../common/index.js';
 import { flowEdge, workloadName, type Flow, type PodEndpoint } from '../flow/index.js';
 import { parseNetworkPolicy, policyRef, type LabelSelector, type NetworkPolicy } from '../policy/index.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
-import { chooseSelectors } from './labels.js';
+import { chooseSelectors, commonStableLabels } from './labels.js';
 import { dnsLabel, rulesFor, type Manifest, type PeerNeed, type PortEntry } from './manifests.js';
 import { hostCidr, ObservationSet, peerKey, type Direction, type PeerRef } from './observe.js';
 
@@ -113,10 +113,18 @@ export interface FixOptions {
 export function smallestFix(policies: readonly NetworkPolicy[], denied: readonly Flow[], others: readonly Flow[] = [], options: FixOptions = {}): Result<Fix, Problem[]> {
   const before = evaluatorFor(policies);
   const baselineOnly = options.baseline === undefined ? null : evaluatorFor(options.baseline);
-  // Workload selectors chosen among every workload the flows show, so neighbours are told apart.
+  // Selectors as precise as stable labels allow (every stable label the workload's pods share):
+  // a fix should open its edge for that workload only, not for neighbours that share an app
+  // label but are not in the flows it was given (bookinfo's reviews-v1 beside reviews-v2).
   const obs = new ObservationSet();
   for (const f of [...denied, ...others]) obs.addConnection(f);
-  const selectors = chooseSelectors([...obs.workloads.values()].map((w) => ({ key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values()] })));
+  const workloads = [...obs.workloads.values()].map((w) => ({ key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values()] }));
+  const minimal = chooseSelectors(workloads);
+  const selectors = new Map<string, Record<string, string>>();
+  for (const w of workloads) {
+    const common = commonStableLabels(w.labelSets);
+    selectors.set(w.key, Object.keys(common).length > 0 ? common : (minimal.get(w.key) ?? {}));
+  }
   const workloadKey = (e: PodEndpoint): string => `${e.namespace}/${workloadName(e)}`;
 
   const groups = new Map<string, Group>();

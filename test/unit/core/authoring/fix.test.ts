@@ -78,4 +78,16 @@ describe('smallestFix', () => {
     if (!fix.ok) throw new Error(JSON.stringify(fix.error));
     expect(fix.value.policies).toEqual([]);
   });
+
+  it('names the workload as precisely as its stable labels allow, so a neighbour sharing its app label stays closed', () => {
+    const policies = parsePolicies([{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'b' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } }]);
+    const productpage = aPod({ namespace: 'b', labels: { app: 'productpage', version: 'v1' } });
+    const v2 = aPod({ namespace: 'b', labels: { app: 'reviews', version: 'v2', 'pod-template-hash': '7bf8c9648f' } });
+    const v1 = aPod({ namespace: 'b', labels: { app: 'reviews', version: 'v1' } });
+    const fix = smallestFix(policies, [aFlow({ source: productpage, destination: v2, l4: tcp(9080) })]);
+    if (!fix.ok) throw new Error(JSON.stringify(fix.error));
+    expect((fix.value.policies[0]!['spec'] as { podSelector: unknown }).podSelector).toEqual({ matchLabels: { app: 'reviews', version: 'v2' } });
+    const after = createEvaluator([...policies, ...fix.value.parsed]);
+    expect(after.evaluate(aFlow({ source: productpage, destination: v1, l4: tcp(9080) }), BOTH_SIDES).verdict).toBe('deny');
+  });
 });
