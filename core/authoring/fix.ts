@@ -113,17 +113,20 @@ export interface FixOptions {
 export function smallestFix(policies: readonly NetworkPolicy[], denied: readonly Flow[], others: readonly Flow[] = [], options: FixOptions = {}): Result<Fix, Problem[]> {
   const before = evaluatorFor(policies);
   const baselineOnly = options.baseline === undefined ? null : evaluatorFor(options.baseline);
-  // Selectors as precise as stable labels allow (every stable label the workload's pods share):
-  // a fix should open its edge for that workload only, not for neighbours that share an app
-  // label but are not in the flows it was given (bookinfo's reviews-v1 beside reviews-v2).
+  // Workload selectors as edges name workloads. Where Hubble names the controller and its app
+  // label is shared with siblings it does not name (bookinfo's reviews-v2 has app=reviews, like
+  // reviews-v1), the fix uses every stable label the workload's pods share, so the siblings stay
+  // closed; otherwise the workload is its app label, as in suggest.
   const obs = new ObservationSet();
   for (const f of [...denied, ...others]) obs.addConnection(f);
-  const workloads = [...obs.workloads.values()].map((w) => ({ key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values()] }));
-  const minimal = chooseSelectors(workloads);
+  const observed = [...obs.workloads.values()];
+  const minimal = chooseSelectors(observed.map((w) => ({ key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values()] })));
   const selectors = new Map<string, Record<string, string>>();
-  for (const w of workloads) {
-    const common = commonStableLabels(w.labelSets);
-    selectors.set(w.key, Object.keys(common).length > 0 ? common : (minimal.get(w.key) ?? {}));
+  for (const w of observed) {
+    const sel = minimal.get(w.key) ?? {};
+    const common = commonStableLabels([...w.labelSets.values()]);
+    const namedByController = w.kind !== '' && !Object.values(sel).includes(w.name);
+    selectors.set(w.key, namedByController && Object.keys(common).length > 0 ? common : sel);
   }
   const workloadKey = (e: PodEndpoint): string => `${e.namespace}/${workloadName(e)}`;
 

@@ -81,13 +81,19 @@ describe('smallestFix', () => {
 
   it('names the workload as precisely as its stable labels allow, so a neighbour sharing its app label stays closed', () => {
     const policies = parsePolicies([{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'b' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } }]);
-    const productpage = aPod({ namespace: 'b', labels: { app: 'productpage', version: 'v1' } });
-    const v2 = aPod({ namespace: 'b', labels: { app: 'reviews', version: 'v2', 'pod-template-hash': '7bf8c9648f' } });
-    const v1 = aPod({ namespace: 'b', labels: { app: 'reviews', version: 'v1' } });
+    // Hubble names the controllers (reviews-v1, reviews-v2): two workloads that share app=reviews.
+    const productpage = aPod({ namespace: 'b', labels: { app: 'productpage', version: 'v1' }, workloads: [{ name: 'productpage-v1', kind: 'Deployment' }] });
+    const v2 = aPod({ namespace: 'b', labels: { app: 'reviews', version: 'v2', 'pod-template-hash': '7bf8c9648f' }, workloads: [{ name: 'reviews-v2', kind: 'Deployment' }] });
+    const v1 = aPod({ namespace: 'b', labels: { app: 'reviews', version: 'v1' }, workloads: [{ name: 'reviews-v1', kind: 'Deployment' }] });
     const fix = smallestFix(policies, [aFlow({ source: productpage, destination: v2, l4: tcp(9080) })]);
     if (!fix.ok) throw new Error(JSON.stringify(fix.error));
     expect((fix.value.policies[0]!['spec'] as { podSelector: unknown }).podSelector).toEqual({ matchLabels: { app: 'reviews', version: 'v2' } });
     const after = createEvaluator([...policies, ...fix.value.parsed]);
     expect(after.evaluate(aFlow({ source: productpage, destination: v1, l4: tcp(9080) }), BOTH_SIDES).verdict).toBe('deny');
+    // Without controller names the edge is "b/reviews", and the fix opens it for every reviews pod.
+    const bare = (labels: Record<string, string>) => aPod({ namespace: 'b', labels });
+    const loose = smallestFix(policies, [aFlow({ source: bare({ app: 'productpage' }), destination: bare({ app: 'reviews', version: 'v2' }), l4: tcp(9080) })]);
+    if (!loose.ok) throw new Error(JSON.stringify(loose.error));
+    expect((loose.value.policies[0]!['spec'] as { podSelector: unknown }).podSelector).toEqual({ matchLabels: { app: 'reviews' } });
   });
 });
