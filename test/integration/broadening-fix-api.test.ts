@@ -2,11 +2,12 @@
  * Brownfield authoring through the real control plane (`--baseline`), a real agent and a real
  * replayed capture (bookinfo): GET /api/v1/contracts/{name}/broadening lists by edge what the
  * contract newly allows against the baseline (the same edges `rampart evaluate --baseline`
- * lists in its table), with the admitting rule; GET .../fix proposes new policies for the
+ * lists in its table), with the admitting rule, and the dashboard shows them; GET .../fix proposes new policies for the
  * would-deny edges judged against baseline ∪ contract, and the contract with them appended is
  * clean under `rampart evaluate --baseline`.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +119,24 @@ describe('broadening report and fix through the control plane, with a baseline',
       expect(i.side).toBe('ingress');
       expect(i.rules).toEqual(['bookinfo/productpage-to-reviews ingress[0]']);
       expect(i.breadth).toEqual([]);
+    }
+  });
+
+  it.skipIf(!existsSync('/usr/bin/chromium') && !process.env.CI)('shows the newly allowed edges on the dashboard (Chromium)', async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${controlplane.base}/`);
+      const box = `article.contract[data-contract="${CONTRACT}"] .broadening-box:not([hidden])`;
+      await page.waitForSelector(box, { timeout: 20_000 });
+      const text = (await page.textContent(box)) ?? '';
+      expect(text).toContain('bookinfo/productpage → bookinfo/reviews:9080/TCP');
+      expect(text).toContain('bookinfo/productpage-to-reviews ingress[0]');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
     }
   });
 
