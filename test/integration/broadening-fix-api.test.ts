@@ -2,9 +2,9 @@
  * Brownfield authoring through the real control plane (`--baseline`), a real agent and a real
  * replayed capture (bookinfo): GET /api/v1/contracts/{name}/broadening lists by edge what the
  * contract newly allows against the baseline (the same edges `rampart evaluate --baseline`
- * lists in its table), with the admitting rule, and the dashboard shows them; GET .../fix proposes new policies for the
- * would-deny edges judged against baseline ∪ contract, and the contract with them appended is
- * clean under `rampart evaluate --baseline`.
+ * lists in its table), with the admitting rule, and the dashboard shows them; GET .../fix
+ * proposes new policies for the would-deny edges judged against baseline ∪ contract, and the
+ * contract with them appended is clean under `rampart evaluate --baseline`.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
