@@ -12,7 +12,7 @@ import type { ClusterSpec } from './cluster-spec.js';
 import type { SimNode } from './cluster.js';
 import { CorePolicyJudge } from './core-judge.js';
 import { KubeDatapath } from './kube-datapath.js';
-import type { AppliedContract } from './enforcement.js';
+import type { AppliedStage } from '../controlplane/actuator/actuator.js';
 import type { FlowRecord } from './records.js';
 import { Simulator } from './simulator.js';
 
@@ -30,7 +30,7 @@ export interface RunningClusterOptions {
   readonly clock?: Clock;
   /** Hubble ring size per node (default: Hubble's 4095). */
   readonly ringCapacity?: number;
-  readonly onAppliedChange?: (applied: readonly AppliedContract[]) => void;
+  readonly onAppliedChange?: (applied: readonly AppliedStage[]) => void;
   readonly onFollowError?: (message: string) => void;
   /**
    * Kubernetes mode: the cluster's namespaces, pods and pre-existing policies are created in

@@ -21,7 +21,7 @@ export interface AppliedStage {
   /** The NetworkPolicy manifests as written; enforced only where the mode says. */
   readonly policies: readonly unknown[];
   /** The ramp is Complete: every policy as written, handed off to the cluster. */
-  readonly complete: boolean;
+  readonly complete?: boolean;
 }
 
 export interface Actuator {
