@@ -184,6 +184,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     staticDir,
     log: log.child({ component: 'http' }),
     ready: () => ready && (kube?.ready() ?? true),
+    ...(kube ? { persistAction: (name: string) => kube.persistStatus(name) } : {}),
     streamHello: () => ({
       type: 'snapshot',
       at: new Date(clock.nowMs()).toISOString(),

@@ -139,6 +139,12 @@ export class KubernetesMode {
     return this.isLeader();
   }
 
+  /** Writes a contract's status now (an acknowledged operator action is in the status first). */
+  persistStatus(name: string): Promise<void> {
+    if (!this.statusWriter || !this.isLeader()) return Promise.reject(new Error('this replica does not lead'));
+    return this.statusWriter.sync(name);
+  }
+
   statusStats(): ReturnType<StatusWriter['stats']> | null {
     return this.statusWriter?.stats() ?? null;
   }

@@ -87,7 +87,9 @@ describe('rampart controlplane --kubernetes', () => {
     // An operator action through the API: a transition, in status and as an Event.
     const res = await fetch(`${cp.base}/api/v1/contracts/${name}/pause`, { method: 'POST', body: '{}', headers: auth });
     expect(res.status).toBe(200);
-    const paused = await statusOf(name, (c) => c.status?.['phase'] === 'Paused', 'phase Paused');
+    // Acknowledged only once the status records it: the very next read shows it.
+    const paused = await getContract(admin, name);
+    expect(paused.status!['phase']).toBe('Paused');
     expect(paused.status!['pausedFrom']).toBe('Observing');
     expect(paused.status!.history).toHaveLength(2);
     expect(paused.status!.history![1]).toMatchObject({ kind: 'pause', phase: 'Paused', from: 'monitor', to: 'monitor' });
