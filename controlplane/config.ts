@@ -4,6 +4,7 @@
  * fully defaulted config with units in field names.
  */
 import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
+import { parseFlags } from '../io/flags.js';
 import { LOG_LEVELS, type LogLevel } from '../io/json-logger.js';
 
 export interface ListenAddress {
@@ -14,6 +15,8 @@ export interface ListenAddress {
 export interface ControlplaneConfig {
   readonly contractsDir: string;
   readonly stateDir: string;
+  /** The folder of NetworkPolicies already in force (the baseline); null: none. */
+  readonly baselineDir: string | null;
   /** A grpc-js bind address: `host:port` or `unix:///path`. */
   readonly grpcListen: string;
   readonly httpListen: ListenAddress;
@@ -53,6 +56,7 @@ export const CONTROLPLANE_DEFAULTS = {
 const OPTIONS = {
   contracts: 'CONTRACTS_DIR',
   state: 'STATE_DIR',
+  baseline: 'BASELINE_DIR',
   'grpc-listen': 'GRPC_LISTEN',
   'http-listen': 'HTTP_LISTEN',
   'token-file': 'TOKEN_FILE',
@@ -66,8 +70,13 @@ const OPTIONS = {
   namespace: 'RAMPART_NAMESPACE',
 } as const;
 const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS', kubernetes: 'RAMPART_KUBERNETES' } as const;
+/** Parsed by the shared io/flags: the OPTIONS take a value, BOOLEAN_FLAGS also read `=true|false`. */
+const FLAG_SPECS = {
+  ...(Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' }])) as Record<keyof typeof OPTIONS, { readonly type: 'string' }>),
+  ...(Object.fromEntries(Object.keys(BOOLEAN_FLAGS).map((name) => [name, { type: 'boolean' }])) as Record<keyof typeof BOOLEAN_FLAGS, { readonly type: 'boolean' }>),
+};
 
-export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir> --state <dir> | --kubernetes [--kubeconfig <file>] [--namespace <ns>]]
+export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir> --state <dir> [--baseline <dir>] | --kubernetes [--kubeconfig <file>] [--namespace <ns>]]
                             [--grpc-listen <addr>] [--http-listen <addr>]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
@@ -75,6 +84,7 @@ export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir
 defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONTROLPLANE_DEFAULTS.httpListen} --reconcile-interval ${CONTROLPLANE_DEFAULTS.reconcileInterval}
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
 Without --token-file, authentication is off (a warning is logged).
+--baseline: NetworkPolicies already in force; each contract is judged against those it did not write.
 --kubernetes: RampContract objects, status, Events and a Lease through the API server (kubeconfig:
           --kubeconfig, else KUBECONFIG, else in-cluster); --namespace (default: the pod's, else
           rampart-system) holds the Lease and Events; agents and API users are checked by TokenReview.
@@ -92,32 +102,16 @@ export function parseListen(text: string): Result<ListenAddress, string> {
 /** Parses flags (and the environment as a fallback) into a config, or every problem found. */
 export function loadControlplaneConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>>): Result<ControlplaneConfig, Problem[]> {
   const problems: Problem[] = [];
+  const parsed = parseFlags(args, FLAG_SPECS);
+  problems.push(...parsed.problems);
   const flags = new Map<string, string>();
+  /** Boolean flags given as true; `explicitlyFalse` those given as `--flag=false`. */
   const booleans = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) {
-      problems.push(problem(arg, 'unexpected argument'));
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (name in BOOLEAN_FLAGS) {
-      const v = eq >= 0 ? arg.slice(eq + 1) : 'true';
-      if (v === 'true' || v === '1') booleans.add(name);
-      else if (v !== 'false' && v !== '0') problems.push(problem(`--${name}`, `expected true or false, got ${JSON.stringify(v)}`));
-      continue;
-    }
-    if (!(name in OPTIONS)) {
-      problems.push(problem(`--${name}`, 'unknown flag'));
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined) {
-      problems.push(problem(`--${name}`, 'expected a value'));
-      continue;
-    }
-    flags.set(name, value);
+  const explicitlyFalse = new Set<string>();
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (typeof value === 'string') flags.set(name, value);
+    else if (value === true) booleans.add(name);
+    else if (value === false) explicitlyFalse.add(name);
   }
   const read = (name: keyof typeof OPTIONS): { value: string; where: string } | null => {
     const f = flags.get(name);
@@ -145,11 +139,13 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   };
 
   const kubeEnv = env[BOOLEAN_FLAGS.kubernetes];
-  const kubernetesMode = booleans.has('kubernetes') || kubeEnv === 'true' || kubeEnv === '1';
+  // A flag wins over the environment, `--kubernetes=false` included.
+  const kubernetesMode = booleans.has('kubernetes') || (!explicitlyFalse.has('kubernetes') && (kubeEnv === 'true' || kubeEnv === '1'));
   if (kubernetesMode && flags.has('contracts')) problems.push(problem('--contracts', 'not with --kubernetes: contracts are RampContract objects'));
   // Kubernetes mode keeps its state in contract status; --state only moves the scratch folder.
   const contractsDir = kubernetesMode ? '' : required('contracts', 'the folder of RampContract files');
   const stateDir = kubernetesMode ? (read('state')?.value ?? '') : required('state', 'the folder for the history log');
+  const baselineDir = read('baseline')?.value.trim() ?? '';
   const namespace = read('namespace')?.value.trim() ?? null;
   if (namespace !== null && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) problems.push(problem('--namespace', `expected a namespace name (DNS label), got ${JSON.stringify(namespace)}`));
   const grpcListen = (read('grpc-listen')?.value ?? CONTROLPLANE_DEFAULTS.grpcListen).trim();
@@ -169,11 +165,13 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   const logLevel = (level?.value ?? CONTROLPLANE_DEFAULTS.logLevel) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(problem(level?.where ?? '--log-level', `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`));
   const openEnv = env[BOOLEAN_FLAGS['open-reads']];
-  const openReads = booleans.has('open-reads') || openEnv === 'true' || openEnv === '1';
+  // A flag wins over the environment, `--open-reads=false` included.
+  const openReads = booleans.has('open-reads') || (!explicitlyFalse.has('open-reads') && (openEnv === 'true' || openEnv === '1'));
 
   const config: ControlplaneConfig = {
     contractsDir,
     stateDir,
+    baselineDir: baselineDir === '' ? null : baselineDir,
     grpcListen: grpcListen.startsWith(':') ? `0.0.0.0${grpcListen}` : grpcListen,
     httpListen: http.ok ? http.value : { host: '0.0.0.0', port: 0 },
     tokenFile: tokenFile === '' ? null : tokenFile,
