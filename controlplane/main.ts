@@ -17,10 +17,10 @@ import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics.js';
-import type { BaselineSource } from './registry/baseline-source.js';
-import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './registry/file-baseline-source.js';
 import { KubernetesMode } from './kubernetes/kubernetes-mode.js';
 import type { ContractSource } from './registry/contract-source.js';
+import type { BaselineSource } from './registry/baseline-source.js';
+import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './registry/file-baseline-source.js';
 import { FileContractSource } from './registry/file-contract-source.js';
 import { Reconciler } from './rollout/reconciler.js';
 import { Journal } from './state/journal.js';
@@ -211,6 +211,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     staticDir,
     log: log.child({ component: 'http' }),
     ready: () => ready && (kube?.ready() ?? true),
+    ...(kube ? { persistAction: (name: string) => kube.persistStatus(name) } : {}),
     streamHello: () => ({
       type: 'snapshot',
       at: new Date(clock.nowMs()).toISOString(),

@@ -40,6 +40,11 @@ export interface HttpServerOptions {
   readonly streamHello: () => unknown;
   /** The policies already in force, for the fix and broadening reports (absent: none). */
   readonly baseline?: BaselineSource;
+  /**
+   * Makes an operator's action durable before it is acknowledged (Kubernetes mode: the
+   * contract's status names it); rejects when it could not. Default: the journal already is.
+   */
+  readonly persistAction?: (contract: string) => Promise<void>;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -285,6 +290,15 @@ export class ControlplaneHttpServer {
     if (!result.ok) {
       sendError(res, result.status, result.status === 404 ? 'NOT_FOUND' : 'CONFLICT', result.message);
       return;
+    }
+    if (this.o.persistAction) {
+      try {
+        await this.o.persistAction(name);
+      } catch (e) {
+        // Recorded here but not (yet) in the cluster's record: say so rather than acknowledge.
+        sendError(res, 503, 'UNAVAILABLE', `${sub} recorded, but the contract status could not be written yet (it is retried): ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
     }
     const after = r.get(name);
     sendJson(res, 200, { transition: historyItemJson(result.entry), contract: after ? contractJson(after, this.o.journal.history(name)) : null });

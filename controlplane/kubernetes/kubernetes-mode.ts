@@ -152,6 +152,12 @@ export class KubernetesMode {
     return this.isLeader();
   }
 
+  /** Writes a contract's status now (an acknowledged operator action is in the status first). */
+  persistStatus(name: string): Promise<void> {
+    if (!this.statusWriter || !this.isLeader()) return Promise.reject(new Error('this replica does not lead'));
+    return this.statusWriter.sync(name);
+  }
+
   statusStats(): ReturnType<StatusWriter['stats']> | null {
     return this.statusWriter?.stats() ?? null;
   }
@@ -188,6 +194,21 @@ export class KubernetesMode {
         });
         const events = this.events;
         const writer = this.statusWriter;
+        // A deleted contract, or one replaced by another object of the same name (a new uid,
+        // e.g. deleted and re-created between two watch events): the new one starts afresh,
+        // never at the stage its predecessor had reached.
+        const uids = new Map<string, string | undefined>();
+        for (const e of this.source.snapshot()) uids.set(e.name, this.source.object(e.name)?.metadata?.uid);
+        this.source.onObject((name, obj) => {
+          const uid = obj?.metadata?.uid;
+          const before = uids.get(name);
+          if (obj === null) uids.delete(name);
+          else uids.set(name, uid);
+          if (obj === null || (before !== undefined && uid !== undefined && before !== uid)) {
+            writer.forget(name);
+            reconciler.forget(name);
+          }
+        });
         reconciler.subscribe({
           transition: (entry) => {
             if (!this.isLeader()) return;

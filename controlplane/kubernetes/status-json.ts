@@ -26,6 +26,11 @@ export interface EvidenceStatus {
   windows: number;
   flowsSeen: number;
   actualDeniesLastMinute: number;
+  /** Brownfield: sides the baseline alone already denies, and sides the contract newly allows. */
+  alreadyDenied: number;
+  newlyAllowed: number;
+  /** The baseline revision the evidence was judged against (null: no baseline). */
+  baselineRevision: string | null;
 }
 
 export interface HistoryItemStatus {
@@ -121,6 +126,9 @@ export function statusOf(i: StatusInputs): ContractStatus {
       windows: e.windows,
       flowsSeen: e.flowsSeen,
       actualDeniesLastMinute: e.actualDeniesLastMinute,
+      alreadyDenied: e.alreadyDenied,
+      newlyAllowed: e.newlyAllowed,
+      baselineRevision: e.baselineRevision,
     },
     problems: view.problems.slice(0, STATUS_LIMITS.problems).map((p: Problem) => ({ path: p.path, message: clip(p.message) })),
     history: history.slice(-STATUS_LIMITS.history).map(historyItemStatus),
@@ -185,6 +193,10 @@ function snapshotOf(v: unknown): EvidenceSnapshot | null {
     actualDeniesLastMinute: num(o['actualDeniesLastMinute']),
     lostEvents: num(o['lostEvents']),
     flowsSeen: num(o['flowsSeen']),
+    // Brownfield counts only where they were written (entries from before them have none).
+    ...(typeof o['alreadyDenied'] === 'number' ? { alreadyDenied: o['alreadyDenied'] } : {}),
+    ...(typeof o['newlyAllowed'] === 'number' ? { newlyAllowed: o['newlyAllowed'] } : {}),
+    ...(typeof o['baselineRevision'] === 'string' || o['baselineRevision'] === null ? { baselineRevision: o['baselineRevision'] as string | null } : {}),
     nodes: { expected: num(nodes['expected']), reporting: num(nodes['reporting']) },
     topEdges: Array.isArray(o['topEdges']) ? o['topEdges'].filter((x): x is string => typeof x === 'string') : [],
     gates: Array.isArray(o['gates'])

@@ -9,7 +9,7 @@
 import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { canonicalJson, type Clock, type Logger } from '../../core/common/index.js';
 import type { Reconciler } from '../rollout/reconciler.js';
-import type { Journal } from '../state/journal.js';
+import type { HistoryEntry, Journal } from '../state/journal.js';
 import type { KubeContractSource } from './kube-contract-source.js';
 import { describe } from './kube-contract-source.js';
 import { RAMPCONTRACT, type RampContractObject } from './rampcontract-gvr.js';
@@ -56,6 +56,8 @@ export class StatusWriter {
   private readonly again = new Set<string>();
   private readonly firstSeenMs = new Map<string, number>();
   private readonly firstWriteMs = new Map<string, number>();
+  /** Journal entries up to this id belong to an earlier object of the same name. */
+  private readonly historyAfterId = new Map<string, number>();
   private writes = 0;
   private conflicts = 0;
   private failures = 0;
@@ -104,6 +106,16 @@ export class StatusWriter {
     return run;
   }
 
+  /** A deleted contract: drop what was kept about it (the maps stay bounded by live contracts). */
+  forget(name: string): void {
+    // A new object of the same name starts a new history: older journal entries are not its.
+    this.historyAfterId.set(name, this.o.journal.history(name).at(-1)?.id ?? 0);
+    this.written.delete(name);
+    this.decisionSince.delete(name);
+    this.firstSeenMs.delete(name);
+    this.firstWriteMs.delete(name);
+  }
+
   /** The status this replica last wrote or read for a contract. */
   current(name: string): ContractStatus | null {
     return this.known(name)?.status ?? null;
@@ -135,13 +147,19 @@ export class StatusWriter {
     this.decisionSince.set(name, since);
     return statusOf({
       view,
-      history: this.o.journal.history(name),
+      history: this.history(name),
       generation: this.o.source.generationOf(view) ?? obj.metadata?.generation ?? 0,
       decisionAtMs: since.atMs,
       apply: this.o.applyState(name),
       previous,
       nowMs,
     });
+  }
+
+  private history(name: string): readonly HistoryEntry[] {
+    const after = this.historyAfterId.get(name) ?? 0;
+    const all = this.o.journal.history(name);
+    return after === 0 ? all : all.filter((e) => e.id > after);
   }
 
   private async writeOne(name: string): Promise<void> {
@@ -210,7 +228,7 @@ export class StatusWriter {
   /** Whether the object's status history has an entry our history does not (someone else wrote it). */
   private foreignHistory(name: string, obj: RampContractObject): boolean {
     const theirs = ((obj.status as ContractStatus | undefined)?.history ?? []).map((h) => canonicalJson([h.at, h.to, h.phase, h.revision, h.kind]));
-    const ours = new Set(this.o.journal.history(name).map((e) => canonicalJson([new Date(e.atMs).toISOString(), e.to.stageName, e.to.phase, e.policiesHash, e.kind])));
+    const ours = new Set(this.history(name).map((e) => canonicalJson([new Date(e.atMs).toISOString(), e.to.stageName, e.to.phase, e.policiesHash, e.kind])));
     return theirs.some((k) => !ours.has(k));
   }
 }

@@ -104,6 +104,18 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Forgets a contract's ramp: its state, evidence and what was applied, so a document of the
+   * same name starts as a new contract (Kubernetes mode: the object was deleted, or replaced
+   * by one with another uid). Its history stays in the journal.
+   */
+  forget(name: string): void {
+    this.states.delete(name);
+    this.lastValid.delete(name);
+    this.appliedKeys.delete(name);
+    this.o.store.forgetContract(name);
+  }
+
   subscribe(listener: ReconcilerEvents): void {
     this.listeners.push(listener);
   }

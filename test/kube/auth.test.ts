@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { KubeAuthorizer, REVIEW_CACHE } from '../../controlplane/kubernetes/kube-authorizer.js';
+import { createJsonLogger } from '../../io/json-logger.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { contractBody, createContract, deleteContract, ensureNamespace } from '../support/kube/contracts.js';
 import { CollectorClient } from '../support/collector-client.js';
@@ -112,5 +115,22 @@ describe('Kubernetes-mode authentication', () => {
     const body = (await paused.json()) as { transition: { actor: string; phase: string } };
     expect(body.transition).toMatchObject({ actor: `system:serviceaccount:${namespace}:operator`, phase: 'Paused' });
     expect((await get('/api/v1/contracts', FILE_TOKEN)).status).toBe(200);
+  });
+
+  it('caches review answers briefly: a repeat within the TTL asks the API server nothing', async () => {
+    const clock = new FakeClock(Date.now());
+    const authz = new KubeAuthorizer({ kc: admin, namespace, clock, log: createJsonLogger('error', () => undefined), tokenFile: null });
+    const agent = `Bearer ${await token('rampart-agent', ['rampart'])}`;
+    const reader = `Bearer ${await token('reader', [])}`;
+    expect(await authz.authorize(agent, { kind: 'agent' })).toMatchObject({ outcome: 'allowed' });
+    expect(await authz.authorize(agent, { kind: 'agent' })).toMatchObject({ outcome: 'allowed' });
+    expect(authz.reviewCalls()).toEqual({ tokenReviews: 1, accessReviews: 0 });
+    expect(await authz.authorize(reader, { kind: 'read', contract: contract })).toMatchObject({ outcome: 'allowed' });
+    expect(await authz.authorize(reader, { kind: 'read', contract: contract })).toMatchObject({ outcome: 'allowed' });
+    expect(await authz.authorize(reader, { kind: 'action', action: 'pause', contract })).toMatchObject({ outcome: 'forbidden' });
+    expect(authz.reviewCalls()).toEqual({ tokenReviews: 2, accessReviews: 2 });
+    clock.advance(REVIEW_CACHE.allowedTtlMs + 1);
+    expect(await authz.authorize(agent, { kind: 'agent' })).toMatchObject({ outcome: 'allowed' });
+    expect(authz.reviewCalls().tokenReviews).toBe(3);
   });
 });

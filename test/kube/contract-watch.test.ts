@@ -20,7 +20,7 @@ const created: string[] = [];
 const controllers: AbortController[] = [];
 let proxy: TcpProxy;
 
-function source(kc: KubeConfig, options: { watchdogMs?: number } = {}): { src: KubeContractSource; controller: AbortController } {
+function source(kc: KubeConfig, options: { watchdogMs?: number; watchTimeoutSeconds?: number } = {}): { src: KubeContractSource; controller: AbortController } {
   const controller = new AbortController();
   controllers.push(controller);
   return { src: new KubeContractSource({ kc, log, retryMinMs: 100, ...options }), controller };
@@ -74,6 +74,15 @@ describe('the RampContract watch', () => {
     expect(src.object(added)).toBeNull();
     expect(changes).toBeGreaterThanOrEqual(3);
     expect(src.watchStats()).toMatchObject({ lists: 1, gone: 0, stalls: 0 });
+  });
+
+  it('resumes from the last resourceVersion when the server ends a watch (no relist)', async () => {
+    const { src, controller } = source(admin, { watchTimeoutSeconds: 1 });
+    await src.start(controller.signal);
+    await waitFor(() => src.watchStats().watches >= 3, { timeoutMs: 10_000, what: 'the server to end two watches' });
+    const name = await contract('resumed');
+    await waitFor(() => names(src).includes(name), { timeoutMs: 10_000, what: 'the contract on a resumed watch' });
+    expect(src.watchStats()).toMatchObject({ lists: 1, gone: 0, stalls: 0, errors: 0 });
   });
 
   it('relists when the resourceVersion it resumes from is gone (410), losing nothing', async () => {

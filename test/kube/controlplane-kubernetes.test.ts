@@ -87,7 +87,9 @@ describe('rampart controlplane --kubernetes', () => {
     // An operator action through the API: a transition, in status and as an Event.
     const res = await fetch(`${cp.base}/api/v1/contracts/${name}/pause`, { method: 'POST', body: '{}', headers: auth });
     expect(res.status).toBe(200);
-    const paused = await statusOf(name, (c) => c.status?.['phase'] === 'Paused', 'phase Paused');
+    // Acknowledged only once the status records it: the very next read shows it.
+    const paused = await getContract(admin, name);
+    expect(paused.status!['phase']).toBe('Paused');
     expect(paused.status!['pausedFrom']).toBe('Observing');
     expect(paused.status!.history).toHaveLength(2);
     expect(paused.status!.history![1]).toMatchObject({ kind: 'pause', phase: 'Paused', from: 'monitor', to: 'monitor' });
@@ -112,6 +114,21 @@ describe('rampart controlplane --kubernetes', () => {
     expect(after.status!['observedGeneration']).toBe(2);
     expect(after.status!['revision']).not.toBe(before.status!['revision']);
     expect(after.status!.history!.at(-1)).toMatchObject({ kind: 'revision', revisionNumber: 2, to: 'monitor' });
+  });
+
+  it('starts a re-created contract afresh, never at its predecessor’s stage or phase', async () => {
+    const name = uniqueName('recreated');
+    created.push(name);
+    const first = await createContract(admin, contractBody(name));
+    await statusOf(name, (c) => c.status?.['phase'] === 'Observing', 'the first object observed');
+    expect((await fetch(`${cp.base}/api/v1/contracts/${name}/pause`, { method: 'POST', body: '{}', headers: auth })).status).toBe(200);
+    // Deleted and created again at once: the watch may see both, or only the new uid.
+    await deleteContract(admin, name);
+    const second = await createContract(admin, contractBody(name));
+    expect(second.metadata.uid).not.toBe(first.metadata.uid);
+    const fresh = await statusOf(name, (c) => c.status?.['phase'] !== undefined, 'the new object observed');
+    expect(fresh.status).toMatchObject({ phase: 'Observing', revisionNumber: 1, stage: { index: 0, name: 'monitor' } });
+    expect(fresh.status!.history!.map((h) => h['kind'])).toEqual(['revision']);
   });
 
   it('shows stage, phase and would-deny through the CRD printer columns', async () => {

@@ -140,5 +140,18 @@ describe('two control-plane replicas on one Lease', () => {
       { timeoutMs: 10_000, what: 'two Approved events' },
     );
     expect(events.map((e) => e.reportingInstance).sort()).toEqual(['replica-a', 'replica-b']);
+
+    // A clean stop (SIGTERM, as a rollout does) releases the Lease: the next standby need not
+    // wait out the lease duration.
+    const c = await start('replica-c');
+    await new Promise((r) => setTimeout(r, RETRY_MS + 500));
+    expect(await readyz(c)).toBe(503);
+    const stoppedAt = performance.now();
+    expect(await b.stop('SIGTERM')).toBe(0);
+    await waitFor(async () => (await readyz(c)) === 200, { timeoutMs: LEASE_MS, intervalMs: 50, what: 'replica-c to take over' });
+    const handoverMs = Math.round(performance.now() - stoppedAt);
+    process.stderr.write(`kube: hand-over after SIGTERM of the leader (Lease released): ${handoverMs} ms\n`);
+    expect(handoverMs).toBeLessThan(LEASE_MS / 2);
+    expect(await holder()).toBe('replica-c');
   });
 });
