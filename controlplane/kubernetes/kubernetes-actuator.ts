@@ -245,11 +245,11 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
   }
 
   /** The clashes for a contract: names it would write that someone else holds. */
-  function clashes(stage: AppliedStage): Problem[] {
+  function clashes(stage: AppliedStage, lookup: (name: string, namespace: string) => V1NetworkPolicy | undefined = (n, ns) => policies.get(n, ns)): Problem[] {
     const out: Problem[] = [];
     const mine = contractLabelValue(stage.contract);
     for (const ref of policyRefs(stage)) {
-      const live = policies.get(ref.name, ref.namespace);
+      const live = lookup(ref.name, ref.namespace);
       if (!live) continue;
       if (!isRampartManaged(live)) {
         out.push(problem(`spec.policies[${ref.index}]`, `NetworkPolicy ${ref.namespace}/${ref.name} already exists and is not managed by Rampart; it is never overwritten (rename the contract's policy or remove the existing one)`));
@@ -261,6 +261,22 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       }
     }
     return out;
+  }
+
+  /** Clashes among the policies the cache does not hold, read from the API server. */
+  async function freshClashes(stage: AppliedStage): Promise<Problem[]> {
+    const unseen = policyRefs(stage).filter((ref) => !policies.get(ref.name, ref.namespace) && !applied.has(refKey(ref.namespace, ref.name)));
+    const found: V1NetworkPolicy[] = [];
+    for (const ref of unseen) {
+      try {
+        found.push((await objects.getNamespacedCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespace: ref.namespace, name: ref.name })) as V1NetworkPolicy);
+      } catch (e) {
+        if (!(e instanceof ApiException && e.code === 404)) throw e;
+      }
+    }
+    if (found.length === 0) return [];
+    const byRef = new Map(found.map((np) => [refKey(np.metadata?.namespace ?? '', np.metadata?.name ?? ''), np]));
+    return clashes(stage, (name, namespace) => byRef.get(refKey(namespace, name)));
   }
 
   function setProblems(contract: string, next: readonly Problem[]): void {
@@ -288,6 +304,8 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     // Never act on a cache that is not listed yet: a missing object could be a clash unseen.
     if (!policies.synced() || !pods.synced()) return;
     const found = clashes(stage);
+    // The cache may lag a policy created a moment ago: read the ones it lacks before writing.
+    if (found.length === 0 && options.isLeader() && desiredPolicies(stage, null).length > 0) found.push(...(await freshClashes(stage)));
     setProblems(contract, found);
     if (!options.isLeader() || found.length > 0) return;
     const key = stageKey(stage);

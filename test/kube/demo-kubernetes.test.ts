@@ -153,8 +153,8 @@ describe('rampart demo --kubernetes', () => {
       expect(p.spec.podSelector.matchExpressions?.some((e) => e.key === KEY) ?? false).toBe(false);
       expect(p.metadata.annotations?.['rampart.dev/stage']).toBe('Complete');
     }
-    const conditions = (await status(CONTRACT)).conditions ?? [];
-    expect(conditions.find((c) => c.type === 'Applied')?.status).toBe('True');
+    // The Applied condition follows once the status writer has recorded the hand-off.
+    await waitFor(async () => ((await status(CONTRACT)).conditions ?? []).find((c) => c.type === 'Applied')?.status === 'True', { timeoutMs: 10_000, what: 'Applied True at Complete' });
 
     // The new caller: its SYNs are dropped by the real policies, counted as actual denies, and
     // the ramp rolls back, putting the enrollment requirement and the ownerReference back.
@@ -200,11 +200,14 @@ describe('rampart demo --kubernetes when Cilium drops the enrollment label from 
     child = spawn(
       process.execPath,
       [bin, 'demo', '--kubernetes', '--kubeconfig', kubeconfig, '--fast', '--headless', '--http-listen', '127.0.0.1:0', '--duration', '100s', '--late-after', '600s', '--drop-identity-labels', 'enroll.rampart.dev/'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // A short settle: the fast demo's stages last 5 s.
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAMPART_ENROLL_SETTLE_MS: '500' } },
     );
     const proc = child;
     exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
     for (const s of [proc.stdout, proc.stderr]) if (s) createInterface({ input: s }).on('line', (l) => output.push(l));
+    // The previous test's contract (and status) is there until the demo replaces it.
+    await waitFor(() => output.some((l) => l.includes('RampContracts') && l.includes('created')), { timeoutMs: 30_000, what: 'the demo to create its contracts' });
     const phases: string[] = [];
     const blocked = await waitFor(
       async () => {
