@@ -96,7 +96,7 @@ describe('two control-plane replicas on one Lease', () => {
     const b = await start('replica-b');
     expect(await holder()).toBe('replica-a');
 
-    await createContract(admin, contractBody(contract, { advance: 'manual' }));
+    await createContract(admin, contractBody(contract, { advance: 'manual', namespace }));
     const feedA = feed(a);
     await approve(a);
     const half = await status('stage half applied', (c) => (c.status?.['stage'] as { name?: string } | undefined)?.name === 'half' && c.status?.conditions?.some((x) => x.type === 'Applied' && x.status === 'True') === true);
