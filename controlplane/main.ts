@@ -81,6 +81,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const authorizer: Authorizer = kube ? kube.authorizer(tokenFile) : (tokenFile ?? OPEN_AUTHORIZER);
   if (!authorizer.enabled) log.warn('authentication disabled: no --token-file; agents and API clients are not checked');
 
+  kube?.registerMetrics(registry);
   const stateDir = kube?.stateDir ?? config.stateDir;
   const journal = new Journal(stateDir);
   const loaded = journal.open();

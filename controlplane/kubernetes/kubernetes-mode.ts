@@ -23,7 +23,9 @@ import type { BaselineSource } from '../registry/baseline-source.js';
 import { EventRecorder } from './event-recorder.js';
 import { loadKubeTarget, type KubeTarget } from './kube-config.js';
 import type { Authorizer } from '../auth.js';
+import type { Registry } from 'prom-client';
 import { KubeAuthorizer } from './kube-authorizer.js';
+import { registerKubeMetrics } from './kube-metrics.js';
 import { KubeContractSource } from './kube-contract-source.js';
 import { LeaseElector } from './lease-elector.js';
 import { entriesFromStatus } from './status-json.js';
@@ -156,6 +158,11 @@ export class KubernetesMode {
   persistStatus(name: string): Promise<void> {
     if (!this.statusWriter || !this.isLeader()) return Promise.reject(new Error('this replica does not lead'));
     return this.statusWriter.sync(name);
+  }
+
+  /** Leadership, status writes and watch restarts on the control plane's /metrics. */
+  registerMetrics(registry: Registry): void {
+    registerKubeMetrics(registry, { isLeader: () => this.isLeader(), status: () => this.statusStats(), watch: () => this.source.watchStats() });
   }
 
   statusStats(): ReturnType<StatusWriter['stats']> | null {

@@ -66,7 +66,7 @@ beforeAll(async () => {
     { resources: ['rampcontracts/pause'], verbs: ['update'] },
   ]);
   writeFileSync(join(dir, 'token'), FILE_TOKEN);
-  await createContract(admin, contractBody(contract));
+  await createContract(admin, contractBody(contract, { namespace }));
   cp = await startControlplaneProcess(['--kubernetes', '--kubeconfig', kubeconfig, '--namespace', namespace, '--reconcile-interval', '200ms', '--token-file', join(dir, 'token')]);
   await waitFor(async () => (await get(`/api/v1/contracts/${contract}`, FILE_TOKEN)).status === 200, { timeoutMs: 20_000, what: 'the contract to be served' });
 });

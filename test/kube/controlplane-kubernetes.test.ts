@@ -52,7 +52,7 @@ describe('rampart controlplane --kubernetes', () => {
     const name = uniqueName('status');
     created.push(name);
     const t0 = performance.now();
-    const obj = await createContract(admin, contractBody(name));
+    const obj = await createContract(admin, contractBody(name, { namespace }));
     const first = await statusOf(name, (c) => c.status?.['phase'] !== undefined, 'the first status write');
     const firstWriteMs = Math.round(performance.now() - t0);
     process.stderr.write(`kube: contract create → first status write ${firstWriteMs} ms\n`);
@@ -103,9 +103,9 @@ describe('rampart controlplane --kubernetes', () => {
   it('treats a spec.policies change (a new metadata.generation) as a new revision', async () => {
     const name = uniqueName('revision');
     created.push(name);
-    await createContract(admin, contractBody(name));
+    await createContract(admin, contractBody(name, { namespace }));
     const before = await statusOf(name, (c) => c.status?.['revisionNumber'] === 1, 'revision 1');
-    const body = contractBody(name, { port: 9090 });
+    const body = contractBody(name, { port: 9090, namespace });
     await customObjects(admin).patchClusterCustomObject(
       { group: GROUP, version: VERSION, plural: PLURAL, name, body: [{ op: 'replace', path: '/spec/policies', value: (body['spec'] as { policies: unknown }).policies }] },
     );
@@ -119,12 +119,12 @@ describe('rampart controlplane --kubernetes', () => {
   it('starts a re-created contract afresh, never at its predecessor’s stage or phase', async () => {
     const name = uniqueName('recreated');
     created.push(name);
-    const first = await createContract(admin, contractBody(name));
+    const first = await createContract(admin, contractBody(name, { namespace }));
     await statusOf(name, (c) => c.status?.['phase'] === 'Observing', 'the first object observed');
     expect((await fetch(`${cp.base}/api/v1/contracts/${name}/pause`, { method: 'POST', body: '{}', headers: auth })).status).toBe(200);
     // Deleted and created again at once: the watch may see both, or only the new uid.
     await deleteContract(admin, name);
-    const second = await createContract(admin, contractBody(name));
+    const second = await createContract(admin, contractBody(name, { namespace }));
     expect(second.metadata.uid).not.toBe(first.metadata.uid);
     const fresh = await statusOf(name, (c) => c.status?.['phase'] !== undefined, 'the new object observed');
     expect(fresh.status).toMatchObject({ phase: 'Observing', revisionNumber: 1, stage: { index: 0, name: 'monitor' } });
@@ -134,7 +134,7 @@ describe('rampart controlplane --kubernetes', () => {
   it('shows stage, phase and would-deny through the CRD printer columns', async () => {
     const name = uniqueName('columns');
     created.push(name);
-    await createContract(admin, contractBody(name));
+    await createContract(admin, contractBody(name, { namespace }));
     await statusOf(name, (c) => c.status?.['phase'] === 'Observing', 'phase Observing');
     const cfg = { url: admin.getCurrentCluster()!.server, adminToken: admin.getCurrentUser()!.token!, caPem: Buffer.from(admin.getCurrentCluster()!.caData!, 'base64').toString() };
     // What `kubectl get rampcontracts` asks for: the server-side Table.

@@ -96,7 +96,6 @@ describe('two control-plane replicas on one Lease', () => {
     const b = await start('replica-b');
     expect(await holder()).toBe('replica-a');
 
-    // Its policies in a namespace that exists: the Kubernetes actuator really applies them.
     await createContract(admin, contractBody(contract, { advance: 'manual', namespace }));
     const feedA = feed(a);
     await approve(a);
@@ -104,6 +103,10 @@ describe('two control-plane replicas on one Lease', () => {
     // The standby has been standing by all along: not ready, not reconciling anything.
     expect(await readyz(b)).toBe(503);
     expect(((await (await fetch(`${b.base}/api/v1/contracts`, { headers: auth })).json()) as { items: unknown[] }).items).toEqual([]);
+    const metric = async (p: ControlplaneProcess): Promise<string> => (await (await fetch(`${p.base}/metrics`)).text()).match(/^rampart_controlplane_leader (\d)$/m)?.[1] ?? '';
+    expect([await metric(a), await metric(b)]).toEqual(['1', '0']);
+    expect(await (await fetch(`${b.base}/metrics`)).text()).toMatch(/^rampart_controlplane_status_writes_total\{result="ok"\} 0$/m);
+    expect(Number((await (await fetch(`${a.base}/metrics`)).text()).match(/^rampart_controlplane_status_writes_total\{result="ok"\} (\d+)$/m)?.[1])).toBeGreaterThan(0);
     expect(await holder()).toBe('replica-a');
     feedA.stop();
 

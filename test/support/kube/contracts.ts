@@ -13,7 +13,10 @@ export interface ContractObject {
   };
 }
 
-/** A valid contract: one policy, monitor then 50% then 100%, `advance` as given. */
+/**
+ * A valid contract: one policy, monitor then 50% then 100%, `advance` as given. Give a
+ * `namespace` that exists when a control plane with the Kubernetes actuator will apply it.
+ */
 export function contractBody(name: string, options: { readonly advance?: 'auto' | 'manual'; readonly port?: number; readonly namespace?: string } = {}): Record<string, unknown> {
   return {
     apiVersion: `${GROUP}/${VERSION}`,
