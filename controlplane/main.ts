@@ -11,11 +11,15 @@ import { LocalActuator } from './actuator/local-actuator.js';
 import { OPEN_AUTHORIZER, TokenFileAuthorizer, type Authorizer } from './auth.js';
 import type { ControlplaneConfig } from './config.js';
 import { contractJson, edgeJson, historyItemJson } from './http/api-json.js';
+import { MapApi } from './http/map-api.js';
 import { ControlplaneHttpServer } from './http/server.js';
 import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics.js';
+import { EMPTY_BASELINE, MapService } from './map/map-service.js';
+import { startWebhook, type WebhookHandle } from './admission/webhook.js';
+import type { BaselineSource } from './registry/baseline-source.js';
 import { FileContractSource } from './registry/file-contract-source.js';
 import { Reconciler } from './rollout/reconciler.js';
 import { Journal } from './state/journal.js';
@@ -36,6 +40,9 @@ export const DEFAULT_STATIC_DIR = path.join(
 export interface ControlplaneHandle {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** The admission webhook's port, or null without --webhook-listen. */
+  readonly webhookPort: number | null;
+  readonly map: MapService;
   readonly reconciler: Reconciler;
   readonly actuator: LocalActuator;
   readonly registry: Registry;
@@ -74,6 +81,12 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   source.onChange(() => {
     for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
   });
+
+  // The baseline (policies already in force): file mode's --baseline and Kubernetes mode's
+  // watch plug in here; without one the baseline is empty.
+  const baseline: BaselineSource = EMPTY_BASELINE;
+  const trafficMap = new MapService({ stateDir: config.stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
+  trafficMap.start();
 
   const store = new EvidenceStore();
   const known = loadKnownNodes(config.stateDir);
@@ -122,6 +135,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     onEvidence: () => {
       reconciler.nudge();
     },
+    onAccepted: (summary, nowMs) => {
+      trafficMap.ingest(summary, nowMs);
+    },
     onNewEdges: (edges) => {
       for (const e of edges) {
         hub.broadcast({ type: 'edge', at: new Date(clock.nowMs()).toISOString(), contract: e.contract, revision: e.revision, stageIndex: e.stageIndex, edge: edgeJson(e.edge, e.kind) });
@@ -154,6 +170,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     staticDir,
     log: log.child({ component: 'http' }),
     ready: () => ready,
+    mapApi: new MapApi({ map: trafficMap, clock, contract: (name) => reconciler.get(name)?.contract ?? null }),
     streamHello: () => ({
       type: 'snapshot',
       at: new Date(clock.nowMs()).toISOString(),
@@ -161,6 +178,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     }),
   });
   const address = await http.listen(config.httpListen.host, config.httpListen.port);
+  const webhook: WebhookHandle | null = config.webhook === null ? null : await startWebhook({ ...config.webhook, kubeconfig: config.kubeconfig, map: trafficMap, log: log.child({ component: 'admission' }) });
   const rates = setInterval(() => {
     if (hub.size() === 0) return;
     const nowMs = clock.nowMs();
@@ -179,12 +197,14 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     });
   }, RATES_INTERVAL_MS);
   ready = true;
-  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, http: `${address.address}:${address.port}`, httpPort: address.port, staticDir });
+  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, http: `${address.address}:${address.port}`, httpPort: address.port, staticDir, ...(webhook === null ? {} : { webhookPort: webhook.port }) });
 
   let closing: Promise<void> | null = null;
   return {
     grpcPort,
     httpPort: address.port,
+    webhookPort: webhook?.port ?? null,
+    map: trafficMap,
     reconciler,
     actuator,
     registry,
@@ -194,7 +214,8 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
         clearInterval(rates);
         clearInterval(saveNodes);
         controller.abort();
-        await Promise.all([collector.close(), http.close()]);
+        await Promise.all([collector.close(), http.close(), webhook?.close()]);
+        trafficMap.close();
         journal.close();
         log.info('stopped');
       })();

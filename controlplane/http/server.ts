@@ -17,6 +17,7 @@ import type { OperatorAction } from '../rollout/ramp.js';
 import type { Journal } from '../state/journal.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import { contractJson, edgeJson, historyItemJson } from './api-json.js';
+import type { MapApi } from './map-api.js';
 import { serveStatic } from './static-files.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -35,6 +36,8 @@ export interface HttpServerOptions {
   readonly ready: () => boolean;
   /** The first message a stream client gets. */
   readonly streamHello: () => unknown;
+  /** GET /api/v1/map and POST /api/v1/preview (controlplane/http/map-api.ts). */
+  readonly mapApi?: MapApi;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -189,6 +192,15 @@ export class ControlplaneHttpServer {
           hubbleConnected: a.hubbleConnected,
         })),
       });
+      return;
+    }
+    if (parts[1] === 'v1' && (parts[2] === 'map' || parts[2] === 'preview') && parts.length === 3 && this.o.mapApi !== undefined) {
+      // A preview changes nothing: it is a read, like the map.
+      if (!this.o.openReads && !this.o.authorizer.check(req.headers.authorization)) {
+        sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
+        return;
+      }
+      await this.o.mapApi.handle(req, res, url, method, parts[2]);
       return;
     }
     if (parts[1] !== 'v1' || parts[2] !== 'contracts' || parts.length > 5) {

@@ -1,0 +1,146 @@
+/**
+ * Judging the traffic map: each observed edge (workload → workload : port/protocol, with the
+ * workloads' representative labels) evaluated against the baseline and, for a preview, the
+ * baseline plus a contract's policies (product.md "Traffic map, preview, admission" and "What
+ * is already enforced: the baseline").
+ *
+ * An edge becomes a Flow-like connection: a pod end carries its representative pod and
+ * namespace labels; an end whose labels are unknown or were cut at the bound is an unknown
+ * endpoint, so whatever depends on it is indeterminate, never guessed. External ends carry no
+ * IP (the map never keeps IPs), so ipBlock rules on them are indeterminate too.
+ */
+import type { Endpoint, Flow } from '../flow/flow.js';
+import { compilePolicies, evaluateConnection, type CompiledPolicySet, type NetworkPolicy, type SideVerdict } from '../policy/index.js';
+import type { ObservedPeer } from '../summary/index.js';
+
+export const MAP_VERDICTS = ['allow', 'would-deny', 'already-denied', 'newly-allowed', 'denied', 'indeterminate'] as const;
+export type MapVerdict = (typeof MAP_VERDICTS)[number];
+
+/** What a side did: under the baseline alone, or its change once the contract is added. */
+export type SideJudgement = 'same' | 'newly-denied' | 'newly-allowed' | 'already-denied' | 'indeterminate' | 'none';
+
+export interface EdgeJudgement {
+  readonly verdict: MapVerdict;
+  readonly egress: SideJudgement;
+  readonly ingress: SideJudgement;
+  /** One line a person can act on (the deciding side's reason). */
+  readonly reason: string;
+}
+
+export interface JudgeableEdge {
+  readonly from: ObservedPeer;
+  readonly to: ObservedPeer;
+  readonly port: number;
+  readonly protocol: string;
+}
+
+const L4 = new Set(['TCP', 'UDP', 'SCTP', 'ICMPv4', 'ICMPv6', 'VRRP', 'IGMP']);
+
+function endpointOf(p: ObservedPeer): Endpoint {
+  const base = { id: 1, identity: 0, labels: [] as readonly string[] };
+  if (p.kind === 'pod' && !p.labelsPartial) {
+    return { ...base, kind: 'pod', namespace: p.namespace, podName: '', podLabels: p.labels, namespaceLabels: p.namespaceLabels, workloads: [] };
+  }
+  if (p.kind === 'external') return { ...base, kind: 'external' };
+  if (p.kind === 'reserved') {
+    const name = p.workload.startsWith('reserved:') ? p.workload.slice('reserved:'.length) : p.workload;
+    const known = ['host', 'remote-node', 'health', 'init', 'ingress', 'unmanaged', 'kube-apiserver'];
+    if (known.includes(name)) return { ...base, kind: 'reserved', name: name as 'host' };
+  }
+  return { ...base, kind: 'unknown', namespace: p.namespace === '' ? null : p.namespace, podName: '' };
+}
+
+/** The connection an edge stands for (built once per edge and reused across previews). */
+export function edgeFlow(e: JudgeableEdge): Flow {
+  const protocol = L4.has(e.protocol) ? (e.protocol as 'TCP') : null;
+  return {
+    timeMs: 0,
+    time: '',
+    uuid: null,
+    node: '',
+    type: 'L3_L4',
+    eventType: 4,
+    eventSubType: 0,
+    observed: 'FORWARDED',
+    dropReason: null,
+    direction: 'unknown',
+    isReply: false,
+    traceReason: 'NEW',
+    observationPoint: null,
+    ip: null,
+    l4: protocol === null ? null : { protocol, sourcePort: 0, destinationPort: e.port, flags: null, icmpType: null, icmpCode: null },
+    source: endpointOf(e.from),
+    destination: endpointOf(e.to),
+  };
+}
+
+/** Both sides are judged wherever the end is a pod (the map is cluster-wide, not per node). */
+const sidesOf = (e: JudgeableEdge): { egress: boolean; ingress: boolean } => ({ egress: e.from.kind === 'pod', ingress: e.to.kind === 'pod' });
+
+type Side = SideVerdict | 'none';
+
+function change(base: Side, combined: Side): SideJudgement {
+  if (base === 'none' && combined === 'none') return 'none';
+  if (base === 'indeterminate' || combined === 'indeterminate') return 'indeterminate';
+  if (base === 'deny') return combined === 'deny' ? 'already-denied' : 'newly-allowed';
+  return combined === 'deny' ? 'newly-denied' : 'same';
+}
+
+function alone(v: Side): SideJudgement {
+  if (v === 'none') return 'none';
+  if (v === 'indeterminate') return 'indeterminate';
+  return v === 'deny' ? 'already-denied' : 'same';
+}
+
+/** The edge's verdict from its two sides: a connection is denied when either side denies it. */
+function verdictOf(egress: SideJudgement, ingress: SideJudgement, preview: boolean): MapVerdict {
+  const sides = [egress, ingress];
+  if (sides.includes('newly-denied')) return 'would-deny';
+  if (sides.includes('already-denied')) {
+    // Denied today by a side the contract leaves denied: the connection stays denied.
+    return preview ? 'already-denied' : 'denied';
+  }
+  if (sides.includes('indeterminate')) return 'indeterminate';
+  if (sides.includes('newly-allowed')) return 'newly-allowed';
+  return 'allow';
+}
+
+/**
+ * Judges edges under the policies in force (`before`) and, for a preview, under the policies
+ * once the change is made (`after`: baseline ∪ a contract's policies, or the set with one
+ * NetworkPolicy created or replaced under admission). Compiled once; `judge` is cheap.
+ */
+export class MapJudge {
+  private readonly baseline: CompiledPolicySet;
+  private readonly combined: CompiledPolicySet | null;
+
+  constructor(before: readonly NetworkPolicy[], after: readonly NetworkPolicy[] | null) {
+    this.baseline = compilePolicies(before);
+    this.combined = after === null ? null : compilePolicies(after);
+  }
+
+  /** A contract's preview: the baseline alone against baseline ∪ the contract's policies. */
+  static forContract(baseline: readonly NetworkPolicy[], proposed: readonly NetworkPolicy[]): MapJudge {
+    return new MapJudge(baseline, [...baseline, ...proposed]);
+  }
+
+  get preview(): boolean {
+    return this.combined !== null;
+  }
+
+  judge(edge: JudgeableEdge, flow: Flow = edgeFlow(edge)): EdgeJudgement {
+    const sides = sidesOf(edge);
+    if (!sides.egress && !sides.ingress) return { verdict: 'allow', egress: 'none', ingress: 'none', reason: 'neither end is a pod: no NetworkPolicy applies' };
+    const b = evaluateConnection(this.baseline, flow, sides);
+    if (this.combined === null) {
+      const egress = alone(b.egress);
+      const ingress = alone(b.ingress);
+      return { verdict: verdictOf(egress, ingress, false), egress, ingress, reason: b.reason };
+    }
+    const c = evaluateConnection(this.combined, flow, sides);
+    const egress = change(b.egress, c.egress);
+    const ingress = change(b.ingress, c.ingress);
+    const verdict = verdictOf(egress, ingress, true);
+    return { verdict, egress, ingress, reason: verdict === 'would-deny' || verdict === 'already-denied' || verdict === 'indeterminate' ? c.reason : b.reason === c.reason ? c.reason : `${c.reason} (baseline: ${b.reason})` };
+  }
+}
