@@ -9,7 +9,7 @@
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
 import { MapJudge, type EdgeJudgement, type MapVerdict } from '../../core/map/index.js';
-import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../../core/policy/index.js';
+import { compilePolicies, parseNetworkPolicy, policyRef, type CompiledPolicySet, type NetworkPolicy } from '../../core/policy/index.js';
 import { peerName, type WindowSummary } from '../../core/summary/index.js';
 import { baselineFor, type BaselineSnapshot, type BaselineSource } from '../registry/baseline-source.js';
 import { loadMapFile, saveMapFile } from './map-file.js';
@@ -81,6 +81,7 @@ export class MapService {
   private savedChanges = -1;
   private parsedBaseline: { revision: string; policies: { ref: string; owner: string | null; policy: NetworkPolicy }[] } | null = null;
   private readonly judges = new Map<string, MapJudge>();
+  private compiledBaseline: CompiledPolicySet | undefined;
 
   constructor(options: MapServiceOptions) {
     this.o = options;
@@ -141,6 +142,7 @@ export class MapService {
       }
       this.parsedBaseline = { revision: snapshot.revision, policies };
       this.judges.clear();
+      this.compiledBaseline = undefined;
     }
     return { snapshot, policies: this.parsedBaseline.policies };
   }
@@ -161,7 +163,9 @@ export class MapService {
     if (contract === null) return { judge: this.cachedJudge('\u0000baseline', () => new MapJudge(policies.map((p) => p.policy), null)), baselineRevision: snapshot.revision };
     const own = new Set(baselineFor(snapshot, contract.name).map((p) => p.ref));
     const base = policies.filter((p) => own.has(p.ref)).map((p) => p.policy);
-    return { judge: this.cachedJudge(`${contract.name}\u0000${contract.policiesHash}`, () => MapJudge.forContract(base, contract.spec.policies)), baselineRevision: snapshot.revision };
+    // The usual case (the contract wrote nothing yet): its baseline is the whole set, compiled once per revision.
+    const shared = base.length === policies.length ? (this.compiledBaseline ??= compilePolicies(base)) : undefined;
+    return { judge: this.cachedJudge(`${contract.name}\u0000${contract.policiesHash}`, () => MapJudge.forContract(base, contract.spec.policies, shared)), baselineRevision: snapshot.revision };
   }
 
   /** The map judged for a contract (or the baseline alone), edges seen since `sinceMs`. */
@@ -206,7 +210,8 @@ export class MapService {
     const ref = policyRef(policy);
     const before = policies.map((p) => p.policy);
     const after = [...policies.filter((p) => p.ref !== ref).map((p) => p.policy), policy];
-    const judge = new MapJudge(before, after);
+    const old = policies.find((p) => p.ref === ref)?.policy;
+    const judge = new MapJudge((this.compiledBaseline ??= compilePolicies(before)), after, new Set([policy.namespace, ...(old ? [old.namespace] : [])]));
     const candidates = this.map.query(nowMs - this.map.retentionMs, nowMs);
     const out: NewlyDeniedEdge[] = [];
     let judged = 0;

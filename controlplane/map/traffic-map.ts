@@ -94,7 +94,8 @@ export class TrafficMap {
       let rec = this.edges.get(id);
       if (rec === undefined) {
         if (this.edges.size >= this.maxEdges) this.evictOldest(nowMs);
-        rec = { id, from: e.from, to: e.to, port: e.port, protocol: e.protocol, firstSeenMs: Math.min(e.firstSeenMs, at), lastSeenMs: at, buckets: new Map(), flow: null };
+        // The connection it stands for is built now, once, so a preview only judges.
+        rec = { id, from: e.from, to: e.to, port: e.port, protocol: e.protocol, firstSeenMs: Math.min(e.firstSeenMs, at), lastSeenMs: at, buckets: new Map(), flow: edgeFlow(e) };
         this.edges.set(id, rec);
       } else {
         if (e.firstSeenMs < rec.firstSeenMs) rec.firstSeenMs = e.firstSeenMs;
@@ -193,7 +194,7 @@ export class TrafficMap {
       const prev = this.edges.get(id);
       const buckets = prev?.buckets ?? new Map<number, number>();
       for (const [b, c] of e.buckets) buckets.set(b, (buckets.get(b) ?? 0) + c);
-      this.edges.set(id, { id, from: e.from, to: e.to, port: e.port, protocol: e.protocol, firstSeenMs: Math.min(prev?.firstSeenMs ?? e.firstSeenMs, e.firstSeenMs), lastSeenMs: Math.max(prev?.lastSeenMs ?? 0, e.lastSeenMs), buckets, flow: null });
+      this.edges.set(id, { id, from: e.from, to: e.to, port: e.port, protocol: e.protocol, firstSeenMs: Math.min(prev?.firstSeenMs ?? e.firstSeenMs, e.firstSeenMs), lastSeenMs: Math.max(prev?.lastSeenMs ?? 0, e.lastSeenMs), buckets, flow: prev?.flow ?? edgeFlow(e) });
     }
     for (const e of edges.slice(this.maxEdges)) {
       let total = 0;

@@ -9,6 +9,7 @@
  * endpoint, so whatever depends on it is indeterminate, never guessed. External ends carry no
  * IP (the map never keeps IPs), so ipBlock rules on them are indeterminate too.
  */
+import { fnv1a32 } from '../common/index.js';
 import type { Endpoint, Flow } from '../flow/flow.js';
 import { compilePolicies, evaluateConnection, type CompiledPolicySet, type NetworkPolicy, type SideVerdict } from '../policy/index.js';
 import type { ObservedPeer } from '../summary/index.js';
@@ -36,10 +37,25 @@ export interface JudgeableEdge {
 
 const L4 = new Set(['TCP', 'UDP', 'SCTP', 'ICMPv4', 'ICMPv6', 'VRRP', 'IGMP']);
 
+/**
+ * The identity labels Hubble would print for these labels, and a synthetic identity number
+ * from them: core/policy memoises per identity (and verifies every hit against the labels), so
+ * edges of one workload share their selector work however many there are.
+ */
+function identityOf(p: ObservedPeer): { identity: number; labels: readonly string[] } {
+  const labels = [
+    ...Object.entries(p.labels).map(([k, v]) => `k8s:${k}=${v}`),
+    ...Object.entries(p.namespaceLabels).map(([k, v]) => `k8s:io.cilium.k8s.namespace.labels.${k}=${v}`),
+    `k8s:io.kubernetes.pod.namespace=${p.namespace}`,
+  ].sort();
+  // Above Cilium's reserved range; a collision only costs a recomputation.
+  return { identity: 256 + (fnv1a32(labels.join('\n')) % 16_000_000), labels };
+}
+
 function endpointOf(p: ObservedPeer): Endpoint {
   const base = { id: 1, identity: 0, labels: [] as readonly string[] };
   if (p.kind === 'pod' && !p.labelsPartial) {
-    return { ...base, kind: 'pod', namespace: p.namespace, podName: '', podLabels: p.labels, namespaceLabels: p.namespaceLabels, workloads: [] };
+    return { ...base, ...identityOf(p), kind: 'pod', namespace: p.namespace, podName: '', podLabels: p.labels, namespaceLabels: p.namespaceLabels, workloads: [] };
   }
   if (p.kind === 'external') return { ...base, kind: 'external' };
   if (p.kind === 'reserved') {
@@ -109,19 +125,26 @@ function verdictOf(egress: SideJudgement, ingress: SideJudgement, preview: boole
  * Judges edges under the policies in force (`before`) and, for a preview, under the policies
  * once the change is made (`after`: baseline ∪ a contract's policies, or the set with one
  * NetworkPolicy created or replaced under admission). Compiled once; `judge` is cheap.
+ *
+ * A NetworkPolicy only ever selects pods of its own namespace, so a side whose pod lives in a
+ * namespace the change does not touch keeps its baseline verdict: only touched sides are
+ * evaluated twice, and the baseline's compiled set (with its memo tables) can be shared by
+ * every preview of one baseline revision.
  */
 export class MapJudge {
   private readonly baseline: CompiledPolicySet;
   private readonly combined: CompiledPolicySet | null;
+  private readonly touched: ReadonlySet<string> | null;
 
-  constructor(before: readonly NetworkPolicy[], after: readonly NetworkPolicy[] | null) {
-    this.baseline = compilePolicies(before);
+  constructor(before: readonly NetworkPolicy[] | CompiledPolicySet, after: readonly NetworkPolicy[] | null, touched: ReadonlySet<string> | null = null) {
+    this.baseline = Array.isArray(before) ? compilePolicies(before as readonly NetworkPolicy[]) : (before as CompiledPolicySet);
     this.combined = after === null ? null : compilePolicies(after);
+    this.touched = touched;
   }
 
   /** A contract's preview: the baseline alone against baseline ∪ the contract's policies. */
-  static forContract(baseline: readonly NetworkPolicy[], proposed: readonly NetworkPolicy[]): MapJudge {
-    return new MapJudge(baseline, [...baseline, ...proposed]);
+  static forContract(baseline: readonly NetworkPolicy[], proposed: readonly NetworkPolicy[], compiledBaseline?: CompiledPolicySet): MapJudge {
+    return new MapJudge(compiledBaseline ?? baseline, [...baseline, ...proposed], new Set(proposed.map((p) => p.namespace)));
   }
 
   get preview(): boolean {
@@ -137,10 +160,14 @@ export class MapJudge {
       const ingress = alone(b.ingress);
       return { verdict: verdictOf(egress, ingress, false), egress, ingress, reason: b.reason };
     }
-    const c = evaluateConnection(this.combined, flow, sides);
-    const egress = change(b.egress, c.egress);
-    const ingress = change(b.ingress, c.ingress);
+    const t = this.touched;
+    const touchE = sides.egress && (t === null || t.has(edge.from.namespace));
+    const touchI = sides.ingress && (t === null || t.has(edge.to.namespace));
+    const c = touchE || touchI ? evaluateConnection(this.combined, flow, { egress: touchE, ingress: touchI }) : null;
+    const egress = change(b.egress, touchE && c !== null ? c.egress : b.egress);
+    const ingress = change(b.ingress, touchI && c !== null ? c.ingress : b.ingress);
     const verdict = verdictOf(egress, ingress, true);
-    return { verdict, egress, ingress, reason: verdict === 'would-deny' || verdict === 'already-denied' || verdict === 'indeterminate' ? c.reason : b.reason === c.reason ? c.reason : `${c.reason} (baseline: ${b.reason})` };
+    const reason = c === null ? b.reason : verdict === 'would-deny' || verdict === 'already-denied' || verdict === 'indeterminate' || b.reason === c.reason ? c.reason : `${c.reason} (baseline: ${b.reason})`;
+    return { verdict, egress, ingress, reason };
   }
 }
