@@ -19,6 +19,7 @@ import type { Reconciler } from '../rollout/reconciler.js';
 import { contractJson, edgeJson, historyItemJson } from './api-json.js';
 import type { MapApi } from './map-api.js';
 import { serveStatic } from './static-files.js';
+import { serveVendor } from './vendor-files.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ACTIONS: readonly OperatorAction[] = ['approve', 'pause', 'resume', 'rollback'];
@@ -159,7 +160,7 @@ export class ControlplaneHttpServer {
       sendError(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here`);
       return;
     }
-    if (!serveStatic(this.o.staticDir, p, res)) sendError(res, 404, 'NOT_FOUND', `no such path ${p}`);
+    if (!serveVendor(p, res) && !serveStatic(this.o.staticDir, p, res)) sendError(res, 404, 'NOT_FOUND', `no such path ${p}`);
   }
 
   private async api(req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string, p: string): Promise<void> {

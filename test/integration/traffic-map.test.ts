@@ -4,75 +4,24 @@
  * POST /api/v1/preview, `rampart map` and `rampart preview` against it, and a restart of the
  * control plane that must keep the map (state directory).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RAMPART_BIN, REPO_ROOT, startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
+import { RAMPART_BIN, startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
+import { bookinfoContract, startMapChain, type MapChain } from '../support/map-chain.js';
 import { waitFor } from '../support/wait-for.js';
 
-const CAPTURE = path.resolve(REPO_ROOT, '..', 'shared', 'flows', 'cilium-hubble-otel_testdata_basic-sample-400-tcp-flows.jsonl');
 const TOKEN = 'map-token';
-
-/** Locks bookinfo down; `forgetReviews` leaves out the rule that admits traffic into reviews. */
-export function bookinfoContract(name: string, forgetReviews: boolean): string {
-  const selector = forgetReviews ? '{ matchExpressions: [{ key: app, operator: NotIn, values: [reviews] }] }' : '{}';
-  return `apiVersion: rampart.dev/v1alpha1
-kind: RampContract
-metadata: { name: ${name} }
-spec:
-  policies:
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: default-deny-ingress, namespace: bookinfo }
-      spec: { podSelector: {}, policyTypes: [Ingress] }
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: allow-in-namespace, namespace: bookinfo }
-      spec:
-        podSelector: ${selector}
-        ingress:
-          - from: [{ podSelector: {} }]
-            ports: [{ port: 9080 }]
-  rollout:
-    strategy: percent
-    stages:
-      - { name: monitor, minDuration: 1h }
-      - { name: full, percent: 100, minDuration: 1h }
-`;
-}
 
 interface MapAnswer {
   nodes: { id: string; namespace: string }[];
   edges: { from: string; to: string; port: number; protocol: string; count: number; lastSeen: string; verdict: string }[];
 }
 
+let chain: MapChain;
 let dir: string;
 let cp: ControlplaneProcess;
-const children: { kill: (s: NodeJS.Signals) => boolean; exitCode: number | null }[] = [];
-
-function startChild(args: string[]): Promise<Record<string, unknown>[]> {
-  const proc = spawn(process.execPath, [RAMPART_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(proc);
-  const logs: Record<string, unknown>[] = [];
-  let buffer = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stdout.on('data', (c: string) => {
-    buffer += c;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      try {
-        logs.push(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  proc.stderr.resume();
-  return Promise.resolve(logs);
-}
 
 async function getMap(query = ''): Promise<MapAnswer> {
   const url = `${cp.base}/api/v1/map${query}`;
@@ -88,23 +37,15 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const controlplaneArgs = (): string[] => ['--contracts', path.join(dir, 'contracts'), '--state', path.join(dir, 'state'), '--token-file', path.join(dir, 'token')];
-
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-map-'));
-  fs.mkdirSync(path.join(dir, 'contracts'));
-  fs.writeFileSync(path.join(dir, 'contracts', 'bookinfo.yaml'), bookinfoContract('bookinfo-lockdown', true));
-  fs.writeFileSync(path.join(dir, 'token'), TOKEN);
-  const replayLogs = await startChild(['replay', '--flows', CAPTURE, '--listen', '127.0.0.1:0', '--loop', '--rate', '200']);
-  const address = await waitFor(() => replayLogs.find((l) => typeof l['address'] === 'string')?.['address'] as string | undefined, { timeoutMs: 20_000, what: 'replay to listen' });
-  cp = await startControlplaneProcess(controlplaneArgs());
-  await startChild(['agent', '--hubble', address, '--controlplane', `127.0.0.1:${cp.grpcPort}`, '--node', 'node-a', '--window', '300ms', '--metrics-listen', 'off', '--token-file', path.join(dir, 'token')]);
+  chain = await startMapChain({ token: TOKEN });
+  dir = chain.dir;
+  cp = chain.cp;
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await cp.stop('SIGKILL');
-  fs.rmSync(dir, { recursive: true, force: true });
+  chain.cp = cp;
+  await chain.stop();
 });
 
 describe('the traffic map', () => {
@@ -172,11 +113,11 @@ describe('the traffic map', () => {
   });
 
   it('keeps the map across a control plane restart (state directory)', async () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    chain.stopTraffic();
     const before = await getMap();
     expect(await cp.stop('SIGTERM')).toBe(0);
     expect(fs.existsSync(path.join(dir, 'state', 'traffic-map.json'))).toBe(true);
-    cp = await startControlplaneProcess(controlplaneArgs());
+    cp = await startControlplaneProcess(chain.controlplaneArgs);
     const after = await getMap();
     const key = (m: MapAnswer): string[] => m.edges.map((e) => `${e.from}>${e.to}:${e.port}/${e.protocol}`).sort();
     expect(key(after)).toEqual(key(before));
