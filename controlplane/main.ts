@@ -42,6 +42,8 @@ export interface ControlplaneHandle {
   readonly httpPort: number;
   /** The admission webhook's port, or null without --webhook-listen. */
   readonly webhookPort: number | null;
+  /** How long each admission review took (ms, most recent last, bounded). */
+  readonly webhookLatenciesMs: readonly number[];
   readonly map: MapService;
   readonly reconciler: Reconciler;
   readonly actuator: LocalActuator;
@@ -204,6 +206,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     grpcPort,
     httpPort: address.port,
     webhookPort: webhook?.port ?? null,
+    webhookLatenciesMs: webhook?.latenciesMs ?? [],
     map: trafficMap,
     reconciler,
     actuator,

@@ -48,7 +48,8 @@ export interface WebhookHandle {
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
 
-const edgeText = (e: NewlyDeniedEdge): string => `${e.from} → ${e.to}:${e.port}/${e.protocol}`;
+// NOTE: ASCII only: warnings travel in HTTP `Warning` headers, which clients decode as latin-1.
+const edgeText = (e: NewlyDeniedEdge): string => `${e.from} -> ${e.to}:${e.port}/${e.protocol}`;
 
 export function cut(text: string, max = MAX_WARNING_CHARS): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
