@@ -4,6 +4,7 @@
  * reported with its field path, none is thrown.
  */
 import { childPath, err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
+import { parseNetworkPolicy } from '../core/policy/index.js';
 
 export type SimProtocol = 'TCP' | 'UDP';
 
@@ -69,6 +70,12 @@ export interface ClusterSpec {
   readonly dnsServer: string;
   /** Kubelet probes (reserved:host → pod) per pod, in ms; 0 disables them. */
   readonly probeEveryMs: number;
+  /**
+   * NetworkPolicies already in force before any contract (the brownfield baseline): the
+   * datapath enforces them from the start, and the demo's control plane judges contracts
+   * against them (`--baseline`). Raw manifests, validated by core/policy.
+   */
+  readonly policies: readonly unknown[];
 }
 
 type Obj = Record<string, unknown>;
@@ -213,6 +220,16 @@ export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
   const dnsPerCall = r.number(dns, 'perCall', 'dns', { min: 0, max: 1, fallback: 0.3 });
   if (dnsPerCall > 0 && !wlNames.has(dnsServer)) r.problems.push(problem('dns.server', `unknown workload ${JSON.stringify(dnsServer)}`));
   const probeEveryMs = r.duration(doc, 'probeEvery', '', 10_000) ?? 10_000;
+  const policies: unknown[] = [];
+  if (doc.policies !== undefined) {
+    if (!Array.isArray(doc.policies)) r.problems.push(problem('policies', 'expected a list of NetworkPolicy manifests'));
+    else
+      doc.policies.forEach((raw: unknown, i) => {
+        const parsed = parseNetworkPolicy(raw, `policies[${i}]`);
+        if (parsed.ok) policies.push(raw);
+        else r.problems.push(...parsed.error);
+      });
+  }
   if (r.problems.length > 0) return err(r.problems);
-  return ok({ cluster, nodes, namespaces, workloads, externals, calls, dnsPerCall, dnsServer, probeEveryMs });
+  return ok({ cluster, nodes, namespaces, workloads, externals, calls, dnsPerCall, dnsServer, probeEveryMs, policies });
 }

@@ -41,9 +41,12 @@ export interface PolicyJudge {
 export class Enforcement {
   private applied: readonly AppliedContract[] = [];
   private readonly judge: PolicyJudge;
+  /** The policies in force before any contract (the cluster spec's `policies`): always enforced. */
+  private readonly baseline: readonly unknown[];
 
-  constructor(judge: PolicyJudge) {
+  constructor(judge: PolicyJudge, baseline: readonly unknown[] = []) {
     this.judge = judge;
+    this.baseline = baseline;
   }
 
   setApplied(contracts: readonly AppliedContract[]): void {
@@ -70,8 +73,9 @@ export class Enforcement {
 
   /**
    * The egress side is the source pod's, the ingress side the destination pod's. A pod's
-   * effective policies are the union of every contract enforcing it: NetworkPolicies are
-   * additive, so the union (not each contract alone) is what the datapath would enforce.
+   * effective policies are the pre-existing ones plus those of every contract enforcing it:
+   * NetworkPolicies are additive, so the union (not each contract alone) is what the datapath
+   * would enforce.
    */
   decide(conn: Connection, side: 'egress' | 'ingress'): SideDecision {
     const peer = side === 'egress' ? conn.src : conn.dst;
@@ -79,8 +83,8 @@ export class Enforcement {
     // Kubernetes semantics: traffic from the pod's own node is always allowed in.
     if (side === 'ingress' && conn.src.kind === 'host') return NOT_ENFORCED;
     const contracts = this.contractsEnforcing(peer.pod);
-    if (contracts.length === 0) return NOT_ENFORCED;
-    const key = contracts.map((c) => `${c.name}@${c.revision}`).join('+');
-    return this.judge.decide(key, contracts.flatMap((c) => c.policies), conn, side);
+    if (contracts.length === 0 && this.baseline.length === 0) return NOT_ENFORCED;
+    const key = ['baseline', ...contracts.map((c) => `${c.name}@${c.revision}`)].join('+');
+    return this.judge.decide(key, [...this.baseline, ...contracts.flatMap((c) => c.policies)], conn, side);
   }
 }

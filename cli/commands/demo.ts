@@ -81,7 +81,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   const spec = compressSpec(specResult.value, factor);
-  const work = createWorkdir({ contractsFrom: path.join(demoDir(), 'contracts'), factor });
+  const work = createWorkdir({ contractsFrom: path.join(demoDir(), 'contracts'), factor, baseline: spec.policies });
   const nodeNames = Array.from({ length: spec.nodes }, (_, i) => `sim-worker-${i + 1}`);
 
   const stop = new AbortController();
@@ -109,7 +109,7 @@ export async function run(args: readonly string[]): Promise<number> {
     supervisor.start(
       'controlplane',
       [
-        'controlplane', '--contracts', work.contractsDir, '--state', work.stateDir, '--token-file', work.tokenFile,
+        'controlplane', '--contracts', work.contractsDir, '--baseline', work.baselineDir, '--state', work.stateDir, '--token-file', work.tokenFile,
         '--grpc-listen', '127.0.0.1:0', '--http-listen', values['http-listen'],
         '--expected-nodes', nodeNames.join(','), '--reconcile-interval', values.fast ? '500ms' : '1s',
       ],

@@ -69,11 +69,13 @@ export async function run(args: readonly string[]): Promise<number> {
       flows,
       num(e.deny),
       flows > 0 ? `${((num(e.deny) / flows) * 100).toFixed(2)}%` : '-',
+      num(e.alreadyDenied),
+      num(e.newlyAllowed),
       num(e.actualDenies),
       `${num(nodes.reporting)}/${num(nodes.expected)}`,
     ];
   });
-  stdout.write(formatTable(['CONTRACT', 'REV', 'STAGE', 'PHASE', 'DECISION', 'EVALUATED', 'WOULD-DENY', 'RATIO', 'ACTUAL', 'NODES'], rows));
+  stdout.write(formatTable(['CONTRACT', 'REV', 'STAGE', 'PHASE', 'DECISION', 'EVALUATED', 'WOULD-DENY', 'RATIO', 'ALREADY-DENIED', 'NEWLY-ALLOWED', 'ACTUAL', 'NODES'], rows));
   for (const raw of items) {
     const c = obj(raw);
     const reasons = obj(c.decision).reasons;

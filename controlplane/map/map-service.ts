@@ -9,9 +9,10 @@
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
 import { MapJudge, type EdgeJudgement, type MapVerdict } from '../../core/map/index.js';
-import { compilePolicies, parseNetworkPolicy, policyRef, type CompiledPolicySet, type NetworkPolicy } from '../../core/policy/index.js';
+import { createEvaluator, parseNetworkPolicy, policyRef, type NetworkPolicy, type PolicyEvaluator } from '../../core/policy/index.js';
 import { peerName, type WindowSummary } from '../../core/summary/index.js';
 import { baselineFor, type BaselineSnapshot, type BaselineSource } from '../registry/baseline-source.js';
+import { EMPTY_BASELINE_SOURCE } from '../registry/file-baseline-source.js';
 import { loadMapFile, saveMapFile } from './map-file.js';
 import { TrafficMap, type MapEdge, type TrafficMapOptions } from './traffic-map.js';
 
@@ -51,11 +52,7 @@ export interface MapJson {
 }
 
 /** An empty baseline (file mode without --baseline). */
-export const EMPTY_BASELINE: BaselineSource = {
-  start: () => Promise.resolve(),
-  snapshot: () => ({ revision: 'empty', policies: [] }),
-  onChange: () => undefined,
-};
+export const EMPTY_BASELINE: BaselineSource = EMPTY_BASELINE_SOURCE;
 
 export interface MapServiceOptions extends TrafficMapOptions {
   /** Where traffic-map.json lives; null keeps the map in memory only. */
@@ -81,7 +78,7 @@ export class MapService {
   private savedChanges = -1;
   private parsedBaseline: { revision: string; policies: { ref: string; owner: string | null; policy: NetworkPolicy }[] } | null = null;
   private readonly judges = new Map<string, MapJudge>();
-  private compiledBaseline: CompiledPolicySet | undefined;
+  private baselineEvaluator: PolicyEvaluator | undefined;
 
   constructor(options: MapServiceOptions) {
     this.o = options;
@@ -142,9 +139,15 @@ export class MapService {
       }
       this.parsedBaseline = { revision: snapshot.revision, policies };
       this.judges.clear();
-      this.compiledBaseline = undefined;
+      this.baselineEvaluator = undefined;
     }
     return { snapshot, policies: this.parsedBaseline.policies };
+  }
+
+  /** The evaluator of every policy in force, compiled once per baseline revision. */
+  private inForce(policies: readonly { policy: NetworkPolicy }[]): PolicyEvaluator {
+    this.baselineEvaluator ??= createEvaluator(policies.map((p) => p.policy));
+    return this.baselineEvaluator;
   }
 
   private cachedJudge(key: string, make: () => MapJudge): MapJudge {
@@ -160,12 +163,10 @@ export class MapService {
   /** The judge of a contract's preview (or of the baseline alone when `contract` is null). */
   judgeFor(contract: Contract | null): { judge: MapJudge; baselineRevision: string } {
     const { snapshot, policies } = this.baseline();
-    if (contract === null) return { judge: this.cachedJudge('\u0000baseline', () => new MapJudge(policies.map((p) => p.policy), null)), baselineRevision: snapshot.revision };
+    if (contract === null) return { judge: this.cachedJudge('\u0000baseline', () => MapJudge.baselineOnly(this.inForce(policies))), baselineRevision: snapshot.revision };
     const own = new Set(baselineFor(snapshot, contract.name).map((p) => p.ref));
     const base = policies.filter((p) => own.has(p.ref)).map((p) => p.policy);
-    // The usual case (the contract wrote nothing yet): its baseline is the whole set, compiled once per revision.
-    const shared = base.length === policies.length ? (this.compiledBaseline ??= compilePolicies(base)) : undefined;
-    return { judge: this.cachedJudge(`${contract.name}\u0000${contract.policiesHash}`, () => MapJudge.forContract(base, contract.spec.policies, shared)), baselineRevision: snapshot.revision };
+    return { judge: this.cachedJudge(`${contract.name}\u0000${contract.policiesHash}`, () => MapJudge.forContract(base, contract.spec.policies)), baselineRevision: snapshot.revision };
   }
 
   /** The map judged for a contract (or the baseline alone), edges seen since `sinceMs`. */
@@ -208,10 +209,9 @@ export class MapService {
     const nowMs = this.o.clock.nowMs();
     const { policies } = this.baseline();
     const ref = policyRef(policy);
-    const before = policies.map((p) => p.policy);
     const after = [...policies.filter((p) => p.ref !== ref).map((p) => p.policy), policy];
     const old = policies.find((p) => p.ref === ref)?.policy;
-    const judge = new MapJudge((this.compiledBaseline ??= compilePolicies(before)), after, new Set([policy.namespace, ...(old ? [old.namespace] : [])]));
+    const judge = MapJudge.between(this.inForce(policies), after, new Set([policy.namespace, ...(old ? [old.namespace] : [])]));
     const candidates = this.map.query(nowMs - this.map.retentionMs, nowMs);
     const out: NewlyDeniedEdge[] = [];
     let judged = 0;

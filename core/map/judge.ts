@@ -11,7 +11,7 @@
  */
 import { fnv1a32 } from '../common/index.js';
 import type { Endpoint, Flow } from '../flow/flow.js';
-import { compilePolicies, evaluateConnection, type CompiledPolicySet, type NetworkPolicy, type SideVerdict } from '../policy/index.js';
+import { createBaselineEvaluator, createEvaluator, type EvaluatedSides, type Evaluation, type NetworkPolicy, type PolicyEvaluator, type SideVerdict } from '../policy/index.js';
 import type { ObservedPeer } from '../summary/index.js';
 
 export const MAP_VERDICTS = ['allow', 'would-deny', 'already-denied', 'newly-allowed', 'denied', 'indeterminate'] as const;
@@ -121,53 +121,73 @@ function verdictOf(egress: SideJudgement, ingress: SideJudgement, preview: boole
   return 'allow';
 }
 
+type Judged = { readonly baseline: Evaluation; readonly combined: Evaluation | null };
+type Evaluate = (flow: Flow, sides: EvaluatedSides, edge: JudgeableEdge) => Judged;
+
 /**
- * Judges edges under the policies in force (`before`) and, for a preview, under the policies
- * once the change is made (`after`: baseline ∪ a contract's policies, or the set with one
- * NetworkPolicy created or replaced under admission). Compiled once; `judge` is cheap.
+ * Judges edges under the policies in force and, for a preview, under the policies once the
+ * change is made. Compiled once; `judge` is cheap.
  *
- * A NetworkPolicy only ever selects pods of its own namespace, so a side whose pod lives in a
- * namespace the change does not touch keeps its baseline verdict: only touched sides are
- * evaluated twice, and the baseline's compiled set (with its memo tables) can be shared by
- * every preview of one baseline revision.
+ * - `baselineOnly`: the map as it is today (allow, denied, indeterminate);
+ * - `forContract`: core/policy's brownfield evaluator, baseline against baseline ∪ contract;
+ * - `between`: any two sets (admission: the set with one NetworkPolicy created or replaced).
+ *   A NetworkPolicy only ever selects pods of its own namespace, so only sides whose pod lives
+ *   in a namespace the change touches are evaluated under the new set, and the evaluator of
+ *   the set in force can be shared by every review of one baseline revision.
  */
 export class MapJudge {
-  private readonly baseline: CompiledPolicySet;
-  private readonly combined: CompiledPolicySet | null;
-  private readonly touched: ReadonlySet<string> | null;
+  private readonly evaluate: Evaluate;
+  readonly preview: boolean;
 
-  constructor(before: readonly NetworkPolicy[] | CompiledPolicySet, after: readonly NetworkPolicy[] | null, touched: ReadonlySet<string> | null = null) {
-    this.baseline = Array.isArray(before) ? compilePolicies(before as readonly NetworkPolicy[]) : (before as CompiledPolicySet);
-    this.combined = after === null ? null : compilePolicies(after);
-    this.touched = touched;
+  private constructor(evaluate: Evaluate, preview: boolean) {
+    this.evaluate = evaluate;
+    this.preview = preview;
   }
 
-  /** A contract's preview: the baseline alone against baseline ∪ the contract's policies. */
-  static forContract(baseline: readonly NetworkPolicy[], proposed: readonly NetworkPolicy[], compiledBaseline?: CompiledPolicySet): MapJudge {
-    return new MapJudge(compiledBaseline ?? baseline, [...baseline, ...proposed], new Set(proposed.map((p) => p.namespace)));
+  static baselineOnly(policies: readonly NetworkPolicy[] | PolicyEvaluator): MapJudge {
+    const e = isEvaluator(policies) ? policies : createEvaluator(policies);
+    return new MapJudge((flow, sides) => ({ baseline: e.evaluate(flow, sides), combined: null }), false);
   }
 
-  get preview(): boolean {
-    return this.combined !== null;
+  static forContract(baseline: readonly NetworkPolicy[], proposed: readonly NetworkPolicy[]): MapJudge {
+    const e = createBaselineEvaluator(baseline, proposed);
+    return new MapJudge((flow, sides) => {
+      const r = e.evaluate(flow, sides);
+      return { baseline: r.baseline, combined: r.combined };
+    }, true);
+  }
+
+  static between(before: readonly NetworkPolicy[] | PolicyEvaluator, after: readonly NetworkPolicy[], touched: ReadonlySet<string>): MapJudge {
+    const b = isEvaluator(before) ? before : createEvaluator(before);
+    const a = createEvaluator(after);
+    return new MapJudge((flow, sides, edge) => {
+      const baseline = b.evaluate(flow, sides);
+      const egress = sides.egress && touched.has(edge.from.namespace);
+      const ingress = sides.ingress && touched.has(edge.to.namespace);
+      if (!egress && !ingress) return { baseline, combined: baseline };
+      const c = a.evaluate(flow, { egress, ingress });
+      // Untouched sides keep their verdict: splice the baseline's into the combined evaluation.
+      return { baseline, combined: { ...c, egress: egress ? c.egress : baseline.egress, ingress: ingress ? c.ingress : baseline.ingress } };
+    }, true);
   }
 
   judge(edge: JudgeableEdge, flow: Flow = edgeFlow(edge)): EdgeJudgement {
     const sides = sidesOf(edge);
     if (!sides.egress && !sides.ingress) return { verdict: 'allow', egress: 'none', ingress: 'none', reason: 'neither end is a pod: no NetworkPolicy applies' };
-    const b = evaluateConnection(this.baseline, flow, sides);
-    if (this.combined === null) {
+    const { baseline: b, combined: c } = this.evaluate(flow, sides, edge);
+    if (c === null) {
       const egress = alone(b.egress);
       const ingress = alone(b.ingress);
       return { verdict: verdictOf(egress, ingress, false), egress, ingress, reason: b.reason };
     }
-    const t = this.touched;
-    const touchE = sides.egress && (t === null || t.has(edge.from.namespace));
-    const touchI = sides.ingress && (t === null || t.has(edge.to.namespace));
-    const c = touchE || touchI ? evaluateConnection(this.combined, flow, { egress: touchE, ingress: touchI }) : null;
-    const egress = change(b.egress, touchE && c !== null ? c.egress : b.egress);
-    const ingress = change(b.ingress, touchI && c !== null ? c.ingress : b.ingress);
+    const egress = change(b.egress, c.egress);
+    const ingress = change(b.ingress, c.ingress);
     const verdict = verdictOf(egress, ingress, true);
-    const reason = c === null ? b.reason : verdict === 'would-deny' || verdict === 'already-denied' || verdict === 'indeterminate' || b.reason === c.reason ? c.reason : `${c.reason} (baseline: ${b.reason})`;
+    const reason = verdict === 'would-deny' || verdict === 'already-denied' || verdict === 'indeterminate' || b.reason === c.reason ? c.reason : `${c.reason} (baseline: ${b.reason})`;
     return { verdict, egress, ingress, reason };
   }
+}
+
+function isEvaluator(x: readonly NetworkPolicy[] | PolicyEvaluator): x is PolicyEvaluator {
+  return !Array.isArray(x);
 }

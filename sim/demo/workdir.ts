@@ -14,6 +14,8 @@ import type { ClusterSpec } from '../cluster-spec.js';
 export interface DemoWorkdir {
   readonly root: string;
   readonly contractsDir: string;
+  /** The policies already in force (the cluster spec's `policies`), for `--baseline`. */
+  readonly baselineDir: string;
   readonly stateDir: string;
   readonly logDir: string;
   readonly tokenFile: string;
@@ -60,12 +62,14 @@ export function compressSpec(spec: ClusterSpec, factor: number): ClusterSpec {
   };
 }
 
-export function createWorkdir(opts: { contractsFrom: string; factor: number; root?: string }): DemoWorkdir {
+export function createWorkdir(opts: { contractsFrom: string; factor: number; root?: string; baseline?: readonly unknown[] }): DemoWorkdir {
   const root = opts.root ?? mkdtempSync(path.join(tmpdir(), 'rampart-demo-'));
   const contractsDir = path.join(root, 'contracts');
+  const baselineDir = path.join(root, 'baseline');
   const stateDir = path.join(root, 'state');
   const logDir = path.join(root, 'logs');
-  for (const d of [contractsDir, stateDir, logDir]) mkdirSync(d, { recursive: true });
+  for (const d of [contractsDir, baselineDir, stateDir, logDir]) mkdirSync(d, { recursive: true });
+  if ((opts.baseline ?? []).length > 0) writeFileSync(path.join(baselineDir, 'preexisting.yaml'), stringify({ apiVersion: 'v1', kind: 'List', items: opts.baseline }));
   for (const file of readdirSync(opts.contractsFrom).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     const doc: unknown = parse(readFileSync(path.join(opts.contractsFrom, file), 'utf8'));
     writeFileSync(path.join(contractsDir, file), stringify(compressContract(doc, opts.factor)));
@@ -73,5 +77,5 @@ export function createWorkdir(opts: { contractsFrom: string; factor: number; roo
   const token = randomBytes(12).toString('hex');
   const tokenFile = path.join(root, 'token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  return { root, contractsDir, stateDir, logDir, tokenFile, token };
+  return { root, contractsDir, baselineDir, stateDir, logDir, tokenFile, token };
 }

@@ -61,6 +61,31 @@ describe('the bundled demo scenario, enforced by the real policy engine', () => 
     expect(droppedEdges(after)).toEqual(new Set(['shop/price-scraper → shop/catalog:8080']));
   });
 
+  it('the pre-existing policies admit all of today\'s traffic: nothing is dropped before any contract', () => {
+    if (!spec.ok) return;
+    expect(spec.value.policies.length).toBeGreaterThan(0);
+    const records = simulate([], 100);
+    expect(records.length).toBeGreaterThan(1000);
+    expect(droppedEdges(records)).toEqual(new Set());
+    // They are enforced: their pods emit policy verdicts.
+    expect(records.some((r) => r.event_type.type === 5 && r.destination.namespace === 'data')).toBe(true);
+  });
+
+  it('the brownfield data lockdown at 100% drops nothing because of the baseline, and everything into data without it', () => {
+    if (!spec.ok) return;
+    const data = contract('data-lockdown.yaml');
+    const applied: AppliedContract[] = [{ name: data.name, revision: 1, stageIndex: 2, mode: 'percent', percent: 100, namespaces: [], policies: data.policies }];
+    expect(droppedEdges(simulate(applied, 100))).toEqual(new Set());
+    // The same contract on a cluster with no pre-existing policies would cut every store off.
+    const out: FlowRecord[] = [];
+    const sim = new Simulator({ spec: { ...spec.value, policies: [] }, seed: 5, judge: (cluster) => new CorePolicyJudge(cluster), sink: { publish: (_n: SimNode, r: FlowRecord) => out.push(r) } });
+    sim.enforcement.setApplied(applied);
+    const t0 = 1_700_000_000_000;
+    for (let t = t0; t <= t0 + 100_000; t += 250) sim.step(t);
+    const dropped = droppedEdges(out);
+    for (const edge of ['shop/catalog → data/postgres:5432', 'shop/cart → data/redis:6379', 'shop/search → data/elasticsearch:9200', 'shop/checkout → data/kafka:9092']) expect(dropped).toContain(edge);
+  });
+
   it('the payments lockdown, if enforced, would break exactly the invoicing job', () => {
     const applied: AppliedContract[] = [{ name: payments.name, revision: 1, stageIndex: 1, mode: 'namespaces', percent: 0, namespaces: ['payments'], policies: payments.policies }];
     const records = simulate(applied, 100);

@@ -27,9 +27,9 @@ describe('MapJudge: map edges against the baseline and a proposal', () => {
   }
 
   it('without a proposal, says what the baseline does today', () => {
-    expect(new MapJudge([policy(denyIngress('shop'))], null).judge(toApi).verdict).toBe('denied');
-    expect(new MapJudge([], null).judge(toApi).verdict).toBe('allow');
-    const j = new MapJudge([policy(denyIngress('shop'))], null).judge(toApi);
+    expect(MapJudge.baselineOnly([policy(denyIngress("shop"))]).judge(toApi).verdict).toBe('denied');
+    expect(MapJudge.baselineOnly([]).judge(toApi).verdict).toBe('allow');
+    const j = MapJudge.baselineOnly([policy(denyIngress("shop"))]).judge(toApi);
     expect(j.ingress).toBe('already-denied');
     expect(j.egress).toBe('same');
   });
