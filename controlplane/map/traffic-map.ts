@@ -146,7 +146,8 @@ export class TrafficMap {
       for (const [b, c] of edge.buckets) if (b >= from) count += c;
       if (count > 0) out.push({ edge, count });
     }
-    return out.sort((a, b) => b.count - a.count || (a.edge.id < b.edge.id ? -1 : a.edge.id > b.edge.id ? 1 : 0));
+    // Numeric keys only (string ties are slow on 10,000 edges); insertion order breaks the rest.
+    return out.sort((a, b) => b.count - a.count || b.edge.lastSeenMs - a.edge.lastSeenMs);
   }
 
   /** The connection an edge stands for (memoised on the edge). */
