@@ -1,6 +1,7 @@
 /**
  * The validating admission webhook (product.md "Traffic map, preview, admission"): for a
- * `networking.k8s.io/v1` NetworkPolicy created or updated by someone other than Rampart, it
+ * `networking.k8s.io/v1` NetworkPolicy created, updated or deleted by someone other than
+ * Rampart (a deletion can deny too, when the policy was the allow beside an isolating one), it
  * judges the traffic map under the policies in force before and after the change, and when
  * edges seen in the map would be newly denied it allows with warnings (each ≤ 120
  * characters, naming the top edges) or, in a namespace labelled
@@ -74,8 +75,10 @@ export async function review(body: unknown, map: MapService, namespaces: Namespa
   const allow = (extra: Obj = {}): ReviewOutcome => ({ response: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true, ...extra } }, newlyDenied: 0 });
   const kind = obj(req['kind']);
   if (kind['group'] !== 'networking.k8s.io' || kind['kind'] !== 'NetworkPolicy') return allow();
-  if (req['operation'] !== 'CREATE' && req['operation'] !== 'UPDATE') return allow();
-  const object = obj(req['object']);
+  const operation = req['operation'];
+  if (operation !== 'CREATE' && operation !== 'UPDATE' && operation !== 'DELETE') return allow();
+  // A deletion is judged on the policy as it was: removing an allow can deny traffic too.
+  const object = obj(operation === 'DELETE' ? req['oldObject'] : req['object']);
   const labels = obj(obj(object['metadata'])['labels']);
   if (labels['app.kubernetes.io/managed-by'] === 'rampart') return allow();
   const namespace = typeof req['namespace'] === 'string' && req['namespace'] !== '' ? req['namespace'] : typeof obj(object['metadata'])['namespace'] === 'string' ? (obj(object['metadata'])['namespace'] as string) : 'default';
@@ -86,9 +89,9 @@ export async function review(body: unknown, map: MapService, namespaces: Namespa
     return allow();
   }
   const ref = `${parsed.value.namespace}/${parsed.value.name}`;
-  const judged = map.newlyDenied(parsed.value, { maxEdges: MAX_JUDGED_EDGES, budgetMs: JUDGE_BUDGET_MS });
+  const judged = map.newlyDenied({ policy: parsed.value, deleted: operation === 'DELETE' }, { maxEdges: MAX_JUDGED_EDGES, budgetMs: JUDGE_BUDGET_MS });
   if (judged.edges.length === 0) return allow();
-  const warnings = warningsFor(ref, judged.edges, judged.partial);
+  const warnings = warningsFor(operation === 'DELETE' ? `deleting ${ref}` : ref, judged.edges, judged.partial);
   let enforce = false;
   try {
     const nsLabels = await namespaces.labels(namespace);
@@ -110,7 +113,7 @@ export async function review(body: unknown, map: MapService, namespaces: Namespa
         status: {
           code: 403,
           reason: 'Forbidden',
-          message: `rampart: ${ref} would newly deny ${judged.edges.length} edge(s) seen in live traffic, e.g. ${edgeText(top)} (${top.count} seen); namespace ${namespace} has ${ENFORCE_LABEL}=enforce (use a RampContract to roll it out)`,
+          message: `rampart: ${operation === 'DELETE' ? `deleting ${ref}` : ref} would newly deny ${judged.edges.length} edge(s) seen in live traffic, e.g. ${edgeText(top)} (${top.count} seen); namespace ${namespace} has ${ENFORCE_LABEL}=enforce (use a RampContract to roll it out)`,
         },
       },
     },

@@ -199,17 +199,21 @@ export class MapService {
   }
 
   /**
-   * Admission: the edges seen in the map that a NetworkPolicy created (or replacing the one of
-   * the same namespace/name) would newly deny, largest first. The work is bounded: at most
-   * `maxEdges` of the largest edges are judged, and judging stops at `deadlineMs` (the answer
-   * then says it is partial) so the webhook answers within its timeout whatever the map's size.
+   * Admission: the edges seen in the map that a NetworkPolicy change would newly deny, largest
+   * first. `policy` is created (or replaces the one of the same namespace/name); with
+   * `deleted`, the policy of that ref is removed (deleting an allow can deny too). The work is
+   * bounded: at most `maxEdges` of the largest edges are judged, and judging stops after
+   * `budgetMs` (the answer then says it is partial) so the webhook answers within its
+   * timeout whatever the map's size.
    */
-  newlyDenied(policy: NetworkPolicy, options: { readonly maxEdges: number; readonly budgetMs: number }): { edges: NewlyDeniedEdge[]; judged: number; partial: boolean } {
+  newlyDenied(change: { readonly policy: NetworkPolicy; readonly deleted?: boolean }, options: { readonly maxEdges: number; readonly budgetMs: number }): { edges: NewlyDeniedEdge[]; judged: number; partial: boolean } {
     const started = performance.now();
     const nowMs = this.o.clock.nowMs();
     const { policies } = this.baseline();
+    const policy = change.policy;
     const ref = policyRef(policy);
-    const after = [...policies.filter((p) => p.ref !== ref).map((p) => p.policy), policy];
+    const others = policies.filter((p) => p.ref !== ref).map((p) => p.policy);
+    const after = change.deleted === true ? others : [...others, policy];
     const old = policies.find((p) => p.ref === ref)?.policy;
     const judge = MapJudge.between(this.inForce(policies), after, new Set([policy.namespace, ...(old ? [old.namespace] : [])]));
     const candidates = this.map.query(nowMs - this.map.retentionMs, nowMs);

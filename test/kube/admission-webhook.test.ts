@@ -114,7 +114,7 @@ describe('the admission webhook on a real API server', () => {
             failurePolicy: 'Ignore',
             timeoutSeconds: 5,
             clientConfig: { url: `https://127.0.0.1:${cp.webhookPort}/validate`, caBundle: fs.readFileSync(path.join(dir, 'ca.crt')).toString('base64') },
-            rules: [{ apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], resources: ['networkpolicies'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }],
+            rules: [{ apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], resources: ['networkpolicies'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Namespaced' }],
             objectSelector: { matchExpressions: [{ key: 'app.kubernetes.io/managed-by', operator: 'NotIn', values: ['rampart'] }] },
             namespaceSelector: { matchLabels: { [TEST_LABEL]: 'true' } },
           },

@@ -10,7 +10,7 @@ const NOW = Date.parse('2026-03-01T00:00:00Z');
 const reviewOf = (object: unknown, operation = 'CREATE', namespace = 'shop'): unknown => ({
   apiVersion: 'admission.k8s.io/v1',
   kind: 'AdmissionReview',
-  request: { uid: 'abc', kind: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy' }, operation, namespace, object },
+  request: { uid: 'abc', kind: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy' }, operation, namespace, ...(operation === 'DELETE' ? { object: null, oldObject: object } : { object }) },
 });
 const open = { labels: () => Promise.resolve({}) };
 const enforce = { labels: () => Promise.resolve({ 'rampart.dev/admission': 'enforce' }) };
@@ -46,10 +46,23 @@ describe('admission review', () => {
     expect(r['warnings']).toEqual(['rampart: shop/allow-frontend-to-api would newly deny 1 edge seen in live traffic', 'rampart: would deny shop/frontend -> shop/api:8080/TCP (7 seen)']);
   });
 
+  it('judges a deletion: removing the allow beside an isolating policy denies its traffic', async () => {
+    const allow = allowIngress('shop', 'api', 'frontend', 8080);
+    const baseline: BaselineSource = {
+      start: () => Promise.resolve(),
+      snapshot: () => ({ revision: '1', policies: [{ ref: 'shop/allow-frontend-to-api', manifest: allow, owner: null }, { ref: 'shop/deny', manifest: deny, owner: null }] }),
+      onChange: () => undefined,
+    };
+    const r = res(await review(reviewOf(allow, 'DELETE'), service(baseline), open, log));
+    expect(r['allowed']).toBe(true);
+    expect(r['warnings']).toEqual(['rampart: deleting shop/allow-frontend-to-api would newly deny 1 edge seen in live traffic', 'rampart: would deny shop/frontend -> shop/api:8080/TCP (7 seen)']);
+  });
+
   it('never stands in the way of what it does not judge', async () => {
     const s = service();
     expect(res(await review(reviewOf({ ...deny, metadata: { name: 'x', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'rampart' } } }), s, enforce, log))).toEqual({ uid: 'abc', allowed: true });
     expect(res(await review(reviewOf(deny, 'DELETE'), s, enforce, log))).toEqual({ uid: 'abc', allowed: true });
+    expect(res(await review(reviewOf(deny, 'CONNECT'), s, enforce, log))).toEqual({ uid: 'abc', allowed: true });
     expect(res(await review(reviewOf({ kind: 'NetworkPolicy', spec: 'nonsense' }), s, enforce, log))).toEqual({ uid: 'abc', allowed: true });
     expect(res(await review({ request: { uid: 'u', kind: { group: 'apps', kind: 'Deployment' } } }, s, enforce, log))).toEqual({ uid: 'u', allowed: true });
     const failing = { labels: () => Promise.reject(new Error('api down')) };
