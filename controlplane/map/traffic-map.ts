@@ -9,12 +9,18 @@
  * sweep stays rare) are evicted and their counts folded into the "other" bucket, as are the
  * agents' own overflow counts. Nothing is silently lost: `stats()` says how much was folded.
  */
-import { observedEdgeId, type ObservedEdge, type ObservedPeer } from '../../core/summary/index.js';
+import { labelChars, observedEdgeId, stripped, type ObservedEdge, type ObservedPeer } from '../../core/summary/index.js';
 import { edgeFlow } from '../../core/map/index.js';
 import type { Flow } from '../../core/flow/index.js';
 
 export const DEFAULT_MAP_RETENTION_MS = 7 * 24 * 3600_000;
 export const DEFAULT_MAP_MAX_EDGES = 20_000;
+/**
+ * Label characters the map keeps over all workloads. Each workload's labels are kept once
+ * (the first identity seen for it, shared by all its edges); past the budget a new workload
+ * keeps no labels, so its selectors are judged indeterminate, never guessed.
+ */
+export const MAX_MAP_LABEL_CHARS = 32_000_000;
 /** Buckets per retention: `since` is answered to retention / BUCKETS (4 h at 7 d). */
 export const BUCKETS = 42;
 const MIN_BUCKET_MS = 60_000;
@@ -48,6 +54,9 @@ export interface TrafficMapStats {
   /** Connections folded into "other" (agents' overflow and evicted edges) within retention. */
   readonly other: number;
   readonly evictedEdges: number;
+  /** Workload ends held (each with its labels once). */
+  readonly workloads: number;
+  readonly labelChars: number;
 }
 
 export class TrafficMap {
@@ -56,6 +65,9 @@ export class TrafficMap {
   readonly bucketMs: number;
   private readonly edges = new Map<string, MapEdge>();
   private readonly other = new Map<number, number>();
+  /** One representative per workload end (namespace, workload, kind), shared by its edges. */
+  private readonly peers = new Map<string, ObservedPeer>();
+  private peerLabelChars = 0;
   private evicted = 0;
   private version = 0;
   private lastPruneMs = 0;
@@ -77,6 +89,19 @@ export class TrafficMap {
     return this.edges.size;
   }
 
+  /** The map's representative for this end: the first one seen, labels within the budget. */
+  private intern(p: ObservedPeer): ObservedPeer {
+    const key = `${p.namespace}\u0000${p.workload}\u0000${p.kind}`;
+    const have = this.peers.get(key);
+    if (have !== undefined) return have;
+    const chars = labelChars(p);
+    let kept = p;
+    if (this.peerLabelChars + chars > MAX_MAP_LABEL_CHARS) kept = stripped(p);
+    else this.peerLabelChars += chars;
+    this.peers.set(key, kept);
+    return kept;
+  }
+
   private bucketOf(ms: number): number {
     return ms - (ms % this.bucketMs);
   }
@@ -95,7 +120,9 @@ export class TrafficMap {
       if (rec === undefined) {
         if (this.edges.size >= this.maxEdges) this.evictOldest(nowMs);
         // The connection it stands for is built now, once, so a preview only judges.
-        rec = { id, from: e.from, to: e.to, port: e.port, protocol: e.protocol, firstSeenMs: Math.min(e.firstSeenMs, at), lastSeenMs: at, buckets: new Map(), flow: edgeFlow(e) };
+        const from = this.intern(e.from);
+        const to = this.intern(e.to);
+        rec = { id, from, to, port: e.port, protocol: e.protocol, firstSeenMs: Math.min(e.firstSeenMs, at), lastSeenMs: at, buckets: new Map(), flow: edgeFlow({ from, to, port: e.port, protocol: e.protocol }) };
         this.edges.set(id, rec);
       } else {
         if (e.firstSeenMs < rec.firstSeenMs) rec.firstSeenMs = e.firstSeenMs;
@@ -120,7 +147,22 @@ export class TrafficMap {
       if (rec.buckets.size === 0) this.edges.delete(id);
     }
     for (const b of this.other.keys()) if (b < oldest) this.other.delete(b);
+    this.dropUnusedPeers();
     this.version++;
+  }
+
+  /** Forgets the representatives no edge uses any more (and gives their labels back to the budget). */
+  private dropUnusedPeers(): void {
+    const used = new Set<ObservedPeer>();
+    for (const e of this.edges.values()) {
+      used.add(e.from);
+      used.add(e.to);
+    }
+    for (const [key, p] of this.peers) {
+      if (used.has(p)) continue;
+      this.peers.delete(key);
+      this.peerLabelChars -= labelChars(p);
+    }
   }
 
   private evictOldest(nowMs: number): void {
@@ -134,6 +176,7 @@ export class TrafficMap {
       this.edges.delete(v.id);
     }
     this.evicted += victims.length;
+    this.dropUnusedPeers();
   }
 
   /** Edges seen since `sinceMs`, with their counts since then (to the bucket), largest first. */
@@ -166,7 +209,7 @@ export class TrafficMap {
   stats(): TrafficMapStats {
     let other = 0;
     for (const c of this.other.values()) other += c;
-    return { edges: this.edges.size, other, evictedEdges: this.evicted };
+    return { edges: this.edges.size, other, evictedEdges: this.evicted, workloads: this.peers.size, labelChars: this.peerLabelChars };
   }
 
   // -------------------------------------------------------------------------------------
@@ -186,6 +229,8 @@ export class TrafficMap {
   restore(s: TrafficMapSnapshot, nowMs: number): void {
     this.edges.clear();
     this.other.clear();
+    this.peers.clear();
+    this.peerLabelChars = 0;
     this.evicted = s.evictedEdges;
     for (const [b, c] of s.other) this.other.set(b, c);
     // Most recently seen first, so a smaller bound keeps the freshest edges.
@@ -195,7 +240,9 @@ export class TrafficMap {
       const prev = this.edges.get(id);
       const buckets = prev?.buckets ?? new Map<number, number>();
       for (const [b, c] of e.buckets) buckets.set(b, (buckets.get(b) ?? 0) + c);
-      this.edges.set(id, { id, from: e.from, to: e.to, port: e.port, protocol: e.protocol, firstSeenMs: Math.min(prev?.firstSeenMs ?? e.firstSeenMs, e.firstSeenMs), lastSeenMs: Math.max(prev?.lastSeenMs ?? 0, e.lastSeenMs), buckets, flow: prev?.flow ?? edgeFlow(e) });
+      const from = prev?.from ?? this.intern(e.from);
+      const to = prev?.to ?? this.intern(e.to);
+      this.edges.set(id, { id, from, to, port: e.port, protocol: e.protocol, firstSeenMs: Math.min(prev?.firstSeenMs ?? e.firstSeenMs, e.firstSeenMs), lastSeenMs: Math.max(prev?.lastSeenMs ?? 0, e.lastSeenMs), buckets, flow: prev?.flow ?? edgeFlow({ from, to, port: e.port, protocol: e.protocol }) });
     }
     for (const e of edges.slice(this.maxEdges)) {
       let total = 0;

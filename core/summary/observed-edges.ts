@@ -46,7 +46,39 @@ export const MAX_PEER_LABELS = 32;
 /** Longest label key or value kept (Kubernetes allows 63 + a 253 prefix for keys). */
 export const MAX_LABEL_CHARS = 317;
 
+/**
+ * Label characters kept per window (and per merged report) across all edges: far below the
+ * collector's 16 MiB message limit whatever the labels. Edges admitted past it keep their
+ * workload names and counts but no labels (their selectors are judged indeterminate).
+ */
+export const MAX_WINDOW_LABEL_CHARS = 1_000_000;
+
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
+
+export function labelChars(p: ObservedPeer): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(p.labels)) n += k.length + v.length;
+  for (const [k, v] of Object.entries(p.namespaceLabels)) n += k.length + v.length;
+  return n;
+}
+
+/** The end without its labels (over the label budget): judged indeterminate, never guessed. */
+export function stripped(p: ObservedPeer): ObservedPeer {
+  return p.kind === 'pod' && (Object.keys(p.labels).length > 0 || Object.keys(p.namespaceLabels).length > 0) ? { ...p, labels: EMPTY, namespaceLabels: EMPTY, labelsPartial: true } : p;
+}
+
+/** Keeps labels on the edges (in order) while the budget lasts; strips them on the rest. */
+function withinLabelBudget(edges: readonly ObservedEdge[], budget: number): ObservedEdge[] {
+  let used = 0;
+  return edges.map((e) => {
+    const n = labelChars(e.from) + labelChars(e.to);
+    if (used + n <= budget) {
+      used += n;
+      return e;
+    }
+    return { ...e, from: stripped(e.from), to: stripped(e.to) };
+  });
+}
 
 export function observedEdgeId(e: { readonly from: { readonly namespace: string; readonly workload: string }; readonly to: { readonly namespace: string; readonly workload: string }; readonly port: number; readonly protocol: string }): string {
   return `${e.from.namespace}\u0000${e.from.workload}\u0000${e.to.namespace}\u0000${e.to.workload}\u0000${e.port}\u0000${e.protocol}`;
@@ -110,6 +142,7 @@ export class ObservedEdgeCollector {
   readonly capacity: number;
   private slots = new Map<string, Slot>();
   private overflowCount = 0;
+  private labelCharsUsed = 0;
 
   constructor(capacity = DEFAULT_OBSERVED_EDGE_CAPACITY) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`observed-edge capacity must be a non-negative integer, got ${capacity}`);
@@ -143,7 +176,14 @@ export class ObservedEdgeCollector {
       this.overflowCount++;
       return;
     }
-    this.slots.set(id, { from: observedPeerOf(flow.source), to: observedPeerOf(flow.destination), port, protocol, count: 1, firstSeenMs: t, lastSeenMs: t });
+    let from = observedPeerOf(flow.source);
+    let to = observedPeerOf(flow.destination);
+    const chars = labelChars(from) + labelChars(to);
+    if (this.labelCharsUsed + chars > MAX_WINDOW_LABEL_CHARS) {
+      from = stripped(from);
+      to = stripped(to);
+    } else this.labelCharsUsed += chars;
+    this.slots.set(id, { from, to, port, protocol, count: 1, firstSeenMs: t, lastSeenMs: t });
   }
 
   /** The window's edges, largest first, and the connections that did not fit. */
@@ -152,6 +192,7 @@ export class ObservedEdgeCollector {
     const overflow = this.overflowCount;
     this.slots = new Map();
     this.overflowCount = 0;
+    this.labelCharsUsed = 0;
     return { edges, overflow };
   }
 }
@@ -181,5 +222,5 @@ export function mergeObservedEdges(
   const all = [...byId.values()].sort((x, y) => y.count - x.count);
   let overflow = aOverflow + bOverflow;
   for (const e of all.slice(capacity)) overflow += e.count;
-  return { edges: all.slice(0, capacity), overflow };
+  return { edges: withinLabelBudget(all.slice(0, capacity), MAX_WINDOW_LABEL_CHARS), overflow };
 }

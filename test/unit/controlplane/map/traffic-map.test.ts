@@ -58,6 +58,22 @@ describe('TrafficMap', () => {
     expect(m.query(0, T0 + 5000).some((x) => x.edge.from.workload === 'w4999')).toBe(true);
   });
 
+  it('keeps each workload\'s labels once, shared by its edges, and forgets them with the last edge', () => {
+    const m = new TrafficMap({ retentionMs: 24 * H });
+    m.ingest([anEdge(a, b, 1, { atMs: T0 }), anEdge(a, c, 2, { atMs: T0 })], 0, T0);
+    // A later identity of frontend with other labels does not replace the representative.
+    m.ingest([anEdge({ ...a, labels: { app: 'frontend', extra: 'x' } }, c, 3, { atMs: T0 + H })], 0, T0 + H);
+    const [e1, e2, e3] = m.query(0, T0 + H).map((x) => x.edge);
+    expect(e1!.from).toBe(e2!.from);
+    expect(e3!.from).toBe(e1!.from);
+    expect(m.stats().workloads).toBe(3);
+    // The first two edges leave the retention; the third keeps frontend and db.
+    m.ingest([anEdge(a, c, 3, { atMs: T0 + 30 * H })], 0, T0 + 30 * H);
+    m.prune(T0 + 30 * H);
+    expect(m.query(0, T0 + 30 * H).map((x) => x.edge.from.labels)).toEqual([{ app: 'frontend' }]);
+    expect(m.stats().workloads).toBe(2);
+  });
+
   it('survives a restart through the state file, and sets a torn file aside', () => {
     const dir = tmp();
     const clock = { nowMs: () => T0 + H };

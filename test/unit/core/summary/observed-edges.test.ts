@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countsOnThisNode, MAX_PEER_LABELS, mergeObservedEdges, ObservedEdgeCollector, observedPeerOf, peerName } from '../../../../core/summary/index.js';
+import { countsOnThisNode, MAX_LABEL_CHARS, MAX_PEER_LABELS, MAX_WINDOW_LABEL_CHARS, mergeObservedEdges, ObservedEdgeCollector, observedPeerOf, peerName } from '../../../../core/summary/index.js';
 import { aFlow, anExternal, aPod, aReserved, tcp, udp } from '../../../support/builders.js';
 
 const from = aPod({ namespace: 'shop', name: 'frontend-6b746f74dc-9rcxx', labels: { app: 'frontend', 'pod-template-hash': '6b746f74dc' } });
@@ -41,6 +41,20 @@ describe('observed edges (agent side)', () => {
     expect(observedPeerOf(aPod({ labels: { app: 'a' } })).labelsPartial).toBe(false);
     expect(observedPeerOf(anExternal())).toMatchObject({ kind: 'external', workload: 'world', labels: {} });
     expect(observedPeerOf(aReserved('host'))).toMatchObject({ kind: 'reserved', workload: 'reserved:host' });
+  });
+
+  it('bounds the label bytes of a window: edges past the budget keep counts, lose labels, and are marked partial', () => {
+    const c = new ObservedEdgeCollector(2000);
+    const big = (i: number): Record<string, string> => Object.fromEntries(Array.from({ length: MAX_PEER_LABELS }, (_, k) => [`k${k}`.padEnd(100, 'k'), `${i}`.padEnd(MAX_LABEL_CHARS, 'v')]));
+    for (let i = 0; i < 400; i++) c.add(aFlow({ source: aPod({ namespace: 'big', labels: { app: `w${i}`, ...big(i) } }), destination: to }));
+    const { edges } = c.flush();
+    expect(edges).toHaveLength(400);
+    const chars = edges.reduce((n, e) => n + [e.from, e.to].reduce((m, p) => m + Object.entries({ ...p.labels, ...p.namespaceLabels }).reduce((x, [k, v]) => x + k.length + v.length, 0), 0), 0);
+    expect(chars).toBeLessThanOrEqual(MAX_WINDOW_LABEL_CHARS);
+    expect(edges.some((e) => e.from.labelsPartial && Object.keys(e.from.labels).length === 0)).toBe(true);
+    const merged = mergeObservedEdges(edges, 0, edges.map((e) => ({ ...e, port: 1 })), 0, 2000);
+    const mergedChars = merged.edges.reduce((n, e) => n + Object.entries(e.from.labels).reduce((x, [k, v]) => x + k.length + v.length, 0), 0);
+    expect(mergedChars).toBeLessThanOrEqual(MAX_WINDOW_LABEL_CHARS);
   });
 
   it('counts a pod-to-pod connection on the source node only, and outside sources on the destination node', () => {
