@@ -17,6 +17,7 @@ import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics.js';
+import { MapMetrics } from './map/map-metrics.js';
 import { MapService } from './map/map-service.js';
 import { startWebhook, type WebhookHandle } from './admission/webhook.js';
 import type { BaselineSource } from './registry/baseline-source.js';
@@ -107,6 +108,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   if (config.baselineDir !== null) log.info('baseline loaded', { dir: config.baselineDir, revision: baseline.snapshot().revision, policies: baseline.snapshot().policies.length });
   const trafficMap = new MapService({ stateDir: config.stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
   trafficMap.start();
+  const mapMetrics = new MapMetrics(registry, trafficMap.map);
 
   const store = new EvidenceStore();
   const known = loadKnownNodes(config.stateDir);
@@ -199,7 +201,15 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     }),
   });
   const address = await http.listen(config.httpListen.host, config.httpListen.port);
-  const webhook: WebhookHandle | null = config.webhook === null ? null : await startWebhook({ ...config.webhook, kubeconfig: config.kubeconfig, map: trafficMap, log: log.child({ component: 'admission' }) });
+  const webhook: WebhookHandle | null = config.webhook === null ? null : await startWebhook({
+          ...config.webhook,
+          kubeconfig: config.kubeconfig,
+          map: trafficMap,
+          log: log.child({ component: 'admission' }),
+          observe: (seconds, result) => {
+            mapMetrics.admissionSeconds.observe({ result }, seconds);
+          },
+        });
   const rates = setInterval(() => {
     if (hub.size() === 0) return;
     const nowMs = clock.nowMs();

@@ -37,6 +37,8 @@ export interface WebhookOptions {
   readonly log: Logger;
   /** Tests inject a reader; otherwise the API when configured, else the map's identities. */
   readonly namespaces?: NamespaceLabels;
+  /** Called with each review's duration and result (metrics). */
+  readonly observe?: (seconds: number, result: 'allowed' | 'warned' | 'refused' | 'error') => void;
 }
 
 export interface WebhookHandle {
@@ -157,12 +159,15 @@ export async function startWebhook(o: WebhookOptions): Promise<WebhookHandle> {
         (out) => {
           reply(200, out.response);
           const ms = performance.now() - started;
+          const answer = obj(out.response['response']);
+          o.observe?.(ms / 1000, answer['allowed'] === false ? 'refused' : Array.isArray(answer['warnings']) ? 'warned' : 'allowed');
           latencies.push(ms);
           if (latencies.length > 1000) latencies.splice(0, latencies.length - 1000);
           o.log.info('admission review', { allowed: obj(out.response['response'])['allowed'], newlyDenied: out.newlyDenied, elapsedMs: Math.round(ms * 10) / 10 });
         },
         (e: unknown) => {
           o.log.error('admission review failed', { err: { message: e instanceof Error ? e.message : String(e) } });
+          o.observe?.((performance.now() - started) / 1000, 'error');
           reply(500, { error: 'internal error' });
         },
       );

@@ -163,5 +163,9 @@ describe('the admission webhook on a real API server', () => {
     const managed = await createPolicy(kc, ENFORCE_NS, 'managed-deny', DENY_INGRESS, { 'app.kubernetes.io/managed-by': 'rampart', 'rampart.dev/contract': 'c' });
     expect(managed.status).toBe(201);
     expect(managed.warnings).toEqual([]);
+    const metrics = await cp.registry.metrics();
+    expect(metrics).toMatch(/rampart_controlplane_admission_review_seconds_count\{result="warned"\} [1-9]/);
+    expect(metrics).toMatch(/rampart_controlplane_admission_review_seconds_count\{result="refused"\} [1-9]/);
+    expect(metrics).toMatch(/rampart_controlplane_map_edges 2\b/);
   });
 });
