@@ -6,17 +6,18 @@
  * when the stream drops.
  */
 import process, { env, stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { ApiError, getJson, resolveTarget, streamUrl, type ApiTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
+import { formatFlagProblems, parseFlags, readInteger } from '../../io/flags.js';
+import { asObject } from '../../core/common/index.js';
 
 const USAGE = `usage: rampart watch [--contract <name>] [--server <url>] [--token-file <file>] [--count <n>]
   --count   exit after this many rate updates (for scripts)
 `;
 
 type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const obj = asObject;
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 const clock = (at: unknown): string => (typeof at === 'string' ? at.slice(11, 19) : new Date().toISOString().slice(11, 19));
@@ -38,33 +39,27 @@ interface Row {
 const LINE_MODE_RATES_EVERY = 5;
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        contract: { type: 'string' },
-        server: { type: 'string' },
-        'token-file': { type: 'string' },
-        count: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    stderr.write(`rampart watch: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+  const { values, problems } = parseFlags(args, {
+    contract: { type: 'string' },
+    server: { type: 'string' },
+    'token-file': { type: 'string' },
+    count: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart watch', problems, USAGE));
     return 2;
   }
   if (values.help) {
     stdout.write(USAGE);
     return 0;
   }
-  const count = values.count === undefined ? null : Number(values.count);
-  if (count !== null && !(Number.isInteger(count) && count > 0)) {
-    stderr.write(`rampart watch: --count: expected a positive integer, got ${JSON.stringify(values.count)}\n`);
+  const countRead = values.count === undefined ? null : readInteger(values.count, '--count', { min: 1 });
+  if (countRead !== null && !countRead.ok) {
+    stderr.write(formatFlagProblems('rampart watch', [countRead.error], USAGE));
     return 2;
   }
+  const count = countRead === null ? null : countRead.value;
   let target: ApiTarget;
   try {
     target = resolveTarget({ server: values.server, tokenFile: values['token-file'] }, env);

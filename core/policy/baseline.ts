@@ -12,7 +12,7 @@
  * select the endpoint in a direction, the union's candidates for that side are the baseline's,
  * so the side is decided once and its combined verdict is the baseline's.
  */
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../flow/index.js';
 import { CompiledEvaluator, type EvaluatorOptions } from './evaluator.js';
 import type { NetworkPolicy } from './policy.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation, SideVerdict } from './verdict.js';

@@ -9,7 +9,7 @@
  * recomputation, never unbounded memory. Each evaluator (evaluator.ts) owns one set of
  * tables, with its own budget: nothing outside the evaluator clears them.
  */
-import type { PodEndpoint } from '../flow/flow.js';
+import type { PodEndpoint } from '../flow/index.js';
 import type { CompiledPolicy } from './compile.js';
 import type { Trit } from './trit.js';
 import type { Evaluation, SideResult } from './verdict.js';

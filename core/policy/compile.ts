@@ -3,7 +3,7 @@
  * policies indexed by namespace and direction, so evaluating a flow never re-parses anything
  * and only looks at the policies of the namespace of the pod whose side it decides.
  */
-import { parseCidr, type IpRange } from './cidr.js';
+import { parseCidr, type IpRange } from '../common/index.js';
 import { policyRef, type NetworkPolicy, type Peer, type PolicyProtocol, type PolicyRule } from './policy.js';
 import { compileSelector, type CompiledSelector } from './selector.js';
 

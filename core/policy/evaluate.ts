@@ -20,7 +20,7 @@
  * - ICMP and other protocols without ports are admitted only by rules without `ports`.
  * - A pod reaching itself is evaluated like any other connection.
  */
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../flow/index.js';
 import type { Direction, MatchContext } from './match.js';
 import { evaluateSide } from './side.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation, SideResult, SideVerdict } from './verdict.js';

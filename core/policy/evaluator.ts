@@ -5,7 +5,7 @@
  * between evaluators and nothing outside one clears its tables: dropping the evaluator drops
  * its memory.
  */
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../flow/index.js';
 import { createCaches, MAX_RESULTS } from './cache.js';
 import { compilePolicies } from './compile.js';
 import { evaluateWith } from './evaluate.js';

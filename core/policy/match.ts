@@ -3,9 +3,9 @@
  * destination pod), peers (selectors, ipBlock) and whole rules, each answered YES, NO or
  * MAYBE. The connection lives in one reused context object so the hot path allocates nothing.
  */
-import type { Endpoint, Flow, PodEndpoint } from '../flow/flow.js';
+import type { Endpoint, Flow, PodEndpoint } from '../flow/index.js';
 import type { EndpointFacts, EvaluationCaches } from './cache.js';
-import { parseIp, rangeContains, type IpAddress } from './cidr.js';
+import { parseIp, rangeContains, type IpAddress } from '../common/index.js';
 import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort } from './compile.js';
 import { endpointName } from './describe.js';
 import { matchSelector, type CompiledSelector } from './selector.js';

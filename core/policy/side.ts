@@ -3,7 +3,7 @@
  * policies isolate it, whether one of them admits the connection, with memoised results per
  * endpoint identity, peer and port, and a reason a person can act on.
  */
-import type { Endpoint, Flow } from '../flow/flow.js';
+import type { Endpoint, Flow } from '../flow/index.js';
 import { factsFor, MAX_RESULTS_PER_SIDE, noteResult, type EndpointFacts, type SideCandidates } from './cache.js';
 import { EMPTY_INDEX, type CompiledPolicy } from './compile.js';
 import { endpointName, listRefs, portName } from './describe.js';

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { parseDurationMs } from '../../core/common/index.js';
+import { parseDurationMs, isObject } from '../../core/common/index.js';
 import type { ClusterSpec } from '../cluster-spec.js';
 
 export interface DemoWorkdir {
@@ -23,7 +23,6 @@ export interface DemoWorkdir {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Report ages below this would flap with one-second windows on a busy 2-core machine. */
 const MIN_REPORT_AGE_MS = 5000;
@@ -36,15 +35,15 @@ const scaleDuration = (value: unknown, factor: number, minMs = 0): unknown => {
 
 /** A contract document with its stage durations, report age and minimum flows divided by `factor`. */
 export function compressContract(doc: unknown, factor: number): unknown {
-  if (factor === 1 || !isObj(doc) || !isObj(doc.spec)) return doc;
+  if (factor === 1 || !isObject(doc) || !isObject(doc.spec)) return doc;
   const spec: Obj = { ...doc.spec };
-  if (isObj(spec.rollout) && Array.isArray(spec.rollout.stages)) {
+  if (isObject(spec.rollout) && Array.isArray(spec.rollout.stages)) {
     spec.rollout = {
       ...spec.rollout,
-      stages: spec.rollout.stages.map((s: unknown) => (isObj(s) ? { ...s, minDuration: scaleDuration(s.minDuration, factor) } : s)),
+      stages: spec.rollout.stages.map((s: unknown) => (isObject(s) ? { ...s, minDuration: scaleDuration(s.minDuration, factor) } : s)),
     };
   }
-  if (isObj(spec.gates)) {
+  if (isObject(spec.gates)) {
     const g: Obj = { ...spec.gates };
     g.maxReportAge = scaleDuration(g.maxReportAge, factor, MIN_REPORT_AGE_MS);
     if (typeof g.minFlows === 'number') g.minFlows = Math.max(1, Math.ceil(g.minFlows / factor));

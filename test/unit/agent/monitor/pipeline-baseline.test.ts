@@ -122,3 +122,21 @@ describe('Pipeline with a baseline', () => {
     if (!r.ok) expect(JSON.stringify(r.error)).toMatch(/baseline\[0\]\.spec\.ingress\[0\]\.ports\[0\]\.port.*judging contract c1/);
   });
 });
+
+describe('ContractStore with a baseline', () => {
+  it('compiles each (baseline, contract) pair once: a stage change keeps it, a new baseline or new policies do not', async () => {
+    const store = new ContractStore<ContractEvaluator>(networkPolicyEngine);
+    const baseline = (revision: string) => ({ revision, policies: [base('legacy-lock', np('legacy-lock', { podSelector: {} }))] });
+    const compiledOf = () => store.active!.contracts[0]!.compiled;
+    await store.offer({ generation: 1, contracts: [contract('c1', lockdown)], baseline: baseline('r1') });
+    const first = compiledOf();
+    await store.offer({ generation: 2, contracts: [{ ...contract('c1', lockdown), stageIndex: 1, stageName: 'canary' }], baseline: baseline('r1') });
+    expect(compiledOf()).toBe(first);
+    expect(store.active!.contracts[0]!.key.stageName).toBe('canary');
+    await store.offer({ generation: 3, contracts: [contract('c1', lockdown)], baseline: baseline('r2') });
+    const second = compiledOf();
+    expect(second).not.toBe(first);
+    await store.offer({ generation: 4, contracts: [contract('c1', [...lockdown, allowIngress('api-from-web', 'api', 'web', 8080)])], baseline: baseline('r2') });
+    expect(compiledOf()).not.toBe(second);
+  });
+});
