@@ -4,8 +4,8 @@
  * (would-deny, already-denied, newly-allowed edges).
  */
 import { env, stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
 import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
+import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
 import { renderDot, renderTable } from './map-render.js';
 
 const USAGE = `usage: rampart map [--contract <name>] [--since <dur>] [--format table|dot|json] [--server <url>] [--token-file <file>]
@@ -17,31 +17,25 @@ const USAGE = `usage: rampart map [--contract <name>] [--since <dur>] [--format 
 `;
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        contract: { type: 'string' },
-        since: { type: 'string' },
-        format: { type: 'string', default: 'table' },
-        server: { type: 'string' },
-        'token-file': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    stderr.write(`rampart map: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+  const { values, problems } = parseFlags(args, {
+    contract: { type: 'string' },
+    since: { type: 'string' },
+    format: { type: 'string', default: 'table' },
+    server: { type: 'string' },
+    'token-file': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart map', problems, USAGE));
     return 2;
   }
   if (values.help) {
     stdout.write(USAGE);
     return 0;
   }
-  if (!['table', 'dot', 'json'].includes(values.format)) {
-    stderr.write(`rampart map: --format: expected table, dot or json, got ${JSON.stringify(values.format)}\n`);
+  const format = readOneOf(values.format, '--format', ['table', 'dot', 'json']);
+  if (!format.ok) {
+    stderr.write(formatFlagProblems('rampart map', [format.error], USAGE));
     return 2;
   }
   const q = new URLSearchParams();
@@ -55,8 +49,8 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`rampart map: ${e instanceof ApiError ? e.message : String(e)}\n`);
     return 1;
   }
-  if (values.format === 'json') stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  else if (values.format === 'dot') stdout.write(renderDot(body));
+  if (format.value === 'json') stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  else if (format.value === 'dot') stdout.write(renderDot(body));
   else stdout.write(renderTable(body));
   return 0;
 }

@@ -6,8 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { env, stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
+import { problem } from '../../core/common/index.js';
 import { ApiError, postText, resolveTarget } from '../../io/api-client.js';
+import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
 import { formatTable } from '../../io/table.js';
 import { edgesOf } from './map-render.js';
 
@@ -16,23 +17,19 @@ const USAGE = `usage: rampart preview <contract.yaml> [--since <dur>] [--format 
 `;
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...args],
-      options: {
-        since: { type: 'string' },
-        format: { type: 'string', default: 'table' },
-        server: { type: 'string' },
-        'token-file': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (e) {
-    stderr.write(`rampart preview: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+  const { values, positionals, problems } = parseFlags(
+    args,
+    {
+      since: { type: 'string' },
+      format: { type: 'string', default: 'table' },
+      server: { type: 'string' },
+      'token-file': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    { positionals: true },
+  );
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart preview', problems, USAGE));
     return 2;
   }
   if (values.help) {
@@ -40,11 +37,12 @@ export async function run(args: readonly string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) {
-    stderr.write(`rampart preview: expected one contract file, got ${positionals.length}\n${USAGE}`);
+    stderr.write(formatFlagProblems('rampart preview', [problem('(arguments)', `expected one contract file, got ${positionals.length}`)], USAGE));
     return 2;
   }
-  if (values.format !== 'table' && values.format !== 'json') {
-    stderr.write(`rampart preview: --format: expected table or json, got ${JSON.stringify(values.format)}\n`);
+  const format = readOneOf(values.format, '--format', ['table', 'json']);
+  if (!format.ok) {
+    stderr.write(formatFlagProblems('rampart preview', [format.error], USAGE));
     return 2;
   }
   const file = positionals[0]!;
@@ -65,7 +63,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const edges = edgesOf(body);
   const breaking = edges.filter((e) => e.verdict === 'would-deny');
-  if (values.format === 'json') {
+  if (format.value === 'json') {
     stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return breaking.length > 0 ? 1 : 0;
   }

@@ -10,7 +10,7 @@
  * IP (the map never keeps IPs), so ipBlock rules on them are indeterminate too.
  */
 import { fnv1a32 } from '../common/index.js';
-import type { Endpoint, Flow } from '../flow/flow.js';
+import type { Endpoint, Flow } from '../flow/index.js';
 import { createBaselineEvaluator, createEvaluator, type EvaluatedSides, type Evaluation, type NetworkPolicy, type PolicyEvaluator, type SideVerdict } from '../policy/index.js';
 import type { ObservedPeer } from '../summary/index.js';
 

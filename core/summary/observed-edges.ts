@@ -12,7 +12,7 @@
  * on an edge that does not fit is counted in `overflow` (the "other" bucket), never dropped
  * silently and never allowed to grow the map.
  */
-import type { Endpoint, Flow } from '../flow/flow.js';
+import type { Endpoint, Flow } from '../flow/index.js';
 import { workloadOf } from './workload.js';
 
 /** How an edge end was identified: selectors can only be judged on `pod` ends. */
