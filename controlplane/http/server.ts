@@ -18,6 +18,9 @@ import type { Journal } from '../state/journal.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import { contractJson, edgeJson, historyItemJson } from './api-json.js';
 import type { MapApi } from './map-api.js';
+import { contractFixJson } from '../authoring/contract-fix.js';
+import { broadeningJson } from '../authoring/broadening.js';
+import type { BaselineSource } from '../registry/baseline-source.js';
 import { serveStatic } from './static-files.js';
 import { serveVendor } from './vendor-files.js';
 
@@ -39,6 +42,8 @@ export interface HttpServerOptions {
   readonly streamHello: () => unknown;
   /** GET /api/v1/map and POST /api/v1/preview (controlplane/http/map-api.ts). */
   readonly mapApi?: MapApi;
+  /** The policies already in force, for the fix and broadening reports (absent: none). */
+  readonly baseline?: BaselineSource;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -238,7 +243,9 @@ export class ControlplaneHttpServer {
         const limit = Number(url.searchParams.get('limit') ?? '100');
         const n = Number.isInteger(limit) && limit > 0 ? Math.min(limit, 2000) : 100;
         sendJson(res, 200, { items: this.o.store.edges(name, n).map((x) => edgeJson(x.edge, x.kind)) });
-      } else sendError(res, 404, 'NOT_FOUND', `no such API path ${p}`);
+      } else if (sub === 'fix') sendJson(res, 200, contractFixJson(view, this.o.store, this.o.baseline));
+      else if (sub === 'broadening') sendJson(res, 200, broadeningJson(view, this.o.store, this.o.baseline));
+      else sendError(res, 404, 'NOT_FOUND', `no such API path ${p}`);
       return;
     }
     if (method !== 'POST' || sub === undefined || !(ACTIONS as readonly string[]).includes(sub)) {
