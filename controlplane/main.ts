@@ -135,7 +135,8 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     log.info('baseline changed', { revision: s.revision, policies: s.policies.length });
   });
   if (config.baselineDir !== null) log.info('baseline loaded', { dir: config.baselineDir, revision: baseline.snapshot().revision, policies: baseline.snapshot().policies.length });
-  const trafficMap = new MapService({ stateDir: config.stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
+  // Kubernetes mode without --state: the map lives in the scratch folder (the root filesystem is read-only).
+  const trafficMap = new MapService({ stateDir: config.stateDir !== '' ? config.stateDir : stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
   trafficMap.start();
   const mapMetrics = new MapMetrics(registry, trafficMap.map);
 
@@ -280,9 +281,11 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
         clearInterval(rates);
         clearInterval(saveNodes);
         controller.abort();
-        await Promise.all([collector.close(), http.close(), webhook?.close(), kube?.close()]);
+        await Promise.all([collector.close(), http.close(), webhook?.close()]);
         trafficMap.close();
         journal.close();
+        // Last: it releases the Lease and removes the scratch folder the map and journal used.
+        await kube?.close();
         log.info('stopped');
       })();
       return closing;
