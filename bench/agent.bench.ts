@@ -173,6 +173,16 @@ async function throughput(): Promise<void> {
 }
 if (parts.has('throughput')) await throughput();
 
+/** RAMPART_AGENT_BENCH=agent-only: the agent's rounds alone, for `node --cpu-prof` (no figures printed). */
+if (parts.has('agent-only')) {
+  const server = await startBenchServer('agent-bench-server', FLOWS);
+  try {
+    for (let i = 0; i <= ROUNDS; i++) await agentConsumer(server.address);
+  } finally {
+    server.stop();
+  }
+}
+
 /**
  * The flood twice: with V8's default heap heuristics (the old space grows lazily, so peak RSS
  * says more about V8 than about us), and with the heap capped at 128 MB as a container memory
