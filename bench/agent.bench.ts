@@ -94,7 +94,7 @@ async function agentConsumer(address: string): Promise<number> {
   const installed = await store.offer(benchContracts(CONTRACTS));
   if (!installed.ok) throw new Error(`bench contracts do not compile: ${JSON.stringify(installed.error.slice(0, 3))}`);
   const ac = new AbortController();
-  const client = createHubbleClient({ target: address, filters: AGENT_FILTERS, signal: ac.signal, initialNumber: FLOWS });
+  const client = createHubbleClient({ target: address, filters: AGENT_FILTERS, signal: ac.signal, initialNumber: FLOWS, earlySkip: true });
   let evaluations = 0;
   const pipeline = new Pipeline({
     node: 'bench',

@@ -170,7 +170,8 @@ class StrictReader extends protobuf.Reader {
           this.skipType(w, depth + 1);
         }
       default:
-        return super.skipType(wireType, depth);
+        super.skipType(wireType, depth);
+        return this;
     }
   }
 }
