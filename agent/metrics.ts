@@ -35,6 +35,12 @@ export function createAgentMetrics(registry: Registry, live: LiveState): AgentMe
     labelNames: ['contract', 'stage', 'side', 'verdict'] as const,
     registers: [registry],
   });
+  const baselineChanges = new Counter({
+    name: `${p}baseline_changes_total`,
+    help: 'Evaluated connection-sides judged against the baseline (the policies already in force) that were already denied by it, or that the contract newly allows (newly allowed sides are also counted as allow in evaluations_total; already denied ones are not counted there).',
+    labelNames: ['contract', 'stage', 'side', 'change'] as const,
+    registers: [registry],
+  });
   const actualDenies = new Counter({
     name: `${p}actual_denies_total`,
     help: 'Real policy drops on pods the contract stage enforces.',
@@ -131,6 +137,12 @@ export function createAgentMetrics(registry: Registry, live: LiveState): AgentMe
           for (const verdict of ['allow', 'deny', 'indeterminate'] as const) {
             // inc(0) still creates the series, so dashboards see every contract from its first window.
             evaluations.inc({ contract: c.contract, stage, side, verdict }, c[side][verdict]);
+          }
+        }
+        if (c.baseline !== undefined) {
+          for (const side of ['egress', 'ingress'] as const) {
+            baselineChanges.inc({ contract: c.contract, stage, side, change: 'already-denied' }, c.baseline[side].alreadyDenied);
+            baselineChanges.inc({ contract: c.contract, stage, side, change: 'newly-allowed' }, c.baseline[side].newlyAllowed);
           }
         }
         actualDenies.inc({ contract: c.contract, stage }, c.actualDenies);

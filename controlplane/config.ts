@@ -14,6 +14,8 @@ export interface ListenAddress {
 export interface ControlplaneConfig {
   readonly contractsDir: string;
   readonly stateDir: string;
+  /** The folder of NetworkPolicies already in force (the baseline); null: none. */
+  readonly baselineDir: string | null;
   /** A grpc-js bind address: `host:port` or `unix:///path`. */
   readonly grpcListen: string;
   readonly httpListen: ListenAddress;
@@ -44,6 +46,7 @@ export const CONTROLPLANE_DEFAULTS = {
 const OPTIONS = {
   contracts: 'CONTRACTS_DIR',
   state: 'STATE_DIR',
+  baseline: 'BASELINE_DIR',
   'grpc-listen': 'GRPC_LISTEN',
   'http-listen': 'HTTP_LISTEN',
   'token-file': 'TOKEN_FILE',
@@ -56,13 +59,14 @@ const OPTIONS = {
 } as const;
 const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS' } as const;
 
-export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir> --state <dir> [--grpc-listen <addr>] [--http-listen <addr>]
+export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir> --state <dir> [--baseline <dir>] [--grpc-listen <addr>] [--http-listen <addr>]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
 defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONTROLPLANE_DEFAULTS.httpListen} --reconcile-interval ${CONTROLPLANE_DEFAULTS.reconcileInterval}
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
 Without --token-file, authentication is off (a warning is logged).
+--baseline: NetworkPolicies already in force; each contract is judged against those it did not write.
 `;
 
 export function parseListen(text: string): Result<ListenAddress, string> {
@@ -135,6 +139,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
 
   const contractsDir = required('contracts', 'the folder of RampContract files');
   const stateDir = required('state', 'the folder for the history log');
+  const baselineDir = read('baseline')?.value.trim() ?? '';
   const grpcListen = (read('grpc-listen')?.value ?? CONTROLPLANE_DEFAULTS.grpcListen).trim();
   if (!grpcListen.startsWith('unix:')) {
     const g = parseListen(grpcListen);
@@ -157,6 +162,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   const config: ControlplaneConfig = {
     contractsDir,
     stateDir,
+    baselineDir: baselineDir === '' ? null : baselineDir,
     grpcListen: grpcListen.startsWith(':') ? `0.0.0.0${grpcListen}` : grpcListen,
     httpListen: http.ok ? http.value : { host: '0.0.0.0', port: 0 },
     tokenFile: tokenFile === '' ? null : tokenFile,

@@ -6,7 +6,7 @@
  * rejected as a whole with every problem, and the previous set stays.
  */
 import { childPath, err, ok, problem, type Problem, type Result } from '../../core/common/index.js';
-import { contractWindowId, type ContractSet, type ContractWindowKey, type Enforcement } from '../../core/summary/index.js';
+import { baselineManifestsFor, contractWindowId, type ContractSet, type ContractWindowKey, type Enforcement } from '../../core/summary/index.js';
 import type { PolicyEngine } from '../monitor/ports.js';
 
 export interface CompiledContract<S> {
@@ -15,6 +15,8 @@ export interface CompiledContract<S> {
   /** contractWindowId(key), precomputed. */
   readonly id: string;
   readonly enforcement: Enforcement;
+  /** The baseline revision the contract is compiled on top of ('' for none). */
+  readonly baselineRevision: string;
   readonly compiled: S;
 }
 
@@ -66,16 +68,20 @@ export class ContractStore<S> {
     for (const [i, c] of set.contracts.entries()) {
       await nextTurn();
       if (ticket !== this.latestOffer) return ok({ kind: 'superseded', generation: set.generation });
-      const result = this.engine.compile(c.policies);
+      // Judged against every policy in force that this contract did not write.
+      const result = this.engine.compile(c.policies, baselineManifestsFor(set, c.name));
       if (!result.ok) {
         const where = childPath(childPath('contracts', i), 'policies');
         for (const p of result.error) {
-          problems.push(problem(`${where}${p.path.startsWith('[') || p.path === '' ? '' : '.'}${p.path} (contract ${c.name})`, p.message));
+          // Problems of the baseline's manifests come back as `baseline[j]…`, of the contract's as `[j]…`.
+          const at = p.path.startsWith('baseline') ? `${p.path} (judging contract ${c.name})` : `${where}${p.path.startsWith('[') || p.path === '' ? '' : '.'}${p.path} (contract ${c.name})`;
+          problems.push(problem(at, p.message));
         }
         continue;
       }
       const key: ContractWindowKey = { contract: c.name, revision: c.revision, stageIndex: c.stageIndex, stageName: c.stageName };
-      compiled.push({ name: c.name, key, id: contractWindowId(key), enforcement: c.enforcement, compiled: result.value });
+      const baselineRevision = set.baseline?.revision ?? '';
+      compiled.push({ name: c.name, key, id: contractWindowId(key), enforcement: c.enforcement, baselineRevision, compiled: result.value });
     }
     if (ticket !== this.latestOffer) return ok({ kind: 'superseded', generation: set.generation });
     if (problems.length > 0) return err(problems);

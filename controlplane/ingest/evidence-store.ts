@@ -24,12 +24,17 @@ export interface Counts {
   allow: number;
   deny: number;
   indeterminate: number;
+  /** Brownfield: denied by the baseline alone already (not in `deny`), and newly allowed (in `allow`). */
+  alreadyDenied: number;
+  newlyAllowed: number;
   actualDenies: number;
   lostEvents: number;
   flowsSeen: number;
 }
 
-const zeroCounts = (): Counts => ({ windows: 0, allow: 0, deny: 0, indeterminate: 0, actualDenies: 0, lostEvents: 0, flowsSeen: 0 });
+const zeroCounts = (): Counts => ({ windows: 0, allow: 0, deny: 0, indeterminate: 0, alreadyDenied: 0, newlyAllowed: 0, actualDenies: 0, lostEvents: 0, flowsSeen: 0 });
+/** Baseline revisions remembered per stage (for the count of distinct ones); the latest is always kept. */
+const MAX_BASELINE_REVISIONS = 64;
 
 interface EdgeAggregate {
   view: { from: string; to: string; port: number; protocol: string; side: 'egress' | 'ingress' };
@@ -49,7 +54,11 @@ interface StageRecord {
   readonly buckets: Map<number, Counts>;
   readonly wouldDenyEdges: Map<string, EdgeAggregate>;
   readonly actualDenyEdges: Map<string, EdgeAggregate>;
+  readonly newlyAllowedEdges: Map<string, EdgeAggregate>;
   edgeOverflow: number;
+  /** The baseline revision of the latest window judged against one, and the distinct ones seen. */
+  baselineRevision: string | null;
+  readonly baselineRevisions: Set<string>;
 }
 
 interface NodeLiveness {
@@ -66,7 +75,7 @@ export interface NewEdge {
   readonly contract: string;
   readonly revision: number;
   readonly stageIndex: number;
-  readonly kind: 'would-deny' | 'actual-deny';
+  readonly kind: 'would-deny' | 'actual-deny' | 'newly-allowed';
   readonly edge: EdgeView;
 }
 
@@ -95,6 +104,8 @@ export interface Rates {
   readonly denyPerSecond: number;
   readonly indeterminatePerSecond: number;
   readonly actualDeniesPerSecond: number;
+  readonly alreadyDeniedPerSecond: number;
+  readonly newlyAllowedPerSecond: number;
 }
 
 const stageKey = (contract: string, revision: number, stageIndex: number): string => `${contract}\u0000${revision}\u0000${stageIndex}`;
@@ -108,6 +119,11 @@ function addSides(c: Counts, w: ContractWindow): void {
     c.indeterminate += s.indeterminate;
   }
   c.actualDenies += w.actualDenies;
+  const b = w.baseline;
+  if (b !== undefined) {
+    c.alreadyDenied += b.egress.alreadyDenied + b.ingress.alreadyDenied;
+    c.newlyAllowed += b.egress.newlyAllowed + b.ingress.newlyAllowed;
+  }
 }
 
 function sumLost(summary: WindowSummary): number {
@@ -148,7 +164,10 @@ export class EvidenceStore {
       buckets: new Map(),
       wouldDenyEdges: new Map(),
       actualDenyEdges: new Map(),
+      newlyAllowedEdges: new Map(),
       edgeOverflow: 0,
+      baselineRevision: null,
+      baselineRevisions: new Set(),
     };
     this.stages.set(stageKey(contract, revision, stageIndex), record);
     this.currentStage.set(contract, record);
@@ -248,6 +267,15 @@ export class EvidenceStore {
       for (const e of w.wouldDenyEdges) this.addEdge(rec, rec.wouldDenyEdges, e, 'would-deny', newEdges);
       for (const e of w.actualDenyEdges) this.addEdge(rec, rec.actualDenyEdges, e, 'actual-deny', newEdges);
       rec.edgeOverflow += w.wouldDenyEdgesOverflow + w.actualDenyEdgesOverflow;
+      if (w.baseline !== undefined) {
+        for (const e of w.baseline.newlyAllowedEdges) this.addEdge(rec, rec.newlyAllowedEdges, e, 'newly-allowed', newEdges);
+        rec.edgeOverflow += w.baseline.newlyAllowedEdgesOverflow;
+        // A new baseline does not reset the evidence: it is recorded beside it.
+        if (w.baseline.revision !== '') {
+          rec.baselineRevision = w.baseline.revision;
+          if (rec.baselineRevisions.size < MAX_BASELINE_REVISIONS) rec.baselineRevisions.add(w.baseline.revision);
+        }
+      }
       let pending = this.arrivals.get(w.contract);
       if (!pending) {
         pending = [];
@@ -316,16 +344,21 @@ export class EvidenceStore {
     }
     return {
       windows: totals.windows,
-      flows: totals.allow + totals.deny + totals.indeterminate,
+      flows: totals.allow + totals.deny + totals.indeterminate + totals.alreadyDenied,
       allow: totals.allow,
       deny: totals.deny,
       indeterminate: totals.indeterminate,
+      alreadyDenied: totals.alreadyDenied,
+      newlyAllowed: totals.newlyAllowed,
+      baselineRevision: rec?.baselineRevision ?? null,
+      baselineRevisions: rec?.baselineRevisions.size ?? 0,
       actualDenies: totals.actualDenies,
       actualDeniesLastMinute: lastMinuteDenies,
       lostEvents: totals.lostEvents,
       flowsSeen: totals.flowsSeen,
       topWouldDenyEdges: rec ? topEdges(rec.wouldDenyEdges, TOP_EDGES) : [],
       topActualDenyEdges: rec ? topEdges(rec.actualDenyEdges, TOP_EDGES) : [],
+      topNewlyAllowedEdges: rec ? topEdges(rec.newlyAllowedEdges, TOP_EDGES) : [],
       nodes,
     };
   }
@@ -335,6 +368,8 @@ export class EvidenceStore {
     into.allow += c.allow;
     into.deny += c.deny;
     into.indeterminate += c.indeterminate;
+    into.alreadyDenied += c.alreadyDenied;
+    into.newlyAllowed += c.newlyAllowed;
     into.actualDenies += c.actualDenies;
     into.lostEvents += c.lostEvents;
     into.flowsSeen += c.flowsSeen;
@@ -358,11 +393,13 @@ export class EvidenceStore {
     if (rec) for (const [start, c] of rec.buckets) if (start >= nowMs - RATE_WINDOW_MS) this.addCounts(sum, c);
     const s = RATE_WINDOW_MS / 1000;
     return {
-      flowsPerSecond: (sum.allow + sum.deny + sum.indeterminate) / s,
+      flowsPerSecond: (sum.allow + sum.deny + sum.indeterminate + sum.alreadyDenied) / s,
       allowPerSecond: sum.allow / s,
       denyPerSecond: sum.deny / s,
       indeterminatePerSecond: sum.indeterminate / s,
       actualDeniesPerSecond: sum.actualDenies / s,
+      alreadyDeniedPerSecond: sum.alreadyDenied / s,
+      newlyAllowedPerSecond: sum.newlyAllowed / s,
     };
   }
 

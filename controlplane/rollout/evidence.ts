@@ -30,11 +30,21 @@ export interface NodeCoverage {
 export interface StageEvidence {
   /** Window reports that carried this contract revision and stage. */
   readonly windows: number;
-  /** Evaluated connection-sides: allow + deny + indeterminate. */
+  /** Evaluated connection-sides: allow + deny + indeterminate + alreadyDenied. */
   readonly flows: number;
+  /** Allowed by baseline ∪ contract (newly allowed ones included). */
   readonly allow: number;
+  /** Would-deny: denied by baseline ∪ contract and allowed by the baseline alone (newly denied). */
   readonly deny: number;
   readonly indeterminate: number;
+  /** Denied by the baseline alone already (never the contract's doing, never blocks its gate). */
+  readonly alreadyDenied: number;
+  /** Denied by the baseline alone, allowed with the contract (it broadens access). */
+  readonly newlyAllowed: number;
+  /** The baseline revision the latest evidence was judged against (null: no baseline in play). */
+  readonly baselineRevision: string | null;
+  /** Distinct baseline revisions the stage's evidence was judged against (a new one does not reset it). */
+  readonly baselineRevisions: number;
   /** Real policy drops on enforced pods. */
   readonly actualDenies: number;
   /** Real policy drops in the last minute (what spec.rollback limits). */
@@ -47,6 +57,8 @@ export interface StageEvidence {
   readonly topWouldDenyEdges: readonly EdgeView[];
   /** Actually denied edges, largest first (bounded). */
   readonly topActualDenyEdges: readonly EdgeView[];
+  /** Newly allowed edges, largest first (bounded). */
+  readonly topNewlyAllowedEdges: readonly EdgeView[];
   readonly nodes: NodeCoverage;
 }
 
@@ -58,12 +70,17 @@ export const EMPTY_EVIDENCE: StageEvidence = {
   allow: 0,
   deny: 0,
   indeterminate: 0,
+  alreadyDenied: 0,
+  newlyAllowed: 0,
+  baselineRevision: null,
+  baselineRevisions: 0,
   actualDenies: 0,
   actualDeniesLastMinute: 0,
   lostEvents: 0,
   flowsSeen: 0,
   topWouldDenyEdges: [],
   topActualDenyEdges: [],
+  topNewlyAllowedEdges: [],
   nodes: EMPTY_COVERAGE,
 };
 

@@ -12,6 +12,7 @@ import { assertNever, canonicalJson } from '../../core/common/index.js';
 import { appliedStageOf, enforcementOf, type Actuator, type AppliedStage } from '../actuator/actuator.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import type { ControlplaneMetrics } from '../metrics.js';
+import type { BaselineSource } from '../registry/baseline-source.js';
 import type { ContractSource } from '../registry/contract-source.js';
 import type { EvidenceSnapshot, HistoryEntry, Journal } from '../state/journal.js';
 import { assessStage, type DecisionKind, type StageAssessment } from './assess-stage.js';
@@ -23,6 +24,12 @@ export const NUDGE_DELAY_MS = 100;
 
 export interface ReconcilerOptions {
   readonly source: ContractSource;
+  /**
+   * The policies already in force (product.md "the baseline"), pushed to agents with the
+   * contract set; a change is a new generation (agents re-judge), never new evidence.
+   * Absent: no baseline.
+   */
+  readonly baseline?: BaselineSource;
   readonly journal: Journal;
   readonly store: EvidenceStore;
   readonly actuator: Actuator;
@@ -99,6 +106,9 @@ export class Reconciler {
       this.reconcileSafely();
     }, this.o.intervalMs);
     this.o.source.onChange(() => {
+      this.nudge();
+    });
+    this.o.baseline?.onChange(() => {
       this.nudge();
     });
     signal.addEventListener(
@@ -287,6 +297,8 @@ export class Reconciler {
     m.setDecision(name, decision.kind);
     m.wouldDenyRatio.set({ contract: name }, e.flows > 0 ? e.deny / e.flows : 0);
     m.evaluatedFlows.set({ contract: name }, e.flows);
+    m.alreadyDenied.set({ contract: name }, e.alreadyDenied);
+    m.newlyAllowed.set({ contract: name }, e.newlyAllowed);
     m.nodeCoverage.set({ contract: name }, e.nodes.expected.length > 0 ? e.nodes.reporting.length / e.nodes.expected.length : 0);
     for (const arrived of this.o.store.takeArrivals(name)) m.decisionLatency.observe(Math.max(0, nowMs - arrived) / 1000);
   }
@@ -359,11 +371,14 @@ export class Reconciler {
         enforcement: enforcementOf(view.contract.spec.stages, view.state.stageIndex),
       });
     }
-    const key = canonicalJson(contracts);
+    const snapshot = this.o.baseline?.snapshot();
+    const baseline = snapshot === undefined || snapshot.revision === '' ? undefined : { revision: snapshot.revision, policies: snapshot.policies };
+    const judged = baseline === undefined ? contracts : contracts.map((c) => ({ ...c, baselineRevision: baseline.revision }));
+    const key = `${baseline?.revision ?? ''}\u0000${canonicalJson(contracts)}`;
     if (key === this.contractSetKey) return;
     this.contractSetKey = key;
     this.generation++;
-    this.contractSet = { generation: this.generation, contracts };
+    this.contractSet = { generation: this.generation, contracts: judged, ...(baseline === undefined ? {} : { baseline }) };
     this.o.metrics.contractSetPushes.inc();
     for (const l of this.listeners) l.contractSet(this.contractSet);
   }
@@ -376,6 +391,9 @@ export function snapshotOf(e: StageEvidence, a: StageAssessment | null): Evidenc
     allow: e.allow,
     deny: e.deny,
     indeterminate: e.indeterminate,
+    alreadyDenied: e.alreadyDenied,
+    newlyAllowed: e.newlyAllowed,
+    baselineRevision: e.baselineRevision,
     actualDenies: e.actualDenies,
     actualDeniesLastMinute: e.actualDeniesLastMinute,
     lostEvents: e.lostEvents,

@@ -25,6 +25,10 @@ export interface EvidenceSnapshot {
   readonly allow: number;
   readonly deny: number;
   readonly indeterminate: number;
+  /** Brownfield counts and the baseline revision judged against (absent in entries written before them). */
+  readonly alreadyDenied?: number;
+  readonly newlyAllowed?: number;
+  readonly baselineRevision?: string | null;
   readonly actualDenies: number;
   readonly actualDeniesLastMinute: number;
   readonly lostEvents: number;

@@ -22,6 +22,11 @@ export interface Gates {
   readonly maxWouldDeny: number | null;
   /** would-deny / evaluated, at most (null: no limit). */
   readonly maxWouldDenyRatio: number | null;
+  /**
+   * Connection-sides the baseline denies and the contract would allow, at most (null: no
+   * limit). A contract that broadens access is reported; this caps it.
+   */
+  readonly maxNewlyAllowed: number | null;
   /** Share of expected nodes reporting, at least (0..1). */
   readonly minNodeCoverage: number;
   /** Hubble lost events / flows seen, at most. */

@@ -27,7 +27,7 @@ const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const SPEC_KEYS = ['policies', 'rollout', 'gates', 'rollback', 'advance'];
 const ROLLOUT_KEYS = ['strategy', 'stages'];
 const STAGE_KEYS = ['name', 'minDuration', 'percent', 'namespaces'];
-const GATE_KEYS = ['minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge'];
+const GATE_KEYS = ['minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'maxNewlyAllowed', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge'];
 const ROLLBACK_KEYS = ['maxActualDeniesPerMinute'];
 
 /** Parses a RampContract object (as loaded from YAML/JSON or read from the API server). */
@@ -339,6 +339,9 @@ function readGates(sink: ProblemSink, value: unknown): Gates | undefined {
     ),
     maxWouldDenyRatio: orDefaultNullable(gates['maxWouldDenyRatio'], DEFAULT_GATES.maxWouldDenyRatio, (v) =>
       readNumber(sink, v, at('maxWouldDenyRatio'), ratio),
+    ),
+    maxNewlyAllowed: orDefaultNullable(gates['maxNewlyAllowed'], DEFAULT_GATES.maxNewlyAllowed, (v) =>
+      readNumber(sink, v, at('maxNewlyAllowed'), count),
     ),
     minNodeCoverage: orDefault(gates['minNodeCoverage'], DEFAULT_GATES.minNodeCoverage, (v) =>
       readNumber(sink, v, at('minNodeCoverage'), ratio),

@@ -6,7 +6,6 @@
 import { parseCidr, type IpRange } from './cidr.js';
 import { policyRef, type NetworkPolicy, type Peer, type PolicyProtocol, type PolicyRule } from './policy.js';
 import { compileSelector, type CompiledSelector } from './selector.js';
-import { createCaches, type EvaluationCaches } from './cache.js';
 
 export interface CompiledPort {
   readonly protocol: PolicyProtocol;
@@ -59,15 +58,13 @@ export interface DirectionIndex {
   readonly egress: readonly CompiledPolicy[];
 }
 
-/** A policy set ready for `evaluateConnection`. Build it once per set with `compilePolicies`. */
+/** A policy set ready for an evaluator (evaluator.ts). Immutable: the memo tables live in the evaluator. */
 export interface CompiledPolicySet {
   readonly policies: readonly CompiledPolicy[];
   readonly byNamespace: ReadonlyMap<string, DirectionIndex>;
   /** Every policy by direction: the candidates for an endpoint whose namespace is unknown. */
   readonly all: DirectionIndex;
   readonly selectorPeerCount: number;
-  /** Bounded memo tables, private to the evaluator. */
-  readonly caches: EvaluationCaches;
 }
 
 export const EMPTY_INDEX: DirectionIndex = { ingress: [], egress: [] };
@@ -80,9 +77,8 @@ function compileRanges(cidr: string): IpRange {
 }
 
 /**
- * Compiles parsed policies (from `parseNetworkPolicy`) into a set for `evaluateConnection`.
- * Compile once per policy set and reuse it: the set also carries the bounded memo tables that
- * make repeated evaluations cheap. Throws only on a hand-built model with an invalid CIDR.
+ * Compiles parsed policies (from `parseNetworkPolicy`) into an immutable set; `createEvaluator`
+ * does this once per policy set. Throws only on a hand-built model with an invalid CIDR.
  */
 export function compilePolicies(policies: readonly NetworkPolicy[]): CompiledPolicySet {
   let slot = 0;
@@ -144,5 +140,5 @@ export function compilePolicies(policies: readonly NetworkPolicy[]): CompiledPol
       all.egress.push(p);
     }
   }
-  return { policies: compiled, byNamespace, all, selectorPeerCount: slot, caches: createCaches() };
+  return { policies: compiled, byNamespace, all, selectorPeerCount: slot };
 }

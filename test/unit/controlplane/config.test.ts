@@ -9,6 +9,7 @@ describe('loadControlplaneConfig', () => {
       value: {
         contractsDir: 'c',
         stateDir: 's',
+        baselineDir: null,
         grpcListen: '0.0.0.0:9967',
         httpListen: { host: '0.0.0.0', port: 9968 },
         tokenFile: null,
