@@ -9,6 +9,8 @@
  * Field numbers: Cilium v1.19.4 flow.proto / observer.proto (proto/hubble/).
  */
 import { hubbleRoot } from '../../proto/codec/hubble-types.js';
+import { endpointFromRecord, formatTimestamp, type Endpoint, type Flow, type Layer4, type TcpFlags } from '../../core/flow/index.js';
+import { FLOW_TYPES, OBSERVED_VERDICTS } from '../../core/flow/flow.js';
 import { decodedFromRecord, type Decoded } from './from-pb.js';
 
 type Rec = Record<string, unknown>;
@@ -544,6 +546,21 @@ const MAX_CACHED_ENDPOINTS = 4096;
 interface CachedEndpoint {
   readonly bytes: Buffer;
   readonly record: Rec;
+  /** The domain Endpoint of the record, made on first use (equal records map alike). */
+  endpoint: Endpoint | undefined;
+}
+
+/** The domain Endpoint of a record this decoder made (the cached one's when it came from the cache). */
+const endpointOfRecord = new WeakMap<Rec, CachedEndpoint>();
+const NO_PROBLEMS: never[] = [];
+
+function domainEndpoint(record: Rec | undefined, side: 'source' | 'destination'): Endpoint {
+  if (record === undefined) return endpointFromRecord(undefined, side, NO_PROBLEMS);
+  const cached = endpointOfRecord.get(record);
+  if (cached === undefined) return endpointFromRecord(record, side, NO_PROBLEMS);
+  // Records built here always have the right field types, so endpointFromRecord finds no problem.
+  cached.endpoint ??= endpointFromRecord(record, side, NO_PROBLEMS);
+  return cached.endpoint;
 }
 const endpointsBySample = new Map<number, CachedEndpoint>();
 
@@ -568,7 +585,9 @@ function cachedEndpoint(r: Reader): Rec {
   const record = endpoint(r);
   if (endpointsBySample.size >= MAX_CACHED_ENDPOINTS) endpointsBySample.clear();
   // A copy: the message buffer is not ours to keep.
-  endpointsBySample.set(key, { bytes: Buffer.from(r.buf.subarray(start, end)), record });
+  const entry: CachedEndpoint = { bytes: Buffer.from(r.buf.subarray(start, end)), record, endpoint: undefined };
+  endpointsBySample.set(key, entry);
+  endpointOfRecord.set(record, entry);
   return record;
 }
 
@@ -873,7 +892,169 @@ const FLOW_HAS_TIME: Rec = Object.freeze({});
 /** Decodes one GetFlowsResponse message. Throws RangeError on malformed bytes. */
 export function fastDecodeResponse(bytes: Buffer): Decoded {
   scanResponse(bytes);
+  return decodedOfScan(bytes);
+}
+
+/**
+ * The Decoded of the scanned response. A flow flowFromRecord would accept is built straight
+ * from the scan (the same Flow, field by field, without the intermediate record); anything
+ * else goes through the record and decodedFromRecord, so problems read exactly as there.
+ */
+function decodedOfScan(bytes: Buffer): Decoded {
+  if (hasFlow && acceptable(scan)) {
+    const t = scan.time.has ? scan.time : envelopeTime;
+    return { kind: 'flow', flow: buildFlow(bytes, scan), seconds: t.hasSeconds ? t.seconds : 0, nanos: t.hasNanos ? t.nanos : 0 };
+  }
   return decodedFromRecord(responseRecord(bytes));
+}
+
+/** What flowFromRecord would refuse in a record built here (its field types are always right, so only these). */
+function acceptable(f: FlowScan): boolean {
+  const t = f.time.has ? f.time : envelopeTime;
+  if (!t.has) return false;
+  const nanos = t.hasNanos ? t.nanos : 0;
+  if (nanos < 0 || nanos >= 1e9) return false;
+  // formatTimestamp's Date: beyond ±8.64e15 ms it is invalid and toISOString throws.
+  if (t.hasSeconds && !(Math.abs(t.seconds * 1000) <= 8.64e15)) return false;
+  if (f.hasType && (f.type < 0 || f.type > 3)) return false;
+  if (f.hasVerdict && (f.verdict < 0 || f.verdict > 7)) return false;
+  if (f.eventType !== undefined) {
+    const type = (f.eventType['type'] as number | undefined) ?? 0;
+    const sub = (f.eventType['sub_type'] as number | undefined) ?? 0;
+    if (type < 0 || sub < 0) return false;
+  }
+  return !(f.hasIp && (f.ipSourceStart < 0 || f.ipSourceEnd === f.ipSourceStart || f.ipDestinationStart < 0 || f.ipDestinationEnd === f.ipDestinationStart));
+}
+
+/** core/flow/from-record.ts's name tables, for enum numbers protobufjs has no name for. */
+const TRACE_REASONS = ['TRACE_REASON_UNKNOWN', 'NEW', 'ESTABLISHED', 'REPLY', 'RELATED', 'REOPENED', 'SRV6_ENCAP', 'SRV6_DECAP', 'ENCRYPT_OVERLAY'];
+const OBSERVATION_POINTS: Readonly<Record<number, string>> = {
+  101: 'TO_ENDPOINT', 1: 'TO_PROXY', 2: 'TO_HOST', 3: 'TO_STACK', 4: 'TO_OVERLAY', 5: 'FROM_ENDPOINT', 6: 'FROM_PROXY',
+  7: 'FROM_HOST', 8: 'FROM_STACK', 9: 'FROM_OVERLAY', 10: 'FROM_NETWORK', 11: 'TO_NETWORK', 12: 'FROM_CRYPTO', 13: 'TO_CRYPTO',
+};
+const DROP_REASON_NAMES: Readonly<Record<number, string>> = { 133: 'POLICY_DENIED', 181: 'POLICY_DENY', 189: 'AUTH_REQUIRED' };
+const NO_FLAGS: TcpFlags = Object.freeze({ SYN: false, ACK: false, FIN: false, RST: false });
+const SYN_ONLY: TcpFlags = Object.freeze({ SYN: true, ACK: false, FIN: false, RST: false });
+
+/** readEnumName + noUnknown of from-record.ts, from an enum number. */
+function enumText(name: string | number, byNumber: Readonly<Record<number, string>> | readonly string[], unknownName: string): string | null {
+  const text = typeof name === 'string' ? name : ((byNumber as Record<number, string | undefined>)[name] ?? String(name));
+  return text === unknownName ? null : text;
+}
+
+function dropReasonOf(f: FlowScan): string | null {
+  if (f.hasDropDesc) {
+    const desc = names().drop(f.dropDesc);
+    if (typeof desc === 'string') return desc === 'DROP_REASON_UNKNOWN' ? null : desc;
+    if (desc !== 0) return DROP_REASON_NAMES[desc] ?? String(desc);
+  }
+  if (f.hasDropReason && f.dropReason !== 0) return DROP_REASON_NAMES[f.dropReason] ?? String(f.dropReason);
+  return null;
+}
+
+function flagsOf(rec: Rec | undefined): TcpFlags | null {
+  if (rec === undefined) return null;
+  const SYN = rec['SYN'] === true;
+  const ACK = rec['ACK'] === true;
+  const FIN = rec['FIN'] === true;
+  const RST = rec['RST'] === true;
+  if (!SYN && !ACK && !FIN && !RST) return NO_FLAGS;
+  if (SYN && !ACK && !FIN && !RST) return SYN_ONLY;
+  return { SYN, ACK, FIN, RST };
+}
+
+function layer4Of(f: FlowScan): Layer4 | null {
+  if (!f.hasL4 || f.l4 === 0) return null;
+  const member = f.l4;
+  const p1 = f.hasP1 ? f.p1 : 0;
+  const p2 = f.hasP2 ? f.p2 : 0;
+  switch (member) {
+    case L4_TCP:
+      return { protocol: 'TCP', sourcePort: p1, destinationPort: p2, flags: flagsOf(f.flags), icmpType: null, icmpCode: null };
+    case 2:
+      return { protocol: 'UDP', sourcePort: p1, destinationPort: p2, flags: null, icmpType: null, icmpCode: null };
+    case 5:
+      return { protocol: 'SCTP', sourcePort: p1, destinationPort: p2, flags: null, icmpType: null, icmpCode: null };
+    case L4_ICMPV4:
+      return { protocol: 'ICMPv4', sourcePort: 0, destinationPort: 0, flags: null, icmpType: p1, icmpCode: p2 };
+    case L4_ICMPV6:
+      return { protocol: 'ICMPv6', sourcePort: 0, destinationPort: 0, flags: null, icmpType: p1, icmpCode: p2 };
+    case 6:
+      return { protocol: 'VRRP', sourcePort: 0, destinationPort: 0, flags: null, icmpType: null, icmpCode: null };
+    default:
+      return { protocol: 'IGMP', sourcePort: 0, destinationPort: 0, flags: null, icmpType: null, icmpCode: null };
+  }
+}
+
+function ipOf(buf: Buffer, f: FlowScan): Flow['ip'] {
+  if (!f.hasIp) return null;
+  const source = ipText(buf, f.ipSourceStart, f.ipSourceEnd);
+  const destination = ipText(buf, f.ipDestinationStart, f.ipDestinationEnd);
+  const v = f.hasIpVersion ? f.ipVersion : 0;
+  const version: 4 | 6 = v === 2 ? 6 : v === 1 ? 4 : source.includes(':') ? 6 : 4;
+  return { source, destination, version };
+}
+
+/**
+ * NOTE: a node's flows name the same few addresses over and over, so address strings are
+ * kept by their bytes in a small direct-mapped table (a hit is confirmed byte by byte): equal
+ * bytes, equal string, fewer strings made per flow.
+ */
+const IP_SLOTS = 1024;
+const ipSlotBytes: (Buffer | undefined)[] = new Array<Buffer | undefined>(IP_SLOTS).fill(undefined);
+const ipSlotText: string[] = new Array<string>(IP_SLOTS).fill('');
+
+function ipText(buf: Buffer, start: number, end: number): string {
+  const len = end - start;
+  if (len > 46) return buf.toString('utf8', start, end);
+  let h = len;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (IP_SLOTS - 1);
+  const kept = ipSlotBytes[slot];
+  if (kept !== undefined && kept.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (kept[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return ipSlotText[slot]!;
+  }
+  const text = buf.toString('utf8', start, end);
+  ipSlotBytes[slot] = Buffer.from(buf.subarray(start, end));
+  ipSlotText[slot] = text;
+  return text;
+}
+
+/** flowFromRecord's Flow for an acceptable scan, field for field. */
+function buildFlow(buf: Buffer, f: FlowScan): Flow {
+  const n = names();
+  const t = f.time.has ? f.time : envelopeTime;
+  const seconds = t.hasSeconds ? t.seconds : 0;
+  const nanos = t.hasNanos ? t.nanos : 0;
+  const node = f.node ?? envelopeNode;
+  const et = f.eventType;
+  const direction = f.hasDirection ? f.direction : 0;
+  return {
+    timeMs: seconds * 1000 + Math.floor(nanos / 1e6),
+    time: formatTimestamp(seconds, nanos),
+    uuid: f.uuidStart >= 0 && f.uuidEnd > f.uuidStart ? buf.toString('utf8', f.uuidStart, f.uuidEnd) : null,
+    node: node ?? '',
+    type: FLOW_TYPES[f.hasType ? f.type : 0]!,
+    eventType: et === undefined ? null : ((et['type'] as number | undefined) ?? 0),
+    eventSubType: et === undefined ? null : ((et['sub_type'] as number | undefined) ?? 0),
+    observed: OBSERVED_VERDICTS[f.hasVerdict ? f.verdict : 0]!,
+    dropReason: dropReasonOf(f),
+    direction: direction === 1 ? 'ingress' : direction === 2 ? 'egress' : 'unknown',
+    isReply: f.isReply !== undefined ? f.isReply === BOOL_TRUE : f.hasReply && f.reply ? true : null,
+    traceReason: f.hasTraceReason ? enumText(n.reason(f.traceReason), TRACE_REASONS, 'TRACE_REASON_UNKNOWN') : null,
+    observationPoint: f.hasPoint ? enumText(n.point(f.point), OBSERVATION_POINTS, 'UNKNOWN_POINT') : null,
+    ip: ipOf(buf, f),
+    l4: layer4Of(f),
+    source: domainEndpoint(f.source, 'source'),
+    destination: domainEndpoint(f.destination, 'destination'),
+  };
 }
 
 /** The partial proto-loader-shaped record (only the fields the domain Flow reads). */
@@ -906,7 +1087,7 @@ export function decodeOrSkip(bytes: Buffer): Decoded | typeof SKIPPED {
     skippedAt.nanos = t.hasNanos ? t.nanos : 0;
     return SKIPPED;
   }
-  return decodedFromRecord(responseRecord(bytes));
+  return decodedOfScan(bytes);
 }
 
 const TYPE_UNKNOWN = 0;
@@ -922,24 +1103,9 @@ const isPolicyReason = (n: number): boolean => n === 133 || n === 181; // POLICY
 const hasLocalId = (e: Rec | undefined): boolean => e !== undefined && e['ID'] !== undefined && e['ID'] !== 0;
 
 function skippable(f: FlowScan): boolean {
-  // What flowFromRecord would refuse is not ours to skip (records built here have the right
-  // types, so these are the only problems it can find).
-  const t = f.time.has ? f.time : envelopeTime;
-  if (!t.has) return false;
-  const nanos = t.hasNanos ? t.nanos : 0;
-  if (nanos < 0 || nanos >= 1e9) return false;
-  // formatTimestamp's Date: beyond ±8.64e15 ms it is invalid and toISOString throws.
-  if (t.hasSeconds && !(Math.abs(t.seconds * 1000) <= 8.64e15)) return false;
-  if (f.hasType && (f.type < 0 || f.type > 3)) return false;
-  if (f.hasVerdict && (f.verdict < 0 || f.verdict > 7)) return false;
-  let eventType: number | null = null;
-  if (f.eventType !== undefined) {
-    const type = (f.eventType['type'] as number | undefined) ?? 0;
-    const sub = (f.eventType['sub_type'] as number | undefined) ?? 0;
-    if (type < 0 || sub < 0) return false;
-    eventType = type;
-  }
-  if (f.hasIp && (f.ipSourceStart < 0 || f.ipSourceEnd === f.ipSourceStart || f.ipDestinationStart < 0 || f.ipDestinationEnd === f.ipDestinationStart)) return false;
+  // What flowFromRecord would refuse is not ours to skip.
+  if (!acceptable(f)) return false;
+  const eventType = f.eventType === undefined ? null : ((f.eventType['type'] as number | undefined) ?? 0);
 
   // ConnectionTracker.classify, up to its table lookup.
   const type = f.hasType ? f.type : TYPE_UNKNOWN;
