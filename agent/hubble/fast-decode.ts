@@ -546,9 +546,10 @@ function workload(r: Reader): Rec {
  * NOTE: endpoints repeat across flows (a node sees the same few pods over and over), so a
  * decoded Endpoint record is memoised by its exact wire bytes. Equal bytes decode to equal
  * records, so this changes no result; sharing the record (and its labels array) also lets
- * core's identity memo confirm a hit by reference. Bounded: cleared when full.
+ * core's identity memo confirm a hit by reference. Bounded: a direct-mapped table, where a
+ * colliding entry replaces the one before.
  */
-const MAX_CACHED_ENDPOINTS = 4096;
+const ENDPOINT_SLOTS = 4096; // direct-mapped by a hash of the bytes: a collision just replaces
 
 interface CachedEndpoint {
   readonly bytes: Buffer;
@@ -569,7 +570,7 @@ function domainEndpoint(record: Rec | undefined, side: 'source' | 'destination')
   cached.endpoint ??= endpointFromRecord(record, side, NO_PROBLEMS);
   return cached.endpoint;
 }
-const endpointsBySample = new Map<number, CachedEndpoint>();
+const endpointSlots: (CachedEndpoint | undefined)[] = new Array<CachedEndpoint | undefined>(ENDPOINT_SLOTS).fill(undefined);
 
 /** A cheap key from the length and up to 32 sampled bytes; a hit is confirmed by memcmp. */
 function sampleKey(buf: Buffer, start: number, end: number): number {
@@ -583,17 +584,16 @@ function sampleKey(buf: Buffer, start: number, end: number): number {
 function cachedEndpoint(r: Reader): Rec {
   const start = r.pos;
   const end = r.end;
-  const key = sampleKey(r.buf, start, end);
-  const hit = endpointsBySample.get(key);
+  const slot = sampleKey(r.buf, start, end) & (ENDPOINT_SLOTS - 1);
+  const hit = endpointSlots[slot];
   if (hit !== undefined && hit.bytes.length === end - start && hit.bytes.compare(r.buf, start, end) === 0) {
     r.pos = end;
     return hit.record;
   }
   const record = endpoint(r);
-  if (endpointsBySample.size >= MAX_CACHED_ENDPOINTS) endpointsBySample.clear();
   // A copy: the message buffer is not ours to keep.
   const entry: CachedEndpoint = { bytes: Buffer.from(r.buf.subarray(start, end)), record, endpoint: undefined };
-  endpointsBySample.set(key, entry);
+  endpointSlots[slot] = entry;
   endpointOfRecord.set(record, entry);
   return record;
 }
