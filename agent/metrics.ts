@@ -31,7 +31,7 @@ export function createAgentMetrics(registry: Registry, live: LiveState): AgentMe
   const connections = new Counter({ name: `${p}connections_total`, help: 'Connection starts evaluated (each once, whatever its sides).', registers: [registry] });
   const evaluations = new Counter({
     name: `${p}evaluations_total`,
-    help: 'Evaluated connection-sides by contract, stage, side and verdict of the proposed policies.',
+    help: 'Evaluated connection-sides by contract, stage, side and verdict of the proposed policies (judged against the baseline when there is one: deny counts newly denied sides; already denied ones are in baseline_changes_total only).',
     labelNames: ['contract', 'stage', 'side', 'verdict'] as const,
     registers: [registry],
   });

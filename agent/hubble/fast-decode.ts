@@ -9,8 +9,7 @@
  * Field numbers: Cilium v1.19.4 flow.proto / observer.proto (proto/hubble/).
  */
 import { hubbleRoot } from '../../proto/codec/hubble-types.js';
-import { endpointFromRecord, formatTimestamp, type Endpoint, type Flow, type Layer4, type TcpFlags } from '../../core/flow/index.js';
-import { FLOW_TYPES, OBSERVED_VERDICTS } from '../../core/flow/flow.js';
+import { endpointFromRecord, FLOW_TYPES, formatTimestamp, OBSERVED_VERDICTS, type Endpoint, type Flow, type Layer4, type TcpFlags } from '../../core/flow/index.js';
 import { decodedFromRecord, type Decoded } from './from-pb.js';
 
 type Rec = Record<string, unknown>;

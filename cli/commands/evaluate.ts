@@ -27,10 +27,10 @@
  */
 import { once } from 'node:events';
 import { stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
-import { formatProblems, type Problem } from '../../core/common/index.js';
+import { err, formatProblems, ok, type Problem, type Result } from '../../core/common/index.js';
 import { ConnectionTracker, parseHubbleLine, type Flow } from '../../core/flow/index.js';
 import { createBaselineEvaluator, createEvaluator, policyRef, type BaselineEvaluator, type EvaluateOptions, type PolicyEvaluator } from '../../core/policy/index.js';
+import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 import { openLineSource } from '../../io/line-source.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
 import { loadPodPorts } from '../../io/pod-ports.js';
@@ -60,31 +60,26 @@ interface Options {
   readonly format: 'jsonl' | 'table';
 }
 
-function parseOptions(args: readonly string[]): Options | string {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        policies: { type: 'string' },
-        flows: { type: 'string' },
-        pods: { type: 'string' },
-        baseline: { type: 'string' },
-        format: { type: 'string', default: 'jsonl' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-  if (values.help === true) return '';
-  if (values.policies === undefined) return '--policies is required';
-  if (values.flows === undefined) return '--flows is required';
-  const format = values.format;
-  if (format !== 'jsonl' && format !== 'table') return `--format must be jsonl or table, got ${JSON.stringify(format)}`;
-  return { policies: values.policies, flows: values.flows, pods: values.pods ?? null, baseline: values.baseline ?? null, format };
+const FLAGS = {
+  policies: { type: 'string' },
+  flows: { type: 'string' },
+  pods: { type: 'string' },
+  baseline: { type: 'string' },
+  format: { type: 'string', default: 'jsonl' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The options, null for --help, or the usage problems. */
+function parseOptions(args: readonly string[]): Result<Options | null, readonly Problem[]> {
+  const { values, problems } = parseFlags(args, FLAGS);
+  if (problems.length > 0) return err(problems);
+  if (values.help === true) return ok(null);
+  const policies = readRequired(values.policies, '--policies');
+  const flows = readRequired(values.flows, '--flows');
+  const format = readOneOf(values.format, '--format', ['jsonl', 'table']);
+  const bad = [policies, flows, format].flatMap((r) => (r.ok ? [] : [r.error]));
+  if (!policies.ok || !flows.ok || !format.ok) return err(bad);
+  return ok({ policies: policies.value, flows: flows.value, pods: values.pods ?? null, baseline: values.baseline ?? null, format: format.value });
 }
 
 function reportProblems(problems: readonly Problem[]): void {
@@ -133,14 +128,15 @@ class Output {
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  const options = parseOptions(args);
-  if (typeof options === 'string') {
-    if (options === '') {
-      stdout.write(USAGE);
-      return 0;
-    }
-    stderr.write(`rampart evaluate: ${options}\n\n${USAGE}`);
+  const parsed = parseOptions(args);
+  if (!parsed.ok) {
+    stderr.write(formatFlagProblems('rampart evaluate', parsed.error, USAGE));
     return 2;
+  }
+  const options = parsed.value;
+  if (options === null) {
+    stdout.write(USAGE);
+    return 0;
   }
 
   const loaded = await loadPolicyManifests(options.policies);

@@ -132,11 +132,29 @@ function sumLost(summary: WindowSummary): number {
   return n;
 }
 
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The order of edges everywhere they are listed: largest count first, then source,
+ * destination, port, protocol and side. A total order over the fields that identify an edge
+ * (0 only for the same edge), so equal counts never leave a list to arrival order.
+ */
+export function compareEdgeViews(a: EdgeView, b: EdgeView): number {
+  return (
+    b.count - a.count ||
+    compareText(a.from, b.from) ||
+    compareText(a.to, b.to) ||
+    a.port - b.port ||
+    compareText(a.protocol, b.protocol) ||
+    compareText(a.side, b.side)
+  );
+}
+
 function topEdges(map: Map<string, EdgeAggregate>, n: number): EdgeView[] {
   return [...map.values()]
-    .sort((a, b) => b.count - a.count || (a.view.from + a.view.to < b.view.from + b.view.to ? -1 : 1))
-    .slice(0, n)
-    .map((a) => ({ ...a.view, count: a.count }));
+    .map((a) => ({ ...a.view, count: a.count }))
+    .sort(compareEdgeViews)
+    .slice(0, n);
 }
 
 export class EvidenceStore {
@@ -383,7 +401,27 @@ export class EvidenceStore {
       ...topEdges(rec.wouldDenyEdges, limit).map((edge) => ({ kind: 'would-deny' as const, edge })),
       ...topEdges(rec.actualDenyEdges, limit).map((edge) => ({ kind: 'actual-deny' as const, edge })),
     ];
-    return all.sort((a, b) => b.edge.count - a.edge.count).slice(0, limit);
+    // Would-deny before actual-deny for the same edge and count: still a total order.
+    return all.sort((a, b) => compareEdgeViews(a.edge, b.edge) || compareText(b.kind, a.kind)).slice(0, limit);
+  }
+
+  /**
+   * The would-deny edges of a contract's current stage with the sample flow each carries
+   * (a `hubble observe -o json` line), largest first: what the smallest fix is computed from.
+   */
+  wouldDenySamples(contract: string, limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
+    return this.samplesOf(contract, 'would-deny', limit);
+  }
+
+  /** Would-deny or newly-allowed edges of the current stage with their sample flows, largest first. */
+  samplesOf(contract: string, kind: 'would-deny' | 'actual-deny' | 'newly-allowed', limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
+    const rec = this.currentStage.get(contract);
+    if (!rec) return [];
+    const map = kind === 'would-deny' ? rec.wouldDenyEdges : kind === 'actual-deny' ? rec.actualDenyEdges : rec.newlyAllowedEdges;
+    return [...map.values()]
+      .sort((a, b) => b.count - a.count || (a.view.from + a.view.to < b.view.from + b.view.to ? -1 : 1))
+      .slice(0, limit)
+      .map((a) => ({ edge: { ...a.view, count: a.count }, sampleFlowJson: a.sampleFlowJson }));
   }
 
   /** Per-second rates over the last RATE_WINDOW_MS of arrivals, for the live stream. */

@@ -27,7 +27,11 @@ export interface NodeCoverage {
   readonly silent: readonly { readonly node: string; readonly lastReportAgeMs: number | null }[];
 }
 
-export interface StageEvidence {
+/**
+ * The counts of a stage's evidence: what the gates compare, and what the history records of
+ * it at each transition (EvidenceSnapshot). One definition, so the two cannot drift.
+ */
+export interface EvidenceCounts {
   /** Window reports that carried this contract revision and stage. */
   readonly windows: number;
   /** Evaluated connection-sides: allow + deny + indeterminate + alreadyDenied. */
@@ -37,14 +41,6 @@ export interface StageEvidence {
   /** Would-deny: denied by baseline ∪ contract and allowed by the baseline alone (newly denied). */
   readonly deny: number;
   readonly indeterminate: number;
-  /** Denied by the baseline alone already (never the contract's doing, never blocks its gate). */
-  readonly alreadyDenied: number;
-  /** Denied by the baseline alone, allowed with the contract (it broadens access). */
-  readonly newlyAllowed: number;
-  /** The baseline revision the latest evidence was judged against (null: no baseline in play). */
-  readonly baselineRevision: string | null;
-  /** Distinct baseline revisions the stage's evidence was judged against (a new one does not reset it). */
-  readonly baselineRevisions: number;
   /** Real policy drops on enforced pods. */
   readonly actualDenies: number;
   /** Real policy drops in the last minute (what spec.rollback limits). */
@@ -53,6 +49,17 @@ export interface StageEvidence {
   readonly lostEvents: number;
   /** Flow events seen from Hubble over the stage, from the nodes' reports. */
   readonly flowsSeen: number;
+}
+
+export interface StageEvidence extends EvidenceCounts {
+  /** Denied by the baseline alone already (never the contract's doing, never blocks its gate). */
+  readonly alreadyDenied: number;
+  /** Denied by the baseline alone, allowed with the contract (it broadens access). */
+  readonly newlyAllowed: number;
+  /** The baseline revision the latest evidence was judged against (null: no baseline in play). */
+  readonly baselineRevision: string | null;
+  /** Distinct baseline revisions the stage's evidence was judged against (a new one does not reset it). */
+  readonly baselineRevisions: number;
   /** Would-deny edges, largest first (bounded). */
   readonly topWouldDenyEdges: readonly EdgeView[];
   /** Actually denied edges, largest first (bounded). */

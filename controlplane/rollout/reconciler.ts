@@ -186,7 +186,7 @@ export class Reconciler {
         });
         continue;
       }
-      next.set(entry.name, this.reconcileOne(entry.name, entry.origin, contract, entry.problems, nowMs));
+      next.set(entry.name, this.reconcileIsolated(entry.name, entry.origin, contract, entry.problems, nowMs));
     }
     for (const name of this.views.keys()) {
       if (!next.has(name)) {
@@ -195,9 +195,11 @@ export class Reconciler {
         this.o.metrics.forgetContract(name);
         this.lastValid.delete(name);
         this.appliedKeys.delete(name);
-        this.o.actuator.remove(name).catch((e: unknown) => {
-          this.o.metrics.actuatorErrors.inc();
-          this.o.log.error('actuator failed', { contract: name, err: { message: e instanceof Error ? e.message : String(e) } });
+        this.isolated(name, 'remove', () => {
+          this.o.actuator.remove(name).catch((e: unknown) => {
+            this.o.metrics.actuatorErrors.inc();
+            this.o.log.error('actuator failed', { contract: name, err: e });
+          });
         });
       }
     }
@@ -215,6 +217,46 @@ export class Reconciler {
       configuredNodes: this.o.configuredNodes,
       expectedNodeTtlMs: this.o.expectedNodeTtlMs,
     };
+  }
+
+  /**
+   * One contract's pass, isolated: whatever goes wrong with it (its history entry cannot be
+   * written, the actuator throws, a bug) fails only that contract. Nothing of the failed step
+   * is applied (commit() writes the history before it changes any state), so the contract
+   * holds where it was, keeps enforcing what it enforced and stays in the ContractSet at its
+   * stage; its view says why. The others go on; the next pass retries.
+   */
+  private reconcileIsolated(name: string, origin: string, contract: Contract, problems: readonly Problem[], nowMs: number): ContractView {
+    try {
+      return this.reconcileOne(name, origin, contract, problems, nowMs);
+    } catch (e) {
+      this.o.metrics.reconcileErrors.inc();
+      this.o.log.error('reconcile failed', { contract: name, err: e });
+      const message = e instanceof Error ? e.message : String(e);
+      const before = this.views.get(name);
+      return {
+        name,
+        origin,
+        contract,
+        // Shown as `reconcile: failed: …` beside the document's own problems (API, status, dashboard).
+        problems: [...problems, { path: 'reconcile', message: `failed: ${message}` }],
+        state: this.states.get(name) ?? null,
+        assessment: before?.assessment ?? null,
+        evidence: before?.evidence ?? EMPTY_EVIDENCE,
+        decision: { kind: 'hold', reasons: [`reconcile failed: ${message}; holding at the current stage, retrying on the next pass`], atMs: nowMs },
+        applied: before?.applied ?? null,
+      };
+    }
+  }
+
+  /** Runs an effect for one contract; a throw is logged and counted, never propagated. */
+  private isolated(contract: string, what: string, effect: () => void): void {
+    try {
+      effect();
+    } catch (e) {
+      this.o.metrics.reconcileErrors.inc();
+      this.o.log.error('reconcile failed', { contract, step: what, err: e });
+    }
   }
 
   private reconcileOne(name: string, origin: string, contract: Contract, problems: readonly Problem[], nowMs: number): ContractView {
@@ -263,11 +305,17 @@ export class Reconciler {
     const key = canonicalJson(stage);
     if (this.appliedKeys.get(stage.contract) === key) return;
     this.appliedKeys.set(stage.contract, key);
-    this.o.actuator.apply(stage).catch((e: unknown) => {
+    const failed = (e: unknown): void => {
       this.appliedKeys.delete(stage.contract);
       this.o.metrics.actuatorErrors.inc();
-      this.o.log.error('actuator failed', { contract: stage.contract, err: { message: e instanceof Error ? e.message : String(e) } });
-    });
+      this.o.log.error('actuator failed', { contract: stage.contract, err: e });
+    };
+    try {
+      this.o.actuator.apply(stage).catch(failed);
+    } catch (e) {
+      // An actuator that throws instead of rejecting: the same failure, retried next pass.
+      failed(e);
+    }
   }
 
   /** The decision as the API shows it: what the evidence says, given the phase. */
@@ -337,7 +385,7 @@ export class Reconciler {
     if (!prev || prev.stageIndex !== next.stageIndex || prev.revision !== next.revision) {
       this.o.store.beginStage(contract.name, next.revision, next.stageIndex, next.stageEnteredAtMs);
     }
-    for (const l of this.listeners) l.transition(entry);
+    for (const l of this.listeners) this.isolated(contract.name, 'transition listener', () => l.transition(entry));
     return next;
   }
 
@@ -380,7 +428,7 @@ export class Reconciler {
     this.generation++;
     this.contractSet = { generation: this.generation, contracts: judged, ...(baseline === undefined ? {} : { baseline }) };
     this.o.metrics.contractSetPushes.inc();
-    for (const l of this.listeners) l.contractSet(this.contractSet);
+    for (const l of this.listeners) this.isolated('*', 'contract set listener', () => l.contractSet(this.contractSet));
   }
 }
 

@@ -2,8 +2,8 @@
  * The RampContract model (rampart.dev/v1alpha1, cluster-scoped), after parsing, validation
  * and defaulting. See ../shared/docs/product.md "Contracts".
  */
-import type { Problem } from '../common/problem.js';
-import type { NetworkPolicy } from '../policy/policy.js';
+import type { Problem } from '../common/index.js';
+import type { NetworkPolicy } from '../policy/index.js';
 
 export type RolloutStrategy = 'percent' | 'namespaces';
 

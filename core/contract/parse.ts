@@ -4,11 +4,12 @@
  * path, not just the first. The rules match the CRD schema in deploy/crds/rampcontracts.yaml;
  * test/kube checks that the API server and this parser agree on accept/reject.
  */
-import { childPath, contentHash, err, ok, parseDurationMs, type Result, type Problem } from '../common/index.js';
-import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../policy/index.js';
-import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RolloutStrategy, Stage } from './contract.js';
-import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
 import {
+  childPath,
+  contentHash,
+  err,
+  ok,
+  parseDurationMs,
   ProblemSink,
   dns1123LabelError,
   dns1123SubdomainError,
@@ -18,7 +19,12 @@ import {
   readString,
   rejectUnknownKeys,
   type RawObject,
-} from './fields.js';
+  type Result,
+  type Problem,
+} from '../common/index.js';
+import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../policy/index.js';
+import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RolloutStrategy, Stage } from './contract.js';
+import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
 import { CONTRACT_LIMITS, checkPolicyLimits } from './limits.js';
 
 const STRATEGIES: readonly RolloutStrategy[] = ['percent', 'namespaces'];

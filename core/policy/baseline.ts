@@ -7,11 +7,12 @@
  * - `newly-allowed`: the baseline denies it, baseline ∪ C allows it (C broadens access);
  * - `same`: allowed under both; `indeterminate`: undecided under either set; `none`: no side.
  *
- * Both sets are compiled once, when the evaluator is created. Fast path: where no policy of C
- * may select the endpoint in a direction, the union's candidates for that side are the
- * baseline's, so the combined verdict is the baseline's and the union is not consulted.
+ * baseline ∪ C is compiled once, when the evaluator is created, with C's policies marked; each
+ * side is evaluated in one pass that yields both verdicts. Fast path: where no policy of C may
+ * select the endpoint in a direction, the union's candidates for that side are the baseline's,
+ * so the side is decided once and its combined verdict is the baseline's.
  */
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../flow/index.js';
 import { CompiledEvaluator, type EvaluatorOptions } from './evaluator.js';
 import type { NetworkPolicy } from './policy.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation, SideVerdict } from './verdict.js';
@@ -55,23 +56,20 @@ function judge(baseline: Evaluation, combined: Evaluation): BaselineEvaluation {
 const JUDGEMENTS_PER_BASELINE_MAX = 256;
 
 class PairedEvaluator implements BaselineEvaluator {
-  private readonly base: CompiledEvaluator;
-  private readonly proposed: CompiledEvaluator;
+  /** baseline ∪ proposed, compiled once; each evaluation also yields the baseline's own. */
   private readonly union: CompiledEvaluator;
-  /** Judgements by baseline evaluation then combined evaluation (both memoised by their evaluators). */
+  private readonly hasProposal: boolean;
+  /** Judgements by baseline evaluation then combined evaluation (both memoised by the evaluator). */
   private readonly judged = new WeakMap<Evaluation, Map<Evaluation, BaselineEvaluation>>();
 
   constructor(baseline: readonly NetworkPolicy[], proposed: readonly NetworkPolicy[], options?: EvaluatorOptions) {
-    this.base = new CompiledEvaluator(baseline, options);
-    // Only asked which endpoints the proposal may isolate: it memoises endpoint facts, no results.
-    this.proposed = new CompiledEvaluator(proposed, options);
-    this.union = new CompiledEvaluator([...baseline, ...proposed], options);
+    this.union = new CompiledEvaluator([...baseline, ...proposed], options, baseline.length);
+    this.hasProposal = proposed.length > 0;
   }
 
   evaluate(flow: Flow, sides: EvaluatedSides, options?: EvaluateOptions): BaselineEvaluation {
-    const baseline = this.base.evaluate(flow, sides, options);
-    const touched = (sides.egress && this.proposed.mayIsolate('egress', flow.source)) || (sides.ingress && this.proposed.mayIsolate('ingress', flow.destination));
-    const combined = touched ? this.union.evaluate(flow, sides, options) : baseline;
+    const combined = this.union.evaluate(flow, sides, options);
+    const baseline = this.hasProposal ? this.union.baselineEvaluation() : combined;
     let byCombined = this.judged.get(baseline);
     const hit = byCombined?.get(combined);
     if (hit !== undefined) return hit;

@@ -9,7 +9,7 @@
  * recomputation, never unbounded memory. Each evaluator (evaluator.ts) owns one set of
  * tables, with its own budget: nothing outside the evaluator clears them.
  */
-import type { PodEndpoint } from '../flow/flow.js';
+import type { PodEndpoint } from '../flow/index.js';
 import type { CompiledPolicy } from './compile.js';
 import type { Trit } from './trit.js';
 import type { Evaluation, SideResult } from './verdict.js';
@@ -25,6 +25,12 @@ export interface SideCandidates {
   readonly results: Map<unknown, Map<number, SideResult>>;
   resultCount: number;
   notIsolated: SideResult | null;
+  /**
+   * Brownfield evaluators (a set of baseline then proposed policies): the candidates of the
+   * baseline alone, or null when none of the candidates is a proposed policy (the proposal
+   * cannot change this side: its baseline verdict is the combined one).
+   */
+  readonly base: SideCandidates | null;
 }
 
 export interface EndpointFacts {

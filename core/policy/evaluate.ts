@@ -20,7 +20,7 @@
  * - ICMP and other protocols without ports are admitted only by rules without `ports`.
  * - A pod reaching itself is evaluated like any other connection.
  */
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../flow/index.js';
 import type { Direction, MatchContext } from './match.js';
 import { evaluateSide } from './side.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation, SideResult, SideVerdict } from './verdict.js';
@@ -82,8 +82,20 @@ export function evaluateWith(C: MatchContext, flow: Flow, sides: EvaluatedSides,
   C.port = l4 === null ? 0 : l4.destinationPort;
   C.explain = false;
   C.flow = flow;
+  C.baseSide = null;
   const e = sides.egress ? evaluateSide(C, 'egress', flow.source, flow.destination, flow) : null;
+  // Brownfield sets: evaluateSide leaves the baseline's verdict of a pod side in baseSide
+  // (null where the side is decided without policies: the same under both sets).
+  const eBase = C.baseSide ?? e;
+  C.baseSide = null;
   const i = sides.ingress ? evaluateSide(C, 'ingress', flow.destination, flow.source, flow) : null;
+  const iBase = C.baseSide ?? i;
+  const combined = assemble(C, e, i);
+  if (C.set.brownfield) C.baseEvaluation = eBase === e && iBase === i ? combined : assemble(C, eBase, iBase);
+  return combined;
+}
+
+function assemble(C: MatchContext, e: SideResult | null, i: SideResult | null): Evaluation {
   if (e === null) return i === null ? NO_SIDE : alone(i, 'ingress');
   if (i === null) return alone(e, 'egress');
   return combine(C, e, i);

@@ -5,13 +5,12 @@
  * between evaluators and nothing outside one clears its tables: dropping the evaluator drops
  * its memory.
  */
-import type { Endpoint, Flow } from '../flow/flow.js';
+import type { Flow } from '../flow/index.js';
 import { createCaches, MAX_RESULTS } from './cache.js';
 import { compilePolicies } from './compile.js';
 import { evaluateWith } from './evaluate.js';
-import { createMatchContext, type Direction, type MatchContext } from './match.js';
+import { createMatchContext, type MatchContext } from './match.js';
 import type { NetworkPolicy } from './policy.js';
-import { mayIsolate } from './side.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation } from './verdict.js';
 
 export interface PolicyEvaluator {
@@ -40,11 +39,22 @@ export class CompiledEvaluator implements PolicyEvaluator {
   readonly policies: readonly NetworkPolicy[];
   private readonly context: MatchContext;
 
-  constructor(policies: readonly NetworkPolicy[], options?: EvaluatorOptions) {
+  /**
+   * `proposedFrom`: policies from this index on are a proposal on top of a baseline (the
+   * ones before): each evaluation then also yields the baseline's own (`baselineEvaluation`).
+   */
+  constructor(policies: readonly NetworkPolicy[], options?: EvaluatorOptions, proposedFrom: number = policies.length) {
     const budget = options?.memoBudget ?? MAX_RESULTS;
     if (!Number.isInteger(budget) || budget < 0) throw new Error(`memoBudget must be a non-negative integer, got ${budget}`);
     this.policies = policies;
-    this.context = createMatchContext(compilePolicies(policies), createCaches(budget));
+    this.context = createMatchContext(compilePolicies(policies, proposedFrom), createCaches(budget));
+  }
+
+  /** After `evaluate` on a brownfield set: the same connection under the baseline alone. */
+  baselineEvaluation(): Evaluation {
+    const e = this.context.baseEvaluation;
+    if (e === null) throw new Error('baselineEvaluation() needs a brownfield evaluator and a prior evaluate()');
+    return e;
   }
 
   evaluate(flow: Flow, sides: EvaluatedSides, options?: EvaluateOptions): Evaluation {
@@ -56,10 +66,6 @@ export class CompiledEvaluator implements PolicyEvaluator {
     return { held: caches.results, releases: caches.releases };
   }
 
-  /** Whether some policy of this set may isolate `self` in `dir`. */
-  mayIsolate(dir: Direction, self: Endpoint): boolean {
-    return mayIsolate(this.context, dir, self);
-  }
 }
 
 /** Compiles `policies` (from `parseNetworkPolicy`) into a new evaluator. Throws only on a hand-built model with an invalid CIDR. */

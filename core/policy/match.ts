@@ -3,14 +3,14 @@
  * destination pod), peers (selectors, ipBlock) and whole rules, each answered YES, NO or
  * MAYBE. The connection lives in one reused context object so the hot path allocates nothing.
  */
-import type { Endpoint, Flow, PodEndpoint } from '../flow/flow.js';
+import type { Endpoint, Flow, PodEndpoint } from '../flow/index.js';
 import type { EndpointFacts, EvaluationCaches } from './cache.js';
-import { parseIp, rangeContains, type IpAddress } from './cidr.js';
+import { parseIp, rangeContains, type IpAddress } from '../common/index.js';
 import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort } from './compile.js';
 import { endpointName } from './describe.js';
 import { matchSelector, type CompiledSelector } from './selector.js';
 import { MAYBE, NO, YES, type Trit } from './trit.js';
-import type { NamedPortResolver } from './verdict.js';
+import type { Evaluation, NamedPortResolver, SideResult } from './verdict.js';
 
 export type Direction = 'ingress' | 'egress';
 
@@ -78,6 +78,10 @@ export interface MatchContext {
   /** Explain pass: caches are bypassed and the first cause of doubt is recorded in `why`. */
   explain: boolean;
   why: string | null;
+  /** Brownfield sets: the last side's verdict under the baseline alone (set by evaluateSide). */
+  baseSide: SideResult | null;
+  /** Brownfield sets: the last evaluation under the baseline alone (set by evaluateWith). */
+  baseEvaluation: Evaluation | null;
 }
 
 export function createMatchContext(set: CompiledPolicySet, caches: EvaluationCaches): MatchContext {
@@ -99,6 +103,8 @@ export function createMatchContext(set: CompiledPolicySet, caches: EvaluationCac
     resolver: undefined,
     explain: false,
     why: null,
+    baseSide: null,
+    baseEvaluation: null,
   };
 }
 

@@ -3,7 +3,7 @@
  * policies isolate it, whether one of them admits the connection, with memoised results per
  * endpoint identity, peer and port, and a reason a person can act on.
  */
-import type { Endpoint, Flow } from '../flow/flow.js';
+import type { Endpoint, Flow } from '../flow/index.js';
 import { factsFor, MAX_RESULTS_PER_SIDE, noteResult, type EndpointFacts, type SideCandidates } from './cache.js';
 import { EMPTY_INDEX, type CompiledPolicy } from './compile.js';
 import { endpointName, listRefs, portName } from './describe.js';
@@ -84,27 +84,36 @@ const NODE_ALLOWED: Readonly<Record<Direction, Readonly<Record<'host' | 'remote-
   },
 };
 
-function candidatesFor(C: MatchContext, facts: EndpointFacts, dir: Direction): SideCandidates {
-  const known = dir === 'ingress' ? facts.ingress : facts.egress;
-  if (known !== null) return known;
-  const index = C.set.byNamespace.get(facts.namespace) ?? EMPTY_INDEX;
-  const policies: CompiledPolicy[] = [];
-  const selected: Trit[] = [];
-  // Only policies of the pod's own namespace can select it (rule 1, pitfall 24).
-  for (const p of dir === 'ingress' ? index.ingress : index.egress) {
-    const t = matchSelector(p.podSelector, facts.endpoint.podLabels);
-    if (t === NO) continue;
-    policies.push(p);
-    selected.push(t);
-  }
-  const c: SideCandidates = {
+function newCandidates(policies: readonly CompiledPolicy[], selected: readonly Trit[], dir: Direction, base: SideCandidates | null): SideCandidates {
+  return {
     policies,
     selected,
     namedPorts: policies.some((p) => (dir === 'ingress' ? p.namedPortsIngress : p.namedPortsEgress)),
     results: new Map(),
     resultCount: 0,
     notIsolated: null,
+    base,
   };
+}
+
+function candidatesFor(C: MatchContext, facts: EndpointFacts, dir: Direction): SideCandidates {
+  const known = dir === 'ingress' ? facts.ingress : facts.egress;
+  if (known !== null) return known;
+  const index = C.set.byNamespace.get(facts.namespace) ?? EMPTY_INDEX;
+  const policies: CompiledPolicy[] = [];
+  const selected: Trit[] = [];
+  let proposed = false;
+  // Only policies of the pod's own namespace can select it (rule 1, pitfall 24).
+  for (const p of dir === 'ingress' ? index.ingress : index.egress) {
+    const t = matchSelector(p.podSelector, facts.endpoint.podLabels);
+    if (t === NO) continue;
+    policies.push(p);
+    selected.push(t);
+    if (p.proposed) proposed = true;
+  }
+  // Brownfield: the baseline's own candidates, in the same order, when the proposal is among them.
+  const base = proposed ? newCandidates(policies.filter((p) => !p.proposed), selected.filter((_, i) => !policies[i]!.proposed), dir, null) : null;
+  const c = newCandidates(policies, selected, dir, base);
   if (dir === 'ingress') facts.ingress = c;
   else facts.egress = c;
   return c;
@@ -155,35 +164,8 @@ export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, pe
 
   if (facts !== null) {
     const cand = candidatesFor(C, facts, dir);
-    if (cand.policies.length === 0) {
-      return (cand.notIsolated ??= sideResult('allow', [], `${dir} of ${endpointName(self, null)} not isolated (no policy selects it for ${dir})`));
-    }
-    setPeer(C, dir, peer, flow);
-    // Named ports depend on the resolver's answer for the destination pod; without a resolver
-    // they are undecided for every pod alike, so memoising stays exact.
-    const key = cand.namedPorts && C.resolver !== undefined ? null : peerKey(C);
-    const portKey = C.port * 16 + (C.proto === null ? 0 : (PROTO_CODES[C.proto] ?? 8));
-    let byPort: Map<number, SideResult> | undefined;
-    if (key !== null) {
-      byPort = cand.results.get(key);
-      const hit = byPort?.get(portKey);
-      if (hit !== undefined) return hit;
-    }
-    const result = decide(C, cand.policies, cand.selected, endpointName(self, null), false);
-    if (key !== null) {
-      if (cand.resultCount >= MAX_RESULTS_PER_SIDE) {
-        cand.results.clear();
-        cand.resultCount = 0;
-        byPort = undefined;
-      }
-      if (byPort === undefined) {
-        byPort = new Map();
-        cand.results.set(key, byPort);
-      }
-      byPort.set(portKey, result);
-      cand.resultCount++;
-      noteResult(C.caches);
-    }
+    const result = resultOf(C, cand, dir, self, peer, flow);
+    if (C.set.brownfield) C.baseSide = cand.base === null ? result : resultOf(C, cand.base, dir, self, peer, flow);
     return result;
   }
 
@@ -191,6 +173,47 @@ export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, pe
   const ns = self.kind === 'unknown' ? self.namespace : null;
   const index = ns === null ? C.set.all : (C.set.byNamespace.get(ns) ?? EMPTY_INDEX);
   const list = dir === 'ingress' ? index.ingress : index.egress;
+  const result = unknownSide(C, list, ns, dir, self, peer, flow);
+  if (C.set.brownfield) C.baseSide = list.some((p) => p.proposed) ? unknownSide(C, list.filter((p) => !p.proposed), ns, dir, self, peer, flow) : result;
+  return result;
+}
+
+/** A pod side from its candidates: not isolated, memoised, or decided (and memoised). */
+function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult {
+  if (cand.policies.length === 0) {
+    return (cand.notIsolated ??= sideResult('allow', [], `${dir} of ${endpointName(self, null)} not isolated (no policy selects it for ${dir})`));
+  }
+  setPeer(C, dir, peer, flow);
+  // Named ports depend on the resolver's answer for the destination pod; without a resolver
+  // they are undecided for every pod alike, so memoising stays exact.
+  const key = cand.namedPorts && C.resolver !== undefined ? null : peerKey(C);
+  const portKey = C.port * 16 + (C.proto === null ? 0 : (PROTO_CODES[C.proto] ?? 8));
+  let byPort: Map<number, SideResult> | undefined;
+  if (key !== null) {
+    byPort = cand.results.get(key);
+    const hit = byPort?.get(portKey);
+    if (hit !== undefined) return hit;
+  }
+  const result = decide(C, cand.policies, cand.selected, endpointName(self, null), false);
+  if (key !== null) {
+    if (cand.resultCount >= MAX_RESULTS_PER_SIDE) {
+      cand.results.clear();
+      cand.resultCount = 0;
+      byPort = undefined;
+    }
+    if (byPort === undefined) {
+      byPort = new Map();
+      cand.results.set(key, byPort);
+    }
+    byPort.set(portKey, result);
+    cand.resultCount++;
+    noteResult(C.caches);
+  }
+  return result;
+}
+
+/** A side whose pod labels are unknown, decided from the policies that may isolate it (not memoised). */
+function unknownSide(C: MatchContext, list: readonly CompiledPolicy[], ns: string | null, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult {
   const name = endpointName(self, null);
   if (list.length === 0) {
     return sideResult('allow', [], `${dir} of ${name} not isolated (no policy ${ns === null ? 'in the set' : `in namespace ${ns}`} isolates ${dir})`);
@@ -199,26 +222,4 @@ export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, pe
   const selected: Trit[] = list.map((p) => (ns !== null && p.podSelector.empty ? YES : MAYBE));
   setPeer(C, dir, peer, flow);
   return decide(C, list, selected, name, true);
-}
-
-/**
- * Whether some policy of the set may isolate `self` in `dir` (selects it for sure or perhaps).
- * When none does, the set cannot change that side's verdict: it is decided by other policies
- * alone (the brownfield fast path in baseline.ts).
- */
-export function mayIsolate(C: MatchContext, dir: Direction, self: Endpoint): boolean {
-  switch (self.kind) {
-    case 'external':
-      return false;
-    case 'reserved':
-      if (self.name !== 'init' && self.name !== 'unmanaged') return false;
-      break;
-    case 'pod':
-      return candidatesFor(C, factsFor(C.caches, self), dir).policies.length > 0;
-    case 'unknown':
-      break;
-  }
-  const ns = self.kind === 'unknown' ? self.namespace : null;
-  const index = ns === null ? C.set.all : (C.set.byNamespace.get(ns) ?? EMPTY_INDEX);
-  return (dir === 'ingress' ? index.ingress : index.egress).length > 0;
 }

@@ -6,7 +6,7 @@
  * would-deny and actual-deny edges are Space-Saving sketches (top-edges.ts), so a
  * cardinality flood costs O(K) memory per contract and shows up as overflow.
  */
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../flow/index.js';
 import type { BaselineCounts, ContractWindow, HubbleStats, Side, SideCounts, WindowSummary } from './summary.js';
 import { DEFAULT_TOP_K, edgeId, TopEdges, type EdgeKey } from './top-edges.js';
 import { workloadOf } from './workload.js';

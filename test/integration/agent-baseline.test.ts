@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sideChange, type SideVerdict } from '../../core/policy/index.js';
 import { spawnRampart, startAgentProcess, startReplay, TCP_CAPTURE, type AgentProcess, type ReplayProcess } from '../support/agent-harness.js';
 import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
+import { parsePrometheusText } from '../support/prom-text.js';
 import { waitFor } from '../support/wait-for.js';
 
 const CONTRACT = 'bookinfo-brownfield';
@@ -150,6 +151,17 @@ describe('agent and control plane vs rampart evaluate --baseline', () => {
     expect({ flows: e.flows, allow: e.allow, deny: e.deny, indeterminate: e.indeterminate, alreadyDenied: e.alreadyDenied, newlyAllowed: e.newlyAllowed }).toEqual({ flows: total, ...expected });
     expect(e.baselineRevision).toMatch(/^[0-9a-f]{16}$/);
     expect(e.baselineRevisions).toBe(1);
+    // The agent's and the control plane's metrics say the same.
+    const m = await agent.metrics();
+    const agentSum = (change: string): number =>
+      (['egress', 'ingress'] as const).reduce((n, side) => n + (m.value('rampart_agent_baseline_changes_total', { contract: CONTRACT, stage: 'monitor', side, change }) ?? 0), 0);
+    expect(agentSum('already-denied')).toBe(expected.alreadyDenied);
+    expect(agentSum('newly-allowed')).toBe(expected.newlyAllowed);
+    const agentDeny = (['egress', 'ingress'] as const).reduce((n, side) => n + (m.value('rampart_agent_evaluations_total', { contract: CONTRACT, stage: 'monitor', side, verdict: 'deny' }) ?? 0), 0);
+    expect(agentDeny).toBe(expected.deny);
+    const cpMetrics = parsePrometheusText(await (await fetch(`${controlplane.base}/metrics`)).text());
+    expect(cpMetrics.value('rampart_controlplane_stage_already_denied', { contract: CONTRACT })).toBe(expected.alreadyDenied);
+    expect(cpMetrics.value('rampart_controlplane_stage_newly_allowed', { contract: CONTRACT })).toBe(expected.newlyAllowed);
     // The gate counts only the newly denied: the contract is held on exactly that number.
     const body = (await (await fetch(`${controlplane.base}/api/v1/contracts/${CONTRACT}`)).json()) as { gates: { gate: string; phase: string; message: string }[] };
     expect(body.gates.find((g) => g.gate === 'maxWouldDeny')).toMatchObject({ phase: 'failed', message: expect.stringContaining(`would-deny ${expected.deny} > 0`) as unknown });
