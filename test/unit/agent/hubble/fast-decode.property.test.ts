@@ -23,7 +23,7 @@ import { describe, expect, it } from 'vitest';
 import { fastDecodeResponse } from '../../../../agent/hubble/fast-decode.js';
 import { decodedFromRecord, type Decoded } from '../../../../agent/hubble/from-pb.js';
 import { decodeOrSkip, SKIPPED } from '../../../../agent/hubble/fast-decode.js';
-import { ConnectionTracker } from '../../../../core/flow/connection-tracker.js';
+import { ConnectionTracker } from '../../../../core/flow/index.js';
 import { PROTO_ROOT } from '../../../../proto/loader.js';
 import { OBSERVER_PROTO, TO_OBJECT_OPTIONS, decodeRecord, encodeRecord, hubbleType, type PbRecord } from '../../../../proto/codec/hubble-types.js';
 import * as path from 'node:path';
