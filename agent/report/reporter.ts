@@ -215,7 +215,7 @@ export class Reporter {
 }
 
 /** Resolves when the channel leaves `state` (grpc-js's reconnect backoff decides when) or the signal fires. */
-async function waitWhileInState(channel: ReturnType<grpc.Client["getChannel"]>, state: grpc.connectivityState, signal: AbortSignal): Promise<void> {
+async function waitWhileInState(channel: ReturnType<grpc.Client['getChannel']>, state: grpc.connectivityState, signal: AbortSignal): Promise<void> {
   while (!signal.aborted && channel.getConnectivityState(false) === state) {
     // Bounded waits, so an aborted signal is noticed; watchConnectivityState cannot be cancelled.
     await new Promise<void>((resolve) => {
