@@ -11,11 +11,21 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+/** TLS for the agents' gRPC port: a key pair, and a CA when client certificates are required. */
+export interface GrpcTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Agents must present a certificate this CA signed; null: server TLS only. */
+  readonly clientCaFile: string | null;
+}
+
 export interface ControlplaneConfig {
   readonly contractsDir: string;
   readonly stateDir: string;
   /** A grpc-js bind address: `host:port` or `unix:///path`. */
   readonly grpcListen: string;
+  /** null: the gRPC port speaks plaintext (a warning is logged). */
+  readonly grpcTls: GrpcTlsConfig | null;
   readonly httpListen: ListenAddress;
   readonly tokenFile: string | null;
   /** Reads (GET and the stream) without a token. Mutations always need it. */
@@ -45,6 +55,9 @@ const OPTIONS = {
   contracts: 'CONTRACTS_DIR',
   state: 'STATE_DIR',
   'grpc-listen': 'GRPC_LISTEN',
+  'grpc-tls-cert': 'GRPC_TLS_CERT_FILE',
+  'grpc-tls-key': 'GRPC_TLS_KEY_FILE',
+  'grpc-tls-client-ca': 'GRPC_TLS_CLIENT_CA_FILE',
   'http-listen': 'HTTP_LISTEN',
   'token-file': 'TOKEN_FILE',
   'reconcile-interval': 'RECONCILE_INTERVAL',
@@ -57,6 +70,7 @@ const OPTIONS = {
 const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS' } as const;
 
 export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir> --state <dir> [--grpc-listen <addr>] [--http-listen <addr>]
+                            [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>]]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
@@ -140,6 +154,12 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     const g = parseListen(grpcListen);
     if (!g.ok) problems.push(problem(read('grpc-listen')?.where ?? '--grpc-listen', g.error));
   }
+  const tlsCert = read('grpc-tls-cert');
+  const tlsKey = read('grpc-tls-key');
+  const tlsClientCa = read('grpc-tls-client-ca');
+  if (!tlsCert !== !tlsKey) problems.push(problem(tlsCert ? (tlsKey?.where ?? '--grpc-tls-key') : '--grpc-tls-cert', 'the server certificate and key go together'));
+  if (tlsClientCa && !tlsCert) problems.push(problem(tlsClientCa.where, 'client certificates need server TLS: set --grpc-tls-cert and --grpc-tls-key'));
+  const grpcTls: GrpcTlsConfig | null = tlsCert && tlsKey ? { certFile: tlsCert.value, keyFile: tlsKey.value, clientCaFile: tlsClientCa?.value ?? null } : null;
   const httpText = read('http-listen');
   const http = parseListen(httpText?.value ?? CONTROLPLANE_DEFAULTS.httpListen);
   if (!http.ok) problems.push(problem(httpText?.where ?? '--http-listen', http.error));
@@ -158,6 +178,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     contractsDir,
     stateDir,
     grpcListen: grpcListen.startsWith(':') ? `0.0.0.0${grpcListen}` : grpcListen,
+    grpcTls,
     httpListen: http.ok ? http.value : { host: '0.0.0.0', port: 0 },
     tokenFile: tokenFile === '' ? null : tokenFile,
     openReads,

@@ -3,6 +3,7 @@
  * Only this file knows the concrete pieces; `startControlplane` returns a handle whose
  * `close()` stops everything (the CLI calls it on SIGTERM/SIGINT; tests call it directly).
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -140,7 +141,12 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   // The first pass applies every contract's stage (the actuator is in memory) before agents connect.
   reconciler.start(controller.signal);
 
-  const grpcPort = await collector.listen(config.grpcListen);
+  // Read now: a missing or unreadable file fails the start with its name, not the first agent.
+  const tls = config.grpcTls
+    ? { certPem: readFileSync(config.grpcTls.certFile), keyPem: readFileSync(config.grpcTls.keyFile), clientCaPem: config.grpcTls.clientCaFile === null ? null : readFileSync(config.grpcTls.clientCaFile) }
+    : null;
+  if (tls === null) log.warn('agent gRPC port without TLS: no --grpc-tls-cert/--grpc-tls-key; reports and tokens cross the network in plaintext');
+  const grpcPort = await collector.listen(config.grpcListen, tls);
   const staticDir = path.resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
   let ready = false;
   const http = new ControlplaneHttpServer({
@@ -179,7 +185,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     });
   }, RATES_INTERVAL_MS);
   ready = true;
-  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, http: `${address.address}:${address.port}`, httpPort: address.port, staticDir });
+  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, grpcTls: tls === null ? 'off' : tls.clientCaPem === null ? 'server' : 'mutual', http: `${address.address}:${address.port}`, httpPort: address.port, staticDir });
 
   let closing: Promise<void> | null = null;
   return {

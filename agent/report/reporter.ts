@@ -50,6 +50,9 @@ type ControlMessagePb =
   | { body: 'ack'; ack: { boot_id?: string; seq?: number } }
   | { body: 'reject'; reject: { boot_id?: string; seq?: number; reason?: string } };
 
+/** What grpc-js/OpenSSL say when the peer's certificate or the handshake is the problem. */
+const TLS_FAILURE = /certificate|self[- ]signed|SSL|TLS|handshake|altnames|alert/i;
+
 let collectorCtor: grpc.ServiceClientConstructor | null = null;
 function collectorClient(): grpc.ServiceClientConstructor {
   if (collectorCtor === null) {
@@ -100,6 +103,7 @@ export class Reporter {
       this.setConnected(false);
       this.o.outbox.streamLost();
       if (signal.aborted) break;
+      this.explain(reason);
       const channel = this.client.getChannel();
       const state = channel.getConnectivityState(false);
       if (state === grpc.connectivityState.TRANSIENT_FAILURE) {
@@ -114,6 +118,16 @@ export class Reporter {
         log.warn('control plane stream ended; reconnecting', { reason, delayMs: this.refusedPauseMs, pending: this.o.outbox.size });
         await sleep(this.refusedPauseMs, signal);
       }
+    }
+  }
+
+  /** The failures an operator must act on get a line of their own, saying what to fix. */
+  private explain(reason: string): void {
+    const log = this.o.logger;
+    if (/^(UNAUTHENTICATED|PERMISSION_DENIED)\b/.test(reason)) {
+      log.error('control plane refused the bearer token', { reason, tokenFile: this.o.tokenFile ?? 'none (no --token-file)' });
+    } else if (this.o.tls !== null && TLS_FAILURE.test(reason)) {
+      log.error('TLS handshake with the control plane failed', { reason, caFile: this.o.tls.caFile, serverName: this.o.tls.serverName ?? this.o.target });
     }
   }
 

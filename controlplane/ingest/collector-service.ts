@@ -65,8 +65,8 @@ export class CollectorService {
     this.o = options;
   }
 
-  /** Binds the server; returns the bound port (the address may say port 0). */
-  async listen(address: string): Promise<number> {
+  /** Binds the server (TLS when given PEM material); returns the bound port (the address may say port 0). */
+  async listen(address: string, tls: { readonly certPem: Buffer; readonly keyPem: Buffer; readonly clientCaPem: Buffer | null } | null = null): Promise<number> {
     const pkg = loadProto('rampart/v1/collector.proto');
     const v1 = (pkg['rampart'] as grpc.GrpcObject)['v1'] as grpc.GrpcObject;
     const Collector = v1['Collector'] as grpc.ServiceClientConstructor;
@@ -77,7 +77,10 @@ export class CollectorService {
       },
     });
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, p) => {
+      const credentials = tls
+        ? grpc.ServerCredentials.createSsl(tls.clientCaPem, [{ cert_chain: tls.certPem, private_key: tls.keyPem }], tls.clientCaPem !== null)
+        : grpc.ServerCredentials.createInsecure();
+      server.bindAsync(address, credentials, (e, p) => {
         if (e) reject(e);
         else resolve(p);
       });
@@ -126,6 +129,8 @@ export class CollectorService {
     const header = call.metadata.get('authorization')[0];
     if (!this.o.authorizer.check(typeof header === 'string' ? header : undefined)) {
       this.o.metrics.ingestErrors.inc({ reason: 'unauthenticated' });
+      // No node name yet (hello comes after auth): the peer address is all there is to say who.
+      this.o.log.warn('agent refused: missing or invalid bearer token', { peer: call.getPeer(), header: header === undefined ? 'absent' : 'present' });
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
       return;
     }

@@ -10,6 +10,7 @@ describe('loadControlplaneConfig', () => {
         contractsDir: 'c',
         stateDir: 's',
         grpcListen: '0.0.0.0:9967',
+        grpcTls: null,
         httpListen: { host: '0.0.0.0', port: 9968 },
         tokenFile: null,
         openReads: false,
@@ -27,6 +28,8 @@ describe('loadControlplaneConfig', () => {
     { name: 'flags with =', args: ['--contracts=c', '--state=s', '--grpc-listen=:0', '--http-listen=127.0.0.1:0'], expect: { grpcListen: '0.0.0.0:0', httpListen: { host: '127.0.0.1', port: 0 } } },
     { name: 'environment fallback', args: [], env: { CONTRACTS_DIR: 'c', STATE_DIR: 's', TOKEN_FILE: '/t', OPEN_READS: 'true' }, expect: { contractsDir: 'c', tokenFile: '/t', openReads: true } },
     { name: 'flags win over environment', args: ['--contracts', 'flag', '--state', 's'], env: { CONTRACTS_DIR: 'env' }, expect: { contractsDir: 'flag' } },
+    { name: 'server TLS', args: ['--contracts', 'c', '--state', 's', '--grpc-tls-cert', 'a.crt', '--grpc-tls-key', 'a.key'], expect: { grpcTls: { certFile: 'a.crt', keyFile: 'a.key', clientCaFile: null } } },
+    { name: 'mutual TLS from the environment', args: ['--contracts', 'c', '--state', 's'], env: { GRPC_TLS_CERT_FILE: 'a.crt', GRPC_TLS_KEY_FILE: 'a.key', GRPC_TLS_CLIENT_CA_FILE: 'ca.crt' }, expect: { grpcTls: { certFile: 'a.crt', keyFile: 'a.key', clientCaFile: 'ca.crt' } } },
     { name: 'unix socket for gRPC', args: ['--contracts', 'c', '--state', 's', '--grpc-listen', 'unix:///tmp/cp.sock'], expect: { grpcListen: 'unix:///tmp/cp.sock' } },
     {
       name: 'test knobs',
@@ -47,6 +50,16 @@ describe('loadControlplaneConfig', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.map((p) => p.path)).toEqual(['--bogus', 'x', '--kubernetes', '--contracts', '--state', '--http-listen', '--log-level', '--reconcile-interval']);
+  });
+
+  it('refuses half a TLS configuration', () => {
+    const paths = (args: string[]): string[] => {
+      const r = loadControlplaneConfig(['--contracts', 'c', '--state', 's', ...args], {});
+      return r.ok ? [] : r.error.map((p) => `${p.path}: ${p.message}`);
+    };
+    expect(paths(['--grpc-tls-cert', 'a.crt'])).toEqual(['--grpc-tls-key: the server certificate and key go together']);
+    expect(paths(['--grpc-tls-key', 'a.key'])).toEqual(['--grpc-tls-cert: the server certificate and key go together']);
+    expect(paths(['--grpc-tls-client-ca', 'ca.crt'])).toEqual(['--grpc-tls-client-ca: client certificates need server TLS: set --grpc-tls-cert and --grpc-tls-key']);
   });
 });
 
