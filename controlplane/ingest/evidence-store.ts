@@ -128,6 +128,14 @@ export class EvidenceStore {
   /** The stage each contract is currently gathering evidence for. */
   private readonly currentStage = new Map<string, StageRecord>();
   private readonly liveness = new Map<string, NodeLiveness>();
+  /** Bumped by every change to `liveness`, so a coverage answer can be reused until one. */
+  private livenessVersion = 0;
+  /**
+   * The last coverage answer. A reconcile pass asks once per contract with the same clock and
+   * (usually) the same report age; at 5,000 nodes × 50 contracts recomputing it each time was
+   * most of the pass (profiled: 7.7 s of 9.5 s).
+   */
+  private coverageMemo: { readonly version: number; readonly o: CoverageOptions; readonly value: NodeCoverage } | null = null;
   private readonly arrivals = new Map<string, number[]>();
 
   /**
@@ -171,7 +179,10 @@ export class EvidenceStore {
 
   /** A node known from before a restart: expected until the TTL passes, silent until it reports. */
   seedNode(node: string, lastSeenMs: number): void {
-    if (!this.liveness.has(node)) this.liveness.set(node, { lastSeenMs, lastReportMs: null, hubbleConnected: false, streams: 0 });
+    if (!this.liveness.has(node)) {
+      this.liveness.set(node, { lastSeenMs, lastReportMs: null, hubbleConnected: false, streams: 0 });
+      this.livenessVersion++;
+    }
   }
 
   /** node → last seen, for nodes seen within the TTL (what survives a restart). */
@@ -191,7 +202,9 @@ export class EvidenceStore {
     l.streams = Math.max(0, l.streams - 1);
   }
 
+  /** The node's liveness record, for the caller to update (which is why it counts as a change). */
   private live(node: string, nowMs: number): NodeLiveness {
+    this.livenessVersion++;
     let l = this.liveness.get(node);
     if (!l) {
       l = { lastSeenMs: nowMs, lastReportMs: null, hubbleConnected: false, streams: 0 };
@@ -287,6 +300,23 @@ export class EvidenceStore {
   }
 
   coverage(o: CoverageOptions): NodeCoverage {
+    const memo = this.coverageMemo;
+    if (
+      memo !== null &&
+      memo.version === this.livenessVersion &&
+      memo.o.nowMs === o.nowMs &&
+      memo.o.maxReportAgeMs === o.maxReportAgeMs &&
+      memo.o.expectedNodeTtlMs === o.expectedNodeTtlMs &&
+      (memo.o.configuredNodes === o.configuredNodes || memo.o.configuredNodes.join(',') === o.configuredNodes.join(','))
+    ) {
+      return memo.value;
+    }
+    const value = this.computeCoverage(o);
+    this.coverageMemo = { version: this.livenessVersion, o, value };
+    return value;
+  }
+
+  private computeCoverage(o: CoverageOptions): NodeCoverage {
     const expected = new Set(o.configuredNodes);
     if (o.configuredNodes.length === 0) {
       for (const [node, l] of this.liveness) {
