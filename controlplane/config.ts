@@ -70,9 +70,9 @@ const OPTIONS = {
 const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS' } as const;
 
 export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir> --state <dir> [--grpc-listen <addr>] [--http-listen <addr>]
-                            [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>]]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
+                            [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>]]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
 defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONTROLPLANE_DEFAULTS.httpListen} --reconcile-interval ${CONTROLPLANE_DEFAULTS.reconcileInterval}
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
