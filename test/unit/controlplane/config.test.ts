@@ -28,14 +28,14 @@ describe('loadControlplaneConfig', () => {
     { name: 'flags with =', args: ['--contracts=c', '--state=s', '--grpc-listen=:0', '--http-listen=127.0.0.1:0'], expect: { grpcListen: '0.0.0.0:0', httpListen: { host: '127.0.0.1', port: 0 } } },
     { name: 'environment fallback', args: [], env: { CONTRACTS_DIR: 'c', STATE_DIR: 's', TOKEN_FILE: '/t', OPEN_READS: 'true' }, expect: { contractsDir: 'c', tokenFile: '/t', openReads: true } },
     { name: 'flags win over environment', args: ['--contracts', 'flag', '--state', 's'], env: { CONTRACTS_DIR: 'env' }, expect: { contractsDir: 'flag' } },
-    { name: 'server TLS', args: ['--contracts', 'c', '--state', 's', '--grpc-tls-cert', 'a.crt', '--grpc-tls-key', 'a.key'], expect: { grpcTls: { certFile: 'a.crt', keyFile: 'a.key', clientCaFile: null } } },
-    { name: 'mutual TLS from the environment', args: ['--contracts', 'c', '--state', 's'], env: { GRPC_TLS_CERT_FILE: 'a.crt', GRPC_TLS_KEY_FILE: 'a.key', GRPC_TLS_CLIENT_CA_FILE: 'ca.crt' }, expect: { grpcTls: { certFile: 'a.crt', keyFile: 'a.key', clientCaFile: 'ca.crt' } } },
     { name: 'unix socket for gRPC', args: ['--contracts', 'c', '--state', 's', '--grpc-listen', 'unix:///tmp/cp.sock'], expect: { grpcListen: 'unix:///tmp/cp.sock' } },
     {
       name: 'test knobs',
       args: ['--contracts', 'c', '--state', 's', '--open-reads', '--reconcile-interval', '200ms', '--expected-nodes', 'a, b,,c', '--expected-node-ttl', '30s'],
       expect: { openReads: true, reconcileIntervalMs: 200, expectedNodes: ['a', 'b', 'c'], expectedNodeTtlMs: 30_000 },
     },
+    { name: 'server TLS', args: ['--contracts', 'c', '--state', 's', '--grpc-tls-cert', 'a.crt', '--grpc-tls-key', 'a.key'], expect: { grpcTls: { certFile: 'a.crt', keyFile: 'a.key', clientCaFile: null } } },
+    { name: 'mutual TLS from the environment', args: ['--contracts', 'c', '--state', 's'], env: { GRPC_TLS_CERT_FILE: 'a.crt', GRPC_TLS_KEY_FILE: 'a.key', GRPC_TLS_CLIENT_CA_FILE: 'ca.crt' }, expect: { grpcTls: { certFile: 'a.crt', keyFile: 'a.key', clientCaFile: 'ca.crt' } } },
   ];
   for (const c of cases) {
     it(c.name, () => {
