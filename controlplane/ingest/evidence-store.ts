@@ -44,7 +44,11 @@ interface StageRecord {
   readonly revision: number;
   readonly stageIndex: number;
   readonly sinceMs: number;
-  readonly nodes: Map<string, Counts>;
+  /**
+   * Everything the stage has gathered, kept as a running sum: summing per-node counts on
+   * every pass cost 50 contracts × 5,000 nodes additions a pass, and held as many objects.
+   */
+  readonly totals: Counts;
   /** Arrival-time buckets (start ms → counts over all nodes), oldest first. */
   readonly buckets: Map<number, Counts>;
   readonly wouldDenyEdges: Map<string, EdgeAggregate>;
@@ -152,7 +156,7 @@ export class EvidenceStore {
       revision,
       stageIndex,
       sinceMs,
-      nodes: new Map(),
+      totals: zeroCounts(),
       buckets: new Map(),
       wouldDenyEdges: new Map(),
       actualDenyEdges: new Map(),
@@ -240,11 +244,6 @@ export class EvidenceStore {
       }
       current++;
       touched.push(w.contract);
-      let node = rec.nodes.get(summary.node);
-      if (!node) {
-        node = zeroCounts();
-        rec.nodes.set(summary.node, node);
-      }
       const bucketStart = nowMs - (nowMs % BUCKET_MS);
       let bucket = rec.buckets.get(bucketStart);
       if (!bucket) {
@@ -252,7 +251,7 @@ export class EvidenceStore {
         rec.buckets.set(bucketStart, bucket);
         this.prune(rec, nowMs);
       }
-      for (const c of [node, bucket]) {
+      for (const c of [rec.totals, bucket]) {
         c.windows += summary.mergedWindows > 0 ? summary.mergedWindows : 1;
         addSides(c, w);
         c.lostEvents += lost;
@@ -341,7 +340,7 @@ export class EvidenceStore {
     const totals = zeroCounts();
     let lastMinuteDenies = 0;
     if (rec) {
-      for (const c of rec.nodes.values()) this.addCounts(totals, c);
+      this.addCounts(totals, rec.totals);
       for (const [start, c] of rec.buckets) if (start >= o.nowMs - ROLLBACK_WINDOW_MS) lastMinuteDenies += c.actualDenies;
     }
     return {
