@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint strict plus the module boundaries of style.md 2.2.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import indexImports from './tools/eslint/index-imports.js';
 
 const restrict = (patterns) => ({
   'no-restricted-imports': ['error', { patterns }],
@@ -20,6 +21,24 @@ export default tseslint.config(
       '@typescript-eslint/unified-signatures': 'off',
       '@typescript-eslint/no-dynamic-delete': 'off',
     },
+  },
+  {
+    // Type-checked rules (style.md 2.11): stream code must not drop a promise or hand one to a
+    // callback that ignores it, and every switch over a union names each member.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+    },
+  },
+  {
+    // style.md 2.2: a folder with an index.ts is imported through it (tests may import anything).
+    files: ['**/*.ts'],
+    ignores: ['test/**'],
+    plugins: { rampart: { rules: { 'index-imports': indexImports } } },
+    rules: { 'rampart/index-imports': 'error' },
   },
   {
     files: ['core/**/*.ts'],

@@ -5,6 +5,7 @@
  */
 import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
 import { DEFAULT_TOP_K } from '../core/summary/index.js';
+import { parseFlags } from '../io/flags.js';
 
 export interface AgentTlsConfig {
   readonly caFile: string;
@@ -93,35 +94,8 @@ addresses are host:port or unix:///path; durations are Go-style (500ms, 10s, 10m
 --metrics-listen "" (or "off") disables the HTTP server.
 `;
 
-function parseArgs(argv: readonly string[], problems: Problem[]): Partial<Record<OptionName, string>> {
-  const values: Partial<Record<OptionName, string>> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      problems.push(problem(`argv[${i}]`, `unexpected argument ${JSON.stringify(arg)}`));
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (!(name in OPTIONS)) {
-      problems.push(problem(`--${name}`, 'unknown flag'));
-      if (eq === -1 && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++;
-      continue;
-    }
-    let value: string | undefined;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      if (value === undefined || (value.startsWith('--') && value.length > 2)) {
-        problems.push(problem(`--${name}`, 'expects a value'));
-        continue;
-      }
-      i++;
-    }
-    values[name as OptionName] = value;
-  }
-  return values;
-}
+/** Every flag is a string (`--flag value` or `--flag=value`); parsed by the shared io/flags. */
+const FLAG_SPECS = Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' } as const])) as Record<OptionName, { readonly type: 'string' }>;
 
 const TARGET = /^(unix:\/\/\/.+|unix:[^/].*|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}|dns:\/\/\/.+)$/;
 
@@ -142,7 +116,9 @@ export function loadAgentConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): Result<AgentConfig, Problem[]> {
   const problems: Problem[] = [];
-  const flags = parseArgs(argv, problems);
+  const parsed = parseFlags(argv, FLAG_SPECS);
+  problems.push(...parsed.problems);
+  const flags: Partial<Record<OptionName, string>> = parsed.values;
   const read = (name: OptionName): { value: string; where: string } | null => {
     const flag = flags[name];
     if (flag !== undefined) return { value: flag, where: `--${name}` };

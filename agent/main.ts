@@ -145,6 +145,7 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
           contractLog.info('contract set installed', {
             generation: outcome.generation,
             contracts: set.contracts.map((c) => ({ contract: c.name, revision: c.revision, stage: c.stageName })),
+            baseline: set.baseline === undefined ? null : { revision: set.baseline.revision, policies: set.baseline.policies.length },
             compileMs: Math.round(outcome.compileMs * 10) / 10,
           });
         } else if (outcome.kind === 'stale') {

@@ -31,8 +31,14 @@ export function createAgentMetrics(registry: Registry, live: LiveState): AgentMe
   const connections = new Counter({ name: `${p}connections_total`, help: 'Connection starts evaluated (each once, whatever its sides).', registers: [registry] });
   const evaluations = new Counter({
     name: `${p}evaluations_total`,
-    help: 'Evaluated connection-sides by contract, stage, side and verdict of the proposed policies.',
+    help: 'Evaluated connection-sides by contract, stage, side and verdict of the proposed policies (judged against the baseline when there is one: deny counts newly denied sides; already denied ones are in baseline_changes_total only).',
     labelNames: ['contract', 'stage', 'side', 'verdict'] as const,
+    registers: [registry],
+  });
+  const baselineChanges = new Counter({
+    name: `${p}baseline_changes_total`,
+    help: 'Evaluated connection-sides judged against the baseline (the policies already in force) that were already denied by it, or that the contract newly allows (newly allowed sides are also counted as allow in evaluations_total; already denied ones are not counted there).',
+    labelNames: ['contract', 'stage', 'side', 'change'] as const,
     registers: [registry],
   });
   const actualDenies = new Counter({
@@ -131,6 +137,12 @@ export function createAgentMetrics(registry: Registry, live: LiveState): AgentMe
           for (const verdict of ['allow', 'deny', 'indeterminate'] as const) {
             // inc(0) still creates the series, so dashboards see every contract from its first window.
             evaluations.inc({ contract: c.contract, stage, side, verdict }, c[side][verdict]);
+          }
+        }
+        if (c.baseline !== undefined) {
+          for (const side of ['egress', 'ingress'] as const) {
+            baselineChanges.inc({ contract: c.contract, stage, side, change: 'already-denied' }, c.baseline[side].alreadyDenied);
+            baselineChanges.inc({ contract: c.contract, stage, side, change: 'newly-allowed' }, c.baseline[side].newlyAllowed);
           }
         }
         actualDenies.inc({ contract: c.contract, stage }, c.actualDenies);

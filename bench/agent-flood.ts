@@ -9,7 +9,7 @@ import { silentLogger } from '../io/json-logger.js';
 import { Pipeline } from '../agent/monitor/pipeline.js';
 import { networkPolicyEngine } from '../agent/monitor/policy-engine.js';
 import { sampleFlowJson } from '../agent/monitor/sample-flow.js';
-import { ConnectionTracker } from '../core/flow/connection-tracker.js';
+import { ConnectionTracker } from '../core/flow/index.js';
 import type { Flow, PodEndpoint } from '../core/flow/index.js';
 import type { WindowSummary } from '../core/summary/index.js';
 import { benchContracts } from './agent-contracts.js';

@@ -41,7 +41,7 @@ function run(label: string, spec: ClusterSpec, rateScale: number, publish: boole
     },
   };
   const sim = new Simulator({ spec, rateScale, seed: 3, sink, judge: (c) => new CorePolicyJudge(c) });
-  sim.enforcement.setApplied([{ name: 'shop-lockdown', revision: 1, stageIndex: 3, mode: 'percent', percent: 100, namespaces: [], policies: shopPolicies() }]);
+  sim.enforcement.setApplied([{ contract: 'shop-lockdown', revision: 1, stageIndex: 3, stageName: 'full', mode: 'percent', percent: 100, namespaces: [], policies: shopPolicies() }]);
   const t0 = 1_700_000_000_000;
   // Warm-up (JIT, policy compilation), then the measured span.
   for (let t = t0; t < t0 + 2000; t += STEP_MS) sim.step(t);

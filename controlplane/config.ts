@@ -4,6 +4,7 @@
  * fully defaulted config with units in field names.
  */
 import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
+import { parseFlags } from '../io/flags.js';
 import { LOG_LEVELS, type LogLevel } from '../io/json-logger.js';
 
 export interface ListenAddress {
@@ -22,6 +23,8 @@ export interface GrpcTlsConfig {
 export interface ControlplaneConfig {
   readonly contractsDir: string;
   readonly stateDir: string;
+  /** The folder of NetworkPolicies already in force (the baseline); null: none. */
+  readonly baselineDir: string | null;
   /** A grpc-js bind address: `host:port` or `unix:///path`. */
   readonly grpcListen: string;
   /** null: the gRPC port speaks plaintext (a warning is logged). */
@@ -54,6 +57,7 @@ export const CONTROLPLANE_DEFAULTS = {
 const OPTIONS = {
   contracts: 'CONTRACTS_DIR',
   state: 'STATE_DIR',
+  baseline: 'BASELINE_DIR',
   'grpc-listen': 'GRPC_LISTEN',
   'grpc-tls-cert': 'GRPC_TLS_CERT_FILE',
   'grpc-tls-key': 'GRPC_TLS_KEY_FILE',
@@ -68,8 +72,13 @@ const OPTIONS = {
   'log-level': 'LOG_LEVEL',
 } as const;
 const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS' } as const;
+/** Parsed by the shared io/flags: the OPTIONS take a value, BOOLEAN_FLAGS also read `=true|false`. */
+const FLAG_SPECS = {
+  ...(Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' }])) as Record<keyof typeof OPTIONS, { readonly type: 'string' }>),
+  ...(Object.fromEntries(Object.keys(BOOLEAN_FLAGS).map((name) => [name, { type: 'boolean' }])) as Record<keyof typeof BOOLEAN_FLAGS, { readonly type: 'boolean' }>),
+};
 
-export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir> --state <dir> [--grpc-listen <addr>] [--http-listen <addr>]
+export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir> --state <dir> [--baseline <dir>] [--grpc-listen <addr>] [--http-listen <addr>]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
                             [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>]]
@@ -77,6 +86,7 @@ export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir>
 defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONTROLPLANE_DEFAULTS.httpListen} --reconcile-interval ${CONTROLPLANE_DEFAULTS.reconcileInterval}
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
 Without --token-file, authentication is off (a warning is logged).
+--baseline: NetworkPolicies already in force; each contract is judged against those it did not write.
 `;
 
 export function parseListen(text: string): Result<ListenAddress, string> {
@@ -91,36 +101,20 @@ export function parseListen(text: string): Result<ListenAddress, string> {
 /** Parses flags (and the environment as a fallback) into a config, or every problem found. */
 export function loadControlplaneConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>>): Result<ControlplaneConfig, Problem[]> {
   const problems: Problem[] = [];
+  const parsed = parseFlags(args, FLAG_SPECS);
+  for (const p of parsed.problems) {
+    problems.push(
+      p.path === '--kubernetes' ? problem('--kubernetes', 'the Kubernetes contract source is not available in this build; use --contracts <dir> --state <dir>') : p,
+    );
+  }
   const flags = new Map<string, string>();
+  /** Boolean flags given as true; `explicitlyFalse` those given as `--flag=false`. */
   const booleans = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) {
-      problems.push(problem(arg, 'unexpected argument'));
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (name === 'kubernetes') {
-      problems.push(problem('--kubernetes', 'the Kubernetes contract source is not available in this build; use --contracts <dir> --state <dir>'));
-      continue;
-    }
-    if (name in BOOLEAN_FLAGS) {
-      const v = eq >= 0 ? arg.slice(eq + 1) : 'true';
-      if (v === 'true' || v === '1') booleans.add(name);
-      else if (v !== 'false' && v !== '0') problems.push(problem(`--${name}`, `expected true or false, got ${JSON.stringify(v)}`));
-      continue;
-    }
-    if (!(name in OPTIONS)) {
-      problems.push(problem(`--${name}`, 'unknown flag'));
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined) {
-      problems.push(problem(`--${name}`, 'expected a value'));
-      continue;
-    }
-    flags.set(name, value);
+  const explicitlyFalse = new Set<string>();
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (typeof value === 'string') flags.set(name, value);
+    else if (value === true) booleans.add(name);
+    else if (value === false) explicitlyFalse.add(name);
   }
   const read = (name: keyof typeof OPTIONS): { value: string; where: string } | null => {
     const f = flags.get(name);
@@ -149,6 +143,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
 
   const contractsDir = required('contracts', 'the folder of RampContract files');
   const stateDir = required('state', 'the folder for the history log');
+  const baselineDir = read('baseline')?.value.trim() ?? '';
   const grpcListen = (read('grpc-listen')?.value ?? CONTROLPLANE_DEFAULTS.grpcListen).trim();
   if (!grpcListen.startsWith('unix:')) {
     const g = parseListen(grpcListen);
@@ -172,11 +167,13 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   const logLevel = (level?.value ?? CONTROLPLANE_DEFAULTS.logLevel) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(problem(level?.where ?? '--log-level', `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`));
   const openEnv = env[BOOLEAN_FLAGS['open-reads']];
-  const openReads = booleans.has('open-reads') || openEnv === 'true' || openEnv === '1';
+  // A flag wins over the environment, `--open-reads=false` included.
+  const openReads = booleans.has('open-reads') || (!explicitlyFalse.has('open-reads') && (openEnv === 'true' || openEnv === '1'));
 
   const config: ControlplaneConfig = {
     contractsDir,
     stateDir,
+    baselineDir: baselineDir === '' ? null : baselineDir,
     grpcListen: grpcListen.startsWith(':') ? `0.0.0.0${grpcListen}` : grpcListen,
     grpcTls,
     httpListen: http.ok ? http.value : { host: '0.0.0.0', port: 0 },

@@ -17,6 +17,8 @@ import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics.js';
+import type { BaselineSource } from './registry/baseline-source.js';
+import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './registry/file-baseline-source.js';
 import { FileContractSource } from './registry/file-contract-source.js';
 import { Reconciler } from './rollout/reconciler.js';
 import { Journal } from './state/journal.js';
@@ -76,6 +78,27 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
   });
 
+  // The baseline (policies already in force): file mode's --baseline plugs in here; without one it is empty.
+  const baseline: BaselineSource =
+    config.baselineDir === null
+      ? EMPTY_BASELINE_SOURCE
+      : new FileBaselineSource({
+          dir: config.baselineDir,
+          rescanMs: config.contractRescanMs,
+          onWatchError: (e) => {
+            log.warn('baseline folder watch failed; periodic rescan continues', { err: e });
+          },
+          onProblems: (problems) => {
+            log.warn('baseline policies left out', { problems: problems.slice(0, 20), count: problems.length });
+          },
+        });
+  await baseline.start(controller.signal);
+  baseline.onChange(() => {
+    const s = baseline.snapshot();
+    log.info('baseline changed', { revision: s.revision, policies: s.policies.length });
+  });
+  if (config.baselineDir !== null) log.info('baseline loaded', { dir: config.baselineDir, revision: baseline.snapshot().revision, policies: baseline.snapshot().policies.length });
+
   const store = new EvidenceStore();
   const known = loadKnownNodes(config.stateDir);
   for (const [node, lastSeenMs] of known) store.seedNode(node, lastSeenMs);
@@ -99,6 +122,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const actuator = new LocalActuator();
   const reconciler = new Reconciler({
     source,
+    baseline,
     journal,
     store,
     actuator,
@@ -157,6 +181,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     registry,
     authorizer,
     openReads: config.openReads,
+    baseline,
     staticDir,
     log: log.child({ component: 'http' }),
     ready: () => ready,

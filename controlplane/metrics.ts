@@ -15,6 +15,8 @@ export class ControlplaneMetrics {
   readonly decision: Gauge;
   readonly wouldDenyRatio: Gauge;
   readonly evaluatedFlows: Gauge;
+  readonly alreadyDenied: Gauge;
+  readonly newlyAllowed: Gauge;
   readonly nodeCoverage: Gauge;
   readonly actualDenies: Counter;
   readonly agentsConnected: Gauge;
@@ -42,6 +44,8 @@ export class ControlplaneMetrics {
     this.decision = new Gauge({ name: `${p}last_decision`, help: 'Last decision for each contract: 1 for its kind, 0 otherwise.', labelNames: ['contract', 'kind'], registers });
     this.wouldDenyRatio = new Gauge({ name: `${p}would_deny_ratio`, help: 'Would-deny / evaluated connection-sides in the current stage.', labelNames: ['contract'], registers });
     this.evaluatedFlows = new Gauge({ name: `${p}stage_evaluated_flows`, help: 'Evaluated connection-sides in the current stage.', labelNames: ['contract'], registers });
+    this.alreadyDenied = new Gauge({ name: `${p}stage_already_denied`, help: 'Connection-sides in the current stage that the baseline (the policies already in force) denies already; never counted as would-deny.', labelNames: ['contract'], registers });
+    this.newlyAllowed = new Gauge({ name: `${p}stage_newly_allowed`, help: 'Connection-sides in the current stage that the baseline denies and the contract would allow.', labelNames: ['contract'], registers });
     this.nodeCoverage = new Gauge({ name: `${p}node_coverage_ratio`, help: 'Reporting / expected nodes.', labelNames: ['contract'], registers });
     this.actualDenies = new Counter({ name: `${p}actual_denies_total`, help: 'Real policy drops reported on enforced pods.', labelNames: ['contract'], registers });
     this.agentsConnected = new Gauge({ name: `${p}agents_connected`, help: 'Agent streams currently open.', registers });
@@ -78,6 +82,8 @@ export class ControlplaneMetrics {
     this.stage.remove({ contract });
     this.wouldDenyRatio.remove({ contract });
     this.evaluatedFlows.remove({ contract });
+    this.alreadyDenied.remove({ contract });
+    this.newlyAllowed.remove({ contract });
     this.nodeCoverage.remove({ contract });
     for (const p of PHASES) this.phase.remove({ contract, phase: p });
     for (const k of DECISION_KINDS) this.decision.remove({ contract, kind: k });

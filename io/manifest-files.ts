@@ -6,7 +6,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { err, ok, type Problem, type Result } from '../core/common/index.js';
+import { err, ok, isObject, type Problem, type Result } from '../core/common/index.js';
 import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../core/policy/index.js';
 import { readYamlDocuments, type YamlDocument } from './yaml-documents.js';
 
@@ -18,10 +18,6 @@ export interface LoadedPolicies {
   readonly warnings: readonly Problem[];
   /** The files read, in order. */
   readonly files: readonly string[];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Manifest files under `target` (itself when it is a file), sorted by path. */

@@ -3,7 +3,7 @@
  * single Pod or YAML works too), so NetworkPolicy named ports can be resolved on the
  * destination pod (netpol.md rules 18, cases 12–14).
  */
-import { err, ok, type Problem, type Result } from '../core/common/index.js';
+import { err, ok, isObject, type Problem, type Result } from '../core/common/index.js';
 import type { PolicyProtocol } from '../core/policy/index.js';
 import { readYamlDocuments, type YamlDocument } from './yaml-documents.js';
 
@@ -19,10 +19,6 @@ export interface PodPorts {
   readonly lookup: PodPortLookup;
   /** Pods read. */
   readonly pods: number;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Builds the lookup from already-read Pod objects; paths in problems are relative to `path`. */

@@ -7,14 +7,13 @@
  * Fields Rampart does not implement are rejected (the server answers INVALID_ARGUMENT), so a
  * client never receives unfiltered flows believing they were filtered.
  */
-import { err, ok, type Result } from '../core/common/index.js';
+import { asObject, err, ok, parseCidr, parseIp, rangeContains, type IpRange, type Result } from '../core/common/index.js';
 import type { PbRecord } from '../proto/codec/hubble-types.js';
 import { compileLabelSelector, type LabelSelector } from './label-selector.js';
 
 export type FlowPredicate = (flow: PbRecord) => boolean;
 
-type Rec = Record<string, unknown>;
-const obj = (v: unknown): Rec => (typeof v === 'object' && v !== null ? (v as Rec) : {});
+const obj = asObject;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
@@ -71,63 +70,31 @@ function namespacedName(patterns: readonly string[]): Result<(ns: string, name: 
   });
 }
 
+/**
+ * Cilium's filterByIPs: a value with a `/` is a prefix (netip.ParsePrefix; host bits may be
+ * set), any other an address (netip.ParseAddr, zones allowed) compared as written. Both go
+ * through the project's one strict parser (core/common/cidr.ts).
+ */
 function ipMatcher(patterns: readonly string[]): Result<(ip: string) => boolean, string> {
-  const tests: ((ip: string) => boolean)[] = [];
+  const addresses = new Set<string>();
+  const ranges: IpRange[] = [];
   for (const p of patterns) {
-    const slash = p.indexOf('/');
-    if (slash < 0) {
-      tests.push((ip) => ip === p);
-      continue;
+    if (p.includes('/')) {
+      const cidr = parseCidr(p);
+      if (typeof cidr === 'string') return err(`invalid IP prefix ${JSON.stringify(p)} in filter: ${cidr}`);
+      ranges.push(cidr.range);
+    } else {
+      if (parseIp(p, { zone: true }) === null) return err(`invalid IP address ${JSON.stringify(p)} in filter`);
+      addresses.add(p);
     }
-    const cidr = parseCidr(p);
-    if (!cidr) return err(`invalid IP or CIDR ${JSON.stringify(p)}`);
-    tests.push((ip) => inCidr(ip, cidr));
   }
-  return ok((ip) => ip !== '' && tests.some((t) => t(ip)));
-}
-
-interface Cidr {
-  readonly bytes: number[];
-  readonly bits: number;
-}
-
-function ipBytes(ip: string): number[] | null {
-  if (ip.includes('.') && !ip.includes(':')) {
-    const parts = ip.split('.').map(Number);
-    return parts.length === 4 && parts.every((n) => Number.isInteger(n) && n >= 0 && n <= 255) ? parts : null;
-  }
-  if (!ip.includes(':')) return null;
-  const [head, tail] = ip.split('::') as [string, string | undefined];
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  if (groups.length !== 8) return null;
-  const out: number[] = [];
-  for (const g of groups) {
-    const n = parseInt(g, 16);
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-    out.push(n >> 8, n & 0xff);
-  }
-  return out;
-}
-
-function parseCidr(text: string): Cidr | null {
-  const [ip, bitsText] = text.split('/') as [string, string];
-  const bytes = ipBytes(ip);
-  const bits = Number(bitsText);
-  if (!bytes || !Number.isInteger(bits) || bits < 0 || bits > bytes.length * 8) return null;
-  return { bytes, bits };
-}
-
-function inCidr(ip: string, cidr: Cidr): boolean {
-  const b = ipBytes(ip);
-  if (!b || b.length !== cidr.bytes.length) return false;
-  let bits = cidr.bits;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((b[i]! & mask) !== (cidr.bytes[i]! & mask)) return false;
-  }
-  return true;
+  return ok((ip) => {
+    if (ip === '') return false;
+    if (addresses.has(ip)) return true;
+    if (ranges.length === 0) return false;
+    const addr = parseIp(ip);
+    return addr !== null && ranges.some((r) => rangeContains(r, addr));
+  });
 }
 
 function globToRegExp(glob: string): RegExp {

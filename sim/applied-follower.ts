@@ -4,34 +4,34 @@
  * because the contract list is the record; a missed poll only delays enforcement by one
  * interval. Errors are counted and reported through `onError`, never thrown.
  */
-import type { AppliedContract } from './enforcement.js';
+import type { AppliedStage } from '../controlplane/actuator/actuator.js';
+import { isObject } from '../core/common/index.js';
 
 export interface AppliedFollowerOptions {
   /** Base URL of the control plane's HTTP API, e.g. `http://127.0.0.1:8080`. */
   readonly baseUrl: string;
   readonly token: string | null;
   readonly intervalMs: number;
-  readonly onApplied: (contracts: readonly AppliedContract[]) => void;
+  readonly onApplied: (contracts: readonly AppliedStage[]) => void;
   readonly onError?: (message: string) => void;
   readonly signal: AbortSignal;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads the `applied` field of each contract in a `GET /api/v1/contracts` body; skips what does not fit. */
-export function appliedFromContracts(body: unknown): AppliedContract[] {
-  if (!isObj(body) || !Array.isArray(body.items)) return [];
-  const out: AppliedContract[] = [];
+export function appliedFromContracts(body: unknown): AppliedStage[] {
+  if (!isObject(body) || !Array.isArray(body.items)) return [];
+  const out: AppliedStage[] = [];
   for (const item of body.items as unknown[]) {
-    if (!isObj(item) || typeof item.name !== 'string' || !isObj(item.applied)) continue;
+    if (!isObject(item) || typeof item.name !== 'string' || !isObject(item.applied)) continue;
     const a = item.applied;
     const mode = a.mode;
     if (mode !== 'monitor' && mode !== 'percent' && mode !== 'namespaces') continue;
     out.push({
-      name: item.name,
+      contract: item.name,
       revision: typeof item.revision === 'number' ? item.revision : 0,
       stageIndex: typeof a.stageIndex === 'number' ? a.stageIndex : 0,
+      stageName: typeof a.stageName === 'string' ? a.stageName : '',
       mode,
       percent: typeof a.percent === 'number' ? a.percent : 0,
       namespaces: Array.isArray(a.namespaces) ? a.namespaces.filter((n): n is string => typeof n === 'string') : [],
@@ -72,7 +72,7 @@ export class AppliedFollower {
       if (!res.ok) throw new Error(`GET /api/v1/contracts: HTTP ${res.status}`);
       const applied = appliedFromContracts(await res.json());
       // Hand over only changes, so the datapath recompiles policies only when they change.
-      const key = JSON.stringify(applied.map((a) => [a.name, a.revision, a.stageIndex, a.mode, a.percent, a.namespaces]));
+      const key = JSON.stringify(applied.map((a) => [a.contract, a.revision, a.stageIndex, a.mode, a.percent, a.namespaces]));
       if (key !== this.lastKey) {
         this.lastKey = key;
         this.opts.onApplied(applied);

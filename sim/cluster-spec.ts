@@ -3,7 +3,8 @@
  * workloads and the traffic model. Parsed into a frozen, defaulted spec; every problem is
  * reported with its field path, none is thrown.
  */
-import { childPath, err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
+import { childPath, err, isObject, ok, parseCidr, parseDurationMs, problem, ProblemSink, readObject, type Problem, type Result } from '../core/common/index.js';
+import { parseNetworkPolicy } from '../core/policy/index.js';
 
 export type SimProtocol = 'TCP' | 'UDP';
 
@@ -69,18 +70,23 @@ export interface ClusterSpec {
   readonly dnsServer: string;
   /** Kubelet probes (reserved:host → pod) per pod, in ms; 0 disables them. */
   readonly probeEveryMs: number;
+  /**
+   * NetworkPolicies already in force before any contract (the brownfield baseline): the
+   * datapath enforces them from the start, and the demo's control plane judges contracts
+   * against them (`--baseline`). Raw manifests, validated by core/policy.
+   */
+  readonly policies: readonly unknown[];
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-class Reader {
-  readonly problems: Problem[] = [];
+/** The cluster file's readers, on the shared toolkit (core/common/fields.ts). */
+class Reader extends ProblemSink {
   string(o: Obj, key: string, path: string, fallback?: string): string {
     const v = o[key];
     if (v === undefined && fallback !== undefined) return fallback;
     if (typeof v !== 'string' || v === '') {
-      this.problems.push(problem(childPath(path, key), `expected a non-empty string, got ${JSON.stringify(v)}`));
+      this.add(childPath(path, key), `expected a non-empty string, got ${JSON.stringify(v)}`);
       return fallback ?? '';
     }
     return v;
@@ -89,7 +95,7 @@ class Reader {
     const v = o[key];
     if (v === undefined && opts.fallback !== undefined) return opts.fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < opts.min || v > opts.max) {
-      this.problems.push(problem(childPath(path, key), `expected a number in [${opts.min}, ${opts.max}], got ${JSON.stringify(v)}`));
+      this.add(childPath(path, key), `expected a number in [${opts.min}, ${opts.max}], got ${JSON.stringify(v)}`);
       return opts.fallback ?? opts.min;
     }
     return v;
@@ -98,12 +104,12 @@ class Reader {
     const v = o[key];
     if (v === undefined) return fallback;
     if (typeof v !== 'string') {
-      this.problems.push(problem(childPath(path, key), `expected a duration such as 30s or 2m, got ${JSON.stringify(v)}`));
+      this.add(childPath(path, key), `expected a duration such as 30s or 2m, got ${JSON.stringify(v)}`);
       return fallback;
     }
     const r = parseDurationMs(v);
     if (!r.ok) {
-      this.problems.push(problem(childPath(path, key), r.error));
+      this.add(childPath(path, key), r.error);
       return fallback;
     }
     return r.value;
@@ -111,13 +117,13 @@ class Reader {
   labels(o: Obj, key: string, path: string): Record<string, string> {
     const v = o[key];
     if (v === undefined) return {};
-    if (!isObj(v)) {
-      this.problems.push(problem(childPath(path, key), 'expected a map of label key to string value'));
+    if (!isObject(v)) {
+      this.add(childPath(path, key), 'expected a map of label key to string value');
       return {};
     }
     const out: Record<string, string> = {};
     for (const [k, val] of Object.entries(v)) {
-      if (typeof val !== 'string') this.problems.push(problem(childPath(childPath(path, key), k), `expected a string, got ${JSON.stringify(val)}`));
+      if (typeof val !== 'string') this.add(childPath(childPath(path, key), k), `expected a string, got ${JSON.stringify(val)}`);
       else out[k] = val;
     }
     return out;
@@ -125,7 +131,7 @@ class Reader {
   protocol(o: Obj, path: string): SimProtocol {
     const v = o.protocol ?? 'TCP';
     if (v !== 'TCP' && v !== 'UDP') {
-      this.problems.push(problem(childPath(path, 'protocol'), `expected TCP or UDP, got ${JSON.stringify(v)}`));
+      this.add(childPath(path, 'protocol'), `expected TCP or UDP, got ${JSON.stringify(v)}`);
       return 'TCP';
     }
     return v;
@@ -134,24 +140,23 @@ class Reader {
     const v = o[key];
     if (v === undefined) return [];
     if (!Array.isArray(v)) {
-      this.problems.push(problem(childPath(path, key), 'expected a list'));
+      this.add(childPath(path, key), 'expected a list');
       return [];
     }
     const out: { item: Obj; path: string }[] = [];
     v.forEach((item: unknown, i) => {
       const p = childPath(childPath(path, key), i);
-      if (isObj(item)) out.push({ item, path: p });
-      else this.problems.push(problem(p, 'expected an object'));
+      const o = readObject(this, item, p, true);
+      if (o !== undefined) out.push({ item: o, path: p });
     });
     return out;
   }
 }
 
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
   const r = new Reader();
-  if (!isObj(doc)) return err([problem('', 'expected a mapping at the top level')]);
+  if (!isObject(doc)) return err([problem('', 'expected a mapping at the top level')]);
   const cluster = r.string(doc, 'cluster', '', 'default');
   const nodes = r.number(doc, 'nodes', '', { min: 1, max: 1000, fallback: 3 });
   const namespaces = r.list(doc, 'namespaces', '').map(({ item, path }) => ({
@@ -181,8 +186,8 @@ export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
   const wlNames = new Set(workloads.map((w) => `${w.namespace}/${w.name}`));
   const externals = r.list(doc, 'externals', '').map(({ item, path }) => {
     const cidr = r.string(item, 'cidr', path);
-    const m = CIDR.exec(cidr);
-    if (cidr && (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32)) {
+    const parsed = cidr ? parseCidr(cidr) : null;
+    if (parsed !== null && (typeof parsed === 'string' || parsed.range.version !== 4)) {
       r.problems.push(problem(childPath(path, 'cidr'), `expected an IPv4 CIDR such as 203.0.113.0/24, got ${JSON.stringify(cidr)}`));
     }
     return { name: r.string(item, 'name', path), cidr, world: item.world === true };
@@ -208,11 +213,21 @@ export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
       burst: r.number(item, 'burst', path, { min: 1, max: 10_000, fallback: 1 }),
     };
   });
-  const dns = isObj(doc.dns) ? doc.dns : {};
+  const dns = isObject(doc.dns) ? doc.dns : {};
   const dnsServer = r.string(dns, 'server', 'dns', 'kube-system/coredns');
   const dnsPerCall = r.number(dns, 'perCall', 'dns', { min: 0, max: 1, fallback: 0.3 });
   if (dnsPerCall > 0 && !wlNames.has(dnsServer)) r.problems.push(problem('dns.server', `unknown workload ${JSON.stringify(dnsServer)}`));
   const probeEveryMs = r.duration(doc, 'probeEvery', '', 10_000) ?? 10_000;
+  const policies: unknown[] = [];
+  if (doc.policies !== undefined) {
+    if (!Array.isArray(doc.policies)) r.problems.push(problem('policies', 'expected a list of NetworkPolicy manifests'));
+    else
+      doc.policies.forEach((raw: unknown, i) => {
+        const parsed = parseNetworkPolicy(raw, `policies[${i}]`);
+        if (parsed.ok) policies.push(raw);
+        else r.problems.push(...parsed.error);
+      });
+  }
   if (r.problems.length > 0) return err(r.problems);
-  return ok({ cluster, nodes, namespaces, workloads, externals, calls, dnsPerCall, dnsServer, probeEveryMs });
+  return ok({ cluster, nodes, namespaces, workloads, externals, calls, dnsPerCall, dnsServer, probeEveryMs, policies });
 }

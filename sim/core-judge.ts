@@ -6,10 +6,9 @@
  */
 import { flowFromRecord } from '../core/flow/index.js';
 import {
-  compilePolicies,
-  evaluateConnection,
+  createEvaluator,
   parseNetworkPolicy,
-  type CompiledPolicySet,
+  type PolicyEvaluator,
   type NamedPortResolver,
   type NetworkPolicy,
 } from '../core/policy/index.js';
@@ -22,7 +21,7 @@ import { externalEndpoint, hostEndpoint, podEndpoint, type EndpointRecord, type 
 const MAX_SETS = 64;
 
 export class CorePolicyJudge implements PolicyJudge {
-  private readonly sets = new Map<string, CompiledPolicySet>();
+  private readonly sets = new Map<string, PolicyEvaluator>();
   private readonly namedPorts: NamedPortResolver;
   /** Manifests that did not parse (the control plane validates them first; counted, skipped). */
   invalidPolicies = 0;
@@ -40,7 +39,7 @@ export class CorePolicyJudge implements PolicyJudge {
     const set = this.compiled(setKey, policies);
     const parsed = flowFromRecord(synRecord(conn));
     if (!parsed.ok) return NOT_ENFORCED;
-    const ev = evaluateConnection(set, parsed.value, { egress: side === 'egress', ingress: side === 'ingress' }, { namedPorts: this.namedPorts });
+    const ev = set.evaluate(parsed.value, { egress: side === 'egress', ingress: side === 'ingress' }, { namedPorts: this.namedPorts });
     const verdict = side === 'egress' ? ev.egress : ev.ingress;
     if (verdict === 'none') return NOT_ENFORCED;
     // An allow with no admitting policy means no policy isolates the pod in this direction.
@@ -49,7 +48,7 @@ export class CorePolicyJudge implements PolicyJudge {
     return { enforced, allowed: verdict === 'allow' };
   }
 
-  private compiled(key: string, policies: readonly unknown[]): CompiledPolicySet {
+  private compiled(key: string, policies: readonly unknown[]): PolicyEvaluator {
     const hit = this.sets.get(key);
     if (hit) return hit;
     const parsed: NetworkPolicy[] = [];
@@ -58,7 +57,7 @@ export class CorePolicyJudge implements PolicyJudge {
       if (r.ok) parsed.push(r.value);
       else this.invalidPolicies++;
     });
-    const set = compilePolicies(parsed);
+    const set = createEvaluator(parsed);
     if (this.sets.size >= MAX_SETS) this.sets.clear();
     this.sets.set(key, set);
     return set;

@@ -1,24 +1,13 @@
 /**
- * The simulated datapath's view of what is enforced: the contracts' applied stages (as the
- * control plane's actuator reports them) turned into, per pod, the set of NetworkPolicies
+ * The simulated datapath's view of what is enforced: the contracts' applied stages (the
+ * control plane's AppliedStage, as its API's `applied` field reports them) turned into, per pod, the set of NetworkPolicies
  * that really apply to it. A percent stage applies a contract's policies to the pods
  * `isEnrolled` picks; a namespaces stage to every pod of the listed namespaces.
  */
-import { isEnrolled } from '../core/contract/enrollment.js';
+import { stageEnforces } from '../core/contract/index.js';
 import type { SimPod } from './cluster.js';
 import type { Connection } from './connection.js';
-
-/** What the actuator applies for one contract (the API's `applied` field). */
-export interface AppliedContract {
-  readonly name: string;
-  readonly revision: number;
-  readonly stageIndex: number;
-  readonly mode: 'monitor' | 'percent' | 'namespaces';
-  readonly percent: number;
-  readonly namespaces: readonly string[];
-  /** Raw NetworkPolicy manifests. */
-  readonly policies: readonly unknown[];
-}
+import type { AppliedStage } from '../controlplane/actuator/actuator.js';
 
 /** One side of a connection under the policies applied to that side's pod. */
 export interface SideDecision {
@@ -39,39 +28,34 @@ export interface PolicyJudge {
 }
 
 export class Enforcement {
-  private applied: readonly AppliedContract[] = [];
+  private applied: readonly AppliedStage[] = [];
   private readonly judge: PolicyJudge;
+  /** The policies in force before any contract (the cluster spec's `policies`): always enforced. */
+  private readonly baseline: readonly unknown[];
 
-  constructor(judge: PolicyJudge) {
+  constructor(judge: PolicyJudge, baseline: readonly unknown[] = []) {
     this.judge = judge;
+    this.baseline = baseline;
   }
 
-  setApplied(contracts: readonly AppliedContract[]): void {
+  setApplied(contracts: readonly AppliedStage[]): void {
     this.applied = contracts;
   }
 
-  current(): readonly AppliedContract[] {
+  current(): readonly AppliedStage[] {
     return this.applied;
   }
 
   /** Contracts whose current stage enforces on this pod. */
-  contractsEnforcing(pod: SimPod): AppliedContract[] {
-    return this.applied.filter((c) => {
-      switch (c.mode) {
-        case 'monitor':
-          return false;
-        case 'percent':
-          return isEnrolled(c.name, pod.namespace, pod.name, c.percent);
-        case 'namespaces':
-          return c.namespaces.includes(pod.namespace);
-      }
-    });
+  contractsEnforcing(pod: SimPod): AppliedStage[] {
+    return this.applied.filter((c) => stageEnforces(c.contract, c, { namespace: pod.namespace, name: pod.name }));
   }
 
   /**
    * The egress side is the source pod's, the ingress side the destination pod's. A pod's
-   * effective policies are the union of every contract enforcing it: NetworkPolicies are
-   * additive, so the union (not each contract alone) is what the datapath would enforce.
+   * effective policies are the pre-existing ones plus those of every contract enforcing it:
+   * NetworkPolicies are additive, so the union (not each contract alone) is what the datapath
+   * would enforce.
    */
   decide(conn: Connection, side: 'egress' | 'ingress'): SideDecision {
     const peer = side === 'egress' ? conn.src : conn.dst;
@@ -79,8 +63,8 @@ export class Enforcement {
     // Kubernetes semantics: traffic from the pod's own node is always allowed in.
     if (side === 'ingress' && conn.src.kind === 'host') return NOT_ENFORCED;
     const contracts = this.contractsEnforcing(peer.pod);
-    if (contracts.length === 0) return NOT_ENFORCED;
-    const key = contracts.map((c) => `${c.name}@${c.revision}`).join('+');
-    return this.judge.decide(key, contracts.flatMap((c) => c.policies), conn, side);
+    if (contracts.length === 0 && this.baseline.length === 0) return NOT_ENFORCED;
+    const key = ['baseline', ...contracts.map((c) => `${c.contract}@${c.revision}`)].join('+');
+    return this.judge.decide(key, [...this.baseline, ...contracts.flatMap((c) => c.policies)], conn, side);
   }
 }

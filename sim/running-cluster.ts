@@ -10,7 +10,7 @@ import { AppliedFollower } from './applied-follower.js';
 import type { ClusterSpec } from './cluster-spec.js';
 import type { SimNode } from './cluster.js';
 import { CorePolicyJudge } from './core-judge.js';
-import type { AppliedContract } from './enforcement.js';
+import type { AppliedStage } from '../controlplane/actuator/actuator.js';
 import type { FlowRecord } from './records.js';
 import { Simulator } from './simulator.js';
 
@@ -28,7 +28,7 @@ export interface RunningClusterOptions {
   readonly clock?: Clock;
   /** Hubble ring size per node (default: Hubble's 4095). */
   readonly ringCapacity?: number;
-  readonly onAppliedChange?: (applied: readonly AppliedContract[]) => void;
+  readonly onAppliedChange?: (applied: readonly AppliedStage[]) => void;
   readonly onFollowError?: (message: string) => void;
 }
 

@@ -66,7 +66,7 @@ export class Simulator {
   constructor(opts: SimulatorOptions) {
     this.random = seededRandom(opts.seed ?? 1);
     this.cluster = buildCluster(opts.spec, this.random, opts.nodes ?? opts.spec.nodes);
-    this.enforcement = new Enforcement(typeof opts.judge === 'function' ? opts.judge(this.cluster) : opts.judge);
+    this.enforcement = new Enforcement(typeof opts.judge === 'function' ? opts.judge(this.cluster) : opts.judge, opts.spec.policies);
     this.traffic = new TrafficModel(this.cluster, opts.spec, this.random, opts.rateScale ?? 1);
     this.sink = opts.sink;
     for (const n of this.cluster.nodes) this.flowsByNode[n.name] = 0;

@@ -38,6 +38,7 @@ export function syntheticSpec(opts: { workloads: number; nodes: number; namespac
   }
   return {
     cluster: 'rampart-sim',
+    policies: [],
     nodes: opts.nodes,
     namespaces: [...namespaces, { name: 'kube-system', labels: {} }],
     workloads,

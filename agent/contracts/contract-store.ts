@@ -3,10 +3,12 @@
  * path (one contract per event-loop turn, via setImmediate, so flow processing keeps going)
  * and swapped in with one reference assignment; the pipeline reads `active` per flow and so
  * always sees a whole set, old or new. A set with any contract that fails to compile is
- * rejected as a whole with every problem, and the previous set stays.
+ * rejected as a whole with every problem, and the previous set stays. A contract whose
+ * policies and baseline are unchanged from the installed set (a stage change, another
+ * contract's edit) keeps its compiled form: each (baseline, contract) pair is compiled once.
  */
 import { childPath, err, ok, problem, type Problem, type Result } from '../../core/common/index.js';
-import { contractWindowId, type ContractSet, type ContractWindowKey, type Enforcement } from '../../core/summary/index.js';
+import { baselineManifestsFor, contractWindowId, type ContractSet, type ContractWindowKey, type Enforcement } from '../../core/summary/index.js';
 import type { PolicyEngine } from '../monitor/ports.js';
 
 export interface CompiledContract<S> {
@@ -15,6 +17,8 @@ export interface CompiledContract<S> {
   /** contractWindowId(key), precomputed. */
   readonly id: string;
   readonly enforcement: Enforcement;
+  /** The baseline revision the contract is compiled on top of ('' for none). */
+  readonly baselineRevision: string;
   readonly compiled: S;
 }
 
@@ -33,6 +37,8 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 export class ContractStore<S> {
   private readonly engine: PolicyEngine<S>;
   private current: ActiveSet<S> | null = null;
+  /** The installed set's compiled contracts by name, with what they were compiled from. */
+  private compiledByName = new Map<string, { readonly key: string; readonly compiled: S }>();
   private latestOffer = 0;
   private readonly listeners: ((set: ActiveSet<S>) => void)[] = [];
 
@@ -63,24 +69,39 @@ export class ContractStore<S> {
     const started = performance.now();
     const problems: Problem[] = [];
     const compiled: CompiledContract<S>[] = [];
+    const byName = new Map<string, { readonly key: string; readonly compiled: S }>();
     for (const [i, c] of set.contracts.entries()) {
+      const baselineRevision = set.baseline?.revision ?? '';
+      // The baseline is named by its revision; the contract's share of it by the contract's name.
+      const pairKey = `${baselineRevision}\u0000${c.name}\u0000${JSON.stringify(c.policies)}`;
+      const key: ContractWindowKey = { contract: c.name, revision: c.revision, stageIndex: c.stageIndex, stageName: c.stageName };
+      const known = this.compiledByName.get(c.name);
+      if (known !== undefined && known.key === pairKey && baselineRevision !== '') {
+        byName.set(c.name, known);
+        compiled.push({ name: c.name, key, id: contractWindowId(key), enforcement: c.enforcement, baselineRevision, compiled: known.compiled });
+        continue;
+      }
       await nextTurn();
       if (ticket !== this.latestOffer) return ok({ kind: 'superseded', generation: set.generation });
-      const result = this.engine.compile(c.policies);
+      // Judged against every policy in force that this contract did not write.
+      const result = this.engine.compile(c.policies, baselineManifestsFor(set, c.name));
       if (!result.ok) {
         const where = childPath(childPath('contracts', i), 'policies');
         for (const p of result.error) {
-          problems.push(problem(`${where}${p.path.startsWith('[') || p.path === '' ? '' : '.'}${p.path} (contract ${c.name})`, p.message));
+          // Problems of the baseline's manifests come back as `baseline[j]…`, of the contract's as `[j]…`.
+          const at = p.path.startsWith('baseline') ? `${p.path} (judging contract ${c.name})` : `${where}${p.path.startsWith('[') || p.path === '' ? '' : '.'}${p.path} (contract ${c.name})`;
+          problems.push(problem(at, p.message));
         }
         continue;
       }
-      const key: ContractWindowKey = { contract: c.name, revision: c.revision, stageIndex: c.stageIndex, stageName: c.stageName };
-      compiled.push({ name: c.name, key, id: contractWindowId(key), enforcement: c.enforcement, compiled: result.value });
+      byName.set(c.name, { key: pairKey, compiled: result.value });
+      compiled.push({ name: c.name, key, id: contractWindowId(key), enforcement: c.enforcement, baselineRevision, compiled: result.value });
     }
     if (ticket !== this.latestOffer) return ok({ kind: 'superseded', generation: set.generation });
     if (problems.length > 0) return err(problems);
     const installed: ActiveSet<S> = { generation: set.generation, contracts: compiled };
     this.current = installed;
+    this.compiledByName = byName;
     for (const l of this.listeners) l(installed);
     return ok({ kind: 'installed', generation: set.generation, contracts: compiled.length, compileMs: performance.now() - started });
   }

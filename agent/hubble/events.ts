@@ -3,7 +3,7 @@
  * account of events it dropped (HUBBLE_RING_BUFFER when this client was too slow), which
  * gates must see so that lossy evidence never advances a ramp.
  */
-import type { Flow } from '../../core/flow/flow.js';
+import type { Flow } from '../../core/flow/index.js';
 
 export type HubbleEvent =
   | { readonly kind: 'flow'; readonly flow: Flow }

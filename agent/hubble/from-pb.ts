@@ -3,8 +3,8 @@
  * proto-loader record) becomes a domain event. Flows map through core's `flowFromRecord`.
  */
 import { formatProblems } from '../../core/common/index.js';
-import { flowFromRecord } from '../../core/flow/from-record.js';
-import type { Flow } from '../../core/flow/flow.js';
+import { flowFromRecord } from '../../core/flow/index.js';
+import type { Flow } from '../../core/flow/index.js';
 
 /** One received message, decoded: an event, or why it was skipped. */
 export type Decoded =

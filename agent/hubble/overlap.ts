@@ -5,7 +5,7 @@
  * one observation (time, node, 5-tuple, observation point, verdict, event type, flags…),
  * and dropped. Only flows at the newest time are remembered, so memory stays bounded.
  */
-import type { Flow } from '../../core/flow/flow.js';
+import type { Flow } from '../../core/flow/index.js';
 
 /** Flows sharing the newest timestamp that are remembered (more is only possible with coarse clocks). */
 const MAX_AT_NEWEST = 4096;

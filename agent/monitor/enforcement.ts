@@ -4,18 +4,11 @@
  * namespace stages by the listed namespaces, monitor never. Only real policy drops on
  * enforced pods are actual denies for that contract.
  */
-import { isEnrolled } from '../../core/contract/index.js';
+import { stageEnforces } from '../../core/contract/index.js';
 import type { Endpoint } from '../../core/flow/index.js';
 import type { Enforcement } from '../../core/summary/index.js';
 
 export function isEnforcedOn(contract: string, enforcement: Enforcement, endpoint: Endpoint): boolean {
   if (endpoint.kind !== 'pod') return false;
-  switch (enforcement.mode) {
-    case 'monitor':
-      return false;
-    case 'percent':
-      return isEnrolled(contract, endpoint.namespace, endpoint.podName, enforcement.percent);
-    case 'namespaces':
-      return enforcement.namespaces.includes(endpoint.namespace);
-  }
+  return stageEnforces(contract, enforcement, { namespace: endpoint.namespace, name: endpoint.podName, labels: endpoint.podLabels });
 }

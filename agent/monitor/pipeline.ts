@@ -152,11 +152,11 @@ export class Pipeline<S> {
       const egress = v.egress;
       const ingress = v.ingress;
       if (egress !== 'none') {
-        if (egress === 'deny') egressEdge ??= keyedEdgeOf(flow, 'egress');
+        if (egress === 'deny' || egress === 'newly-allowed') egressEdge ??= keyedEdgeOf(flow, 'egress');
         b.agg.addEvaluation('egress', egress, flow, egressEdge);
       }
       if (ingress !== 'none') {
-        if (ingress === 'deny') ingressEdge ??= keyedEdgeOf(flow, 'ingress');
+        if (ingress === 'deny' || ingress === 'newly-allowed') ingressEdge ??= keyedEdgeOf(flow, 'ingress');
         b.agg.addEvaluation('ingress', ingress, flow, ingressEdge);
       }
       if (drop) {
@@ -173,7 +173,9 @@ export class Pipeline<S> {
       const local = side === 'egress' ? egressLocal : ingressLocal;
       const verdict = side === 'egress' ? egress : ingress;
       const pod = side === 'egress' ? flow.source : flow.destination;
-      return local && verdict !== 'allow' && verdict !== 'none' && isEnforcedOn(contract.name, contract.enforcement, pod);
+      // Only a side this contract denies (newly) or may deny: a drop the baseline alone
+      // explains (already-denied) is not the contract's doing and never rolls it back.
+      return local && (verdict === 'deny' || verdict === 'indeterminate') && isEnforcedOn(contract.name, contract.enforcement, pod);
     };
     // Hubble's traffic direction names the side that dropped; without it, either local side may have.
     if (flow.direction === 'egress') return blames('egress') ? 'egress' : null;
@@ -188,7 +190,11 @@ export class Pipeline<S> {
     const active = this.o.contracts.active;
     if (active !== this.boundSet) this.verdicts.clear();
     this.boundSet = active;
-    this.bound = (active?.contracts ?? []).map((contract) => ({ contract, agg: this.window.contract(contract.key) }));
+    this.bound = (active?.contracts ?? []).map((contract) => {
+      const agg = this.window.contract(contract.key);
+      agg.setBaseline(contract.baselineRevision);
+      return { contract, agg };
+    });
   }
 
   /** Closes the current window now and hands it on (also used on shutdown). */

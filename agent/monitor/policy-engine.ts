@@ -1,83 +1,83 @@
 /**
- * The real PolicyEngine: core/policy's parser, compiler and evaluator. Each contract's
- * manifests are parsed (every problem collected, paths like `[2].spec.ingress[0].ports[0].port`)
- * and compiled once per contract set, never per flow.
+ * The real PolicyEngine: core/policy's parser and evaluators. Each contract's manifests are
+ * parsed (every problem collected, paths like `[2].spec.ingress[0].ports[0].port`) and
+ * compiled once per contract set into an evaluator that owns its memo tables, never per flow.
+ * With a baseline (the policies in force the contract did not write) the contract is
+ * compiled on top of it once per (baseline, contract) pair, and each side's outcome is its
+ * change against the baseline; with none, the contract's own verdicts, exactly as before.
  */
 import { err, ok, type Problem } from '../../core/common/index.js';
-import { parseNetworkPolicy, type NetworkPolicy } from '../../core/policy/index.js';
-import { compilePolicies, type CompiledPolicySet } from '../../core/policy/compile.js';
-import { evaluateConnection } from '../../core/policy/evaluate.js';
-import type { PolicyEngine } from './ports.js';
+import {
+  createBaselineEvaluator,
+  createEvaluator,
+  parseNetworkPolicy,
+  type BaselineEvaluator,
+  type NetworkPolicy,
+  type PolicyEvaluator,
+  type SideChange,
+  type SideVerdict,
+} from '../../core/policy/index.js';
+import type { ConnectionVerdict, PolicyEngine, SideResult } from './ports.js';
 
 /**
- * Side results the evaluator may keep memoised, summed over every compiled set the agent
- * evaluates with. Core bounds each set on its own (65,536 results, about 1 KB each with their
- * reasons): for an agent with many contracts under a cardinality flood that is far more than
- * it may use. The pipeline's VerdictMemo answers repeated connections before the evaluator is
- * asked, so this memo only serves first sightings; the benchmark's 20 contracts over the
- * captures hold about 40 results. Kept small so that, under a flood, its entries die young
- * instead of filling V8's old space.
+ * Side results each evaluator may keep memoised. Core's default (65,536 results, about 1 KB
+ * each with their reasons) is far more than an agent with many contracts under a cardinality
+ * flood may use. The pipeline's VerdictMemo answers repeated connections before the evaluator
+ * is asked, so this memo only serves first sightings; the benchmark's 20 contracts over the
+ * captures hold about 40 results in all. Kept small so that, under a flood, its entries die
+ * young instead of filling V8's old space.
  */
-export const AGENT_MEMO_BUDGET = 256;
+export const AGENT_MEMO_BUDGET = 64;
 
-/**
- * Sets holding memoised results, and how many they hold together. Weakly: a set replaced by a
- * newer contract set is not kept alive by this; its results stay counted until the next
- * release, which only makes that release come sooner.
- */
-let holding: WeakRef<CompiledPolicySet>[] = [];
-let registered = new WeakSet<CompiledPolicySet>();
-let held = 0;
-let releases = 0;
+/** A contract compiled for the pipeline: alone, or on top of its baseline. */
+export type ContractEvaluator = { readonly kind: 'plain'; readonly evaluator: PolicyEvaluator } | { readonly kind: 'baseline'; readonly evaluator: BaselineEvaluator };
 
-/** Memoised results held now, and how often the budget made the agent drop them all. */
-export function memoStats(): { readonly held: number; readonly releases: number } {
-  return { held, releases };
-}
+const OUTCOMES: readonly SideResult[] = ['allow', 'deny', 'indeterminate', 'none', 'already-denied', 'newly-allowed'];
+const code = (r: SideResult): number => OUTCOMES.indexOf(r);
+/** Every (egress, ingress) pair as one frozen object: the hot path allocates no verdicts. */
+const VERDICTS: readonly (readonly ConnectionVerdict[])[] = OUTCOMES.map((egress) => OUTCOMES.map((ingress) => Object.freeze({ egress, ingress })));
+const verdictOf = (egress: SideResult, ingress: SideResult): ConnectionVerdict => VERDICTS[code(egress)]![code(ingress)]!;
 
-/** Drops every memo (as core does at its own bound): recomputation costs CPU, never correctness. */
-function releaseMemos(): void {
-  for (const ref of holding) {
-    const set = ref.deref();
-    if (set === undefined) continue;
-    set.caches.endpoints.clear();
-    set.caches.results = 0;
+/** A side's outcome for the gates: the change against the baseline, `deny` meaning newly denied. */
+function outcomeOf(change: SideChange, combined: SideVerdict | 'none'): SideResult {
+  switch (change) {
+    case 'newly-denied':
+      return 'deny';
+    case 'same':
+      return combined;
+    default:
+      return change;
   }
-  holding = [];
-  registered = new WeakSet();
-  held = 0;
-  releases++;
 }
 
-export const networkPolicyEngine: PolicyEngine<CompiledPolicySet> = {
-  compile(manifests) {
+function parseAll(manifests: readonly unknown[], prefix: string, problems: Problem[]): NetworkPolicy[] {
+  const policies: NetworkPolicy[] = [];
+  manifests.forEach((raw, i) => {
+    const r = parseNetworkPolicy(raw, `${prefix}[${i}]`);
+    if (r.ok) policies.push(r.value);
+    else problems.push(...r.error);
+  });
+  return policies;
+}
+
+export const networkPolicyEngine: PolicyEngine<ContractEvaluator> = {
+  compile(manifests, baselineManifests = []) {
     const problems: Problem[] = [];
-    const policies: NetworkPolicy[] = [];
-    manifests.forEach((raw, i) => {
-      const r = parseNetworkPolicy(raw, `[${i}]`);
-      if (r.ok) policies.push(r.value);
-      else problems.push(...r.error);
-    });
+    const policies = parseAll(manifests, '', problems);
+    const baseline = parseAll(baselineManifests, 'baseline', problems);
     if (problems.length > 0) return err(problems);
     try {
-      return ok(compilePolicies(policies));
+      const options = { memoBudget: AGENT_MEMO_BUDGET };
+      if (baselineManifests.length === 0) return ok({ kind: 'plain', evaluator: createEvaluator(policies, options) });
+      return ok({ kind: 'baseline', evaluator: createBaselineEvaluator(baseline, policies, options) });
     } catch (e) {
       return err([{ path: '', message: `compile failed: ${e instanceof Error ? e.message : String(e)}` }]);
     }
   },
-  // The Evaluation is returned as is (no copy on the hot path); it carries egress and ingress.
-  evaluate: (set, flow, sides) => {
-    const before = set.caches.results;
-    const evaluation = evaluateConnection(set, flow, sides);
-    const after = set.caches.results;
-    if (after !== before) {
-      held += after - before;
-      if (!registered.has(set)) {
-        registered.add(set);
-        holding.push(new WeakRef(set));
-      }
-      if (held > AGENT_MEMO_BUDGET) releaseMemos();
-    }
-    return evaluation;
+  evaluate(compiled, flow, sides) {
+    // Without a baseline the Evaluation is returned as is (no copy on the hot path).
+    if (compiled.kind === 'plain') return compiled.evaluator.evaluate(flow, sides);
+    const r = compiled.evaluator.evaluate(flow, sides);
+    return verdictOf(outcomeOf(r.egress, r.combined.egress), outcomeOf(r.ingress, r.combined.ingress));
   },
 };

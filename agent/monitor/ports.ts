@@ -35,15 +35,25 @@ export interface Classifier {
   classify(flow: Flow): Classification;
 }
 
-export type SideResult = 'allow' | 'deny' | 'indeterminate' | 'none';
+/**
+ * One side's outcome for one contract. Judged against a baseline (product.md "the
+ * baseline"): `deny` is newly denied (the contract's would-deny), `allow` allowed under both
+ * sets, `already-denied` denied by the baseline alone too, `newly-allowed` denied by the
+ * baseline alone but allowed with the contract. Without a baseline only the first four occur.
+ */
+export type SideResult = 'allow' | 'deny' | 'indeterminate' | 'none' | 'already-denied' | 'newly-allowed';
 
 export interface ConnectionVerdict {
   readonly egress: SideResult;
   readonly ingress: SideResult;
 }
 
-/** Compiles a contract's policies once; evaluates connection-sides against the result. */
+/**
+ * Compiles a contract's policies once (on top of the baseline it is judged against, the
+ * manifests of every policy in force that it did not write); evaluates connection-sides
+ * against the result.
+ */
 export interface PolicyEngine<S> {
-  compile(policies: readonly unknown[]): Result<S, Problem[]>;
+  compile(policies: readonly unknown[], baseline?: readonly unknown[]): Result<S, Problem[]>;
   evaluate(set: S, flow: Flow, sides: { readonly egress: boolean; readonly ingress: boolean }): ConnectionVerdict;
 }

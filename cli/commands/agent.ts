@@ -6,7 +6,7 @@
  */
 import process, { stderr, stdout } from 'node:process';
 import { formatProblems } from '../../core/common/index.js';
-import { ConnectionTracker } from '../../core/flow/connection-tracker.js';
+import { ConnectionTracker } from '../../core/flow/index.js';
 import { AGENT_USAGE, loadAgentConfig, type AgentConfig } from '../../agent/config.js';
 import { createHubbleClient } from '../../agent/hubble/client.js';
 import { createJsonLogger } from '../../io/json-logger.js';
@@ -37,8 +37,9 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const loaded = loadAgentConfig(args, process.env);
   if (!loaded.ok) {
+    // Exit 2, as for every command's usage errors: the flags or environment are wrong.
     stderr.write(`rampart agent: invalid configuration\n${formatProblems(loaded.error)}\n\n${AGENT_USAGE}`);
-    return 1;
+    return 2;
   }
   const config = loaded.value;
   const logger = createJsonLogger(config.logLevel, (line) => stdout.write(line), { component: 'agent' });

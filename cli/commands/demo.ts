@@ -13,14 +13,14 @@ import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import process, { stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
-import { formatProblems, parseDurationMs } from '../../core/common/index.js';
+import { formatProblems, isObject } from '../../core/common/index.js';
 import { narrate } from '../../sim/demo/console.js';
 import { Narrator } from '../../sim/demo/narrator.js';
 import { Supervisor } from '../../sim/demo/supervisor.js';
 import { compressSpec, createWorkdir } from '../../sim/demo/workdir.js';
 import { demoDir, loadClusterSpec, repoRoot } from '../../sim/load-spec.js';
 import { RunningCluster } from '../../sim/running-cluster.js';
+import { formatFlagProblems, parseFlags, readDuration } from '../../io/flags.js';
 
 const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--http-listen <host:port>]
        [--late-after <dur>] [--keep]
@@ -36,42 +36,29 @@ const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--h
 const FAST_FACTOR = 6;
 const TRIGGER_CONTRACT = 'shop-lockdown';
 
-function fail(message: string): number {
-  stderr.write(`rampart demo: ${message}\n${USAGE}`);
-  return 2;
-}
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        fast: { type: 'boolean', default: false },
-        headless: { type: 'boolean', default: false },
-        duration: { type: 'string' },
-        'http-listen': { type: 'string', default: '127.0.0.1:9968' },
-        'late-after': { type: 'string' },
-        keep: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    return fail(e instanceof Error ? e.message : String(e));
+  const { values, problems } = parseFlags(args, {
+    fast: { type: 'boolean', default: false },
+    headless: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    'http-listen': { type: 'string', default: '127.0.0.1:9968' },
+    'late-after': { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  const durationMs = values.duration === undefined ? null : readDuration(values.duration, '--duration');
+  const lateAfter = readDuration(values['late-after'] ?? (values.fast ? '3s' : '20s'), '--late-after');
+  const bad = [...problems, ...[durationMs, lateAfter].flatMap((r) => (r === null || r.ok ? [] : [r.error]))];
+  if (bad.length > 0 || !lateAfter.ok) {
+    stderr.write(formatFlagProblems('rampart demo', bad, USAGE));
+    return 2;
   }
   if (values.help) {
     stdout.write(USAGE);
     return 0;
   }
-  const durationMs = values.duration === undefined ? null : parseDurationMs(values.duration);
-  if (durationMs && !durationMs.ok) return fail(`--duration: ${durationMs.error}`);
-  const lateAfter = parseDurationMs(values['late-after'] ?? (values.fast ? '3s' : '20s'));
-  if (!lateAfter.ok) return fail(`--late-after: ${lateAfter.error}`);
   const factor = values.fast ? FAST_FACTOR : 1;
   const say = narrate(values.headless);
 
@@ -81,7 +68,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   const spec = compressSpec(specResult.value, factor);
-  const work = createWorkdir({ contractsFrom: path.join(demoDir(), 'contracts'), factor });
+  const work = createWorkdir({ contractsFrom: path.join(demoDir(), 'contracts'), factor, baseline: spec.policies });
   const nodeNames = Array.from({ length: spec.nodes }, (_, i) => `sim-worker-${i + 1}`);
 
   const stop = new AbortController();
@@ -109,7 +96,7 @@ export async function run(args: readonly string[]): Promise<number> {
     supervisor.start(
       'controlplane',
       [
-        'controlplane', '--contracts', work.contractsDir, '--state', work.stateDir, '--token-file', work.tokenFile,
+        'controlplane', '--contracts', work.contractsDir, '--baseline', work.baselineDir, '--state', work.stateDir, '--token-file', work.tokenFile,
         '--grpc-listen', '127.0.0.1:0', '--http-listen', values['http-listen'],
         '--expected-nodes', nodeNames.join(','), '--reconcile-interval', values.fast ? '500ms' : '1s',
       ],
@@ -117,7 +104,7 @@ export async function run(args: readonly string[]): Promise<number> {
         if (!line.startsWith('{')) return;
         try {
           const rec: unknown = JSON.parse(line);
-          if (isObj(rec) && rec.msg === 'listening' && typeof rec.grpcPort === 'number' && typeof rec.httpPort === 'number') {
+          if (isObject(rec) && rec.msg === 'listening' && typeof rec.grpcPort === 'number' && typeof rec.httpPort === 'number') {
             resolve({ grpcPort: rec.grpcPort, httpPort: rec.httpPort });
           }
         } catch {

@@ -1,9 +1,11 @@
 /**
  * The two outputs of `rampart evaluate`: one JSON line per input line (product.md "Interfaces",
  * the stable schema outside tests read), and a table for people (flows by verdict, skip
- * reasons, the top denied edges as `ns/workload → ns/workload:port/proto`).
+ * reasons, the top denied edges as `ns/workload → ns/workload:port/proto`; with a baseline,
+ * side changes and the newly-denied and newly-allowed edges apart).
  */
 import { flowEdge, type Flow } from '../../core/flow/index.js';
+import type { Change, SideChange } from '../../core/policy/index.js';
 
 export type LineVerdict = 'allow' | 'deny' | 'indeterminate' | 'skip';
 export type SideOutcome = 'allow' | 'deny' | 'indeterminate' | 'none';
@@ -17,16 +19,39 @@ export interface LineResult {
   readonly ingress: SideOutcome;
   readonly policies: readonly string[];
   readonly reason: string;
+  /** With --baseline: the change against the baseline and its verdicts (absent on skip lines). */
+  readonly change?: Change;
+  readonly baseline?: { readonly egress: SideOutcome; readonly ingress: SideOutcome };
+  /** With --baseline, for the table only (not printed in jsonl). */
+  readonly egressChange?: SideChange;
+  readonly ingressChange?: SideChange;
 }
 
 export function skipResult(index: number, uuid: string | null, reason: string): LineResult {
   return { index, uuid, verdict: 'skip', egress: 'none', ingress: 'none', policies: [], reason };
 }
 
-export function formatJsonl(r: LineResult): string {
+const NO_BASELINE_SIDES = { egress: 'none', ingress: 'none' } as const;
+
+/** One jsonl line; `withBaseline` adds `change` and `baseline` (a skip line: `same`, both sides `none`). */
+export function formatJsonl(r: LineResult, withBaseline = false): string {
   // Written field by field so the key order never depends on how the object was built.
-  return JSON.stringify({ index: r.index, uuid: r.uuid, verdict: r.verdict, egress: r.egress, ingress: r.ingress, policies: r.policies, reason: r.reason });
+  if (!withBaseline) return JSON.stringify({ index: r.index, uuid: r.uuid, verdict: r.verdict, egress: r.egress, ingress: r.ingress, policies: r.policies, reason: r.reason });
+  const b = r.baseline ?? NO_BASELINE_SIDES;
+  return JSON.stringify({
+    index: r.index,
+    uuid: r.uuid,
+    verdict: r.verdict,
+    egress: r.egress,
+    ingress: r.ingress,
+    policies: r.policies,
+    reason: r.reason,
+    change: r.change ?? 'same',
+    baseline: { egress: b.egress, ingress: b.ingress },
+  });
 }
+
+const SIDE_CHANGES: readonly SideChange[] = ['same', 'newly-denied', 'newly-allowed', 'already-denied', 'indeterminate'];
 
 const TOP_EDGES = 20;
 
@@ -36,18 +61,38 @@ export class TableReport {
   readonly #skipReasons = new Map<string, number>();
   readonly #deniedEdges = new Map<string, number>();
   readonly #indeterminateReasons = new Map<string, number>();
+  readonly #withBaseline: boolean;
+  readonly #sideChanges = new Map<SideChange, number>();
+  readonly #newlyDeniedEdges = new Map<string, number>();
+  readonly #newlyAllowedEdges = new Map<string, number>();
   #lines = 0;
   #lostEvents = 0;
 
+  constructor(withBaseline = false) {
+    this.#withBaseline = withBaseline;
+  }
+
   add(result: LineResult, flow: Flow | null, skipCategory?: string): void {
+    if (this.#withBaseline && result.verdict !== 'skip') this.#addChanges(result, flow);
     this.#lines++;
     this.#verdicts[result.verdict]++;
     if (result.verdict === 'skip') bump(this.#skipReasons, skipCategory ?? result.reason);
     if (result.verdict === 'indeterminate') bump(this.#indeterminateReasons, result.reason);
-    if (result.verdict === 'deny' && flow !== null) {
+    if (!this.#withBaseline && result.verdict === 'deny' && flow !== null) {
       const e = flowEdge(flow);
       bump(this.#deniedEdges, `${e.from} → ${e.to}:${e.port}/${e.protocol}`);
     }
+  }
+
+  #addChanges(result: LineResult, flow: Flow | null): void {
+    for (const side of [result.egressChange, result.ingressChange]) if (side !== undefined && side !== 'none') bump(this.#sideChanges, side);
+    if (flow === null) return;
+    const sides = [result.egressChange, result.ingressChange];
+    if (!sides.includes('newly-denied') && !sides.includes('newly-allowed')) return;
+    const e = flowEdge(flow);
+    const key = `${e.from} → ${e.to}:${e.port}/${e.protocol}`;
+    if (sides.includes('newly-denied')) bump(this.#newlyDeniedEdges, key);
+    if (sides.includes('newly-allowed')) bump(this.#newlyAllowedEdges, key);
   }
 
   addLostEvents(count: number): void {
@@ -62,13 +107,20 @@ export class TableReport {
     if (this.#skipReasons.size > 0) out.push('', ...table(['skipped because', 'lines'], sorted(this.#skipReasons)));
     if (this.#indeterminateReasons.size > 0) out.push('', ...table(['indeterminate because', 'flows'], sorted(this.#indeterminateReasons).slice(0, TOP_EDGES)));
     out.push('');
-    if (this.#deniedEdges.size === 0) out.push('no denied edges');
-    else {
-      const rows = sorted(this.#deniedEdges);
-      out.push(...table([`top denied edges (${Math.min(rows.length, TOP_EDGES)} of ${rows.length})`, 'count'], rows.slice(0, TOP_EDGES)));
-    }
+    if (this.#withBaseline) {
+      out.push(...table(['change against the baseline', 'sides'], SIDE_CHANGES.map((c) => [c, String(this.#sideChanges.get(c) ?? 0)])), '');
+      out.push(...edgeTable('newly denied edges', this.#newlyDeniedEdges), '');
+      out.push(...edgeTable('newly allowed edges', this.#newlyAllowedEdges));
+    } else out.push(...edgeTable('denied edges', this.#deniedEdges));
     return `${out.join('\n')}\n`;
   }
+}
+
+/** `no <what>`, or the top edges by count as `top <what> (shown of all)`. */
+function edgeTable(what: string, edges: ReadonlyMap<string, number>): string[] {
+  if (edges.size === 0) return [`no ${what}`];
+  const rows = sorted(edges);
+  return table([`top ${what} (${Math.min(rows.length, TOP_EDGES)} of ${rows.length})`, 'count'], rows.slice(0, TOP_EDGES));
 }
 
 function bump(map: Map<string, number>, key: string): void {

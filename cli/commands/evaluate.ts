@@ -1,6 +1,14 @@
 /**
- * `rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--format jsonl|table]`
+ * `rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--baseline <file|dir>] [--format jsonl|table]`
  * (product.md "Interfaces"): what the proposed policies would do to recorded Hubble flows.
+ *
+ * `--baseline`: the policies already in force (product.md "What is already enforced"). Each
+ * connection is then judged under the baseline alone and under baseline ∪ policies; every
+ * jsonl line also carries `change` (same | newly-denied | newly-allowed) and `baseline`
+ * (the verdict of each side under the baseline alone), the other fields give the combined
+ * verdict, and exit 1 means some side is newly denied (already-denied sides never fail).
+ * A baseline policy with the namespace/name of a proposed one is replaced by it (one object
+ * in a cluster), with a warning. Without `--baseline` the output is exactly as before.
  *
  * Output (jsonl, the default): one line per input line, in order, `index` counting input
  * lines from 0. Lines that are not counted connection starts (replies, duplicates, L7, lost
@@ -19,23 +27,24 @@
  */
 import { once } from 'node:events';
 import { stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
-import { formatProblems, type Problem } from '../../core/common/index.js';
+import { err, formatProblems, ok, type Problem, type Result } from '../../core/common/index.js';
 import { ConnectionTracker, parseHubbleLine, type Flow } from '../../core/flow/index.js';
-import { compilePolicies, evaluateConnection, type EvaluateOptions } from '../../core/policy/index.js';
+import { createBaselineEvaluator, createEvaluator, policyRef, type BaselineEvaluator, type EvaluateOptions, type PolicyEvaluator } from '../../core/policy/index.js';
+import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 import { openLineSource } from '../../io/line-source.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
 import { loadPodPorts } from '../../io/pod-ports.js';
 import { formatJsonl, skipResult, TableReport, type LineResult } from './evaluate-report.js';
 
-const USAGE = `usage: rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--format jsonl|table]
+const USAGE = `usage: rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--baseline <file|dir>] [--format jsonl|table]
 
   --policies  NetworkPolicies (YAML/JSON, multi-document, a List, or a RampContract), or a folder of them
   --flows     hubble observe -o json lines; - reads stdin
   --pods      kubectl get pods -A -o json, to resolve named ports
+  --baseline  NetworkPolicies already in force (same formats); verdicts become changes against them
   --format    jsonl (default: one line per input line) or table (a summary for people)
 
-exit: 0 nothing denied, 1 some flow denied, 2 bad input
+exit: 0 nothing denied, 1 some flow denied (with --baseline: some side newly denied), 2 bad input
 `;
 
 /** Output is written in chunks of about this many characters (and waits for 'drain'). */
@@ -47,33 +56,30 @@ interface Options {
   readonly policies: string;
   readonly flows: string;
   readonly pods: string | null;
+  readonly baseline: string | null;
   readonly format: 'jsonl' | 'table';
 }
 
-function parseOptions(args: readonly string[]): Options | string {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        policies: { type: 'string' },
-        flows: { type: 'string' },
-        pods: { type: 'string' },
-        format: { type: 'string', default: 'jsonl' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-  if (values.help === true) return '';
-  if (values.policies === undefined) return '--policies is required';
-  if (values.flows === undefined) return '--flows is required';
-  const format = values.format;
-  if (format !== 'jsonl' && format !== 'table') return `--format must be jsonl or table, got ${JSON.stringify(format)}`;
-  return { policies: values.policies, flows: values.flows, pods: values.pods ?? null, format };
+const FLAGS = {
+  policies: { type: 'string' },
+  flows: { type: 'string' },
+  pods: { type: 'string' },
+  baseline: { type: 'string' },
+  format: { type: 'string', default: 'jsonl' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The options, null for --help, or the usage problems. */
+function parseOptions(args: readonly string[]): Result<Options | null, readonly Problem[]> {
+  const { values, problems } = parseFlags(args, FLAGS);
+  if (problems.length > 0) return err(problems);
+  if (values.help === true) return ok(null);
+  const policies = readRequired(values.policies, '--policies');
+  const flows = readRequired(values.flows, '--flows');
+  const format = readOneOf(values.format, '--format', ['jsonl', 'table']);
+  const bad = [policies, flows, format].flatMap((r) => (r.ok ? [] : [r.error]));
+  if (!policies.ok || !flows.ok || !format.ok) return err(bad);
+  return ok({ policies: policies.value, flows: flows.value, pods: values.pods ?? null, baseline: values.baseline ?? null, format: format.value });
 }
 
 function reportProblems(problems: readonly Problem[]): void {
@@ -122,14 +128,15 @@ class Output {
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  const options = parseOptions(args);
-  if (typeof options === 'string') {
-    if (options === '') {
-      stdout.write(USAGE);
-      return 0;
-    }
-    stderr.write(`rampart evaluate: ${options}\n\n${USAGE}`);
+  const parsed = parseOptions(args);
+  if (!parsed.ok) {
+    stderr.write(formatFlagProblems('rampart evaluate', parsed.error, USAGE));
     return 2;
+  }
+  const options = parsed.value;
+  if (options === null) {
+    stdout.write(USAGE);
+    return 0;
   }
 
   const loaded = await loadPolicyManifests(options.policies);
@@ -147,24 +154,42 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     evaluateOptions.namedPorts = pods.value.lookup;
   }
+  let brownfield: BaselineEvaluator | null = null;
+  if (options.baseline !== null) {
+    const base = await loadPolicyManifests(options.baseline);
+    if (!base.ok) {
+      reportProblems(base.error);
+      return 2;
+    }
+    for (const w of base.value.warnings) stderr.write(`rampart evaluate: warning: --baseline ${w.path}: ${w.message}\n`);
+    const proposed = new Set(loaded.value.policies.map(policyRef));
+    const kept = base.value.policies.filter((p) => {
+      if (!proposed.has(policyRef(p))) return true;
+      stderr.write(`rampart evaluate: warning: --baseline policy ${policyRef(p)} is replaced by the proposed policy of that name\n`);
+      return false;
+    });
+    brownfield = createBaselineEvaluator(kept, loaded.value.policies);
+  }
   const source = await openLineSource(options.flows);
   if (!source.ok) {
     stderr.write(`${source.error}\n`);
     return 2;
   }
 
-  const set = compilePolicies(loaded.value.policies);
+  const evaluator: PolicyEvaluator | null = brownfield === null ? createEvaluator(loaded.value.policies) : null;
   const tracker = new ConnectionTracker();
-  const table = options.format === 'table' ? new TableReport() : null;
+  const table = options.format === 'table' ? new TableReport(brownfield !== null) : null;
+  const withBaseline = brownfield !== null;
   const out = new Output();
   let index = 0;
   let denied = 0;
+  let newlyDenied = 0;
   let badLines = 0;
   let internalErrors = 0;
 
   const emit = async (result: LineResult, flow: Flow | null, skipCategory?: string): Promise<void> => {
     if (table !== null) table.add(result, flow, skipCategory);
-    else await out.write(formatJsonl(result));
+    else await out.write(formatJsonl(result, withBaseline));
   };
 
   try {
@@ -193,8 +218,12 @@ export async function run(args: readonly string[]): Promise<number> {
               break;
             }
             let e;
+            let judged;
             try {
-              e = evaluateConnection(set, flow, c, evaluateOptions);
+              if (brownfield !== null) {
+                judged = brownfield.evaluate(flow, c, evaluateOptions);
+                e = judged.combined;
+              } else e = evaluator!.evaluate(flow, c, evaluateOptions);
             } catch (error) {
               // The engine returns values for every expected outcome; a throw is a bug. Report
               // it against the line, count it as bad, and keep going rather than crash.
@@ -204,7 +233,12 @@ export async function run(args: readonly string[]): Promise<number> {
               break;
             }
             if (e.verdict === 'deny') denied++;
-            await emit({ index, uuid: flow.uuid, verdict: e.verdict, egress: e.egress, ingress: e.ingress, policies: e.policies, reason: e.reason }, flow);
+            const result: LineResult = { index, uuid: flow.uuid, verdict: e.verdict, egress: e.egress, ingress: e.ingress, policies: e.policies, reason: e.reason };
+            if (judged === undefined) await emit(result, flow);
+            else {
+              if (judged.change === 'newly-denied') newlyDenied++;
+              await emit({ ...result, change: judged.change, baseline: { egress: judged.baseline.egress, ingress: judged.baseline.ingress }, egressChange: judged.egress, ingressChange: judged.ingress }, flow);
+            }
             break;
           }
         }
@@ -226,7 +260,8 @@ export async function run(args: readonly string[]): Promise<number> {
 
   if (table !== null) {
     const files = loaded.value.files.length;
-    const title = `rampart evaluate: ${loaded.value.policies.length} policies from ${files} file${files === 1 ? '' : 's'} against ${source.value.name}`;
+    const against = brownfield === null ? '' : ` on top of a baseline from ${options.baseline}`;
+    const title = `rampart evaluate: ${loaded.value.policies.length} policies from ${files} file${files === 1 ? '' : 's'}${against} against ${source.value.name}`;
     stdout.write(table.render(title));
   }
   if (badLines > 0) {
@@ -238,5 +273,6 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`rampart evaluate: ${internalErrors} flow${internalErrors === 1 ? '' : 's'} could not be evaluated (internal error)\n`);
     return 2;
   }
+  if (brownfield !== null) return newlyDenied > 0 ? 1 : 0;
   return denied > 0 ? 1 : 0;
 }

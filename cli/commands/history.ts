@@ -3,29 +3,21 @@
  * transition of a contract, oldest first, with its decision, reasons and actor.
  */
 import { env, stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
 import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
+import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
+import { asObject } from '../../core/common/index.js';
 
 const USAGE = `usage: rampart history <contract> [--server <url>] [--token-file <file>] [-o table|json]
 `;
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const obj = asObject;
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...args],
-      options: { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (e) {
-    stderr.write(`rampart history: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+  const { values, positionals, problems } = parseFlags(args, { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } }, { positionals: true });
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart history', problems, USAGE));
     return 2;
   }
   if (values.help) {
@@ -37,8 +29,9 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`rampart history: expected exactly one contract name\n${USAGE}`);
     return 2;
   }
-  if (values.output !== 'table' && values.output !== 'json') {
-    stderr.write(`rampart history: -o: expected table or json, got ${JSON.stringify(values.output)}\n`);
+  const output = readOneOf(values.output, '-o', ['table', 'json']);
+  if (!output.ok) {
+    stderr.write(formatFlagProblems('rampart history', [output.error], USAGE));
     return 2;
   }
   let body: unknown;
@@ -48,7 +41,7 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`rampart history: ${e instanceof ApiError && e.status === 404 ? `no contract named ${JSON.stringify(name)}` : e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  if (values.output === 'json') {
+  if (output.value === 'json') {
     stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return 0;
   }

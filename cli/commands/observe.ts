@@ -9,8 +9,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import process, { stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
-import { parseDurationMs } from '../../core/common/index.js';
+import { parseDurationMs, problem, type Problem } from '../../core/common/index.js';
+import { formatFlagProblems, parseFlags, readInteger, readOneOf } from '../../io/flags.js';
 import { formatResponseLine } from '../../proto/codec/hubble-json.js';
 import { timestampFromMs, timestampFromRfc3339, rfc3339FromTimestamp, type TimestampRecord } from '../../proto/codec/hubble-time.js';
 import { decodeRecord, encodeRecord, hubbleType, type PbRecord } from '../../proto/codec/hubble-types.js';
@@ -138,60 +138,54 @@ function tableLine(record: PbRecord): string {
   ].join(' ');
 }
 
-function fail(message: string): number {
-  stderr.write(`rampart observe: ${message}\n${USAGE}`);
+function fail(problems: string | readonly Problem[]): number {
+  stderr.write(formatFlagProblems('rampart observe', typeof problems === 'string' ? [problem('', problems)] : problems, USAGE));
   return 2;
 }
 
 export async function run(args: readonly string[]): Promise<number> {
   const multi = { type: 'string', multiple: true } as const;
-  let values: Values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        server: { type: 'string', default: 'unix:///var/run/cilium/hubble.sock' },
-        output: { type: 'string', short: 'o', default: 'table' },
-        last: { type: 'string' },
-        first: { type: 'string' },
-        all: { type: 'boolean', default: false },
-        follow: { type: 'boolean', short: 'f', default: false },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        'from-pod': multi, 'to-pod': multi, pod: multi,
-        'from-namespace': multi, 'to-namespace': multi, namespace: { ...multi, short: 'n' },
-        'from-ip': multi, 'to-ip': multi, ip: multi,
-        'from-label': multi, 'to-label': multi, label: { ...multi, short: 'l' },
-        'from-port': multi, 'to-port': multi, port: multi,
-        protocol: multi, verdict: multi, type: { ...multi, short: 't' }, 'traffic-direction': multi, 'node-name': multi, uuid: multi,
-        'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }) as { values: Values });
-  } catch (e) {
-    return fail(e instanceof Error ? e.message : String(e));
-  }
+  const parsed = parseFlags(args, {
+    server: { type: 'string', default: 'unix:///var/run/cilium/hubble.sock' },
+    output: { type: 'string', short: 'o', default: 'table' },
+    last: { type: 'string' },
+    first: { type: 'string' },
+    all: { type: 'boolean', default: false },
+    follow: { type: 'boolean', short: 'f', default: false },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    'from-pod': multi, 'to-pod': multi, pod: multi,
+    'from-namespace': multi, 'to-namespace': multi, namespace: { ...multi, short: 'n' },
+    'from-ip': multi, 'to-ip': multi, ip: multi,
+    'from-label': multi, 'to-label': multi, label: { ...multi, short: 'l' },
+    'from-port': multi, 'to-port': multi, port: multi,
+    protocol: multi, verdict: multi, type: { ...multi, short: 't' }, 'traffic-direction': multi, 'node-name': multi, uuid: multi,
+    'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (parsed.problems.length > 0) return fail(parsed.problems);
+  const values: Values = parsed.values;
   if (values['help']) {
     stdout.write(USAGE);
     return 0;
   }
-  const output = values['output'] as string;
-  if (output !== 'json' && output !== 'jsonpb' && output !== 'table') return fail(`-o: expected json or table, got ${JSON.stringify(output)}`);
+  const outputRead = readOneOf(parsed.values.output, '-o', ['json', 'jsonpb', 'table']);
+  if (!outputRead.ok) return fail([outputRead.error]);
+  const output = outputRead.value;
   const wl = buildWhitelist(values);
   if ('error' in wl) return fail(wl.error);
 
   const request: PbRecord = { follow: values['follow'] === true, whitelist: wl.filters };
-  const readCount = (flag: string): number | string | undefined => {
-    const t = values[flag] as string | undefined;
+  const readCount = (flag: 'last' | 'first'): number | Problem | undefined => {
+    const t = parsed.values[flag];
     if (t === undefined) return undefined;
-    return /^\d+$/.test(t) ? Number(t) : `--${flag}: expected a count, got ${JSON.stringify(t)}`;
+    const n = readInteger(t, `--${flag}`, { min: 0 });
+    return n.ok ? n.value : n.error;
   };
   const last = readCount('last');
   const first = readCount('first');
-  if (typeof last === 'string') return fail(last);
-  if (typeof first === 'string') return fail(first);
+  if (typeof last === 'object') return fail([last]);
+  if (typeof first === 'object') return fail([first]);
   if (first !== undefined && request['follow']) return fail('--first cannot be combined with --follow');
   for (const flag of ['since', 'until'] as const) {
     const t = values[flag] as string | undefined;

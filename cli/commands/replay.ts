@@ -4,11 +4,11 @@
  * `hubble observe --last N` reads); with --rate it plays live, timestamps shifted to now.
  * Prints one JSON log line with the bound address, then serves until SIGINT/SIGTERM.
  */
-import { parseArgs } from 'node:util';
 import process, { stderr, stdout } from 'node:process';
-import { formatProblems } from '../../core/common/index.js';
+import { formatProblems, problem, type Problem } from '../../core/common/index.js';
+import { formatFlagProblems, parseFlags, readInteger, readPositiveNumber, readRequired } from '../../io/flags.js';
 import { loadCapture } from '../../replay/capture.js';
-import { jsonLogger } from '../../replay/json-log.js';
+import { createJsonLogger } from '../../io/json-logger.js';
 import { startPlayback } from '../../replay/playback.js';
 import { DEFAULT_RING_CAPACITY, HubbleServer } from '../../replay/server.js';
 
@@ -23,78 +23,68 @@ function historyCapacity(events: number): number {
   return cap;
 }
 
-function fail(message: string): number {
-  stderr.write(`rampart replay: ${message}\n${USAGE}`);
+function fail(problems: readonly Problem[]): number {
+  stderr.write(formatFlagProblems('rampart replay', problems, USAGE));
   return 2;
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        flows: { type: 'string' },
-        listen: { type: 'string' },
-        loop: { type: 'boolean', default: false },
-        rate: { type: 'string' },
-        'ring-capacity': { type: 'string' },
-        'node-name': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    return fail(e instanceof Error ? e.message : String(e));
-  }
+  const { values, problems } = parseFlags(args, {
+    flows: { type: 'string' },
+    listen: { type: 'string' },
+    loop: { type: 'boolean', default: false },
+    rate: { type: 'string' },
+    'ring-capacity': { type: 'string' },
+    'node-name': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (problems.length > 0) return fail(problems);
   if (values.help) {
     stdout.write(USAGE);
     return 0;
   }
-  if (values.flows === undefined) return fail('--flows is required');
-  if (values.listen === undefined) return fail('--listen is required');
-  const rate = values.rate === undefined ? null : Number(values.rate);
-  if (rate !== null && !(Number.isFinite(rate) && rate > 0)) return fail(`--rate: expected a positive number of flows per second, got ${JSON.stringify(values.rate)}`);
-  if (values.loop && rate === null) return fail('--loop needs --rate (without --rate the capture is loaded once as history)');
-  const ringText = values['ring-capacity'];
-  const ringCapacity = ringText === undefined ? null : Number(ringText);
-  if (ringCapacity !== null && !(Number.isInteger(ringCapacity) && ringCapacity > 0)) {
-    return fail(`--ring-capacity: expected a positive integer, got ${JSON.stringify(ringText)}`);
-  }
+  const flows = readRequired(values.flows, '--flows');
+  const listen = readRequired(values.listen, '--listen');
+  const rate = values.rate === undefined ? null : readPositiveNumber(values.rate, '--rate');
+  const ring = values['ring-capacity'] === undefined ? null : readInteger(values['ring-capacity'], '--ring-capacity', { min: 1 });
+  const bad = [flows, listen, rate, ring].flatMap((r) => (r === null || r.ok ? [] : [r.error]));
+  if (bad.length > 0 || !flows.ok || !listen.ok) return fail(bad);
+  const ratePerSecond = rate?.ok ? rate.value : null;
+  const ringCapacity = ring?.ok ? ring.value : null;
+  if (values.loop && ratePerSecond === null) return fail([problem('--loop', 'needs --rate (without --rate the capture is loaded once as history)')]);
 
-  const capture = await loadCapture(values.flows);
+  const capture = await loadCapture(flows.value);
   if (!capture.ok) {
     stderr.write(`rampart replay: bad capture (${capture.error.length} problem(s))\n${formatProblems(capture.error)}\n`);
     return 2;
   }
   const records = capture.value;
-  const log = jsonLogger((l) => stdout.write(l)).child({ component: 'replay' });
+  const log = createJsonLogger('info', (l) => stdout.write(l), { component: 'replay' });
   const firstNode = records.find((r) => typeof r['node_name'] === 'string')?.['node_name'] as string | undefined;
   const server = new HubbleServer({
-    ringCapacity: ringCapacity ?? (rate === null ? historyCapacity(records.length) : DEFAULT_RING_CAPACITY),
+    ringCapacity: ringCapacity ?? (ratePerSecond === null ? historyCapacity(records.length) : DEFAULT_RING_CAPACITY),
     nodeName: values['node-name'] ?? firstNode ?? 'replay',
   });
   const controller = new AbortController();
-  if (rate === null) server.loadHistory(records);
+  if (ratePerSecond === null) server.loadHistory(records);
 
   let address: string;
   try {
-    ({ address } = await server.listen(values.listen));
+    ({ address } = await server.listen(listen.value));
   } catch (e) {
-    stderr.write(`rampart replay: cannot listen on ${values.listen}: ${e instanceof Error ? e.message : String(e)}\n`);
+    stderr.write(`rampart replay: cannot listen on ${listen.value}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
   log.info('replay server listening', {
     address,
     flows: records.length,
-    mode: rate === null ? 'history' : 'live',
-    ratePerSecond: rate,
+    mode: ratePerSecond === null ? 'history' : 'live',
+    ratePerSecond,
     loop: values.loop,
   });
-  if (rate !== null) {
+  if (ratePerSecond !== null) {
     startPlayback(records, server, {
-      ratePerSecond: rate,
+      ratePerSecond,
       loop: values.loop,
       signal: controller.signal,
       onDone: () => log.info('capture played', { flows: records.length }),

@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import process, { stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
-import { formatProblems, parseDurationMs } from '../../core/common/index.js';
+import { formatProblems, parseDurationMs, problem } from '../../core/common/index.js';
 import { writeCapture } from '../../sim/capture.js';
 import { demoDir, loadClusterSpec } from '../../sim/load-spec.js';
 import { RunningCluster } from '../../sim/running-cluster.js';
 import { syntheticSpec } from '../../sim/synthetic.js';
+import { formatFlagProblems, parseFlags, readInteger, readPositiveNumber } from '../../io/flags.js';
 
 const USAGE = `usage: rampart simulate [--cluster <file>] [--nodes <n>] [--workloads <n>] [--rate <x>] [--seed <n>]
        [--listen-host <ip>] [--base-port <port>] [--socket-dir <dir>]
@@ -32,42 +32,36 @@ const USAGE = `usage: rampart simulate [--cluster <file>] [--nodes <n>] [--workl
 `;
 
 function fail(message: string): number {
-  stderr.write(`rampart simulate: ${message}\n${USAGE}`);
+  stderr.write(formatFlagProblems('rampart simulate', [problem('', message)], USAGE));
   return 2;
 }
 
+/** The number, null when the flag is absent, or the problem as text. */
 function positiveNumber(text: string | undefined, flag: string, integer: boolean): number | string | null {
   if (text === undefined) return null;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) return `${flag}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(text)}`;
-  return n;
+  const r = integer ? readInteger(text, flag, { min: 1 }) : readPositiveNumber(text, flag);
+  return r.ok ? r.value : formatProblems([r.error]);
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        cluster: { type: 'string' },
-        nodes: { type: 'string' },
-        workloads: { type: 'string' },
-        rate: { type: 'string' },
-        seed: { type: 'string' },
-        'listen-host': { type: 'string', default: '127.0.0.1' },
-        'base-port': { type: 'string' },
-        'socket-dir': { type: 'string' },
-        'controlplane-http': { type: 'string' },
-        'token-file': { type: 'string' },
-        capture: { type: 'string' },
-        late: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    return fail(e instanceof Error ? e.message : String(e));
+  const { values, problems } = parseFlags(args, {
+    cluster: { type: 'string' },
+    nodes: { type: 'string' },
+    workloads: { type: 'string' },
+    rate: { type: 'string' },
+    seed: { type: 'string' },
+    'listen-host': { type: 'string', default: '127.0.0.1' },
+    'base-port': { type: 'string' },
+    'socket-dir': { type: 'string' },
+    'controlplane-http': { type: 'string' },
+    'token-file': { type: 'string' },
+    capture: { type: 'string' },
+    late: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart simulate', problems, USAGE));
+    return 2;
   }
   if (values.help) {
     stdout.write(USAGE);
@@ -130,7 +124,7 @@ export async function run(args: readonly string[]): Promise<number> {
     controlplaneHttp: values['controlplane-http'],
     token,
     onAppliedChange: (applied) => {
-      const text = applied.map((a) => `${a.name}@${a.stageIndex}:${a.mode}${a.mode === 'percent' ? `${a.percent}%` : a.mode === 'namespaces' ? `[${a.namespaces.join(',')}]` : ''}`).join(' ');
+      const text = applied.map((a) => `${a.contract}@${a.stageIndex}:${a.mode}${a.mode === 'percent' ? `${a.percent}%` : a.mode === 'namespaces' ? `[${a.namespaces.join(',')}]` : ''}`).join(' ');
       stdout.write(`applied ${text || '(none)'}\n`);
     },
     onFollowError: (message) => stderr.write(`rampart simulate: following the control plane: ${message}\n`),

@@ -3,39 +3,33 @@
  * the control plane sees it, one row each, with the reasons of the last decision beneath.
  */
 import { env, stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
 import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
+import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
+import { asObject } from '../../core/common/index.js';
 
 const USAGE = `usage: rampart status [--server <url>] [--token-file <file>] [-o table|json]
   --server      the control plane's HTTP API (default $RAMPART_SERVER or http://127.0.0.1:9968)
   --token-file  file holding the bearer token (default $RAMPART_TOKEN_FILE)
 `;
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const obj = asObject;
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    stderr.write(`rampart status: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+  const { values, problems } = parseFlags(args, { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } });
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart status', problems, USAGE));
     return 2;
   }
   if (values.help) {
     stdout.write(USAGE);
     return 0;
   }
-  if (values.output !== 'table' && values.output !== 'json') {
-    stderr.write(`rampart status: -o: expected table or json, got ${JSON.stringify(values.output)}\n`);
+  const output = readOneOf(values.output, '-o', ['table', 'json']);
+  if (!output.ok) {
+    stderr.write(formatFlagProblems('rampart status', [output.error], USAGE));
     return 2;
   }
   let body: unknown;
@@ -45,7 +39,7 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`rampart status: ${e instanceof ApiError ? e.message : String(e)}\n`);
     return 1;
   }
-  if (values.output === 'json') {
+  if (output.value === 'json') {
     stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return 0;
   }
@@ -69,11 +63,13 @@ export async function run(args: readonly string[]): Promise<number> {
       flows,
       num(e.deny),
       flows > 0 ? `${((num(e.deny) / flows) * 100).toFixed(2)}%` : '-',
+      num(e.alreadyDenied),
+      num(e.newlyAllowed),
       num(e.actualDenies),
       `${num(nodes.reporting)}/${num(nodes.expected)}`,
     ];
   });
-  stdout.write(formatTable(['CONTRACT', 'REV', 'STAGE', 'PHASE', 'DECISION', 'EVALUATED', 'WOULD-DENY', 'RATIO', 'ACTUAL', 'NODES'], rows));
+  stdout.write(formatTable(['CONTRACT', 'REV', 'STAGE', 'PHASE', 'DECISION', 'EVALUATED', 'WOULD-DENY', 'RATIO', 'ALREADY-DENIED', 'NEWLY-ALLOWED', 'ACTUAL', 'NODES'], rows));
   for (const raw of items) {
     const c = obj(raw);
     const reasons = obj(c.decision).reasons;

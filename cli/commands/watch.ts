@@ -6,17 +6,18 @@
  * when the stream drops.
  */
 import process, { env, stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { ApiError, getJson, resolveTarget, streamUrl, type ApiTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
+import { formatFlagProblems, parseFlags, readInteger } from '../../io/flags.js';
+import { asObject } from '../../core/common/index.js';
 
 const USAGE = `usage: rampart watch [--contract <name>] [--server <url>] [--token-file <file>] [--count <n>]
   --count   exit after this many rate updates (for scripts)
 `;
 
 type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const obj = asObject;
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 const clock = (at: unknown): string => (typeof at === 'string' ? at.slice(11, 19) : new Date().toISOString().slice(11, 19));
@@ -29,39 +30,36 @@ interface Row {
   reason: string;
   flows: number;
   deny: number;
+  /** Judged against the baseline: sides it denies already, and sides the contract newly allows. */
+  alreadyDenied: number;
+  newlyAllowed: number;
   actual: number;
 }
 
 const LINE_MODE_RATES_EVERY = 5;
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        contract: { type: 'string' },
-        server: { type: 'string' },
-        'token-file': { type: 'string' },
-        count: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    stderr.write(`rampart watch: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+  const { values, problems } = parseFlags(args, {
+    contract: { type: 'string' },
+    server: { type: 'string' },
+    'token-file': { type: 'string' },
+    count: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart watch', problems, USAGE));
     return 2;
   }
   if (values.help) {
     stdout.write(USAGE);
     return 0;
   }
-  const count = values.count === undefined ? null : Number(values.count);
-  if (count !== null && !(Number.isInteger(count) && count > 0)) {
-    stderr.write(`rampart watch: --count: expected a positive integer, got ${JSON.stringify(values.count)}\n`);
+  const countRead = values.count === undefined ? null : readInteger(values.count, '--count', { min: 1 });
+  if (countRead !== null && !countRead.ok) {
+    stderr.write(formatFlagProblems('rampart watch', [countRead.error], USAGE));
     return 2;
   }
+  const count = countRead === null ? null : countRead.value;
   let target: ApiTarget;
   try {
     target = resolveTarget({ server: values.server, tokenFile: values['token-file'] }, env);
@@ -90,15 +88,26 @@ export async function run(args: readonly string[]): Promise<number> {
   };
   const draw = (): void => {
     const table = formatTable(
-      ['CONTRACT', 'STAGE', 'PHASE', 'EVALS/S', 'WOULD-DENY/S', 'RATIO', 'DENIES/S', 'DECISION'],
-      [...rows.values()].map((r) => [r.name, r.stage, r.phase, r.flows.toFixed(1), r.deny.toFixed(2), r.flows > 0 ? `${((r.deny / r.flows) * 100).toFixed(2)}%` : '-', r.actual.toFixed(2), `${r.decision}${r.reason ? `: ${r.reason}` : ''}`]),
-      [null, null, null, null, null, null, null, 90],
+      ['CONTRACT', 'STAGE', 'PHASE', 'EVALS/S', 'WOULD-DENY/S', 'RATIO', 'ALREADY-DENIED/S', 'NEWLY-ALLOWED/S', 'DENIES/S', 'DECISION'],
+      [...rows.values()].map((r) => [
+        r.name,
+        r.stage,
+        r.phase,
+        r.flows.toFixed(1),
+        r.deny.toFixed(2),
+        r.flows > 0 ? `${((r.deny / r.flows) * 100).toFixed(2)}%` : '-',
+        r.alreadyDenied.toFixed(2),
+        r.newlyAllowed.toFixed(2),
+        r.actual.toFixed(2),
+        `${r.decision}${r.reason ? `: ${r.reason}` : ''}`,
+      ]),
+      [null, null, null, null, null, null, null, null, null, 90],
     );
     if (tty) {
       stdout.write(`\u001b[H\u001b[2J${target.server}  ${new Date().toISOString().slice(11, 19)}  (Ctrl-C quits)\n\n${table}\n${events.length ? `recent:\n${events.map((e) => `  ${e}`).join('\n')}\n` : ''}`);
     } else if (updates % LINE_MODE_RATES_EVERY === 1 || count !== null) {
       for (const r of rows.values()) {
-        stdout.write(`${clock(undefined)} rates ${r.name} ${r.stage} ${r.phase} evals/s=${r.flows.toFixed(1)} would-deny/s=${r.deny.toFixed(2)} denies/s=${r.actual.toFixed(2)}\n`);
+        stdout.write(`${clock(undefined)} rates ${r.name} ${r.stage} ${r.phase} evals/s=${r.flows.toFixed(1)} would-deny/s=${r.deny.toFixed(2)} already-denied/s=${r.alreadyDenied.toFixed(2)} newly-allowed/s=${r.newlyAllowed.toFixed(2)} denies/s=${r.actual.toFixed(2)}\n`);
       }
     }
   };
@@ -121,6 +130,8 @@ export async function run(args: readonly string[]): Promise<number> {
           reason: Array.isArray(reasons) && typeof reasons[0] === 'string' ? reasons[0] : (prev?.reason ?? ''),
           flows: type === 'rates' ? num(c.flowsPerSecond) : (prev?.flows ?? 0),
           deny: type === 'rates' ? num(c.denyPerSecond) : (prev?.deny ?? 0),
+          alreadyDenied: type === 'rates' ? num(c.alreadyDeniedPerSecond) : (prev?.alreadyDenied ?? 0),
+          newlyAllowed: type === 'rates' ? num(c.newlyAllowedPerSecond) : (prev?.newlyAllowed ?? 0),
           actual: type === 'rates' ? num(c.actualDeniesPerSecond) : (prev?.actual ?? 0),
         });
       }
@@ -139,7 +150,8 @@ export async function run(args: readonly string[]): Promise<number> {
       event(`${clock(m.at)} ${name}: ${str(m.from, '-')} → ${str(m.to)} ${str(m.phase)} (${decision}, ${str(m.actor, 'auto')}) ${str(reasons[0])}`);
     } else if (type === 'edge') {
       const e = obj(m.edge);
-      event(`${clock(m.at)} ${name}: ${str(e.kind) === 'actual-deny' ? 'DENIED' : 'would deny'} ${str(e.from)} → ${str(e.to)}:${num(e.port)}/${str(e.protocol)}`);
+      const what = str(e.kind) === 'actual-deny' ? 'DENIED' : str(e.kind) === 'newly-allowed' ? 'would newly allow' : 'would deny';
+      event(`${clock(m.at)} ${name}: ${what} ${str(e.from)} → ${str(e.to)}:${num(e.port)}/${str(e.protocol)}`);
     }
     if (tty) draw();
   };

@@ -3,8 +3,7 @@
  * API (`applied` on each contract, polled by the simulator) and for the agents' ContractSet.
  * It enforces nothing itself; the simulator's datapath does, from this record.
  */
-import { assertNever } from '../../core/common/index.js';
-import { isEnrolled } from '../../core/contract/index.js';
+import { stageEnforces } from '../../core/contract/index.js';
 import type { Actuator, AppliedStage } from './actuator.js';
 
 export class LocalActuator implements Actuator {
@@ -34,16 +33,6 @@ export class LocalActuator implements Actuator {
   /** Whether the contract's current stage enforces its policies on this pod. */
   enforces(contract: string, namespace: string, podName: string): boolean {
     const s = this.stages.get(contract);
-    if (!s) return false;
-    switch (s.mode) {
-      case 'monitor':
-        return false;
-      case 'percent':
-        return isEnrolled(contract, namespace, podName, s.percent);
-      case 'namespaces':
-        return s.namespaces.includes(namespace);
-      default:
-        return assertNever(s.mode, 'enforcement mode');
-    }
+    return s !== undefined && stageEnforces(contract, s, { namespace, name: podName });
   }
 }

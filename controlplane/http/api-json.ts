@@ -13,7 +13,7 @@ export interface EdgeJson {
   protocol: string;
   count: number;
   side: 'egress' | 'ingress';
-  kind: 'would-deny' | 'actual-deny';
+  kind: 'would-deny' | 'actual-deny' | 'newly-allowed';
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -70,6 +70,7 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
           minFlows: v.contract.spec.gates.minFlows,
           maxWouldDeny: v.contract.spec.gates.maxWouldDeny,
           maxWouldDenyRatio: v.contract.spec.gates.maxWouldDenyRatio,
+          maxNewlyAllowed: v.contract.spec.gates.maxNewlyAllowed,
           minNodeCoverage: v.contract.spec.gates.minNodeCoverage,
           maxLostEventsRatio: v.contract.spec.gates.maxLostEventsRatio,
           maxReportAgeMs: v.contract.spec.gates.maxReportAgeMs,
@@ -82,6 +83,10 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
       allow: e.allow,
       deny: e.deny,
       indeterminate: e.indeterminate,
+      alreadyDenied: e.alreadyDenied,
+      newlyAllowed: e.newlyAllowed,
+      baselineRevision: e.baselineRevision,
+      baselineRevisions: e.baselineRevisions,
       wouldDenyRatio: e.flows > 0 ? e.deny / e.flows : null,
       actualDenies: e.actualDenies,
       actualDeniesLastMinute: e.actualDeniesLastMinute,
@@ -89,6 +94,7 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
       flowsSeen: e.flowsSeen,
       nodes: { expected: e.nodes.expected.length, reporting: e.nodes.reporting.length, silent: e.nodes.silent },
       topEdges: e.topWouldDenyEdges.slice(0, 5).map((x) => edgeJson(x, 'would-deny')),
+      topNewlyAllowedEdges: e.topNewlyAllowedEdges.slice(0, 5).map((x) => edgeJson(x, 'newly-allowed')),
     },
     problems: v.problems.map((p) => ({ path: p.path, message: p.message })),
     applied: v.applied

@@ -24,12 +24,17 @@ export interface Counts {
   allow: number;
   deny: number;
   indeterminate: number;
+  /** Brownfield: denied by the baseline alone already (not in `deny`), and newly allowed (in `allow`). */
+  alreadyDenied: number;
+  newlyAllowed: number;
   actualDenies: number;
   lostEvents: number;
   flowsSeen: number;
 }
 
-const zeroCounts = (): Counts => ({ windows: 0, allow: 0, deny: 0, indeterminate: 0, actualDenies: 0, lostEvents: 0, flowsSeen: 0 });
+const zeroCounts = (): Counts => ({ windows: 0, allow: 0, deny: 0, indeterminate: 0, alreadyDenied: 0, newlyAllowed: 0, actualDenies: 0, lostEvents: 0, flowsSeen: 0 });
+/** Baseline revisions remembered per stage (for the count of distinct ones); the latest is always kept. */
+const MAX_BASELINE_REVISIONS = 64;
 
 interface EdgeAggregate {
   view: { from: string; to: string; port: number; protocol: string; side: 'egress' | 'ingress' };
@@ -53,7 +58,11 @@ interface StageRecord {
   readonly buckets: Map<number, Counts>;
   readonly wouldDenyEdges: Map<string, EdgeAggregate>;
   readonly actualDenyEdges: Map<string, EdgeAggregate>;
+  readonly newlyAllowedEdges: Map<string, EdgeAggregate>;
   edgeOverflow: number;
+  /** The baseline revision of the latest window judged against one, and the distinct ones seen. */
+  baselineRevision: string | null;
+  readonly baselineRevisions: Set<string>;
 }
 
 interface NodeLiveness {
@@ -70,7 +79,7 @@ export interface NewEdge {
   readonly contract: string;
   readonly revision: number;
   readonly stageIndex: number;
-  readonly kind: 'would-deny' | 'actual-deny';
+  readonly kind: 'would-deny' | 'actual-deny' | 'newly-allowed';
   readonly edge: EdgeView;
 }
 
@@ -99,6 +108,8 @@ export interface Rates {
   readonly denyPerSecond: number;
   readonly indeterminatePerSecond: number;
   readonly actualDeniesPerSecond: number;
+  readonly alreadyDeniedPerSecond: number;
+  readonly newlyAllowedPerSecond: number;
 }
 
 const stageKey = (contract: string, revision: number, stageIndex: number): string => `${contract}\u0000${revision}\u0000${stageIndex}`;
@@ -112,6 +123,11 @@ function addSides(c: Counts, w: ContractWindow): void {
     c.indeterminate += s.indeterminate;
   }
   c.actualDenies += w.actualDenies;
+  const b = w.baseline;
+  if (b !== undefined) {
+    c.alreadyDenied += b.egress.alreadyDenied + b.ingress.alreadyDenied;
+    c.newlyAllowed += b.egress.newlyAllowed + b.ingress.newlyAllowed;
+  }
 }
 
 function sumLost(summary: WindowSummary): number {
@@ -120,11 +136,29 @@ function sumLost(summary: WindowSummary): number {
   return n;
 }
 
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The order of edges everywhere they are listed: largest count first, then source,
+ * destination, port, protocol and side. A total order over the fields that identify an edge
+ * (0 only for the same edge), so equal counts never leave a list to arrival order.
+ */
+export function compareEdgeViews(a: EdgeView, b: EdgeView): number {
+  return (
+    b.count - a.count ||
+    compareText(a.from, b.from) ||
+    compareText(a.to, b.to) ||
+    a.port - b.port ||
+    compareText(a.protocol, b.protocol) ||
+    compareText(a.side, b.side)
+  );
+}
+
 function topEdges(map: Map<string, EdgeAggregate>, n: number): EdgeView[] {
   return [...map.values()]
-    .sort((a, b) => b.count - a.count || (a.view.from + a.view.to < b.view.from + b.view.to ? -1 : 1))
-    .slice(0, n)
-    .map((a) => ({ ...a.view, count: a.count }));
+    .map((a) => ({ ...a.view, count: a.count }))
+    .sort(compareEdgeViews)
+    .slice(0, n);
 }
 
 export class EvidenceStore {
@@ -160,7 +194,10 @@ export class EvidenceStore {
       buckets: new Map(),
       wouldDenyEdges: new Map(),
       actualDenyEdges: new Map(),
+      newlyAllowedEdges: new Map(),
       edgeOverflow: 0,
+      baselineRevision: null,
+      baselineRevisions: new Set(),
     };
     this.stages.set(stageKey(contract, revision, stageIndex), record);
     this.currentStage.set(contract, record);
@@ -260,6 +297,15 @@ export class EvidenceStore {
       for (const e of w.wouldDenyEdges) this.addEdge(rec, rec.wouldDenyEdges, e, 'would-deny', newEdges);
       for (const e of w.actualDenyEdges) this.addEdge(rec, rec.actualDenyEdges, e, 'actual-deny', newEdges);
       rec.edgeOverflow += w.wouldDenyEdgesOverflow + w.actualDenyEdgesOverflow;
+      if (w.baseline !== undefined) {
+        for (const e of w.baseline.newlyAllowedEdges) this.addEdge(rec, rec.newlyAllowedEdges, e, 'newly-allowed', newEdges);
+        rec.edgeOverflow += w.baseline.newlyAllowedEdgesOverflow;
+        // A new baseline does not reset the evidence: it is recorded beside it.
+        if (w.baseline.revision !== '') {
+          rec.baselineRevision = w.baseline.revision;
+          if (rec.baselineRevisions.size < MAX_BASELINE_REVISIONS) rec.baselineRevisions.add(w.baseline.revision);
+        }
+      }
       let pending = this.arrivals.get(w.contract);
       if (!pending) {
         pending = [];
@@ -345,16 +391,21 @@ export class EvidenceStore {
     }
     return {
       windows: totals.windows,
-      flows: totals.allow + totals.deny + totals.indeterminate,
+      flows: totals.allow + totals.deny + totals.indeterminate + totals.alreadyDenied,
       allow: totals.allow,
       deny: totals.deny,
       indeterminate: totals.indeterminate,
+      alreadyDenied: totals.alreadyDenied,
+      newlyAllowed: totals.newlyAllowed,
+      baselineRevision: rec?.baselineRevision ?? null,
+      baselineRevisions: rec?.baselineRevisions.size ?? 0,
       actualDenies: totals.actualDenies,
       actualDeniesLastMinute: lastMinuteDenies,
       lostEvents: totals.lostEvents,
       flowsSeen: totals.flowsSeen,
       topWouldDenyEdges: rec ? topEdges(rec.wouldDenyEdges, TOP_EDGES) : [],
       topActualDenyEdges: rec ? topEdges(rec.actualDenyEdges, TOP_EDGES) : [],
+      topNewlyAllowedEdges: rec ? topEdges(rec.newlyAllowedEdges, TOP_EDGES) : [],
       nodes,
     };
   }
@@ -364,6 +415,8 @@ export class EvidenceStore {
     into.allow += c.allow;
     into.deny += c.deny;
     into.indeterminate += c.indeterminate;
+    into.alreadyDenied += c.alreadyDenied;
+    into.newlyAllowed += c.newlyAllowed;
     into.actualDenies += c.actualDenies;
     into.lostEvents += c.lostEvents;
     into.flowsSeen += c.flowsSeen;
@@ -377,7 +430,27 @@ export class EvidenceStore {
       ...topEdges(rec.wouldDenyEdges, limit).map((edge) => ({ kind: 'would-deny' as const, edge })),
       ...topEdges(rec.actualDenyEdges, limit).map((edge) => ({ kind: 'actual-deny' as const, edge })),
     ];
-    return all.sort((a, b) => b.edge.count - a.edge.count).slice(0, limit);
+    // Would-deny before actual-deny for the same edge and count: still a total order.
+    return all.sort((a, b) => compareEdgeViews(a.edge, b.edge) || compareText(b.kind, a.kind)).slice(0, limit);
+  }
+
+  /**
+   * The would-deny edges of a contract's current stage with the sample flow each carries
+   * (a `hubble observe -o json` line), largest first: what the smallest fix is computed from.
+   */
+  wouldDenySamples(contract: string, limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
+    return this.samplesOf(contract, 'would-deny', limit);
+  }
+
+  /** Would-deny or newly-allowed edges of the current stage with their sample flows, largest first. */
+  samplesOf(contract: string, kind: 'would-deny' | 'actual-deny' | 'newly-allowed', limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
+    const rec = this.currentStage.get(contract);
+    if (!rec) return [];
+    const map = kind === 'would-deny' ? rec.wouldDenyEdges : kind === 'actual-deny' ? rec.actualDenyEdges : rec.newlyAllowedEdges;
+    return [...map.values()]
+      .sort((a, b) => b.count - a.count || (a.view.from + a.view.to < b.view.from + b.view.to ? -1 : 1))
+      .slice(0, limit)
+      .map((a) => ({ edge: { ...a.view, count: a.count }, sampleFlowJson: a.sampleFlowJson }));
   }
 
   /** Per-second rates over the last RATE_WINDOW_MS of arrivals, for the live stream. */
@@ -387,11 +460,13 @@ export class EvidenceStore {
     if (rec) for (const [start, c] of rec.buckets) if (start >= nowMs - RATE_WINDOW_MS) this.addCounts(sum, c);
     const s = RATE_WINDOW_MS / 1000;
     return {
-      flowsPerSecond: (sum.allow + sum.deny + sum.indeterminate) / s,
+      flowsPerSecond: (sum.allow + sum.deny + sum.indeterminate + sum.alreadyDenied) / s,
       allowPerSecond: sum.allow / s,
       denyPerSecond: sum.deny / s,
       indeterminatePerSecond: sum.indeterminate / s,
       actualDeniesPerSecond: sum.actualDenies / s,
+      alreadyDeniedPerSecond: sum.alreadyDenied / s,
+      newlyAllowedPerSecond: sum.newlyAllowed / s,
     };
   }
 

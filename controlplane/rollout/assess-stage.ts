@@ -16,6 +16,7 @@ export type GateName =
   | 'minFlows'
   | 'maxWouldDeny'
   | 'maxWouldDenyRatio'
+  | 'maxNewlyAllowed'
   | 'minNodeCoverage'
   | 'maxLostEventsRatio'
   | 'minDuration';
@@ -110,6 +111,16 @@ export function assessGates(input: AssessInput): GateResult[] {
         `would-deny ratio ${formatPercent(ratio)} ${over ? '>' : '<='} ${formatPercent(gates.maxWouldDenyRatio)}${over ? topEdgeSuffix(e) : ''}`,
       );
     }
+  }
+
+  if (gates.maxNewlyAllowed !== null) {
+    const over = e.newlyAllowed > gates.maxNewlyAllowed;
+    const top = e.topNewlyAllowedEdges[0];
+    add(
+      'maxNewlyAllowed',
+      over ? 'failed' : 'passed',
+      `newly allowed ${e.newlyAllowed} ${over ? '>' : '<='} ${gates.maxNewlyAllowed} (sides the baseline denies that the contract would allow)${over && top ? `; top edge ${formatEdge(top)}` : ''}`,
+    );
   }
 
   const { expected, reporting, silent } = e.nodes;

@@ -27,12 +27,18 @@ export interface NodeCoverage {
   readonly silent: readonly { readonly node: string; readonly lastReportAgeMs: number | null }[];
 }
 
-export interface StageEvidence {
+/**
+ * The counts of a stage's evidence: what the gates compare, and what the history records of
+ * it at each transition (EvidenceSnapshot). One definition, so the two cannot drift.
+ */
+export interface EvidenceCounts {
   /** Window reports that carried this contract revision and stage. */
   readonly windows: number;
-  /** Evaluated connection-sides: allow + deny + indeterminate. */
+  /** Evaluated connection-sides: allow + deny + indeterminate + alreadyDenied. */
   readonly flows: number;
+  /** Allowed by baseline ∪ contract (newly allowed ones included). */
   readonly allow: number;
+  /** Would-deny: denied by baseline ∪ contract and allowed by the baseline alone (newly denied). */
   readonly deny: number;
   readonly indeterminate: number;
   /** Real policy drops on enforced pods. */
@@ -43,10 +49,23 @@ export interface StageEvidence {
   readonly lostEvents: number;
   /** Flow events seen from Hubble over the stage, from the nodes' reports. */
   readonly flowsSeen: number;
+}
+
+export interface StageEvidence extends EvidenceCounts {
+  /** Denied by the baseline alone already (never the contract's doing, never blocks its gate). */
+  readonly alreadyDenied: number;
+  /** Denied by the baseline alone, allowed with the contract (it broadens access). */
+  readonly newlyAllowed: number;
+  /** The baseline revision the latest evidence was judged against (null: no baseline in play). */
+  readonly baselineRevision: string | null;
+  /** Distinct baseline revisions the stage's evidence was judged against (a new one does not reset it). */
+  readonly baselineRevisions: number;
   /** Would-deny edges, largest first (bounded). */
   readonly topWouldDenyEdges: readonly EdgeView[];
   /** Actually denied edges, largest first (bounded). */
   readonly topActualDenyEdges: readonly EdgeView[];
+  /** Newly allowed edges, largest first (bounded). */
+  readonly topNewlyAllowedEdges: readonly EdgeView[];
   readonly nodes: NodeCoverage;
 }
 
@@ -58,12 +77,17 @@ export const EMPTY_EVIDENCE: StageEvidence = {
   allow: 0,
   deny: 0,
   indeterminate: 0,
+  alreadyDenied: 0,
+  newlyAllowed: 0,
+  baselineRevision: null,
+  baselineRevisions: 0,
   actualDenies: 0,
   actualDeniesLastMinute: 0,
   lostEvents: 0,
   flowsSeen: 0,
   topWouldDenyEdges: [],
   topActualDenyEdges: [],
+  topNewlyAllowedEdges: [],
   nodes: EMPTY_COVERAGE,
 };
 

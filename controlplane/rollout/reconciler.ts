@@ -12,6 +12,7 @@ import { assertNever, canonicalJson } from '../../core/common/index.js';
 import { appliedStageOf, enforcementOf, type Actuator, type AppliedStage } from '../actuator/actuator.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import type { ControlplaneMetrics } from '../metrics.js';
+import type { BaselineSource } from '../registry/baseline-source.js';
 import type { ContractSource } from '../registry/contract-source.js';
 import type { EvidenceSnapshot, HistoryEntry, Journal } from '../state/journal.js';
 import { assessStage, type DecisionKind, type StageAssessment } from './assess-stage.js';
@@ -23,6 +24,12 @@ export const NUDGE_DELAY_MS = 100;
 
 export interface ReconcilerOptions {
   readonly source: ContractSource;
+  /**
+   * The policies already in force (product.md "the baseline"), pushed to agents with the
+   * contract set; a change is a new generation (agents re-judge), never new evidence.
+   * Absent: no baseline.
+   */
+  readonly baseline?: BaselineSource;
   readonly journal: Journal;
   readonly store: EvidenceStore;
   readonly actuator: Actuator;
@@ -101,6 +108,9 @@ export class Reconciler {
     this.o.source.onChange(() => {
       this.nudge();
     });
+    this.o.baseline?.onChange(() => {
+      this.nudge();
+    });
     signal.addEventListener(
       'abort',
       () => {
@@ -176,7 +186,7 @@ export class Reconciler {
         });
         continue;
       }
-      next.set(entry.name, this.reconcileOne(entry.name, entry.origin, contract, entry.problems, nowMs));
+      next.set(entry.name, this.reconcileIsolated(entry.name, entry.origin, contract, entry.problems, nowMs));
     }
     for (const name of this.views.keys()) {
       if (!next.has(name)) {
@@ -185,9 +195,11 @@ export class Reconciler {
         this.o.metrics.forgetContract(name);
         this.lastValid.delete(name);
         this.appliedKeys.delete(name);
-        this.o.actuator.remove(name).catch((e: unknown) => {
-          this.o.metrics.actuatorErrors.inc();
-          this.o.log.error('actuator failed', { contract: name, err: { message: e instanceof Error ? e.message : String(e) } });
+        this.isolated(name, 'remove', () => {
+          this.o.actuator.remove(name).catch((e: unknown) => {
+            this.o.metrics.actuatorErrors.inc();
+            this.o.log.error('actuator failed', { contract: name, err: e });
+          });
         });
       }
     }
@@ -205,6 +217,46 @@ export class Reconciler {
       configuredNodes: this.o.configuredNodes,
       expectedNodeTtlMs: this.o.expectedNodeTtlMs,
     };
+  }
+
+  /**
+   * One contract's pass, isolated: whatever goes wrong with it (its history entry cannot be
+   * written, the actuator throws, a bug) fails only that contract. Nothing of the failed step
+   * is applied (commit() writes the history before it changes any state), so the contract
+   * holds where it was, keeps enforcing what it enforced and stays in the ContractSet at its
+   * stage; its view says why. The others go on; the next pass retries.
+   */
+  private reconcileIsolated(name: string, origin: string, contract: Contract, problems: readonly Problem[], nowMs: number): ContractView {
+    try {
+      return this.reconcileOne(name, origin, contract, problems, nowMs);
+    } catch (e) {
+      this.o.metrics.reconcileErrors.inc();
+      this.o.log.error('reconcile failed', { contract: name, err: e });
+      const message = e instanceof Error ? e.message : String(e);
+      const before = this.views.get(name);
+      return {
+        name,
+        origin,
+        contract,
+        // Shown as `reconcile: failed: …` beside the document's own problems (API, status, dashboard).
+        problems: [...problems, { path: 'reconcile', message: `failed: ${message}` }],
+        state: this.states.get(name) ?? null,
+        assessment: before?.assessment ?? null,
+        evidence: before?.evidence ?? EMPTY_EVIDENCE,
+        decision: { kind: 'hold', reasons: [`reconcile failed: ${message}; holding at the current stage, retrying on the next pass`], atMs: nowMs },
+        applied: before?.applied ?? null,
+      };
+    }
+  }
+
+  /** Runs an effect for one contract; a throw is logged and counted, never propagated. */
+  private isolated(contract: string, what: string, effect: () => void): void {
+    try {
+      effect();
+    } catch (e) {
+      this.o.metrics.reconcileErrors.inc();
+      this.o.log.error('reconcile failed', { contract, step: what, err: e });
+    }
   }
 
   private reconcileOne(name: string, origin: string, contract: Contract, problems: readonly Problem[], nowMs: number): ContractView {
@@ -253,11 +305,17 @@ export class Reconciler {
     const key = canonicalJson(stage);
     if (this.appliedKeys.get(stage.contract) === key) return;
     this.appliedKeys.set(stage.contract, key);
-    this.o.actuator.apply(stage).catch((e: unknown) => {
+    const failed = (e: unknown): void => {
       this.appliedKeys.delete(stage.contract);
       this.o.metrics.actuatorErrors.inc();
-      this.o.log.error('actuator failed', { contract: stage.contract, err: { message: e instanceof Error ? e.message : String(e) } });
-    });
+      this.o.log.error('actuator failed', { contract: stage.contract, err: e });
+    };
+    try {
+      this.o.actuator.apply(stage).catch(failed);
+    } catch (e) {
+      // An actuator that throws instead of rejecting: the same failure, retried next pass.
+      failed(e);
+    }
   }
 
   /** The decision as the API shows it: what the evidence says, given the phase. */
@@ -287,6 +345,8 @@ export class Reconciler {
     m.setDecision(name, decision.kind);
     m.wouldDenyRatio.set({ contract: name }, e.flows > 0 ? e.deny / e.flows : 0);
     m.evaluatedFlows.set({ contract: name }, e.flows);
+    m.alreadyDenied.set({ contract: name }, e.alreadyDenied);
+    m.newlyAllowed.set({ contract: name }, e.newlyAllowed);
     m.nodeCoverage.set({ contract: name }, e.nodes.expected.length > 0 ? e.nodes.reporting.length / e.nodes.expected.length : 0);
     for (const arrived of this.o.store.takeArrivals(name)) m.decisionLatency.observe(Math.max(0, nowMs - arrived) / 1000);
   }
@@ -325,7 +385,7 @@ export class Reconciler {
     if (!prev || prev.stageIndex !== next.stageIndex || prev.revision !== next.revision) {
       this.o.store.beginStage(contract.name, next.revision, next.stageIndex, next.stageEnteredAtMs);
     }
-    for (const l of this.listeners) l.transition(entry);
+    for (const l of this.listeners) this.isolated(contract.name, 'transition listener', () => l.transition(entry));
     return next;
   }
 
@@ -359,13 +419,16 @@ export class Reconciler {
         enforcement: enforcementOf(view.contract.spec.stages, view.state.stageIndex),
       });
     }
-    const key = canonicalJson(contracts);
+    const snapshot = this.o.baseline?.snapshot();
+    const baseline = snapshot === undefined || snapshot.revision === '' ? undefined : { revision: snapshot.revision, policies: snapshot.policies };
+    const judged = baseline === undefined ? contracts : contracts.map((c) => ({ ...c, baselineRevision: baseline.revision }));
+    const key = `${baseline?.revision ?? ''}\u0000${canonicalJson(contracts)}`;
     if (key === this.contractSetKey) return;
     this.contractSetKey = key;
     this.generation++;
-    this.contractSet = { generation: this.generation, contracts };
+    this.contractSet = { generation: this.generation, contracts: judged, ...(baseline === undefined ? {} : { baseline }) };
     this.o.metrics.contractSetPushes.inc();
-    for (const l of this.listeners) l.contractSet(this.contractSet);
+    for (const l of this.listeners) this.isolated('*', 'contract set listener', () => l.contractSet(this.contractSet));
   }
 }
 
@@ -376,6 +439,9 @@ export function snapshotOf(e: StageEvidence, a: StageAssessment | null): Evidenc
     allow: e.allow,
     deny: e.deny,
     indeterminate: e.indeterminate,
+    alreadyDenied: e.alreadyDenied,
+    newlyAllowed: e.newlyAllowed,
+    baselineRevision: e.baselineRevision,
     actualDenies: e.actualDenies,
     actualDeniesLastMinute: e.actualDeniesLastMinute,
     lostEvents: e.lostEvents,

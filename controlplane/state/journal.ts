@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DecisionKind } from '../rollout/assess-stage.js';
+import type { EvidenceCounts } from '../rollout/evidence.js';
 import type { ActionKind, Phase, RampState } from '../rollout/ramp.js';
 
 export const JOURNAL_FILE = 'history.jsonl';
@@ -18,17 +19,15 @@ export interface StagePoint {
   readonly phase: Phase;
 }
 
-/** What the gates saw when a transition happened (bounded). */
-export interface EvidenceSnapshot {
-  readonly windows: number;
-  readonly flows: number;
-  readonly allow: number;
-  readonly deny: number;
-  readonly indeterminate: number;
-  readonly actualDenies: number;
-  readonly actualDeniesLastMinute: number;
-  readonly lostEvents: number;
-  readonly flowsSeen: number;
+/**
+ * What the gates saw when a transition happened: the stage's evidence counts (the same
+ * EvidenceCounts as StageEvidence), with nodes as numbers and edges as text (bounded).
+ */
+export interface EvidenceSnapshot extends EvidenceCounts {
+  /** Brownfield counts and the baseline revision judged against (absent in entries written before them). */
+  readonly alreadyDenied?: number;
+  readonly newlyAllowed?: number;
+  readonly baselineRevision?: string | null;
   readonly nodes: { readonly expected: number; readonly reporting: number };
   readonly topEdges: readonly string[];
   readonly gates: readonly { readonly gate: string; readonly phase: string; readonly message: string }[];

@@ -6,3 +6,5 @@ export * from './logger.js';
 export * from './clock.js';
 export * from './duration.js';
 export * from './hash.js';
+export * from './cidr.js';
+export * from './fields.js';

@@ -2,8 +2,8 @@
  * The RampContract model (rampart.dev/v1alpha1, cluster-scoped), after parsing, validation
  * and defaulting. See ../shared/docs/product.md "Contracts".
  */
-import type { Problem } from '../common/problem.js';
-import type { NetworkPolicy } from '../policy/policy.js';
+import type { Problem } from '../common/index.js';
+import type { NetworkPolicy } from '../policy/index.js';
 
 export type RolloutStrategy = 'percent' | 'namespaces';
 
@@ -22,6 +22,11 @@ export interface Gates {
   readonly maxWouldDeny: number | null;
   /** would-deny / evaluated, at most (null: no limit). */
   readonly maxWouldDenyRatio: number | null;
+  /**
+   * Connection-sides the baseline denies and the contract would allow, at most (null: no
+   * limit). A contract that broadens access is reported; this caps it.
+   */
+  readonly maxNewlyAllowed: number | null;
   /** Share of expected nodes reporting, at least (0..1). */
   readonly minNodeCoverage: number;
   /** Hubble lost events / flows seen, at most. */

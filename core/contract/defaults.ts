@@ -15,6 +15,8 @@ export const DEFAULT_GATES: Gates = Object.freeze({
   /** Any would-be-denied connection holds the ramp. */
   maxWouldDeny: 0,
   maxWouldDenyRatio: 0,
+  /** Broadening access is reported, not held, unless the contract caps it. */
+  maxNewlyAllowed: null,
   /** Every expected node must report: a silent node is missing evidence, not good news. */
   minNodeCoverage: 1,
   /** Above 1% lost events the sample is too lossy to trust. */

@@ -5,8 +5,7 @@
  * parser enforces the same bounds so that a contract accepted from a file would also be
  * accepted as a custom resource. They are far above what hand-written policies use.
  */
-import { childPath } from '../common/index.js';
-import { isObject, type ProblemSink, type RawObject } from './fields.js';
+import { childPath, isObject, type ProblemSink, type RawObject } from '../common/index.js';
 
 export const CONTRACT_LIMITS = Object.freeze({
   policies: 100,

@@ -4,11 +4,12 @@
  * path, not just the first. The rules match the CRD schema in deploy/crds/rampcontracts.yaml;
  * test/kube checks that the API server and this parser agree on accept/reject.
  */
-import { childPath, contentHash, err, ok, parseDurationMs, type Result, type Problem } from '../common/index.js';
-import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../policy/index.js';
-import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RolloutStrategy, Stage } from './contract.js';
-import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
 import {
+  childPath,
+  contentHash,
+  err,
+  ok,
+  parseDurationMs,
   ProblemSink,
   dns1123LabelError,
   dns1123SubdomainError,
@@ -18,7 +19,12 @@ import {
   readString,
   rejectUnknownKeys,
   type RawObject,
-} from './fields.js';
+  type Result,
+  type Problem,
+} from '../common/index.js';
+import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../policy/index.js';
+import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RolloutStrategy, Stage } from './contract.js';
+import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
 import { CONTRACT_LIMITS, checkPolicyLimits } from './limits.js';
 
 const STRATEGIES: readonly RolloutStrategy[] = ['percent', 'namespaces'];
@@ -27,7 +33,7 @@ const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const SPEC_KEYS = ['policies', 'rollout', 'gates', 'rollback', 'advance'];
 const ROLLOUT_KEYS = ['strategy', 'stages'];
 const STAGE_KEYS = ['name', 'minDuration', 'percent', 'namespaces'];
-const GATE_KEYS = ['minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge'];
+const GATE_KEYS = ['minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'maxNewlyAllowed', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge'];
 const ROLLBACK_KEYS = ['maxActualDeniesPerMinute'];
 
 /** Parses a RampContract object (as loaded from YAML/JSON or read from the API server). */
@@ -339,6 +345,9 @@ function readGates(sink: ProblemSink, value: unknown): Gates | undefined {
     ),
     maxWouldDenyRatio: orDefaultNullable(gates['maxWouldDenyRatio'], DEFAULT_GATES.maxWouldDenyRatio, (v) =>
       readNumber(sink, v, at('maxWouldDenyRatio'), ratio),
+    ),
+    maxNewlyAllowed: orDefaultNullable(gates['maxNewlyAllowed'], DEFAULT_GATES.maxNewlyAllowed, (v) =>
+      readNumber(sink, v, at('maxNewlyAllowed'), count),
     ),
     minNodeCoverage: orDefault(gates['minNodeCoverage'], DEFAULT_GATES.minNodeCoverage, (v) =>
       readNumber(sink, v, at('minNodeCoverage'), ratio),

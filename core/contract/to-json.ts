@@ -21,6 +21,7 @@ export interface ContractSpecJson {
     minFlows: number;
     maxWouldDeny: number | null;
     maxWouldDenyRatio: number | null;
+    maxNewlyAllowed: number | null;
     minNodeCoverage: number;
     maxLostEventsRatio: number;
     maxReportAge: string;
@@ -58,6 +59,7 @@ export function contractSpecToJson(spec: ContractSpec): ContractSpecJson {
       minFlows: spec.gates.minFlows,
       maxWouldDeny: spec.gates.maxWouldDeny,
       maxWouldDenyRatio: spec.gates.maxWouldDenyRatio,
+      maxNewlyAllowed: spec.gates.maxNewlyAllowed,
       minNodeCoverage: spec.gates.minNodeCoverage,
       maxLostEventsRatio: spec.gates.maxLostEventsRatio,
       maxReportAge: formatDurationMs(spec.gates.maxReportAgeMs),

@@ -12,7 +12,7 @@
  * Called by the agent on every gRPC message: one object per flow plus its endpoints; no
  * regexes, no Object.keys, problems array only allocated on error.
  */
-import { err, ok, type Problem, type Result } from '../common/index.js';
+import { err, ok, isObject, type Problem, type Result } from '../common/index.js';
 import { endpointFromRecord, readUint, showValue } from './endpoint.js';
 import {
   FLOW_TYPES,
@@ -49,10 +49,6 @@ const OBSERVATION_POINTS: Readonly<Record<number, string>> = {
 };
 const NO_FLAGS: TcpFlags = Object.freeze({ SYN: false, ACK: false, FIN: false, RST: false });
 const SYN_ONLY: TcpFlags = Object.freeze({ SYN: true, ACK: false, FIN: false, RST: false });
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 // One-entry memo of the formatted second: a stream's flows share seconds, and toISOString is
 // the costliest step of mapping a gRPC timestamp.

@@ -3,7 +3,7 @@
  * `GetFlowsResponse` envelope (`{"flow":…}`, `{"lost_events":…}`, `{"node_status":…}`) or,
  * from older CLIs, a bare Flow (hubble.md 7.1).
  */
-import { err, formatProblems, ok, type Result } from '../common/index.js';
+import { err, formatProblems, ok, isObject, type Result } from '../common/index.js';
 import type { Flow } from './flow.js';
 import { flowFromRecord } from './from-record.js';
 import { readUint, showValue } from './endpoint.js';
@@ -18,10 +18,6 @@ export type HubbleRecord =
 /** Fields only a Flow has; a bare (legacy) flow line has at least one of them. */
 const BARE_FLOW_KEYS = ['verdict', 'IP', 'l4', 'source', 'destination', 'Type', 'event_type', 'uuid'] as const;
 const LOST_SOURCES = ['UNKNOWN_LOST_EVENT_SOURCE', 'PERF_EVENT_RING_BUFFER', 'OBSERVER_EVENTS_QUEUE', 'HUBBLE_RING_BUFFER'];
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A LostEvent record (protojson or proto-loader shape) with the envelope's node and time. */
 export function lostEventFromRecord(

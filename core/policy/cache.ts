@@ -6,9 +6,10 @@
  * computed once per identity, not once per flow. Every hit is verified against the endpoint's
  * namespace and raw identity labels, so a reused or synthetic identity number can never return
  * another endpoint's answer. Tables are cleared when full: a pathological cluster costs
- * recomputation, never unbounded memory.
+ * recomputation, never unbounded memory. Each evaluator (evaluator.ts) owns one set of
+ * tables, with its own budget: nothing outside the evaluator clears them.
  */
-import type { PodEndpoint } from '../flow/flow.js';
+import type { PodEndpoint } from '../flow/index.js';
 import type { CompiledPolicy } from './compile.js';
 import type { Trit } from './trit.js';
 import type { Evaluation, SideResult } from './verdict.js';
@@ -24,6 +25,12 @@ export interface SideCandidates {
   readonly results: Map<unknown, Map<number, SideResult>>;
   resultCount: number;
   notIsolated: SideResult | null;
+  /**
+   * Brownfield evaluators (a set of baseline then proposed policies): the candidates of the
+   * baseline alone, or null when none of the candidates is a proposed policy (the proposal
+   * cannot change this side: its baseline verdict is the combined one).
+   */
+  readonly base: SideCandidates | null;
 }
 
 export interface EndpointFacts {
@@ -41,8 +48,12 @@ export interface EndpointFacts {
 
 export interface EvaluationCaches {
   readonly endpoints: Map<number, EndpointFacts>;
-  /** Side results memoised across all endpoints; over MAX_RESULTS every memo is dropped. */
+  /** Side results memoised across all endpoints; over `budget` every memo is dropped. */
   results: number;
+  /** Most side results held at once (the evaluator's `memoBudget`). */
+  readonly budget: number;
+  /** How often the budget made the evaluator drop every memo. */
+  releases: number;
   /** Evaluations of an egress result combined with an ingress result. */
   readonly pairs: WeakMap<SideResult, Map<SideResult, Evaluation>>;
 }
@@ -51,7 +62,16 @@ export const MAX_ENDPOINTS = 4096;
 export const MAX_RESULTS_PER_SIDE = 2048;
 export const MAX_RESULTS = 65_536;
 
-export const createCaches = (): EvaluationCaches => ({ endpoints: new Map(), results: 0, pairs: new WeakMap() });
+export const createCaches = (budget: number = MAX_RESULTS): EvaluationCaches => ({ endpoints: new Map(), results: 0, budget, releases: 0, pairs: new WeakMap() });
+
+/** Counts one memoised side result; over the budget, dropping the endpoint table releases every memo hanging off it. */
+export function noteResult(caches: EvaluationCaches): void {
+  if (++caches.results > caches.budget) {
+    caches.endpoints.clear();
+    caches.results = 0;
+    caches.releases++;
+  }
+}
 
 function sameLabels(a: readonly string[], b: readonly string[]): boolean {
   if (a === b) return true;

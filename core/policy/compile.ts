@@ -3,10 +3,9 @@
  * policies indexed by namespace and direction, so evaluating a flow never re-parses anything
  * and only looks at the policies of the namespace of the pod whose side it decides.
  */
-import { parseCidr, type IpRange } from './cidr.js';
+import { parseCidr, type IpRange } from '../common/index.js';
 import { policyRef, type NetworkPolicy, type Peer, type PolicyProtocol, type PolicyRule } from './policy.js';
 import { compileSelector, type CompiledSelector } from './selector.js';
-import { createCaches, type EvaluationCaches } from './cache.js';
 
 export interface CompiledPort {
   readonly protocol: PolicyProtocol;
@@ -51,6 +50,8 @@ export interface CompiledPolicy {
   /** Some rule of the direction uses a named port (its verdicts depend on the resolver). */
   readonly namedPortsIngress: boolean;
   readonly namedPortsEgress: boolean;
+  /** Part of the proposal (not the baseline) in a brownfield set. */
+  readonly proposed: boolean;
 }
 
 /** The policies of one namespace that isolate each direction. */
@@ -59,15 +60,15 @@ export interface DirectionIndex {
   readonly egress: readonly CompiledPolicy[];
 }
 
-/** A policy set ready for `evaluateConnection`. Build it once per set with `compilePolicies`. */
+/** A policy set ready for an evaluator (evaluator.ts). Immutable: the memo tables live in the evaluator. */
 export interface CompiledPolicySet {
   readonly policies: readonly CompiledPolicy[];
   readonly byNamespace: ReadonlyMap<string, DirectionIndex>;
   /** Every policy by direction: the candidates for an endpoint whose namespace is unknown. */
   readonly all: DirectionIndex;
   readonly selectorPeerCount: number;
-  /** Bounded memo tables, private to the evaluator. */
-  readonly caches: EvaluationCaches;
+  /** Some policy is proposed (a brownfield set: baseline policies first, then the proposal's). */
+  readonly brownfield: boolean;
 }
 
 export const EMPTY_INDEX: DirectionIndex = { ingress: [], egress: [] };
@@ -80,11 +81,10 @@ function compileRanges(cidr: string): IpRange {
 }
 
 /**
- * Compiles parsed policies (from `parseNetworkPolicy`) into a set for `evaluateConnection`.
- * Compile once per policy set and reuse it: the set also carries the bounded memo tables that
- * make repeated evaluations cheap. Throws only on a hand-built model with an invalid CIDR.
+ * Compiles parsed policies (from `parseNetworkPolicy`) into an immutable set; `createEvaluator`
+ * does this once per policy set. Throws only on a hand-built model with an invalid CIDR.
  */
-export function compilePolicies(policies: readonly NetworkPolicy[]): CompiledPolicySet {
+export function compilePolicies(policies: readonly NetworkPolicy[], proposedFrom: number = policies.length): CompiledPolicySet {
   let slot = 0;
   const compilePeer = (peer: Peer, policyNamespace: string): CompiledPeer => {
     if (peer.kind === 'ipBlock') {
@@ -113,7 +113,7 @@ export function compilePolicies(policies: readonly NetworkPolicy[]): CompiledPol
   });
   const hasNamed = (rules: readonly CompiledRule[] | null): boolean => rules !== null && rules.some((r) => r.ports.some((p) => p.name !== null));
 
-  const compiled: CompiledPolicy[] = policies.map((p) => {
+  const compiled: CompiledPolicy[] = policies.map((p, index) => {
     const ingress = p.policyTypes.includes('Ingress') ? p.ingress.map((r) => compileRule(r, p.namespace)) : null;
     const egress = p.policyTypes.includes('Egress') ? p.egress.map((r) => compileRule(r, p.namespace)) : null;
     return {
@@ -124,6 +124,7 @@ export function compilePolicies(policies: readonly NetworkPolicy[]): CompiledPol
       egress,
       namedPortsIngress: hasNamed(ingress),
       namedPortsEgress: hasNamed(egress),
+      proposed: index >= proposedFrom,
     };
   });
 
@@ -144,5 +145,5 @@ export function compilePolicies(policies: readonly NetworkPolicy[]): CompiledPol
       all.egress.push(p);
     }
   }
-  return { policies: compiled, byNamespace, all, selectorPeerCount: slot, caches: createCaches() };
+  return { policies: compiled, byNamespace, all, selectorPeerCount: slot, brownfield: proposedFrom < policies.length };
 }

@@ -2,7 +2,7 @@
  * Names for endpoints and ports in verdict reasons. Names are identity-level (namespace and
  * workload or app), because side results are shared by every pod of one Cilium identity.
  */
-import type { Endpoint, Flow } from '../flow/flow.js';
+import type { Endpoint, Flow } from '../flow/index.js';
 
 export function endpointName(e: Endpoint, ip: string | null): string {
   switch (e.kind) {

@@ -20,9 +20,8 @@
  * - ICMP and other protocols without ports are admitted only by rules without `ports`.
  * - A pod reaching itself is evaluated like any other connection.
  */
-import type { Flow } from '../flow/flow.js';
-import type { CompiledPolicySet } from './compile.js';
-import { C, type Direction } from './match.js';
+import type { Flow } from '../flow/index.js';
+import type { Direction, MatchContext } from './match.js';
 import { evaluateSide } from './side.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation, SideResult, SideVerdict } from './verdict.js';
 
@@ -48,8 +47,8 @@ function alone(r: SideResult, dir: Direction): Evaluation {
 
 const PAIRS_PER_RESULT_MAX = 1024;
 
-function combine(set: CompiledPolicySet, e: SideResult, i: SideResult): Evaluation {
-  let pairs = set.caches.pairs.get(e);
+function combine(C: MatchContext, e: SideResult, i: SideResult): Evaluation {
+  let pairs = C.caches.pairs.get(e);
   const hit = pairs?.get(i);
   if (hit !== undefined) return hit;
   const verdict: SideVerdict =
@@ -63,20 +62,19 @@ function combine(set: CompiledPolicySet, e: SideResult, i: SideResult): Evaluati
   const result = freeze({ verdict, egress: e.verdict, ingress: i.verdict, policies, reason: `${e.reason}; ${i.reason}` });
   if (pairs === undefined) {
     pairs = new Map();
-    set.caches.pairs.set(e, pairs);
+    C.caches.pairs.set(e, pairs);
   } else if (pairs.size >= PAIRS_PER_RESULT_MAX) pairs.clear();
   pairs.set(i, result);
   return result;
 }
 
 /**
- * Evaluates a connection start. `sides` says which sides this node decides (egress where
+ * Evaluates a connection start in an evaluator's context (evaluator.ts owns it). `sides` says which sides this node decides (egress where
  * `source.ID` is set, ingress where `destination.ID` is set); a side is `none` when not
  * requested or when its endpoint is not a pod. Returned objects are frozen and may be shared
  * between calls.
  */
-export function evaluateConnection(set: CompiledPolicySet, flow: Flow, sides: EvaluatedSides, options?: EvaluateOptions): Evaluation {
-  C.set = set;
+export function evaluateWith(C: MatchContext, flow: Flow, sides: EvaluatedSides, options?: EvaluateOptions): Evaluation {
   C.resolver = options?.namedPorts;
   C.destination = flow.destination;
   const l4 = flow.l4;
@@ -84,9 +82,21 @@ export function evaluateConnection(set: CompiledPolicySet, flow: Flow, sides: Ev
   C.port = l4 === null ? 0 : l4.destinationPort;
   C.explain = false;
   C.flow = flow;
-  const e = sides.egress ? evaluateSide(set, 'egress', flow.source, flow.destination, flow) : null;
-  const i = sides.ingress ? evaluateSide(set, 'ingress', flow.destination, flow.source, flow) : null;
+  C.baseSide = null;
+  const e = sides.egress ? evaluateSide(C, 'egress', flow.source, flow.destination, flow) : null;
+  // Brownfield sets: evaluateSide leaves the baseline's verdict of a pod side in baseSide
+  // (null where the side is decided without policies: the same under both sets).
+  const eBase = C.baseSide ?? e;
+  C.baseSide = null;
+  const i = sides.ingress ? evaluateSide(C, 'ingress', flow.destination, flow.source, flow) : null;
+  const iBase = C.baseSide ?? i;
+  const combined = assemble(C, e, i);
+  if (C.set.brownfield) C.baseEvaluation = eBase === e && iBase === i ? combined : assemble(C, eBase, iBase);
+  return combined;
+}
+
+function assemble(C: MatchContext, e: SideResult | null, i: SideResult | null): Evaluation {
   if (e === null) return i === null ? NO_SIDE : alone(i, 'ingress');
   if (i === null) return alone(e, 'egress');
-  return combine(set, e, i);
+  return combine(C, e, i);
 }

@@ -3,14 +3,14 @@
  * destination pod), peers (selectors, ipBlock) and whole rules, each answered YES, NO or
  * MAYBE. The connection lives in one reused context object so the hot path allocates nothing.
  */
-import type { Endpoint, Flow, PodEndpoint } from '../flow/flow.js';
-import type { EndpointFacts } from './cache.js';
-import { parseIp, rangeContains, type IpAddress } from './cidr.js';
+import type { Endpoint, Flow, PodEndpoint } from '../flow/index.js';
+import type { EndpointFacts, EvaluationCaches } from './cache.js';
+import { parseIp, rangeContains, type IpAddress } from '../common/index.js';
 import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort } from './compile.js';
 import { endpointName } from './describe.js';
 import { matchSelector, type CompiledSelector } from './selector.js';
 import { MAYBE, NO, YES, type Trit } from './trit.js';
-import type { NamedPortResolver } from './verdict.js';
+import type { Evaluation, NamedPortResolver, SideResult } from './verdict.js';
 
 export type Direction = 'ingress' | 'egress';
 
@@ -21,7 +21,7 @@ const PEER_NODE = 2; // host / remote-node: always allowed
 export const PEER_INFRA = 3; // health / ingress: only "every peer" rules
 const PEER_UNKNOWN = 4; // reserved:unknown or no labels: might be anything
 const PEER_OPAQUE_POD = 5; // init / unmanaged: a pod whose labels are unknown
-type PeerClass = 0 | 1 | 2 | 3 | 4 | 5;
+export type PeerClass = 0 | 1 | 2 | 3 | 4 | 5;
 
 export function classifyPeer(e: Endpoint): PeerClass {
   switch (e.kind) {
@@ -51,41 +51,76 @@ export function classifyPeer(e: Endpoint): PeerClass {
 export const PROTO_CODES: Readonly<Record<string, number>> = { TCP: 1, UDP: 2, SCTP: 3, ICMPv4: 4, ICMPv6: 5, VRRP: 6, IGMP: 7 };
 
 /**
- * The connection being evaluated, in one reused object so the hot path allocates nothing.
- * NOTE: evaluation is synchronous and never re-entered (a resolver must not call back into
- * evaluateConnection), so one module-level context is safe.
+ * The connection being evaluated, in one reused object per evaluator so the hot path
+ * allocates nothing. Each evaluator owns its context (and its caches): two evaluators never
+ * share state. NOTE: evaluation is synchronous and never re-entered (a resolver must not call
+ * back into the same evaluator), so one context per evaluator is safe.
  */
-export const C = {
-  set: null as unknown as CompiledPolicySet,
-  flow: null as unknown as Flow,
-  dir: 'egress' as Direction,
-  proto: null as string | null,
-  port: 0,
-  peer: null as unknown as Endpoint,
-  peerClass: PEER_POD as PeerClass,
-  peerFacts: null as EndpointFacts | null,
-  peerIpText: null as string | null,
-  peerIp: undefined as IpAddress | null | undefined,
-  destination: null as unknown as Endpoint,
-  resolver: undefined as NamedPortResolver | undefined,
+export interface MatchContext {
+  readonly set: CompiledPolicySet;
+  /** Memo tables of this evaluator (endpoint facts, side results, pairs). */
+  readonly caches: EvaluationCaches;
+  /** Parsed peer IPs by text, bounded. */
+  readonly ipCache: Map<string, IpAddress | null>;
+  /** Scratch space for `decide`: the admit answer of each candidate policy. */
+  admits: Uint8Array;
+  flow: Flow;
+  dir: Direction;
+  proto: string | null;
+  port: number;
+  peer: Endpoint;
+  peerClass: PeerClass;
+  peerFacts: EndpointFacts | null;
+  peerIpText: string | null;
+  peerIp: IpAddress | null | undefined;
+  destination: Endpoint;
+  resolver: NamedPortResolver | undefined;
   /** Explain pass: caches are bypassed and the first cause of doubt is recorded in `why`. */
-  explain: false,
-  why: null as string | null,
-};
+  explain: boolean;
+  why: string | null;
+  /** Brownfield sets: the last side's verdict under the baseline alone (set by evaluateSide). */
+  baseSide: SideResult | null;
+  /** Brownfield sets: the last evaluation under the baseline alone (set by evaluateWith). */
+  baseEvaluation: Evaluation | null;
+}
 
-export function maybe(why: string): Trit {
+export function createMatchContext(set: CompiledPolicySet, caches: EvaluationCaches): MatchContext {
+  return {
+    set,
+    caches,
+    ipCache: new Map(),
+    admits: new Uint8Array(64),
+    flow: null as unknown as Flow,
+    dir: 'egress',
+    proto: null,
+    port: 0,
+    peer: null as unknown as Endpoint,
+    peerClass: PEER_POD,
+    peerFacts: null,
+    peerIpText: null,
+    peerIp: undefined,
+    destination: null as unknown as Endpoint,
+    resolver: undefined,
+    explain: false,
+    why: null,
+    baseSide: null,
+    baseEvaluation: null,
+  };
+}
+
+export function maybe(C: MatchContext, why: string): Trit {
   if (C.explain && C.why === null) C.why = why;
   return MAYBE;
 }
 
 const IP_CACHE_MAX = 8192;
-const ipCache = new Map<string, IpAddress | null>();
 
-function peerIp(): IpAddress | null {
+function peerIp(C: MatchContext): IpAddress | null {
   if (C.peerIp === undefined) {
     const text = C.peerIpText;
     if (text === null) C.peerIp = null;
     else {
+      const ipCache = C.ipCache;
       let ip = ipCache.get(text);
       if (ip === undefined) {
         ip = parseIp(text);
@@ -98,99 +133,99 @@ function peerIp(): IpAddress | null {
   return C.peerIp;
 }
 
-function ipBlockTrit(peer: CompiledPeer): Trit {
-  const ip = peerIp();
-  if (ip === null) return maybe('the flow carries no usable peer IP address for ipBlock matching');
+function ipBlockTrit(C: MatchContext, peer: CompiledPeer): Trit {
+  const ip = peerIp(C);
+  if (ip === null) return maybe(C, 'the flow carries no usable peer IP address for ipBlock matching');
   if (!rangeContains(peer.cidr!, ip)) return NO;
   // `except` carves only its own ipBlock (pitfall 17): another peer may still admit the address.
   for (const range of peer.except) if (rangeContains(range, ip)) return NO;
   return YES;
 }
 
-function podSelectorTrit(selector: CompiledSelector, pod: PodEndpoint): Trit {
+function podSelectorTrit(C: MatchContext, selector: CompiledSelector, pod: PodEndpoint): Trit {
   const t = matchSelector(selector, pod.podLabels);
-  if (t === MAYBE) maybe(`selector key "${selector.filteredKey}" is dropped from Cilium identity labels, so it cannot be read from the flow`);
+  if (t === MAYBE) maybe(C, `selector key "${selector.filteredKey}" is dropped from Cilium identity labels, so it cannot be read from the flow`);
   return t;
 }
 
-function selectorPeerTrit(peer: CompiledPeer, facts: EndpointFacts): Trit {
+function selectorPeerTrit(C: MatchContext, peer: CompiledPeer, facts: EndpointFacts): Trit {
   let ns: Trit;
   const nsSel = peer.namespaceSelector;
   if (nsSel === null) ns = facts.namespace === peer.policyNamespace ? YES : NO; // rule 11
   else if (nsSel.empty) ns = YES; // `{}`: every namespace (rule 12), pods only (rule 14)
-  else if (facts.namespaceLabelsMissing) ns = maybe(`the flow carries no namespace labels for ${facts.namespace}, so a namespaceSelector cannot be matched`);
+  else if (facts.namespaceLabelsMissing) ns = maybe(C, `the flow carries no namespace labels for ${facts.namespace}, so a namespaceSelector cannot be matched`);
   else ns = matchSelector(nsSel, facts.endpoint.namespaceLabels);
   if (ns === NO) return NO;
-  const pod = peer.podSelector === null ? YES : podSelectorTrit(peer.podSelector, facts.endpoint);
+  const pod = peer.podSelector === null ? YES : podSelectorTrit(C, peer.podSelector, facts.endpoint);
   return pod < ns ? pod : ns; // same item: AND (rule 13)
 }
 
-function peerTrit(peer: CompiledPeer): Trit {
+function peerTrit(C: MatchContext, peer: CompiledPeer): Trit {
   switch (C.peerClass) {
     case PEER_POD: {
       // Rampart follows Cilium: an ipBlock never matches a pod IP (netpol.md 3.1).
       if (peer.kind === 'ipBlock') return NO;
       const facts = C.peerFacts!;
-      if (C.explain) return selectorPeerTrit(peer, facts);
+      if (C.explain) return selectorPeerTrit(C, peer, facts);
       let memo = facts.peerMatches;
       if (memo === null || memo.length !== C.set.selectorPeerCount) {
         memo = facts.peerMatches = new Uint8Array(C.set.selectorPeerCount).fill(255);
       }
       const known = memo[peer.slot]!;
       if (known !== 255) return known as Trit;
-      const t = selectorPeerTrit(peer, facts);
+      const t = selectorPeerTrit(C, peer, facts);
       memo[peer.slot] = t;
       return t;
     }
     case PEER_EXTERNAL:
       // Selector peers never match external IPs, `namespaceSelector: {}` included (pitfall 7).
-      return peer.kind === 'ipBlock' ? ipBlockTrit(peer) : NO;
+      return peer.kind === 'ipBlock' ? ipBlockTrit(C, peer) : NO;
     case PEER_NODE:
       return YES;
     case PEER_INFRA:
       return NO;
     case PEER_OPAQUE_POD:
-      return peer.kind === 'ipBlock' ? NO : maybe(`the peer ${endpointName(C.peer, C.peerIpText)} is a pod whose labels Cilium does not know yet`);
+      return peer.kind === 'ipBlock' ? NO : maybe(C, `the peer ${endpointName(C.peer, C.peerIpText)} is a pod whose labels Cilium does not know yet`);
     case PEER_UNKNOWN: {
       if (peer.kind === 'ipBlock') {
         // It may be external: only an address inside the block leaves the question open.
-        return ipBlockTrit(peer) === NO ? NO : maybe('the peer identity is unknown, so whether it is external cannot be told');
+        return ipBlockTrit(C, peer) === NO ? NO : maybe(C, 'the peer identity is unknown, so whether it is external cannot be told');
       }
       const peerNs = C.peer.kind === 'unknown' ? C.peer.namespace : null;
       if (peer.namespaceSelector === null && peerNs !== null && peerNs !== peer.policyNamespace) return NO;
-      return maybe('the peer identity is unknown, so its labels cannot be matched');
+      return maybe(C, 'the peer identity is unknown, so its labels cannot be matched');
     }
   }
 }
 
-function namedPortTrit(entry: CompiledPort): Trit {
+function namedPortTrit(C: MatchContext, entry: CompiledPort): Trit {
   // A named port is looked up on the destination pod (pitfalls 12–14), with the entry's protocol.
   const d = C.destination;
   switch (d.kind) {
     case 'pod': {
       if (C.resolver === undefined || d.podName === '') {
-        return maybe(`named port "${entry.name}" needs the container ports of the destination pod (not supplied)`);
+        return maybe(C, `named port "${entry.name}" needs the container ports of the destination pod (not supplied)`);
       }
       let n: number | null | undefined;
       try {
         n = C.resolver(d.namespace, d.podName, entry.name!, entry.protocol);
       } catch {
         // A failing resolver is missing evidence, not a reason to crash the evaluation.
-        return maybe(`named port "${entry.name}": the port resolver failed for ${d.namespace}/${d.podName}`);
+        return maybe(C, `named port "${entry.name}": the port resolver failed for ${d.namespace}/${d.podName}`);
       }
-      if (n === undefined) return maybe(`named port "${entry.name}": pod ${d.namespace}/${d.podName} is unknown to the port resolver`);
+      if (n === undefined) return maybe(C, `named port "${entry.name}": pod ${d.namespace}/${d.podName} is unknown to the port resolver`);
       return n === C.port ? YES : NO;
     }
     case 'external':
       return NO; // nothing to resolve it on (pitfall 16)
     case 'reserved':
-      return d.name === 'init' || d.name === 'unmanaged' ? maybe(`named port "${entry.name}" on a pod Cilium does not know yet`) : NO;
+      return d.name === 'init' || d.name === 'unmanaged' ? maybe(C, `named port "${entry.name}" on a pod Cilium does not know yet`) : NO;
     case 'unknown':
-      return maybe(`named port "${entry.name}" on a destination of unknown identity`);
+      return maybe(C, `named port "${entry.name}" on a destination of unknown identity`);
   }
 }
 
-function portsTrit(ports: readonly CompiledPort[]): Trit {
+function portsTrit(C: MatchContext, ports: readonly CompiledPort[]): Trit {
   const proto = C.proto;
   // ICMP and other protocols are admitted only by rules without ports (netpol.md 3.5).
   if (proto !== 'TCP' && proto !== 'UDP' && proto !== 'SCTP') return NO;
@@ -202,7 +237,7 @@ function portsTrit(ports: readonly CompiledPort[]): Trit {
       if (p.port === 0 || (C.port >= p.port && C.port <= p.endPort)) return YES; // endPort inclusive
       continue;
     }
-    const t = namedPortTrit(p);
+    const t = namedPortTrit(C, p);
     if (t === YES) return YES;
     if (t > best) best = t;
   }
@@ -210,19 +245,19 @@ function portsTrit(ports: readonly CompiledPort[]): Trit {
 }
 
 /** Whether some rule of the policy (in the current direction) admits the peer on the port. */
-export function admitTrit(policy: CompiledPolicy): Trit {
+export function admitTrit(C: MatchContext, policy: CompiledPolicy): Trit {
   const rules = C.dir === 'ingress' ? policy.ingress! : policy.egress!;
   let best: Trit = NO;
   for (let r = 0; r < rules.length; r++) {
     const rule = rules[r]!;
-    const ports = rule.anyPort ? YES : portsTrit(rule.ports);
+    const ports = rule.anyPort ? YES : portsTrit(C, rule.ports);
     if (ports === NO) continue;
     let peers: Trit = YES;
     if (!rule.anyPeer) {
       peers = NO;
       const list = rule.peers;
       for (let p = 0; p < list.length; p++) {
-        const t = peerTrit(list[p]!);
+        const t = peerTrit(C, list[p]!);
         if (t > peers) peers = t;
         if (peers === YES) break;
       }

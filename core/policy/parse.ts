@@ -8,9 +8,7 @@
  * do (netpol.md 3.3), with a warning naming the masked network. Rejecting them would refuse
  * policies that clusters still hold; silently masking would hide a likely typo.
  */
-import { childPath, problem, type Problem } from '../common/problem.js';
-import { err, ok, type Result } from '../common/result.js';
-import { isStrictSubrange, parseCidr, type IpRange } from './cidr.js';
+import { childPath, err, isObject, isStrictSubrange, ok, parseCidr, problem, type IpRange, type Problem, type Result } from '../common/index.js';
 import { checkDnsLabel, checkDnsSubdomain, checkLabelKey, checkLabelValue, checkPortName } from './names.js';
 import type {
   LabelSelector,
@@ -40,8 +38,6 @@ interface Walk {
 }
 
 type Obj = Readonly<Record<string, unknown>>;
-
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const describe = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;

@@ -1,4 +1,4 @@
-import type { Problem } from '../common/problem.js';
+import type { Problem } from '../common/index.js';
 
 /**
  * The NetworkPolicy model (networking.k8s.io/v1) after parsing and defaulting: what the

@@ -3,17 +3,14 @@
  * policies isolate it, whether one of them admits the connection, with memoised results per
  * endpoint identity, peer and port, and a reason a person can act on.
  */
-import type { Endpoint, Flow } from '../flow/flow.js';
-import { factsFor, MAX_RESULTS, MAX_RESULTS_PER_SIDE, type EndpointFacts, type SideCandidates } from './cache.js';
-import { EMPTY_INDEX, type CompiledPolicy, type CompiledPolicySet } from './compile.js';
+import type { Endpoint, Flow } from '../flow/index.js';
+import { factsFor, MAX_RESULTS_PER_SIDE, noteResult, type EndpointFacts, type SideCandidates } from './cache.js';
+import { EMPTY_INDEX, type CompiledPolicy } from './compile.js';
 import { endpointName, listRefs, portName } from './describe.js';
-import { admitTrit, C, classifyPeer, maybe, PEER_EXTERNAL, PEER_INFRA, PEER_POD, PROTO_CODES, type Direction } from './match.js';
+import { admitTrit, classifyPeer, maybe, PEER_EXTERNAL, PEER_INFRA, PEER_POD, PROTO_CODES, type Direction, type MatchContext } from './match.js';
 import { matchSelector } from './selector.js';
 import { MAYBE, NO, YES, type Trit } from './trit.js';
 import type { SideResult, SideVerdict } from './verdict.js';
-
-/** Scratch space for `decide`: the admit answer of each candidate policy. */
-let admits = new Uint8Array(64);
 
 export const sideResult = (verdict: SideVerdict, policies: readonly string[], reason: string): SideResult => ({ verdict, policies, reason, alone: null });
 
@@ -23,16 +20,17 @@ export const sideResult = (verdict: SideVerdict, policies: readonly string[], re
  * possibly-selecting ones: allowed for sure iff some policy in Y admits, or Y is empty and
  * every policy in M admits; denied for sure iff Y is non-empty and nothing in Y or M can admit.
  */
-function decide(policies: readonly CompiledPolicy[], selected: readonly Trit[] | null, selfName: string, selfUnknown: boolean): SideResult {
+function decide(C: MatchContext, policies: readonly CompiledPolicy[], selected: readonly Trit[] | null, selfName: string, selfUnknown: boolean): SideResult {
   let anySure = false;
   let sureAdmits = false;
   let allMaybeAdmit = true;
   let noneCanAdmit = true;
   // Kept per policy so the explanation below never asks a resolver twice.
-  if (admits.length < policies.length) admits = new Uint8Array(policies.length * 2);
+  if (C.admits.length < policies.length) C.admits = new Uint8Array(policies.length * 2);
+  const admits = C.admits;
   for (let i = 0; i < policies.length; i++) {
     const s = selected === null ? MAYBE : selected[i]!;
-    const a = admitTrit(policies[i]!);
+    const a = admitTrit(C, policies[i]!);
     admits[i] = a;
     if (s === YES) {
       anySure = true;
@@ -62,12 +60,13 @@ function decide(policies: readonly CompiledPolicy[], selected: readonly Trit[] |
     const s = selected === null ? MAYBE : selected[i]!;
     if (s === MAYBE) {
       maybe(
+        C,
         selfUnknown
           ? `the identity labels of ${selfName} are unknown, so whether ${policies[i]!.ref} selects it cannot be told`
           : `whether ${policies[i]!.ref} selects ${selfName} cannot be told: selector key "${policies[i]!.podSelector.filteredKey}" is dropped from Cilium identity labels`,
       );
     }
-    admitTrit(policies[i]!);
+    admitTrit(C, policies[i]!);
   }
   C.explain = false;
   const refs = policies.map((p) => p.ref);
@@ -85,34 +84,43 @@ const NODE_ALLOWED: Readonly<Record<Direction, Readonly<Record<'host' | 'remote-
   },
 };
 
-function candidatesFor(set: CompiledPolicySet, facts: EndpointFacts, dir: Direction): SideCandidates {
-  const known = dir === 'ingress' ? facts.ingress : facts.egress;
-  if (known !== null) return known;
-  const index = set.byNamespace.get(facts.namespace) ?? EMPTY_INDEX;
-  const policies: CompiledPolicy[] = [];
-  const selected: Trit[] = [];
-  // Only policies of the pod's own namespace can select it (rule 1, pitfall 24).
-  for (const p of dir === 'ingress' ? index.ingress : index.egress) {
-    const t = matchSelector(p.podSelector, facts.endpoint.podLabels);
-    if (t === NO) continue;
-    policies.push(p);
-    selected.push(t);
-  }
-  const c: SideCandidates = {
+function newCandidates(policies: readonly CompiledPolicy[], selected: readonly Trit[], dir: Direction, base: SideCandidates | null): SideCandidates {
+  return {
     policies,
     selected,
     namedPorts: policies.some((p) => (dir === 'ingress' ? p.namedPortsIngress : p.namedPortsEgress)),
     results: new Map(),
     resultCount: 0,
     notIsolated: null,
+    base,
   };
+}
+
+function candidatesFor(C: MatchContext, facts: EndpointFacts, dir: Direction): SideCandidates {
+  const known = dir === 'ingress' ? facts.ingress : facts.egress;
+  if (known !== null) return known;
+  const index = C.set.byNamespace.get(facts.namespace) ?? EMPTY_INDEX;
+  const policies: CompiledPolicy[] = [];
+  const selected: Trit[] = [];
+  let proposed = false;
+  // Only policies of the pod's own namespace can select it (rule 1, pitfall 24).
+  for (const p of dir === 'ingress' ? index.ingress : index.egress) {
+    const t = matchSelector(p.podSelector, facts.endpoint.podLabels);
+    if (t === NO) continue;
+    policies.push(p);
+    selected.push(t);
+    if (p.proposed) proposed = true;
+  }
+  // Brownfield: the baseline's own candidates, in the same order, when the proposal is among them.
+  const base = proposed ? newCandidates(policies.filter((p) => !p.proposed), selected.filter((_, i) => !policies[i]!.proposed), dir, null) : null;
+  const c = newCandidates(policies, selected, dir, base);
   if (dir === 'ingress') facts.ingress = c;
   else facts.egress = c;
   return c;
 }
 
 /** The memo key of the peer for side results, or null when results must not be memoised. */
-function peerKey(): unknown {
+function peerKey(C: MatchContext): unknown {
   switch (C.peerClass) {
     case PEER_POD: {
       const f = C.peerFacts!;
@@ -128,17 +136,17 @@ function peerKey(): unknown {
 }
 
 /** Points the matching context at the peer of this side. */
-function setPeer(set: CompiledPolicySet, dir: Direction, peer: Endpoint, flow: Flow): void {
+function setPeer(C: MatchContext, dir: Direction, peer: Endpoint, flow: Flow): void {
   C.dir = dir;
   C.peer = peer;
   C.peerClass = classifyPeer(peer);
-  C.peerFacts = peer.kind === 'pod' ? factsFor(set.caches, peer) : null;
+  C.peerFacts = peer.kind === 'pod' ? factsFor(C.caches, peer) : null;
   C.peerIpText = flow.ip === null ? null : dir === 'egress' ? flow.ip.destination : flow.ip.source;
   C.peerIp = undefined;
 }
 
 /** One side's verdict, or null when that endpoint has no side (not a pod). */
-export function evaluateSide(set: CompiledPolicySet, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult | null {
+export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult | null {
   let facts: EndpointFacts | null = null;
   switch (self.kind) {
     case 'external':
@@ -147,7 +155,7 @@ export function evaluateSide(set: CompiledPolicySet, dir: Direction, self: Endpo
       if (self.name !== 'init' && self.name !== 'unmanaged') return null; // not a pod: no policy selects it
       break;
     case 'pod':
-      facts = factsFor(set.caches, self);
+      facts = factsFor(C.caches, self);
       break;
     case 'unknown':
       break;
@@ -155,53 +163,63 @@ export function evaluateSide(set: CompiledPolicySet, dir: Direction, self: Endpo
   if (peer.kind === 'reserved' && (peer.name === 'host' || peer.name === 'remote-node')) return NODE_ALLOWED[dir][peer.name];
 
   if (facts !== null) {
-    const cand = candidatesFor(set, facts, dir);
-    if (cand.policies.length === 0) {
-      return (cand.notIsolated ??= sideResult('allow', [], `${dir} of ${endpointName(self, null)} not isolated (no policy selects it for ${dir})`));
-    }
-    setPeer(set, dir, peer, flow);
-    // Named ports depend on the resolver's answer for the destination pod; without a resolver
-    // they are undecided for every pod alike, so memoising stays exact.
-    const key = cand.namedPorts && C.resolver !== undefined ? null : peerKey();
-    const portKey = C.port * 16 + (C.proto === null ? 0 : (PROTO_CODES[C.proto] ?? 8));
-    let byPort: Map<number, SideResult> | undefined;
-    if (key !== null) {
-      byPort = cand.results.get(key);
-      const hit = byPort?.get(portKey);
-      if (hit !== undefined) return hit;
-    }
-    const result = decide(cand.policies, cand.selected, endpointName(self, null), false);
-    if (key !== null) {
-      if (cand.resultCount >= MAX_RESULTS_PER_SIDE) {
-        cand.results.clear();
-        cand.resultCount = 0;
-        byPort = undefined;
-      }
-      if (byPort === undefined) {
-        byPort = new Map();
-        cand.results.set(key, byPort);
-      }
-      byPort.set(portKey, result);
-      cand.resultCount++;
-      // A global bound too: dropping the endpoint table releases every memo hanging off it.
-      if (++set.caches.results > MAX_RESULTS) {
-        set.caches.endpoints.clear();
-        set.caches.results = 0;
-      }
-    }
+    const cand = candidatesFor(C, facts, dir);
+    const result = resultOf(C, cand, dir, self, peer, flow);
+    if (C.set.brownfield) C.baseSide = cand.base === null ? result : resultOf(C, cand.base, dir, self, peer, flow);
     return result;
   }
 
   // A side whose pod labels are unknown: exact only where its labels cannot matter.
   const ns = self.kind === 'unknown' ? self.namespace : null;
-  const index = ns === null ? set.all : (set.byNamespace.get(ns) ?? EMPTY_INDEX);
+  const index = ns === null ? C.set.all : (C.set.byNamespace.get(ns) ?? EMPTY_INDEX);
   const list = dir === 'ingress' ? index.ingress : index.egress;
+  const result = unknownSide(C, list, ns, dir, self, peer, flow);
+  if (C.set.brownfield) C.baseSide = list.some((p) => p.proposed) ? unknownSide(C, list.filter((p) => !p.proposed), ns, dir, self, peer, flow) : result;
+  return result;
+}
+
+/** A pod side from its candidates: not isolated, memoised, or decided (and memoised). */
+function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult {
+  if (cand.policies.length === 0) {
+    return (cand.notIsolated ??= sideResult('allow', [], `${dir} of ${endpointName(self, null)} not isolated (no policy selects it for ${dir})`));
+  }
+  setPeer(C, dir, peer, flow);
+  // Named ports depend on the resolver's answer for the destination pod; without a resolver
+  // they are undecided for every pod alike, so memoising stays exact.
+  const key = cand.namedPorts && C.resolver !== undefined ? null : peerKey(C);
+  const portKey = C.port * 16 + (C.proto === null ? 0 : (PROTO_CODES[C.proto] ?? 8));
+  let byPort: Map<number, SideResult> | undefined;
+  if (key !== null) {
+    byPort = cand.results.get(key);
+    const hit = byPort?.get(portKey);
+    if (hit !== undefined) return hit;
+  }
+  const result = decide(C, cand.policies, cand.selected, endpointName(self, null), false);
+  if (key !== null) {
+    if (cand.resultCount >= MAX_RESULTS_PER_SIDE) {
+      cand.results.clear();
+      cand.resultCount = 0;
+      byPort = undefined;
+    }
+    if (byPort === undefined) {
+      byPort = new Map();
+      cand.results.set(key, byPort);
+    }
+    byPort.set(portKey, result);
+    cand.resultCount++;
+    noteResult(C.caches);
+  }
+  return result;
+}
+
+/** A side whose pod labels are unknown, decided from the policies that may isolate it (not memoised). */
+function unknownSide(C: MatchContext, list: readonly CompiledPolicy[], ns: string | null, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult {
   const name = endpointName(self, null);
   if (list.length === 0) {
     return sideResult('allow', [], `${dir} of ${name} not isolated (no policy ${ns === null ? 'in the set' : `in namespace ${ns}`} isolates ${dir})`);
   }
   // An empty podSelector selects every pod of its namespace whatever the labels (rule 1).
   const selected: Trit[] = list.map((p) => (ns !== null && p.podSelector.empty ? YES : MAYBE));
-  setPeer(set, dir, peer, flow);
-  return decide(list, selected, name, true);
+  setPeer(C, dir, peer, flow);
+  return decide(C, list, selected, name, true);
 }

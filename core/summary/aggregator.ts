@@ -6,12 +6,17 @@
  * would-deny and actual-deny edges are Space-Saving sketches (top-edges.ts), so a
  * cardinality flood costs O(K) memory per contract and shows up as overflow.
  */
-import type { Flow } from '../flow/flow.js';
-import type { ContractWindow, HubbleStats, Side, SideCounts, WindowSummary } from './summary.js';
+import type { Flow } from '../flow/index.js';
+import type { BaselineCounts, ContractWindow, HubbleStats, Side, SideCounts, WindowSummary } from './summary.js';
 import { DEFAULT_TOP_K, edgeId, TopEdges, type EdgeKey } from './top-edges.js';
 import { workloadOf } from './workload.js';
 
-export type SideVerdict = 'allow' | 'deny' | 'indeterminate';
+/**
+ * One evaluated side. Judged against a baseline: `deny` is newly denied (the contract's
+ * would-deny), `allow` allowed by baseline ∪ contract and by the baseline alone, and the
+ * brownfield outcomes `already-denied` and `newly-allowed` (product.md "the baseline").
+ */
+export type SideVerdict = 'allow' | 'deny' | 'indeterminate' | 'already-denied' | 'newly-allowed';
 
 /** Identifies a contract window: evidence never mixes revisions or stages. */
 export interface ContractWindowKey {
@@ -30,6 +35,11 @@ interface MutableSideCounts {
 }
 
 const zeroSide = (): MutableSideCounts => ({ allow: 0, deny: 0, indeterminate: 0 });
+
+interface MutableChangeCounts {
+  alreadyDenied: number;
+  newlyAllowed: number;
+}
 
 /** An edge key with its id, computed once per flow and side and shared by every contract. */
 export interface KeyedEdge {
@@ -68,11 +78,22 @@ export class ContractWindowAggregator {
   // Slots keep the Flow itself; it is printed only when the window is read.
   private readonly wouldDeny: TopEdges<Flow>;
   private readonly actualDeny: TopEdges<Flow>;
+  private readonly newlyAllowed: TopEdges<Flow>;
+  private readonly egressChanges: MutableChangeCounts = { alreadyDenied: 0, newlyAllowed: 0 };
+  private readonly ingressChanges: MutableChangeCounts = { alreadyDenied: 0, newlyAllowed: 0 };
+  /** The baseline revision judged against; null while no baseline is in play. */
+  private baselineRevision: string | null = null;
 
   constructor(key: ContractWindowKey, topK: number, sampleOf: SampleFlow) {
     this.key = key;
     this.wouldDeny = new TopEdges<Flow>(topK, sampleOf);
     this.actualDeny = new TopEdges<Flow>(topK, sampleOf);
+    this.newlyAllowed = new TopEdges<Flow>(topK, sampleOf);
+  }
+
+  /** The baseline the following evaluations are judged against ('' for none; the latest wins). */
+  setBaseline(revision: string): void {
+    if (revision !== '' || this.baselineRevision !== null) this.baselineRevision = revision;
   }
 
   /**
@@ -81,10 +102,25 @@ export class ContractWindowAggregator {
    */
   addEvaluation(side: Side, verdict: SideVerdict, flow: Flow, edge?: KeyedEdge): void {
     const counts = side === 'egress' ? this.egress : this.ingress;
-    counts[verdict]++;
-    if (verdict === 'deny') {
-      const e = edge ?? keyedEdgeOf(flow, side);
-      this.wouldDeny.addKeyed(e.id, e.key, 1, flow.timeMs, flow.timeMs, flow);
+    switch (verdict) {
+      case 'deny': {
+        counts.deny++;
+        const e = edge ?? keyedEdgeOf(flow, side);
+        this.wouldDeny.addKeyed(e.id, e.key, 1, flow.timeMs, flow.timeMs, flow);
+        return;
+      }
+      case 'already-denied':
+        (side === 'egress' ? this.egressChanges : this.ingressChanges).alreadyDenied++;
+        return;
+      case 'newly-allowed': {
+        counts.allow++;
+        (side === 'egress' ? this.egressChanges : this.ingressChanges).newlyAllowed++;
+        const e = edge ?? keyedEdgeOf(flow, side);
+        this.newlyAllowed.addKeyed(e.id, e.key, 1, flow.timeMs, flow.timeMs, flow);
+        return;
+      }
+      default:
+        counts[verdict]++;
     }
   }
 
@@ -96,6 +132,18 @@ export class ContractWindowAggregator {
   }
 
   snapshot(): ContractWindow {
+    const e = this.egressChanges;
+    const i = this.ingressChanges;
+    const judged = this.baselineRevision !== null || e.alreadyDenied + e.newlyAllowed + i.alreadyDenied + i.newlyAllowed > 0;
+    const baseline: BaselineCounts | undefined = judged
+      ? {
+          revision: this.baselineRevision ?? '',
+          egress: { ...e },
+          ingress: { ...i },
+          newlyAllowedEdges: this.newlyAllowed.edges(),
+          newlyAllowedEdgesOverflow: this.newlyAllowed.overflow,
+        }
+      : undefined;
     return {
       contract: this.key.contract,
       revision: this.key.revision,
@@ -108,6 +156,7 @@ export class ContractWindowAggregator {
       wouldDenyEdgesOverflow: this.wouldDeny.overflow,
       actualDenyEdges: this.actualDeny.edges(),
       actualDenyEdgesOverflow: this.actualDeny.overflow,
+      ...(baseline === undefined ? {} : { baseline }),
     };
   }
 }

@@ -4,7 +4,7 @@
  * and what no longer fits moves to overflow (never dropped).
  */
 import { contractWindowId } from './aggregator.js';
-import type { ContractWindow, Edge, HubbleStats, SideCounts, WindowSummary } from './summary.js';
+import type { BaselineCounts, ContractWindow, Edge, HubbleStats, SideChangeCounts, SideCounts, WindowSummary } from './summary.js';
 import { DEFAULT_TOP_K, TopEdges } from './top-edges.js';
 
 const addSides = (a: SideCounts, b: SideCounts): SideCounts => ({
@@ -27,9 +27,26 @@ function mergeEdges(
   return { edges: sketch.edges(), overflow: sketch.overflow };
 }
 
+const addChanges = (a: SideChangeCounts, b: SideChangeCounts): SideChangeCounts => ({ alreadyDenied: a.alreadyDenied + b.alreadyDenied, newlyAllowed: a.newlyAllowed + b.newlyAllowed });
+
+/** Brownfield counts add up; the later window's baseline revision is the one kept. */
+function mergeBaseline(a: BaselineCounts | undefined, b: BaselineCounts | undefined, topK: number): BaselineCounts | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  const edges = mergeEdges(a.newlyAllowedEdges, a.newlyAllowedEdgesOverflow, b.newlyAllowedEdges, b.newlyAllowedEdgesOverflow, topK);
+  return {
+    revision: b.revision,
+    egress: addChanges(a.egress, b.egress),
+    ingress: addChanges(a.ingress, b.ingress),
+    newlyAllowedEdges: edges.edges,
+    newlyAllowedEdgesOverflow: edges.overflow,
+  };
+}
+
 export function mergeContractWindows(a: ContractWindow, b: ContractWindow, topK = DEFAULT_TOP_K): ContractWindow {
   const would = mergeEdges(a.wouldDenyEdges, a.wouldDenyEdgesOverflow, b.wouldDenyEdges, b.wouldDenyEdgesOverflow, topK);
   const actual = mergeEdges(a.actualDenyEdges, a.actualDenyEdgesOverflow, b.actualDenyEdges, b.actualDenyEdgesOverflow, topK);
+  const baseline = mergeBaseline(a.baseline, b.baseline, topK);
   return {
     contract: a.contract,
     revision: a.revision,
@@ -42,6 +59,7 @@ export function mergeContractWindows(a: ContractWindow, b: ContractWindow, topK 
     wouldDenyEdgesOverflow: would.overflow,
     actualDenyEdges: actual.edges,
     actualDenyEdgesOverflow: actual.overflow,
+    ...(baseline === undefined ? {} : { baseline }),
   };
 }
 

@@ -38,6 +38,30 @@ export interface ContractWindow {
   readonly wouldDenyEdgesOverflow: number;
   readonly actualDenyEdges: readonly Edge[];
   readonly actualDenyEdgesOverflow: number;
+  /**
+   * Brownfield counts (product.md "What is already enforced"), when the contract was judged
+   * against a baseline. `egress`/`ingress` above then count `deny` = newly denied, `allow`
+   * includes newly allowed, and already-denied sides are counted here, apart (never in `deny`).
+   * Absent: no baseline was in play (every count below is zero).
+   */
+  readonly baseline?: BaselineCounts;
+}
+
+export interface SideChangeCounts {
+  /** Denied by the baseline alone, and by baseline ∪ contract too. */
+  readonly alreadyDenied: number;
+  /** Denied by the baseline alone, allowed by baseline ∪ contract (the contract broadens access). */
+  readonly newlyAllowed: number;
+}
+
+export interface BaselineCounts {
+  /** The baseline revision the window was judged against (the latest, if it changed mid-window). */
+  readonly revision: string;
+  readonly egress: SideChangeCounts;
+  readonly ingress: SideChangeCounts;
+  /** Top-K newly-allowed edges, largest first, and how many fell outside them. */
+  readonly newlyAllowedEdges: readonly Edge[];
+  readonly newlyAllowedEdgesOverflow: number;
 }
 
 export interface HubbleStats {
@@ -76,9 +100,33 @@ export interface ActiveContract {
   /** The NetworkPolicy manifests, as plain JSON objects (validated by core/policy). */
   readonly policies: readonly unknown[];
   readonly enforcement: Enforcement;
+  /** The baseline revision this contract is judged against ('' or absent: no baseline). */
+  readonly baselineRevision?: string;
+}
+
+/** A NetworkPolicy already in force (mirrors proto `BaselinePolicy`). */
+export interface BaselinePolicyManifest {
+  /** namespace/name */
+  readonly ref: string;
+  /** The manifest as a plain JSON object (validated by core/policy). */
+  readonly manifest: unknown;
+  /** The contract that wrote it (`rampart.dev/contract`), or null. */
+  readonly owner: string | null;
 }
 
 export interface ContractSet {
   readonly generation: number;
   readonly contracts: readonly ActiveContract[];
+  /**
+   * The policies already in force. A contract C is judged against every one whose owner is not
+   * C (baselineFor). Absent: no baseline (verdicts from each contract's own policies alone).
+   */
+  readonly baseline?: { readonly revision: string; readonly policies: readonly BaselinePolicyManifest[] };
+}
+
+/** The baseline contract `name` is judged against: every policy it did not write. */
+export function baselineManifestsFor(set: ContractSet, name: string): readonly unknown[] {
+  const out: unknown[] = [];
+  for (const p of set.baseline?.policies ?? []) if (p.owner !== name) out.push(p.manifest);
+  return out;
 }

@@ -3,7 +3,7 @@
  * namespace plus a workload name from Hubble's `workloads` or the usual app labels, never a
  * pod name or an IP (those would make edge keys, and so memory, grow with pod churn).
  */
-import type { Endpoint } from '../flow/flow.js';
+import type { Endpoint } from '../flow/index.js';
 
 export interface WorkloadRef {
   readonly namespace: string;

@@ -10,6 +10,8 @@
 import { childPath, err, ok, problem, type Problem, type Result } from '../../core/common/index.js';
 import type {
   ActiveContract,
+  BaselineCounts,
+  BaselinePolicyManifest,
   ContractSet,
   ContractWindow,
   Edge,
@@ -54,6 +56,17 @@ export interface ContractWindowPb {
   would_deny_edges_overflow: number;
   actual_deny_edges: EdgePb[];
   actual_deny_edges_overflow: number;
+  /** Present only when the window was judged against a baseline. */
+  egress_changes?: SideChangesPb;
+  ingress_changes?: SideChangesPb;
+  newly_allowed_edges?: EdgePb[];
+  newly_allowed_edges_overflow?: number;
+  baseline_revision?: string;
+}
+
+export interface SideChangesPb {
+  already_denied: number;
+  newly_allowed: number;
 }
 
 export interface WindowReportPb {
@@ -81,11 +94,20 @@ export interface ActiveContractPb {
   stage_name: string;
   policies_json: string;
   enforcement: { mode: string; percent: number; namespaces: string[] };
+  baseline_revision: string;
+}
+
+export interface BaselinePolicyPb {
+  ref: string;
+  manifest_json: string;
+  owner: string;
 }
 
 export interface ContractSetPb {
   generation: number;
   contracts: ActiveContractPb[];
+  baseline: BaselinePolicyPb[];
+  baseline_revision: string;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -109,6 +131,17 @@ export function edgeToPb(e: Edge): EdgePb {
   };
 }
 
+function baselineToPb(b: BaselineCounts | undefined): Partial<ContractWindowPb> {
+  if (b === undefined) return {};
+  return {
+    egress_changes: { already_denied: b.egress.alreadyDenied, newly_allowed: b.egress.newlyAllowed },
+    ingress_changes: { already_denied: b.ingress.alreadyDenied, newly_allowed: b.ingress.newlyAllowed },
+    newly_allowed_edges: b.newlyAllowedEdges.map(edgeToPb),
+    newly_allowed_edges_overflow: b.newlyAllowedEdgesOverflow,
+    baseline_revision: b.revision,
+  };
+}
+
 export function contractWindowToPb(c: ContractWindow): ContractWindowPb {
   return {
     contract: c.contract,
@@ -122,6 +155,7 @@ export function contractWindowToPb(c: ContractWindow): ContractWindowPb {
     would_deny_edges_overflow: c.wouldDenyEdgesOverflow,
     actual_deny_edges: c.actualDenyEdges.map(edgeToPb),
     actual_deny_edges_overflow: c.actualDenyEdgesOverflow,
+    ...baselineToPb(c.baseline),
   };
 }
 
@@ -148,8 +182,11 @@ export function windowSummaryToPb(s: WindowSummary): WindowReportPb {
 }
 
 export function contractSetToPb(set: ContractSet): ContractSetPb {
+  const baselineRevision = set.baseline?.revision ?? '';
   return {
     generation: set.generation,
+    baseline: (set.baseline?.policies ?? []).map((p) => ({ ref: p.ref, manifest_json: JSON.stringify(p.manifest), owner: p.owner ?? '' })),
+    baseline_revision: baselineRevision,
     contracts: set.contracts.map((c) => ({
       name: c.name,
       revision: c.revision,
@@ -161,6 +198,7 @@ export function contractSetToPb(set: ContractSet): ContractSetPb {
         percent: c.enforcement.mode === 'percent' ? c.enforcement.percent : 0,
         namespaces: c.enforcement.mode === 'namespaces' ? [...c.enforcement.namespaces] : [],
       },
+      baseline_revision: c.baselineRevision ?? baselineRevision,
     })),
   };
 }
@@ -302,7 +340,27 @@ function readEdges(r: Reader, key: string): Edge[] {
   return r.list(key).map((e, i) => readEdge(new Reader(e, childPath(childPath(r.path, key), i), r.problems)));
 }
 
+function readBaselineCounts(r: Reader): BaselineCounts | undefined {
+  const judged = ['egress_changes', 'ingress_changes', 'newly_allowed_edges', 'newly_allowed_edges_overflow', 'baseline_revision'].some((k) => {
+    const v = r.raw(k);
+    return v !== undefined && v !== null && v !== '' && v !== 0 && !(Array.isArray(v) && v.length === 0);
+  });
+  if (!judged) return undefined;
+  const changes = (key: string): { alreadyDenied: number; newlyAllowed: number } => {
+    const c = r.child(key);
+    return { alreadyDenied: c.count('already_denied'), newlyAllowed: c.count('newly_allowed') };
+  };
+  return {
+    revision: r.string('baseline_revision'),
+    egress: changes('egress_changes'),
+    ingress: changes('ingress_changes'),
+    newlyAllowedEdges: readEdges(r, 'newly_allowed_edges'),
+    newlyAllowedEdgesOverflow: r.count('newly_allowed_edges_overflow'),
+  };
+}
+
 function readContractWindow(r: Reader): ContractWindow {
+  const baseline = readBaselineCounts(r);
   return {
     contract: r.string('contract', { required: true }),
     revision: r.count('revision'),
@@ -315,6 +373,7 @@ function readContractWindow(r: Reader): ContractWindow {
     wouldDenyEdgesOverflow: r.count('would_deny_edges_overflow'),
     actualDenyEdges: readEdges(r, 'actual_deny_edges'),
     actualDenyEdgesOverflow: r.count('actual_deny_edges_overflow'),
+    ...(baseline === undefined ? {} : { baseline }),
   };
 }
 
@@ -410,6 +469,7 @@ function readActiveContract(r: Reader): ActiveContract {
       r.problems.push(problem(childPath(r.path, 'policies_json'), `invalid JSON: ${e instanceof Error ? e.message : String(e)}`));
     }
   }
+  const baselineRevision = r.string('baseline_revision');
   return {
     name: r.string('name', { required: true }),
     revision: r.count('revision'),
@@ -417,7 +477,23 @@ function readActiveContract(r: Reader): ActiveContract {
     stageName: r.string('stage_name', { required: true }),
     policies,
     enforcement: readEnforcement(r.child('enforcement')),
+    ...(baselineRevision === '' ? {} : { baselineRevision }),
   };
+}
+
+function readBaselinePolicy(r: Reader): BaselinePolicyManifest {
+  const ref = r.string('ref', { required: true });
+  const json = r.string('manifest_json', { required: true });
+  let manifest: unknown = null;
+  if (json !== '') {
+    try {
+      manifest = JSON.parse(json);
+    } catch (e) {
+      r.problems.push(problem(childPath(r.path, 'manifest_json'), `invalid JSON: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+  const owner = r.string('owner');
+  return { ref, manifest, owner: owner === '' ? null : owner };
 }
 
 /**
@@ -433,6 +509,9 @@ export function contractSetFromPb(pb: unknown): Result<ContractSet, Problem[]> {
     if (names.has(c.name)) problems.push(problem(childPath(childPath('contracts', i), 'name'), `duplicate contract ${JSON.stringify(c.name)}`));
     names.add(c.name);
   });
-  const set: ContractSet = { generation: r.count('generation'), contracts };
+  const policies = r.list('baseline').map((p, i) => readBaselinePolicy(new Reader(p, childPath('baseline', i), problems)));
+  const revision = r.string('baseline_revision');
+  const judged = policies.length > 0 || revision !== '';
+  const set: ContractSet = { generation: r.count('generation'), contracts, ...(judged ? { baseline: { revision, policies } } : {}) };
   return problems.length > 0 ? err(problems) : ok(set);
 }

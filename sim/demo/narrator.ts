@@ -3,6 +3,7 @@
  * the decision's reasons, and starts the scenario's "new caller" a little after the trigger
  * contract completes. It only reads the API, as any client would.
  */
+import { isObject } from '../../core/common/index.js';
 export interface ContractSnapshot {
   readonly name: string;
   readonly stageIndex: number;
@@ -25,14 +26,12 @@ export interface NarratorOptions {
   readonly signal: AbortSignal;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function snapshotOf(item: unknown): ContractSnapshot | null {
-  if (!isObj(item) || typeof item.name !== 'string') return null;
-  const stage = isObj(item.stage) ? item.stage : {};
-  const decision = isObj(item.decision) ? item.decision : {};
-  const evidence = isObj(item.evidence) ? item.evidence : {};
+  if (!isObject(item) || typeof item.name !== 'string') return null;
+  const stage = isObject(item.stage) ? item.stage : {};
+  const decision = isObject(item.decision) ? item.decision : {};
+  const evidence = isObject(item.evidence) ? item.evidence : {};
   return {
     name: item.name,
     stageIndex: typeof stage.index === 'number' ? stage.index : 0,
@@ -80,10 +79,10 @@ export class Narrator {
       });
       if (!res.ok) return snap;
       const body: unknown = await res.json();
-      const items = isObj(body) && Array.isArray(body.items) ? (body.items as unknown[]) : [];
+      const items = isObject(body) && Array.isArray(body.items) ? (body.items as unknown[]) : [];
       const last = items[items.length - 1];
-      if (!isObj(last)) return snap;
-      const decision = typeof last.decision === 'string' ? last.decision : isObj(last.decision) && typeof last.decision.kind === 'string' ? last.decision.kind : snap.decision;
+      if (!isObject(last)) return snap;
+      const decision = typeof last.decision === 'string' ? last.decision : isObject(last.decision) && typeof last.decision.kind === 'string' ? last.decision.kind : snap.decision;
       const reasons = Array.isArray(last.reasons) ? last.reasons.filter((r): r is string => typeof r === 'string') : snap.reasons;
       const actor = typeof last.actor === 'string' && last.actor !== 'auto' ? ` (by ${last.actor})` : '';
       return { ...snap, decision: decision + actor, reasons };
@@ -101,7 +100,7 @@ export class Narrator {
     } catch {
       return; // the control plane may still be starting; the supervisor reports a real crash
     }
-    const items = isObj(body) && Array.isArray(body.items) ? (body.items as unknown[]) : [];
+    const items = isObject(body) && Array.isArray(body.items) ? (body.items as unknown[]) : [];
     const now = Date.now();
     for (const item of items) {
       const snap = snapshotOf(item);

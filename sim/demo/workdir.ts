@@ -8,12 +8,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { parseDurationMs } from '../../core/common/index.js';
+import { parseDurationMs, isObject } from '../../core/common/index.js';
 import type { ClusterSpec } from '../cluster-spec.js';
 
 export interface DemoWorkdir {
   readonly root: string;
   readonly contractsDir: string;
+  /** The policies already in force (the cluster spec's `policies`), for `--baseline`. */
+  readonly baselineDir: string;
   readonly stateDir: string;
   readonly logDir: string;
   readonly tokenFile: string;
@@ -21,7 +23,6 @@ export interface DemoWorkdir {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Report ages below this would flap with one-second windows on a busy 2-core machine. */
 const MIN_REPORT_AGE_MS = 5000;
@@ -34,15 +35,15 @@ const scaleDuration = (value: unknown, factor: number, minMs = 0): unknown => {
 
 /** A contract document with its stage durations, report age and minimum flows divided by `factor`. */
 export function compressContract(doc: unknown, factor: number): unknown {
-  if (factor === 1 || !isObj(doc) || !isObj(doc.spec)) return doc;
+  if (factor === 1 || !isObject(doc) || !isObject(doc.spec)) return doc;
   const spec: Obj = { ...doc.spec };
-  if (isObj(spec.rollout) && Array.isArray(spec.rollout.stages)) {
+  if (isObject(spec.rollout) && Array.isArray(spec.rollout.stages)) {
     spec.rollout = {
       ...spec.rollout,
-      stages: spec.rollout.stages.map((s: unknown) => (isObj(s) ? { ...s, minDuration: scaleDuration(s.minDuration, factor) } : s)),
+      stages: spec.rollout.stages.map((s: unknown) => (isObject(s) ? { ...s, minDuration: scaleDuration(s.minDuration, factor) } : s)),
     };
   }
-  if (isObj(spec.gates)) {
+  if (isObject(spec.gates)) {
     const g: Obj = { ...spec.gates };
     g.maxReportAge = scaleDuration(g.maxReportAge, factor, MIN_REPORT_AGE_MS);
     if (typeof g.minFlows === 'number') g.minFlows = Math.max(1, Math.ceil(g.minFlows / factor));
@@ -60,12 +61,14 @@ export function compressSpec(spec: ClusterSpec, factor: number): ClusterSpec {
   };
 }
 
-export function createWorkdir(opts: { contractsFrom: string; factor: number; root?: string }): DemoWorkdir {
+export function createWorkdir(opts: { contractsFrom: string; factor: number; root?: string; baseline?: readonly unknown[] }): DemoWorkdir {
   const root = opts.root ?? mkdtempSync(path.join(tmpdir(), 'rampart-demo-'));
   const contractsDir = path.join(root, 'contracts');
+  const baselineDir = path.join(root, 'baseline');
   const stateDir = path.join(root, 'state');
   const logDir = path.join(root, 'logs');
-  for (const d of [contractsDir, stateDir, logDir]) mkdirSync(d, { recursive: true });
+  for (const d of [contractsDir, baselineDir, stateDir, logDir]) mkdirSync(d, { recursive: true });
+  if ((opts.baseline ?? []).length > 0) writeFileSync(path.join(baselineDir, 'preexisting.yaml'), stringify({ apiVersion: 'v1', kind: 'List', items: opts.baseline }));
   for (const file of readdirSync(opts.contractsFrom).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     const doc: unknown = parse(readFileSync(path.join(opts.contractsFrom, file), 'utf8'));
     writeFileSync(path.join(contractsDir, file), stringify(compressContract(doc, opts.factor)));
@@ -73,5 +76,5 @@ export function createWorkdir(opts: { contractsFrom: string; factor: number; roo
   const token = randomBytes(12).toString('hex');
   const tokenFile = path.join(root, 'token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  return { root, contractsDir, stateDir, logDir, tokenFile, token };
+  return { root, contractsDir, baselineDir, stateDir, logDir, tokenFile, token };
 }

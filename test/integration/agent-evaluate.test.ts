@@ -156,10 +156,10 @@ describe('agent vs rampart evaluate', () => {
     }
   });
 
-  it('refuses bad configuration with every problem listed and exit 1', async () => {
+  it('refuses bad configuration with every problem listed and exit 2', async () => {
     const bad = spawnRampart(['agent', '--hubble', 'not an address', '--window', 'soon', '--top-k', '0']);
     const code = await new Promise<number | null>((resolve) => bad.proc.on('close', (c) => resolve(c)));
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     for (const expected of ['--node: is required', '--controlplane: is required', '--hubble: expected host:port', '--window: expected a duration', '--top-k: expected an integer']) {
       expect(bad.stderr()).toContain(expected);
     }

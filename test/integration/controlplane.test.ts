@@ -132,6 +132,7 @@ describe('rampart controlplane', () => {
       minFlows: 10,
       maxWouldDeny: 0,
       maxWouldDenyRatio: 0.001,
+      maxNewlyAllowed: null,
       minNodeCoverage: 1,
       maxLostEventsRatio: 0.001,
       maxReportAgeMs: 1500,

@@ -58,6 +58,22 @@ describe('rampart demo --fast --headless', () => {
     expect(advances.slice(0, 3)).toEqual(['monitor→canary', 'canary→half', 'half→full']);
   });
 
+  it('ramps the brownfield contract to Complete: it is right only because the baseline is counted', async () => {
+    const done = await waitFor(
+      async () => {
+        const c = await demo.get<{ phase: string; evidence: { flows: number; deny: number; alreadyDenied: number; newlyAllowed: number; baselineRevision: string | null } }>('/api/v1/contracts/data-lockdown');
+        return c.phase === 'Complete' ? c : null;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'data-lockdown to complete' },
+    );
+    // Judged against the pre-existing allows: nothing newly denied, nothing newly allowed.
+    expect(done.evidence.baselineRevision).toMatch(/^[0-9a-f]{16}$/);
+    expect(done.evidence.deny).toBe(0);
+    expect(done.evidence.newlyAllowed).toBe(0);
+    const history = await demo.get<{ items: { from: string | null; to: string; decision: string }[] }>('/api/v1/contracts/data-lockdown/history');
+    expect(history.items.filter((e) => e.decision === 'advance').map((e) => `${e.from}→${e.to}`).slice(0, 2)).toEqual(['monitor→half', 'half→full']);
+  });
+
   it('shows the new caller’s real denies in the control plane metrics', async () => {
     await waitFor(() => demo.output.some((l) => l.includes('new caller')), { timeoutMs: 60_000, what: 'the new caller to appear' });
     const denies = await waitFor(

@@ -301,7 +301,7 @@ describe('rampart evaluate: bad input exits 2 and names file and line', () => {
     expect((await rampart(['evaluate', '--flows', FLOWS])).code).toBe(2);
     const badFormat = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--format', 'xml']);
     expect(badFormat.code).toBe(2);
-    expect(badFormat.stderr).toContain('--format must be jsonl or table');
+    expect(badFormat.stderr).toContain('rampart evaluate: --format: expected jsonl or table, got "xml"');
     const missing = await rampart(['evaluate', '--policies', POLICIES, '--flows', join(tmp, 'nope.jsonl')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('nope.jsonl: cannot read');

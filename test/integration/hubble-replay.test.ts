@@ -185,7 +185,7 @@ describe('rampart replay and rampart observe as commands', () => {
     expect(r.stderr).toContain(`${capture}:3: not JSON`);
     const loop = await rampart(['replay', '--flows', capture, '--listen', '127.0.0.1:0', '--loop']);
     expect(loop.code).toBe(2);
-    expect(loop.stderr).toContain('--loop needs --rate');
+    expect(loop.stderr).toContain('rampart replay: --loop: needs --rate');
     const observe = await rampart(['observe', '--server', '127.0.0.1:1', '-o', 'yaml']);
     expect(observe.code).toBe(2);
     const unreachable = await rampart(['observe', '--server', '127.0.0.1:1', '--last', '1']);

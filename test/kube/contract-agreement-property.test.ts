@@ -38,7 +38,7 @@ const validSpec = fc
     policies: fc.subarray([POLICIES[0]!, POLICIES[2]!, POLICIES[3]!], { minLength: 1 }),
     gates: fc.option(
       fc.record(
-        { minFlows: fc.constantFrom(0, 100), maxWouldDeny: fc.constantFrom(0, 5, null), maxWouldDenyRatio: fc.constantFrom(0, 0.5, null), maxReportAge: fc.constantFrom('2m', '10s') },
+        { minFlows: fc.constantFrom(0, 100), maxWouldDeny: fc.constantFrom(0, 5, null), maxWouldDenyRatio: fc.constantFrom(0, 0.5, null), maxNewlyAllowed: fc.constantFrom(0, 3, null), maxReportAge: fc.constantFrom('2m', '10s') },
         { requiredKeys: [] },
       ),
       { nil: undefined },
@@ -65,7 +65,7 @@ const mutation: fc.Arbitrary<(spec: Spec) => void> = fc.oneof(
   fc.nat().map((i) => (s: Spec) => { const st = s.rollout.stages; const j = i % st.length; const k = (j + 1) % st.length; [st[j], st[k]] = [st[k]!, st[j]!]; }),
   fc.constantFrom<unknown>('percent', 'namespaces', 'canary', null).map((v) => (s: Spec) => { s.rollout.strategy = v; }),
   fc.tuple(
-    fc.constantFrom('minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge'),
+    fc.constantFrom('minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'maxNewlyAllowed', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge'),
     fc.constantFrom<unknown>(0, 1, 100, -1, 0.5, 1.5, 2, null, '2m', '0s', 'soon'),
   ).map(([k, v]) => (s: Spec) => { s['gates'] = { ...((s['gates'] as object | undefined) ?? {}), [k]: v }; }),
   fc.constantFrom<unknown>(0, 10, 2.5, -1, null).map((v) => (s: Spec) => { s['rollback'] = { maxActualDeniesPerMinute: v }; }),

@@ -2,6 +2,8 @@
 // follows the WebSocket stream for live rates, transitions and newly denied edges.
 // Plain ES module, no build step. Only the API paths of product.md are used.
 import { drawChart } from './chart.js';
+import { renderFix } from './fix.js';
+import { renderBroadening } from './broadening.js';
 
 const WINDOW_MS = 5 * 60_000;
 const POLL_MS = 2000;
@@ -218,7 +220,8 @@ function onStreamMessage(m) {
     case 'edge': {
       const e = m.edge ?? {};
       const actual = e.kind === 'actual-deny';
-      addEvent(actual ? 'deny' : 'would', when, `${m.contract}: ${actual ? 'DENIED' : 'would deny'} ${e.from} → ${e.to}:${e.port}/${e.protocol}`);
+      const what = actual ? 'DENIED' : e.kind === 'newly-allowed' ? 'would newly allow' : 'would deny';
+      addEvent(actual ? 'deny' : 'would', when, `${m.contract}: ${what} ${e.from} → ${e.to}:${e.port}/${e.protocol}`);
       return;
     }
     default:
@@ -298,6 +301,8 @@ function renderContract(v, c, now) {
   const phase = $('.phase', root);
   phase.textContent = c.phase;
   phase.dataset.phase = c.phase;
+  renderFix(root, c, api);
+  renderBroadening(root, c, api);
 
   const d = c.decision ?? {};
   const dec = $('.decision', root);
@@ -363,6 +368,9 @@ function renderContract(v, c, now) {
     el('span', {}, 'allow ', el('b', { text: String(e.allow ?? 0) })),
     el('span', { class: e.deny ? 'warn' : '' }, 'would-deny ', el('b', { text: `${e.deny ?? 0} (${pct(ratio)})` })),
     el('span', {}, 'indeterminate ', el('b', { text: String(e.indeterminate ?? 0) })),
+    // Judged against the policies already in force: denied by them anyway, and newly opened by this contract.
+    el('span', { class: 'muted', title: 'denied by the policies already in force (never blocks this contract)' }, 'already denied ', el('b', { text: String(e.alreadyDenied ?? 0) })),
+    el('span', { class: e.newlyAllowed ? 'warn' : '', title: 'denied by the policies already in force, allowed with this contract' }, 'newly allowed ', el('b', { text: String(e.newlyAllowed ?? 0) })),
     el('span', { class: e.actualDenies ? 'bad' : '' }, 'actual denies ', el('b', { text: String(e.actualDenies ?? 0) })),
     el('span', {}, 'lost ', el('b', { text: String(e.lostEvents ?? 0) })),
     el('span', {}, 'nodes ', el('b', { text: `${e.nodes?.reporting ?? 0}/${e.nodes?.expected ?? 0}` })),

@@ -12,12 +12,17 @@ const good: StageEvidence = {
   allow: 1000,
   deny: 0,
   indeterminate: 0,
+  alreadyDenied: 0,
+  newlyAllowed: 0,
+  baselineRevision: null,
+  baselineRevisions: 0,
   actualDenies: 0,
   actualDeniesLastMinute: 0,
   lostEvents: 0,
   flowsSeen: 5000,
   topWouldDenyEdges: [],
   topActualDenyEdges: [],
+  topNewlyAllowedEdges: [],
   nodes: { expected: ['node-a', 'node-b'], reporting: ['node-a', 'node-b'], silent: [] },
 };
 

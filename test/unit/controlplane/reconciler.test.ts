@@ -207,7 +207,7 @@ describe('Reconciler', () => {
     expect(t.r.act('shop-lockdown', 'pause', 'bob', 'freeze')).toMatchObject({ ok: true, entry: { reasons: ['freeze'], to: { phase: 'Paused' } } });
   });
 
-  it('a history that cannot be written applies nothing and never throws out of the loop', () => {
+  it('a history that cannot be written applies nothing, never throws out of the loop, and says why', () => {
     const t = setup();
     t.source.set({});
     t.journal.close(); // every append now fails, like a full disk
@@ -216,9 +216,73 @@ describe('Reconciler', () => {
       t.r.start(controller.signal);
     }).not.toThrow();
     controller.abort();
-    expect(t.r.get('shop-lockdown')).toBeNull();
+    // Not registered, not enforced, not pushed; but listed, with the reason, instead of vanishing.
+    const v = t.r.get('shop-lockdown');
+    expect(v).not.toBeNull();
+    expect(v!.state).toBeNull();
+    expect(v!.decision.kind).toBe('hold');
+    expect(v!.problems.map((p) => `${p.path}: ${p.message}`).join(' ')).toMatch(/reconcile: failed: /);
     expect(t.actuator.applied('shop-lockdown')).toBeNull();
-    expect(t.sets).toEqual([]);
+    expect(t.sets.flatMap((set) => set.contracts)).toEqual([]);
+  });
+
+  it('one failing contract does not stop the others: it reports its problem and holds, they go on', () => {
+    const clock = new FakeClock();
+    const source = new FakeSource();
+    const t = setup(undefined, clock, source);
+    const good = aContract({ name: 'shop-lockdown' });
+    const bad = aContract({ name: 'payments-lockdown' });
+    const other = aContract({ name: 'web-lockdown' });
+    source.entries = [bad, good, other].map((c) => ({ name: c.name, origin: `${c.name}.yaml`, contract: c, problems: [] }));
+    t.r.reconcileAll();
+    for (const c of [bad, good, other]) expect(t.r.get(c.name)?.state?.stageIndex).toBe(0);
+    const appliedBad = t.actuator.applied('payments-lockdown');
+    expect(appliedBad).not.toBeNull();
+
+    // From now on every history append for payments-lockdown fails (its entry cannot be written).
+    const append = t.journal.append.bind(t.journal);
+    t.journal.append = (entry) => {
+      if (entry.contract === 'payments-lockdown') throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return append(entry);
+    };
+    for (let i = 0; i < 3; i++) {
+      t.clock.advance(1000);
+      for (const node of ['node-a', 'node-b']) {
+        t.store.ingest(
+          aSummary({
+            node,
+            seq: ++seq,
+            windowEndMs: t.clock.nowMs(),
+            contracts: [bad, good, other].map((c) => aContractWindow({ contract: c.name, revision: 1, stageIndex: 0, allow: 100 })),
+          }),
+          t.clock.nowMs(),
+        );
+      }
+    }
+    t.clock.advance(1000);
+    t.r.reconcileAll();
+
+    // The good ones advanced past monitor and were pushed and applied.
+    for (const name of ['shop-lockdown', 'web-lockdown']) {
+      expect(t.r.get(name)?.state?.stageIndex).toBe(1);
+      expect(t.actuator.applied(name)).toMatchObject({ contract: name, stageIndex: 1 });
+      expect(t.sets.at(-1)?.contracts.find((c) => c.name === name)?.stageIndex).toBe(1);
+    }
+    // The bad one is still listed, holds at its stage, still enforces what it enforced, and says why.
+    const v = t.r.get('payments-lockdown')!;
+    expect(v.state?.stageIndex).toBe(0);
+    expect(v.decision.kind).toBe('hold');
+    expect(v.decision.reasons[0]).toMatch(/reconcile failed.*ENOSPC/);
+    expect(v.problems.map((p) => `${p.path}: ${p.message}`).join(' ')).toMatch(/reconcile: failed: ENOSPC/);
+    expect(t.actuator.applied('payments-lockdown')).toEqual(appliedBad);
+    expect(t.sets.at(-1)?.contracts.find((c) => c.name === 'payments-lockdown')?.stageIndex).toBe(0);
+    expect(t.journal.history('payments-lockdown')).toHaveLength(1);
+
+    // Once the history can be written again it catches up on the next pass.
+    t.journal.append = append;
+    t.r.reconcileAll();
+    expect(t.r.get('payments-lockdown')?.state?.stageIndex).toBe(1);
+    expect(t.r.get('payments-lockdown')?.problems).toEqual([]);
   });
 
   it('a removed contract stops being enforced and pushed; its history stays', () => {

@@ -73,7 +73,7 @@ describe('FlowFilter', () => {
     [{ http_url: ['/x'] }, 'http_url'],
     [{ source_port: ['http'] }, 'invalid port'],
     [{ protocol: ['quic'] }, 'unknown protocol'],
-    [{ source_ip: ['10.0.0.0/99'] }, 'invalid IP or CIDR'],
+    [{ source_ip: ['10.0.0.0/99'] }, 'invalid IP prefix "10.0.0.0/99" in filter'],
     [{ source_pod: [''] }, 'must not be empty'],
     [{ source_label: ['=x'] }, 'bad requirement'],
   ])('rejects %j', (filter, fragment) => {
@@ -107,5 +107,54 @@ describe('label selectors over identity labels', () => {
     const c = compileLabelSelector(sel);
     if (!c.ok) throw new Error(c.error);
     expect(c.value(labels)).toBe(want);
+  });
+});
+
+describe('FlowFilter IP fields: one strict parser (Go net/netip, as Cilium filterByIPs uses)', () => {
+  const bad = [
+    '10.0.0.0/', // was read as /0: matched everything
+    '10..1.1', // an empty octet
+    '10..1.1/8',
+    '0x0a.0.0.1/8', // hex octet
+    '0x0a000001',
+    '10.0.0.01', // leading zero (octal ambiguity)
+    '10.0.0.0/08', // leading zero in the prefix length
+    '10.0.0.0/-1',
+    '10.0.0.0/+8',
+    '10.0.0.0/33',
+    'fd00::/129',
+    'fe80::1%eth0/64', // zones never in a prefix
+    '10.0.0.1%eth0',
+    'fe80::1%', // empty zone
+    '',
+    ' 10.0.0.1',
+    '10.0.0.1/8/8',
+    '1:2:3:4:5:6:7:8:9',
+    '::ffff:1.2.3',
+  ];
+  it.each(bad)('rejects %j', (text) => {
+    const c = compileFlowFilter({ source_ip: [text] });
+    expect(c.ok).toBe(false);
+    if (!c.ok) expect(c.error).toContain(JSON.stringify(text));
+  });
+
+  const flow = (ip: string): PbRecord => ({ IP: { source: ip, destination: '192.0.2.1' } });
+  const good: [string, string, boolean][] = [
+    ['10.0.0.1/8', '10.200.0.1', true], // host bits set: the masked network, as netip.Prefix.Contains
+    ['0.0.0.0/0', '203.0.113.9', true],
+    ['0.0.0.0/0', 'fd00::1', false], // IPv4 never meets IPv6
+    ['::/0', '10.0.0.1', false],
+    ['::ffff:10.0.0.0/104', '10.0.0.1', false], // a v4-mapped prefix does not hold a plain v4 address
+    ['fd00::/8', 'FD00::1', true],
+    ['fd00::1', 'fd00::1', true],
+    ['fd00::01', 'fd00::1', false], // exact addresses compare as written, as Cilium does
+    ['fe80::1%eth0', 'fe80::1', false], // a zone is a valid address that no flow carries
+    ['10.0.0.0/32', '10.0.0.0', true],
+    ['10.0.0.0/32', '10.0.0.1', false],
+  ];
+  it.each(good)('%j against %j: %j', (filter, ip, want) => {
+    const c = compileFlowFilter({ source_ip: [filter] });
+    if (!c.ok) throw new Error(c.error);
+    expect(c.value(flow(ip))).toBe(want);
   });
 });

@@ -48,15 +48,15 @@ describe('reading the control plane API', () => {
   it('takes each contract’s applied stage and skips what does not fit', () => {
     const applied = appliedFromContracts({
       items: [
-        { name: 'a', revision: 2, applied: { stageIndex: 1, mode: 'percent', percent: 10, namespaces: [], policies: [{ kind: 'NetworkPolicy' }] } },
+        { name: 'a', revision: 2, applied: { stageIndex: 1, stageName: 'canary', mode: 'percent', percent: 10, namespaces: [], policies: [{ kind: 'NetworkPolicy' }] } },
         { name: 'b', revision: 1, applied: null },
         { name: 'c', applied: { mode: 'sideways' } },
         { name: 'd', revision: 1, applied: { stageIndex: 2, mode: 'namespaces', namespaces: ['x', 3, 'y'] } },
       ],
     });
     expect(applied).toEqual([
-      { name: 'a', revision: 2, stageIndex: 1, mode: 'percent', percent: 10, namespaces: [], policies: [{ kind: 'NetworkPolicy' }] },
-      { name: 'd', revision: 1, stageIndex: 2, mode: 'namespaces', percent: 0, namespaces: ['x', 'y'], policies: [] },
+      { contract: 'a', revision: 2, stageIndex: 1, stageName: 'canary', mode: 'percent', percent: 10, namespaces: [], policies: [{ kind: 'NetworkPolicy' }] },
+      { contract: 'd', revision: 1, stageIndex: 2, stageName: '', mode: 'namespaces', percent: 0, namespaces: ['x', 'y'], policies: [] },
     ]);
     expect(appliedFromContracts({ nope: true })).toEqual([]);
   });

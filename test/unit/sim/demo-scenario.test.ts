@@ -5,7 +5,7 @@ import { parseContract } from '../../../core/contract/index.js';
 import { parseClusterSpec } from '../../../sim/cluster-spec.js';
 import type { SimNode } from '../../../sim/cluster.js';
 import { CorePolicyJudge } from '../../../sim/core-judge.js';
-import type { AppliedContract } from '../../../sim/enforcement.js';
+import type { AppliedStage } from '../../../controlplane/actuator/actuator.js';
 import type { FlowRecord } from '../../../sim/records.js';
 import { Simulator } from '../../../sim/simulator.js';
 
@@ -35,7 +35,7 @@ describe('the bundled demo scenario, enforced by the real policy engine', () => 
   const shop = contract('shop-lockdown.yaml');
   const payments = contract('payments-lockdown.yaml');
 
-  function simulate(applied: AppliedContract[], seconds: number, late = false): FlowRecord[] {
+  function simulate(applied: AppliedStage[], seconds: number, late = false): FlowRecord[] {
     if (!spec.ok) return [];
     const out: FlowRecord[] = [];
     const sim = new Simulator({
@@ -52,7 +52,7 @@ describe('the bundled demo scenario, enforced by the real policy engine', () => 
   }
 
   it('the shop lockdown at 100% drops nothing until the new caller appears, then only its calls', () => {
-    const applied: AppliedContract[] = [{ name: shop.name, revision: 1, stageIndex: 3, mode: 'percent', percent: 100, namespaces: [], policies: shop.policies }];
+    const applied: AppliedStage[] = [{ contract: shop.name, revision: 1, stageIndex: 3, stageName: 's3', mode: 'percent', percent: 100, namespaces: [], policies: shop.policies }];
     const before = simulate(applied, 30);
     expect(before.length).toBeGreaterThan(1000);
     expect(droppedEdges(before)).toEqual(new Set());
@@ -61,8 +61,33 @@ describe('the bundled demo scenario, enforced by the real policy engine', () => 
     expect(droppedEdges(after)).toEqual(new Set(['shop/price-scraper → shop/catalog:8080']));
   });
 
+  it('the pre-existing policies admit all of today\'s traffic: nothing is dropped before any contract', () => {
+    if (!spec.ok) return;
+    expect(spec.value.policies.length).toBeGreaterThan(0);
+    const records = simulate([], 100);
+    expect(records.length).toBeGreaterThan(1000);
+    expect(droppedEdges(records)).toEqual(new Set());
+    // They are enforced: their pods emit policy verdicts.
+    expect(records.some((r) => r.event_type.type === 5 && r.destination.namespace === 'data')).toBe(true);
+  });
+
+  it('the brownfield data lockdown at 100% drops nothing because of the baseline, and everything into data without it', () => {
+    if (!spec.ok) return;
+    const data = contract('data-lockdown.yaml');
+    const applied: AppliedStage[] = [{ contract: data.name, revision: 1, stageIndex: 2, stageName: 's2', mode: 'percent', percent: 100, namespaces: [], policies: data.policies }];
+    expect(droppedEdges(simulate(applied, 100))).toEqual(new Set());
+    // The same contract on a cluster with no pre-existing policies would cut every store off.
+    const out: FlowRecord[] = [];
+    const sim = new Simulator({ spec: { ...spec.value, policies: [] }, seed: 5, judge: (cluster) => new CorePolicyJudge(cluster), sink: { publish: (_n: SimNode, r: FlowRecord) => out.push(r) } });
+    sim.enforcement.setApplied(applied);
+    const t0 = 1_700_000_000_000;
+    for (let t = t0; t <= t0 + 100_000; t += 250) sim.step(t);
+    const dropped = droppedEdges(out);
+    for (const edge of ['shop/catalog → data/postgres:5432', 'shop/cart → data/redis:6379', 'shop/search → data/elasticsearch:9200', 'shop/checkout → data/kafka:9092']) expect(dropped).toContain(edge);
+  });
+
   it('the payments lockdown, if enforced, would break exactly the invoicing job', () => {
-    const applied: AppliedContract[] = [{ name: payments.name, revision: 1, stageIndex: 1, mode: 'namespaces', percent: 0, namespaces: ['payments'], policies: payments.policies }];
+    const applied: AppliedStage[] = [{ contract: payments.name, revision: 1, stageIndex: 1, stageName: 's1', mode: 'namespaces', percent: 0, namespaces: ['payments'], policies: payments.policies }];
     const records = simulate(applied, 100);
     expect(droppedEdges(records)).toEqual(new Set(['payments/invoice-job → payments/ledger:5432']));
   });

@@ -3,7 +3,7 @@ import { isEnrolled } from '../../../core/contract/enrollment.js';
 import { ConnectionTracker, flowFromRecord, type Flow } from '../../../core/flow/index.js';
 import { encodeRecord, decodeRecord, hubbleType } from '../../../proto/codec/hubble-types.js';
 import type { SimNode } from '../../../sim/cluster.js';
-import type { AppliedContract } from '../../../sim/enforcement.js';
+import type { AppliedStage } from '../../../controlplane/actuator/actuator.js';
 import type { FlowRecord } from '../../../sim/records.js';
 import { Simulator } from '../../../sim/simulator.js';
 import { smallSpec, tableJudge } from './fixtures.js';
@@ -13,7 +13,7 @@ interface Published {
   record: FlowRecord;
 }
 
-function run(opts: { applied?: AppliedContract[]; seconds?: number; spec?: ReturnType<typeof smallSpec> } = {}): { sim: Simulator; out: Published[] } {
+function run(opts: { applied?: AppliedStage[]; seconds?: number; spec?: ReturnType<typeof smallSpec> } = {}): { sim: Simulator; out: Published[] } {
   const out: Published[] = [];
   const sim = new Simulator({
     spec: opts.spec ?? smallSpec(),
@@ -27,8 +27,8 @@ function run(opts: { applied?: AppliedContract[]; seconds?: number; spec?: Retur
   return { sim, out };
 }
 
-const enforceAll = (policies: unknown[]): AppliedContract => ({
-  name: 'c', revision: 1, stageIndex: 3, mode: 'percent', percent: 100, namespaces: [], policies,
+const enforceAll = (policies: unknown[]): AppliedStage => ({
+  contract: 'c', revision: 1, stageIndex: 3, stageName: 'full', mode: 'percent', percent: 100, namespaces: [], policies,
 });
 
 describe('Simulator flows', () => {
@@ -80,7 +80,7 @@ describe('Simulator flows', () => {
     const name = Array.from({ length: 100 }, (_, i) => `contract-${i}`).find(
       (n) => apiPods.filter((p) => isEnrolled(n, p.namespace, p.name, 50)).length === 1,
     )!;
-    const applied: AppliedContract = { ...enforceAll([{ side: 'ingress', deny: 'shop/frontend' }]), name, percent: 50 };
+    const applied: AppliedStage = { ...enforceAll([{ side: 'ingress', deny: 'shop/frontend' }]), contract: name, percent: 50 };
     const { sim, out } = run({ applied: [applied] });
     const enforced = new Set(sim.cluster.pods.filter((p) => sim.enforcement.contractsEnforcing(p).length > 0).map((p) => p.ip));
     const drops = out.filter((o) => o.record.verdict === 'DROPPED');

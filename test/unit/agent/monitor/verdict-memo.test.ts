@@ -9,11 +9,11 @@ import type { ConnectionVerdict } from '../../../../agent/monitor/ports.js';
 import { VerdictMemo, MAX_MEMO_ENTRIES } from '../../../../agent/monitor/verdict-memo.js';
 import { benchContracts } from '../../../../bench/agent-contracts.js';
 import { ConnectionTracker, parseHubbleLine, type Endpoint, type Flow } from '../../../../core/flow/index.js';
-import type { CompiledPolicySet } from '../../../../core/policy/compile.js';
+import type { ContractEvaluator } from '../../../../agent/monitor/policy-engine.js';
 import { aFlow, anExternal, aPod, tcp, udp } from '../../../support/builders.js';
 import { readCaptures } from '../../core/flow/captures.js';
 
-const sets: CompiledPolicySet[] = benchContracts(8).contracts.map((c) => {
+const sets: ContractEvaluator[] = benchContracts(8).contracts.map((c) => {
   const r = engine.compile(c.policies);
   if (!r.ok) throw new Error(JSON.stringify(r.error));
   return r.value;

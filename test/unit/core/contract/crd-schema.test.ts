@@ -67,6 +67,8 @@ describe('CRD schema mirrors the contract model', () => {
       minFlows: g('minFlows'),
       maxWouldDeny: g('maxWouldDeny'),
       maxWouldDenyRatio: g('maxWouldDenyRatio'),
+      // No CRD default: omitted means no limit, as the parser's null.
+      maxNewlyAllowed: g('maxNewlyAllowed') ?? null,
       minNodeCoverage: g('minNodeCoverage'),
       maxLostEventsRatio: g('maxLostEventsRatio'),
       maxReportAgeMs: reportAge.ok ? reportAge.value : NaN,

@@ -108,6 +108,8 @@ describe('parseContract: document shape', () => {
     { name: 'negative duration', doc: aContract({ rollout: { strategy: 'percent', stages: [{ name: 'monitor', minDuration: '-1m' }, { name: 'all', percent: 100, minDuration: '1m' }] } }), path: 'spec.rollout.stages[0].minDuration', message: 'expected a duration' },
     { name: 'zero report age', doc: aContract({ gates: { maxReportAge: '0s' } }), path: 'spec.gates.maxReportAge', message: 'must be greater than 0' },
     { name: 'gates not an object', doc: aContract({ gates: [1] }), path: 'spec.gates', message: 'expected an object, got an array' },
+    { name: 'negative maxNewlyAllowed', doc: aContract({ gates: { maxNewlyAllowed: -1 } }), path: 'spec.gates.maxNewlyAllowed', message: 'at least 0' },
+    { name: 'fractional maxNewlyAllowed', doc: aContract({ gates: { maxNewlyAllowed: 1.5 } }), path: 'spec.gates.maxNewlyAllowed', message: 'expected an integer, got 1.5' },
     { name: 'null minDuration is a missing one', doc: aContract({ rollout: { strategy: 'percent', stages: [{ name: 'monitor', minDuration: null }, { name: 'all', percent: 100, minDuration: '1m' }] } }), path: 'spec.rollout.stages[0].minDuration', message: 'required' },
     { name: 'unknown rollback field', doc: aContract({ rollback: { maxDenies: 3 } }), path: 'spec.rollback.maxDenies', message: 'unknown field' },
     { name: 'unknown stage field', doc: aContract({ rollout: { strategy: 'percent', stages: [{ name: 'monitor', minDuration: '1m', pct: 5 }, { name: 'all', percent: 100, minDuration: '1m' }] } }), path: 'spec.rollout.stages[0].pct', message: 'unknown field' },
@@ -147,6 +149,7 @@ describe('parseContract: model and defaults', () => {
       minFlows: 100,
       maxWouldDeny: 0,
       maxWouldDenyRatio: 0,
+      maxNewlyAllowed: null,
       minNodeCoverage: 1,
       maxLostEventsRatio: 0.01,
       maxReportAgeMs: 120_000,
@@ -177,6 +180,8 @@ describe('parseContract: model and defaults', () => {
     const contract = parsed(aContract({ gates: { maxWouldDeny: null, maxWouldDenyRatio: null }, rollback: { maxActualDeniesPerMinute: null } }));
     expect(contract.spec.gates.maxWouldDeny).toBeNull();
     expect(contract.spec.gates.maxWouldDenyRatio).toBeNull();
+    expect(parsed(aContract({ gates: { maxNewlyAllowed: null } })).spec.gates.maxNewlyAllowed).toBeNull();
+    expect(parsed(aContract({ gates: { maxNewlyAllowed: 3 } })).spec.gates.maxNewlyAllowed).toBe(3);
     expect(contract.spec.rollback.maxActualDeniesPerMinute).toBeNull();
   });
 

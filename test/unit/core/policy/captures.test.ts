@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseHubbleLine, type Flow } from '../../../../core/flow/index.js';
-import { compilePolicies, evaluateConnection, parseNetworkPolicy, type NetworkPolicy } from '../../../../core/policy/index.js';
+import { createEvaluator, parseNetworkPolicy, type NetworkPolicy } from '../../../../core/policy/index.js';
 import { np } from './helpers.js';
 
 function repoRoot(): string {
@@ -83,11 +83,11 @@ describe('the engine over the real captures', () => {
   });
 
   it('default-deny in bookinfo: bookinfo pods are denied on their evaluated sides except with nodes; others untouched', () => {
-    const set = compilePolicies([np('bookinfo', 'default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })]);
+    const set = createEvaluator([np('bookinfo', 'default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })]);
     let denied = 0;
     for (const s of all) {
       const sides = sidesOf(s);
-      const e = evaluateConnection(set, s.flow, sides);
+      const e = set.evaluate(s.flow, sides);
       const expectSide = (self: RawEndpoint, peer: RawEndpoint, requested: boolean): string => {
         if (!requested || !isK8sPod(self)) return 'none';
         if (namespaceOf(self) !== 'bookinfo') return 'allow';
@@ -104,10 +104,10 @@ describe('the engine over the real captures', () => {
   });
 
   it('the bookinfo lockdown fixture admits productpage → details/reviews on 9080 and names the policies', () => {
-    const set = compilePolicies(fixture('bookinfo-lockdown.yaml'));
+    const set = createEvaluator(fixture('bookinfo-lockdown.yaml'));
     let checked = 0;
     for (const s of all) {
-      const e = evaluateConnection(set, s.flow, sidesOf(s));
+      const e = set.evaluate(s.flow, sidesOf(s));
       expect(['allow', 'deny', 'indeterminate']).toContain(e.verdict);
       if (e.verdict === 'deny') expect(e.policies.length).toBeGreaterThan(0);
       const dstApp = appOf(s.dst);

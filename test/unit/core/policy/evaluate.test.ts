@@ -239,42 +239,42 @@ describe('verdict explanations', () => {
 
 describe('memoisation is invisible', () => {
   it('one compiled set gives the same answers on repeated and interleaved calls', async () => {
-    const { compilePolicies, evaluateConnection } = await import('../../../../core/policy/index.js');
-    const set = compilePolicies([defaultDenyIngress, apiIngressFrom('web-to-api', [{ podSelector: { matchLabels: { app: 'web' } } }], [{ port: 8080 }])]);
+    const { createEvaluator } = await import('../../../../core/policy/index.js');
+    const set = createEvaluator([defaultDenyIngress, apiIngressFrom('web-to-api', [{ podSelector: { matchLabels: { app: 'web' } } }], [{ port: 8080 }])]);
     const flows = [conn(web, api, tcp(8080)), conn(db, api, tcp(8080)), conn(web, api, tcp(8081)), fromWorld('1.2.3.4')];
-    const first = flows.map((f) => evaluateConnection(set, f, BOTH).verdict);
+    const first = flows.map((f) => set.evaluate(f, BOTH).verdict);
     expect(first).toEqual(['allow', 'deny', 'deny', 'deny']);
-    for (let i = 0; i < 3; i++) expect(flows.map((f) => evaluateConnection(set, f, BOTH).verdict)).toEqual(first);
+    for (let i = 0; i < 3; i++) expect(flows.map((f) => set.evaluate(f, BOTH).verdict)).toEqual(first);
   });
   it('a reused identity number with other labels is not mistaken for the cached endpoint', async () => {
-    const { compilePolicies, evaluateConnection } = await import('../../../../core/policy/index.js');
-    const set = compilePolicies([apiIngressFrom('web-to-api', [{ podSelector: { matchLabels: { app: 'web' } } }])]);
+    const { createEvaluator } = await import('../../../../core/policy/index.js');
+    const set = createEvaluator([apiIngressFrom('web-to-api', [{ podSelector: { matchLabels: { app: 'web' } } }])]);
     const a = aPod({ namespace: 'shop', labels: { app: 'web' }, identity: 5555 });
     const b = aPod({ namespace: 'shop', labels: { app: 'db' }, identity: 5555 });
-    expect(evaluateConnection(set, conn(a, api, tcp(1)), BOTH).verdict).toBe('allow');
-    expect(evaluateConnection(set, conn(b, api, tcp(1)), BOTH).verdict).toBe('deny');
-    expect(evaluateConnection(set, conn(a, api, tcp(1)), BOTH).verdict).toBe('allow');
+    expect(set.evaluate(conn(a, api, tcp(1)), BOTH).verdict).toBe('allow');
+    expect(set.evaluate(conn(b, api, tcp(1)), BOTH).verdict).toBe('deny');
+    expect(set.evaluate(conn(a, api, tcp(1)), BOTH).verdict).toBe('allow');
   });
   it('stays exact when the bounded memo tables overflow and are cleared', async () => {
-    const { compilePolicies, evaluateConnection } = await import('../../../../core/policy/index.js');
-    const set = compilePolicies([apiIngressFrom('web-to-api', [{ podSelector: { matchLabels: { app: 'web' } } }])]);
+    const { createEvaluator } = await import('../../../../core/policy/index.js');
+    const set = createEvaluator([apiIngressFrom('web-to-api', [{ podSelector: { matchLabels: { app: 'web' } } }])]);
     let allowed = 0;
     for (let i = 0; i < 6000; i++) {
       const source = aPod({ namespace: 'shop', labels: { app: i % 3 === 0 ? 'web' : 'db' }, identity: 100_000 + i });
-      const v = evaluateConnection(set, conn(source, api, tcp(1000 + (i % 50))), BOTH).verdict;
+      const v = set.evaluate(conn(source, api, tcp(1000 + (i % 50))), BOTH).verdict;
       expect(v).toBe(i % 3 === 0 ? 'allow' : 'deny');
       if (v === 'allow') allowed++;
     }
     expect(allowed).toBe(2000);
   });
   it('named-port verdicts follow each call\'s resolver', async () => {
-    const { compilePolicies, evaluateConnection } = await import('../../../../core/policy/index.js');
-    const set = compilePolicies([webEgress('named', { ports: [{ port: 'http' }] })]);
+    const { createEvaluator } = await import('../../../../core/policy/index.js');
+    const set = createEvaluator([webEgress('named', { ports: [{ port: 'http' }] })]);
     const flow = conn(web, api, tcp(8080));
-    expect(evaluateConnection(set, flow, BOTH, { namedPorts: () => 8080 }).verdict).toBe('allow');
-    expect(evaluateConnection(set, flow, BOTH, { namedPorts: () => 9090 }).verdict).toBe('deny');
-    expect(evaluateConnection(set, flow, BOTH).verdict).toBe('indeterminate');
-    const failing = evaluateConnection(set, flow, BOTH, {
+    expect(set.evaluate(flow, BOTH, { namedPorts: () => 8080 }).verdict).toBe('allow');
+    expect(set.evaluate(flow, BOTH, { namedPorts: () => 9090 }).verdict).toBe('deny');
+    expect(set.evaluate(flow, BOTH).verdict).toBe('indeterminate');
+    const failing = set.evaluate(flow, BOTH, {
       namedPorts: () => {
         throw new Error('boom');
       },

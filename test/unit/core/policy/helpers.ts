@@ -1,8 +1,7 @@
 /** Small helpers for the policy-engine tests: manifests in, verdicts out. */
 import type { Flow, PodEndpoint } from '../../../../core/flow/index.js';
 import {
-  compilePolicies,
-  evaluateConnection,
+  createEvaluator,
   parseNetworkPolicy,
   type EvaluatedSides,
   type Evaluation,
@@ -21,7 +20,7 @@ export function np(namespace: string, name: string, spec: Record<string, unknown
 export const BOTH: EvaluatedSides = { egress: true, ingress: true };
 
 export function evaluate(policies: readonly NetworkPolicy[], flow: Flow, sides: EvaluatedSides = BOTH, namedPorts?: NamedPortResolver): Evaluation {
-  return evaluateConnection(compilePolicies(policies), flow, sides, namedPorts ? { namedPorts } : {});
+  return createEvaluator(policies).evaluate(flow, sides, namedPorts ? { namedPorts } : {});
 }
 
 /** A pod whose flow carries no namespace labels at all (no `io.cilium.k8s.namespace.labels.*`). */

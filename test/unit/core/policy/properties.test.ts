@@ -1,11 +1,12 @@
 /**
  * Properties of NetworkPolicy semantics that must hold for any policy set (fast-check):
- * order independence, additivity, namespace scoping, and sides evaluated independently.
+ * order independence, additivity, namespace scoping, and sides evaluated independently;
+ * and of brownfield verdicts (baseline alone vs baseline ∪ proposed).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Flow } from '../../../../core/flow/index.js';
-import { compilePolicies, evaluateConnection, parseNetworkPolicy, type Evaluation, type NetworkPolicy } from '../../../../core/policy/index.js';
+import { createBaselineEvaluator, createEvaluator, parseNetworkPolicy, sideChange, type Evaluation, type NetworkPolicy } from '../../../../core/policy/index.js';
 import { referenceSide } from './reference.js';
 import { aFlow, aPod, anExternal, icmpv4, sctp, tcp, udp } from '../../../support/builders.js';
 
@@ -82,8 +83,8 @@ const flowsArb = fc.array(flowArb, { minLength: 1, maxLength: 8 });
 
 const BOTH = { egress: true, ingress: true };
 const evalAll = (policies: readonly NetworkPolicy[], flows: readonly Flow[]): Evaluation[] => {
-  const set = compilePolicies(policies);
-  return flows.map((f) => evaluateConnection(set, f, BOTH));
+  const set = createEvaluator(policies);
+  return flows.map((f) => set.evaluate(f, BOTH));
 };
 const shape = (e: Evaluation): string => `${e.verdict}/${e.egress}/${e.ingress}`;
 
@@ -148,11 +149,11 @@ describe('policy engine properties', () => {
   it('each side is decided on its own: one-side evaluations agree with the two-side one', () => {
     fc.assert(
       fc.property(policiesArb, flowsArb, (policies, flows) => {
-        const set = compilePolicies(policies);
+        const set = createEvaluator(policies);
         for (const f of flows) {
-          const both = evaluateConnection(set, f, BOTH);
-          const e = evaluateConnection(set, f, { egress: true, ingress: false });
-          const i = evaluateConnection(set, f, { egress: false, ingress: true });
+          const both = set.evaluate(f, BOTH);
+          const e = set.evaluate(f, { egress: true, ingress: false });
+          const i = set.evaluate(f, { egress: false, ingress: true });
           expect(e.egress).toBe(both.egress);
           expect(i.ingress).toBe(both.ingress);
           const sides = [both.egress, both.ingress];
@@ -181,14 +182,81 @@ describe('policy engine properties', () => {
   it('agrees with a plain reference reading of the spec on every side (differential)', () => {
     fc.assert(
       fc.property(policiesArb, flowsArb, (policies, flows) => {
-        const set = compilePolicies(policies);
+        const set = createEvaluator(policies);
         for (const f of flows) {
-          const e = evaluateConnection(set, f, BOTH);
+          const e = set.evaluate(f, BOTH);
           expect(e.egress).toBe(referenceSide(policies, f, 'egress'));
           expect(e.ingress).toBe(referenceSide(policies, f, 'ingress'));
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+const sidesArb = fc.constantFrom({ egress: true, ingress: true }, { egress: true, ingress: false }, { egress: false, ingress: true });
+const full = (e: Evaluation): string => `${e.verdict}/${e.egress}/${e.ingress} [${[...e.policies].sort().join(',')}] ${e.reason}`;
+
+describe('brownfield verdict properties', () => {
+  it('with an empty baseline, the combined answer is today\'s single-set answer and nothing is already denied', () => {
+    fc.assert(
+      fc.property(policiesArb, fc.array(fc.tuple(flowArb, sidesArb), { minLength: 1, maxLength: 8 }), (policies, flows) => {
+        const brownfield = createBaselineEvaluator([], policies);
+        const today = createEvaluator(policies);
+        for (const [f, sides] of flows) {
+          const r = brownfield.evaluate(f, sides);
+          const t = today.evaluate(f, sides);
+          expect(full(r.combined)).toBe(full(t));
+          for (const side of ['egress', 'ingress'] as const) {
+            expect(r.baseline[side]).toBe(t[side] === 'none' ? 'none' : 'allow');
+            // Today's deny is exactly a newly-denied side; nothing else can be denied.
+            expect(r[side] === 'newly-denied').toBe(t[side] === 'deny');
+            expect(['already-denied', 'newly-allowed']).not.toContain(r[side]);
+          }
+          expect(r.change).toBe(t.verdict === 'deny' ? 'newly-denied' : 'same');
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('the combined answer equals evaluating the union set directly, and the baseline answer the baseline set', () => {
+    fc.assert(
+      fc.property(policiesArb, policiesArb, fc.array(fc.tuple(flowArb, sidesArb), { minLength: 1, maxLength: 8 }), (baseline, proposed, flows) => {
+        const brownfield = createBaselineEvaluator(baseline, proposed);
+        const union = createEvaluator([...baseline, ...proposed]);
+        const alone = createEvaluator(baseline);
+        for (const [f, sides] of flows) {
+          const r = brownfield.evaluate(f, sides);
+          const u = union.evaluate(f, sides);
+          expect(shape(r.combined)).toBe(shape(u));
+          expect([...r.combined.policies].sort()).toEqual([...u.policies].sort());
+          expect(full(r.baseline)).toBe(full(alone.evaluate(f, sides)));
+          for (const side of ['egress', 'ingress'] as const) expect(r[side]).toBe(sideChange(r.baseline[side], r.combined[side]));
+          const changes = [r.egress, r.ingress];
+          expect(r.change).toBe(changes.includes('newly-denied') ? 'newly-denied' : changes.includes('newly-allowed') ? 'newly-allowed' : 'same');
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('agrees with the reference reading of the spec under each set (differential)', () => {
+    fc.assert(
+      fc.property(policiesArb, policiesArb, flowsArb, (baseline, proposed, flows) => {
+        const brownfield = createBaselineEvaluator(baseline, proposed);
+        for (const f of flows) {
+          const r = brownfield.evaluate(f, BOTH);
+          for (const side of ['egress', 'ingress'] as const) {
+            const b = referenceSide(baseline, f, side);
+            const c = referenceSide([...baseline, ...proposed], f, side);
+            expect(r.baseline[side]).toBe(b);
+            expect(r.combined[side]).toBe(c);
+            expect(r[side]).toBe(sideChange(b, c));
+          }
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -1,9 +1,11 @@
 /**
- * Small "unknown in, typed out or a problem" readers for hand-validating documents. Each
- * reader pushes what is wrong at `path` onto a shared problem list and returns `undefined`,
- * so a validator can keep going and report every problem, not just the first.
+ * The project's validation toolkit: small "unknown in, typed out or a problem" readers for
+ * hand-validating documents (contracts, cluster specs, API responses). Each reader pushes
+ * what is wrong at `path` onto a shared problem list and returns `undefined`, so a validator
+ * can keep going and report every problem, not just the first. (Command-line flags have their
+ * own text readers in io/flags.ts.)
  */
-import { childPath, problem, type Problem } from '../common/index.js';
+import { childPath, problem, type Problem } from './problem.js';
 
 export type RawObject = Readonly<Record<string, unknown>>;
 
@@ -37,8 +39,16 @@ export function describeValue(value: unknown): string {
   }
 }
 
+/** The project's one object test: a plain object or class instance, not null, not an array. */
 export function isObject(value: unknown): value is RawObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const EMPTY_OBJECT: RawObject = Object.freeze({});
+
+/** The value when it is an object, else an empty one: for reading optional parts of a response. */
+export function asObject(value: unknown): RawObject {
+  return isObject(value) ? value : EMPTY_OBJECT;
 }
 
 /**

@@ -1,5 +1,11 @@
 /**
- * IP addresses and CIDR blocks as numbers, for ipBlock matching (netpol.md rules 15 and 22).
+ * The project's one IP address and CIDR parser (NetworkPolicy ipBlocks, netpol.md rules 15
+ * and 22; Hubble IP flow filters). It accepts exactly what Go's net/netip `ParseAddr` and
+ * `ParsePrefix` accept, which is what Cilium's Hubble server and Kubernetes' strict CIDR
+ * validation use: four decimal octets without leading zeros, RFC 4291 IPv6 text (with an
+ * IPv4 tail), a prefix length in plain decimal; no hex or octal IPv4 forms, no empty parts,
+ * no surrounding space. test/integration/hubble-ip-filter.test.ts checks it against netip.
+ *
  * An address is a list of 32-bit words: one word for IPv4, four for IPv6, most significant
  * first, so a range check is a word-by-word comparison and IPv4 never meets IPv6.
  */
@@ -8,6 +14,13 @@ export interface IpAddress {
   readonly version: 4 | 6;
   /** Unsigned 32-bit words, most significant first (length 1 for IPv4, 4 for IPv6). */
   readonly words: readonly number[];
+  /** The IPv6 zone (`fe80::1%eth0`), only when parsed with `{ zone: true }`. */
+  readonly zone?: string;
+}
+
+export interface ParseIpOptions {
+  /** Accept an IPv6 zone after `%` (netip.ParseAddr does; prefixes never take one). */
+  readonly zone?: boolean;
 }
 
 /** A CIDR block as an inclusive numeric range. */
@@ -83,8 +96,15 @@ function parseIpv6Words(text: string): number[] | null {
 }
 
 /** Parses a bare IPv4 or IPv6 address; null when it is not one. */
-export function parseIp(text: string): IpAddress | null {
+export function parseIp(text: string, options: ParseIpOptions = {}): IpAddress | null {
   if (text.includes(':')) {
+    const percent = text.indexOf('%');
+    if (percent >= 0) {
+      const zone = text.slice(percent + 1);
+      if (options.zone !== true || zone === '') return null;
+      const words = parseIpv6Words(text.slice(0, percent));
+      return words === null ? null : { version: 6, words, zone };
+    }
     const words = parseIpv6Words(text);
     return words === null ? null : { version: 6, words };
   }
@@ -132,7 +152,8 @@ export function parseCidr(text: string): ParsedCidr | string {
   if (slash < 0) return `must be a CIDR such as 10.0.0.0/16 or fd00::/64, got ${JSON.stringify(text)}`;
   const ip = parseIp(text.slice(0, slash));
   const prefixText = text.slice(slash + 1);
-  if (ip === null || !/^[0-9]{1,3}$/.test(prefixText)) {
+  // NOTE: no leading zeros (`/08`), no sign: netip.ParsePrefix rejects both since Go 1.22.
+  if (ip === null || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) {
     return `must be a CIDR such as 10.0.0.0/16 or fd00::/64, got ${JSON.stringify(text)}`;
   }
   const prefix = Number(prefixText);
@@ -165,9 +186,12 @@ function compareWords(a: readonly number[], b: readonly number[]): number {
   return 0;
 }
 
-/** True when the address lies in the range (network and broadcast addresses included). */
+/**
+ * True when the address lies in the range (network and broadcast addresses included). An
+ * address with a zone is in no range (as netip.Prefix.Contains).
+ */
 export function rangeContains(range: IpRange, ip: IpAddress): boolean {
-  if (range.version !== ip.version) return false;
+  if (range.version !== ip.version || ip.zone !== undefined) return false;
   return compareWords(range.first, ip.words) <= 0 && compareWords(ip.words, range.last) <= 0;
 }
 

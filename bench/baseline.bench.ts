@@ -1,0 +1,129 @@
+/**
+ * Brownfield evaluation throughput (issue 12): a baseline of 200 policies already in force
+ * and 20 contracts, each judged on top of it (createBaselineEvaluator, compiled once per
+ * (baseline, contract) pair), over the real 400-TCP capture the way the agent calls the
+ * engine (every flow × every contract; egress where source.ID is set, ingress where
+ * destination.ID is set). Printed beside today's contract-only figure (createEvaluator over the
+ * contract alone) on the same flows, in one process on one core. Target: ≥ 1,000,000 side
+ * evaluations per second. Prints a table; asserts nothing.
+ *
+ * The baseline locks bookinfo down and admits the capture's real edges (so it selects the
+ * flows' pods and decides their sides), plus 190 policies for other namespaces and apps.
+ * "fresh objects" rotates through separately parsed copies of the capture, as in the agent
+ * where every flow is a new object.
+ */
+import { createBaselineEvaluator, createEvaluator, type EvaluatedSides, type NetworkPolicy } from '../core/policy/index.js';
+import type { Flow } from '../core/flow/index.js';
+import { CAPTURE, bookinfoLockdown, captureLines, contracts, elsewhere, parseCapture } from './policy-fixtures.js';
+
+const BASELINE_POLICIES = 200;
+const CONTRACTS = 20;
+const SECONDS_PER_RUN = 1.5;
+const COPIES = 8;
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function baselinePolicies(): NetworkPolicy[] {
+  const out = bookinfoLockdown(9000);
+  for (let i = 1000; out.length < BASELINE_POLICIES; i++) out.push(...elsewhere(i));
+  return out.slice(0, BASELINE_POLICIES);
+}
+
+interface Run {
+  readonly evaluations: number;
+  readonly sides: number;
+  readonly seconds: number;
+}
+
+/** Whole passes over the capture for about SECONDS_PER_RUN; `evaluate` returns the sides it decided. */
+function measure(copies: readonly (readonly Flow[])[], sides: readonly EvaluatedSides[], mode: 'same objects' | 'fresh objects', evaluate: (flow: Flow, sides: EvaluatedSides) => number, perFlow: number): Run {
+  for (const f of copies[0]!.keys()) evaluate(copies[0]![f]!, sides[f]!); // warm up: JIT and memo tables
+  globalThis.gc?.();
+  let evaluations = 0;
+  let decided = 0;
+  let passes = 0;
+  const start = performance.now();
+  while (performance.now() - start < SECONDS_PER_RUN * 1000) {
+    const batch = mode === 'same objects' ? copies[0]! : copies[passes % copies.length]!;
+    for (let i = 0; i < batch.length; i++) decided += evaluate(batch[i]!, sides[i]!);
+    evaluations += batch.length * perFlow;
+    passes++;
+  }
+  return { evaluations, sides: decided, seconds: (performance.now() - start) / 1000 };
+}
+
+function main(): void {
+  const lines = captureLines();
+  const copies = Array.from({ length: COPIES }, () => parseCapture(lines));
+  const flows = copies[0]!;
+  const sides = flows.map((f) => ({ egress: f.source.id !== null, ingress: f.destination.id !== null }));
+  const baseline = baselinePolicies();
+  const proposals = contracts(CONTRACTS);
+
+  let started = performance.now();
+  const plain = proposals.map((ps) => createEvaluator(ps));
+  const plainMs = performance.now() - started;
+  started = performance.now();
+  const paired = proposals.map((ps) => createBaselineEvaluator(baseline, ps));
+  const pairedMs = performance.now() - started;
+
+  process.stdout.write(`capture: ${CAPTURE} (${flows.length} flows); baseline: ${baseline.length} policies; contracts: ${proposals.length} (${proposals.reduce((n, p) => n + p.length, 0)} policies)\n`);
+  process.stdout.write(`compile: contract-only ${plainMs.toFixed(1)} ms, baseline pairs ${pairedMs.toFixed(1)} ms (${CONTRACTS} pairs)\n\n`);
+  const header = 'evaluator                   | mode           | connection evals | side evals  | side evals/s | ns/side\n';
+  process.stdout.write(header + '-'.repeat(header.length - 1) + '\n');
+
+  let newlyDenied = 0;
+  let alreadyDenied = 0;
+  for (const mode of ['same objects', 'fresh objects'] as const) {
+    const rows: [string, Run][] = [
+      [
+        'contract only (today)',
+        measure(
+          copies,
+          sides,
+          mode,
+          (f, sd) => {
+            let n = 0;
+            for (let c = 0; c < plain.length; c++) {
+              const e = plain[c]!.evaluate(f, sd);
+              if (e.egress !== 'none') n++;
+              if (e.ingress !== 'none') n++;
+            }
+            return n;
+          },
+          plain.length,
+        ),
+      ],
+      [
+        'baseline ∪ contract (new)',
+        measure(
+          copies,
+          sides,
+          mode,
+          (f, sd) => {
+            let n = 0;
+            for (let c = 0; c < paired.length; c++) {
+              const r = paired[c]!.evaluate(f, sd);
+              if (r.egress !== 'none') n++;
+              if (r.ingress !== 'none') n++;
+              if (r.egress === 'newly-denied') newlyDenied++;
+              else if (r.egress === 'already-denied') alreadyDenied++;
+              if (r.ingress === 'newly-denied') newlyDenied++;
+              else if (r.ingress === 'already-denied') alreadyDenied++;
+            }
+            return n;
+          },
+          paired.length,
+        ),
+      ],
+    ];
+    for (const [name, run] of rows) {
+      process.stdout.write(
+        `${name.padEnd(27)} | ${mode.padEnd(14)} | ${fmt(run.evaluations).padStart(16)} | ${fmt(run.sides).padStart(11)} | ${fmt(run.sides / run.seconds).padStart(12)} | ${((run.seconds / run.sides) * 1e9).toFixed(0).padStart(7)}\n`,
+      );
+    }
+  }
+  process.stdout.write(`\n(sides seen newly denied: ${fmt(newlyDenied)}, already denied: ${fmt(alreadyDenied)}; target ≥ 1,000,000 side evals/s on one core)\n`);
+}
+
+main();

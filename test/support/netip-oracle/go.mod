@@ -1,0 +1,3 @@
+module rampart.test/netip-oracle
+
+go 1.22
