@@ -8,8 +8,8 @@
  *   windows it accepts are exactly the ones the agents see acknowledged by it).
  * - disk full on the state folder (a 1 MiB tmpfs mounted for the test and filled): the
  *   control plane cannot record the ramp's first step, so it starts nothing, says why
- *   (ENOSPC, the history file) pass after pass, and leaves no torn line; with space back it
- *   records and advances.
+ *   (ENOSPC, the history file) in its log and in the API's decision and problems, pass
+ *   after pass, and leaves no torn line; with space back it records and advances.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -149,9 +149,14 @@ describe('control plane faults', () => {
     // Pass after pass it cannot record the ramp's start, so nothing starts: no stage, no history.
     await waitFor(async () => ((await controlplaneMetrics(cp, TOKEN)).value('rampart_controlplane_reconcile_errors_total') ?? 0) >= 5, { what: 'repeated refusals' });
     const res = await fetch(`${cp.base}/api/v1/contracts/${BOOKINFO}/history`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    // Unknown to the API (404) while its first entry cannot be written, or listed with no history.
-    if (res.status === 200) expect(((await res.json()) as { items: unknown[] }).items).toEqual([]);
-    else expect(res.status).toBe(404);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { items: unknown[] }).items).toEqual([]);
+    // The API says why, in the decision and as a problem (status and the dashboard show both).
+    const view = await contractView(cp, BOOKINFO, TOKEN);
+    expect(view.stage.index).toBe(0);
+    expect(view.decision.kind).toBe('hold');
+    expect(view.decision.reasons[0]).toMatch(/^reconcile failed: history not written to .*history\.jsonl \(ENOSPC\): .*; holding at the current stage, retrying on the next pass$/);
+    expect(view.problems).toContainEqual({ path: 'reconcile', message: expect.stringMatching(/^failed: history not written .*\(ENOSPC\)/) as string });
     expect((await controlplaneMetrics(cp, TOKEN)).value('rampart_controlplane_transitions_total', { contract: BOOKINFO, decision: 'advance' }) ?? 0).toBe(0);
     // Nothing half-written: a short write is cut back.
     expect(fs.readFileSync(path.join(s.state, 'history.jsonl'), 'utf8')).toBe('');

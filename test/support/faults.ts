@@ -79,6 +79,7 @@ export interface ContractView {
   phase: string;
   decision: { kind: string; reasons: string[] };
   gates: { gate: string; phase: string; message: string }[];
+  problems: { path: string; message: string }[];
   evidence: { windows: number; flows: number; flowsSeen: number; lostEvents: number; nodes: { expected: number; reporting: number } };
 }
 
