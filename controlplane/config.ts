@@ -41,6 +41,14 @@ export interface ControlplaneConfig {
   /** The dashboard's files; null: the controlplane/http/static folder of this checkout. */
   readonly staticDir: string | null;
   readonly logLevel: LogLevel;
+  /** How long the traffic map keeps edges (`--map-retention`, default 7 d). */
+  readonly mapRetentionMs: number;
+  /** At most this many edges in the traffic map (`--map-max-edges`). */
+  readonly mapMaxEdges: number;
+  /** The admission webhook (HTTPS), or null when `--webhook-listen` is not given. */
+  readonly webhook: { readonly listen: ListenAddress; readonly tlsCertFile: string; readonly tlsKeyFile: string } | null;
+  /** A kubeconfig the webhook reads Namespace labels with (else KUBECONFIG, else in-cluster, else the map's identities). */
+  readonly kubeconfig: string | null;
 }
 
 /** Defaults in one table, next to the parser. */
@@ -51,6 +59,8 @@ export const CONTROLPLANE_DEFAULTS = {
   contractRescan: '2s',
   expectedNodeTtl: '10m',
   logLevel: 'info',
+  mapRetention: '168h',
+  mapMaxEdges: 20_000,
 } as const;
 
 /** Flag → environment variable. Every flag can also be given as `--flag=value`. */
@@ -70,6 +80,12 @@ const OPTIONS = {
   'expected-node-ttl': 'EXPECTED_NODE_TTL',
   'static-dir': 'STATIC_DIR',
   'log-level': 'LOG_LEVEL',
+  'map-retention': 'MAP_RETENTION',
+  'map-max-edges': 'MAP_MAX_EDGES',
+  'webhook-listen': 'WEBHOOK_LISTEN',
+  'tls-cert': 'TLS_CERT',
+  'tls-key': 'TLS_KEY',
+  kubeconfig: 'KUBECONFIG',
 } as const;
 const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS' } as const;
 /** Parsed by the shared io/flags: the OPTIONS take a value, BOOLEAN_FLAGS also read `=true|false`. */
@@ -83,8 +99,11 @@ export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir>
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
                             [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>]]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
+                            [--map-retention <dur>] [--map-max-edges <n>]
+                            [--webhook-listen <addr> --tls-cert <file> --tls-key <file>] [--kubeconfig <file>]
 defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONTROLPLANE_DEFAULTS.httpListen} --reconcile-interval ${CONTROLPLANE_DEFAULTS.reconcileInterval}
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
+          --map-retention ${CONTROLPLANE_DEFAULTS.mapRetention} --map-max-edges ${CONTROLPLANE_DEFAULTS.mapMaxEdges}
 Without --token-file, authentication is off (a warning is logged).
 --baseline: NetworkPolicies already in force; each contract is judged against those it did not write.
 `;
@@ -170,6 +189,23 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   // A flag wins over the environment, `--open-reads=false` included.
   const openReads = booleans.has('open-reads') || (!explicitlyFalse.has('open-reads') && (openEnv === 'true' || openEnv === '1'));
 
+  const maxEdgesText = read('map-max-edges');
+  const mapMaxEdges = maxEdgesText === null ? CONTROLPLANE_DEFAULTS.mapMaxEdges : Number(maxEdgesText.value);
+  if (!Number.isInteger(mapMaxEdges) || mapMaxEdges < 1 || mapMaxEdges > 1_000_000) problems.push(problem(maxEdgesText?.where ?? '--map-max-edges', `expected an integer from 1 to 1000000, got ${JSON.stringify(maxEdgesText?.value)}`));
+  let webhook: ControlplaneConfig['webhook'] = null;
+  const webhookText = read('webhook-listen');
+  const tlsCert = read('tls-cert');
+  const tlsKey = read('tls-key');
+  if (webhookText !== null) {
+    const w = parseListen(webhookText.value);
+    if (!w.ok) problems.push(problem(webhookText.where, w.error));
+    if (tlsCert === null) problems.push(problem('--tls-cert', 'required with --webhook-listen: the API server calls webhooks over HTTPS only'));
+    if (tlsKey === null) problems.push(problem('--tls-key', 'required with --webhook-listen'));
+    if (w.ok && tlsCert !== null && tlsKey !== null) webhook = { listen: w.value, tlsCertFile: tlsCert.value, tlsKeyFile: tlsKey.value };
+  } else if (tlsCert !== null || tlsKey !== null) {
+    problems.push(problem(tlsCert?.where ?? tlsKey?.where ?? '--tls-cert', 'only with --webhook-listen'));
+  }
+
   const config: ControlplaneConfig = {
     contractsDir,
     stateDir,
@@ -185,6 +221,10 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     expectedNodeTtlMs: duration('expected-node-ttl', CONTROLPLANE_DEFAULTS.expectedNodeTtl, 1000),
     staticDir: read('static-dir')?.value ?? null,
     logLevel,
+    mapRetentionMs: duration('map-retention', CONTROLPLANE_DEFAULTS.mapRetention, 60_000),
+    mapMaxEdges: Number.isInteger(mapMaxEdges) && mapMaxEdges >= 1 ? mapMaxEdges : CONTROLPLANE_DEFAULTS.mapMaxEdges,
+    webhook,
+    kubeconfig: read('kubeconfig')?.value ?? null,
   };
   return problems.length > 0 ? err(problems) : ok(Object.freeze(config));
 }

@@ -12,11 +12,15 @@ import { LocalActuator } from './actuator/local-actuator.js';
 import { OPEN_AUTHORIZER, TokenFileAuthorizer, type Authorizer } from './auth.js';
 import type { ControlplaneConfig } from './config.js';
 import { contractJson, edgeJson, historyItemJson } from './http/api-json.js';
+import { MapApi } from './http/map-api.js';
 import { ControlplaneHttpServer } from './http/server.js';
 import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics.js';
+import { MapMetrics } from './map/map-metrics.js';
+import { MapService } from './map/map-service.js';
+import { startWebhook, type WebhookHandle } from './admission/webhook.js';
 import type { BaselineSource } from './registry/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './registry/file-baseline-source.js';
 import { FileContractSource } from './registry/file-contract-source.js';
@@ -39,6 +43,11 @@ export const DEFAULT_STATIC_DIR = path.join(
 export interface ControlplaneHandle {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** The admission webhook's port, or null without --webhook-listen. */
+  readonly webhookPort: number | null;
+  /** How long each admission review took (ms, most recent last, bounded). */
+  readonly webhookLatenciesMs: readonly number[];
+  readonly map: MapService;
   readonly reconciler: Reconciler;
   readonly actuator: LocalActuator;
   readonly registry: Registry;
@@ -98,6 +107,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     log.info('baseline changed', { revision: s.revision, policies: s.policies.length });
   });
   if (config.baselineDir !== null) log.info('baseline loaded', { dir: config.baselineDir, revision: baseline.snapshot().revision, policies: baseline.snapshot().policies.length });
+  const trafficMap = new MapService({ stateDir: config.stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
+  trafficMap.start();
+  const mapMetrics = new MapMetrics(registry, trafficMap.map);
 
   const store = new EvidenceStore();
   const known = loadKnownNodes(config.stateDir);
@@ -147,6 +159,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     onEvidence: () => {
       reconciler.nudge();
     },
+    onAccepted: (summary, nowMs) => {
+      trafficMap.ingest(summary, nowMs);
+    },
     onNewEdges: (edges) => {
       for (const e of edges) {
         hub.broadcast({ type: 'edge', at: new Date(clock.nowMs()).toISOString(), contract: e.contract, revision: e.revision, stageIndex: e.stageIndex, edge: edgeJson(e.edge, e.kind) });
@@ -185,6 +200,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     staticDir,
     log: log.child({ component: 'http' }),
     ready: () => ready,
+    mapApi: new MapApi({ map: trafficMap, clock, contract: (name) => reconciler.get(name)?.contract ?? null }),
     streamHello: () => ({
       type: 'snapshot',
       at: new Date(clock.nowMs()).toISOString(),
@@ -192,6 +208,15 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     }),
   });
   const address = await http.listen(config.httpListen.host, config.httpListen.port);
+  const webhook: WebhookHandle | null = config.webhook === null ? null : await startWebhook({
+          ...config.webhook,
+          kubeconfig: config.kubeconfig,
+          map: trafficMap,
+          log: log.child({ component: 'admission' }),
+          observe: (seconds, result) => {
+            mapMetrics.admissionSeconds.observe({ result }, seconds);
+          },
+        });
   const rates = setInterval(() => {
     if (hub.size() === 0) return;
     const nowMs = clock.nowMs();
@@ -210,12 +235,23 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     });
   }, RATES_INTERVAL_MS);
   ready = true;
-  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, grpcTls: tls === null ? 'off' : tls.clientCaPem === null ? 'server' : 'mutual', http: `${address.address}:${address.port}`, httpPort: address.port, staticDir });
+  log.info('listening', {
+    grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`,
+    grpcPort,
+    grpcTls: tls === null ? 'off' : tls.clientCaPem === null ? 'server' : 'mutual',
+    http: `${address.address}:${address.port}`,
+    httpPort: address.port,
+    staticDir,
+    ...(webhook === null ? {} : { webhookPort: webhook.port }),
+  });
 
   let closing: Promise<void> | null = null;
   return {
     grpcPort,
     httpPort: address.port,
+    webhookPort: webhook?.port ?? null,
+    webhookLatenciesMs: webhook?.latenciesMs ?? [],
+    map: trafficMap,
     reconciler,
     actuator,
     registry,
@@ -225,7 +261,8 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
         clearInterval(rates);
         clearInterval(saveNodes);
         controller.abort();
-        await Promise.all([collector.close(), http.close()]);
+        await Promise.all([collector.close(), http.close(), webhook?.close()]);
+        trafficMap.close();
         journal.close();
         log.info('stopped');
       })();

@@ -17,10 +17,12 @@ import type { OperatorAction } from '../rollout/ramp.js';
 import type { Journal } from '../state/journal.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import { contractJson, edgeJson, historyItemJson } from './api-json.js';
+import type { MapApi } from './map-api.js';
 import { contractFixJson } from '../authoring/contract-fix.js';
 import { broadeningJson } from '../authoring/broadening.js';
 import type { BaselineSource } from '../registry/baseline-source.js';
 import { serveStatic } from './static-files.js';
+import { serveVendor } from './vendor-files.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ACTIONS: readonly OperatorAction[] = ['approve', 'pause', 'resume', 'rollback'];
@@ -38,6 +40,8 @@ export interface HttpServerOptions {
   readonly ready: () => boolean;
   /** The first message a stream client gets. */
   readonly streamHello: () => unknown;
+  /** GET /api/v1/map and POST /api/v1/preview (controlplane/http/map-api.ts). */
+  readonly mapApi?: MapApi;
   /** The policies already in force, for the fix and broadening reports (absent: none). */
   readonly baseline?: BaselineSource;
 }
@@ -161,7 +165,7 @@ export class ControlplaneHttpServer {
       sendError(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here`);
       return;
     }
-    if (!serveStatic(this.o.staticDir, p, res)) sendError(res, 404, 'NOT_FOUND', `no such path ${p}`);
+    if (!serveVendor(p, res) && !serveStatic(this.o.staticDir, p, res)) sendError(res, 404, 'NOT_FOUND', `no such path ${p}`);
   }
 
   private async api(req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string, p: string): Promise<void> {
@@ -194,6 +198,15 @@ export class ControlplaneHttpServer {
           hubbleConnected: a.hubbleConnected,
         })),
       });
+      return;
+    }
+    if (parts[1] === 'v1' && (parts[2] === 'map' || parts[2] === 'preview') && parts.length === 3 && this.o.mapApi !== undefined) {
+      // A preview changes nothing: it is a read, like the map.
+      if (!this.o.openReads && !this.o.authorizer.check(req.headers.authorization)) {
+        sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
+        return;
+      }
+      await this.o.mapApi.handle(req, res, url, method, parts[2]);
       return;
     }
     if (parts[1] !== 'v1' || parts[2] !== 'contracts' || parts.length > 5) {

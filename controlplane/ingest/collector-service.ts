@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, Logger } from '../../core/common/index.js';
 import { formatProblems } from '../../core/common/index.js';
-import type { ContractSet } from '../../core/summary/index.js';
+import type { ContractSet, WindowSummary } from '../../core/summary/index.js';
 import { loadProto } from '../../proto/loader.js';
 import { contractSetToPb } from '../../proto/codec/contract-set-codec.js';
 import { windowSummaryFromPb } from '../../proto/codec/report-codec.js';
@@ -47,6 +47,8 @@ export interface CollectorOptions {
   readonly onEvidence: (touched: readonly string[]) => void;
   /** Newly seen denied edges, for the live stream. */
   readonly onNewEdges: (edges: readonly NewEdge[]) => void;
+  /** Every accepted report, once (after deduplication): the traffic map reads its observed edges. */
+  readonly onAccepted?: (summary: WindowSummary, nowMs: number) => void;
 }
 
 function reportIdentity(pb: unknown): { bootId: string; seq: number } {
@@ -224,6 +226,7 @@ export class CollectorService {
       this.send(call, { ack: { boot_id: summary.bootId, seq: summary.seq } });
       if (outcome.touched.length > 0) this.o.onEvidence(outcome.touched);
       if (outcome.newEdges.length > 0) this.o.onNewEdges(outcome.newEdges);
+      this.o.onAccepted?.(summary, nowMs);
     });
 
     let closed = false;
