@@ -168,12 +168,12 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     const g = parseListen(grpcListen);
     if (!g.ok) problems.push(problem(read('grpc-listen')?.where ?? '--grpc-listen', g.error));
   }
-  const tlsCert = read('grpc-tls-cert');
-  const tlsKey = read('grpc-tls-key');
-  const tlsClientCa = read('grpc-tls-client-ca');
-  if (!tlsCert !== !tlsKey) problems.push(problem(tlsCert ? (tlsKey?.where ?? '--grpc-tls-key') : '--grpc-tls-cert', 'the server certificate and key go together'));
-  if (tlsClientCa && !tlsCert) problems.push(problem(tlsClientCa.where, 'client certificates need server TLS: set --grpc-tls-cert and --grpc-tls-key'));
-  const grpcTls: GrpcTlsConfig | null = tlsCert && tlsKey ? { certFile: tlsCert.value, keyFile: tlsKey.value, clientCaFile: tlsClientCa?.value ?? null } : null;
+  const grpcCert = read('grpc-tls-cert');
+  const grpcKey = read('grpc-tls-key');
+  const grpcClientCa = read('grpc-tls-client-ca');
+  if (!grpcCert !== !grpcKey) problems.push(problem(grpcCert ? (grpcKey?.where ?? '--grpc-tls-key') : '--grpc-tls-cert', 'the server certificate and key go together'));
+  if (grpcClientCa && !grpcCert) problems.push(problem(grpcClientCa.where, 'client certificates need server TLS: set --grpc-tls-cert and --grpc-tls-key'));
+  const grpcTls: GrpcTlsConfig | null = grpcCert && grpcKey ? { certFile: grpcCert.value, keyFile: grpcKey.value, clientCaFile: grpcClientCa?.value ?? null } : null;
   const httpText = read('http-listen');
   const http = parseListen(httpText?.value ?? CONTROLPLANE_DEFAULTS.httpListen);
   if (!http.ok) problems.push(problem(httpText?.where ?? '--http-listen', http.error));
