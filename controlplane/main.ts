@@ -3,6 +3,7 @@
  * Only this file knows the concrete pieces; `startControlplane` returns a handle whose
  * `close()` stops everything (the CLI calls it on SIGTERM/SIGINT; tests call it directly).
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -137,8 +138,8 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     log.info('baseline changed', { revision: s.revision, policies: s.policies.length });
   });
   if (kube || config.baselineDir !== null) log.info('baseline loaded', { dir: kube ? 'kubernetes' : config.baselineDir, revision: baseline.snapshot().revision, policies: baseline.snapshot().policies.length });
-  // Kubernetes mode keeps it in its scratch folder (config.stateDir may be empty there).
-  const trafficMap = new MapService({ stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
+  // Kubernetes mode without --state: the map lives in the scratch folder (the root filesystem is read-only).
+  const trafficMap = new MapService({ stateDir: config.stateDir !== '' ? config.stateDir : stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
   trafficMap.start();
   const mapMetrics = new MapMetrics(registry, trafficMap.map);
 
@@ -213,7 +214,12 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   if (kube) kube.campaign(reconciler, journal);
   else reconciler.start(controller.signal);
 
-  const grpcPort = await collector.listen(config.grpcListen);
+  // Read now: a missing or unreadable file fails the start with its name, not the first agent.
+  const tls = config.grpcTls
+    ? { certPem: readFileSync(config.grpcTls.certFile), keyPem: readFileSync(config.grpcTls.keyFile), clientCaPem: config.grpcTls.clientCaFile === null ? null : readFileSync(config.grpcTls.clientCaFile) }
+    : null;
+  if (tls === null) log.warn('agent gRPC port without TLS: no --grpc-tls-cert/--grpc-tls-key; reports and tokens cross the network in plaintext');
+  const grpcPort = await collector.listen(config.grpcListen, tls);
   const staticDir = path.resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
   let ready = false;
   const http = new ControlplaneHttpServer({
@@ -228,8 +234,8 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     staticDir,
     log: log.child({ component: 'http' }),
     ready: () => ready && (kube?.ready() ?? true),
-    ...(kube ? { persistAction: (name: string) => kube.persistStatus(name) } : {}),
     mapApi: new MapApi({ map: trafficMap, clock, contract: (name) => reconciler.get(name)?.contract ?? null }),
+    ...(kube ? { persistAction: (name: string) => kube.persistStatus(name) } : {}),
     streamHello: () => ({
       type: 'snapshot',
       at: new Date(clock.nowMs()).toISOString(),
@@ -264,7 +270,15 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     });
   }, RATES_INTERVAL_MS);
   ready = true;
-  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, http: `${address.address}:${address.port}`, httpPort: address.port, staticDir, ...(webhook === null ? {} : { webhookPort: webhook.port }) });
+  log.info('listening', {
+    grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`,
+    grpcPort,
+    grpcTls: tls === null ? 'off' : tls.clientCaPem === null ? 'server' : 'mutual',
+    http: `${address.address}:${address.port}`,
+    httpPort: address.port,
+    staticDir,
+    ...(webhook === null ? {} : { webhookPort: webhook.port }),
+  });
 
   let closing: Promise<void> | null = null;
   return {
@@ -283,9 +297,11 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
         clearInterval(rates);
         clearInterval(saveNodes);
         controller.abort();
-        await Promise.all([collector.close(), http.close(), webhook?.close(), kube?.close()]);
+        await Promise.all([collector.close(), http.close(), webhook?.close()]);
         trafficMap.close();
         journal.close();
+        // Last: it releases the Lease and removes the scratch folder the map and journal used.
+        await kube?.close();
         log.info('stopped');
       })();
       return closing;
