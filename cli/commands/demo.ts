@@ -137,6 +137,7 @@ export async function run(args: readonly string[]): Promise<number> {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
       stderr.write(`rampart demo: the API server at ${kubeconfig} could not be prepared: ${e instanceof Error ? e.message : String(e)}\n`);
+      rmSync(work.root, { recursive: true, force: true });
       return 1;
     }
   }

@@ -220,7 +220,12 @@ export class KubernetesMode {
           transition: (entry) => {
             if (!this.isLeader()) return;
             void events.transition(entry);
-            writer.sync(entry.contract).catch(() => undefined); // logged by the writer
+            // NOTE: the transition fires in the middle of a reconcile pass, before the view
+            // shows the new state: write once the pass is over, or the status would pair the
+            // new history entry with the old phase (a successor would then resume from that).
+            queueMicrotask(() => {
+              writer.sync(entry.contract).catch(() => undefined); // logged by the writer
+            });
           },
           contractSet: () => undefined,
         });
