@@ -73,6 +73,8 @@ export function narrate(headless: boolean): DemoConsole {
           '  3. After it completes, a new caller (shop/price-scraper) appears. Its connections are',
           '     really dropped: watch the red actual-deny line, the live events, and',
           `     rampart_controlplane_* in ${i.api}/metrics.`,
+          `  4. ${bold('data-lockdown')} is a brownfield default-deny: right only because the cluster's`,
+          '     existing allows are counted (the baseline). Nothing is newly denied: it goes Complete.',
           `  Also: node bin/rampart.js watch --server ${i.api} --token-file ${i.tokenFile}`,
           '',
           dim('Ctrl-C stops everything.'),
