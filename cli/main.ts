@@ -3,7 +3,7 @@
  * under cli/commands/ and is loaded only when called, so `rampart evaluate` never pays for
  * gRPC or Kubernetes client start-up.
  */
-import { argv, exit, stderr } from 'node:process';
+import { argv, exit, stderr, stdout } from 'node:process';
 
 interface CommandModule {
   run(args: readonly string[]): Promise<number>;
@@ -20,6 +20,9 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   watch: { summary: 'a live terminal view of the deny-rate stream', load: () => import('./commands/watch.js') },
   status: { summary: 'contracts as the control plane sees them', load: () => import('./commands/status.js') },
   history: { summary: "a contract's transitions", load: () => import('./commands/history.js') },
+  suggest: { summary: 'a RampContract from recorded traffic, the traffic map or manifests', load: () => import('./commands/suggest.js') },
+  audit: { summary: 'open namespaces, unused, over-broad and redundant rules of existing policies', load: () => import('./commands/audit.js') },
+  fix: { summary: 'the smallest NetworkPolicies that admit the denied flows of a contract', load: () => import('./commands/fix.js') },
 };
 
 function usage(): string {
@@ -43,12 +46,25 @@ async function main(): Promise<number> {
   return mod.run(rest);
 }
 
+/**
+ * Exits once what was written to stdout and stderr has been handed to the OS: a pipe to a
+ * slow reader (`rampart simulate --capture 5m | head`) must not lose the tail of the output.
+ */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) exit(code);
+  };
+  stdout.write('', done);
+  stderr.write('', done);
+}
+
 main().then(
   (code) => {
-    exit(code);
+    exitAfterFlush(code);
   },
   (e: unknown) => {
     stderr.write(`rampart: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    exit(2);
+    exitAfterFlush(2);
   },
 );

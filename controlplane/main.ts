@@ -175,6 +175,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     registry,
     authorizer,
     openReads: config.openReads,
+    baseline,
     staticDir,
     log: log.child({ component: 'http' }),
     ready: () => ready,

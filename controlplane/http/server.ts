@@ -17,6 +17,9 @@ import type { OperatorAction } from '../rollout/ramp.js';
 import type { Journal } from '../state/journal.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import { contractJson, edgeJson, historyItemJson } from './api-json.js';
+import { contractFixJson } from '../authoring/contract-fix.js';
+import { broadeningJson } from '../authoring/broadening.js';
+import type { BaselineSource } from '../registry/baseline-source.js';
 import { serveStatic } from './static-files.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -35,6 +38,8 @@ export interface HttpServerOptions {
   readonly ready: () => boolean;
   /** The first message a stream client gets. */
   readonly streamHello: () => unknown;
+  /** The policies already in force, for the fix and broadening reports (absent: none). */
+  readonly baseline?: BaselineSource;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -225,7 +230,9 @@ export class ControlplaneHttpServer {
         const limit = Number(url.searchParams.get('limit') ?? '100');
         const n = Number.isInteger(limit) && limit > 0 ? Math.min(limit, 2000) : 100;
         sendJson(res, 200, { items: this.o.store.edges(name, n).map((x) => edgeJson(x.edge, x.kind)) });
-      } else sendError(res, 404, 'NOT_FOUND', `no such API path ${p}`);
+      } else if (sub === 'fix') sendJson(res, 200, contractFixJson(view, this.o.store, this.o.baseline));
+      else if (sub === 'broadening') sendJson(res, 200, broadeningJson(view, this.o.store, this.o.baseline));
+      else sendError(res, 404, 'NOT_FOUND', `no such API path ${p}`);
       return;
     }
     if (method !== 'POST' || sub === undefined || !(ACTIONS as readonly string[]).includes(sub)) {

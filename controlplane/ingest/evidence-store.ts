@@ -405,6 +405,25 @@ export class EvidenceStore {
     return all.sort((a, b) => compareEdgeViews(a.edge, b.edge) || compareText(b.kind, a.kind)).slice(0, limit);
   }
 
+  /**
+   * The would-deny edges of a contract's current stage with the sample flow each carries
+   * (a `hubble observe -o json` line), largest first: what the smallest fix is computed from.
+   */
+  wouldDenySamples(contract: string, limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
+    return this.samplesOf(contract, 'would-deny', limit);
+  }
+
+  /** Would-deny or newly-allowed edges of the current stage with their sample flows, largest first. */
+  samplesOf(contract: string, kind: 'would-deny' | 'actual-deny' | 'newly-allowed', limit = TOP_EDGES): { edge: EdgeView; sampleFlowJson: string }[] {
+    const rec = this.currentStage.get(contract);
+    if (!rec) return [];
+    const map = kind === 'would-deny' ? rec.wouldDenyEdges : kind === 'actual-deny' ? rec.actualDenyEdges : rec.newlyAllowedEdges;
+    return [...map.values()]
+      .sort((a, b) => b.count - a.count || (a.view.from + a.view.to < b.view.from + b.view.to ? -1 : 1))
+      .slice(0, limit)
+      .map((a) => ({ edge: { ...a.view, count: a.count }, sampleFlowJson: a.sampleFlowJson }));
+  }
+
   /** Per-second rates over the last RATE_WINDOW_MS of arrivals, for the live stream. */
   rates(contract: string, nowMs: number): Rates {
     const rec = this.currentStage.get(contract);

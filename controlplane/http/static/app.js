@@ -2,6 +2,8 @@
 // follows the WebSocket stream for live rates, transitions and newly denied edges.
 // Plain ES module, no build step. Only the API paths of product.md are used.
 import { drawChart } from './chart.js';
+import { renderFix } from './fix.js';
+import { renderBroadening } from './broadening.js';
 
 const WINDOW_MS = 5 * 60_000;
 const POLL_MS = 2000;
@@ -299,6 +301,8 @@ function renderContract(v, c, now) {
   const phase = $('.phase', root);
   phase.textContent = c.phase;
   phase.dataset.phase = c.phase;
+  renderFix(root, c, api);
+  renderBroadening(root, c, api);
 
   const d = c.decision ?? {};
   const dec = $('.decision', root);

@@ -1,0 +1,121 @@
+/**
+ * `rampart fix --policies <file> --flows <file>` (product.md "Authoring"): the NetworkPolicies
+ * to add so that the flows the policies deny are admitted, and nothing else (core/authoring
+ * smallestFix, verified by re-evaluation). `--policies` may be a RampContract; with
+ * `--contract-out` the contract is written again with the fix appended to spec.policies.
+ *
+ * Exit: 0 every denied flow is fixed (or nothing was denied); 1 some denial cannot be fixed
+ * by a rule (unknown identities); 2 bad input.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { stderr, stdout } from 'node:process';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml, stringify } from 'yaml';
+import { formatProblems } from '../../core/common/index.js';
+import { BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../core/authoring/index.js';
+import type { Flow } from '../../core/flow/index.js';
+import { policyRef, type NetworkPolicy } from '../../core/policy/index.js';
+import { readFlows } from '../../io/flow-reader.js';
+import { writeOut } from '../../io/write-out.js';
+import { loadPolicyManifests } from '../../io/manifest-files.js';
+
+const USAGE = `usage: rampart fix --policies <file|dir> --flows <file|-> [--baseline <file|dir>] [-o <file>] [--format yaml|json] [--contract-out <file>]
+
+  --policies      NetworkPolicies or a RampContract (as for rampart evaluate)
+  --flows         hubble observe -o json lines with the denied traffic; - reads stdin
+  --baseline      NetworkPolicies already in force: only sides the policies newly deny are opened
+  -o, --output    write the new policies here instead of stdout
+  --format        yaml (default: multi-document) or json
+  --contract-out  when --policies is one RampContract: write it with the fix appended
+
+exit: 0 fixed (or nothing denied), 1 some denial cannot be fixed by a rule, 2 bad input
+`;
+
+export async function run(args: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        policies: { type: 'string' },
+        flows: { type: 'string' },
+        baseline: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        format: { type: 'string', default: 'yaml' },
+        'contract-out': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    stderr.write(`rampart fix: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help === true) {
+    stdout.write(USAGE);
+    return 0;
+  }
+  if (values.policies === undefined || values.flows === undefined) {
+    stderr.write(`rampart fix: --policies and --flows are required\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.format !== 'yaml' && values.format !== 'json') {
+    stderr.write(`rampart fix: --format must be yaml or json, got ${JSON.stringify(values.format)}\n`);
+    return 2;
+  }
+  const loaded = await loadPolicyManifests(values.policies);
+  if (!loaded.ok) {
+    stderr.write(`${formatProblems(loaded.error)}\n`);
+    return 2;
+  }
+  let baseline: NetworkPolicy[] = [];
+  if (values.baseline !== undefined) {
+    const b = await loadPolicyManifests(values.baseline);
+    if (!b.ok) {
+      stderr.write(`${formatProblems(b.error)}\n`);
+      return 2;
+    }
+    // One object per name in a cluster: a proposed policy replaces the baseline's of that name.
+    const proposed = new Set(loaded.value.policies.map(policyRef));
+    baseline = b.value.policies.filter((p) => !proposed.has(policyRef(p)));
+  }
+  const all = [...baseline, ...loaded.value.policies];
+  const obs = new ObservationSet();
+  const r = await readFlows(values.flows, (f) => obs.addFlow(f));
+  if (r.badLines > 0) {
+    stderr.write(`${formatProblems(r.problems)}\nrampart fix: ${r.badLines} malformed line${r.badLines === 1 ? '' : 's'} in ${r.name}\n`);
+    return 2;
+  }
+  const ev = evaluatorFor(all);
+  const denied: Flow[] = [];
+  const others: Flow[] = [];
+  for (const f of obs.representatives.values()) (ev.evaluate(f, BOTH_SIDES).verdict === 'deny' ? denied : others).push(f);
+  const fix = smallestFix(all, denied, others, baseline.length > 0 ? { baseline } : {});
+  if (!fix.ok) {
+    stderr.write(`${formatProblems(fix.error)}\nrampart fix: no fix written\n`);
+    return 2;
+  }
+  const f = fix.value;
+  const header = [
+    `# rampart fix: ${f.policies.length} NetworkPolic${f.policies.length === 1 ? 'y' : 'ies'} to add to ${values.policies}, admitting exactly:`,
+    ...f.edges.map((e) => `#   ${e.side === 'egress' ? 'egress ' : 'ingress'} ${e.from} → ${e.to}:${e.port}/${e.protocol}  (${e.policy})`),
+    `# verified: ${f.verification.allowedAfter} of ${f.verification.denied} denied connections allowed after it; ${f.verification.othersChecked} other connections unchanged`,
+  ].join('\n');
+  const body = values.format === 'json' ? `${JSON.stringify({ items: f.policies, edges: f.edges, unfixable: f.unfixable, verification: f.verification }, null, 2)}\n` : `${header}\n${f.policies.map((p) => `---\n${stringify(p, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')}`;
+  if (values.output !== undefined) await writeFile(values.output, body);
+  else await writeOut(f.policies.length === 0 && values.format === 'yaml' ? `${header}\n` : body);
+  if (values['contract-out'] !== undefined) {
+    const doc: unknown = parseYaml(await readFile(values.policies, 'utf8'));
+    if (typeof doc !== 'object' || doc === null || (doc as { kind?: unknown }).kind !== 'RampContract') {
+      stderr.write('rampart fix: --contract-out needs --policies to be one RampContract file\n');
+      return 2;
+    }
+    const spec = (doc as { spec: { policies: unknown[] } }).spec;
+    spec.policies = [...spec.policies, ...f.policies];
+    await writeFile(values['contract-out'], stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }));
+  }
+  stderr.write(`rampart fix: ${f.verification.denied} denied connection${f.verification.denied === 1 ? '' : 's'} (distinct), ${f.edges.length} edge${f.edges.length === 1 ? '' : 's'} opened by ${f.policies.length} new polic${f.policies.length === 1 ? 'y' : 'ies'}\n`);
+  for (const u of f.unfixable) stderr.write(`  cannot fix ${u.edge}: ${u.reason}\n`);
+  return f.unfixable.length > 0 ? 1 : 0;
+}

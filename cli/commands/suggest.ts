@@ -1,0 +1,216 @@
+/**
+ * `rampart suggest --flows <file|-> [--pods <file>] [--manifests <dir>] [--namespaces a,b] [-o <file>]`
+ * (product.md "Authoring"): a RampContract (YAML) from recorded traffic, from the live traffic
+ * map (`--controlplane`), or from manifests when nothing was recorded yet. The contract is
+ * re-evaluated over the connections it came from before it is written (core/authoring).
+ * A summary goes to stderr; the contract to stdout or `-o`.
+ *
+ * Exit: 0 written; 2 bad input (with file and line) or a suggestion that failed its own check.
+ */
+import { writeFile } from 'node:fs/promises';
+import { stderr, stdout, env } from 'node:process';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { formatProblems } from '../../core/common/index.js';
+import { addMapEdges, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
+import { readFlows } from '../../io/flow-reader.js';
+import { writeOut } from '../../io/write-out.js';
+import { loadKubeObjects } from '../../io/kube-objects.js';
+import { fetchMap } from '../../io/traffic-map.js';
+import { ApiError, resolveTarget } from '../../io/api-client.js';
+
+const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manifests <dir>] [--namespaces a,b] [-o <file>]
+       rampart suggest --controlplane <url> [--since <dur>] [--token-file <file>] [--pods <file>] [--manifests <dir>] ...
+       rampart suggest --manifests <dir> [--namespaces a,b] [-o <file>]
+
+  --flows         hubble observe -o json lines; - reads stdin
+  --controlplane  read the live traffic map (GET /api/v1/map) of this control plane instead
+  --since         with --controlplane: how far back the map goes (default: all it keeps)
+  --pods          kubectl get pods -A -o json: more pods per workload, so selectors fit all of them
+  --manifests     Deployments, StatefulSets, DaemonSets, Services, ConfigMaps (rendered YAML):
+                  controller selectors, and connections inferred from Service names
+  --namespaces    write policies for these namespaces only (default: every observed one but kube-*)
+  --name          the contract's name (default: suggested)
+  --monitor       the monitor stage's minimum duration (default: 24h)
+  --external-prefix <n>
+                  fold external peers of a workload that share a /n network (two or more
+                  addresses) into one ipBlock (default: one /32 per address seen)
+  -o, --output    write the contract here instead of stdout
+
+exit: 0 written, 2 bad input
+`;
+
+function fail(message: string): number {
+  stderr.write(`rampart suggest: ${message}\n`);
+  return 2;
+}
+
+export async function run(args: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        flows: { type: 'string' },
+        controlplane: { type: 'string' },
+        since: { type: 'string' },
+        'token-file': { type: 'string' },
+        pods: { type: 'string' },
+        manifests: { type: 'string' },
+        namespaces: { type: 'string' },
+        name: { type: 'string' },
+        monitor: { type: 'string' },
+        'external-prefix': { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    stderr.write(`rampart suggest: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help === true) {
+    stdout.write(USAGE);
+    return 0;
+  }
+  if (values.flows === undefined && values.controlplane === undefined && values.manifests === undefined) {
+    stderr.write(`rampart suggest: one of --flows, --controlplane or --manifests is required\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.flows !== undefined && values.controlplane !== undefined) return fail('--flows and --controlplane are exclusive');
+  const namespaces = values.namespaces === undefined ? null : values.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (namespaces !== null && namespaces.length === 0) return fail('--namespaces: expected a comma-separated list of namespaces');
+
+  const obs = new ObservationSet();
+  const sources: string[] = [];
+  let trafficMap: TrafficMap | null = null;
+  if (values.flows !== undefined) {
+    const r = await readFlows(values.flows, (f) => obs.addFlow(f));
+    if (r.badLines > 0) {
+      stderr.write(`${formatProblems(r.problems)}\n`);
+      return fail(`${r.badLines} malformed line${r.badLines === 1 ? '' : 's'} in ${r.name}: a suggestion from part of a capture would be wrong`);
+    }
+    sources.push(`${r.name}: ${r.lines} lines, ${obs.connections} connection starts${r.lostEvents > 0 ? `, ${r.lostEvents} Hubble events lost (the capture is incomplete)` : ''}`);
+  }
+  if (values.controlplane !== undefined) {
+    let map;
+    try {
+      map = await fetchMap(resolveTarget({ server: values.controlplane, ...(values['token-file'] !== undefined ? { tokenFile: values['token-file'] } : {}) }, env), values.since ?? null);
+    } catch (e) {
+      return fail(e instanceof ApiError || e instanceof Error ? e.message : String(e));
+    }
+    if (typeof map === 'string') return fail(map);
+    sources.push(`${values.controlplane}/api/v1/map: ${map.edges.length} edges`);
+    // Labels come from --pods/--manifests below; the map names workloads only.
+    trafficMap = map;
+  }
+
+  const options: { -readonly [K in keyof SuggestOptions]: SuggestOptions[K] } = { namespaces, ...(values.name !== undefined ? { name: values.name } : {}), ...(values.monitor !== undefined ? { monitor: values.monitor } : {}) };
+  if (values['external-prefix'] !== undefined) {
+    const n = Number(values['external-prefix']);
+    if (!Number.isInteger(n) || n < 8 || n > 31) return fail(`--external-prefix: expected a prefix length from 8 to 31, got ${JSON.stringify(values['external-prefix'])}`);
+    options.externalPrefix = n;
+  }
+  const notes: string[] = [];
+  let manifestObjects: Record<string, unknown>[] = [];
+  if (values.manifests !== undefined) {
+    const loaded = await loadKubeObjects(values.manifests);
+    if (!loaded.ok) {
+      stderr.write(`${formatProblems(loaded.error)}\n`);
+      return 2;
+    }
+    manifestObjects = loaded.value.map((o) => o.value);
+  }
+  let podObjects: Record<string, unknown>[] = [];
+  if (values.pods !== undefined) {
+    const loaded = await loadKubeObjects(values.pods);
+    if (!loaded.ok) {
+      stderr.write(`${formatProblems(loaded.error)}\n`);
+      return 2;
+    }
+    podObjects = loaded.value.filter((o) => o.kind === 'Pod').map((o) => o.value);
+    if (podObjects.length === 0) return fail(`${values.pods}: no Pod objects found`);
+  }
+  if (trafficMap !== null) notes.push(...addMapEdges(trafficMap, obs, podObjects, manifestObjects).notes);
+  if (manifestObjects.length > 0) {
+    // With traffic, the manifests give selectors; without any, they give the connections too.
+    const scratch = obs.connections === 0 ? obs : new ObservationSet();
+    const inferred = inferFromManifests(manifestObjects, scratch);
+    options.controllerSelectors = inferred.controllerSelectors;
+    if (scratch === obs) {
+      sources.push(`${values.manifests}: ${inferred.workloads} workloads, ${inferred.services} Services, ${inferred.edges.length} connections inferred`);
+      notes.push(...inferred.notes);
+    }
+  }
+  if (podObjects.length > 0) {
+    const byWorkload = new Map<string, Labels[]>();
+    const byPodName = new Map<string, string>();
+    for (const w of obs.workloads.values()) for (const p of w.podNames) byPodName.set(`${w.namespace}/${p}`, w.key);
+    let matched = 0;
+    for (const o of podObjects) {
+      const p = podFacts(o);
+      if (p === null) continue;
+      const k = byPodName.get(`${p.namespace}/${p.name}`) ?? (obs.workloads.has(`${p.namespace}/${p.workload}`) ? `${p.namespace}/${p.workload}` : null);
+      if (k === null) continue;
+      matched++;
+      const list = byWorkload.get(k) ?? [];
+      list.push(p.labels);
+      byWorkload.set(k, list);
+    }
+    options.podLabelSets = byWorkload;
+    // Ports: rules name the port the CNI enforces, the container port. A destination port that
+    // no pod of the workload declares may be a Service port seen before DNAT: say so.
+    const portsByWorkload = new Map<string, Set<string>>();
+    for (const o of podObjects) {
+      const p = podFacts(o);
+      if (p === null) continue;
+      const k = byPodName.get(`${p.namespace}/${p.name}`) ?? `${p.namespace}/${p.workload}`;
+      const set = portsByWorkload.get(k) ?? new Set<string>();
+      for (const cp of p.ports) set.add(`${cp.protocol}/${cp.port}`);
+      portsByWorkload.set(k, set);
+    }
+    const flagged = new Set<string>();
+    for (const e of obs.edges.values()) {
+      if (e.direction !== 'ingress' || e.protocol === null) continue;
+      const declared = portsByWorkload.get(e.self);
+      const key = `${e.self} ${e.protocol}/${e.port}`;
+      if (declared === undefined || declared.size === 0 || declared.has(`${e.protocol}/${e.port}`) || flagged.has(key)) continue;
+      flagged.add(key);
+      notes.push(`${e.self}: connections arrive on ${e.protocol}/${e.port}, which none of its pods declares as a container port (a Service port seen before DNAT?)`);
+    }
+    sources.push(`${values.pods}: ${podObjects.length} pods, ${matched} of them in observed workloads`);
+  }
+  if (obs.connections === 0) notes.push('no connection was observed or inferred: the contract only denies');
+
+  const r = suggestFromObservations(obs, options);
+  if (!r.ok) {
+    stderr.write(`${formatProblems(r.error)}\n`);
+    return fail('no contract written');
+  }
+  const header = [
+    `# Suggested by rampart suggest from ${sources.join('; ') || 'nothing'}.`,
+    `# ${r.value.report.policies} policies, ${r.value.report.rules} rules for ${r.value.report.namespaces.join(', ') || 'no namespace'};`,
+    `# re-evaluated over ${r.value.report.verification.flows} distinct connections: ${r.value.report.verification.deny} denied, ${r.value.report.verification.indeterminate} indeterminate.`,
+    '# Review it before use: only the traffic shown is allowed, and rare traffic may be missing.',
+  ].join('\n');
+  const text = `${header}\n${stringify(r.value.contract, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+  if (values.output !== undefined) {
+    try {
+      await writeFile(values.output, text);
+    } catch (e) {
+      return fail(`cannot write ${values.output}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else await writeOut(text);
+  const rep = r.value.report;
+  const lines = [
+    `rampart suggest: ${rep.policies} policies, ${rep.rules} rules for ${rep.namespaces.length} namespace${rep.namespaces.length === 1 ? '' : 's'} from ${rep.connections} connections`,
+    `  round trip over ${rep.verification.flows} distinct connections: ${rep.verification.allow} allowed, ${rep.verification.deny} denied, ${rep.verification.indeterminate} indeterminate`,
+    ...rep.selectors.map((s) => `  selector ${s.workload}: ${Object.entries(s.matchLabels).map(([k, v]) => `${k}=${v}`).join(',') || '(every pod of the namespace)'}`),
+    ...[...notes, ...rep.notes].map((n) => `  note: ${n}`),
+  ];
+  stderr.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+

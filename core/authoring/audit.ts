@@ -1,0 +1,274 @@
+/**
+ * `rampart audit` (product.md "Authoring", authoring.md §3): what is wrong with the policies
+ * already written, in NCA's vocabulary plus the traffic dimension:
+ * - open namespaces: pods and no policy at all (high), or no isolation in one direction (medium);
+ * - policies that select no pod (medium: usually a label typo);
+ * - unused rules: admit none of the given flows (low; only as good as the capture's span);
+ * - over-broad rules: any peer, any namespace, any pod, 0.0.0.0/0 or ::/0, all ports, each
+ *   with the narrower rule that admits the same observed traffic (built the way suggest
+ *   builds rules, from the flows the rule admitted);
+ * - redundant policies: fully covered by another policy (same pods or fewer, its rules
+ *   contained in the other's), or, over the given flows, removable without changing a verdict.
+ */
+import { flowEdge, type Flow } from '../flow/index.js';
+import { policyRef, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
+import { BOTH_SIDES, evaluatorFor } from './engine.js';
+import { chooseSelectors, type Labels } from './labels.js';
+import { rulesFor, type Manifest, type PeerNeed, type PortEntry } from './manifests.js';
+import { ObservationSet, peerKey, type Direction, type PeerRef } from './observe.js';
+import { indexFlows, ruleUsage } from './rule-usage.js';
+
+export const SEVERITIES = ['low', 'medium', 'high'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export type FindingKind = 'open-namespace' | 'open-direction' | 'selects-no-pod' | 'unused-rule' | 'over-broad-rule' | 'redundant-policy';
+
+export interface Finding {
+  readonly kind: FindingKind;
+  readonly severity: Severity;
+  readonly namespace: string;
+  /** `ns/name`, or null for namespace findings. */
+  readonly policy: string | null;
+  /** `ingress[0]` / `egress[2]`, or null. */
+  readonly rule: string | null;
+  readonly message: string;
+  /** For over-broad rules: the rules that admit the same observed traffic (empty: remove the rule). */
+  readonly narrower?: readonly Manifest[];
+}
+
+export interface AuditPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Labels;
+}
+
+export interface AuditInput {
+  readonly policies: readonly NetworkPolicy[];
+  /** Pods of the cluster (--pods); null when unknown (then pods seen in the flows are used for open namespaces). */
+  readonly pods: readonly AuditPod[] | null;
+  /** Connection starts (--flows), or null. */
+  readonly flows: readonly Flow[] | null;
+}
+
+export interface AuditReport {
+  readonly findings: readonly Finding[];
+  readonly policies: number;
+  readonly namespaces: number;
+  readonly pods: number;
+  readonly flows: number;
+}
+
+const rank = (s: Severity): number => SEVERITIES.indexOf(s);
+export const atLeast = (s: Severity, threshold: Severity): boolean => rank(s) >= rank(threshold);
+
+function matches(sel: LabelSelector, labels: Labels): boolean {
+  for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
+  for (const r of sel.matchExpressions) {
+    const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+    const v = labels[r.key];
+    if (r.operator === 'In' && !(has && r.values.includes(v!))) return false;
+    if (r.operator === 'NotIn' && has && r.values.includes(v!)) return false;
+    if (r.operator === 'Exists' && !has) return false;
+    if (r.operator === 'DoesNotExist' && has) return false;
+  }
+  return true;
+}
+
+const isEmpty = (s: LabelSelector | null): boolean => s !== null && Object.keys(s.matchLabels).length === 0 && s.matchExpressions.length === 0;
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** What makes a rule broad, in words; empty when it is not. */
+export function ruleBreadth(rule: PolicyRule): { what: string[]; severity: Severity } {
+  const what: string[] = [];
+  let severity: Severity = 'medium';
+  if (rule.peers.length === 0) {
+    what.push('any peer (every pod of every namespace and every IP)');
+    severity = 'high';
+  }
+  for (const p of rule.peers) {
+    if (p.kind === 'ipBlock') {
+      if (p.cidr.endsWith('/0')) {
+        what.push(`ipBlock ${p.cidr} (every address${p.except.length > 0 ? ` but ${p.except.length} excepted range${p.except.length === 1 ? '' : 's'}` : ''})`);
+        severity = 'high';
+      }
+    } else if (isEmpty(p.namespaceSelector)) what.push(isEmpty(p.podSelector) || p.podSelector === null ? 'any pod of any namespace' : 'any namespace');
+    else if (p.namespaceSelector === null && isEmpty(p.podSelector)) what.push('any pod of the namespace');
+  }
+  if (rule.ports.length === 0) what.push('all ports');
+  else if (rule.ports.some((p) => p.port === null)) what.push('all ports of a protocol');
+  else if (rule.ports.some((p) => typeof p.port === 'number' && p.endPort !== null && p.endPort - p.port >= 1000)) what.push('a port range of 1000 or more');
+  return { what, severity };
+}
+
+function portContains(q: PortMatch, p: PortMatch): boolean {
+  if (q.protocol !== p.protocol) return false;
+  if (q.port === null) return true;
+  if (p.port === null) return false;
+  if (typeof q.port === 'string' || typeof p.port === 'string') return q.port === p.port && q.endPort === null && p.endPort === null;
+  const qEnd = q.endPort ?? q.port;
+  const pEnd = p.endPort ?? p.port;
+  return q.port <= p.port && pEnd <= qEnd;
+}
+
+/** Sufficient (not necessary) containment of one rule in another: what q admits ⊇ what p admits. */
+function ruleContains(q: PolicyRule, p: PolicyRule): boolean {
+  const peersOk = q.peers.length === 0 || (p.peers.length > 0 && p.peers.every((pp: Peer) => q.peers.some((qp) => same(qp, pp))));
+  const portsOk = q.ports.length === 0 || (p.ports.length > 0 && p.ports.every((pp) => q.ports.some((qp) => portContains(qp, pp))));
+  return peersOk && portsOk;
+}
+
+/** q makes p redundant: q selects every pod p selects (empty or equal selector), isolates the same directions, and its rules contain p's. */
+function covers(q: NetworkPolicy, p: NetworkPolicy): boolean {
+  if (q.namespace !== p.namespace) return false;
+  if (!(isEmpty(q.podSelector) || same(q.podSelector, p.podSelector))) return false;
+  for (const t of p.policyTypes) if (!q.policyTypes.includes(t)) return false;
+  const ok = (qs: readonly PolicyRule[], ps: readonly PolicyRule[]): boolean => ps.every((pr) => qs.some((qr) => ruleContains(qr, pr)));
+  return ok(q.ingress, p.ingress) && ok(q.egress, p.egress);
+}
+
+function narrowerRules(policy: NetworkPolicy, direction: Direction, samples: readonly Flow[]): Manifest[] {
+  const obs = new ObservationSet();
+  for (const f of samples) obs.addConnection(f);
+  const selectors = chooseSelectors([...obs.workloads.values()].map((w) => ({ key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values()] })));
+  const byPeer = new Map<string, { peer: PeerRef; ports: Map<string, PortEntry> | null }>();
+  for (const e of obs.edges.values()) {
+    if (e.direction !== direction || e.namespace !== policy.namespace) continue;
+    const k = peerKey(e.peer);
+    let n = byPeer.get(k);
+    if (n === undefined) {
+      n = { peer: e.peer, ports: new Map() };
+      byPeer.set(k, n);
+    }
+    if (e.protocol === null) n.ports = null;
+    else if (n.ports !== null) n.ports.set(`${e.protocol}/${e.port}`, { protocol: e.protocol, port: e.port });
+  }
+  const needs: PeerNeed[] = [...byPeer.values()].map((n) => ({ peer: n.peer, ports: n.ports === null ? null : [...n.ports.values()] }));
+  return rulesFor(direction, needs, policy.namespace, (w) => selectors.get(w) ?? {});
+}
+
+/** Samples kept per rule to build its narrower replacement. */
+const NARROWING_SAMPLES = 2000;
+
+export function audit(input: AuditInput): AuditReport {
+  const findings: Finding[] = [];
+  const policies = [...input.policies].sort((a, b) => (policyRef(a) < policyRef(b) ? -1 : 1));
+  const fromFlows = input.pods === null;
+  const pods: AuditPod[] = [];
+  if (input.pods !== null) pods.push(...input.pods);
+  else if (input.flows !== null) {
+    const seen = new Set<string>();
+    for (const f of input.flows) {
+      for (const e of [f.source, f.destination]) {
+        if (e.kind !== 'pod') continue;
+        const k = `${e.namespace}/${e.podName}/${e.labels.join(',')}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        pods.push({ namespace: e.namespace, name: e.podName, labels: e.podLabels });
+      }
+    }
+  }
+  const podsByNs = new Map<string, AuditPod[]>();
+  for (const p of pods) podsByNs.set(p.namespace, [...(podsByNs.get(p.namespace) ?? []), p]);
+  const policiesByNs = new Map<string, NetworkPolicy[]>();
+  for (const p of policies) policiesByNs.set(p.namespace, [...(policiesByNs.get(p.namespace) ?? []), p]);
+  const source = fromFlows ? ' seen in the flows' : '';
+
+  // Open namespaces and directions.
+  for (const ns of [...podsByNs.keys()].sort()) {
+    const nsPods = podsByNs.get(ns)!;
+    const nsPolicies = policiesByNs.get(ns) ?? [];
+    if (nsPolicies.length === 0) {
+      findings.push({ kind: 'open-namespace', severity: 'high', namespace: ns, policy: null, rule: null, message: `${nsPods.length} pod${nsPods.length === 1 ? '' : 's'}${source} and no NetworkPolicy: every connection to and from them is allowed` });
+      continue;
+    }
+    for (const type of ['Ingress', 'Egress'] as const) {
+      const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && matches(q.podSelector, p.labels)));
+      if (open.length > 0) {
+        const names = open.slice(0, 3).map((p) => p.name || '(unnamed)').join(', ');
+        findings.push({ kind: 'open-direction', severity: 'medium', namespace: ns, policy: null, rule: null, message: `${open.length} of ${nsPods.length} pods${source} not isolated for ${type.toLowerCase()} (${names}${open.length > 3 ? ', …' : ''})` });
+      }
+    }
+  }
+
+  // Policies that select no pod.
+  if (pods.length > 0) {
+    for (const p of policies) {
+      if (!(podsByNs.get(p.namespace) ?? []).some((x) => matches(p.podSelector, x.labels))) {
+        findings.push({
+          kind: 'selects-no-pod',
+          severity: fromFlows ? 'low' : 'medium',
+          namespace: p.namespace,
+          policy: policyRef(p),
+          rule: null,
+          message: `its podSelector matches no pod${source} in ${p.namespace}: a label typo, or a workload that is gone`,
+        });
+      }
+    }
+  }
+
+  // Rule usage over the flows: unused and over-broad rules.
+  const usage = input.flows === null ? null : ruleUsage(policies, indexFlows(input.flows), NARROWING_SAMPLES);
+  const usageOf = (ref: string, d: Direction, i: number) => usage?.find((u) => u.policy === ref && u.direction === d && u.index === i) ?? null;
+  for (const p of policies) {
+    const ref = policyRef(p);
+    for (const d of ['ingress', 'egress'] as const) {
+      (d === 'ingress' ? p.ingress : p.egress).forEach((rule, i) => {
+        const u = usageOf(ref, d, i);
+        const at = `${d}[${i}]`;
+        if (u !== null && u.count === 0) {
+          findings.push({ kind: 'unused-rule', severity: 'low', namespace: p.namespace, policy: ref, rule: at, message: `admits none of the ${input.flows!.length} connections given (over a longer capture it may be used)` });
+        }
+        const b = ruleBreadth(rule);
+        if (b.what.length === 0) return;
+        const base = `admits ${b.what.join(', ')}`;
+        if (u === null) {
+          findings.push({ kind: 'over-broad-rule', severity: b.severity, namespace: p.namespace, policy: ref, rule: at, message: `${base}; pass --flows to get the narrower rule that admits the same traffic` });
+          return;
+        }
+        const narrower = u.count === 0 ? [] : narrowerRules(p, d, u.samples);
+        const used = u.count === 0 ? 'nothing was admitted by it: remove it' : `the ${u.count} connection${u.count === 1 ? '' : 's'} it admitted need only ${narrower.length} narrower rule${narrower.length === 1 ? '' : 's'}${u.count > u.samples.length ? ` (built from ${u.samples.length} of them)` : ''}`;
+        findings.push({ kind: 'over-broad-rule', severity: b.severity, namespace: p.namespace, policy: ref, rule: at, message: `${base}; ${used}`, narrower });
+      });
+    }
+  }
+
+  // Redundant policies: covered by another, or removable without changing a verdict over the flows.
+  const redundant = new Set<string>();
+  policies.forEach((p, i) => {
+    const coverer = policies.find((q, j) => j !== i && covers(q, p) && !(covers(p, q) && j > i));
+    if (coverer !== undefined) {
+      redundant.add(policyRef(p));
+      findings.push({ kind: 'redundant-policy', severity: 'low', namespace: p.namespace, policy: policyRef(p), rule: null, message: `fully covered by ${policyRef(coverer)}: it selects the same pods or more, and its rules contain every rule of this one` });
+    }
+  });
+  if (input.flows !== null && input.flows.length > 0) {
+    const all = evaluatorFor(policies);
+    const verdicts = input.flows.map((f) => all.evaluate(f, BOTH_SIDES));
+    for (const p of policies) {
+      const ref = policyRef(p);
+      if (redundant.has(ref)) continue;
+      // A default-deny isolates pods the capture never showed (new ones too): never "redundant" by traffic.
+      if (p.ingress.length === 0 && p.egress.length === 0) continue;
+      // Removed together with every policy already found redundant, so they can all go at once.
+      const without = evaluatorFor(policies.filter((q) => q !== p && !redundant.has(policyRef(q))));
+      const changed = input.flows.findIndex((f, i) => {
+        const e = without.evaluate(f, BOTH_SIDES);
+        return e.egress !== verdicts[i]!.egress || e.ingress !== verdicts[i]!.ingress;
+      });
+      if (changed >= 0) continue;
+      const selects = input.flows.some((f) => [f.source, f.destination].some((e) => e.kind === 'pod' && e.namespace === p.namespace && matches(p.podSelector, e.podLabels)));
+      if (!selects) continue; // nothing of it was exercised: the unused and selects-no-pod findings say so
+      redundant.add(ref);
+      findings.push({ kind: 'redundant-policy', severity: 'low', namespace: p.namespace, policy: ref, rule: null, message: `removing it changes the verdict of none of the ${input.flows.length} connections given: other policies already decide them` });
+    }
+  }
+
+  findings.sort((a, b) => rank(b.severity) - rank(a.severity) || (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0) || ((a.policy ?? '') < (b.policy ?? '') ? -1 : 1));
+  return { findings, policies: policies.length, namespaces: new Set([...podsByNs.keys(), ...policiesByNs.keys()]).size, pods: pods.length, flows: input.flows?.length ?? 0 };
+}
+
+/** `ns/wl → ns/wl:port/proto` of a flow, for messages. */
+export const edgeText = (f: Flow): string => {
+  const e = flowEdge(f);
+  return `${e.from} → ${e.to}:${e.port}/${e.protocol}`;
+};

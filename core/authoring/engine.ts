@@ -1,0 +1,18 @@
+/**
+ * The one place authoring reaches the policy engine: an evaluator per policy set
+ * (core/policy createEvaluator, which owns its memo tables).
+ */
+import type { Flow } from '../flow/index.js';
+import { createEvaluator, type EvaluateOptions, type EvaluatedSides, type Evaluation, type NetworkPolicy } from '../policy/index.js';
+
+export interface AuthoringEvaluator {
+  readonly policies: readonly NetworkPolicy[];
+  evaluate(flow: Flow, sides: EvaluatedSides, options?: EvaluateOptions): Evaluation;
+}
+
+export function evaluatorFor(policies: readonly NetworkPolicy[]): AuthoringEvaluator {
+  return createEvaluator(policies);
+}
+
+/** Both sides, whatever node saw the flow: what a connection needs to get through end to end. */
+export const BOTH_SIDES: EvaluatedSides = Object.freeze({ egress: true, ingress: true });

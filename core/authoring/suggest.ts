@@ -1,0 +1,261 @@
+/**
+ * `rampart suggest`: a RampContract from observed traffic (product.md "Authoring"). Per
+ * namespace in scope: a default-deny for Ingress and Egress, an allow-dns when DNS was seen
+ * (kube-dns pods, UDP and TCP), and per workload the allow rules its observed connections
+ * need: peers by workload selector (+ `kubernetes.io/metadata.name` across namespaces),
+ * external peers as /32 or /128 ipBlocks, ports as Hubble saw them after DNAT (container
+ * ports, never Service ports).
+ *
+ * The result is verified before it is returned: every representative connection is
+ * re-evaluated against the suggestion (both sides, whichever node saw it) and must not be
+ * denied, and every rule must admit at least one of them. A failure there is a bug and is
+ * returned as a problem rather than a contract.
+ */
+import { err, ok, type Problem, type Result } from '../common/index.js';
+import { parseContract } from '../contract/index.js';
+import { parseNetworkPolicy, type NetworkPolicy } from '../policy/index.js';
+import { contractDocument } from './contract-doc.js';
+import { BOTH_SIDES, evaluatorFor } from './engine.js';
+import { chooseSelectors, type Labels, type WorkloadLabels } from './labels.js';
+import { dnsLabel, networkPolicy, NAMESPACE_NAME_LABEL, rulesFor, splitPolicies, type Manifest, type PeerNeed, type PortEntry, type Selector } from './manifests.js';
+import { peerKey, type ObservationSet, type PeerRef, type SideEdge } from './observe.js';
+import { indexFlows, ruleUsage } from './rule-usage.js';
+import { flowEdge } from '../flow/index.js';
+
+/** Namespaces left out unless named with --namespaces: a short capture never shows all their traffic. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+export interface SuggestOptions {
+  readonly name?: string;
+  /** Namespaces to write policies for; default: every observed one except SYSTEM_NAMESPACES. */
+  readonly namespaces?: readonly string[] | null;
+  /** Controller selectors (`ns/workload` → matchLabels), e.g. from Deployments in --manifests. */
+  readonly controllerSelectors?: ReadonlyMap<string, Labels>;
+  /** Extra pod label sets per workload (from --pods), so selectors also match pods the capture missed. */
+  readonly podLabelSets?: ReadonlyMap<string, readonly Labels[]>;
+  readonly monitor?: string;
+  /**
+   * Off by default (/32 per address, nothing guessed): with a prefix length (IPv4, 8..31), the
+   * external peers of one workload's side that share a network of that size, two or more of
+   * them, become one ipBlock of that network (authoring.md §7.4: aggregation only when asked).
+   */
+  readonly externalPrefix?: number;
+}
+
+/** `a.b.c.d/32` → its network of `prefix` bits, or null for IPv6 / malformed input. */
+export function ipv4Network(cidr: string, prefix: number): string | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/32$/.exec(cidr);
+  if (m === null) return null;
+  const n = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const net = (n & mask) >>> 0;
+  return `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}/${prefix}`;
+}
+
+/** Edges with external peers folded into networks where two or more addresses share one. */
+function aggregateExternal(edges: readonly SideEdge[], prefix: number): SideEdge[] {
+  const members = new Map<string, Set<string>>();
+  const netOf = (e: SideEdge): string | null => (e.peer.kind === 'cidr' ? ipv4Network(e.peer.cidr, prefix) : null);
+  for (const e of edges) {
+    const net = netOf(e);
+    if (net === null) continue;
+    const k = `${e.self}\u0000${e.direction}\u0000${net}`;
+    const set = members.get(k) ?? new Set<string>();
+    set.add((e.peer as { cidr: string }).cidr);
+    members.set(k, set);
+  }
+  return edges.map((e) => {
+    const net = netOf(e);
+    if (net === null || (members.get(`${e.self}\u0000${e.direction}\u0000${net}`)?.size ?? 0) < 2) return e;
+    return { ...e, peer: { kind: 'cidr', cidr: net } };
+  });
+}
+
+export interface SuggestReport {
+  readonly connections: number;
+  readonly skipped: number;
+  readonly namespaces: readonly string[];
+  readonly policies: number;
+  readonly rules: number;
+  /** Re-evaluation of the suggestion over the distinct connections it was built from. */
+  readonly verification: { readonly flows: number; readonly allow: number; readonly deny: number; readonly indeterminate: number };
+  readonly selectors: readonly { readonly workload: string; readonly matchLabels: Selector }[];
+  readonly notes: readonly string[];
+}
+
+export interface Suggestion {
+  readonly contract: Manifest;
+  readonly policies: readonly Manifest[];
+  readonly parsed: readonly NetworkPolicy[];
+  readonly report: SuggestReport;
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function needsOf(edges: readonly SideEdge[]): PeerNeed[] {
+  const byPeer = new Map<string, { peer: PeerRef; ports: Map<string, PortEntry> | null }>();
+  for (const e of edges) {
+    const k = peerKey(e.peer);
+    let n = byPeer.get(k);
+    if (n === undefined) {
+      n = { peer: e.peer, ports: new Map() };
+      byPeer.set(k, n);
+    }
+    if (e.protocol === null) n.ports = null;
+    else if (n.ports !== null) n.ports.set(`${e.protocol}/${e.port}`, { protocol: e.protocol, port: e.port });
+  }
+  return [...byPeer.keys()].sort(cmp).map((k) => {
+    const n = byPeer.get(k)!;
+    return { peer: n.peer, ports: n.ports === null ? null : [...n.ports.values()] };
+  });
+}
+
+export function suggestFromObservations(obs: ObservationSet, options: SuggestOptions = {}): Result<Suggestion, Problem[]> {
+  const notes: string[] = [];
+  if (obs.edgeOverflow > 0) {
+    return err([{ path: 'flows', message: `more than ${obs.edges.size} distinct edges (${obs.edgeOverflow} connection sides beyond that): too many for one contract; narrow it with --namespaces` }]);
+  }
+  const observedNs = [...new Set([...obs.workloads.values()].filter((w) => w.hasSide).map((w) => w.namespace))].sort(cmp);
+  let scope: string[];
+  if (options.namespaces != null && options.namespaces.length > 0) scope = [...new Set(options.namespaces)].sort(cmp);
+  else {
+    scope = observedNs.filter((n) => !SYSTEM_NAMESPACES.includes(n));
+    const left = observedNs.filter((n) => SYSTEM_NAMESPACES.includes(n));
+    if (left.length > 0) notes.push(`left out ${left.join(', ')} (system namespaces; name them with --namespaces to include them)`);
+  }
+  if (scope.length === 0) {
+    return err([
+      {
+        path: 'flows',
+        message: `no connection start of a pod outside ${SYSTEM_NAMESPACES.join(', ')} was seen (${obs.connections} connection starts, ${obs.skipped} other flows): nothing to suggest; name namespaces with --namespaces to lock them down anyway`,
+      },
+    ]);
+  }
+  for (const n of scope) if (!observedNs.includes(n)) notes.push(`namespace ${n}: no traffic of its pods was seen; it gets only a default-deny`);
+  const inScope = new Set(scope);
+
+  const workloadLabels: WorkloadLabels[] = [...obs.workloads.values()].map((w) => {
+    const extra = options.podLabelSets?.get(w.key) ?? [];
+    const controllerSelector = options.controllerSelectors?.get(w.key);
+    return { key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values(), ...extra], ...(controllerSelector ? { controllerSelector } : {}) };
+  });
+  const selectors = chooseSelectors(workloadLabels);
+  const selectorOf = (w: string): Selector => selectors.get(w) ?? {};
+  for (const [w, sel] of [...selectors.entries()].sort(([a], [b]) => cmp(a, b))) {
+    const ns = w.slice(0, w.indexOf('/'));
+    if (Object.keys(sel).length === 0 && inScope.has(ns)) notes.push(`${w}: its pods share no stable label, so its rules select every pod of ${ns}`);
+  }
+
+  const edgesBySelf = new Map<string, SideEdge[]>();
+  const dnsByNs = new Map<string, SideEdge[]>();
+  const prefix = options.externalPrefix;
+  if (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 8 && prefix <= 31)) {
+    return err([{ path: 'externalPrefix', message: `expected a prefix length from 8 to 31, got ${prefix}` }]);
+  }
+  const allEdges = prefix === undefined ? [...obs.edges.values()] : aggregateExternal([...obs.edges.values()], prefix);
+  if (prefix !== undefined) notes.push(`external peers of one workload sharing a /${prefix} are one ipBlock (--external-prefix): addresses not seen in the capture are admitted too`);
+  for (const e of allEdges) {
+    if (!inScope.has(e.namespace)) continue;
+    if (e.dns) {
+      const list = dnsByNs.get(e.namespace) ?? [];
+      list.push(e);
+      dnsByNs.set(e.namespace, list);
+      continue;
+    }
+    const list = edgesBySelf.get(e.self) ?? [];
+    list.push(e);
+    edgesBySelf.set(e.self, list);
+    if (e.peer.kind === 'any') notes.push(`${e.self}: ${e.direction} with ${e.peer.what} on ${e.protocol ?? 'any protocol'}${e.protocol === null ? '' : `/${e.port}`} needs a rule without peers (no selector or ipBlock names it): review it`);
+  }
+
+  const policies: Manifest[] = [];
+  for (const ns of scope) {
+    const used = new Set<string>(['default-deny']);
+    policies.push(networkPolicy(ns, 'default-deny', {}, { ingress: [], egress: [] }));
+    const dns = dnsByNs.get(ns);
+    if (dns !== undefined) {
+      used.add('allow-dns');
+      const servers = [...new Map(dns.map((e) => [peerKey(e.peer), e.peer])).values()];
+      const ports = [...new Set(dns.map((e) => e.port))].sort((a, b) => a - b);
+      const entries: PortEntry[] = ports.flatMap((port) => [
+        { protocol: 'UDP' as const, port },
+        { protocol: 'TCP' as const, port },
+      ]);
+      const egress = rulesFor('egress', servers.map((peer) => ({ peer, ports: entries })), ns, selectorOf);
+      policies.push(networkPolicy(ns, 'allow-dns', {}, { egress }));
+    }
+    const selves = [...edgesBySelf.keys()].filter((k) => k.startsWith(`${ns}/`)).sort(cmp);
+    for (const self of selves) {
+      const edges = edgesBySelf.get(self)!;
+      const ingress = rulesFor('ingress', needsOf(edges.filter((e) => e.direction === 'ingress')), ns, selectorOf);
+      const egress = rulesFor('egress', needsOf(edges.filter((e) => e.direction === 'egress')), ns, selectorOf);
+      if (ingress.length === 0 && egress.length === 0) continue;
+      let base = dnsLabel(self.slice(ns.length + 1), 'workload');
+      while (used.has(base)) base = dnsLabel(`${base}-workload`);
+      const split = splitPolicies(ns, base, selectorOf(self), ingress, egress);
+      for (const p of split) used.add((p['metadata'] as { name: string }).name);
+      policies.push(...split);
+    }
+  }
+  for (const [reason, n] of [...obs.unexpressible.entries()].sort((a, b) => b[1] - a[1])) notes.push(`${n} connection side${n === 1 ? '' : 's'}: ${reason}; no rule can name it (its verdict stays indeterminate)`);
+  if (obs.representativeOverflow > 0) notes.push(`verification looked at the first ${obs.representatives.size} distinct connections; ${obs.representativeOverflow} more were not re-evaluated`);
+
+  // Parse what was written, exactly as a contract would be parsed.
+  const parsed: NetworkPolicy[] = [];
+  const problems: Problem[] = [];
+  policies.forEach((m, i) => {
+    const r = parseNetworkPolicy(m, `spec.policies[${i}]`);
+    if (r.ok) parsed.push(r.value);
+    else problems.push(...r.error);
+  });
+  if (problems.length > 0) return err(problems);
+
+  // Round trip: nothing the suggestion was built from may be denied.
+  const ev = evaluatorFor(parsed);
+  let allow = 0;
+  let deny = 0;
+  let indeterminate = 0;
+  for (const f of obs.representatives.values()) {
+    const e = ev.evaluate(f, BOTH_SIDES);
+    if (e.verdict === 'allow') allow++;
+    else if (e.verdict === 'indeterminate') indeterminate++;
+    else {
+      const edge = flowEdge(f);
+      deny++;
+      problems.push({ path: `${edge.from} → ${edge.to}:${edge.port}/${edge.protocol}`, message: `the suggestion denies an observed connection (${e.reason}); this is a bug` });
+    }
+  }
+  const usage = ruleUsage(parsed, indexFlows(obs.representatives.values()), 1);
+  for (const u of usage) if (u.count === 0) problems.push({ path: `${u.policy} ${u.direction}[${u.index}]`, message: 'the suggested rule admits no observed connection; this is a bug' });
+  if (problems.length > 0) return err(problems);
+
+  const name = options.name ?? 'suggested';
+  const contract = contractDocument(policies, { name, ...(options.monitor !== undefined ? { monitor: options.monitor } : {}) });
+  const c = parseContract(contract);
+  if (!c.ok) {
+    const hint = ' (the suggestion is too large for one contract: narrow it with --namespaces, or fold external peers with --external-prefix)';
+    return err(c.error.map((p) => ({ path: p.path, message: `${p.message}${p.message.includes('at most') ? hint : ''}` })));
+  }
+
+  const selectorList = [...selectors.entries()]
+    .filter(([w]) => inScope.has(w.slice(0, w.indexOf('/'))))
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([workload, matchLabels]) => ({ workload, matchLabels }));
+  return ok({
+    contract,
+    policies,
+    parsed,
+    report: {
+      connections: obs.connections,
+      skipped: obs.skipped,
+      namespaces: scope,
+      policies: policies.length,
+      rules: parsed.reduce((n, p) => n + p.ingress.length + p.egress.length, 0),
+      verification: { flows: obs.representatives.size, allow, deny, indeterminate },
+      selectors: selectorList,
+      notes: [...new Set(notes)],
+    },
+  });
+}
+
+export { NAMESPACE_NAME_LABEL };

@@ -1,0 +1,61 @@
+/**
+ * `suggest --manifests` without traffic: connections inferred from Service names in env, args
+ * and ConfigMaps, to the Service's pods on the targetPort resolved to the container port
+ * (never the Service port), LoadBalancer Services open to anyone, DNS for every caller,
+ * selectors from the controllers' spec.selector; and the suggestion round-trips over the
+ * connections it inferred.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { inferFromManifests, ObservationSet, suggestFromObservations } from '../../../../core/authoring/index.js';
+import { parseContract } from '../../../../core/contract/index.js';
+
+const DIR = fileURLToPath(new URL('../../../fixtures/manifests/shop/', import.meta.url));
+const objects = readdirSync(DIR)
+  .sort()
+  .flatMap((f) => parseAllDocuments(readFileSync(join(DIR, f), 'utf8')).map((d) => d.toJS() as Record<string, unknown>));
+
+describe('inferFromManifests', () => {
+  const obs = new ObservationSet();
+  const inferred = inferFromManifests(objects, obs);
+
+  it('finds who calls whom, on the container port', () => {
+    const edges = inferred.edges.map((e) => `${e.from} → ${e.to}:${e.port}/${e.protocol}`).sort();
+    expect(edges).toEqual([
+      'anyone (Service web is LoadBalancer) → shop/web:8080/TCP',
+      'shop/api → data/db:5432/TCP',
+      'shop/api → kube-system/coredns:53/UDP',
+      'shop/web → kube-system/coredns:53/UDP',
+      'shop/web → shop/api:9000/TCP',
+    ]);
+    // "cache" names no Service; the Service port 80 of api is never used as a rule port.
+    expect(inferred.edges.some((e) => e.port === 80)).toBe(false);
+    expect(inferred.controllerSelectors.get('shop/api')).toEqual({ app: 'api', tier: 'backend' });
+  });
+
+  it('suggests a valid contract from them that admits exactly those connections', () => {
+    const r = suggestFromObservations(obs, { controllerSelectors: inferred.controllerSelectors });
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    expect(parseContract(r.value.contract).ok).toBe(true);
+    expect(r.value.report.verification).toMatchObject({ deny: 0, indeterminate: 0 });
+    const byName = new Map(r.value.policies.map((p) => [`${(p['metadata'] as { namespace: string }).namespace}/${(p['metadata'] as { name: string }).name}`, p]));
+    const web = byName.get('shop/web')!;
+    // Open to anyone on the container port, and only there.
+    expect((web['spec'] as { ingress: unknown[] }).ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+    // Selectors: the controller's, without the rollout-specific version label.
+    expect((byName.get('shop/api')!['spec'] as { podSelector: unknown }).podSelector).toEqual({ matchLabels: { app: 'api', tier: 'backend' } });
+    expect(JSON.stringify(r.value.policies)).not.toContain('version');
+    expect(JSON.stringify(byName.get('data/db'))).toContain('"kubernetes.io/metadata.name":"shop"');
+    expect(JSON.stringify(byName.get('shop/allow-dns'))).toContain('"protocol":"TCP","port":53');
+  });
+
+  it('a bare Service name does not cross namespaces, and a wrong :port names nothing', () => {
+    const o = new ObservationSet();
+    const caller = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'c', namespace: 'other' }, spec: { selector: { matchLabels: { app: 'c' } }, template: { metadata: { labels: { app: 'c' } }, spec: { containers: [{ name: 'c', env: [{ name: 'A', value: 'api:80' }, { name: 'B', value: 'api.shop:81' }] }] } } } };
+    const r = inferFromManifests([...objects, caller], o);
+    expect(r.edges.some((e) => e.from === 'other/c')).toBe(false);
+  });
+});
