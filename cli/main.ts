@@ -20,6 +20,8 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   watch: { summary: 'a live terminal view of the deny-rate stream', load: () => import('./commands/watch.js') },
   status: { summary: 'contracts as the control plane sees them', load: () => import('./commands/status.js') },
   history: { summary: "a contract's transitions", load: () => import('./commands/history.js') },
+  map: { summary: 'the traffic map the control plane has seen, optionally judged against a contract', load: () => import('./commands/map.js') },
+  preview: { summary: 'which seen edges a contract would break (exit 1 if any)', load: () => import('./commands/preview.js') },
   suggest: { summary: 'a RampContract from recorded traffic, the traffic map or manifests', load: () => import('./commands/suggest.js') },
   audit: { summary: 'open namespaces, unused, over-broad and redundant rules of existing policies', load: () => import('./commands/audit.js') },
   fix: { summary: 'the smallest NetworkPolicies that admit the denied flows of a contract', load: () => import('./commands/fix.js') },

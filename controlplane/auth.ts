@@ -63,3 +63,29 @@ export class TokenFileAuthorizer implements Authorizer {
     return safeEqual(m[1]!.trim(), this.token);
   }
 }
+
+/** What a caller asks for (Kubernetes mode maps it to a SubjectAccessReview). */
+export type AccessRequest =
+  | { readonly kind: 'agent' }
+  | { readonly kind: 'read'; readonly contract: string | null }
+  | { readonly kind: 'action'; readonly action: 'approve' | 'pause' | 'resume' | 'rollback'; readonly contract: string };
+
+export interface AccessDecision {
+  readonly outcome: 'allowed' | 'unauthenticated' | 'forbidden';
+  /** Who the caller is, when the check established it (a Kubernetes username); null otherwise. */
+  readonly user: string | null;
+  /** Why it was refused, for the error message (never echoes the token). */
+  readonly message?: string;
+}
+
+/** An authorizer that can also check what the caller asks for (asynchronously). */
+export interface AccessAuthorizer extends Authorizer {
+  authorize(header: string | undefined, request: AccessRequest): Promise<AccessDecision>;
+}
+
+/** The async check every caller uses: an AccessAuthorizer's own, else the bearer-token check. */
+export function authorize(a: Authorizer, header: string | undefined, request: AccessRequest): Promise<AccessDecision> {
+  const access = a as Partial<AccessAuthorizer>;
+  if (typeof access.authorize === 'function') return access.authorize.call(a, header, request);
+  return Promise.resolve(a.check(header) ? { outcome: 'allowed', user: null } : { outcome: 'unauthenticated', user: null });
+}

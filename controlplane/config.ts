@@ -31,6 +31,23 @@ export interface ControlplaneConfig {
   /** The dashboard's files; null: the controlplane/http/static folder of this checkout. */
   readonly staticDir: string | null;
   readonly logLevel: LogLevel;
+  /** How long the traffic map keeps edges (`--map-retention`, default 7 d). */
+  readonly mapRetentionMs: number;
+  /** At most this many edges in the traffic map (`--map-max-edges`). */
+  readonly mapMaxEdges: number;
+  /** The admission webhook (HTTPS), or null when `--webhook-listen` is not given. */
+  readonly webhook: { readonly listen: ListenAddress; readonly tlsCertFile: string; readonly tlsKeyFile: string } | null;
+  /** A kubeconfig the webhook reads Namespace labels with (else KUBECONFIG, else in-cluster, else the map's identities). */
+  readonly kubeconfig: string | null;
+  /** Kubernetes mode (--kubernetes): contracts, status, Lease and auth through the API server; null in file mode. */
+  readonly kubernetes: KubernetesModeConfig | null;
+}
+
+export interface KubernetesModeConfig {
+  /** --kubeconfig, else KUBECONFIG, else null (in-cluster config). */
+  readonly kubeconfig: string | null;
+  /** --namespace; null: the pod's namespace (service-account file), else rampart-system. */
+  readonly namespace: string | null;
 }
 
 /** Defaults in one table, next to the parser. */
@@ -41,6 +58,8 @@ export const CONTROLPLANE_DEFAULTS = {
   contractRescan: '2s',
   expectedNodeTtl: '10m',
   logLevel: 'info',
+  mapRetention: '168h',
+  mapMaxEdges: 20_000,
 } as const;
 
 /** Flag → environment variable. Every flag can also be given as `--flag=value`. */
@@ -57,22 +76,36 @@ const OPTIONS = {
   'expected-node-ttl': 'EXPECTED_NODE_TTL',
   'static-dir': 'STATIC_DIR',
   'log-level': 'LOG_LEVEL',
+  'map-retention': 'MAP_RETENTION',
+  'map-max-edges': 'MAP_MAX_EDGES',
+  'webhook-listen': 'WEBHOOK_LISTEN',
+  'tls-cert': 'TLS_CERT',
+  'tls-key': 'TLS_KEY',
+  kubeconfig: 'KUBECONFIG',
+  namespace: 'RAMPART_NAMESPACE',
 } as const;
-const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS' } as const;
+const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS', kubernetes: 'RAMPART_KUBERNETES' } as const;
 /** Parsed by the shared io/flags: the OPTIONS take a value, BOOLEAN_FLAGS also read `=true|false`. */
 const FLAG_SPECS = {
   ...(Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' }])) as Record<keyof typeof OPTIONS, { readonly type: 'string' }>),
   ...(Object.fromEntries(Object.keys(BOOLEAN_FLAGS).map((name) => [name, { type: 'boolean' }])) as Record<keyof typeof BOOLEAN_FLAGS, { readonly type: 'boolean' }>),
 };
 
-export const CONTROLPLANE_USAGE = `usage: rampart controlplane --contracts <dir> --state <dir> [--baseline <dir>] [--grpc-listen <addr>] [--http-listen <addr>]
+export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir> --state <dir> [--baseline <dir>] | --kubernetes [--kubeconfig <file>] [--namespace <ns>]]
+                            [--grpc-listen <addr>] [--http-listen <addr>]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
+                            [--map-retention <dur>] [--map-max-edges <n>]
+                            [--webhook-listen <addr> --tls-cert <file> --tls-key <file>] [--kubeconfig <file>]
 defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONTROLPLANE_DEFAULTS.httpListen} --reconcile-interval ${CONTROLPLANE_DEFAULTS.reconcileInterval}
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
+          --map-retention ${CONTROLPLANE_DEFAULTS.mapRetention} --map-max-edges ${CONTROLPLANE_DEFAULTS.mapMaxEdges}
 Without --token-file, authentication is off (a warning is logged).
 --baseline: NetworkPolicies already in force; each contract is judged against those it did not write.
+--kubernetes: RampContract objects, status, Events and a Lease through the API server (kubeconfig:
+          --kubeconfig, else KUBECONFIG, else in-cluster); --namespace (default: the pod's, else
+          rampart-system) holds the Lease and Events; agents and API users are checked by TokenReview.
 `;
 
 export function parseListen(text: string): Result<ListenAddress, string> {
@@ -88,11 +121,7 @@ export function parseListen(text: string): Result<ListenAddress, string> {
 export function loadControlplaneConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>>): Result<ControlplaneConfig, Problem[]> {
   const problems: Problem[] = [];
   const parsed = parseFlags(args, FLAG_SPECS);
-  for (const p of parsed.problems) {
-    problems.push(
-      p.path === '--kubernetes' ? problem('--kubernetes', 'the Kubernetes contract source is not available in this build; use --contracts <dir> --state <dir>') : p,
-    );
-  }
+  problems.push(...parsed.problems);
   const flags = new Map<string, string>();
   /** Boolean flags given as true; `explicitlyFalse` those given as `--flag=false`. */
   const booleans = new Set<string>();
@@ -127,9 +156,16 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     return d.value;
   };
 
-  const contractsDir = required('contracts', 'the folder of RampContract files');
-  const stateDir = required('state', 'the folder for the history log');
+  const kubeEnv = env[BOOLEAN_FLAGS.kubernetes];
+  // A flag wins over the environment, `--kubernetes=false` included.
+  const kubernetesMode = booleans.has('kubernetes') || (!explicitlyFalse.has('kubernetes') && (kubeEnv === 'true' || kubeEnv === '1'));
+  if (kubernetesMode && flags.has('contracts')) problems.push(problem('--contracts', 'not with --kubernetes: contracts are RampContract objects'));
+  // Kubernetes mode keeps its state in contract status; --state only moves the scratch folder.
+  const contractsDir = kubernetesMode ? '' : required('contracts', 'the folder of RampContract files');
+  const stateDir = kubernetesMode ? (read('state')?.value ?? '') : required('state', 'the folder for the history log');
   const baselineDir = read('baseline')?.value.trim() ?? '';
+  const namespace = read('namespace')?.value.trim() ?? null;
+  if (namespace !== null && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) problems.push(problem('--namespace', `expected a namespace name (DNS label), got ${JSON.stringify(namespace)}`));
   const grpcListen = (read('grpc-listen')?.value ?? CONTROLPLANE_DEFAULTS.grpcListen).trim();
   if (!grpcListen.startsWith('unix:')) {
     const g = parseListen(grpcListen);
@@ -150,6 +186,23 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   // A flag wins over the environment, `--open-reads=false` included.
   const openReads = booleans.has('open-reads') || (!explicitlyFalse.has('open-reads') && (openEnv === 'true' || openEnv === '1'));
 
+  const maxEdgesText = read('map-max-edges');
+  const mapMaxEdges = maxEdgesText === null ? CONTROLPLANE_DEFAULTS.mapMaxEdges : Number(maxEdgesText.value);
+  if (!Number.isInteger(mapMaxEdges) || mapMaxEdges < 1 || mapMaxEdges > 1_000_000) problems.push(problem(maxEdgesText?.where ?? '--map-max-edges', `expected an integer from 1 to 1000000, got ${JSON.stringify(maxEdgesText?.value)}`));
+  let webhook: ControlplaneConfig['webhook'] = null;
+  const webhookText = read('webhook-listen');
+  const tlsCert = read('tls-cert');
+  const tlsKey = read('tls-key');
+  if (webhookText !== null) {
+    const w = parseListen(webhookText.value);
+    if (!w.ok) problems.push(problem(webhookText.where, w.error));
+    if (tlsCert === null) problems.push(problem('--tls-cert', 'required with --webhook-listen: the API server calls webhooks over HTTPS only'));
+    if (tlsKey === null) problems.push(problem('--tls-key', 'required with --webhook-listen'));
+    if (w.ok && tlsCert !== null && tlsKey !== null) webhook = { listen: w.value, tlsCertFile: tlsCert.value, tlsKeyFile: tlsKey.value };
+  } else if (tlsCert !== null || tlsKey !== null) {
+    problems.push(problem(tlsCert?.where ?? tlsKey?.where ?? '--tls-cert', 'only with --webhook-listen'));
+  }
+
   const config: ControlplaneConfig = {
     contractsDir,
     stateDir,
@@ -164,6 +217,11 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     expectedNodeTtlMs: duration('expected-node-ttl', CONTROLPLANE_DEFAULTS.expectedNodeTtl, 1000),
     staticDir: read('static-dir')?.value ?? null,
     logLevel,
+    mapRetentionMs: duration('map-retention', CONTROLPLANE_DEFAULTS.mapRetention, 60_000),
+    mapMaxEdges: Number.isInteger(mapMaxEdges) && mapMaxEdges >= 1 ? mapMaxEdges : CONTROLPLANE_DEFAULTS.mapMaxEdges,
+    webhook,
+    kubeconfig: read('kubeconfig')?.value ?? null,
+    kubernetes: kubernetesMode ? { kubeconfig: read('kubeconfig')?.value ?? null, namespace } : null,
   };
   return problems.length > 0 ? err(problems) : ok(Object.freeze(config));
 }

@@ -7,15 +7,22 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { systemClock, type Clock, type Logger } from '../core/common/index.js';
+import type { Actuator } from './actuator/actuator.js';
 import { LocalActuator } from './actuator/local-actuator.js';
 import { OPEN_AUTHORIZER, TokenFileAuthorizer, type Authorizer } from './auth.js';
 import type { ControlplaneConfig } from './config.js';
 import { contractJson, edgeJson, historyItemJson } from './http/api-json.js';
+import { MapApi } from './http/map-api.js';
 import { ControlplaneHttpServer } from './http/server.js';
 import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics.js';
+import { KubernetesMode } from './kubernetes/kubernetes-mode.js';
+import type { ContractSource } from './registry/contract-source.js';
+import { MapMetrics } from './map/map-metrics.js';
+import { MapService } from './map/map-service.js';
+import { startWebhook, type WebhookHandle } from './admission/webhook.js';
 import type { BaselineSource } from './registry/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './registry/file-baseline-source.js';
 import { FileContractSource } from './registry/file-contract-source.js';
@@ -38,8 +45,16 @@ export const DEFAULT_STATIC_DIR = path.join(
 export interface ControlplaneHandle {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** The admission webhook's port, or null without --webhook-listen. */
+  readonly webhookPort: number | null;
+  /** How long each admission review took (ms, most recent last, bounded). */
+  readonly webhookLatenciesMs: readonly number[];
+  readonly map: MapService;
   readonly reconciler: Reconciler;
-  readonly actuator: LocalActuator;
+  /** A LocalActuator in file mode; in Kubernetes mode the status-first Kubernetes actuator. */
+  readonly actuator: Actuator;
+  /** Kubernetes mode's parts (leader election, status writer); null in file mode. */
+  readonly kubernetes: KubernetesMode | null;
   readonly registry: Registry;
   close(): Promise<void>;
 }
@@ -48,6 +63,8 @@ export interface ControlplaneDeps {
   readonly log: Logger;
   readonly clock?: Clock;
   readonly registry?: Registry;
+  /** Kubernetes mode lost leadership: the caller should exit (default: log it and stay unready). */
+  readonly onFatal?: (reason: string) => void;
 }
 
 export async function startControlplane(config: ControlplaneConfig, deps: ControlplaneDeps): Promise<ControlplaneHandle> {
@@ -55,23 +72,44 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const clock = deps.clock ?? systemClock;
   const registry = deps.registry ?? new Registry();
   const metrics = new ControlplaneMetrics(registry);
-  const authorizer: Authorizer = config.tokenFile === null ? OPEN_AUTHORIZER : new TokenFileAuthorizer(config.tokenFile);
+  const kube =
+    config.kubernetes === null
+      ? null
+      : await KubernetesMode.start({
+          config,
+          log,
+          clock,
+          onFatal:
+            deps.onFatal ??
+            ((reason) => {
+              log.error('kubernetes mode stopped', { reason });
+            }),
+        });
+  const tokenFile = config.tokenFile === null ? null : new TokenFileAuthorizer(config.tokenFile);
+  // Kubernetes mode: TokenReview (+ SubjectAccessReview for API users) beside the token file.
+  const authorizer: Authorizer = kube ? kube.authorizer(tokenFile) : (tokenFile ?? OPEN_AUTHORIZER);
   if (!authorizer.enabled) log.warn('authentication disabled: no --token-file; agents and API clients are not checked');
 
-  const journal = new Journal(config.stateDir);
+  kube?.registerMetrics(registry);
+  const stateDir = kube?.stateDir ?? config.stateDir;
+  const journal = new Journal(stateDir);
   const loaded = journal.open();
   if (loaded.badLines.length > 0) metrics.journalBadLines.inc(loaded.badLines.length);
   log.info('history loaded', { entries: loaded.entries, truncatedBytes: loaded.truncatedBytes, badLines: loaded.badLines.slice(0, 10) });
 
   const controller = new AbortController();
-  const source = new FileContractSource({
-    dir: config.contractsDir,
-    rescanMs: config.contractRescanMs,
-    onWatchError: (e) => {
-      log.warn('contract folder watch failed; periodic rescan continues', { err: e });
-    },
-  });
-  await source.start(controller.signal);
+  let source: ContractSource;
+  if (kube) source = kube.source;
+  else {
+    source = new FileContractSource({
+      dir: config.contractsDir,
+      rescanMs: config.contractRescanMs,
+      onWatchError: (e) => {
+        log.warn('contract folder watch failed; periodic rescan continues', { err: e });
+      },
+    });
+    await source.start(controller.signal);
+  }
   for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
   source.onChange(() => {
     for (const e of source.snapshot()) if (e.problems.length > 0) log.warn('contract invalid', { contract: e.name, origin: e.origin, problems: e.problems });
@@ -97,9 +135,13 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     log.info('baseline changed', { revision: s.revision, policies: s.policies.length });
   });
   if (config.baselineDir !== null) log.info('baseline loaded', { dir: config.baselineDir, revision: baseline.snapshot().revision, policies: baseline.snapshot().policies.length });
+  // Kubernetes mode without --state: the map lives in the scratch folder (the root filesystem is read-only).
+  const trafficMap = new MapService({ stateDir: config.stateDir !== '' ? config.stateDir : stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
+  trafficMap.start();
+  const mapMetrics = new MapMetrics(registry, trafficMap.map);
 
   const store = new EvidenceStore();
-  const known = loadKnownNodes(config.stateDir);
+  const known = loadKnownNodes(stateDir);
   for (const [node, lastSeenMs] of known) store.seedNode(node, lastSeenMs);
   let knownKey = [...known.keys()].sort().join(',');
   let knownSavedAtMs = clock.nowMs();
@@ -111,14 +153,14 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     const key = [...recent.keys()].sort().join(',');
     if (key === knownKey && nowMs - knownSavedAtMs < KNOWN_NODES_REFRESH_MS) return;
     try {
-      saveKnownNodes(config.stateDir, recent);
+      saveKnownNodes(stateDir, recent);
       knownKey = key;
       knownSavedAtMs = nowMs;
     } catch (e) {
       log.warn('saving known nodes failed', { err: e instanceof Error ? e : { message: String(e) } });
     }
   }, KNOWN_NODES_SAVE_MS);
-  const actuator = new LocalActuator();
+  const actuator: Actuator = kube?.actuator ?? new LocalActuator();
   const reconciler = new Reconciler({
     source,
     baseline,
@@ -146,6 +188,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     onEvidence: () => {
       reconciler.nudge();
     },
+    onAccepted: (summary, nowMs) => {
+      trafficMap.ingest(summary, nowMs);
+    },
     onNewEdges: (edges) => {
       for (const e of edges) {
         hub.broadcast({ type: 'edge', at: new Date(clock.nowMs()).toISOString(), contract: e.contract, revision: e.revision, stageIndex: e.stageIndex, edge: edgeJson(e.edge, e.kind) });
@@ -162,7 +207,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     },
   });
   // The first pass applies every contract's stage (the actuator is in memory) before agents connect.
-  reconciler.start(controller.signal);
+  // Kubernetes mode: only the elected leader reconciles (it starts the reconciler when it wins).
+  if (kube) kube.campaign(reconciler, journal);
+  else reconciler.start(controller.signal);
 
   const grpcPort = await collector.listen(config.grpcListen);
   const staticDir = path.resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
@@ -178,7 +225,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     baseline,
     staticDir,
     log: log.child({ component: 'http' }),
-    ready: () => ready,
+    ready: () => ready && (kube?.ready() ?? true),
+    mapApi: new MapApi({ map: trafficMap, clock, contract: (name) => reconciler.get(name)?.contract ?? null }),
+    ...(kube ? { persistAction: (name: string) => kube.persistStatus(name) } : {}),
     streamHello: () => ({
       type: 'snapshot',
       at: new Date(clock.nowMs()).toISOString(),
@@ -186,6 +235,15 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     }),
   });
   const address = await http.listen(config.httpListen.host, config.httpListen.port);
+  const webhook: WebhookHandle | null = config.webhook === null ? null : await startWebhook({
+          ...config.webhook,
+          kubeconfig: config.kubeconfig,
+          map: trafficMap,
+          log: log.child({ component: 'admission' }),
+          observe: (seconds, result) => {
+            mapMetrics.admissionSeconds.observe({ result }, seconds);
+          },
+        });
   const rates = setInterval(() => {
     if (hub.size() === 0) return;
     const nowMs = clock.nowMs();
@@ -204,14 +262,18 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     });
   }, RATES_INTERVAL_MS);
   ready = true;
-  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, http: `${address.address}:${address.port}`, httpPort: address.port, staticDir });
+  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, http: `${address.address}:${address.port}`, httpPort: address.port, staticDir, ...(webhook === null ? {} : { webhookPort: webhook.port }) });
 
   let closing: Promise<void> | null = null;
   return {
     grpcPort,
     httpPort: address.port,
+    webhookPort: webhook?.port ?? null,
+    webhookLatenciesMs: webhook?.latenciesMs ?? [],
+    map: trafficMap,
     reconciler,
     actuator,
+    kubernetes: kube,
     registry,
     close(): Promise<void> {
       closing ??= (async () => {
@@ -219,8 +281,11 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
         clearInterval(rates);
         clearInterval(saveNodes);
         controller.abort();
-        await Promise.all([collector.close(), http.close()]);
+        await Promise.all([collector.close(), http.close(), webhook?.close()]);
+        trafficMap.close();
         journal.close();
+        // Last: it releases the Lease and removes the scratch folder the map and journal used.
+        await kube?.close();
         log.info('stopped');
       })();
       return closing;

@@ -49,6 +49,31 @@ export async function getJson(target: ApiTarget, path: string): Promise<unknown>
   return res.json();
 }
 
+/** POSTs a body (e.g. a RampContract as YAML); a 400 carries the server's problems in the message. */
+export async function postText(target: ApiTarget, path: string, body: string, contentType = 'application/yaml'): Promise<unknown> {
+  const headers: Record<string, string> = { accept: 'application/json', 'content-type': contentType };
+  if (target.token) headers.authorization = `Bearer ${target.token}`;
+  let res: Response;
+  try {
+    res = await fetch(`${target.server}${path}`, { method: 'POST', headers, body });
+  } catch (e) {
+    throw new ApiError(`cannot reach the control plane at ${target.server}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`, null, { cause: e });
+  }
+  if (res.status === 401 || res.status === 403) throw new ApiError(`POST ${path}: HTTP ${res.status}: a valid token is required (--token-file)`, res.status);
+  if (!res.ok) {
+    let detail = '';
+    try {
+      const b = (await res.json()) as { error?: { message?: string; problems?: { path: string; message: string }[] } };
+      const problems = b.error?.problems ?? [];
+      detail = problems.length > 0 ? problems.map((p) => `\n  ${p.path}: ${p.message}`).join('') : b.error?.message ? `: ${b.error.message}` : '';
+    } catch {
+      // no JSON body: the status says it all
+    }
+    throw new ApiError(`POST ${path}: HTTP ${res.status}${detail}`, res.status);
+  }
+  return res.json();
+}
+
 /** The stream's WebSocket URL (the token goes in the query: browsers and `ws` alike). */
 export function streamUrl(target: ApiTarget): string {
   const u = new URL('/api/v1/stream', target.server.replace(/^http/, 'ws'));

@@ -10,7 +10,7 @@
  */
 import { assertNever, type Clock, type Logger } from '../../core/common/index.js';
 import type { Flow } from '../../core/flow/index.js';
-import { keyedEdgeOf, WindowAggregator, type ContractWindowAggregator, type KeyedEdge, type SampleFlow, type Side, type WindowSummary } from '../../core/summary/index.js';
+import { countsOnThisNode, keyedEdgeOf, ObservedEdgeCollector, WindowAggregator, type ContractWindowAggregator, type KeyedEdge, type SampleFlow, type Side, type WindowSummary } from '../../core/summary/index.js';
 import type { ActiveSet, CompiledContract, ContractStore } from '../contracts/contract-store.js';
 import { isEnforcedOn } from './enforcement.js';
 import type { BatchedEvents, Classifier, ConnectionVerdict, HubbleEvent, HubbleStatus, PolicyEngine, SideResult } from './ports.js';
@@ -29,6 +29,8 @@ export interface PipelineOptions<S> {
   readonly sampleOf: SampleFlow;
   readonly onWindow: (summary: WindowSummary) => void;
   readonly logger: Logger;
+  /** Observed edges kept per window for the traffic map (default 2000; 0 turns them off). */
+  readonly observedEdgeCapacity?: number;
 }
 
 interface Bound<S> {
@@ -51,12 +53,15 @@ export class Pipeline<S> {
   private lastOversized: number;
   /** Verdicts of the bound contract set per kind of connection; cleared when the set changes. */
   readonly verdicts = new VerdictMemo();
+  /** The traffic map's edges of the current window (core/summary/observed-edges.ts). */
+  private readonly observed: ObservedEdgeCollector;
   /** Totals since start, for tests and the benchmark. */
   readonly totals = { events: 0, flows: 0, connections: 0, lost: 0, windows: 0 };
 
   constructor(options: PipelineOptions<S>) {
     this.o = options;
     this.window = new WindowAggregator({ node: options.node, bootId: options.bootId, topK: options.topK, sampleOf: options.sampleOf }, options.clock.nowMs());
+    this.observed = new ObservedEdgeCollector(options.observedEdgeCapacity);
     this.lastReconnects = options.hubble.reconnects;
     this.lastMalformed = options.hubble.malformed ?? 0;
     this.lastOversized = options.hubble.oversized ?? 0;
@@ -131,6 +136,7 @@ export class Pipeline<S> {
     if (c.kind === 'skip') return;
     this.totals.connections++;
     this.window.noteConnection();
+    if (countsOnThisNode(flow, c.egress, c.ingress)) this.observed.add(flow);
     const active = this.o.contracts.active;
     if (active !== this.boundSet) this.rebind();
     const bound = this.bound;
@@ -209,11 +215,16 @@ export class Pipeline<S> {
     this.window.noteLost('RAMPART_OVERSIZED', oversized - this.lastOversized);
     this.lastMalformed = malformed;
     this.lastOversized = oversized;
-    const summary = this.window.flush({
-      windowEndMs: this.o.clock.nowMs(),
-      contractsGeneration: this.boundSet?.generation ?? this.o.contracts.active?.generation ?? 0,
-      hubbleConnected: hubble.connected,
-    });
+    const observed = this.observed.flush();
+    const summary: WindowSummary = {
+      ...this.window.flush({
+        windowEndMs: this.o.clock.nowMs(),
+        contractsGeneration: this.boundSet?.generation ?? this.o.contracts.active?.generation ?? 0,
+        hubbleConnected: hubble.connected,
+      }),
+      observedEdges: observed.edges,
+      observedEdgesOverflow: observed.overflow,
+    };
     this.totals.windows++;
     this.rebind();
     this.o.onWindow(summary);

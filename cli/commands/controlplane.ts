@@ -26,7 +26,14 @@ export async function run(args: readonly string[]): Promise<number> {
   });
   let handle;
   try {
-    handle = await startControlplane(config.value, { log });
+    // Kubernetes mode: a replica that lost its Lease exits; Kubernetes starts a fresh one.
+    handle = await startControlplane(config.value, {
+      log,
+      onFatal: (reason) => {
+        log.error('exiting', { reason });
+        process.exit(1);
+      },
+    });
   } catch (e) {
     log.error('start failed', { err: e instanceof Error ? e : { message: String(e) } });
     return 1;

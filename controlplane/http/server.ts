@@ -10,17 +10,19 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/common/index.js';
-import type { Authorizer } from '../auth.js';
+import { authorize, type AccessDecision, type AccessRequest, type Authorizer } from '../auth.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import type { StreamHub } from '../live/stream-hub.js';
 import type { OperatorAction } from '../rollout/ramp.js';
 import type { Journal } from '../state/journal.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import { contractJson, edgeJson, historyItemJson } from './api-json.js';
+import type { MapApi } from './map-api.js';
 import { contractFixJson } from '../authoring/contract-fix.js';
 import { broadeningJson } from '../authoring/broadening.js';
 import type { BaselineSource } from '../registry/baseline-source.js';
 import { serveStatic } from './static-files.js';
+import { serveVendor } from './vendor-files.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ACTIONS: readonly OperatorAction[] = ['approve', 'pause', 'resume', 'rollback'];
@@ -38,14 +40,27 @@ export interface HttpServerOptions {
   readonly ready: () => boolean;
   /** The first message a stream client gets. */
   readonly streamHello: () => unknown;
+  /** GET /api/v1/map and POST /api/v1/preview (controlplane/http/map-api.ts). */
+  readonly mapApi?: MapApi;
   /** The policies already in force, for the fix and broadening reports (absent: none). */
   readonly baseline?: BaselineSource;
+  /**
+   * Makes an operator's action durable before it is acknowledged (Kubernetes mode: the
+   * contract's status names it); rejects when it could not. Default: the journal already is.
+   */
+  readonly persistAction?: (contract: string) => Promise<void>;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(text);
+}
+
+/** 401 for no or a bad token, 403 for a known caller who may not do this (Kubernetes mode). */
+function sendRefusal(res: http.ServerResponse, d: AccessDecision): void {
+  if (d.outcome === 'forbidden') sendError(res, 403, 'PERMISSION_DENIED', d.message ?? 'not allowed');
+  else sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
 }
 
 function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
@@ -102,13 +117,23 @@ export class ControlplaneHttpServer {
         socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
         return;
       }
-      if (!this.o.openReads && !this.o.authorizer.check(authHeader(req, url))) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm="rampart"\r\nconnection: close\r\n\r\n');
+      const upgrade = (): void => {
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          this.o.hub.add(ws, this.o.streamHello());
+        });
+      };
+      if (this.o.openReads) {
+        upgrade();
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.o.hub.add(ws, this.o.streamHello());
-      });
+      authorize(this.o.authorizer, authHeader(req, url), { kind: 'read', contract: null }).then(
+        (d) => {
+          if (d.outcome === 'allowed') upgrade();
+          else if (d.outcome === 'forbidden') socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
+          else socket.end('HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm="rampart"\r\nconnection: close\r\n\r\n');
+        },
+        () => socket.destroy(),
+      );
     });
   }
 
@@ -161,7 +186,7 @@ export class ControlplaneHttpServer {
       sendError(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here`);
       return;
     }
-    if (!serveStatic(this.o.staticDir, p, res)) sendError(res, 404, 'NOT_FOUND', `no such path ${p}`);
+    if (!serveVendor(p, res) && !serveStatic(this.o.staticDir, p, res)) sendError(res, 404, 'NOT_FOUND', `no such path ${p}`);
   }
 
   private async api(req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string, p: string): Promise<void> {
@@ -173,9 +198,12 @@ export class ControlplaneHttpServer {
       return;
     }
     if (parts[1] === 'v1' && parts[2] === 'agents' && parts.length === 3) {
-      if (!this.o.openReads && !this.o.authorizer.check(req.headers.authorization)) {
-        sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
-        return;
+      if (!this.o.openReads) {
+        const d = await authorize(this.o.authorizer, req.headers.authorization, { kind: 'read', contract: null });
+        if (d.outcome !== 'allowed') {
+          sendRefusal(res, d);
+          return;
+        }
       }
       if (method !== 'GET') {
         sendError(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${p}`);
@@ -196,6 +224,15 @@ export class ControlplaneHttpServer {
       });
       return;
     }
+    if (parts[1] === 'v1' && (parts[2] === 'map' || parts[2] === 'preview') && parts.length === 3 && this.o.mapApi !== undefined) {
+      // A preview changes nothing: it is a read, like the map.
+      if (!this.o.openReads && !this.o.authorizer.check(req.headers.authorization)) {
+        sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
+        return;
+      }
+      await this.o.mapApi.handle(req, res, url, method, parts[2]);
+      return;
+    }
     if (parts[1] !== 'v1' || parts[2] !== 'contracts' || parts.length > 5) {
       sendError(res, 404, 'NOT_FOUND', `no such API path ${p}`);
       return;
@@ -203,11 +240,18 @@ export class ControlplaneHttpServer {
     const name = parts[3];
     const sub = parts[4];
     const mutating = method === 'POST';
+    let caller: string | null = null;
     if (mutating || !this.o.openReads) {
-      if (!this.o.authorizer.check(req.headers.authorization)) {
-        sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
+      const asked: AccessRequest =
+        mutating && name !== undefined && sub !== undefined && (ACTIONS as readonly string[]).includes(sub)
+          ? { kind: 'action', action: sub as OperatorAction, contract: name }
+          : { kind: 'read', contract: name ?? null };
+      const d = await authorize(this.o.authorizer, req.headers.authorization, asked);
+      if (d.outcome !== 'allowed') {
+        sendRefusal(res, d);
         return;
       }
+      caller = d.user;
     }
     const r = this.o.reconciler;
     if (method === 'GET' && name === undefined) {
@@ -252,12 +296,22 @@ export class ControlplaneHttpServer {
       return;
     }
     const headerActor = req.headers['x-rampart-actor'];
-    const actor = typeof body['actor'] === 'string' && body['actor'] !== '' ? body['actor'] : typeof headerActor === 'string' && headerActor !== '' ? headerActor : 'api';
+    // A caller the API server vouched for (Kubernetes mode) is the actor; else what the client says.
+    const actor = caller !== null ? caller : typeof body['actor'] === 'string' && body['actor'] !== '' ? body['actor'] : typeof headerActor === 'string' && headerActor !== '' ? headerActor : 'api';
     const reason = typeof body['reason'] === 'string' && body['reason'] !== '' ? body['reason'] : null;
     const result = r.act(name, sub as OperatorAction, actor.slice(0, 200), reason === null ? null : reason.slice(0, 1000));
     if (!result.ok) {
       sendError(res, result.status, result.status === 404 ? 'NOT_FOUND' : 'CONFLICT', result.message);
       return;
+    }
+    if (this.o.persistAction) {
+      try {
+        await this.o.persistAction(name);
+      } catch (e) {
+        // Recorded here but not (yet) in the cluster's record: say so rather than acknowledge.
+        sendError(res, 503, 'UNAVAILABLE', `${sub} recorded, but the contract status could not be written yet (it is retried): ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
     }
     const after = r.get(name);
     sendJson(res, 200, { transition: historyItemJson(result.entry), contract: after ? contractJson(after, this.o.journal.history(name)) : null });

@@ -9,11 +9,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, Logger } from '../../core/common/index.js';
 import { formatProblems } from '../../core/common/index.js';
-import type { ContractSet } from '../../core/summary/index.js';
+import type { ContractSet, WindowSummary } from '../../core/summary/index.js';
 import { loadProto } from '../../proto/loader.js';
 import { contractSetToPb } from '../../proto/codec/contract-set-codec.js';
 import { windowSummaryFromPb } from '../../proto/codec/report-codec.js';
-import type { Authorizer } from '../auth.js';
+import { authorize, type Authorizer } from '../auth.js';
 import type { ControlplaneMetrics } from '../metrics.js';
 import type { EvidenceStore, NewEdge } from './evidence-store.js';
 import { ReportDedup } from './report-dedup.js';
@@ -47,6 +47,8 @@ export interface CollectorOptions {
   readonly onEvidence: (touched: readonly string[]) => void;
   /** Newly seen denied edges, for the live stream. */
   readonly onNewEdges: (edges: readonly NewEdge[]) => void;
+  /** Every accepted report, once (after deduplication): the traffic map reads its observed edges. */
+  readonly onAccepted?: (summary: WindowSummary, nowMs: number) => void;
 }
 
 function reportIdentity(pb: unknown): { bootId: string; seq: number } {
@@ -124,11 +126,26 @@ export class CollectorService {
 
   private connect(call: grpc.ServerDuplexStream<AgentMessagePb, ControlMessagePb>): void {
     const header = call.metadata.get('authorization')[0];
-    if (!this.o.authorizer.check(typeof header === 'string' ? header : undefined)) {
-      this.o.metrics.ingestErrors.inc({ reason: 'unauthenticated' });
-      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
-      return;
-    }
+    // The stream stays paused (messages buffered) until the check answers and listeners attach.
+    authorize(this.o.authorizer, typeof header === 'string' ? header : undefined, { kind: 'agent' }).then(
+      (d) => {
+        if (d.outcome === 'allowed') {
+          this.accept(call);
+          return;
+        }
+        this.o.metrics.ingestErrors.inc({ reason: 'unauthenticated' });
+        call.emit('error', {
+          code: d.outcome === 'forbidden' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED,
+          details: d.outcome === 'forbidden' ? (d.message ?? 'not an agent') : 'missing or invalid bearer token',
+        });
+      },
+      () => {
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'authentication failed' });
+      },
+    );
+  }
+
+  private accept(call: grpc.ServerDuplexStream<AgentMessagePb, ControlMessagePb>): void {
     let node: string | null = null;
     let log = this.o.log;
     this.streams.add(call);
@@ -197,6 +214,7 @@ export class CollectorService {
       this.send(call, { ack: { boot_id: summary.bootId, seq: summary.seq } });
       if (outcome.touched.length > 0) this.o.onEvidence(outcome.touched);
       if (outcome.newEdges.length > 0) this.o.onNewEdges(outcome.newEdges);
+      this.o.onAccepted?.(summary, nowMs);
     });
 
     let closed = false;

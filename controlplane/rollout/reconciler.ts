@@ -95,6 +95,27 @@ export class Reconciler {
     }
   }
 
+  /** Re-reads every contract's ramp state from the journal (Kubernetes mode seeds it from status on winning the Lease). */
+  reloadStates(): void {
+    this.states.clear();
+    for (const name of this.o.journal.contracts()) {
+      const s = this.o.journal.rampState(name);
+      if (s) this.states.set(name, s);
+    }
+  }
+
+  /**
+   * Forgets a contract's ramp: its state, evidence and what was applied, so a document of the
+   * same name starts as a new contract (Kubernetes mode: the object was deleted, or replaced
+   * by one with another uid). Its history stays in the journal.
+   */
+  forget(name: string): void {
+    this.states.delete(name);
+    this.lastValid.delete(name);
+    this.appliedKeys.delete(name);
+    this.o.store.forgetContract(name);
+  }
+
   subscribe(listener: ReconcilerEvents): void {
     this.listeners.push(listener);
   }

@@ -5,6 +5,7 @@
  */
 import { contractWindowId } from './aggregator.js';
 import type { BaselineCounts, ContractWindow, Edge, HubbleStats, SideChangeCounts, SideCounts, WindowSummary } from './summary.js';
+import { mergeObservedEdges } from './observed-edges.js';
 import { DEFAULT_TOP_K, TopEdges } from './top-edges.js';
 
 const addSides = (a: SideCounts, b: SideCounts): SideCounts => ({
@@ -86,6 +87,10 @@ export function mergeSummaries(a: WindowSummary, b: WindowSummary, topK = DEFAUL
     const prev = byId.get(id);
     byId.set(id, prev ? mergeContractWindows(prev, c, topK) : c);
   }
+  const observed =
+    a.observedEdges === undefined && b.observedEdges === undefined
+      ? null
+      : mergeObservedEdges(a.observedEdges ?? [], a.observedEdgesOverflow ?? 0, b.observedEdges ?? [], b.observedEdgesOverflow ?? 0);
   return {
     node: a.node,
     bootId: a.bootId,
@@ -96,5 +101,6 @@ export function mergeSummaries(a: WindowSummary, b: WindowSummary, topK = DEFAUL
     hubble: mergeHubble(a.hubble, b.hubble),
     contracts: [...byId.values()],
     contractsGeneration: Math.max(a.contractsGeneration, b.contractsGeneration),
+    ...(observed === null ? {} : { observedEdges: observed.edges, observedEdgesOverflow: observed.overflow }),
   };
 }

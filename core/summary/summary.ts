@@ -3,6 +3,8 @@
  * All counts are additive, so windows (and merged windows) sum without loss.
  */
 
+import type { ObservedEdge } from './observed-edges.js';
+
 export interface SideCounts {
   readonly allow: number;
   readonly deny: number;
@@ -83,6 +85,13 @@ export interface WindowSummary {
   readonly hubble: HubbleStats;
   readonly contracts: readonly ContractWindow[];
   readonly contractsGeneration: number;
+  /**
+   * Every connection start counted on this node, by workload (observed-edges.ts), for the
+   * traffic map. Absent from older agents: read as none.
+   */
+  readonly observedEdges?: readonly ObservedEdge[];
+  /** Connections on edges that did not fit (the "other" bucket). */
+  readonly observedEdgesOverflow?: number;
 }
 
 /** What each stage of a contract enforces (mirrors proto `Enforcement`). */

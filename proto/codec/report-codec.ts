@@ -17,9 +17,13 @@ import type {
   Edge,
   Enforcement,
   HubbleStats,
+  ObservedEdge,
+  ObservedPeer,
+  ObservedPeerKind,
   SideCounts,
   WindowSummary,
 } from '../../core/summary/index.js';
+import { MAX_LABEL_CHARS, MAX_PEER_LABELS } from '../../core/summary/index.js';
 
 // ---------------------------------------------------------------------------------------
 // Wire shapes (what we send; what we accept is `unknown` and read field by field).
@@ -85,6 +89,28 @@ export interface WindowReportPb {
   };
   contracts: ContractWindowPb[];
   contracts_generation: number;
+  observed_edges: ObservedEdgePb[];
+  observed_edges_overflow: number;
+}
+
+export interface ObservedEdgePb {
+  from_namespace: string;
+  from_workload: string;
+  to_namespace: string;
+  to_workload: string;
+  port: number;
+  protocol: string;
+  count: number;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  from_kind: string;
+  to_kind: string;
+  from_labels: Record<string, string>;
+  from_namespace_labels: Record<string, string>;
+  to_labels: Record<string, string>;
+  to_namespace_labels: Record<string, string>;
+  from_labels_partial: boolean;
+  to_labels_partial: boolean;
 }
 
 export interface ActiveContractPb {
@@ -159,6 +185,28 @@ export function contractWindowToPb(c: ContractWindow): ContractWindowPb {
   };
 }
 
+export function observedEdgeToPb(e: ObservedEdge): ObservedEdgePb {
+  return {
+    from_namespace: e.from.namespace,
+    from_workload: e.from.workload,
+    to_namespace: e.to.namespace,
+    to_workload: e.to.workload,
+    port: e.port,
+    protocol: e.protocol,
+    count: e.count,
+    first_seen_ms: e.firstSeenMs,
+    last_seen_ms: e.lastSeenMs,
+    from_kind: e.from.kind,
+    to_kind: e.to.kind,
+    from_labels: { ...e.from.labels },
+    from_namespace_labels: { ...e.from.namespaceLabels },
+    to_labels: { ...e.to.labels },
+    to_namespace_labels: { ...e.to.namespaceLabels },
+    from_labels_partial: e.from.labelsPartial,
+    to_labels_partial: e.to.labelsPartial,
+  };
+}
+
 export function windowSummaryToPb(s: WindowSummary): WindowReportPb {
   return {
     node: s.node,
@@ -178,6 +226,8 @@ export function windowSummaryToPb(s: WindowSummary): WindowReportPb {
     },
     contracts: s.contracts.map(contractWindowToPb),
     contracts_generation: s.contractsGeneration,
+    observed_edges: (s.observedEdges ?? []).map(observedEdgeToPb),
+    observed_edges_overflow: s.observedEdgesOverflow ?? 0,
   };
 }
 
@@ -294,6 +344,22 @@ class Reader {
     return v;
   }
 
+  /** A proto `map<string, string>`: an object of strings. */
+  stringMap(key: string): Record<string, string> {
+    const v = this.obj[key];
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      this.fail(key, `expected a map of strings, got ${describe(v)}`);
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof x !== 'string') this.fail(`${key}.${k}`, `expected a string, got ${describe(x)}`);
+      else out[k] = x;
+    }
+    return out;
+  }
+
   child(key: string): Reader {
     return new Reader(this.obj[key], childPath(this.path, key), this.problems);
   }
@@ -338,6 +404,62 @@ function readEdge(r: Reader): Edge {
 
 function readEdges(r: Reader, key: string): Edge[] {
   return r.list(key).map((e, i) => readEdge(new Reader(e, childPath(childPath(r.path, key), i), r.problems)));
+}
+
+const PEER_KINDS: readonly ObservedPeerKind[] = ['pod', 'external', 'reserved', 'unknown'];
+/** More observed edges than any agent sends (its capacity is configurable, default 2000). */
+export const MAX_OBSERVED_EDGES_PER_REPORT = 20_000;
+
+function readPeer(r: Reader, end: 'from' | 'to'): ObservedPeer {
+  const kindText = r.string(`${end}_kind`);
+  // An older sender (or an unset field) says nothing about labels: unknown, never a guess.
+  const kind: ObservedPeerKind = (PEER_KINDS as readonly string[]).includes(kindText) ? (kindText as ObservedPeerKind) : 'unknown';
+  if (kindText !== '' && kind !== kindText) r.problems.push(problem(childPath(r.path, `${end}_kind`), `expected one of ${PEER_KINDS.join(', ')}, got ${describe(kindText)}`));
+  const labels = r.stringMap(`${end}_labels`);
+  const namespaceLabels = r.stringMap(`${end}_namespace_labels`);
+  // The receiver bounds what it keeps too: a peer that sends more is cut and marked partial.
+  const tooMany = (m: Record<string, string>): boolean => Object.keys(m).length > MAX_PEER_LABELS || Object.entries(m).some(([k, v]) => k.length > MAX_LABEL_CHARS || v.length > MAX_LABEL_CHARS);
+  const partial = r.bool(`${end}_labels_partial`) || tooMany(labels) || tooMany(namespaceLabels);
+  const cut = (m: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(m)
+        .filter(([k, v]) => k.length <= MAX_LABEL_CHARS && v.length <= MAX_LABEL_CHARS)
+        .slice(0, MAX_PEER_LABELS),
+    );
+  return {
+    namespace: r.string(`${end}_namespace`),
+    workload: r.string(`${end}_workload`, { required: true }),
+    kind,
+    labels: kind === 'pod' ? cut(labels) : {},
+    namespaceLabels: kind === 'pod' ? cut(namespaceLabels) : {},
+    labelsPartial: kind === 'pod' && partial,
+  };
+}
+
+function readObservedEdge(r: Reader): ObservedEdge {
+  const firstSeenMs = r.count('first_seen_ms');
+  const lastSeenMs = r.count('last_seen_ms');
+  if (lastSeenMs < firstSeenMs) {
+    r.problems.push(problem(childPath(r.path, 'last_seen_ms'), `must not be before first_seen_ms (${firstSeenMs}), got ${lastSeenMs}`));
+  }
+  return {
+    from: readPeer(r, 'from'),
+    to: readPeer(r, 'to'),
+    port: r.count('port', { max: 65535 }),
+    protocol: r.string('protocol', { required: true }),
+    count: r.count('count', { min: 1 }),
+    firstSeenMs,
+    lastSeenMs,
+  };
+}
+
+function readObservedEdges(r: Reader): ObservedEdge[] {
+  const list = r.list('observed_edges');
+  if (list.length > MAX_OBSERVED_EDGES_PER_REPORT) {
+    r.problems.push(problem('observed_edges', `at most ${MAX_OBSERVED_EDGES_PER_REPORT} edges per report, got ${list.length}`));
+    return [];
+  }
+  return list.map((e, i) => readObservedEdge(new Reader(e, childPath('observed_edges', i), r.problems)));
 }
 
 function readBaselineCounts(r: Reader): BaselineCounts | undefined {
@@ -417,6 +539,8 @@ export function windowSummaryFromPb(pb: unknown): Result<WindowSummary, Problem[
     }
     seen.add(key);
   });
+  const observedEdges = readObservedEdges(r);
+  const observedEdgesOverflow = r.count('observed_edges_overflow');
   const summary: WindowSummary = {
     node: r.string('node', { required: true }),
     bootId: r.string('boot_id', { required: true }),
@@ -427,6 +551,8 @@ export function windowSummaryFromPb(pb: unknown): Result<WindowSummary, Problem[
     hubble: readHubble(r.child('hubble')),
     contracts,
     contractsGeneration: r.count('contracts_generation'),
+    // Absent (an older agent, or nothing seen) stays absent, so old summaries compare equal.
+    ...(observedEdges.length > 0 || observedEdgesOverflow > 0 ? { observedEdges, observedEdgesOverflow } : {}),
   };
   return problems.length > 0 ? err(problems) : ok(summary);
 }

@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  type V1Deployment,
   ApiException,
   CoreV1Api,
   KubernetesObjectApi,
@@ -69,8 +70,25 @@ describe('deploy/ manifests on a real API server', () => {
     expect(agent.env).toContainEqual(expect.objectContaining({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }));
     expect(agent.securityContext?.runAsUser).toBe(0);
     const token = pod.volumes!.find((v) => v.projected)!;
-    expect(token.projected!.sources![0]!.serviceAccountToken).toEqual(expect.objectContaining({ audience: 'rampart-controlplane', path: 'token' }));
+    expect(token.projected!.sources![0]!.serviceAccountToken).toEqual(expect.objectContaining({ audience: 'rampart', path: 'token' }));
     expect(agent.args).toContain('--token-file=/var/run/secrets/rampart/token');
     expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  it('runs the control plane in Kubernetes mode: two non-root replicas, read-only root, ready only when leading', () => {
+    const d = all.find((m) => m.obj.kind === 'Deployment')!.obj as V1Deployment;
+    const pod = d.spec!.template.spec!;
+    const cp = pod.containers[0]!;
+    expect(d.spec!.replicas).toBe(2);
+    expect(cp.args).toContain('--kubernetes');
+    expect(cp.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: 'http' });
+    expect(cp.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
+    expect(pod.serviceAccountName).toBe('rampart-controlplane');
+    // The scratch journal needs a writable /tmp under a read-only root.
+    const tmp = pod.volumes!.find((v) => v.emptyDir)!;
+    expect(cp.volumeMounts).toContainEqual(expect.objectContaining({ name: tmp.name, mountPath: '/tmp' }));
+    // Every file the container mounts exists in the pod (no Secret a fresh install lacks).
+    expect(pod.volumes!.every((v) => v.secret === undefined)).toBe(true);
   });
 });

@@ -20,9 +20,11 @@ export interface ControlplaneProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startControlplaneProcess(args: readonly string[]): Promise<ControlplaneProcess> {
+/** `env`: extra environment variables for the child (Kubernetes mode's test timings). */
+export async function startControlplaneProcess(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<ControlplaneProcess> {
   const proc = spawn(process.execPath, [RAMPART_BIN, 'controlplane', '--grpc-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';

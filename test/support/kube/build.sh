@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds (once per machine) the kube-apiserver and etcd binaries the `kube` test project runs
-# against, from pinned upstream Go modules fetched through the Go module proxy, and caches
+# Builds (once per machine) the kube-apiserver, kube-controller-manager and etcd binaries the
+# `kube` test project runs against, from pinned upstream Go modules fetched through the Go module proxy, and caches
 # them outside the repository. Prints the cache directory on the last line of stdout.
 #
 #   test/support/kube/build.sh            # build or find cached binaries
@@ -40,8 +40,10 @@ flock 9
 
 staging_minor="v0.${KUBE_VERSION#v1.}" # v1.34.4 -> v0.34.4
 
-build_apiserver() {
+# The wrapper module both Kubernetes binaries build in (created once, reused).
+kube_module() {
   local dir="$OUT/src/apiserver"
+  [[ -f "$dir/go.mod" ]] && return 0
   rm -rf "$dir" && mkdir -p "$dir"
   say "fetching k8s.io/kubernetes@$KUBE_VERSION go.mod through the module proxy"
   local modfile
@@ -59,19 +61,27 @@ build_apiserver() {
     # Every `k8s.io/x => ./staging/src/k8s.io/x` becomes `k8s.io/x => k8s.io/x v0.<minor>.<patch>`.
     sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\) => \./staging/src/.*#\t\1 => \1 '"$staging_minor"'#p' "$modfile"
     echo ")"
-  } >"$dir/go.mod"
+  } >"$dir/go.mod.tmp"
+  mv "$dir/go.mod.tmp" "$dir/go.mod"
+}
+
+# build_kube <command>: k8s.io/kubernetes/cmd/<command> at the pinned version into $OUT/<command>.
+build_kube() {
+  local cmd="$1"
+  kube_module
+  local dir="$OUT/src/apiserver"
   local ldflags="-s -w"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
     ldflags+=" -X $pkg.gitTreeState=clean"
   done
-  say "building kube-apiserver $KUBE_VERSION (this takes a while on a small machine)"
-  (cd "$dir" && GOFLAGS=-mod=mod nice -n 10 go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" >>"$LOG" 2>&1) ||
-    fail "go get k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION failed"
+  say "building $cmd $KUBE_VERSION (this takes a while on a small machine)"
+  (cd "$dir" && GOFLAGS=-mod=mod nice -n 10 go get "k8s.io/kubernetes/cmd/$cmd@$KUBE_VERSION" >>"$LOG" 2>&1) ||
+    fail "go get k8s.io/kubernetes/cmd/$cmd@$KUBE_VERSION failed"
   (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "$ldflags" \
-    -o "$OUT/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver >>"$LOG" 2>&1) ||
-    fail "go build k8s.io/kubernetes/cmd/kube-apiserver failed"
-  mv "$OUT/kube-apiserver.tmp" "$OUT/kube-apiserver"
+    -o "$OUT/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd" >>"$LOG" 2>&1) ||
+    fail "go build k8s.io/kubernetes/cmd/$cmd failed"
+  mv "$OUT/$cmd.tmp" "$OUT/$cmd"
 }
 
 etcd_on_path_ok() {
@@ -107,11 +117,13 @@ if [[ ! -x "$OUT/etcd" ]]; then
     built=1
   fi
 fi
-if [[ ! -x "$OUT/kube-apiserver" ]]; then
-  build_apiserver
-  built=1
-fi
-"$OUT/kube-apiserver" --version >/dev/null 2>&1 || fail "$OUT/kube-apiserver does not run"
+for cmd in kube-apiserver kube-controller-manager; do
+  if [[ ! -x "$OUT/$cmd" ]]; then
+    build_kube "$cmd"
+    built=1
+  fi
+  "$OUT/$cmd" --version >/dev/null 2>&1 || fail "$OUT/$cmd does not run"
+done
 "$OUT/etcd" --version >/dev/null 2>&1 || fail "$OUT/etcd does not run"
 
 if ((built)); then
@@ -121,5 +133,5 @@ if ((built)); then
 else
   say "using cached binaries in $OUT (first build took $(cat "$OUT/first-build-seconds" 2>/dev/null || echo '?')s)"
 fi
-say "$("$OUT/kube-apiserver" --version), $("$OUT/etcd" --version | head -n1)"
+say "$("$OUT/kube-apiserver" --version), $("$OUT/kube-controller-manager" --version), $("$OUT/etcd" --version | head -n1)"
 echo "$OUT"

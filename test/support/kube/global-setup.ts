@@ -1,7 +1,8 @@
 /**
  * vitest globalSetup of the `kube` project: builds or finds the cached kube-apiserver and etcd
- * (build.sh), starts them once per test run, hands the kubeconfig to the tests through
- * provide/inject (`inject('kubeconfig')`), and tears everything down at the end.
+ * (build.sh), starts them once per test run, hands the kubeconfig and the binaries' folder to
+ * the tests through provide/inject (`inject('kubeconfig')`, `inject('kubeBinDir')`: see
+ * controller-manager.ts), and tears everything down at the end.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Path of a kubeconfig for the admin user of the test API server. */
     kubeconfig: string;
+    /** Where build.sh put the binaries (kube-controller-manager for tests that need GC). */
+    kubeBinDir: string;
   }
 }
 
@@ -36,5 +39,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const server = await startKubeApiServer({ binDir });
   process.stderr.write(`kube: API server ${server.url} ready in ${server.startupMs} ms (binaries in ${binDir})\n`);
   project.provide('kubeconfig', server.kubeconfigPath);
+  project.provide('kubeBinDir', binDir);
   return () => server.stop();
 }

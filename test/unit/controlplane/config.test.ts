@@ -20,8 +20,22 @@ describe('loadControlplaneConfig', () => {
         expectedNodeTtlMs: 600_000,
         staticDir: null,
         logLevel: 'info',
+        mapRetentionMs: 168 * 3_600_000,
+        mapMaxEdges: 20_000,
+        webhook: null,
+        kubeconfig: null,
+        kubernetes: null,
       },
     });
+  });
+
+  it('reads the traffic map and webhook flags, and says what is missing', () => {
+    const r = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--map-retention', '24h', '--map-max-edges', '500', '--webhook-listen', '127.0.0.1:9443', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {});
+    expect(r.ok && r.value).toMatchObject({ mapRetentionMs: 86_400_000, mapMaxEdges: 500, webhook: { listen: { host: '127.0.0.1', port: 9443 }, tlsCertFile: 'c.pem', tlsKeyFile: 'k.pem' } });
+    const bad = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--map-retention', '1s', '--map-max-edges', 'lots', '--webhook-listen', ':9443'], {});
+    expect(bad.ok ? [] : bad.error.map((p) => p.path).sort()).toEqual(['--map-max-edges', '--map-retention', '--tls-cert', '--tls-key']);
+    const orphan = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--tls-cert', 'c.pem'], {});
+    expect(orphan.ok ? [] : orphan.error.map((p) => `${p.path}: ${p.message}`)).toEqual(['--tls-cert: only with --webhook-listen']);
   });
 
   const cases: { name: string; args: string[]; env?: Record<string, string>; expect: Record<string, unknown> }[] = [
@@ -45,11 +59,31 @@ describe('loadControlplaneConfig', () => {
   }
 
   it('collects every problem', () => {
-    const r = loadControlplaneConfig(['--http-listen', 'nope', '--reconcile-interval', 'soon', '--log-level', 'loud', '--bogus', 'x', '--kubernetes'], {});
+    const r = loadControlplaneConfig(['--http-listen', 'nope', '--reconcile-interval', 'soon', '--log-level', 'loud', '--bogus', 'x'], {});
     expect(r.ok).toBe(false);
     if (r.ok) return;
     // `x` is taken as the unknown flag's value, not reported a second time.
-    expect(r.error.map((p) => p.path)).toEqual(['--bogus', '--kubernetes', '--contracts', '--state', '--http-listen', '--log-level', '--reconcile-interval']);
+    expect(r.error.map((p) => p.path)).toEqual(['--bogus', '--contracts', '--state', '--http-listen', '--log-level', '--reconcile-interval']);
+  });
+
+  describe('Kubernetes mode', () => {
+    it('needs no --contracts or --state, and reads --kubeconfig and --namespace', () => {
+      const r = loadControlplaneConfig(['--kubernetes', '--kubeconfig', '/k', '--namespace', 'ops'], {});
+      expect(r).toMatchObject({ ok: true, value: { kubernetes: { kubeconfig: '/k', namespace: 'ops' }, contractsDir: '', stateDir: '' } });
+    });
+    it('takes KUBECONFIG when no --kubeconfig is given, else leaves it to in-cluster config', () => {
+      expect(loadControlplaneConfig(['--kubernetes'], { KUBECONFIG: '/env' })).toMatchObject({ ok: true, value: { kubernetes: { kubeconfig: '/env', namespace: null } } });
+      expect(loadControlplaneConfig(['--kubernetes'], {})).toMatchObject({ ok: true, value: { kubernetes: { kubeconfig: null, namespace: null } } });
+      expect(loadControlplaneConfig(['--kubernetes', '--kubeconfig', '/flag'], { KUBECONFIG: '/env' })).toMatchObject({ ok: true, value: { kubernetes: { kubeconfig: '/flag' } } });
+    });
+    it('refuses --contracts beside it and a namespace that is not a DNS label', () => {
+      const r = loadControlplaneConfig(['--kubernetes', '--contracts', 'c', '--namespace', 'Bad_NS'], {});
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.map((p) => p.path)).toEqual(['--contracts', '--namespace']);
+    });
+    it('ignores KUBECONFIG in file mode', () => {
+      expect(loadControlplaneConfig(['--contracts', 'c', '--state', 's'], { KUBECONFIG: '/env' })).toMatchObject({ ok: true, value: { kubernetes: null } });
+    });
   });
 });
 

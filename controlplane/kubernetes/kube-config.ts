@@ -1,0 +1,50 @@
+/**
+ * Which API server Kubernetes mode talks to, and as whom: --kubeconfig, else KUBECONFIG (both
+ * arrive as config.kubernetes.kubeconfig), else the in-cluster service account. The namespace
+ * that holds the Lease and Events: --namespace, else the pod's own (the service-account
+ * namespace file), else rampart-system.
+ */
+import * as fs from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { KubernetesModeConfig } from '../config.js';
+
+export const DEFAULT_NAMESPACE = 'rampart-system';
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export interface KubeTarget {
+  readonly kc: KubeConfig;
+  readonly namespace: string;
+  /** Where the configuration came from, for the start-up log line. */
+  readonly source: string;
+}
+
+/** Throws with a readable message when no configuration can be loaded (a start-up error). */
+export function loadKubeTarget(config: KubernetesModeConfig, namespaceFile = SERVICE_ACCOUNT_NAMESPACE_FILE): KubeTarget {
+  const kc = new KubeConfig();
+  let source: string;
+  if (config.kubeconfig !== null) {
+    try {
+      kc.loadFromFile(config.kubeconfig);
+    } catch (e) {
+      throw new Error(`cannot load kubeconfig ${config.kubeconfig}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    source = config.kubeconfig;
+  } else {
+    if (process.env['KUBERNETES_SERVICE_HOST'] === undefined) {
+      throw new Error('--kubernetes: no --kubeconfig, no KUBECONFIG, and not running in a cluster (KUBERNETES_SERVICE_HOST is unset)');
+    }
+    kc.loadFromCluster();
+    source = 'in-cluster service account';
+  }
+  if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${source}: no current cluster`);
+  return { kc, namespace: config.namespace ?? podNamespace(namespaceFile) ?? DEFAULT_NAMESPACE, source };
+}
+
+function podNamespace(file: string): string | null {
+  try {
+    const ns = fs.readFileSync(file, 'utf8').trim();
+    return ns === '' ? null : ns;
+  } catch {
+    return null;
+  }
+}

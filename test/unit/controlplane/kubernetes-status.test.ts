@@ -1,0 +1,115 @@
+/**
+ * Kubernetes mode's status mapping (controlplane/kubernetes/status-json.ts): the status a
+ * leader writes carries everything a successor needs — seeding a fresh journal from it and
+ * reconciling gives the same state and the same history, so the successor writes nothing new
+ * and repeats no transition; conditions keep their lastTransitionTime while unchanged.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalActuator } from '../../../controlplane/actuator/local-actuator.js';
+import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
+import { entriesFromStatus, statusKey, statusOf, type ContractStatus } from '../../../controlplane/kubernetes/status-json.js';
+import { ControlplaneMetrics } from '../../../controlplane/metrics.js';
+import type { ContractEntry, ContractSource } from '../../../controlplane/registry/contract-source.js';
+import { Reconciler } from '../../../controlplane/rollout/reconciler.js';
+import { Journal } from '../../../controlplane/state/journal.js';
+import { silentLogger } from '../../../io/json-logger.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { aContract } from '../../support/window-builders.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const contract = aContract({ advance: 'manual' });
+const source: ContractSource = {
+  start: () => Promise.resolve(),
+  snapshot: (): readonly ContractEntry[] => [{ name: contract.name, origin: 'rampcontract/x', contract, problems: [] }],
+  onChange: () => undefined,
+};
+
+function replica(clock: FakeClock, seed: ContractStatus | null = null): { r: Reconciler; journal: Journal } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-kstatus-'));
+  dirs.push(dir);
+  const journal = new Journal(dir);
+  journal.open();
+  if (seed) for (const e of entriesFromStatus(contract.name, seed, contract)) journal.append(e);
+  const r = new Reconciler({
+    source,
+    journal,
+    store: new EvidenceStore(),
+    actuator: new LocalActuator(),
+    clock,
+    log: silentLogger,
+    metrics: new ControlplaneMetrics(new Registry(), { defaultMetrics: false }),
+    intervalMs: 1000,
+    configuredNodes: [],
+    expectedNodeTtlMs: 600_000,
+    initialGeneration: 1,
+  });
+  r.reloadStates();
+  return { r, journal };
+}
+
+function status(t: { r: Reconciler; journal: Journal }, clock: FakeClock, previous: ContractStatus | null = null): ContractStatus {
+  const view = t.r.get(contract.name)!;
+  return statusOf({ view, history: t.journal.history(contract.name), generation: 3, decisionAtMs: view.decision.atMs, apply: null, previous, nowMs: clock.nowMs() });
+}
+
+describe('Kubernetes status', () => {
+  it('round-trips: a successor seeded from the status continues with the same state and history', () => {
+    const clock = new FakeClock();
+    const a = replica(clock);
+    a.r.reconcileAll();
+    clock.advance(1000);
+    expect(a.r.act(contract.name, 'pause', 'alice', 'maintenance').ok).toBe(true);
+    clock.advance(1000);
+    a.r.reconcileAll();
+    const written = status(a, clock);
+    expect(written).toMatchObject({ revisionNumber: 1, phase: 'Paused', pausedFrom: 'Observing', stage: { index: 0, name: 'monitor' }, observedGeneration: 3 });
+    expect(written.history!.map((h) => [h.kind, h.actor, h.phase])).toEqual([
+      ['revision', 'auto', 'Observing'],
+      ['pause', 'alice', 'Paused'],
+    ]);
+
+    // A new leader: fresh journal seeded from what was written (as JSON, as the API stores it).
+    const b = replica(clock, JSON.parse(JSON.stringify(written)) as ContractStatus);
+    b.r.reconcileAll();
+    const again = status(b, clock, written);
+    expect(b.journal.history(contract.name)).toHaveLength(2); // nothing re-registered
+    expect(again.history).toEqual(written.history);
+    expect(statusKey(again, false)).toBe(statusKey(written, false));
+    // And it carries on from there: resume is allowed only because the state is Paused.
+    expect(b.r.act(contract.name, 'resume', 'bob', null)).toMatchObject({ ok: true, entry: { kind: 'resume', from: { phase: 'Paused' }, to: { phase: 'Observing' } } });
+  });
+
+  it('reads nothing from an empty or malformed status', () => {
+    expect(entriesFromStatus('x', undefined, contract)).toEqual([]);
+    expect(entriesFromStatus('x', {}, contract)).toEqual([]);
+    expect(entriesFromStatus('x', { phase: 'Nope', stage: { index: 0 }, revision: 'h', revisionNumber: 1 }, contract)).toEqual([]);
+    expect(entriesFromStatus('x', { phase: 'Observing', stage: { index: 0, name: 'monitor' }, revision: 'h', revisionNumber: 0 }, contract)).toEqual([]);
+  });
+
+  it('keeps a condition’s lastTransitionTime while its status holds, and moves it when it changes', () => {
+    const clock = new FakeClock();
+    const t = replica(clock);
+    t.r.reconcileAll();
+    const first = status(t, clock);
+    const progressing = (s: ContractStatus) => s.conditions!.find((c) => c.type === 'Progressing')!;
+    expect(progressing(first)).toMatchObject({ status: 'True', reason: 'Observing' });
+    clock.advance(60_000);
+    t.r.reconcileAll();
+    const same = status(t, clock, first);
+    expect(progressing(same).lastTransitionTime).toBe(progressing(first).lastTransitionTime);
+    t.r.act(contract.name, 'pause', 'alice', null);
+    clock.advance(1000);
+    const paused = status(t, clock, same);
+    expect(progressing(paused)).toMatchObject({ status: 'False', reason: 'Paused' });
+    expect(progressing(paused).lastTransitionTime).toBe(new Date(clock.nowMs()).toISOString());
+    expect(paused.conditions!.find((c) => c.type === 'Applied')).toMatchObject({ status: 'Unknown', reason: 'Applying' });
+  });
+});
