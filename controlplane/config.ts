@@ -12,6 +12,14 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+/** TLS for the agents' gRPC port: a key pair, and a CA when client certificates are required. */
+export interface GrpcTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Agents must present a certificate this CA signed; null: server TLS only. */
+  readonly clientCaFile: string | null;
+}
+
 export interface ControlplaneConfig {
   readonly contractsDir: string;
   readonly stateDir: string;
@@ -19,6 +27,8 @@ export interface ControlplaneConfig {
   readonly baselineDir: string | null;
   /** A grpc-js bind address: `host:port` or `unix:///path`. */
   readonly grpcListen: string;
+  /** null: the gRPC port speaks plaintext (a warning is logged). */
+  readonly grpcTls: GrpcTlsConfig | null;
   readonly httpListen: ListenAddress;
   readonly tokenFile: string | null;
   /** Reads (GET and the stream) without a token. Mutations always need it. */
@@ -68,6 +78,9 @@ const OPTIONS = {
   state: 'STATE_DIR',
   baseline: 'BASELINE_DIR',
   'grpc-listen': 'GRPC_LISTEN',
+  'grpc-tls-cert': 'GRPC_TLS_CERT_FILE',
+  'grpc-tls-key': 'GRPC_TLS_KEY_FILE',
+  'grpc-tls-client-ca': 'GRPC_TLS_CLIENT_CA_FILE',
   'http-listen': 'HTTP_LISTEN',
   'token-file': 'TOKEN_FILE',
   'reconcile-interval': 'RECONCILE_INTERVAL',
@@ -95,6 +108,7 @@ export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir
                             [--grpc-listen <addr>] [--http-listen <addr>]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
+                            [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>]]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
                             [--map-retention <dur>] [--map-max-edges <n>]
                             [--webhook-listen <addr> --tls-cert <file> --tls-key <file>] [--kubeconfig <file>]
@@ -171,6 +185,12 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     const g = parseListen(grpcListen);
     if (!g.ok) problems.push(problem(read('grpc-listen')?.where ?? '--grpc-listen', g.error));
   }
+  const grpcCert = read('grpc-tls-cert');
+  const grpcKey = read('grpc-tls-key');
+  const grpcClientCa = read('grpc-tls-client-ca');
+  if (!grpcCert !== !grpcKey) problems.push(problem(grpcCert ? (grpcKey?.where ?? '--grpc-tls-key') : '--grpc-tls-cert', 'the server certificate and key go together'));
+  if (grpcClientCa && !grpcCert) problems.push(problem(grpcClientCa.where, 'client certificates need server TLS: set --grpc-tls-cert and --grpc-tls-key'));
+  const grpcTls: GrpcTlsConfig | null = grpcCert && grpcKey ? { certFile: grpcCert.value, keyFile: grpcKey.value, clientCaFile: grpcClientCa?.value ?? null } : null;
   const httpText = read('http-listen');
   const http = parseListen(httpText?.value ?? CONTROLPLANE_DEFAULTS.httpListen);
   if (!http.ok) problems.push(problem(httpText?.where ?? '--http-listen', http.error));
@@ -208,6 +228,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     stateDir,
     baselineDir: baselineDir === '' ? null : baselineDir,
     grpcListen: grpcListen.startsWith(':') ? `0.0.0.0${grpcListen}` : grpcListen,
+    grpcTls,
     httpListen: http.ok ? http.value : { host: '0.0.0.0', port: 0 },
     tokenFile: tokenFile === '' ? null : tokenFile,
     openReads,

@@ -3,6 +3,7 @@
  * Only this file knows the concrete pieces; `startControlplane` returns a handle whose
  * `close()` stops everything (the CLI calls it on SIGTERM/SIGINT; tests call it directly).
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -211,7 +212,12 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   if (kube) kube.campaign(reconciler, journal);
   else reconciler.start(controller.signal);
 
-  const grpcPort = await collector.listen(config.grpcListen);
+  // Read now: a missing or unreadable file fails the start with its name, not the first agent.
+  const tls = config.grpcTls
+    ? { certPem: readFileSync(config.grpcTls.certFile), keyPem: readFileSync(config.grpcTls.keyFile), clientCaPem: config.grpcTls.clientCaFile === null ? null : readFileSync(config.grpcTls.clientCaFile) }
+    : null;
+  if (tls === null) log.warn('agent gRPC port without TLS: no --grpc-tls-cert/--grpc-tls-key; reports and tokens cross the network in plaintext');
+  const grpcPort = await collector.listen(config.grpcListen, tls);
   const staticDir = path.resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
   let ready = false;
   const http = new ControlplaneHttpServer({
@@ -262,7 +268,15 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     });
   }, RATES_INTERVAL_MS);
   ready = true;
-  log.info('listening', { grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`, grpcPort, http: `${address.address}:${address.port}`, httpPort: address.port, staticDir, ...(webhook === null ? {} : { webhookPort: webhook.port }) });
+  log.info('listening', {
+    grpc: `${config.grpcListen.replace(/:\d+$/, '')}:${grpcPort}`,
+    grpcPort,
+    grpcTls: tls === null ? 'off' : tls.clientCaPem === null ? 'server' : 'mutual',
+    http: `${address.address}:${address.port}`,
+    httpPort: address.port,
+    staticDir,
+    ...(webhook === null ? {} : { webhookPort: webhook.port }),
+  });
 
   let closing: Promise<void> | null = null;
   return {

@@ -82,7 +82,15 @@ export function parseYamlDocuments(text: string, file: string): Result<YamlDocum
       return;
     }
     if (doc.contents === null) return;
-    out.push(documentAt(doc, i + 1, lines));
+    // Syntax can be fine and the value still not buildable: an alias to an anchor defined
+    // nowhere (`*a`), or more aliases than the limit. yaml throws for those; they are input errors.
+    try {
+      out.push(documentAt(doc, i + 1, lines));
+    } catch (e) {
+      const contents = doc.contents;
+      const line = lines.linePos(isNode(contents) && contents.range ? contents.range[0] : (doc.range?.[0] ?? 0)).line;
+      problems.push({ path: `${file}:${line}`, message: `document ${i + 1}: expected valid YAML or JSON: ${e instanceof Error ? e.message : String(e)}` });
+    }
   });
   return problems.length > 0 ? err(problems) : ok(out);
 }

@@ -16,7 +16,7 @@ import { decodeRecord, encodeRecord, hubbleType, type PbRecord } from '../../pro
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
 import { HubbleClientError, HubbleErrorCode, isRetryable, statusName } from './errors.js';
 import { newStats, type HubbleClientStats, type HubbleEvent } from './events.js';
-import { fastDecodeResponse } from './fast-decode.js';
+import { decodeOrSkip, fastDecodeResponse, SKIPPED, skippedAt } from './fast-decode.js';
 import { decodedFromRecord, type Decoded } from './from-pb.js';
 import { OverlapFilter } from './overlap.js';
 
@@ -56,7 +56,16 @@ export interface HubbleClientOptions {
   readonly decoder?: 'fast' | 'reference';
   /** Ask for history first: GetFlows `number` on the first connection only (default 0: only new flows). */
   readonly initialNumber?: number;
+  /**
+   * With the fast decoder: flows core's ConnectionTracker would skip before its table lookup
+   * come as `flow-skipped` events, recognised on the wire and never built into a Flow. Only
+   * for consumers that classify with ConnectionTracker (the agent's pipeline); default false.
+   */
+  readonly earlySkip?: boolean;
 }
+
+/** The one `flow-skipped` event: it carries nothing, so it is shared. */
+const FLOW_SKIPPED: HubbleEvent = Object.freeze({ kind: 'flow-skipped' });
 
 export interface HubbleClient extends AsyncIterable<HubbleEvent> {
   readonly stats: HubbleClientStats;
@@ -153,16 +162,23 @@ async function* run(options: HubbleClientOptions, stats: HubbleClientStats): Asy
   const responseType = hubbleType('observer.GetFlowsResponse');
   const fast = (options.decoder ?? 'fast') === 'fast';
 
+  const earlySkip = fast && options.earlySkip === true;
+
   // Never throws: a bad message becomes a value the loop counts and skips, so one bad
   // message does not tear down the stream (grpc-js would end the call on a throw).
-  const deserialize = (bytes: Buffer): Decoded => {
+  const decode = (bytes: Buffer): Decoded | typeof SKIPPED => {
     if (bytes.length > maxBytes) return { kind: 'oversized', bytes: bytes.length };
     try {
+      if (earlySkip) return decodeOrSkip(bytes);
       return fast ? fastDecodeResponse(bytes) : decodedFromRecord(decodeRecord(responseType, bytes));
     } catch (e) {
       return { kind: 'malformed', reason: e instanceof Error ? e.message : String(e) };
     }
   };
+  // NOTE: grpc-js hands over the raw bytes and the read loop decodes them: decoding is then
+  // synchronous with the loop, so an early skip can leave its time in module state instead
+  // of allocating an event for it.
+  const deserialize = (bytes: Buffer): Buffer => bytes;
   const serialize = (req: PbRecord): Buffer => encodeRecord(requestType, req);
 
   const channelOptions: grpc.ChannelOptions = {
@@ -194,7 +210,7 @@ async function* run(options: HubbleClientOptions, stats: HubbleClientStats): Asy
       firstAttempt = false;
 
       client ??= new grpc.Client(options.target, creds, channelOptions);
-      const call = client.makeServerStreamRequest<PbRecord, Decoded>(GET_FLOWS, serialize, deserialize, request, {});
+      const call = client.makeServerStreamRequest<PbRecord, Buffer>(GET_FLOWS, serialize, deserialize, request, {});
       const tracked = track(call);
       const cancel = (): void => call.cancel();
       signal.addEventListener('abort', cancel, { once: true });
@@ -207,8 +223,8 @@ async function* run(options: HubbleClientOptions, stats: HubbleClientStats): Asy
           // `for await` over the stream, which adds an async-iterator hop and listener
           // churn per message (see bench/hubble.bench.ts). What was read is handed on as one
           // batch before waiting (or when the batch is full).
-          const d = call.read() as Decoded | null;
-          if (d === null) {
+          const bytes = call.read() as Buffer | null;
+          if (bytes === null) {
             if (batch.length > 0) {
               const full = batch;
               batch = [];
@@ -230,6 +246,16 @@ async function* run(options: HubbleClientOptions, stats: HubbleClientStats): Asy
             backoff.reset();
             stats.connected = true;
             log.info('hubble stream connected', { resumedFrom: since, previous: since === null && stats.reconnects === 0 ? 'connecting' : 'reconnecting' });
+          }
+          const d = decode(bytes);
+          if (d === SKIPPED) {
+            if (overlap.seenSkipped(bytes, skippedAt.seconds, skippedAt.nanos)) {
+              stats.duplicatesDropped++;
+              continue;
+            }
+            stats.flows++;
+            batch.push(FLOW_SKIPPED);
+            continue;
           }
           switch (d.kind) {
             case 'flow':

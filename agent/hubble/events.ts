@@ -7,6 +7,12 @@ import type { Flow } from '../../core/flow/index.js';
 
 export type HubbleEvent =
   | { readonly kind: 'flow'; readonly flow: Flow }
+  /**
+   * A flow the client recognised on the wire as one core's ConnectionTracker skips before
+   * its table lookup (a reply, not a connection start, not L3/L4, no local endpoint), only
+   * with the client's `earlySkip`: counted as seen, never built into a Flow.
+   */
+  | { readonly kind: 'flow-skipped' }
   | { readonly kind: 'lost'; readonly source: string; readonly count: number; readonly node: string }
   | { readonly kind: 'node-status'; readonly state: string; readonly nodes: readonly string[]; readonly message: string };
 

@@ -117,6 +117,11 @@ export class Pipeline<S> {
       case 'flow':
         this.handleFlow(event.flow);
         return;
+      case 'flow-skipped':
+        // The client recognised one of the connection tracker's own skips on the wire.
+        this.totals.flows++;
+        this.window.noteFlowSeen();
+        return;
       case 'lost':
         this.totals.lost += event.count;
         this.window.noteLost(event.source, event.count);

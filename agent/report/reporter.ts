@@ -1,8 +1,17 @@
 /**
  * The reporter: one long-lived `Collector.Connect` stream to the control plane. It sends Hello,
  * then windows from the outbox (numbered, at most `maxInFlight` unacknowledged), and receives
- * the contract set and acks. When the stream fails it reconnects with backoff, re-reads the
- * token, and resends every unacknowledged window under its original number.
+ * the contract set and acks. When the stream fails it reconnects, re-reads the token, and
+ * resends every unacknowledged window under its original number.
+ *
+ * One backoff: grpc-js's connection backoff (initial, ×1.6, ±20 %, capped; configured from
+ * `backoff`). A stream that fails because the channel cannot connect does not sleep on a
+ * timer of its own: it waits for the channel to leave TRANSIENT_FAILURE, which happens when
+ * grpc-js's next dial succeeds, and starts at once. (A timer here, on top of the channel's
+ * own delay, stacked the two: an attempt could land while the channel was still backing off
+ * and fail without dialling, and the time to reconnect was the sum of two jittered delays.)
+ * The one pause that is not about connecting: a live control plane that ends the stream
+ * before sending anything (a refused token, say) is retried after `maxMs`, not in a loop.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../core/common/index.js';
@@ -10,7 +19,7 @@ import type { ContractSet, WindowSummary } from '../../core/summary/index.js';
 import { loadProto } from '../../proto/loader.js';
 import { contractSetFromPb, windowSummaryToPb } from '../../proto/codec/report-codec.js';
 import type { AgentTlsConfig } from '../config.js';
-import { Backoff, sleep } from '../hubble/backoff.js';
+import { sleep } from '../hubble/backoff.js';
 import { channelCredentials, readToken } from './credentials.js';
 import type { Outbox } from './outbox.js';
 
@@ -41,6 +50,9 @@ type ControlMessagePb =
   | { body: 'ack'; ack: { boot_id?: string; seq?: number } }
   | { body: 'reject'; reject: { boot_id?: string; seq?: number; reason?: string } };
 
+/** What grpc-js/OpenSSL say when the peer's certificate or the handshake is the problem. */
+const TLS_FAILURE = /certificate|self[- ]signed|SSL|TLS|handshake|altnames|alert/i;
+
 let collectorCtor: grpc.ServiceClientConstructor | null = null;
 function collectorClient(): grpc.ServiceClientConstructor {
   if (collectorCtor === null) {
@@ -53,7 +65,7 @@ function collectorClient(): grpc.ServiceClientConstructor {
 export class Reporter {
   private readonly o: ReporterOptions;
   private readonly client: CollectorClient;
-  private readonly backoff: Backoff;
+  private readonly refusedPauseMs: number;
   private connectedNow = false;
   private call: grpc.ClientDuplexStream<unknown, ControlMessagePb> | null = null;
   /** Counters since start. */
@@ -67,10 +79,10 @@ export class Reporter {
       ...channelOptions,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
-      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.initial_reconnect_backoff_ms': options.backoff?.initialMs ?? 1000,
       'grpc.max_reconnect_backoff_ms': options.backoff?.maxMs ?? 30_000,
     }) as unknown as CollectorClient;
-    this.backoff = new Backoff(options.backoff ?? { initialMs: 1000, maxMs: 30_000 });
+    this.refusedPauseMs = options.backoff?.maxMs ?? 30_000;
   }
 
   get connected(): boolean {
@@ -87,13 +99,35 @@ export class Reporter {
   async run(signal: AbortSignal): Promise<void> {
     const log = this.o.logger;
     while (!signal.aborted) {
-      const outcome = await this.oneStream(signal);
+      const { reason, answered } = await this.oneStream(signal);
       this.setConnected(false);
       this.o.outbox.streamLost();
       if (signal.aborted) break;
-      const delay = this.backoff.next();
-      log.warn('control plane stream ended; reconnecting', { reason: outcome, delayMs: delay, pending: this.o.outbox.size });
-      await sleep(delay, signal);
+      this.explain(reason);
+      const channel = this.client.getChannel();
+      const state = channel.getConnectivityState(false);
+      if (state === grpc.connectivityState.TRANSIENT_FAILURE) {
+        log.warn('control plane stream ended; reconnecting', { reason, waitingFor: 'the channel to connect', pending: this.o.outbox.size });
+        await waitWhileInState(channel, state, signal);
+      } else if (answered) {
+        // A stream that worked and ended (a restart, a drop): straight back; the dial, if
+        // the control plane is gone, fails into grpc-js's backoff above.
+        log.warn('control plane stream ended; reconnecting', { reason, delayMs: 0, pending: this.o.outbox.size });
+      } else {
+        // Connected, but the control plane ended the stream without a word (a refused token).
+        log.warn('control plane stream ended; reconnecting', { reason, delayMs: this.refusedPauseMs, pending: this.o.outbox.size });
+        await sleep(this.refusedPauseMs, signal);
+      }
+    }
+  }
+
+  /** The failures an operator must act on get a line of their own, saying what to fix. */
+  private explain(reason: string): void {
+    const log = this.o.logger;
+    if (/^(UNAUTHENTICATED|PERMISSION_DENIED)\b/.test(reason)) {
+      log.error('control plane refused the bearer token', { reason, tokenFile: this.o.tokenFile ?? 'none (no --token-file)' });
+    } else if (this.o.tls !== null && TLS_FAILURE.test(reason)) {
+      log.error('TLS handshake with the control plane failed', { reason, caFile: this.o.tls.caFile, serverName: this.o.tls.serverName ?? this.o.target });
     }
   }
 
@@ -103,27 +137,30 @@ export class Reporter {
     this.client.close();
   }
 
-  private async oneStream(signal: AbortSignal): Promise<string> {
+  /** One stream; `answered` says whether the control plane sent anything on it. */
+  private async oneStream(signal: AbortSignal): Promise<{ reason: string; answered: boolean }> {
     const o = this.o;
     const metadata = new grpc.Metadata();
     try {
       const token = await readToken(o.tokenFile);
       if (token !== null) metadata.set('authorization', `Bearer ${token}`);
     } catch (e) {
-      return `token unreadable: ${e instanceof Error ? e.message : String(e)}`;
+      // Nothing to dial with: the same pause as a refusal, so a missing file is not a hot loop.
+      return { reason: `token unreadable: ${e instanceof Error ? e.message : String(e)}`, answered: false };
     }
     this.stats.connects++;
     const call = this.client.Connect(metadata);
     this.call = call;
     let fresh = true;
+    let answered = false;
     let ended: string | null = null;
     let wake: () => void = () => undefined;
     const woken = (): Promise<void> => new Promise((r) => (wake = r));
 
     call.on('data', (msg: ControlMessagePb) => {
+      answered = true;
       if (!this.connectedNow) {
         this.setConnected(true);
-        this.backoff.reset();
         o.logger.info('control plane stream up', { target: o.target });
       }
       switch (msg.body) {
@@ -187,7 +224,22 @@ export class Reporter {
       if (ended === null) call.cancel();
       this.call = null;
     }
-    return ended ?? 'stopped';
+    return { reason: ended ?? 'stopped', answered };
+  }
+}
+
+/** Resolves when the channel leaves `state` (grpc-js's reconnect backoff decides when) or the signal fires. */
+async function waitWhileInState(channel: ReturnType<grpc.Client['getChannel']>, state: grpc.connectivityState, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted && channel.getConnectivityState(false) === state) {
+    // Bounded waits, so an aborted signal is noticed; watchConnectivityState cannot be cancelled.
+    await new Promise<void>((resolve) => {
+      const onAbort = (): void => resolve();
+      signal.addEventListener('abort', onAbort, { once: true });
+      channel.watchConnectivityState(state, Date.now() + 1000, () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
   }
 }
 

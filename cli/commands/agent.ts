@@ -25,6 +25,8 @@ function openHubble(config: AgentConfig, logger: Logger): (signal: AbortSignal) 
         ? { tls: { caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile, ...(tls.serverName ? { serverName: tls.serverName } : {}) } }
         : {}),
       ...(config.hubbleHistory > 0 ? { initialNumber: config.hubbleHistory } : {}),
+      // The pipeline classifies with ConnectionTracker (below), so its stateless skips may be taken on the wire.
+      earlySkip: true,
     });
     return { events: client, status: client.stats };
   };

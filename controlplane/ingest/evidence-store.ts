@@ -49,7 +49,11 @@ interface StageRecord {
   readonly revision: number;
   readonly stageIndex: number;
   readonly sinceMs: number;
-  readonly nodes: Map<string, Counts>;
+  /**
+   * Everything the stage has gathered, kept as a running sum: summing per-node counts on
+   * every pass cost 50 contracts × 5,000 nodes additions a pass, and held as many objects.
+   */
+  readonly totals: Counts;
   /** Arrival-time buckets (start ms → counts over all nodes), oldest first. */
   readonly buckets: Map<number, Counts>;
   readonly wouldDenyEdges: Map<string, EdgeAggregate>;
@@ -162,6 +166,14 @@ export class EvidenceStore {
   /** The stage each contract is currently gathering evidence for. */
   private readonly currentStage = new Map<string, StageRecord>();
   private readonly liveness = new Map<string, NodeLiveness>();
+  /** Bumped by every change to `liveness`, so a coverage answer can be reused until one. */
+  private livenessVersion = 0;
+  /**
+   * The last coverage answer. A reconcile pass asks once per contract with the same clock and
+   * (usually) the same report age; at 5,000 nodes × 50 contracts recomputing it each time was
+   * most of the pass (profiled: 7.7 s of 9.5 s).
+   */
+  private coverageMemo: { readonly version: number; readonly o: CoverageOptions; readonly value: NodeCoverage } | null = null;
   private readonly arrivals = new Map<string, number[]>();
 
   /**
@@ -178,7 +190,7 @@ export class EvidenceStore {
       revision,
       stageIndex,
       sinceMs,
-      nodes: new Map(),
+      totals: zeroCounts(),
       buckets: new Map(),
       wouldDenyEdges: new Map(),
       actualDenyEdges: new Map(),
@@ -208,7 +220,10 @@ export class EvidenceStore {
 
   /** A node known from before a restart: expected until the TTL passes, silent until it reports. */
   seedNode(node: string, lastSeenMs: number): void {
-    if (!this.liveness.has(node)) this.liveness.set(node, { lastSeenMs, lastReportMs: null, hubbleConnected: false, streams: 0 });
+    if (!this.liveness.has(node)) {
+      this.liveness.set(node, { lastSeenMs, lastReportMs: null, hubbleConnected: false, streams: 0 });
+      this.livenessVersion++;
+    }
   }
 
   /** node → last seen, for nodes seen within the TTL (what survives a restart). */
@@ -228,7 +243,9 @@ export class EvidenceStore {
     l.streams = Math.max(0, l.streams - 1);
   }
 
+  /** The node's liveness record, for the caller to update (which is why it counts as a change). */
   private live(node: string, nowMs: number): NodeLiveness {
+    this.livenessVersion++;
     let l = this.liveness.get(node);
     if (!l) {
       l = { lastSeenMs: nowMs, lastReportMs: null, hubbleConnected: false, streams: 0 };
@@ -264,11 +281,6 @@ export class EvidenceStore {
       }
       current++;
       touched.push(w.contract);
-      let node = rec.nodes.get(summary.node);
-      if (!node) {
-        node = zeroCounts();
-        rec.nodes.set(summary.node, node);
-      }
       const bucketStart = nowMs - (nowMs % BUCKET_MS);
       let bucket = rec.buckets.get(bucketStart);
       if (!bucket) {
@@ -276,7 +288,7 @@ export class EvidenceStore {
         rec.buckets.set(bucketStart, bucket);
         this.prune(rec, nowMs);
       }
-      for (const c of [node, bucket]) {
+      for (const c of [rec.totals, bucket]) {
         c.windows += summary.mergedWindows > 0 ? summary.mergedWindows : 1;
         addSides(c, w);
         c.lostEvents += lost;
@@ -333,6 +345,23 @@ export class EvidenceStore {
   }
 
   coverage(o: CoverageOptions): NodeCoverage {
+    const memo = this.coverageMemo;
+    if (
+      memo !== null &&
+      memo.version === this.livenessVersion &&
+      memo.o.nowMs === o.nowMs &&
+      memo.o.maxReportAgeMs === o.maxReportAgeMs &&
+      memo.o.expectedNodeTtlMs === o.expectedNodeTtlMs &&
+      (memo.o.configuredNodes === o.configuredNodes || memo.o.configuredNodes.join(',') === o.configuredNodes.join(','))
+    ) {
+      return memo.value;
+    }
+    const value = this.computeCoverage(o);
+    this.coverageMemo = { version: this.livenessVersion, o, value };
+    return value;
+  }
+
+  private computeCoverage(o: CoverageOptions): NodeCoverage {
     const expected = new Set(o.configuredNodes);
     if (o.configuredNodes.length === 0) {
       for (const [node, l] of this.liveness) {
@@ -357,7 +386,7 @@ export class EvidenceStore {
     const totals = zeroCounts();
     let lastMinuteDenies = 0;
     if (rec) {
-      for (const c of rec.nodes.values()) this.addCounts(totals, c);
+      this.addCounts(totals, rec.totals);
       for (const [start, c] of rec.buckets) if (start >= o.nowMs - ROLLBACK_WINDOW_MS) lastMinuteDenies += c.actualDenies;
     }
     return {

@@ -116,7 +116,8 @@ describe('agent outages', () => {
     expect(collector.accepted.reduce((n, w) => n + w.hubble.connections, 0)).toBe(stopped['connections']);
   });
 
-  it('counts nothing twice when Hubble restarts mid-stream', async () => {
+  // Fault suite: Hubble restart mid-stream (the other faults are in faults-*.test.ts).
+  it('counts nothing twice when Hubble restarts mid-stream, resuming with since', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rampart-agent-restart-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'policies.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: POLICIES }));
@@ -150,6 +151,12 @@ describe('agent outages', () => {
       { timeoutMs: 30_000, what: 'a window that saw the reconnect' },
     );
     await waitFor(async () => (await agent.metrics()).value('rampart_agent_hubble_connected') === 1, { timeoutMs: 10_000, what: 'Hubble connected again' });
+    // It asked the new server for what it had not seen, with `since` (not from scratch, not from now).
+    const connects = agent.logs.filter((l) => l['msg'] === 'hubble stream connected');
+    expect(connects[0]).toMatchObject({ resumedFrom: null, previous: 'connecting' });
+    const resumed = connects.at(-1)!;
+    expect(resumed['previous']).toBe('reconnecting');
+    expect(resumed['resumedFrom']).toEqual({ seconds: expect.any(Number), nanos: expect.any(Number) });
     const windowsNow = collector.accepted.length;
     await waitFor(() => collector.accepted.length >= windowsNow + 3, { what: 'three more windows' });
 

@@ -1,6 +1,8 @@
 /**
  * The reporter over TLS: a real `rampart agent` reaching a TLS collector with a CA file and
- * server name (mutual TLS with a client certificate), and refusing a server its CA did not sign.
+ * server name (mutual TLS with a client certificate), and refusing a server its CA did not
+ * sign; then against the real `rampart controlplane` serving TLS and checking the token:
+ * reports land, and a wrong CA or a wrong token is refused with a line saying so.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCollector } from '../support/collector.js';
 import { startAgentProcess, startReplay, TCP_CAPTURE, type ReplayProcess } from '../support/agent-harness.js';
+import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
 import { waitFor } from '../support/wait-for.js';
+import { contractDoc } from '../support/window-builders.js';
+import { mkdirSync } from 'node:fs';
 
 const SERVER_NAME = 'collector.rampart.svc';
 
@@ -61,7 +66,9 @@ describe('agent → control plane over TLS', () => {
     cleanups.push(() => rogue.stop());
     const agent = await startAgentProcess({ hubble: replay.address, controlplane: `127.0.0.1:${rogue.port}`, node: 'tls-node', extra: withDir(tlsFlags) });
     cleanups.push(() => agent.stop('SIGKILL'));
-    await agent.waitForLog((l) => l['msg'] === 'control plane stream ended; reconnecting', 'a refused handshake');
+    const refused = await agent.waitForLog((l) => l['msg'] === 'TLS handshake with the control plane failed', 'a refused handshake');
+    expect(refused).toMatchObject({ level: 'error', caFile: f('ca.crt'), serverName: SERVER_NAME });
+    expect(String(refused['reason'])).toMatch(/certificate/i);
     expect(rogue.accepted).toEqual([]);
     expect(rogue.connects).toBe(0);
     expect((await agent.metrics()).value('rampart_agent_controlplane_connected')).toBe(0);
@@ -71,5 +78,100 @@ describe('agent → control plane over TLS', () => {
     expect(ready.body).toContain('no contract set received');
     expect(ready.body).toContain('hubble not connected');
     expect((await agent.get('/healthz')).status).toBe(200);
+  });
+
+  describe('against the real control plane (server TLS, client certificates, bearer token)', () => {
+    const TOKEN = 'tls-token';
+    let cp: ControlplaneProcess;
+    // Live traffic: the agent says Hubble is connected once flows arrive.
+    let live: ReplayProcess;
+
+    beforeAll(async () => {
+      mkdirSync(f('contracts'));
+      writeFileSync(f('contracts/shop.json'), JSON.stringify(contractDoc({ minDuration: '1h' })));
+      writeFileSync(f('token'), `${TOKEN}\n`);
+      writeFileSync(f('wrong-token'), 'not-the-token\n');
+      cp = await startControlplaneProcess([
+        '--contracts', f('contracts'),
+        '--state', f('state'),
+        '--token-file', f('token'),
+        '--grpc-tls-cert', f('server.crt'),
+        '--grpc-tls-key', f('server.key'),
+        '--grpc-tls-client-ca', f('ca.crt'),
+        '--reconcile-interval', '200ms',
+        '--expected-nodes', 'tls-node',
+      ]);
+      cleanups.push(() => cp.stop('SIGKILL'));
+      live = await startReplay(TCP_CAPTURE, ['--loop', '--rate', '200']);
+      cleanups.push(() => live.stop('SIGKILL'));
+    });
+
+    const reporting = async (): Promise<number> => {
+      const res = await fetch(`${cp.base}/api/v1/contracts/shop-lockdown`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      return ((await res.json()) as { evidence: { nodes: { reporting: number } } }).evidence.nodes.reporting;
+    };
+    const accepted = async (): Promise<number> => {
+      const text = await (await fetch(`${cp.base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      const m = /^rampart_controlplane_reports_total\{result="accepted"\} (\d+)/m.exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+
+    it('serves TLS (mutual) and says so; the agent reports over it with its token', async () => {
+      expect(cp.logs.find((l) => l['msg'] === 'listening')).toMatchObject({ grpcTls: 'mutual' });
+      const agent = await startAgentProcess({ hubble: live.address, controlplane: `127.0.0.1:${cp.grpcPort}`, node: 'tls-node', extra: [...withDir(tlsFlags), '--token-file', f('token')] });
+      cleanups.push(() => agent.stop('SIGKILL'));
+      await waitFor(async () => (await accepted()) >= 2, { timeoutMs: 20_000, what: 'reports accepted over TLS' });
+      await waitFor(async () => (await reporting()) === 1, { timeoutMs: 10_000, what: 'tls-node reporting' });
+      expect(await agent.stop('SIGTERM')).toBe(0);
+      expect(agent.logs.some((l) => l['msg'] === 'TLS handshake with the control plane failed' || l['msg'] === 'control plane refused the bearer token')).toBe(false);
+    });
+
+    it('an agent trusting another CA refuses the control plane, and says it was the TLS handshake', async () => {
+      const before = await accepted();
+      const agent = await startAgentProcess({
+        hubble: live.address,
+        controlplane: `127.0.0.1:${cp.grpcPort}`,
+        node: 'tls-node',
+        extra: [...withDir(tlsFlags).map((x) => (x === f('ca.crt') ? f('rogue.crt') : x)), '--token-file', f('token')],
+      });
+      cleanups.push(() => agent.stop('SIGKILL'));
+      const line = await agent.waitForLog((l) => l['msg'] === 'TLS handshake with the control plane failed', 'the TLS refusal line');
+      expect(line).toMatchObject({ level: 'error', caFile: f('rogue.crt'), serverName: SERVER_NAME });
+      expect(String(line['reason'])).toMatch(/certificate/i);
+      expect((await agent.metrics()).value('rampart_agent_controlplane_connected')).toBe(0);
+      expect(await accepted()).toBe(before);
+    });
+
+    it('an agent without a client certificate is refused by the control plane', async () => {
+      const before = await accepted();
+      const agent = await startAgentProcess({
+        hubble: live.address,
+        controlplane: `127.0.0.1:${cp.grpcPort}`,
+        node: 'tls-node',
+        extra: ['--controlplane-tls-ca', f('ca.crt'), '--controlplane-tls-server-name', SERVER_NAME, '--token-file', f('token')],
+      });
+      cleanups.push(() => agent.stop('SIGKILL'));
+      const line = await agent.waitForLog((l) => l['msg'] === 'control plane stream ended; reconnecting', 'the refused stream');
+      expect(String(line['reason'])).toMatch(/^UNAVAILABLE: /);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await agent.metrics()).value('rampart_agent_controlplane_connected')).toBe(0);
+      expect(await accepted()).toBe(before);
+    });
+
+    it('a wrong token is refused: the agent names the token file, the control plane logs the refusal', async () => {
+      const before = await accepted();
+      const refusalsBefore = cp.logs.filter((l) => l['msg'] === 'agent refused: missing or invalid bearer token').length;
+      const agent = await startAgentProcess({ hubble: live.address, controlplane: `127.0.0.1:${cp.grpcPort}`, node: 'tls-node', extra: [...withDir(tlsFlags), '--token-file', f('wrong-token')] });
+      cleanups.push(() => agent.stop('SIGKILL'));
+      const line = await agent.waitForLog((l) => l['msg'] === 'control plane refused the bearer token', 'the token refusal line');
+      expect(line).toMatchObject({ level: 'error', tokenFile: f('wrong-token') });
+      expect(String(line['reason'])).toBe('UNAUTHENTICATED: missing or invalid bearer token');
+      await waitFor(() => cp.logs.filter((l) => l['msg'] === 'agent refused: missing or invalid bearer token').length > refusalsBefore, { what: 'the control plane refusal line' });
+      expect((await agent.metrics()).value('rampart_agent_controlplane_connected')).toBe(0);
+      expect(await accepted()).toBe(before);
+      // Refused, it waits (the max backoff) rather than hammering the control plane.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(agent.logs.filter((l) => l['msg'] === 'control plane refused the bearer token').length).toBe(1);
+    });
   });
 });

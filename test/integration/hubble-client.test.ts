@@ -126,6 +126,37 @@ describe('resume after the server is killed mid-stream', () => {
     expect(logs.some((l) => l.level === 'warn' && l.msg === 'hubble stream lost, reconnecting')).toBe(true);
   });
 
+  it('with earlySkip, flows skipped on the wire are counted once too: the overlap drops them like built ones', async () => {
+    // Every third flow is a reply (skipped on the wire, never built); 46 and 49 fall in the
+    // five flows sharing the resume timestamp, so the overlap holds both kinds.
+    const isReply = (i: number): boolean => i % 3 === 1;
+    const flows = Array.from({ length: 100 }, (_, i) => aFlow(i, isReply(i) ? { is_reply: { value: true } } : {}));
+    const a = server();
+    const { address } = await a.listen('127.0.0.1:0');
+    const ac = controller();
+    const c = collect({ target: address, filters: {}, signal: ac.signal, delay: quickDelay([]), earlySkip: true });
+    const skipped = () => c.events.filter((e) => e.kind === 'flow-skipped').length;
+    const seen = () => c.flows().length + skipped();
+    await waitFor(() => a.openStreams === 1, { what: 'client stream on server A' });
+    for (const f of flows.slice(0, 50)) a.publish(f);
+    await waitFor(() => seen() === 50, { what: '50 flows from A' });
+
+    await a.close();
+    const b = server();
+    b.loadHistory(flows.slice(0, 80));
+    await b.listen(address);
+    await waitFor(() => seen() === 80, { what: 'resumed flows from B' });
+    await waitFor(() => b.openStreams === 1);
+    for (const f of flows.slice(80)) b.publish(f);
+    await waitFor(() => seen() === 100, { what: 'live flows from B' });
+
+    const replies = flows.filter((_, i) => isReply(i)).length;
+    expect(skipped()).toBe(replies);
+    expect(c.flows().map(indexOf)).toEqual(flows.map((_, i) => i).filter((i) => !isReply(i)));
+    expect(c.client.stats.duplicatesDropped).toBe(5);
+    expect(c.client.stats.flows).toBe(100);
+  });
+
   it('reports what the restarted server no longer holds as lost instead of skipping silently', async () => {
     const flows = Array.from({ length: 80 }, (_, i) => aFlow(i));
     const a = server();

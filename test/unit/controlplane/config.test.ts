@@ -11,6 +11,7 @@ describe('loadControlplaneConfig', () => {
         stateDir: 's',
         baselineDir: null,
         grpcListen: '0.0.0.0:9967',
+        grpcTls: null,
         httpListen: { host: '0.0.0.0', port: 9968 },
         tokenFile: null,
         openReads: false,
@@ -49,6 +50,8 @@ describe('loadControlplaneConfig', () => {
       args: ['--contracts', 'c', '--state', 's', '--open-reads', '--reconcile-interval', '200ms', '--expected-nodes', 'a, b,,c', '--expected-node-ttl', '30s'],
       expect: { openReads: true, reconcileIntervalMs: 200, expectedNodes: ['a', 'b', 'c'], expectedNodeTtlMs: 30_000 },
     },
+    { name: 'server TLS', args: ['--contracts', 'c', '--state', 's', '--grpc-tls-cert', 'a.crt', '--grpc-tls-key', 'a.key'], expect: { grpcTls: { certFile: 'a.crt', keyFile: 'a.key', clientCaFile: null } } },
+    { name: 'mutual TLS from the environment', args: ['--contracts', 'c', '--state', 's'], env: { GRPC_TLS_CERT_FILE: 'a.crt', GRPC_TLS_KEY_FILE: 'a.key', GRPC_TLS_CLIENT_CA_FILE: 'ca.crt' }, expect: { grpcTls: { certFile: 'a.crt', keyFile: 'a.key', clientCaFile: 'ca.crt' } } },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -84,6 +87,16 @@ describe('loadControlplaneConfig', () => {
     it('ignores KUBECONFIG in file mode', () => {
       expect(loadControlplaneConfig(['--contracts', 'c', '--state', 's'], { KUBECONFIG: '/env' })).toMatchObject({ ok: true, value: { kubernetes: null } });
     });
+  });
+
+  it('refuses half a TLS configuration', () => {
+    const paths = (args: string[]): string[] => {
+      const r = loadControlplaneConfig(['--contracts', 'c', '--state', 's', ...args], {});
+      return r.ok ? [] : r.error.map((p) => `${p.path}: ${p.message}`);
+    };
+    expect(paths(['--grpc-tls-cert', 'a.crt'])).toEqual(['--grpc-tls-key: the server certificate and key go together']);
+    expect(paths(['--grpc-tls-key', 'a.key'])).toEqual(['--grpc-tls-cert: the server certificate and key go together']);
+    expect(paths(['--grpc-tls-client-ca', 'ca.crt'])).toEqual(['--grpc-tls-client-ca: client certificates need server TLS: set --grpc-tls-cert and --grpc-tls-key']);
   });
 });
 

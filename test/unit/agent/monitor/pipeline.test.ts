@@ -73,6 +73,19 @@ describe('Pipeline', () => {
     expect(c2.egress).toEqual({ allow: 2, deny: 0, indeterminate: 0 });
   });
 
+  it('counts a flow the client skipped on the wire as seen, and as nothing else', async () => {
+    const { pipeline, store, advance } = setup();
+    await store.offer({ generation: 1, contracts: [contract('c1', [80])] });
+    pipeline.handle({ kind: 'flow-skipped' });
+    pipeline.handle({ kind: 'flow-skipped' });
+    pipeline.handle({ kind: 'flow', flow: aFlow({ l4: tcp(80) }) });
+    advance(10_000);
+    const s = pipeline.flush();
+    expect(s.hubble).toMatchObject({ flowsSeen: 3, connections: 1 });
+    expect(s.contracts[0]!.egress).toEqual({ allow: 0, deny: 1, indeterminate: 0 });
+    expect(pipeline.totals).toMatchObject({ events: 3, flows: 3, connections: 1 });
+  });
+
   it('keeps the old revision evidence of a window in which the set changed', async () => {
     const { pipeline, store } = setup();
     await store.offer({ generation: 1, contracts: [contract('c1', [80])] });
