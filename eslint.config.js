@@ -8,7 +8,7 @@ const restrict = (patterns) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'proto/gen/**', '.cache/**', 'test-results/**', 'controlplane/http/static/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'proto/gen/**', 'tools/**/*.d.ts', '.cache/**', 'test-results/**', 'controlplane/http/static/**'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -2,7 +2,7 @@
  * The only file that knows both vocabularies: a decoded `observer.GetFlowsResponse` (the
  * proto-loader record) becomes a domain event. Flows map through core's `flowFromRecord`.
  */
-import { formatProblems } from '../../core/common/index.js';
+import { formatProblems, isObject } from '../../core/common/index.js';
 import { flowFromRecord } from '../../core/flow/index.js';
 import type { Flow } from '../../core/flow/index.js';
 
@@ -15,7 +15,6 @@ export type Decoded =
   | { readonly kind: 'oversized'; readonly bytes: number };
 
 type Rec = Record<string, unknown>;
-const isObject = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const NO_TIME: Rec = Object.freeze({});
 

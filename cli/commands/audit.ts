@@ -6,7 +6,6 @@
  * Exit: 0 nothing at or above --fail-on (default high); 1 some finding is; 2 bad input.
  */
 import { stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { atLeast, audit, ObservationSet, podFacts, SEVERITIES, type AuditPod, type Severity } from '../../core/authoring/index.js';
@@ -15,6 +14,7 @@ import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
+import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 
 const USAGE = `usage: rampart audit --policies <file|dir> [--flows <file|->] [--pods <file>] [--format table|json] [--fail-on low|medium|high]
 
@@ -29,43 +29,31 @@ exit: 0 nothing at or above --fail-on, 1 some finding is, 2 bad input
 `;
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        policies: { type: 'string' },
-        flows: { type: 'string' },
-        pods: { type: 'string' },
-        format: { type: 'string', default: 'table' },
-        'fail-on': { type: 'string', default: 'high' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    stderr.write(`rampart audit: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+  const { values, problems } = parseFlags(args, {
+    policies: { type: 'string' },
+    flows: { type: 'string' },
+    pods: { type: 'string' },
+    format: { type: 'string', default: 'table' },
+    'fail-on': { type: 'string', default: 'high' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart audit', problems, USAGE));
     return 2;
   }
   if (values.help === true) {
     stdout.write(USAGE);
     return 0;
   }
-  if (values.policies === undefined) {
-    stderr.write(`rampart audit: --policies is required\n\n${USAGE}`);
+  const policies = readRequired(values.policies, '--policies');
+  const format = readOneOf(values.format, '--format', ['table', 'json']);
+  const failOnRead = readOneOf(values['fail-on'], '--fail-on', SEVERITIES);
+  if (!policies.ok || !format.ok || !failOnRead.ok) {
+    stderr.write(formatFlagProblems('rampart audit', [policies, format, failOnRead].flatMap((r) => (r.ok ? [] : [r.error])), USAGE));
     return 2;
   }
-  if (values.format !== 'table' && values.format !== 'json') {
-    stderr.write(`rampart audit: --format must be table or json, got ${JSON.stringify(values.format)}\n`);
-    return 2;
-  }
-  const failOn = values['fail-on'];
-  if (!(SEVERITIES as readonly string[]).includes(failOn)) {
-    stderr.write(`rampart audit: --fail-on must be one of ${SEVERITIES.join(', ')}, got ${JSON.stringify(failOn)}\n`);
-    return 2;
-  }
-  const loaded = await loadPolicyManifests(values.policies);
+  const failOn = failOnRead.value;
+  const loaded = await loadPolicyManifests(policies.value);
   if (!loaded.ok) {
     stderr.write(`${formatProblems(loaded.error)}\n`);
     return 2;

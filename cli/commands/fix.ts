@@ -9,7 +9,6 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { stderr, stdout } from 'node:process';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../core/authoring/index.js';
@@ -18,6 +17,7 @@ import { policyRef, type NetworkPolicy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
+import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 
 const USAGE = `usage: rampart fix --policies <file|dir> --flows <file|-> [--baseline <file|dir>] [-o <file>] [--format yaml|json] [--contract-out <file>]
 
@@ -32,39 +32,33 @@ exit: 0 fixed (or nothing denied), 1 some denial cannot be fixed by a rule, 2 ba
 `;
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        policies: { type: 'string' },
-        flows: { type: 'string' },
-        baseline: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        format: { type: 'string', default: 'yaml' },
-        'contract-out': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    stderr.write(`rampart fix: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+  const { values, problems } = parseFlags(args, {
+    policies: { type: 'string' },
+    flows: { type: 'string' },
+    baseline: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    format: { type: 'string', default: 'yaml' },
+    'contract-out': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart fix', problems, USAGE));
     return 2;
   }
   if (values.help === true) {
     stdout.write(USAGE);
     return 0;
   }
-  if (values.policies === undefined || values.flows === undefined) {
-    stderr.write(`rampart fix: --policies and --flows are required\n\n${USAGE}`);
+  const policiesRead = readRequired(values.policies, '--policies');
+  const flowsRead = readRequired(values.flows, '--flows');
+  const formatRead = readOneOf(values.format, '--format', ['yaml', 'json']);
+  if (!policiesRead.ok || !flowsRead.ok || !formatRead.ok) {
+    stderr.write(formatFlagProblems('rampart fix', [policiesRead, flowsRead, formatRead].flatMap((r) => (r.ok ? [] : [r.error])), USAGE));
     return 2;
   }
-  if (values.format !== 'yaml' && values.format !== 'json') {
-    stderr.write(`rampart fix: --format must be yaml or json, got ${JSON.stringify(values.format)}\n`);
-    return 2;
-  }
-  const loaded = await loadPolicyManifests(values.policies);
+  const policiesPath = policiesRead.value;
+  const flowsPath = flowsRead.value;
+  const loaded = await loadPolicyManifests(policiesPath);
   if (!loaded.ok) {
     stderr.write(`${formatProblems(loaded.error)}\n`);
     return 2;
@@ -82,7 +76,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const all = [...baseline, ...loaded.value.policies];
   const obs = new ObservationSet();
-  const r = await readFlows(values.flows, (f) => obs.addFlow(f));
+  const r = await readFlows(flowsPath, (f) => obs.addFlow(f));
   if (r.badLines > 0) {
     stderr.write(`${formatProblems(r.problems)}\nrampart fix: ${r.badLines} malformed line${r.badLines === 1 ? '' : 's'} in ${r.name}\n`);
     return 2;
@@ -98,7 +92,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const f = fix.value;
   const header = [
-    `# rampart fix: ${f.policies.length} NetworkPolic${f.policies.length === 1 ? 'y' : 'ies'} to add to ${values.policies}, admitting exactly:`,
+    `# rampart fix: ${f.policies.length} NetworkPolic${f.policies.length === 1 ? 'y' : 'ies'} to add to ${policiesPath}, admitting exactly:`,
     ...f.edges.map((e) => `#   ${e.side === 'egress' ? 'egress ' : 'ingress'} ${e.from} → ${e.to}:${e.port}/${e.protocol}  (${e.policy})`),
     `# verified: ${f.verification.allowedAfter} of ${f.verification.denied} denied connections allowed after it; ${f.verification.othersChecked} other connections unchanged`,
   ].join('\n');
@@ -106,7 +100,7 @@ export async function run(args: readonly string[]): Promise<number> {
   if (values.output !== undefined) await writeFile(values.output, body);
   else await writeOut(f.policies.length === 0 && values.format === 'yaml' ? `${header}\n` : body);
   if (values['contract-out'] !== undefined) {
-    const doc: unknown = parseYaml(await readFile(values.policies, 'utf8'));
+    const doc: unknown = parseYaml(await readFile(policiesPath, 'utf8'));
     if (typeof doc !== 'object' || doc === null || (doc as { kind?: unknown }).kind !== 'RampContract') {
       stderr.write('rampart fix: --contract-out needs --policies to be one RampContract file\n');
       return 2;

@@ -9,7 +9,6 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { stderr, stdout, env } from 'node:process';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { addMapEdges, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
@@ -18,6 +17,7 @@ import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
 import { fetchMap } from '../../io/traffic-map.js';
 import { ApiError, resolveTarget } from '../../io/api-client.js';
+import { formatFlagProblems, parseFlags, readInteger } from '../../io/flags.js';
 
 const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manifests <dir>] [--namespaces a,b] [-o <file>]
        rampart suggest --controlplane <url> [--since <dur>] [--token-file <file>] [--pods <file>] [--manifests <dir>] ...
@@ -46,29 +46,22 @@ function fail(message: string): number {
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        flows: { type: 'string' },
-        controlplane: { type: 'string' },
-        since: { type: 'string' },
-        'token-file': { type: 'string' },
-        pods: { type: 'string' },
-        manifests: { type: 'string' },
-        namespaces: { type: 'string' },
-        name: { type: 'string' },
-        monitor: { type: 'string' },
-        'external-prefix': { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    stderr.write(`rampart suggest: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+  const { values, problems } = parseFlags(args, {
+    flows: { type: 'string' },
+    controlplane: { type: 'string' },
+    since: { type: 'string' },
+    'token-file': { type: 'string' },
+    pods: { type: 'string' },
+    manifests: { type: 'string' },
+    namespaces: { type: 'string' },
+    name: { type: 'string' },
+    monitor: { type: 'string' },
+    'external-prefix': { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (problems.length > 0) {
+    stderr.write(formatFlagProblems('rampart suggest', problems, USAGE));
     return 2;
   }
   if (values.help === true) {
@@ -109,9 +102,9 @@ export async function run(args: readonly string[]): Promise<number> {
 
   const options: { -readonly [K in keyof SuggestOptions]: SuggestOptions[K] } = { namespaces, ...(values.name !== undefined ? { name: values.name } : {}), ...(values.monitor !== undefined ? { monitor: values.monitor } : {}) };
   if (values['external-prefix'] !== undefined) {
-    const n = Number(values['external-prefix']);
-    if (!Number.isInteger(n) || n < 8 || n > 31) return fail(`--external-prefix: expected a prefix length from 8 to 31, got ${JSON.stringify(values['external-prefix'])}`);
-    options.externalPrefix = n;
+    const n = readInteger(values['external-prefix'], '--external-prefix', { min: 8, max: 31 });
+    if (!n.ok) return fail(formatProblems([n.error]));
+    options.externalPrefix = n.value;
   }
   const notes: string[] = [];
   let manifestObjects: Record<string, unknown>[] = [];

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contentHash, problem, type Problem } from '../../core/common/index.js';
+import { contentHash, isObject, problem, type Problem } from '../../core/common/index.js';
 import { DEFAULT_NAMESPACE, parseNetworkPolicy } from '../../core/policy/index.js';
 import { parseYamlDocuments } from '../../io/yaml-documents.js';
 import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from './baseline-source.js';
@@ -20,7 +20,6 @@ export const CONTRACT_OWNER_LABEL = 'rampart.dev/contract';
 const WATCH_DEBOUNCE_MS = 50;
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const byRef = (a: BaselinePolicy, b: BaselinePolicy): number => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
 
 export interface BaselineFile {

@@ -52,7 +52,9 @@ describe('the traffic map', () => {
   it('shows workload edges seen by the agent, never pods or IPs', async () => {
     const map = await waitFor(async () => {
       const m = await getMap();
-      return m.edges.some((e) => e.to === 'bookinfo/reviews') && m.edges.some((e) => e.to === 'bookinfo/productpage') ? m : null;
+      // Every edge the later tests judge must have arrived: the agent reports over several windows.
+      const seen = (from: string, to: string): boolean => m.edges.some((e) => e.from === from && e.to === to);
+      return seen('bookinfo/productpage', 'bookinfo/reviews') && seen('bookinfo/productpage', 'bookinfo/details') && m.edges.some((e) => e.to === 'bookinfo/productpage') ? m : null;
     }, { timeoutMs: 30_000, what: 'edges in the map' });
     const toReviews = map.edges.find((e) => e.from === 'bookinfo/productpage' && e.to === 'bookinfo/reviews')!;
     expect(toReviews).toMatchObject({ port: 9080, protocol: 'TCP', verdict: 'allow' });

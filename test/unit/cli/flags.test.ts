@@ -26,6 +26,9 @@ const CASES: readonly Case[] = [
   { command: 'watch', load: () => import('../../../cli/commands/watch.js'), stringFlag: '--server', badValue: ['--count', '0'], badMessage: '--count: expected an integer (positive), got "0"' },
   { command: 'status', load: () => import('../../../cli/commands/status.js'), stringFlag: '--server', badValue: ['-o', 'xml'], badMessage: '-o: expected table or json, got "xml"' },
   { command: 'history', load: () => import('../../../cli/commands/history.js'), stringFlag: '--server', badValue: ['shop', '-o', 'xml'], badMessage: '-o: expected table or json, got "xml"' },
+  { command: 'suggest', load: () => import('../../../cli/commands/suggest.js'), stringFlag: '--flows', badValue: ['--manifests', 'm', '--external-prefix', '40'], badMessage: '--external-prefix: expected an integer between 8 and 31, got "40"' },
+  { command: 'audit', load: () => import('../../../cli/commands/audit.js'), stringFlag: '--policies', badValue: ['--policies', 'p', '--fail-on', 'severe'], badMessage: '--fail-on: expected one of low, medium, high, got "severe"' },
+  { command: 'fix', load: () => import('../../../cli/commands/fix.js'), stringFlag: '--flows', badValue: ['--policies', 'p', '--flows', 'f', '--format', 'xml'], badMessage: '--format: expected yaml or json, got "xml"' },
 ];
 
 let out = '';
