@@ -148,16 +148,25 @@ export class Pipeline<S> {
     if (c.kind === 'skip') return;
     this.totals.connections++;
     this.window.noteConnection();
-    if (countsOnThisNode(flow, c.egress, c.ingress)) this.observed.add(flow);
+    const counted = countsOnThisNode(flow, c.egress, c.ingress);
     const active = this.o.contracts.active;
     if (active !== this.boundSet) this.rebind();
     const bound = this.bound;
-    if (bound.length === 0) return;
+    if (bound.length === 0) {
+      if (counted) this.observed.add(flow);
+      return;
+    }
     const drop = isPolicyDrop(flow);
-    // Edge keys are built at most once per flow and side, whatever the number of contracts.
-    let egressEdge: KeyedEdge | undefined;
-    let ingressEdge: KeyedEdge | undefined;
     const remembered = this.verdicts.lookup(flow, c.egress, c.ingress);
+    // A repeated connection brings its names along with its verdicts: no strings built.
+    const names = remembered === undefined ? undefined : this.verdicts.names(flow);
+    if (counted) {
+      if (names === undefined) this.observed.add(flow);
+      else this.observed.addKeyed(names.observedId, flow);
+    }
+    // Edge keys are built at most once per flow and side, whatever the number of contracts.
+    let egressEdge: KeyedEdge | undefined = names?.egress;
+    let ingressEdge: KeyedEdge | undefined = names?.ingress;
     const computed: ConnectionVerdict[] | null = remembered === undefined ? [] : null;
     for (let k = 0; k < bound.length; k++) {
       const b = bound[k]!;
@@ -188,6 +197,10 @@ export class Pipeline<S> {
       }
     }
     if (computed !== null) this.verdicts.remember(flow, c.egress, c.ingress, computed);
+    else if (names !== undefined) {
+      names.egress = egressEdge;
+      names.ingress = ingressEdge;
+    }
   }
 
   private noteEnrollment(b: Bound<S>, endpoint: Flow['source'], nowMs: number): void {

@@ -19,7 +19,21 @@
  * Bounded: cleared when full, and whenever the contract set changes.
  */
 import type { Endpoint, Flow } from '../../core/flow/index.js';
+import { observedEdgeIdOf, type KeyedEdge } from '../../core/summary/index.js';
 import type { ConnectionVerdict } from './ports.js';
+
+/**
+ * What the window aggregation names a connection by (core/summary: the traffic map's edge id
+ * and the top-K edge keys per side), kept with its memo entry so a repeated connection builds
+ * no strings. They depend only on the ends' workloads, the port and the protocol.
+ */
+export interface ConnectionNames {
+  /** observedEdgeIdOf(flow) */
+  readonly observedId: string;
+  /** keyedEdgeOf(flow, side), made on the first deny or newly-allowed of that side. */
+  egress: KeyedEdge | undefined;
+  ingress: KeyedEdge | undefined;
+}
 
 /** Entries kept before the memo is cleared (about 0.3 KB each with 20 contracts); the captures need a few hundred. */
 export const MAX_MEMO_ENTRIES = 1024;
@@ -35,7 +49,18 @@ interface Entry {
   readonly egress: boolean;
   readonly ingress: boolean;
   readonly verdicts: readonly ConnectionVerdict[];
+  /** Made on the first hit; valid for a hit whose ends name the same Hubble workloads (`workloadName`). */
+  names: ConnectionNames | undefined;
+  namesSource: string | undefined;
+  namesDestination: string | undefined;
 }
+
+/**
+ * The one input of core/summary's workloadOf that a hit does not already pin: Hubble's
+ * workload name of a pod (its labels, namespace and pod labels are compared by `sameEnd`; a
+ * reserved end's name too; external ends all name `world`).
+ */
+const workloadName = (e: Endpoint): string | undefined => (e.kind === 'pod' ? e.workloads[0]?.name : undefined);
 
 const PROTOCOL_CODES: Readonly<Record<string, number>> = { TCP: 1, UDP: 2, SCTP: 3, ICMPv4: 4, ICMPv6: 5, VRRP: 6, IGMP: 7 };
 
@@ -62,6 +87,8 @@ export class VerdictMemo {
   /** Where the last `lookup` missed, for `remember`; null when the flow cannot be remembered. */
   private pending: Map<number, Entry> | null = null;
   private pendingKey = 0;
+  /** The entry the last `lookup` hit, for `names`. */
+  private hit: Entry | null = null;
   /** Hits and misses since start (for tests and the benchmark). */
   hits = 0;
   misses = 0;
@@ -69,6 +96,7 @@ export class VerdictMemo {
   /** The remembered verdicts for this flow's connection, or undefined (then call `remember`). */
   lookup(flow: Flow, egress: boolean, ingress: boolean): readonly ConnectionVerdict[] | undefined {
     this.pending = null;
+    this.hit = null;
     const source = flow.source;
     const destination = flow.destination;
     const ip = flow.ip;
@@ -98,6 +126,7 @@ export class VerdictMemo {
       sameEnd(entry.destination, destination, entry.destinationIp, ip.destination)
     ) {
       this.hits++;
+      this.hit = entry;
       return entry.verdicts;
     }
     this.misses++;
@@ -127,13 +156,34 @@ export class VerdictMemo {
       egress,
       ingress,
       verdicts,
+      names: undefined,
+      namesSource: undefined,
+      namesDestination: undefined,
     });
+  }
+
+  /**
+   * The aggregation's names for the flow the last `lookup` answered (same flow), or undefined
+   * when it missed or the ends name other Hubble workloads than the entry's (then the caller
+   * builds them itself).
+   */
+  names(flow: Flow): ConnectionNames | undefined {
+    const e = this.hit;
+    if (e === null) return undefined;
+    if (e.names === undefined) {
+      e.namesSource = workloadName(flow.source);
+      e.namesDestination = workloadName(flow.destination);
+      e.names = { observedId: observedEdgeIdOf(flow), egress: undefined, ingress: undefined };
+      return e.names;
+    }
+    return workloadName(flow.source) === e.namesSource && workloadName(flow.destination) === e.namesDestination ? e.names : undefined;
   }
 
   clear(): void {
     this.bySource.clear();
     this.entries = 0;
     this.pending = null;
+    this.hit = null;
   }
 
   get size(): number {

@@ -84,6 +84,13 @@ export function observedEdgeId(e: { readonly from: { readonly namespace: string;
   return `${e.from.namespace}\u0000${e.from.workload}\u0000${e.to.namespace}\u0000${e.to.workload}\u0000${e.port}\u0000${e.protocol}`;
 }
 
+/** The id `ObservedEdgeCollector` files a flow's connection under: workloads, port and protocol only. */
+export function observedEdgeIdOf(flow: Flow): string {
+  const fw = workloadOf(flow.source);
+  const tw = workloadOf(flow.destination);
+  return `${fw.namespace}\u0000${fw.workload}\u0000${tw.namespace}\u0000${tw.workload}\u0000${flow.l4?.destinationPort ?? 0}\u0000${flow.l4?.protocol ?? 'UNKNOWN'}`;
+}
+
 /** `ns/workload` as the map names it (`world`, `reserved:host` for ends without a namespace). */
 export function peerName(p: { readonly namespace: string; readonly workload: string }): string {
   return p.namespace === '' ? p.workload : `${p.namespace}/${p.workload}`;
@@ -159,11 +166,14 @@ export class ObservedEdgeCollector {
 
   /** Counts one connection start. The id is built from workloads only (cheap, no labels). */
   add(flow: Flow): void {
-    const fw = workloadOf(flow.source);
-    const tw = workloadOf(flow.destination);
-    const port = flow.l4?.destinationPort ?? 0;
-    const protocol = flow.l4?.protocol ?? 'UNKNOWN';
-    const id = `${fw.namespace}\u0000${fw.workload}\u0000${tw.namespace}\u0000${tw.workload}\u0000${port}\u0000${protocol}`;
+    this.addKeyed(observedEdgeIdOf(flow), flow);
+  }
+
+  /**
+   * As `add`, with `id === observedEdgeIdOf(flow)` already known (the agent keeps it with the
+   * connection's verdicts, so a repeated connection builds no string).
+   */
+  addKeyed(id: string, flow: Flow): void {
     const slot = this.slots.get(id);
     const t = flow.timeMs;
     if (slot !== undefined) {
@@ -176,6 +186,8 @@ export class ObservedEdgeCollector {
       this.overflowCount++;
       return;
     }
+    const port = flow.l4?.destinationPort ?? 0;
+    const protocol = flow.l4?.protocol ?? 'UNKNOWN';
     let from = observedPeerOf(flow.source);
     let to = observedPeerOf(flow.destination);
     const chars = labelChars(from) + labelChars(to);

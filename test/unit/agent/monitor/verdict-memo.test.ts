@@ -9,6 +9,7 @@ import type { ConnectionVerdict } from '../../../../agent/monitor/ports.js';
 import { VerdictMemo, MAX_MEMO_ENTRIES } from '../../../../agent/monitor/verdict-memo.js';
 import { benchContracts } from '../../../../bench/agent-contracts.js';
 import { ConnectionTracker, parseHubbleLine, type Endpoint, type Flow } from '../../../../core/flow/index.js';
+import { keyedEdgeOf, observedEdgeIdOf } from '../../../../core/summary/index.js';
 import type { ContractEvaluator } from '../../../../agent/monitor/policy-engine.js';
 import { aFlow, anExternal, aPod, tcp, udp } from '../../../support/builders.js';
 import { readCaptures } from '../../core/flow/captures.js';
@@ -79,6 +80,32 @@ describe('VerdictMemo', () => {
     // The external peer's address decides egress-web's ipBlock (contract 0 excepts 10.0.0.0/16).
     const verdictsByAddress = new Set(cases.slice(4).map((f) => JSON.stringify(fresh(f, true, false))));
     expect(verdictsByAddress.size).toBeGreaterThan(1);
+  });
+
+  it("gives a hit's aggregation names only when they are the flow's own", () => {
+    const memo = new VerdictMemo();
+    const web = aPod({ namespace: 'shop', labels: { app: 'web' }, identity: 400, workloads: [{ name: 'web-blue', kind: 'Deployment' }] });
+    const db = aPod({ namespace: 'shop', labels: { app: 'db' }, identity: 401 });
+    // Same identity, labels (by reference) and namespace, but Hubble names another workload:
+    // the verdicts may be shared, the workload names may not.
+    const green: Endpoint = { ...web, workloads: [{ name: 'web-green', kind: 'Deployment' }] };
+    const blue = aFlow({ source: web, destination: db, l4: tcp(5432) });
+    const other = aFlow({ source: green, destination: db, l4: tcp(5432) });
+    expect(memo.names(blue)).toBeUndefined(); // nothing looked up yet
+    viaMemo(memo, blue, true, true);
+    expect(memo.names(blue)).toBeUndefined(); // a miss carries no names
+    expect(viaMemo(memo, blue, true, true)).toEqual(fresh(blue, true, true));
+    const names = memo.names(blue)!;
+    expect(names.observedId).toBe(observedEdgeIdOf(blue));
+    names.egress = keyedEdgeOf(blue, 'egress');
+    expect(viaMemo(memo, blue, true, true)).toEqual(fresh(blue, true, true));
+    expect(memo.names(blue)).toBe(names);
+    expect(viaMemo(memo, other, true, true)).toEqual(fresh(other, true, true));
+    expect(memo.hits).toBe(3);
+    expect(memo.names(other)).toBeUndefined();
+    expect(observedEdgeIdOf(other)).not.toBe(observedEdgeIdOf(blue));
+    memo.clear();
+    expect(memo.names(blue)).toBeUndefined();
   });
 
   it('never remembers an end without identity or labels', () => {
