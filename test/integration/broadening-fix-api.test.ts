@@ -111,8 +111,10 @@ describe('broadening report and fix through the control plane, with a baseline',
 
     const body = await waitFor(async () => {
       const b = await get<Broadening>(`/api/v1/contracts/${CONTRACT}/broadening`);
-      return b.items.length >= expected.length ? b : null;
-    }, { timeoutMs: 30_000, intervalMs: 300, what: 'the newly allowed edges at the control plane' });
+      // The edges come from the evidence store at once; the count from the contract's view,
+      // which the next reconcile pass refreshes: wait for both.
+      return b.items.length >= expected.length && b.newlyAllowed > 0 ? b : null;
+    }, { timeoutMs: 30_000, intervalMs: 300, what: 'the newly allowed edges and their count at the control plane' });
     expect(body.items.map((i) => i.edge).sort()).toEqual([...expected].sort());
     expect(body.newlyAllowed).toBeGreaterThan(0);
     for (const i of body.items) {
