@@ -13,11 +13,10 @@ import { contentHash, isObject, problem, type Problem } from '../../core/common/
 import { DEFAULT_NAMESPACE, parseNetworkPolicy } from '../../core/policy/index.js';
 import { parseYamlDocuments } from '../../io/yaml-documents.js';
 import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from './baseline-source.js';
-import { DEFAULT_RESCAN_MS } from './file-contract-source.js';
+import { watchFolder } from './folder-watch.js';
 
 /** The label a contract's applied policies carry (product.md "Kubernetes mode"). */
 export const CONTRACT_OWNER_LABEL = 'rampart.dev/contract';
-const WATCH_DEBOUNCE_MS = 50;
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
 const byRef = (a: BaselinePolicy, b: BaselinePolicy): number => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
@@ -101,7 +100,6 @@ export class FileBaselineSource implements BaselineSource {
   private currentProblems: readonly Problem[] = [];
   private signature = '';
   private readonly listeners: (() => void)[] = [];
-  private debounce: NodeJS.Timeout | null = null;
 
   constructor(options: FileBaselineSourceOptions) {
     this.o = options;
@@ -121,40 +119,8 @@ export class FileBaselineSource implements BaselineSource {
   }
 
   start(signal: AbortSignal): Promise<void> {
-    this.rescan();
-    const timer = setInterval(() => {
-      this.rescan();
-    }, this.o.rescanMs ?? DEFAULT_RESCAN_MS);
-    timer.unref();
-    let watcher: fs.FSWatcher | null = null;
-    try {
-      watcher = fs.watch(this.o.dir, () => {
-        this.scheduleRescan();
-      });
-      watcher.on('error', (e) => {
-        this.o.onWatchError?.(e);
-      });
-    } catch (e) {
-      this.o.onWatchError?.(e instanceof Error ? e : new Error(String(e)));
-    }
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearInterval(timer);
-        if (this.debounce) clearTimeout(this.debounce);
-        watcher?.close();
-      },
-      { once: true },
-    );
+    watchFolder({ dir: this.o.dir, rescanMs: this.o.rescanMs, onWatchError: this.o.onWatchError, rescan: () => this.rescan() }, signal);
     return Promise.resolve();
-  }
-
-  private scheduleRescan(): void {
-    if (this.debounce) clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => {
-      this.debounce = null;
-      this.rescan();
-    }, WATCH_DEBOUNCE_MS);
   }
 
   /** Reads the folder again; notifies listeners only if the snapshot (or its problems) changed. */

@@ -10,9 +10,8 @@ import { contentHash, problem } from '../../core/common/index.js';
 import { parseContract } from '../../core/contract/index.js';
 import { parseYamlDocuments } from '../../io/yaml-documents.js';
 import type { ContractEntry, ContractSource } from './contract-source.js';
+import { DEFAULT_RESCAN_MS, watchFolder } from './folder-watch.js';
 
-export const DEFAULT_RESCAN_MS = 2000;
-const WATCH_DEBOUNCE_MS = 50;
 const CONTRACT_FILE = /\.(ya?ml|json)$/i;
 
 function nameOf(value: unknown): string | null {
@@ -79,7 +78,6 @@ export class FileContractSource implements ContractSource {
   private entries: ContractEntry[] = [];
   private signature = '';
   private readonly listeners: (() => void)[] = [];
-  private debounce: NodeJS.Timeout | null = null;
 
   constructor(options: FileContractSourceOptions) {
     this.dir = options.dir;
@@ -96,40 +94,8 @@ export class FileContractSource implements ContractSource {
   }
 
   start(signal: AbortSignal): Promise<void> {
-    this.rescan();
-    const timer = setInterval(() => {
-      this.rescan();
-    }, this.rescanMs);
-    timer.unref();
-    let watcher: fs.FSWatcher | null = null;
-    try {
-      watcher = fs.watch(this.dir, () => {
-        this.scheduleRescan();
-      });
-      watcher.on('error', (e) => {
-        this.onWatchError(e);
-      });
-    } catch (e) {
-      this.onWatchError(e instanceof Error ? e : new Error(String(e)));
-    }
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearInterval(timer);
-        if (this.debounce) clearTimeout(this.debounce);
-        watcher?.close();
-      },
-      { once: true },
-    );
+    watchFolder({ dir: this.dir, rescanMs: this.rescanMs, onWatchError: this.onWatchError, rescan: () => this.rescan() }, signal);
     return Promise.resolve();
-  }
-
-  private scheduleRescan(): void {
-    if (this.debounce) clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => {
-      this.debounce = null;
-      this.rescan();
-    }, WATCH_DEBOUNCE_MS);
   }
 
   /** Reads the folder again; notifies listeners only if something changed. */
