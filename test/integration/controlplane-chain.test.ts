@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RAMPART_BIN, REPO_ROOT, startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
+import { synthesizeCapture } from '../support/faults.js';
 import { waitFor } from '../support/wait-for.js';
 
 const CAPTURE = path.resolve(REPO_ROOT, '..', 'shared', 'flows', 'cilium-hubble-otel_testdata_basic-sample-400-tcp-flows.jsonl');
@@ -20,28 +21,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** The capture's TCP connection starts, repeated `copies` times with distinct source ports. */
-function synthesizeCapture(file: string, copies: number): number {
-  const starts: Record<string, unknown>[] = [];
-  for (const line of fs.readFileSync(CAPTURE, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    const rec = JSON.parse(line) as { flow: { is_reply?: boolean; l4?: { TCP?: { flags?: { SYN?: boolean; ACK?: boolean } } } } };
-    const flags = rec.flow.l4?.TCP?.flags;
-    if (flags?.SYN && !flags.ACK && !rec.flow.is_reply) starts.push(rec);
-  }
-  const out: string[] = [];
-  let n = 0;
-  for (let k = 0; k < copies; k++) {
-    for (const rec of starts) {
-      const copy = structuredClone(rec) as { flow: { l4: { TCP: { source_port: number } } } };
-      copy.flow.l4.TCP.source_port = 10_000 + (n++ % 50_000);
-      out.push(JSON.stringify(copy));
-    }
-  }
-  fs.writeFileSync(file, `${out.join('\n')}\n`);
-  return out.length;
-}
 
 /** The Bookinfo lockdown; `missingReviews` leaves out the rule that admits traffic into reviews. */
 function contractYaml(o: { missingReviews: boolean; minDuration?: string; maxReportAge?: string }): string {
@@ -148,7 +127,7 @@ async function chain(o: { missingReviews: boolean; minDuration?: string; maxRepo
   writeContract(contracts, contractYaml(o));
   fs.writeFileSync(path.join(dir, 'token'), TOKEN);
   const capture = path.join(dir, 'capture.jsonl');
-  synthesizeCapture(capture, 600);
+  synthesizeCapture(CAPTURE, capture, 600);
 
   const replay = await spawnRampart(['replay', '--flows', capture, '--listen', '127.0.0.1:0', '--loop', '--rate', '400'], (l) => typeof l['address'] === 'string');
   const hubble = replay.logs.find((l) => typeof l['address'] === 'string')!['address'] as string;
