@@ -72,6 +72,25 @@ export type ActionResult =
   | { readonly ok: true; readonly entry: HistoryEntry }
   | { readonly ok: false; readonly status: 404 | 409; readonly message: string };
 
+/**
+ * Canonical JSON of each contract's policy manifests, by array identity: the manifests are the
+ * parsed contract's (immutable) and come back as the same array every pass, so the reconcile
+ * loop does not serialise every contract's policies on every pass just to learn that nothing
+ * changed.
+ */
+const policiesJson = new WeakMap<readonly unknown[], string>();
+
+/** What the actuator was last asked to hold, as a comparable string. */
+function appliedKeyOf(stage: AppliedStage): string {
+  const { policies, ...rest } = stage;
+  let json = policiesJson.get(policies);
+  if (json === undefined) {
+    json = canonicalJson(policies);
+    policiesJson.set(policies, json);
+  }
+  return `${canonicalJson(rest)}\u0000${json}`;
+}
+
 export class Reconciler {
   private readonly o: ReconcilerOptions;
   private readonly states = new Map<string, RampState>();
@@ -327,7 +346,7 @@ export class Reconciler {
    * after an edit of the stage list), make the actuator hold exactly that.
    */
   private ensureApplied(stage: AppliedStage): void {
-    const key = canonicalJson(stage);
+    const key = appliedKeyOf(stage);
     if (this.appliedKeys.get(stage.contract) === key) return;
     this.appliedKeys.set(stage.contract, key);
     const failed = (e: unknown): void => {
