@@ -51,9 +51,12 @@ async function status(name: string): Promise<Status> {
 }
 
 async function sample(t0: number): Promise<Sample> {
-  const s = await status(CONTRACT);
+  // The cluster first, the status last: a stage reaches the cluster only after the status names
+  // it, so what the cluster held then is never ahead of the status read after it (read the
+  // other way round, the ramp can advance between the reads).
   const nps = (await objects.listNamespacedCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespace: 'shop' })) as { items: RawPolicy[] };
   const pods = await core.listNamespacedPod({ namespace: 'shop' });
+  const s = await status(CONTRACT);
   return {
     atMs: Date.now() - t0,
     stage: s.stage?.name ?? '',
