@@ -2,12 +2,14 @@
  * Loads proposed NetworkPolicies from files for `rampart evaluate` (product.md "Interfaces"):
  * a file or a folder (recursively, `.yaml`/`.yml`/`.json`, in name order) of YAML/JSON
  * documents, each a NetworkPolicy, a `List` (or any `…List` with `items`), or a RampContract
- * whose `spec.policies` are used. Every problem names file, line, document and field path.
+ * whose `spec.policies` are used, and its `spec.replaces`/`spec.removes` (checked as the
+ * contract parser checks them). Every problem names file, line, document and field path.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { err, ok, isObject, type Problem, type Result } from '../core/common/index.js';
-import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../core/policy/index.js';
+import { err, ok, isObject, ProblemSink, type Problem, type RawObject, type Result } from '../core/common/index.js';
+import { readSpecChanges } from '../core/contract/index.js';
+import { parseNetworkPolicy, policyRef, type NetworkPolicy, type PolicyIdentity } from '../core/policy/index.js';
 import { readYamlDocuments, type YamlDocument } from './yaml-documents.js';
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
@@ -18,6 +20,9 @@ export interface LoadedPolicies {
   readonly warnings: readonly Problem[];
   /** The files read, in order. */
   readonly files: readonly string[];
+  /** What RampContract documents replace and remove (spec.replaces / spec.removes), in file order. */
+  readonly replaces: readonly PolicyIdentity[];
+  readonly removes: readonly PolicyIdentity[];
 }
 
 /** Manifest files under `target` (itself when it is a file), sorted by path. */
@@ -45,6 +50,10 @@ interface Collector {
   readonly problems: Problem[];
   readonly warnings: Problem[];
   readonly seen: Map<string, string>;
+  readonly replaces: PolicyIdentity[];
+  readonly removes: PolicyIdentity[];
+  /** While a RampContract's spec.policies are read: the policies it holds. */
+  contractPolicies: NetworkPolicy[] | null;
 }
 
 function addPolicy(c: Collector, raw: unknown, fieldPath: string, file: string, doc: YamlDocument): void {
@@ -70,6 +79,7 @@ function addPolicy(c: Collector, raw: unknown, fieldPath: string, file: string, 
   }
   c.seen.set(ref, where(fieldPath));
   c.policies.push(policy);
+  c.contractPolicies?.push(policy);
 }
 
 function addDocument(c: Collector, file: string, doc: YamlDocument): void {
@@ -92,12 +102,27 @@ function addDocument(c: Collector, file: string, doc: YamlDocument): void {
     const kind = item['kind'];
     const prefix = path === '' ? '' : `${path}.`;
     if (kind === 'NetworkPolicy') addPolicy(c, item, path, file, doc);
-    else if (kind === 'RampContract') items(isObject(item['spec']) ? item['spec']['policies'] : undefined, `${prefix}spec.policies`);
+    else if (kind === 'RampContract') addContract(prefix, isObject(item['spec']) ? item['spec'] : undefined);
     else if (typeof kind === 'string' && kind.endsWith('List') && item['items'] !== undefined) items(item['items'], `${prefix}items`);
     else if (typeof kind === 'string') {
       c.warnings.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: skipped a ${kind} (only NetworkPolicy, List and RampContract are read)` });
     } else {
       c.problems.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: expected a kind (NetworkPolicy, List or RampContract)` });
+    }
+  };
+  const addContract = (prefix: string, spec: RawObject | undefined): void => {
+    const problemsBefore = c.problems.length;
+    c.contractPolicies = [];
+    items(spec?.['policies'], `${prefix}spec.policies`);
+    const written = c.contractPolicies;
+    c.contractPolicies = null;
+    if (spec === undefined) return;
+    const sink = new ProblemSink();
+    const changes = readSpecChanges(sink, spec, c.problems.length > problemsBefore ? undefined : written);
+    for (const p of sink.problems) c.problems.push({ path: at(`${prefix}${p.path}`), message: `document ${doc.index}, ${prefix}${p.path}: ${p.message}` });
+    if (changes !== undefined) {
+      c.replaces.push(...changes.replaces);
+      c.removes.push(...changes.removes);
     }
   };
   if (Array.isArray(value)) items(value, '');
@@ -108,7 +133,7 @@ function addDocument(c: Collector, file: string, doc: YamlDocument): void {
 export async function loadPolicyManifests(target: string): Promise<Result<LoadedPolicies, Problem[]>> {
   const files = await listManifestFiles(target);
   if (!files.ok) return files;
-  const c: Collector = { policies: [], problems: [], warnings: [], seen: new Map() };
+  const c: Collector = { policies: [], problems: [], warnings: [], seen: new Map(), replaces: [], removes: [], contractPolicies: null };
   for (const file of files.value) {
     const docs = await readYamlDocuments(file);
     if (!docs.ok) {
@@ -121,5 +146,5 @@ export async function loadPolicyManifests(target: string): Promise<Result<Loaded
   if (c.policies.length === 0) c.warnings.push({ path: target, message: 'no NetworkPolicy found: every flow is allowed' });
   // Sorted by namespace/name so verdicts list policies the same way whatever the file layout.
   const policies = [...c.policies].sort((a, b) => compareRefs(policyRef(a), policyRef(b)));
-  return ok({ policies, warnings: c.warnings, files: files.value });
+  return ok({ policies, warnings: c.warnings, files: files.value, replaces: c.replaces, removes: c.removes });
 }

@@ -2,13 +2,16 @@
  * `rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--baseline <file|dir>] [--format jsonl|table]`
  * (product.md "Interfaces"): what the proposed policies would do to recorded Hubble flows.
  *
- * `--baseline`: the policies already in force (product.md "What is already enforced"). Each
- * connection is then judged under the baseline alone and under baseline ∪ policies; every
- * jsonl line also carries `change` (same | newly-denied | newly-allowed) and `baseline`
- * (the verdict of each side under the baseline alone), the other fields give the combined
- * verdict, and exit 1 means some side is newly denied (already-denied sides never fail).
- * A baseline policy with the namespace/name of a proposed one is replaced by it (one object
- * in a cluster), with a warning. Without `--baseline` the output is exactly as before.
+ * `--baseline`: the policies already in force (product.md "What is already enforced", "Changes
+ * to what is enforced"). Each connection is judged as a change of the enforced set: *before*
+ * = the baseline B, every policy of it; *after* = (B − R) ∪ policies, R being what contract
+ * files name in `replaces`/`removes` and every baseline policy a proposed one has the
+ * namespace/name of (a replacement, said on stderr: evaluate-change.ts). Every jsonl line
+ * also carries `change` (same | newly-denied | newly-allowed) and `baseline` (each side's
+ * verdict under *before*), the other fields give *after*'s verdict, and exit 1 means some
+ * side is newly denied (already-denied sides never fail). When R is not empty every line
+ * also names the replaced and removed policies that decided it under *before* (`replaced`,
+ * `removed`) and the table lists R. Without `--baseline` the output is exactly as before.
  *
  * Output (jsonl, the default): one line per input line, in order, `index` counting input
  * lines from 0. Lines that are not counted connection starts (replies, duplicates, L7, lost
@@ -29,19 +32,21 @@ import { once } from 'node:events';
 import { stderr, stdout } from 'node:process';
 import { err, formatProblems, ok, type Problem, type Result } from '../../core/common/index.js';
 import { ConnectionTracker, parseHubbleLine, type Flow } from '../../core/flow/index.js';
-import { createBaselineEvaluator, createEvaluator, policyRef, type BaselineEvaluator, type EvaluateOptions, type PolicyEvaluator } from '../../core/policy/index.js';
+import { createChangeEvaluator, createEvaluator, type ChangeEvaluator, type EvaluateOptions, type PolicyEvaluator } from '../../core/policy/index.js';
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 import { openLineSource } from '../../io/line-source.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
 import { loadPodPorts } from '../../io/pod-ports.js';
+import { evaluatedChange, type EvaluatedChange } from './evaluate-change.js';
 import { formatJsonl, skipResult, TableReport, type LineResult } from './evaluate-report.js';
 
 const USAGE = `usage: rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--baseline <file|dir>] [--format jsonl|table]
 
-  --policies  NetworkPolicies (YAML/JSON, multi-document, a List, or a RampContract), or a folder of them
+  --policies  NetworkPolicies (YAML/JSON, multi-document, a List, or a RampContract with its replaces/removes), or a folder of them
   --flows     hubble observe -o json lines; - reads stdin
   --pods      kubectl get pods -A -o json, to resolve named ports
-  --baseline  NetworkPolicies already in force (same formats); verdicts become changes against them
+  --baseline  NetworkPolicies already in force (same formats); verdicts become changes against them, a
+              same-named policy of --policies replacing the baseline's
   --format    jsonl (default: one line per input line) or table (a summary for people)
 
 exit: 0 nothing denied, 1 some flow denied (with --baseline: some side newly denied), 2 bad input
@@ -154,7 +159,8 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     evaluateOptions.namedPorts = pods.value.lookup;
   }
-  let brownfield: BaselineEvaluator | null = null;
+  let brownfield: ChangeEvaluator | null = null;
+  let judgedChange: EvaluatedChange | null = null;
   if (options.baseline !== null) {
     const base = await loadPolicyManifests(options.baseline);
     if (!base.ok) {
@@ -162,13 +168,13 @@ export async function run(args: readonly string[]): Promise<number> {
       return 2;
     }
     for (const w of base.value.warnings) stderr.write(`rampart evaluate: warning: --baseline ${w.path}: ${w.message}\n`);
-    const proposed = new Set(loaded.value.policies.map(policyRef));
-    const kept = base.value.policies.filter((p) => {
-      if (!proposed.has(policyRef(p))) return true;
-      stderr.write(`rampart evaluate: warning: --baseline policy ${policyRef(p)} is replaced by the proposed policy of that name\n`);
-      return false;
-    });
-    brownfield = createBaselineEvaluator(kept, loaded.value.policies);
+    judgedChange = evaluatedChange(loaded.value.policies, loaded.value.replaces, loaded.value.removes, base.value.policies);
+    if (judgedChange.problems.length > 0) {
+      reportProblems(judgedChange.problems);
+      return 2;
+    }
+    for (const ref of judgedChange.implicit) stderr.write(`rampart evaluate: warning: --baseline policy ${ref} is replaced by the proposed policy of that name\n`);
+    brownfield = createChangeEvaluator(judgedChange.change);
   }
   const source = await openLineSource(options.flows);
   if (!source.ok) {
@@ -178,7 +184,9 @@ export async function run(args: readonly string[]): Promise<number> {
 
   const evaluator: PolicyEvaluator | null = brownfield === null ? createEvaluator(loaded.value.policies) : null;
   const tracker = new ConnectionTracker();
-  const table = options.format === 'table' ? new TableReport(brownfield !== null) : null;
+  const table = options.format === 'table' ? new TableReport(brownfield !== null, judgedChange ?? undefined) : null;
+  // Lines name the replaced and removed policies only when there are some (else byte-identical).
+  const changed = judgedChange !== null && judgedChange.replaced.length + judgedChange.removed.length > 0 ? judgedChange : null;
   const withBaseline = brownfield !== null;
   const out = new Output();
   let index = 0;
@@ -189,7 +197,7 @@ export async function run(args: readonly string[]): Promise<number> {
 
   const emit = async (result: LineResult, flow: Flow | null, skipCategory?: string): Promise<void> => {
     if (table !== null) table.add(result, flow, skipCategory);
-    else await out.write(formatJsonl(result, withBaseline));
+    else await out.write(formatJsonl(result, withBaseline, changed !== null));
   };
 
   try {
@@ -222,7 +230,7 @@ export async function run(args: readonly string[]): Promise<number> {
             try {
               if (brownfield !== null) {
                 judged = brownfield.evaluate(flow, c, evaluateOptions);
-                e = judged.combined;
+                e = judged.after;
               } else e = evaluator!.evaluate(flow, c, evaluateOptions);
             } catch (error) {
               // The engine returns values for every expected outcome; a throw is a bug. Report
@@ -237,7 +245,9 @@ export async function run(args: readonly string[]): Promise<number> {
             if (judged === undefined) await emit(result, flow);
             else {
               if (judged.change === 'newly-denied') newlyDenied++;
-              await emit({ ...result, change: judged.change, baseline: { egress: judged.baseline.egress, ingress: judged.baseline.ingress }, egressChange: judged.egress, ingressChange: judged.ingress }, flow);
+              const before = judged.before;
+              const touched = changed === null ? {} : { replaced: changed.replaced.filter((r) => before.policies.includes(r)), removed: changed.removed.filter((r) => before.policies.includes(r)) };
+              await emit({ ...result, change: judged.change, baseline: { egress: before.egress, ingress: before.ingress }, egressChange: judged.egress, ingressChange: judged.ingress, ...touched }, flow);
             }
             break;
           }

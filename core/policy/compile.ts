@@ -50,8 +50,12 @@ export interface CompiledPolicy {
   /** Some rule of the direction uses a named port (its verdicts depend on the resolver). */
   readonly namedPortsIngress: boolean;
   readonly namedPortsEgress: boolean;
-  /** Part of the proposal (not the baseline) in a brownfield set. */
-  readonly proposed: boolean;
+  /**
+   * Membership in a change set (product.md "Changes to what is enforced"): in *before* (the
+   * enforced set B), in *after* ((B − R) ∪ P), or both. A plain set has every policy in both.
+   */
+  readonly inBefore: boolean;
+  readonly inAfter: boolean;
 }
 
 /** The policies of one namespace that isolate each direction. */
@@ -67,9 +71,12 @@ export interface CompiledPolicySet {
   /** Every policy by direction: the candidates for an endpoint whose namespace is unknown. */
   readonly all: DirectionIndex;
   readonly selectorPeerCount: number;
-  /** Some policy is proposed (a brownfield set: baseline policies first, then the proposal's). */
+  /** Some policy is in one side of the change only: each evaluation also yields *before*'s verdict. */
   readonly brownfield: boolean;
 }
+
+/** Where a policy of a change set belongs: before only (removed or replaced), after only (proposed), or both. */
+export type Membership = 'both' | 'before' | 'after';
 
 export const EMPTY_INDEX: DirectionIndex = { ingress: [], egress: [] };
 
@@ -82,9 +89,10 @@ function compileRanges(cidr: string): IpRange {
 
 /**
  * Compiles parsed policies (from `parseNetworkPolicy`) into an immutable set; `createEvaluator`
- * does this once per policy set. Throws only on a hand-built model with an invalid CIDR.
+ * does this once per policy set. `membership[i]` places policy i in a change set (absent:
+ * every policy in both sides). Throws only on a hand-built model with an invalid CIDR.
  */
-export function compilePolicies(policies: readonly NetworkPolicy[], proposedFrom: number = policies.length): CompiledPolicySet {
+export function compilePolicies(policies: readonly NetworkPolicy[], membership?: readonly Membership[]): CompiledPolicySet {
   let slot = 0;
   const compilePeer = (peer: Peer, policyNamespace: string): CompiledPeer => {
     if (peer.kind === 'ipBlock') {
@@ -124,7 +132,8 @@ export function compilePolicies(policies: readonly NetworkPolicy[], proposedFrom
       egress,
       namedPortsIngress: hasNamed(ingress),
       namedPortsEgress: hasNamed(egress),
-      proposed: index >= proposedFrom,
+      inBefore: membership === undefined || membership[index] !== 'after',
+      inAfter: membership === undefined || membership[index] !== 'before',
     };
   });
 
@@ -145,5 +154,5 @@ export function compilePolicies(policies: readonly NetworkPolicy[], proposedFrom
       all.egress.push(p);
     }
   }
-  return { policies: compiled, byNamespace, all, selectorPeerCount: slot, brownfield: proposedFrom < policies.length };
+  return { policies: compiled, byNamespace, all, selectorPeerCount: slot, brownfield: compiled.some((p) => p.inBefore !== p.inAfter) };
 }

@@ -7,7 +7,7 @@
  */
 import type { Flow } from '../flow/index.js';
 import { createCaches, MAX_RESULTS } from './cache.js';
-import { compilePolicies } from './compile.js';
+import { compilePolicies, type Membership } from './compile.js';
 import { evaluateWith } from './evaluate.js';
 import { createMatchContext, type MatchContext } from './match.js';
 import type { NetworkPolicy } from './policy.js';
@@ -34,26 +34,26 @@ export interface EvaluatorOptions {
   readonly memoBudget?: number;
 }
 
-/** The implementation, with what baseline.ts needs beyond the public interface. */
+/** The implementation, with what change.ts needs beyond the public interface. */
 export class CompiledEvaluator implements PolicyEvaluator {
   readonly policies: readonly NetworkPolicy[];
   private readonly context: MatchContext;
 
   /**
-   * `proposedFrom`: policies from this index on are a proposal on top of a baseline (the
-   * ones before): each evaluation then also yields the baseline's own (`baselineEvaluation`).
+   * `membership`: a change set (compile.ts): `evaluate` answers under *after*, and each
+   * evaluation also yields *before*'s (`beforeEvaluation`).
    */
-  constructor(policies: readonly NetworkPolicy[], options?: EvaluatorOptions, proposedFrom: number = policies.length) {
+  constructor(policies: readonly NetworkPolicy[], options?: EvaluatorOptions, membership?: readonly Membership[]) {
     const budget = options?.memoBudget ?? MAX_RESULTS;
     if (!Number.isInteger(budget) || budget < 0) throw new Error(`memoBudget must be a non-negative integer, got ${budget}`);
     this.policies = policies;
-    this.context = createMatchContext(compilePolicies(policies, proposedFrom), createCaches(budget));
+    this.context = createMatchContext(compilePolicies(policies, membership), createCaches(budget));
   }
 
-  /** After `evaluate` on a brownfield set: the same connection under the baseline alone. */
-  baselineEvaluation(): Evaluation {
+  /** After `evaluate` on a change set: the same connection under *before*. */
+  beforeEvaluation(): Evaluation {
     const e = this.context.baseEvaluation;
-    if (e === null) throw new Error('baselineEvaluation() needs a brownfield evaluator and a prior evaluate()');
+    if (e === null) throw new Error('beforeEvaluation() needs a change set and a prior evaluate()');
     return e;
   }
 
