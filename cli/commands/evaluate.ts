@@ -10,8 +10,8 @@
  * also carries `change` (same | newly-denied | newly-allowed) and `baseline` (each side's
  * verdict under *before*), the other fields give *after*'s verdict, and exit 1 means some
  * side is newly denied (already-denied sides never fail). When R is not empty every line
- * also names the replaced and removed policies that decided it under *before* (`replaced`,
- * `removed`) and the table lists R. Without `--baseline` the output is exactly as before.
+ * also names the replaced and removed policies that decided one of its sides under *before*
+ * (`replaced`, `removed`) and the table lists R. Without `--baseline` the output is exactly as before.
  *
  * Output (jsonl, the default): one line per input line, in order, `index` counting input
  * lines from 0. Lines that are not counted connection starts (replies, duplicates, L7, lost
@@ -32,7 +32,7 @@ import { once } from 'node:events';
 import { stderr, stdout } from 'node:process';
 import { err, formatProblems, ok, type Problem, type Result } from '../../core/common/index.js';
 import { ConnectionTracker, parseHubbleLine, type Flow } from '../../core/flow/index.js';
-import { createChangeEvaluator, createEvaluator, type ChangeEvaluator, type EvaluateOptions, type PolicyEvaluator } from '../../core/policy/index.js';
+import { createChangeEvaluator, createEvaluator, type ChangeEvaluator, type EvaluatedSides, type EvaluateOptions, type PolicyEvaluator } from '../../core/policy/index.js';
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 import { openLineSource } from '../../io/line-source.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
@@ -85,6 +85,24 @@ function parseOptions(args: readonly string[]): Result<Options | null, readonly 
   const bad = [policies, flows, format].flatMap((r) => (r.ok ? [] : [r.error]));
   if (!policies.ok || !flows.ok || !format.ok) return err(bad);
   return ok({ policies: policies.value, flows: flows.value, pods: values.pods ?? null, baseline: values.baseline ?? null, format: format.value });
+}
+
+const EGRESS_ONLY = { egress: true, ingress: false } as const;
+const INGRESS_ONLY = { egress: false, ingress: true } as const;
+
+/**
+ * The replaced and removed policies that decided some side of a connection under *before*
+ * (admitted it, or isolated it where it is denied). Each side is asked on its own, as an
+ * evaluation names only the deciding side's policies when the sides disagree; only runs
+ * when the change takes policies out of the baseline.
+ */
+function takenOutOf(changed: EvaluatedChange, evaluator: ChangeEvaluator, flow: Flow, sides: EvaluatedSides, options: EvaluateOptions): { replaced: string[]; removed: string[] } {
+  const decided = new Set<string>();
+  for (const only of [EGRESS_ONLY, INGRESS_ONLY]) {
+    if ((only.egress && !sides.egress) || (only.ingress && !sides.ingress)) continue;
+    for (const ref of evaluator.evaluate(flow, only, options).before.policies) decided.add(ref);
+  }
+  return { replaced: changed.replaced.filter((r) => decided.has(r)), removed: changed.removed.filter((r) => decided.has(r)) };
 }
 
 function reportProblems(problems: readonly Problem[]): void {
@@ -227,10 +245,12 @@ export async function run(args: readonly string[]): Promise<number> {
             }
             let e;
             let judged;
+            let touched = {};
             try {
               if (brownfield !== null) {
                 judged = brownfield.evaluate(flow, c, evaluateOptions);
                 e = judged.after;
+                if (changed !== null) touched = takenOutOf(changed, brownfield, flow, c, evaluateOptions);
               } else e = evaluator!.evaluate(flow, c, evaluateOptions);
             } catch (error) {
               // The engine returns values for every expected outcome; a throw is a bug. Report
@@ -246,7 +266,6 @@ export async function run(args: readonly string[]): Promise<number> {
             else {
               if (judged.change === 'newly-denied') newlyDenied++;
               const before = judged.before;
-              const touched = changed === null ? {} : { replaced: changed.replaced.filter((r) => before.policies.includes(r)), removed: changed.removed.filter((r) => before.policies.includes(r)) };
               await emit({ ...result, change: judged.change, baseline: { egress: before.egress, ingress: before.ingress }, egressChange: judged.egress, ingressChange: judged.ingress, ...touched }, flow);
             }
             break;
