@@ -6,7 +6,7 @@
  * to what is enforced"). Each connection is judged as a change of the enforced set: *before*
  * = the baseline B, every policy of it; *after* = (B − R) ∪ policies, R being what contract
  * files name in `replaces`/`removes` and every baseline policy a proposed one has the
- * namespace/name of (a replacement, said on stderr: evaluate-change.ts). Every jsonl line
+ * namespace/name of (a replacement, said on stderr: core/contract/file-change.ts). Every jsonl line
  * also carries `change` (same | newly-denied | newly-allowed) and `baseline` (each side's
  * verdict under *before*), the other fields give *after*'s verdict, and exit 1 means some
  * side is newly denied (already-denied sides never fail). When R is not empty every line
@@ -31,13 +31,13 @@
 import { once } from 'node:events';
 import { stderr, stdout } from 'node:process';
 import { err, formatProblems, ok, type Problem, type Result } from '../../core/common/index.js';
+import { changeFromFiles, type FileChange } from '../../core/contract/index.js';
 import { ConnectionTracker, parseHubbleLine, type Flow } from '../../core/flow/index.js';
 import { createChangeEvaluator, createEvaluator, type ChangeEvaluator, type EvaluatedSides, type EvaluateOptions, type PolicyEvaluator } from '../../core/policy/index.js';
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 import { openLineSource } from '../../io/line-source.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
 import { loadPodPorts } from '../../io/pod-ports.js';
-import { evaluatedChange, type EvaluatedChange } from './evaluate-change.js';
 import { formatJsonl, skipResult, TableReport, type LineResult } from './evaluate-report.js';
 
 const USAGE = `usage: rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--baseline <file|dir>] [--format jsonl|table]
@@ -96,7 +96,7 @@ const INGRESS_ONLY = { egress: false, ingress: true } as const;
  * evaluation names only the deciding side's policies when the sides disagree; only runs
  * when the change takes policies out of the baseline.
  */
-function takenOutOf(changed: EvaluatedChange, evaluator: ChangeEvaluator, flow: Flow, sides: EvaluatedSides, options: EvaluateOptions): { replaced: string[]; removed: string[] } {
+function takenOutOf(changed: FileChange, evaluator: ChangeEvaluator, flow: Flow, sides: EvaluatedSides, options: EvaluateOptions): { replaced: string[]; removed: string[] } {
   const decided = new Set<string>();
   for (const only of [EGRESS_ONLY, INGRESS_ONLY]) {
     if ((only.egress && !sides.egress) || (only.ingress && !sides.ingress)) continue;
@@ -178,7 +178,7 @@ export async function run(args: readonly string[]): Promise<number> {
     evaluateOptions.namedPorts = pods.value.lookup;
   }
   let brownfield: ChangeEvaluator | null = null;
-  let judgedChange: EvaluatedChange | null = null;
+  let judgedChange: FileChange | null = null;
   if (options.baseline !== null) {
     const base = await loadPolicyManifests(options.baseline);
     if (!base.ok) {
@@ -186,7 +186,7 @@ export async function run(args: readonly string[]): Promise<number> {
       return 2;
     }
     for (const w of base.value.warnings) stderr.write(`rampart evaluate: warning: --baseline ${w.path}: ${w.message}\n`);
-    judgedChange = evaluatedChange(loaded.value.policies, loaded.value.replaces, loaded.value.removes, base.value.policies);
+    judgedChange = changeFromFiles(loaded.value.policies, loaded.value.replaces, loaded.value.removes, base.value.policies);
     if (judgedChange.problems.length > 0) {
       reportProblems(judgedChange.problems);
       return 2;

@@ -13,7 +13,8 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
-import { policyRef, type NetworkPolicy } from '../../core/policy/index.js';
+import { changeFromFiles } from '../../core/contract/index.js';
+import { policiesAfter, type NetworkPolicy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
@@ -63,18 +64,24 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`${formatProblems(loaded.error)}\n`);
     return 2;
   }
-  let baseline: NetworkPolicy[] = [];
+  let baseline: readonly NetworkPolicy[] = [];
+  let all: readonly NetworkPolicy[] = loaded.value.policies;
   if (values.baseline !== undefined) {
     const b = await loadPolicyManifests(values.baseline);
     if (!b.ok) {
       stderr.write(`${formatProblems(b.error)}\n`);
       return 2;
     }
-    // One object per name in a cluster: a proposed policy replaces the baseline's of that name.
-    const proposed = new Set(loaded.value.policies.map(policyRef));
-    baseline = b.value.policies.filter((p) => !proposed.has(policyRef(p)));
+    // The change from the baseline (all of it) to the baseline less what the policies replace
+    // or remove (a same-named policy replaces the baseline's), plus the policies.
+    const change = changeFromFiles(loaded.value.policies, loaded.value.replaces, loaded.value.removes, b.value.policies);
+    if (change.problems.length > 0) {
+      stderr.write(`${formatProblems(change.problems)}\n`);
+      return 2;
+    }
+    baseline = b.value.policies;
+    all = policiesAfter(change.change);
   }
-  const all = [...baseline, ...loaded.value.policies];
   const obs = new ObservationSet();
   const r = await readFlows(flowsPath, (f) => obs.addFlow(f));
   if (r.badLines > 0) {

@@ -1,3 +1,6 @@
+import { asObject } from '../../core/common/index.js';
+import { NETWORK_POLICY_KIND, type PolicyIdentity } from '../../core/policy/index.js';
+
 /**
  * Where the baseline comes from: the NetworkPolicies already in force. File mode reads a
  * folder (--baseline <dir>); Kubernetes mode watches every NetworkPolicy. For a contract C
@@ -25,6 +28,14 @@ export interface BaselineSource {
   snapshot(): BaselineSnapshot;
   /** Called after the snapshot changed. */
   onChange(listener: () => void): void;
+}
+
+/** Which policy a baseline entry is (kind/namespace/name), read from its manifest. */
+export function baselineIdentity(p: BaselinePolicy): PolicyIdentity {
+  const m = asObject(p.manifest);
+  const metadata = asObject(m['metadata']);
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return { kind: text(m['kind']) || NETWORK_POLICY_KIND, namespace: text(metadata['namespace']), name: text(metadata['name']) };
 }
 
 /** The baseline a contract is judged against: every policy it did not write. */

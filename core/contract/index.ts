@@ -6,3 +6,4 @@ export * from './to-json.js';
 export * from './limits.js';
 export * from './status.js';
 export * from './changes.js';
+export * from './file-change.js';

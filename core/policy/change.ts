@@ -81,6 +81,12 @@ function changeSet(change: PolicyChange): { policies: NetworkPolicy[]; membershi
   return { policies, membership };
 }
 
+/** *after* as a plain set: (B − R) ∪ P, for the code that needs the policies rather than verdicts (authoring). */
+export function policiesAfter(change: PolicyChange): NetworkPolicy[] {
+  const { policies, membership } = changeSet(change);
+  return policies.filter((_, i) => membership[i] !== 'before');
+}
+
 class PairedEvaluator implements ChangeEvaluator {
   /** B ∪ P, compiled once; each evaluation yields *after*'s verdict and *before*'s. */
   private readonly set: CompiledEvaluator;

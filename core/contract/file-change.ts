@@ -1,15 +1,16 @@
 /**
- * What `rampart evaluate --baseline` judges (product.md "Changes to what is enforced"): the
- * change from B (the baseline, every policy of it) to (B − R) ∪ P. R is what the contract
- * files name in `replaces` and `removes`, plus every baseline policy that a proposed one has
- * the kind/namespace/name of (one object per name in a cluster: the proposal is its new text).
- * A `replaces`/`removes` target missing from the baseline is bad input, as it holds a contract.
+ * The change that policy files describe, as `rampart evaluate --baseline` and `rampart fix
+ * --baseline` judge it (product.md "Changes to what is enforced"): from B (the baseline, every
+ * policy of it) to (B − R) ∪ P. R is what contract files name in `replaces` and `removes`,
+ * plus every baseline policy that a proposed one has the kind/namespace/name of (one object
+ * per name in a cluster: the proposal is its new text). A `replaces`/`removes` target missing
+ * from the baseline is a problem, as it holds a contract.
  */
-import type { Problem } from '../../core/common/index.js';
-import { changeProblems } from '../../core/contract/index.js';
-import { formatIdentity, identityKey, identityOf, type NetworkPolicy, type PolicyChange, type PolicyIdentity } from '../../core/policy/index.js';
+import type { Problem } from '../common/index.js';
+import { formatIdentity, identityKey, identityOf, type NetworkPolicy, type PolicyChange, type PolicyIdentity } from '../policy/index.js';
+import { changeProblems } from './changes.js';
 
-export interface EvaluatedChange {
+export interface FileChange {
   readonly change: PolicyChange;
   /** How jsonl lines and the table name the policies taken out of B, sorted. */
   readonly replaced: readonly string[];
@@ -20,12 +21,12 @@ export interface EvaluatedChange {
   readonly problems: readonly Problem[];
 }
 
-export function evaluatedChange(
+export function changeFromFiles(
   proposed: readonly NetworkPolicy[],
   replaces: readonly PolicyIdentity[],
   removes: readonly PolicyIdentity[],
   baseline: readonly NetworkPolicy[],
-): EvaluatedChange {
+): FileChange {
   const inBaseline = baseline.map(identityOf);
   const named = new Set([...replaces, ...removes].map(identityKey));
   // Same-named policies not named in `replaces`: a replacement, as the product defines evaluate.
