@@ -5,6 +5,7 @@
 import type { EdgeView } from '../rollout/evidence.js';
 import type { HistoryEntry } from '../state/journal.js';
 import type { ContractView } from '../rollout/reconciler.js';
+import { formatIdentity } from '../../core/policy/index.js';
 
 export interface EdgeJson {
   from: string;
@@ -60,6 +61,9 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
     })),
     phase: state?.phase ?? null,
     advance: v.contract?.spec.advance ?? null,
+    // What the contract changes of the policies in force (product.md "Changes to what is enforced").
+    replaces: (v.contract?.spec.replaces ?? []).map(formatIdentity),
+    removes: (v.contract?.spec.removes ?? []).map(formatIdentity),
     stageEnteredAt: state ? iso(state.stageEnteredAtMs) : null,
     decision: { kind: v.decision.kind, reasons: v.decision.reasons, at: iso(v.decision.atMs) },
     gates: (v.assessment?.gates ?? []).map((g) => ({ gate: g.gate, phase: g.phase, message: g.message })),
