@@ -9,15 +9,27 @@ import type { Clock, Logger, Problem } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
 import type { ContractSet, Enforcement } from '../../core/summary/index.js';
 import { assertNever, canonicalJson } from '../../core/common/index.js';
-import { appliedStageOf, enforcementOf, type Actuator, type AppliedStage } from '../actuator/actuator.js';
+import { appliedStageOf, enforcementOf, type Actuator, type AppliedStage } from '../actuation/actuator.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
-import type { ControlplaneMetrics } from '../metrics.js';
-import type { BaselineSource } from '../registry/baseline-source.js';
-import type { ContractSource } from '../registry/contract-source.js';
+import type { ControlplaneMetrics } from '../metrics/metrics.js';
+import type { BaselineSource } from '../baseline/baseline-source.js';
+import type { ContractSource } from '../contracts/contract-source.js';
 import type { EvidenceSnapshot, HistoryEntry, Journal } from '../state/journal.js';
-import { assessStage, type DecisionKind, type StageAssessment } from './assess-stage.js';
-import { EMPTY_EVIDENCE, formatEdge, type StageEvidence } from './evidence.js';
-import { applyAction, initialRamp, reconcileStep, type OperatorAction, type RampState, type Step, type Transition } from './ramp.js';
+import {
+  applyAction,
+  assessStage,
+  EMPTY_EVIDENCE,
+  formatEdge,
+  initialRamp,
+  reconcileStep,
+  type DecisionKind,
+  type OperatorAction,
+  type RampState,
+  type StageAssessment,
+  type StageEvidence,
+  type Step,
+  type Transition,
+} from '../../core/rollout/index.js';
 
 /** How soon after new evidence the loop runs (it coalesces a burst of reports into one pass). */
 export const NUDGE_DELAY_MS = 100;

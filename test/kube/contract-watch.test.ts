@@ -7,7 +7,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KubeContractSource } from '../../controlplane/kubernetes/kube-contract-source.js';
+import { KubeContractSource } from '../../controlplane/contracts/kube-contract-source.js';
 import { createJsonLogger } from '../../io/json-logger.js';
 import { GROUP, PLURAL, VERSION, customObjects, installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { contractBody, createContract, deleteContract } from '../support/kube/contracts.js';

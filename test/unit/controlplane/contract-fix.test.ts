@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { sampleFlowJson } from '../../../agent/monitor/sample-flow.js';
-import { contractFixJson } from '../../../controlplane/authoring/contract-fix.js';
+import { contractFixJson } from '../../../controlplane/http/contract-fix.js';
 import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
 import type { ContractView } from '../../../controlplane/rollout/reconciler.js';
 import { parseContract } from '../../../core/contract/index.js';

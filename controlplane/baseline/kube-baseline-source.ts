@@ -7,8 +7,8 @@
 import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { contentHash, type Logger } from '../../core/common/index.js';
 import { WatchedCollection } from '../../io/kube-watch.js';
-import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from '../registry/baseline-source.js';
-import { CONTRACT_LABEL } from './labels.js';
+import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from './baseline-source.js';
+import { CONTRACT_LABEL } from '../contracts/labels.js';
 
 /** Coalesces a burst of watch events (a stage applying many policies) into one change. */
 const CHANGE_DEBOUNCE_MS = 50;

@@ -11,7 +11,7 @@ import { BOTH_SIDES, evaluatorFor, smallestFix } from '../../core/authoring/inde
 import { parseHubbleLine, type Flow } from '../../core/flow/index.js';
 import { parseNetworkPolicy, type NetworkPolicy } from '../../core/policy/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
-import { baselineFor, type BaselineSource } from '../registry/baseline-source.js';
+import { baselineFor, type BaselineSource } from '../baseline/baseline-source.js';
 import type { ContractView } from '../rollout/reconciler.js';
 
 export interface ContractFixJson {

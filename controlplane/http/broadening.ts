@@ -7,7 +7,7 @@
  */
 import { indexFlows, ruleBreadth, ruleUsage } from '../../core/authoring/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
-import type { BaselineSource } from '../registry/baseline-source.js';
+import type { BaselineSource } from '../baseline/baseline-source.js';
 import type { ContractView } from '../rollout/reconciler.js';
 import { sampleFlows } from './contract-fix.js';
 

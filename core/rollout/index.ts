@@ -1,0 +1,3 @@
+export * from './assess-stage.js';
+export * from './evidence.js';
+export * from './ramp.js';
