@@ -5,7 +5,7 @@
  * which pods carry the enrollment label. product.md "Kubernetes mode", "Applying a stage".
  */
 import { enrollmentBucket } from '../../core/contract/index.js';
-import type { AppliedStage } from './actuator.js';
+import type { AppliedStage } from '../../core/rollout/index.js';
 import {
   CONTRACT_API_VERSION,
   CONTRACT_KIND,

@@ -25,7 +25,8 @@ import {
 } from '@kubernetes/client-node';
 import { canonicalJson, contentHash, problem, type Logger, type Problem } from '../../core/common/index.js';
 import { WatchedCollection } from '../../io/kube-watch.js';
-import type { Actuator, AppliedStage } from './actuator.js';
+import type { AppliedStage } from '../../core/rollout/index.js';
+import type { Actuator } from './actuator.js';
 import type { ActuationEventSink } from './actuation-events.js';
 import { networkPolicyWatch } from '../baseline/kube-baseline-source.js';
 import { desiredPolicies, policyRefs, usesEnrollment, wantsEnrolled, type ContractOwner, type DesiredPolicy } from './desired-state.js';

@@ -14,7 +14,7 @@ import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-nod
 import { contentHash, type Logger } from '../../core/common/index.js';
 import { parseContract, type Contract } from '../../core/contract/index.js';
 import type { ContractEntry, ContractSource } from './contract-source.js';
-import type { ContractView } from '../rollout/reconciler.js';
+import type { ContractView } from '../../core/rollout/index.js';
 import { RAMPCONTRACT, type RampContractObject } from './rampcontract-gvr.js';
 
 export const WATCH_DEFAULTS = Object.freeze({

@@ -4,7 +4,7 @@
  */
 import type { EdgeView } from '../../core/rollout/index.js';
 import type { HistoryEntry } from '../state/journal.js';
-import type { ContractView } from '../rollout/reconciler.js';
+import type { ContractView } from '../../core/rollout/index.js';
 
 export interface EdgeJson {
   from: string;

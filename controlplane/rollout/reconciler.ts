@@ -9,15 +9,21 @@ import type { Clock, Logger, Problem } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
 import type { ContractSet, Enforcement } from '../../core/summary/index.js';
 import { assertNever, canonicalJson } from '../../core/common/index.js';
-import { appliedStageOf, enforcementOf, type Actuator, type AppliedStage } from '../actuation/actuator.js';
+import type { Actuator } from '../actuation/actuator.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import type { ControlplaneMetrics } from '../metrics/metrics.js';
 import type { BaselineSource } from '../baseline/baseline-source.js';
 import type { ContractSource } from '../contracts/contract-source.js';
 import type { EvidenceSnapshot, HistoryEntry, Journal } from '../state/journal.js';
 import {
+  appliedStageOf,
   applyAction,
   assessStage,
+  enforcementOf,
+  type AppliedStage,
+  type ContractDecision,
+  type ContractView,
+  type ContractViews,
   EMPTY_EVIDENCE,
   formatEdge,
   initialRamp,
@@ -55,26 +61,6 @@ export interface ReconcilerOptions {
   readonly initialGeneration: number;
 }
 
-export interface ContractDecision {
-  readonly kind: DecisionKind;
-  readonly reasons: readonly string[];
-  readonly atMs: number;
-}
-
-/** Everything the API shows about one contract. */
-export interface ContractView {
-  readonly name: string;
-  readonly origin: string;
-  /** The contract being ramped: the current document, or the last valid one while the current is invalid. */
-  readonly contract: Contract | null;
-  readonly problems: readonly Problem[];
-  readonly state: RampState | null;
-  readonly assessment: StageAssessment | null;
-  readonly evidence: StageEvidence;
-  readonly decision: ContractDecision;
-  readonly applied: AppliedStage | null;
-}
-
 export interface ReconcilerEvents {
   transition(entry: HistoryEntry): void;
   contractSet(set: ContractSet): void;
@@ -103,7 +89,7 @@ function appliedKeyOf(stage: AppliedStage): string {
   return `${canonicalJson(rest)}\u0000${json}`;
 }
 
-export class Reconciler {
+export class Reconciler implements ContractViews {
   private readonly o: ReconcilerOptions;
   private readonly states = new Map<string, RampState>();
   private readonly lastValid = new Map<string, Contract>();

@@ -7,7 +7,7 @@ import { appendFileSync } from 'node:fs';
 import type { V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { enrollmentBucket } from '../../core/contract/index.js';
-import type { AppliedStage } from '../../controlplane/actuation/actuator.js';
+import type { AppliedStage } from '../../core/rollout/applied-stage.js';
 import type { ActuationEvent } from '../../controlplane/actuation/actuation-events.js';
 import { createKubernetesActuator, type KubernetesActuator } from '../../controlplane/actuation/kubernetes-actuator.js';
 import { createJsonLogger, silentLogger } from '../../io/json-logger.js';

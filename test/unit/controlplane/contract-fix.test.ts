@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { sampleFlowJson } from '../../../agent/monitor/sample-flow.js';
 import { contractFixJson } from '../../../controlplane/http/contract-fix.js';
 import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
-import type { ContractView } from '../../../controlplane/rollout/reconciler.js';
+import type { ContractView } from '../../../core/rollout/contract-view.js';
 import { parseContract } from '../../../core/contract/index.js';
 import { demoDir } from '../../../sim/load-spec.js';
 import { aFlow, aPod, tcp } from '../../support/builders.js';

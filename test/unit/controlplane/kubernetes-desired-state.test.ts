@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AppliedStage } from '../../../controlplane/actuation/actuator.js';
+import type { AppliedStage } from '../../../core/rollout/applied-stage.js';
 import { desiredPolicies, policyRefs, selectedByContract, wantsEnrolled } from '../../../controlplane/actuation/desired-state.js';
 import { enrollLabelKey } from '../../../controlplane/contracts/labels.js';
 import { selectorMatches } from '../../../controlplane/actuation/label-selector.js';
