@@ -28,7 +28,6 @@ import {
   formatEdge,
   initialRamp,
   reconcileStep,
-  type DecisionKind,
   type OperatorAction,
   type RampState,
   type StageAssessment,
