@@ -24,7 +24,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { canonicalJson, contentHash, problem, type Logger, type Problem } from '../../core/common/index.js';
-import { WatchedCollection } from '../../io/kube-watch.js';
+import { WatchedCollection } from '../../io/kube/list-watch.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import type { Actuator } from './actuator.js';
 import type { ActuationEventSink } from './actuation-events.js';

@@ -6,7 +6,7 @@
  */
 import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { contentHash, type Logger } from '../../core/common/index.js';
-import { WatchedCollection } from '../../io/kube-watch.js';
+import { WatchedCollection } from '../../io/kube/list-watch.js';
 import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from './baseline-source.js';
 import { CONTRACT_LABEL } from '../contracts/labels.js';
 
