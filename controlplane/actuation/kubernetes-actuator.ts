@@ -28,7 +28,7 @@ import { WatchedCollection } from '../../io/kube/list-watch.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import type { Actuator } from './actuator.js';
 import type { ActuationEventSink } from './actuation-events.js';
-import { networkPolicyWatch } from '../baseline/kube-baseline-source.js';
+import { networkPolicyWatch } from '../../io/kube/network-policies.js';
 import { desiredPolicies, policyRefs, usesEnrollment, wantsEnrolled, type ContractOwner, type DesiredPolicy } from './desired-state.js';
 import { CONTRACT_KIND, CONTRACT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
 
