@@ -1,7 +1,7 @@
 /**
  * The traffic map's use cases: ingest agents' observed edges, persist the map, and judge it
  * (GET /api/v1/map, POST /api/v1/preview, the admission webhook) against the baseline
- * (controlplane/registry/baseline-source.ts) and a contract or a NetworkPolicy change.
+ * (controlplane/baseline/baseline-source.ts) and a contract or a NetworkPolicy change.
  *
  * Judges are compiled once per (baseline revision, proposal) and kept in a small cache, so a
  * dashboard polling the map of one contract costs one pass over the edges per request.

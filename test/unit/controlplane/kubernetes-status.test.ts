@@ -1,5 +1,5 @@
 /**
- * Kubernetes mode's status mapping (controlplane/kubernetes/status-json.ts): the status a
+ * Kubernetes mode's status mapping (controlplane/contracts/status-json.ts): the status a
  * leader writes carries everything a successor needs — seeding a fresh journal from it and
  * reconciling gives the same state and the same history, so the successor writes nothing new
  * and repeats no transition; conditions keep their lastTransitionTime while unchanged.
