@@ -4,10 +4,12 @@
  * that really apply to it. A percent stage applies a contract's policies to the pods
  * `isEnrolled` picks; a namespaces stage to every pod of the listed namespaces.
  */
+import { isObject } from '../core/common/index.js';
 import { stageEnforces } from '../core/contract/index.js';
+import { identityKey, NETWORK_POLICY_KIND, type PolicyIdentity } from '../core/policy/index.js';
 import type { SimPod } from './cluster.js';
 import type { Connection } from './connection.js';
-import type { AppliedStage } from '../core/rollout/index.js';
+import { takenOut, type AppliedStage } from '../core/rollout/index.js';
 
 /** One side of a connection under the policies applied to that side's pod. */
 export interface SideDecision {
@@ -77,6 +79,19 @@ export class Enforcement {
     const contracts = this.contractsEnforcing(peer.pod);
     if (contracts.length === 0 && this.baseline.length === 0) return NOT_ENFORCED;
     const key = ['baseline', ...contracts.map((c) => `${c.contract}@${c.revision}`)].join('+');
-    return this.judge.decide(key, [...this.baseline, ...contracts.flatMap((c) => c.policies)], conn, side);
+    // What a contract enforcing this pod replaces or removes no longer governs it (product.md
+    // "Changes to what is enforced": enrolled pods get (baseline − R) ∪ P, the others the baseline).
+    const gone = new Set(contracts.flatMap((c) => takenOut(c).map(identityKey)));
+    const baseline = gone.size === 0 ? this.baseline : this.baseline.filter((raw) => !gone.has(identityKey(manifestIdentity(raw))));
+    return this.judge.decide(key, [...baseline, ...contracts.flatMap((c) => c.policies)], conn, side);
   }
+}
+
+/** kind/namespace/name of a raw manifest (a NetworkPolicy without a namespace is in `default`). */
+function manifestIdentity(raw: unknown): PolicyIdentity {
+  const m = isObject(raw) ? raw : {};
+  const meta = isObject(m['metadata']) ? m['metadata'] : {};
+  const kind = typeof m['kind'] === 'string' ? m['kind'] : NETWORK_POLICY_KIND;
+  const namespace = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : kind === NETWORK_POLICY_KIND ? 'default' : '';
+  return { kind, namespace, name: typeof meta['name'] === 'string' ? meta['name'] : '' };
 }

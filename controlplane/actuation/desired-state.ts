@@ -2,10 +2,15 @@
  * What a contract's stage means on the cluster, pure: the NetworkPolicy objects to apply
  * (each as written in the contract, plus Rampart's labels, annotations, ownerReference and,
  * for percent stages, the enrollment requirement on `podSelector`; peers never change) and
- * which pods carry the enrollment label. product.md "Kubernetes mode", "Applying a stage".
+ * which pods carry the enrollment label. product.md "Kubernetes mode", "Applying a stage",
+ * "Changes to what is enforced": a policy the contract replaces is written under a copy's name
+ * (with the enrollment requirement) until Complete, when its new text goes to the original
+ * (controlplane/actuation/originals.ts); pods the originals select are enrolled too.
  */
 import { enrollmentBucket } from '../../core/contract/index.js';
-import type { AppliedStage } from '../../core/rollout/index.js';
+import { NETWORK_POLICY_KIND } from '../../core/policy/index.js';
+import { takenOut, type AppliedStage } from '../../core/rollout/index.js';
+import { copyName } from '../contracts/originals.js';
 import {
   CONTRACT_API_VERSION,
   CONTRACT_KIND,
@@ -40,29 +45,46 @@ export interface PolicyRef {
   readonly name: string;
   /** Index in spec.policies (for problem paths). */
   readonly index: number;
+  /** The object Rampart writes for it: `name`, or the managed copy's name for a replaced policy. */
+  readonly writes: string;
+  /** The contract replaces the policy in force of this name (spec.replaces). */
+  readonly replaced: boolean;
+}
+
+/** Whether the stage replaces or removes the NetworkPolicy namespace/name. */
+export function takesOut(stage: Pick<AppliedStage, 'replaces' | 'removes'>, namespace: string, name: string): boolean {
+  return takenOut(stage).some((r) => r.kind === NETWORK_POLICY_KIND && r.namespace === namespace && r.name === name);
 }
 
 /** Every policy name the contract would write, whatever the stage (clashes block in monitor already). */
-export function policyRefs(stage: Pick<AppliedStage, 'policies'>): PolicyRef[] {
+export function policyRefs(stage: Pick<AppliedStage, 'contract' | 'policies' | 'replaces'>): PolicyRef[] {
   const out: PolicyRef[] = [];
   stage.policies.forEach((raw, index) => {
     const meta = isObj(raw) && isObj(raw.metadata) ? raw.metadata : {};
     const name = typeof meta.name === 'string' ? meta.name : '';
     const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
-    if (name !== '') out.push({ namespace, name, index });
+    const replaced = takesOut({ replaces: stage.replaces }, namespace, name);
+    if (name !== '') out.push({ namespace, name, index, writes: replaced ? copyName(stage.contract, name) : name, replaced });
   });
   return out;
 }
 
-/** Whether the stage enforces through the enrollment label (percent stages before Complete). */
+/**
+ * Whether the stage enforces through the enrollment label: percent stages before Complete,
+ * and namespaces stages of a contract that replaces or removes policies (the originals' exclusion
+ * entry needs a label on the pods of the enrolled namespaces).
+ */
 export function usesEnrollment(stage: AppliedStage): boolean {
-  return stage.mode === 'percent' && !stage.complete;
+  if (stage.complete) return false;
+  return stage.mode === 'percent' || (stage.mode === 'namespaces' && takenOut(stage).length > 0);
 }
 
 /**
  * The policies this stage applies. monitor: none; percent: every policy with the enrollment
  * requirement added; namespaces: those of the listed namespaces, as written; Complete: every
- * policy as written, without the ownerReference (handed off to the cluster).
+ * policy as written, without the ownerReference (handed off to the cluster). A replaced
+ * policy's new text runs as a managed copy with the enrollment requirement until Complete;
+ * at Complete it is the original's text (written by the actuator, not here).
  */
 export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null): DesiredPolicy[] {
   if (stage.mode === 'monitor' && !stage.complete) return [];
@@ -70,9 +92,10 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
   const out: DesiredPolicy[] = [];
   for (const ref of policyRefs(stage)) {
     if (!stage.complete && stage.mode === 'namespaces' && !stage.namespaces.includes(ref.namespace)) continue;
+    if (ref.replaced && stage.complete) continue;
     const raw = stage.policies[ref.index] as Obj;
     const spec: Obj = isObj(raw.spec) ? { ...raw.spec } : {};
-    if (usesEnrollment(stage)) {
+    if (usesEnrollment(stage) && (stage.mode === 'percent' || ref.replaced)) {
       const selector: Obj = isObj(spec.podSelector) ? { ...spec.podSelector } : {};
       const expressions = Array.isArray(selector.matchExpressions) ? [...(selector.matchExpressions as unknown[])] : [];
       expressions.push({ key, operator: 'Exists' });
@@ -87,7 +110,7 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
       ? (Object.fromEntries(Object.entries(meta.annotations).filter(([, v]) => typeof v === 'string')) as Record<string, string>)
       : {};
     const metadata: Obj = {
-      name: ref.name,
+      name: ref.writes,
       namespace: ref.namespace,
       labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CONTRACT_LABEL]: contractLabelValue(stage.contract) },
       annotations: { ...annotations, [REVISION_ANNOTATION]: String(stage.revision), [STAGE_ANNOTATION]: stage.complete ? 'Complete' : stage.stageName },
@@ -98,7 +121,7 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
       // with background deletion.
       metadata.ownerReferences = [{ apiVersion: CONTRACT_API_VERSION, kind: CONTRACT_KIND, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
     }
-    out.push({ namespace: ref.namespace, name: ref.name, manifest: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec } });
+    out.push({ namespace: ref.namespace, name: ref.writes, manifest: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec } });
   }
   return out;
 }
@@ -109,8 +132,18 @@ export interface PodFacts {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-/** Whether a contract policy selects the pod (its namespace and podSelector, as written). */
-export function selectedByContract(stage: Pick<AppliedStage, 'policies'>, pod: PodFacts): boolean {
+/** An original the contract replaces or removes: its namespace and pod selector as its owner wrote it. */
+export interface OriginalSelector {
+  readonly namespace: string;
+  readonly podSelector: unknown;
+}
+
+/**
+ * Whether a contract policy selects the pod (its namespace and podSelector, as written), or
+ * an original it replaces or removes does (that original stops governing enrolled pods).
+ */
+export function selectedByContract(stage: Pick<AppliedStage, 'contract' | 'policies' | 'replaces'>, pod: PodFacts, originals: readonly OriginalSelector[] = []): boolean {
+  for (const o of originals) if (o.namespace === pod.namespace && selectorMatches(o.podSelector ?? {}, pod.labels)) return true;
   for (const ref of policyRefs(stage)) {
     if (ref.namespace !== pod.namespace) continue;
     const raw = stage.policies[ref.index] as Obj;
@@ -120,9 +153,10 @@ export function selectedByContract(stage: Pick<AppliedStage, 'policies'>, pod: P
   return false;
 }
 
-/** Whether the stage wants the pod enrolled: selected, and its bucket below the percent. */
-export function wantsEnrolled(stage: AppliedStage, pod: PodFacts): boolean {
+/** Whether the stage wants the pod enrolled: selected, and its bucket below the percent (or its namespace enrolled). */
+export function wantsEnrolled(stage: AppliedStage, pod: PodFacts, originals: readonly OriginalSelector[] = []): boolean {
   if (!usesEnrollment(stage)) return false;
-  if (!selectedByContract(stage, pod)) return false;
+  if (!selectedByContract(stage, pod, originals)) return false;
+  if (stage.mode === 'namespaces') return stage.namespaces.includes(pod.namespace);
   return stage.percent >= 100 || enrollmentBucket(stage.contract, pod.namespace, pod.name) < stage.percent;
 }

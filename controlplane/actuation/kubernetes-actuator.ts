@@ -10,7 +10,9 @@
  * Safety rules: a NetworkPolicy of the same name that Rampart does not manage (or that
  * another contract manages) is never written; the contract gets a problem naming it (the
  * reconciler blocks it) and nothing of it is written until the clash is gone. Only the
- * leader writes (`isLeader`); followers keep caches and problems current.
+ * leader writes (`isLeader`); followers keep caches and problems current. Policies in force
+ * that a contract replaces or removes get only what original-policies.ts allows, and a
+ * contract that changed anything of someone else's carries a finalizer until it is put back.
  */
 import {
   CustomObjectsApi,
@@ -29,7 +31,9 @@ import type { AppliedStage } from '../../core/rollout/index.js';
 import type { Actuator } from './actuator.js';
 import type { ActuationEventSink } from './actuation-events.js';
 import { networkPolicyWatch } from '../../io/kube/network-policies.js';
-import { desiredPolicies, policyRefs, usesEnrollment, wantsEnrolled, type ContractOwner, type DesiredPolicy } from './desired-state.js';
+import { desiredPolicies, policyRefs, usesEnrollment, wantsEnrolled, type ContractOwner, type DesiredPolicy, type OriginalSelector } from './desired-state.js';
+import { anyExcluded, holdOriginals, originalRefs, restoreAll, setFinalizer, terminatingContracts, touchesOthers, type OriginalsDeps } from './original-policies.js';
+import { withoutExclusion } from '../contracts/originals.js';
 import { CONTRACT_KIND, CONTRACT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
 
 export const RAMPCONTRACT_GROUP = 'rampart.dev';
@@ -89,6 +93,13 @@ export interface KubernetesActuator extends Actuator {
   /** Resolves when no pass is queued or running (tests). */
   idle(): Promise<void>;
 }
+
+const ORIGINAL_WRITES = {
+  excluded: 'no longer applies to enrolled pods (exclusion entry added to its pod selector)',
+  restored: "restored: its owner's pod selector, exactly",
+  rewritten: 'rewritten to the contract\'s new text (Complete)',
+  deleted: 'deleted as the contract removes it (Complete)',
+} as const;
 
 const stageKey = (s: AppliedStage): string => `${s.revision}/${s.stageIndex}/${s.complete ? 'complete' : s.mode}/${s.percent}/${s.namespaces.join(',')}`;
 const refKey = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -163,6 +174,26 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
   const waiters = new Map<string, { key: string; resolve: () => void; reject: (e: Error) => void }[]>();
   let running: Promise<void> | null = null;
   let stopped = false;
+  /** Contracts known to carry the restore finalizer. */
+  const finalized = new Set<string>();
+  /** Originals' specs as last rewritten at Complete (original-policies.ts). */
+  const rewritten = new Map<string, string>();
+  const originalsFor = (contract: string, uid?: string): OriginalsDeps => ({
+    policies,
+    objects,
+    rewritten,
+    onWrite: (what, namespace, name) => {
+      if (what === 'deleted') counters.policyDeletes++;
+      else counters.policyWrites++;
+      emit(contract, 'Normal', 'OriginalPolicy', 'Apply', `NetworkPolicy ${namespace}/${name} ${ORIGINAL_WRITES[what]}`, uid);
+    },
+  });
+  /** The originals a stage takes out, with the pod selectors their owners wrote (they pick pods to enroll). */
+  const originalSelectors = (stage: AppliedStage): OriginalSelector[] =>
+    originalRefs(stage).flatMap((x) => {
+      const live = policies.get(x.name, x.namespace);
+      return live ? [{ namespace: x.namespace, podSelector: withoutExclusion(live.spec?.podSelector, stage.contract) }] : [];
+    });
   const counters = { policyWrites: 0, policyDeletes: 0, labelWrites: 0, driftCorrections: 0, syncs: 0 };
   const podLatencies: number[] = [];
 
@@ -250,15 +281,16 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     const out: Problem[] = [];
     const mine = contractLabelValue(stage.contract);
     for (const ref of policyRefs(stage)) {
-      const live = lookup(ref.name, ref.namespace);
+      // A replaced policy is written under its copy's name; the original is expected to exist.
+      const live = lookup(ref.writes, ref.namespace);
       if (!live) continue;
       if (!isRampartManaged(live)) {
-        out.push(problem(`spec.policies[${ref.index}]`, `NetworkPolicy ${ref.namespace}/${ref.name} already exists and is not managed by Rampart; it is never overwritten (rename the contract's policy or remove the existing one)`));
+        out.push(problem(`spec.policies[${ref.index}]`, `NetworkPolicy ${ref.namespace}/${ref.writes} already exists and is not managed by Rampart; it is never overwritten (name it in spec.replaces to rewrite it, or rename the contract's policy)`));
         continue;
       }
       const writer = writerOf(live);
       if (writer !== null && writer !== mine) {
-        out.push(problem(`spec.policies[${ref.index}]`, `NetworkPolicy ${ref.namespace}/${ref.name} is managed by contract ${writer}; it is never overwritten`));
+        out.push(problem(`spec.policies[${ref.index}]`, `NetworkPolicy ${ref.namespace}/${ref.writes} is managed by contract ${writer}; it is never overwritten`));
       }
     }
     return out;
@@ -266,11 +298,11 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
 
   /** Clashes among the policies the cache does not hold, read from the API server. */
   async function freshClashes(stage: AppliedStage): Promise<Problem[]> {
-    const unseen = policyRefs(stage).filter((ref) => !policies.get(ref.name, ref.namespace) && !applied.has(refKey(ref.namespace, ref.name)));
+    const unseen = policyRefs(stage).filter((ref) => !policies.get(ref.writes, ref.namespace) && !applied.has(refKey(ref.namespace, ref.writes)));
     const found: V1NetworkPolicy[] = [];
     for (const ref of unseen) {
       try {
-        found.push((await objects.getNamespacedCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespace: ref.namespace, name: ref.name })) as V1NetworkPolicy);
+        found.push((await objects.getNamespacedCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespace: ref.namespace, name: ref.writes })) as V1NetworkPolicy);
       } catch (e) {
         if (!(e instanceof ApiException && e.code === 404)) throw e;
       }
@@ -320,10 +352,21 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     // Percent stages: label first, then the policies that select on the label. Complete (and
     // every other mode): the policies as written first, then the labels come off (no gap).
     if (usesEnrollment(stage)) await syncLabels(contract, stage, first);
+    // Before labels or an original change, the finalizer: a deletion then waits for the restore.
+    if (touchesOthers(stage) && !finalized.has(contract)) {
+      await setFinalizer(objects, contract, true);
+      finalized.add(contract);
+    }
     const withOwner = desiredPolicies(stage, owner);
     for (const d of withOwner) await ensurePolicy(contract, d, first, owner?.uid);
+    // Originals after the copies that carry their new text, before the copies go (Complete, monitor).
+    await holdOriginals(originalsFor(contract, owner?.uid), stage);
     await deleteExtra(contract, new Set(withOwner.map((d) => refKey(d.namespace, d.name))), owner?.uid);
     if (!usesEnrollment(stage)) await syncLabels(contract, null, first);
+    if (!touchesOthers(stage) && (finalized.has(contract) || first) && !anyExcluded(originalsFor(contract), contract) && (enrolledByUs.get(contract)?.size ?? 0) === 0) {
+      await setFinalizer(objects, contract, false);
+      finalized.delete(contract);
+    }
     if (first) {
       appliedKeys.set(contract, key);
       const what = stage.complete ? 'Complete: every policy as written, handed off' : `${stage.stageName} (${stage.mode}${stage.mode === 'percent' ? ` ${stage.percent}%` : ''})`;
@@ -382,9 +425,11 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     applied.delete(refKey(namespace, name));
   }
 
-  /** A deleted contract: its owned policies go (handed-off ones stay) and its labels come off. */
+  /** A deleted contract: originals get their owners' selectors back, its owned policies go (handed-off ones stay), its labels come off, then its finalizer. */
   async function removeApplied(contract: string): Promise<void> {
     const mine = contractLabelValue(contract);
+    const restored = await restoreAll(originalsFor(contract), contract);
+    if (restored > 0) log.info('contract deleted: originals restored', { contract, restored });
     let removed = 0;
     for (const np of policies.list()) {
       if (!isRampartManaged(np) || writerOf(np) !== mine || !hasOwnerRef(np, contract)) continue;
@@ -392,6 +437,8 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       removed++;
     }
     await syncLabels(contract, null, true);
+    await setFinalizer(objects, contract, false);
+    finalized.delete(contract);
     appliedKeys.delete(contract);
     enrolledByUs.delete(contract);
     if (removed > 0) log.info('contract deleted: its policies were removed', { contract, removed });
@@ -414,13 +461,14 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     const ours = enrolledByUs.get(contract) ?? new Set<string>();
     enrolledByUs.set(contract, ours);
     const work: (() => Promise<void>)[] = [];
+    const originals = stage === null ? [] : originalSelectors(stage);
     for (const pod of pods.list()) {
       const ns = pod.metadata?.namespace ?? '';
       const name = pod.metadata?.name ?? '';
       if (pod.metadata?.deletionTimestamp) continue;
       const labels = labelsOf(pod);
       const has = labels[key] !== undefined;
-      const want = stage !== null && wantsEnrolled(stage, { namespace: ns, name, labels });
+      const want = stage !== null && wantsEnrolled(stage, { namespace: ns, name, labels }, originals);
       const podKey = refKey(ns, name);
       if (want && !has) {
         const drift = ours.has(podKey) && !first;
@@ -473,7 +521,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       for (const stage of desired.values()) {
         if (!usesEnrollment(stage) || (problemsOf.get(stage.contract)?.length ?? 0) > 0) continue;
         const key = enrollLabelKey(stage.contract);
-        const want = wantsEnrolled(stage, { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', labels });
+        const want = wantsEnrolled(stage, { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', labels }, originalSelectors(stage));
         const ours = enrolledByUs.get(stage.contract) ?? new Set<string>();
         enrolledByUs.set(stage.contract, ours);
         if (want && labels[key] === undefined) {
@@ -513,7 +561,8 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     const writer = writerOf(np);
     const out: string[] = [];
     for (const stage of desired.values()) {
-      if (contractLabelValue(stage.contract) === writer || policyRefs(stage).some((r) => r.namespace === ns && r.name === name)) out.push(stage.contract);
+      const named = policyRefs(stage).some((r) => r.namespace === ns && (r.name === name || r.writes === name)) || originalRefs(stage).some((r) => r.namespace === ns && r.name === name);
+      if (contractLabelValue(stage.contract) === writer || named) out.push(stage.contract);
     }
     for (const c of removing) if (contractLabelValue(c) === writer) out.push(c);
     return out;
@@ -533,6 +582,17 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     for (const c of desired.keys()) dirty.add(c);
     for (const c of removing) dirty.add(c);
     kick();
+    // Contracts deleted while no replica led (or before a restart) still owe their restore.
+    if (options.isLeader())
+      terminatingContracts(objects)
+        .then((names) => {
+          for (const name of names) if (!desired.has(name) && !removing.has(name)) removing.add(name);
+          if (names.length > 0) {
+            for (const name of names) if (removing.has(name)) dirty.add(name);
+            kick();
+          }
+        })
+        .catch((e: unknown) => log.warn('listing contracts being deleted failed; the next resync retries', { err: { message: messageOf(e) } }));
   };
 
   return {

@@ -2,7 +2,10 @@
  * The baseline in Kubernetes mode (product.md "What is already enforced"): every
  * NetworkPolicy in the cluster, from a watch over all namespaces, each with its owner (the
  * `rampart.dev/contract` label a contract's applied policies carry, else null). The
- * snapshot's revision is a content hash, so it changes exactly when a policy does.
+ * snapshot's revision is a content hash, so it changes exactly when a policy does. A policy
+ * that a contract replaces or removes is handed over as its owner wrote it (without the
+ * contract's exclusion entry): an owner's edit mid-ramp is a new baseline revision, Rampart's
+ * own entry never is.
  */
 import type { KubeConfig, V1NetworkPolicy } from '@kubernetes/client-node';
 import { contentHash, type Logger } from '../../core/common/index.js';
@@ -10,6 +13,7 @@ import type { WatchedCollection } from '../../io/kube/list-watch.js';
 import { manifestOf, networkPolicyWatch } from '../../io/kube/network-policies.js';
 import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from './baseline-source.js';
 import { CONTRACT_LABEL } from '../contracts/labels.js';
+import { ownerManifest } from '../contracts/originals.js';
 
 /** Coalesces a burst of watch events (a stage applying many policies) into one change. */
 const CHANGE_DEBOUNCE_MS = 50;
@@ -61,7 +65,8 @@ export class KubernetesBaselineSource implements BaselineSource {
       .list()
       .map((np) => ({
         ref: `${np.metadata?.namespace ?? 'default'}/${np.metadata?.name ?? ''}`,
-        manifest: manifestOf(np),
+        // X as its owner wrote it: never with the exclusion entry a contract replacing X adds.
+        manifest: ownerManifest(manifestOf(np)),
         owner: np.metadata?.labels?.[CONTRACT_LABEL] ?? null,
       }))
       .sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));

@@ -110,6 +110,9 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
           percent: v.applied.percent,
           namespaces: v.applied.namespaces,
           policies: v.applied.policies,
+          // The simulated datapath takes these out of what governs enrolled pods.
+          replaces: v.applied.replaces ?? [],
+          removes: v.applied.removes ?? [],
         }
       : null,
     history: history.slice(-latestHistory).map(historyItemJson),
