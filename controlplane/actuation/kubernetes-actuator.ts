@@ -586,11 +586,13 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     if (options.isLeader())
       terminatingContracts(objects)
         .then((names) => {
-          for (const name of names) if (!desired.has(name) && !removing.has(name)) removing.add(name);
-          if (names.length > 0) {
-            for (const name of names) if (removing.has(name)) dirty.add(name);
-            kick();
+          // Being deleted wins over any stage still held for it: what it changed is put back.
+          for (const name of names) {
+            desired.delete(name);
+            removing.add(name);
+            dirty.add(name);
           }
+          if (names.length > 0) kick();
         })
         .catch((e: unknown) => log.warn('listing contracts being deleted failed; the next resync retries', { err: { message: messageOf(e) } }));
   };
