@@ -78,10 +78,10 @@ export class Enforcement {
     if (this.cluster) return this.cluster.policies.length === 0 ? NOT_ENFORCED : this.judge.decide(this.cluster.key, this.cluster.policies, conn, side);
     const contracts = this.contractsEnforcing(peer.pod);
     if (contracts.length === 0 && this.baseline.length === 0) return NOT_ENFORCED;
-    const key = ['baseline', ...contracts.map((c) => `${c.contract}@${c.revision}`)].join('+');
     // What a contract enforcing this pod replaces or removes no longer governs it (product.md
     // "Changes to what is enforced": enrolled pods get (baseline − R) ∪ P, the others the baseline).
     const gone = new Set(contracts.flatMap((c) => takenOut(c).map(identityKey)));
+    const key = ['baseline', ...contracts.map((c) => `${c.contract}@${c.revision}`), ...[...gone].sort().map((g) => `-${g}`)].join('+');
     const baseline = gone.size === 0 ? this.baseline : this.baseline.filter((raw) => !gone.has(identityKey(manifestIdentity(raw))));
     return this.judge.decide(key, [...baseline, ...contracts.flatMap((c) => c.policies)], conn, side);
   }
