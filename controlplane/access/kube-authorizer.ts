@@ -15,7 +15,7 @@ import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig, type V1UserIn
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { AccessAuthorizer, AccessDecision, AccessRequest, Authorizer } from './authorizer.js';
 import { describe } from '../contracts/kube-contract-source.js';
-import { RAMPCONTRACT } from '../contracts/rampcontract-gvr.js';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
 
 export const AGENT_AUDIENCE = 'rampart';
 export const AGENT_SERVICE_ACCOUNT = 'rampart-agent';

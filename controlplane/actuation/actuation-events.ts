@@ -6,7 +6,7 @@
  */
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../core/common/index.js';
-import { CONTRACT_API_VERSION, CONTRACT_KIND } from '../contracts/labels.js';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
 
 export interface ActuationEvent {
   readonly contract: string;
@@ -59,7 +59,7 @@ export class KubeEventRecorder implements ActuationEventSink {
           reason: event.reason,
           type: event.type,
           note,
-          regarding: { apiVersion: CONTRACT_API_VERSION, kind: CONTRACT_KIND, name: event.contract, ...(event.uid ? { uid: event.uid } : {}) },
+          regarding: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, name: event.contract, ...(event.uid ? { uid: event.uid } : {}) },
         },
       })
       .catch((e: unknown) => {

@@ -9,7 +9,7 @@ import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-no
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { HistoryEntry } from '../state/journal.js';
 import { describe } from '../contracts/kube-contract-source.js';
-import { RAMPCONTRACT } from '../contracts/rampcontract-gvr.js';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
 
 export const EVENT_NAMESPACE = 'default';
 export const REPORTING_CONTROLLER = 'rampart.dev/controlplane';

@@ -30,11 +30,8 @@ import type { Actuator } from './actuator.js';
 import type { ActuationEventSink } from './actuation-events.js';
 import { networkPolicyWatch } from '../../io/kube/network-policies.js';
 import { desiredPolicies, policyRefs, usesEnrollment, wantsEnrolled, type ContractOwner, type DesiredPolicy } from './desired-state.js';
-import { CONTRACT_KIND, CONTRACT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
-
-export const RAMPCONTRACT_GROUP = 'rampart.dev';
-export const RAMPCONTRACT_VERSION = 'v1alpha1';
-export const RAMPCONTRACT_PLURAL = 'rampcontracts';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
+import { CONTRACT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
 
 /** Pod label writes in flight at once (a stage change may relabel many pods). */
 const LABEL_CONCURRENCY = 8;
@@ -120,10 +117,10 @@ function isRampartManaged(np: V1NetworkPolicy): boolean {
 function writerOf(np: V1NetworkPolicy): string | null {
   const label = labelsOf(np)[CONTRACT_LABEL];
   if (label) return label;
-  return np.metadata?.ownerReferences?.find((r) => r.kind === CONTRACT_KIND)?.name ?? null;
+  return np.metadata?.ownerReferences?.find((r) => r.kind === RAMPCONTRACT.kind)?.name ?? null;
 }
 
-const hasOwnerRef = (np: V1NetworkPolicy, contract: string): boolean => (np.metadata?.ownerReferences ?? []).some((r) => r.kind === CONTRACT_KIND && r.name === contract);
+const hasOwnerRef = (np: V1NetworkPolicy, contract: string): boolean => (np.metadata?.ownerReferences ?? []).some((r) => r.kind === RAMPCONTRACT.kind && r.name === contract);
 
 /** Resource versions are opaque, but etcd's are integers: an older cache copy is not drift. */
 function olderThan(a: string | undefined, b: string | undefined): boolean {
@@ -175,7 +172,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
 
   const defaultOwner = async (contract: string): Promise<ContractOwner | null> => {
     try {
-      const obj = (await objects.getClusterCustomObject({ group: RAMPCONTRACT_GROUP, version: RAMPCONTRACT_VERSION, plural: RAMPCONTRACT_PLURAL, name: contract })) as {
+      const obj = (await objects.getClusterCustomObject({ group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plural: RAMPCONTRACT.plural, name: contract })) as {
         metadata?: { uid?: string; deletionTimestamp?: unknown };
       };
       const uid = obj.metadata?.uid;
@@ -403,7 +400,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     for (const [k, v] of Object.entries(meta.labels)) if (labels[k] !== v) return false;
     const annotations = live.metadata?.annotations ?? {};
     for (const [k, v] of Object.entries(meta.annotations)) if (annotations[k] !== v) return false;
-    const liveOwners = (live.metadata?.ownerReferences ?? []).filter((r) => r.kind === CONTRACT_KIND).map((r) => r.uid);
+    const liveOwners = (live.metadata?.ownerReferences ?? []).filter((r) => r.kind === RAMPCONTRACT.kind).map((r) => r.uid);
     const wantOwners = (meta.ownerReferences ?? []).map((r) => r.uid);
     return canonicalJson(liveOwners) === canonicalJson(wantOwners);
   }

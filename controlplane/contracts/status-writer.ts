@@ -12,7 +12,8 @@ import type { ContractViews } from '../../core/rollout/index.js';
 import type { HistoryEntry, Journal } from '../state/journal.js';
 import type { KubeContractSource } from './kube-contract-source.js';
 import { describe } from './kube-contract-source.js';
-import { RAMPCONTRACT, type RampContractObject } from './rampcontract-gvr.js';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
+import type { RampContractObject } from './rampcontract-gvr.js';
 import { statusKey, statusOf, type ApplyState, type ContractStatus } from './status-json.js';
 
 export const STATUS_DEFAULTS = Object.freeze({ intervalMs: 1000, evidenceIntervalMs: 5000, conflictRetries: 5 });

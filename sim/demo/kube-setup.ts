@@ -8,11 +8,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ApiException, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
 import { repoRoot } from '../load-spec.js';
 
-const GROUP = 'rampart.dev';
-const VERSION = 'v1alpha1';
-const PLURAL = 'rampcontracts';
+const { group: GROUP, version: VERSION, plural: PLURAL } = RAMPCONTRACT;
 
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -80,7 +79,7 @@ export async function createContracts(kc: KubeConfig, dir: string): Promise<stri
     } catch (e) {
       if (!(e instanceof ApiException && e.code === 404)) throw e;
     }
-    await objects.createClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'RampContract', ...doc } });
+    await objects.createClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, body: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, ...doc } });
     names.push(name);
   }
   return names;
