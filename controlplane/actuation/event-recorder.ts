@@ -8,7 +8,7 @@
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { HistoryEntry } from '../state/journal.js';
-import { describe } from '../contracts/kube-contract-source.js';
+import { describeApiError } from '../../io/kube/api-error.js';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
 
 export const EVENT_NAMESPACE = 'default';
@@ -92,7 +92,7 @@ export class EventRecorder {
       } catch (err) {
         if (attempt === ATTEMPTS) {
           this.failed++;
-          this.o.log.warn('event not recorded', { contract: e.contract, reason, err: { message: describe(err) } });
+          this.o.log.warn('event not recorded', { contract: e.contract, reason, err: { message: describeApiError(err) } });
           return;
         }
         await new Promise((r) => setTimeout(r, 200 * attempt));

@@ -18,12 +18,12 @@ import {
   CoreV1Api,
   PatchStrategy,
   setHeaderOptions,
-  ApiException,
   type KubeConfig,
   type V1NetworkPolicy,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { canonicalJson, contentHash, problem, type Logger, type Problem } from '../../core/common/index.js';
+import { describeApiError, isNotFound } from '../../io/kube/api-error.js';
 import { WatchedCollection } from '../../io/kube/list-watch.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import type { Actuator } from './actuator.js';
@@ -89,20 +89,6 @@ export interface KubernetesActuator extends Actuator {
 
 const stageKey = (s: AppliedStage): string => `${s.revision}/${s.stageIndex}/${s.complete ? 'complete' : s.mode}/${s.percent}/${s.namespaces.join(',')}`;
 const refKey = (namespace: string, name: string): string => `${namespace}/${name}`;
-const messageOf = (e: unknown): string => {
-  if (e instanceof ApiException) {
-    const body: unknown = (e as ApiException<unknown>).body;
-    let detail = '';
-    try {
-      const parsed: unknown = typeof body === 'string' ? JSON.parse(body) : body;
-      if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') detail = (parsed as { message: string }).message;
-    } catch {
-      detail = typeof body === 'string' ? body.slice(0, 200) : '';
-    }
-    return `HTTP ${e.code}${detail ? `: ${detail}` : ''}`;
-  }
-  return e instanceof Error ? e.message : String(e);
-};
 
 type Labels = Readonly<Record<string, string>>;
 const labelsOf = (o: { metadata?: { labels?: Record<string, string> } }): Labels => o.metadata?.labels ?? {};
@@ -178,7 +164,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       const uid = obj.metadata?.uid;
       return uid ? { name: contract, uid } : null;
     } catch (e) {
-      if (e instanceof ApiException && e.code === 404) return null;
+      if (isNotFound(e)) return null;
       throw e;
     }
   };
@@ -220,7 +206,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       if (blocked.length > 0) settle(contract, new Error(blocked.map((p) => p.message).join('; ')));
       else settle(contract, null);
     } catch (e) {
-      const message = messageOf(e);
+      const message = describeApiError(e);
       if (lastErrors.get(contract) !== message) log.warn('applying the stage failed; retrying on the next pass', { contract, err: { message } });
       lastErrors.set(contract, message);
       settle(contract, new Error(message));
@@ -269,7 +255,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       try {
         found.push((await objects.getNamespacedCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespace: ref.namespace, name: ref.name })) as V1NetworkPolicy);
       } catch (e) {
-        if (!(e instanceof ApiException && e.code === 404)) throw e;
+        if (!isNotFound(e)) throw e;
       }
     }
     if (found.length === 0) return [];
@@ -374,7 +360,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       await net.deleteNamespacedNetworkPolicy({ name, namespace });
       counters.policyDeletes++;
     } catch (e) {
-      if (!(e instanceof ApiException && e.code === 404)) throw e;
+      if (!isNotFound(e)) throw e;
     }
     applied.delete(refKey(namespace, name));
   }
@@ -454,7 +440,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       counters.labelWrites++;
     } catch (e) {
       // A pod deleted meanwhile needs no label.
-      if (!(e instanceof ApiException && e.code === 404)) throw e;
+      if (!isNotFound(e)) throw e;
     }
   }
 
@@ -498,7 +484,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     try {
       await runLimited(work, LABEL_CONCURRENCY);
     } catch (e) {
-      log.warn('enrolling new pods failed; the next pass retries', { err: { message: messageOf(e) } });
+      log.warn('enrolling new pods failed; the next pass retries', { err: { message: describeApiError(e) } });
       for (const stage of desired.values()) if (usesEnrollment(stage)) dirty.add(stage.contract);
     }
   }
