@@ -5,6 +5,7 @@
  * which pods carry the enrollment label. product.md "Kubernetes mode", "Applying a stage".
  */
 import { enrollmentBucket, RAMPCONTRACT } from '../../core/contract/index.js';
+import { selectorMatches } from '../../core/policy/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import {
   CONTRACT_LABEL,
@@ -15,7 +16,6 @@ import {
   contractLabelValue,
   enrollLabelKey,
 } from '../contracts/labels.js';
-import { selectorMatches } from './label-selector.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
