@@ -5,15 +5,13 @@
  * which pods carry the enrollment label. product.md "Kubernetes mode", "Applying a stage",
  * "Changes to what is enforced": a policy the contract replaces is written under a copy's name
  * (with the enrollment requirement) until Complete, when its new text goes to the original
- * (controlplane/actuation/originals.ts); pods the originals select are enrolled too.
+ * (controlplane/actuation/original-policies.ts); pods the originals select are enrolled too.
  */
-import { enrollmentBucket } from '../../core/contract/index.js';
-import { NETWORK_POLICY_KIND } from '../../core/policy/index.js';
+import { enrollmentBucket, RAMPCONTRACT } from '../../core/contract/index.js';
+import { NETWORK_POLICY_KIND, selectorMatches } from '../../core/policy/index.js';
 import { takenOut, type AppliedStage } from '../../core/rollout/index.js';
 import { copyName } from '../contracts/originals.js';
 import {
-  CONTRACT_API_VERSION,
-  CONTRACT_KIND,
   CONTRACT_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
@@ -22,7 +20,6 @@ import {
   contractLabelValue,
   enrollLabelKey,
 } from '../contracts/labels.js';
-import { selectorMatches } from './label-selector.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -119,7 +116,7 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
       // blockOwnerDeletion false: setting it true needs update on rampcontracts/finalizers
       // where OwnerReferencesPermissionEnforcement is on (kubernetes.md 4), and buys nothing
       // with background deletion.
-      metadata.ownerReferences = [{ apiVersion: CONTRACT_API_VERSION, kind: CONTRACT_KIND, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
+      metadata.ownerReferences = [{ apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
     }
     out.push({ namespace: ref.namespace, name: ref.writes, manifest: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec } });
   }

@@ -13,10 +13,12 @@
  * wants from the watch's cache; an owner's edit mid-ramp (drift) is X's new text, and only the
  * entry is put back on it. And the finalizer that makes a deleted contract wait for this.
  */
-import { ApiException, PatchStrategy, setHeaderOptions, type CustomObjectsApi, type V1NetworkPolicy } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type CustomObjectsApi, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { canonicalJson } from '../../core/common/index.js';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
 import { NETWORK_POLICY_KIND } from '../../core/policy/index.js';
 import { takenOut, type AppliedStage } from '../../core/rollout/index.js';
+import { isNotFound } from '../../io/kube/api-error.js';
 import type { WatchedCollection } from '../../io/kube/list-watch.js';
 import { FIELD_MANAGER } from '../contracts/labels.js';
 import { FINALIZER_FIELD_MANAGER, hasExclusionOf, RESTORE_FINALIZER, withExclusion, withoutExclusion } from '../contracts/originals.js';
@@ -71,7 +73,7 @@ async function remove(deps: OriginalsDeps, namespace: string, name: string): Pro
   try {
     await deps.objects.deleteNamespacedCustomObject({ ...NP, namespace, name });
   } catch (e) {
-    if (!(e instanceof ApiException && e.code === 404)) throw e;
+    if (!isNotFound(e)) throw e;
   }
 }
 
@@ -127,7 +129,7 @@ export function anyExcluded(deps: Pick<OriginalsDeps, 'policies'>, contract: str
   return deps.policies.list().some((np) => hasExclusionOf(np.spec?.podSelector, contract));
 }
 
-const CONTRACT = { group: 'rampart.dev', version: 'v1alpha1', plural: 'rampcontracts' } as const;
+const CONTRACT = { group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plural: RAMPCONTRACT.plural } as const;
 
 /**
  * Adds (or, with `held` false, releases) the contract's restore finalizer, by server-side apply
@@ -139,7 +141,7 @@ export async function setFinalizer(objects: CustomObjectsApi, contract: string, 
       {
         ...CONTRACT,
         name: contract,
-        body: { apiVersion: 'rampart.dev/v1alpha1', kind: 'RampContract', metadata: { name: contract, ...(held ? { finalizers: [RESTORE_FINALIZER] } : {}) } },
+        body: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, metadata: { name: contract, ...(held ? { finalizers: [RESTORE_FINALIZER] } : {}) } },
         fieldManager: FINALIZER_FIELD_MANAGER,
         force: true,
       },
@@ -147,7 +149,7 @@ export async function setFinalizer(objects: CustomObjectsApi, contract: string, 
     );
   } catch (e) {
     // Releasing the finalizer of a contract already gone is done.
-    if (!held && e instanceof ApiException && e.code === 404) return;
+    if (!held && isNotFound(e)) return;
     throw e;
   }
 }

@@ -5,4 +5,4 @@ export { createEvaluator, type PolicyEvaluator, type EvaluatorOptions } from './
 export { createChangeEvaluator, policiesAfter, sideChange, type ChangeEvaluator, type ChangeEvaluation, type PolicyChange, type Change, type SideChange } from './change.js';
 export { NETWORK_POLICY_KIND, identityOf, identityKey, formatIdentity, type PolicyIdentity } from './identity.js';
 export type { Evaluation, SideVerdict, NamedPortResolver, EvaluateOptions, EvaluatedSides } from './verdict.js';
-export { isFilteredIdentityLabel } from './selector.js';
+export { exactSelector, isFilteredIdentityLabel, matchLabelsMatch, selectorMatches } from './selector.js';

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { isObject } from '../../core/common/index.js';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
 
 export interface FixRevisionOptions {
   readonly baseUrl: string;
@@ -32,7 +33,7 @@ export async function addFixAsRevision(o: FixRevisionOptions): Promise<string> {
   const names = policies.map((p) => (isObject(p) && isObject(p.metadata) ? `${String(p.metadata.namespace)}/${String(p.metadata.name)}` : '?'));
   if (o.kc !== null) {
     const api = o.kc.makeApiClient(CustomObjectsApi);
-    const id = { group: 'rampart.dev', version: 'v1alpha1', plural: 'rampcontracts', name: o.contract };
+    const id = { group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plural: RAMPCONTRACT.plural, name: o.contract };
     const current = (await api.getClusterCustomObject(id)) as { spec: { policies: unknown[] } };
     // On the resourceVersion read: a concurrent edit fails this update rather than being lost.
     await api.replaceClusterCustomObject({ ...id, body: { ...current, spec: { ...current.spec, policies: [...current.spec.policies, ...policies] } } });

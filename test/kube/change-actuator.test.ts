@@ -11,7 +11,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKubernetesActuator, type KubernetesActuator } from '../../controlplane/actuation/kubernetes-actuator.js';
-import { selectorMatches } from '../../controlplane/actuation/label-selector.js';
+import { selectorMatches } from '../../core/policy/index.js';
 import { KubernetesBaselineSource } from '../../controlplane/baseline/kube-baseline-source.js';
 import { copyName, RESTORE_FINALIZER } from '../../controlplane/contracts/originals.js';
 import { enrollmentBucket } from '../../core/contract/index.js';
