@@ -1,12 +1,13 @@
 /**
  * The actuator's work on policies in force that a contract replaces or removes (product.md
  * "Changes to what is enforced"), X below, which Rampart does not own:
- * - an enforcing stage before Complete: X's pod selector gets this contract's exclusion entry
+ * - an enforcing stage before Complete (a namespaces stage: one that lists X's namespace): X's
+ *   pod selector gets this contract's exclusion entry
  *   `{key: enroll.rampart.dev/<contract>, operator: DoesNotExist}`, by server-side apply with
  *   field manager `rampart` (a LabelSelector is atomic, so the apply carries X's own selector
  *   plus the entry, and is forced: the selector is the one field the contract names);
- * - monitor (a rollback) and a deleted contract: the entry taken out again, so X's spec is
- *   its owner's exactly;
+ * - monitor (a rollback), a namespaces stage that does not list X's namespace, and a deleted
+ *   contract: the entry taken out again, so X's spec is its owner's exactly;
  * - Complete: X's spec becomes the new text (replaces) by a whole-object update on X's
  *   resourceVersion, or X is deleted (removes).
  * Level-triggered like the rest of the actuator: what X holds is compared with what the stage
@@ -99,7 +100,7 @@ export async function holdOriginals(deps: OriginalsDeps, stage: AppliedStage): P
       if (deps.rewritten.get(`${x.namespace}/${x.name}`) === canonicalJson(live.spec ?? {})) continue;
       await rewrite(deps, live, spec);
       deps.onWrite('rewritten', x.namespace, x.name);
-    } else if (usesEnrollment(stage)) {
+    } else if (usesEnrollment(stage) && (stage.mode !== 'namespaces' || stage.namespaces.includes(x.namespace))) {
       const want = withExclusion(selector, stage.contract);
       if (canonicalJson(selector ?? {}) === canonicalJson(want)) continue;
       await applySelector(deps, x.namespace, x.name, want);

@@ -9,7 +9,7 @@
  * contract deleted while no replica leads still ends with the originals restored.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKubernetesActuator, type KubernetesActuator } from '../../controlplane/actuation/kubernetes-actuator.js';
 import { selectorMatches } from '../../core/policy/index.js';
 import { KubernetesBaselineSource } from '../../controlplane/baseline/kube-baseline-source.js';
@@ -85,8 +85,9 @@ interface RawPolicy {
 }
 
 const controllers: AbortController[] = [];
-afterAll(() => {
-  for (const c of controllers) c.abort();
+// One actuator at a time, as one leader: a leftover one would act on this test's contract too.
+afterEach(() => {
+  for (const c of controllers.splice(0)) c.abort();
 });
 
 async function rig(): Promise<Rig> {
@@ -313,6 +314,22 @@ describe('a contract that replaces and removes policies in force', () => {
     expect(await read(r.ns, copyName(r.contract, REPLACED))).toBeNull();
     expect((await apiPods(r)).filter((p) => p.metadata?.labels?.[r.key] !== undefined)).toEqual([]);
     await waitFor(async () => !(((await objects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name: r.contract })) as RawPolicy).metadata.finalizers ?? []).includes(RESTORE_FINALIZER), { what: 'the finalizer released' });
+  });
+
+  it('a namespaces stage: every pod of the enrolled namespace that the originals or the contract select gets the new text', async () => {
+    const r = await rig();
+    await applied(r, { ...stage(r, 1), stageName: 'data', mode: 'namespaces', percent: 0, namespaces: [r.ns] });
+    expectExcluded(r, await read(r.ns, REPLACED), REPLACED);
+    expectExcluded(r, await read(r.ns, REMOVED), REMOVED);
+    const pods = await apiPods(r);
+    expect(pods.filter((p) => p.metadata?.labels?.[r.key] !== 'true')).toEqual([]);
+    expect((await read(r.ns, copyName(r.contract, REPLACED)))!.spec.podSelector.matchExpressions).toEqual([{ key: r.key, operator: 'Exists' }]);
+    await waitFor(() => [...datapathView(r).values()].every((v) => v === NEW_TEXT), { what: 'the datapath enforcing the new text in the enrolled namespace' });
+    // A namespaces stage that does not list the namespace: the old text, exactly.
+    await applied(r, { ...stage(r, 1), stageName: 'elsewhere', mode: 'namespaces', percent: 0, namespaces: ['elsewhere'] });
+    expectRestored(r, await read(r.ns, REPLACED), REPLACED);
+    expect((await apiPods(r)).filter((p) => p.metadata?.labels?.[r.key] !== undefined)).toEqual([]);
+    await waitFor(() => [...datapathView(r).values()].every((v) => v === OLD_TEXT), { what: 'the datapath back on the old text' });
   });
 
   it('a contract deleted while no replica leads ends with the originals restored and the labels gone', async () => {
