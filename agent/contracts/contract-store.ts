@@ -9,7 +9,11 @@
  */
 import { childPath, err, ok, problem, type Problem, type Result } from '../../core/common/index.js';
 import { baselineManifestsFor, contractWindowId, type ContractSet, type ContractWindowKey, type Enforcement } from '../../core/summary/index.js';
-import type { PolicyEngine } from '../monitor/ports.js';
+
+/** What the store needs of the policy engine: compiling a contract's policies on top of its baseline. */
+export interface ContractCompiler<S> {
+  compile(policies: readonly unknown[], baseline?: readonly unknown[]): Result<S, Problem[]>;
+}
 
 export interface CompiledContract<S> {
   readonly name: string;
@@ -37,14 +41,14 @@ export type OfferOutcome =
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class ContractStore<S> {
-  private readonly engine: PolicyEngine<S>;
+  private readonly engine: ContractCompiler<S>;
   private current: ActiveSet<S> | null = null;
   /** The installed set's compiled contracts by name, with what they were compiled from. */
   private compiledByName = new Map<string, { readonly key: string; readonly compiled: S }>();
   private latestOffer = 0;
   private readonly listeners: ((set: ActiveSet<S>) => void)[] = [];
 
-  constructor(engine: PolicyEngine<S>) {
+  constructor(engine: ContractCompiler<S>) {
     this.engine = engine;
   }
 
