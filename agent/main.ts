@@ -115,8 +115,7 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     clock,
     sampleOf: sampleFlowJson,
     logger: log,
-    // Tests and the fast demo shorten it; Cilium's own identity-change grace period is 5 s.
-    enrollSettleMs: positiveMs(process.env.RAMPART_ENROLL_SETTLE_MS),
+    enrollSettleMs: config.enrollSettleMs ?? undefined,
     onWindow: (summary) => {
       metrics.recordWindow(summary);
       const mergesBefore = outbox.stats.merges;
@@ -238,10 +237,4 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     done,
     stop: () => (stopping ??= stop()),
   };
-}
-
-/** A positive number of milliseconds from the environment, or undefined (the default applies). */
-function positiveMs(text: string | undefined): number | undefined {
-  const n = text === undefined || text === '' ? NaN : Number(text);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
 }
