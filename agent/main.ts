@@ -212,9 +212,9 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     pipeline.stop();
     // The current window closes now, whatever its length, so its evidence is not lost.
     pipeline.flush();
-    const deadline = Date.now() + config.drainTimeoutMs;
-    while (outbox.size > 0 && Date.now() < deadline) {
-      await Promise.race([outbox.changed(), sleep(Math.min(100, deadline - Date.now()), reporterAbort.signal)]);
+    const deadline = clock.nowMs() + config.drainTimeoutMs;
+    while (outbox.size > 0 && clock.nowMs() < deadline) {
+      await Promise.race([outbox.changed(), sleep(Math.min(100, deadline - clock.nowMs()), reporterAbort.signal)]);
     }
     const left = outbox.pendingWindows;
     if (left > 0) log.error('shutdown drain timed out; windows not acknowledged', { windows: left, entries: outbox.size });
