@@ -6,9 +6,7 @@
 import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
 import { DEFAULT_TOP_K } from '../core/summary/index.js';
 import { parseFlags } from '../io/flags.js';
-
 import type { AgentTlsConfig } from './report/credentials.js';
-export type { AgentTlsConfig } from './report/credentials.js';
 
 export interface AgentConfig {
   /**

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { AGENT_FILTERS, createHubbleClient } from '../agent/hubble/client.js';
 import { FastDecoder } from '../agent/hubble/fast-decode.js';
-import { ContractStore } from '../agent/contracts/contract-store.js';
+import { ContractStore } from '../agent/monitor/contract-store.js';
 import { silentLogger } from '../io/json-logger.js';
 import { Pipeline } from '../agent/monitor/pipeline.js';
 import { networkPolicyEngine, type ContractEvaluator } from '../agent/monitor/policy-engine.js';

@@ -3,12 +3,12 @@
  * connection classifier and the policy engine. main.ts wires the real ones (agent/hubble,
  * core/flow, core/policy); tests and the benchmark can feed an in-memory source.
  */
+import type { Problem, Result } from '../../core/common/index.js';
 import type { Flow } from '../../core/flow/index.js';
 
 /** One item of the Hubble stream: agent/hubble's event union (flows, lost events, node status). */
 export type { HubbleEvent } from '../hubble/events.js';
 import type { HubbleEvent } from '../hubble/events.js';
-import type { ContractCompiler } from '../contracts/contract-store.js';
 
 /** A source that can also hand over events in the batches it received them (agent/hubble's client). */
 export interface BatchedEvents {
@@ -53,6 +53,7 @@ export interface ConnectionVerdict {
  * manifests of every policy in force that it did not write); evaluates connection-sides
  * against the result.
  */
-export interface PolicyEngine<S> extends ContractCompiler<S> {
+export interface PolicyEngine<S> {
+  compile(policies: readonly unknown[], baseline?: readonly unknown[]): Result<S, Problem[]>;
   evaluate(set: S, flow: Flow, sides: { readonly egress: boolean; readonly ingress: boolean }): ConnectionVerdict;
 }

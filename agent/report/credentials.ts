@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 
-/** The TLS files of one gRPC client channel (agent/config.ts reads them from flags). */
+/** TLS to a gRPC server (Hubble, the control plane): the agent's config holds one per peer. */
 export interface AgentTlsConfig {
   readonly caFile: string;
   /** Client certificate and key, for mutual TLS (both or neither). */

@@ -1,12 +1,12 @@
 /**
  * Which API server Kubernetes mode talks to, and as whom: --kubeconfig, else KUBECONFIG (both
  * arrive as config.kubernetes.kubeconfig), else the in-cluster service account. The namespace
- * that holds the Lease and Events: --namespace, else the pod's own (the service-account
- * namespace file), else rampart-system.
+ * that holds the Lease: --namespace, else the pod's own (the service-account namespace
+ * file), else rampart-system. (Events about a contract go to `default`: event-writer.ts.)
  */
 import * as fs from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { KubernetesModeConfig } from '../config.js';
+import type { KubernetesModeConfig } from '../config/config.js';
 
 export const DEFAULT_NAMESPACE = 'rampart-system';
 export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';

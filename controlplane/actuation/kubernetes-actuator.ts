@@ -1,0 +1,352 @@
+/**
+ * The Kubernetes actuator (product.md "Kubernetes mode", "Applying a stage"): holds each
+ * contract's stage on the cluster as real NetworkPolicies (server-side apply, field manager
+ * `rampart`) and, for percent stages, the boolean enrollment label on the pods the stage
+ * picks. Level-triggered: `apply` records what a contract should hold; a single worker
+ * compares that with the informers' caches and writes only the difference, so a restart,
+ * a missed event or someone's edit (drift) is corrected by the next pass, which also runs
+ * when a watched NetworkPolicy or Pod changes and on a resync timer.
+ *
+ * Safety rules: a NetworkPolicy of the same name that Rampart does not manage (or that
+ * another contract manages) is never written; the contract gets a problem naming it (the
+ * reconciler blocks it) and nothing of it is written until the clash is gone. Only the
+ * leader writes (`isLeader`); followers keep caches and problems current.
+ *
+ * This file holds what a contract should hold and in which order the parts run; the parts
+ * are clash-detection.ts, policy-writer.ts, enrollment-labels.ts and work-queue.ts.
+ */
+import { CoreV1Api, type KubeConfig, type V1NetworkPolicy, type V1Pod } from '@kubernetes/client-node';
+import { canonicalJson, type Logger, type Problem } from '../../core/common/index.js';
+import type { AppliedStage } from '../../core/rollout/index.js';
+import { describeApiError } from '../../io/kube/api-error.js';
+import { WatchedCollection } from '../../io/kube/list-watch.js';
+import { networkPolicyWatch } from '../../io/kube/network-policies.js';
+import { contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
+import type { ActuationEventSink } from './actuation-events.js';
+import type { Actuator } from './actuator.js';
+import { clashesOf, refKey, writerOf } from './clash-detection.js';
+import { desiredPolicies, policyRefs, usesEnrollment, type ContractOwner } from './desired-state.js';
+import { EnrollmentLabels } from './enrollment-labels.js';
+import { PolicyWriter } from './policy-writer.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface KubernetesActuatorOptions {
+  readonly kc: KubeConfig;
+  readonly log: Logger;
+  /** Only the leader writes; followers keep their caches warm. */
+  readonly isLeader: () => boolean;
+  /** The NetworkPolicy watch (all namespaces); shared with the baseline source. Created if absent. */
+  readonly policies?: WatchedCollection<V1NetworkPolicy>;
+  /** The Pod watch (all namespaces). Created if absent. */
+  readonly pods?: WatchedCollection<V1Pod>;
+  readonly events?: ActuationEventSink;
+  /** The RampContract's uid for ownerReferences; default: read the object from the API server. */
+  readonly owner?: (contract: string) => Promise<ContractOwner | null>;
+  /** Every contract is re-checked this often (default 10 s): drift that no event revealed, leadership gained. */
+  readonly resyncMs?: number;
+}
+
+/** What the actuator holds for one contract, for status (`Applied` condition) and tests. */
+export interface ActuationStatus {
+  /** The stage key last fully applied (revision/stage/complete), or null. */
+  readonly appliedKey: string | null;
+  /** The stage key asked for. */
+  readonly wantedKey: string | null;
+  readonly policies: number;
+  readonly enrolledPods: number;
+  readonly lastError: string | null;
+}
+
+export interface ActuatorStats {
+  readonly policyWrites: number;
+  readonly policyDeletes: number;
+  readonly labelWrites: number;
+  readonly driftCorrections: number;
+  readonly syncs: number;
+  /** Watch event → label written, for pods enrolled as they appeared (ms), newest last (bounded). */
+  readonly podEnrollLatenciesMs: readonly number[];
+}
+
+export interface KubernetesActuator extends Actuator {
+  /** Starts the watches (when owned) and the worker; resolves when the caches are listed. */
+  start(signal: AbortSignal): Promise<void>;
+  problems(contract: string): readonly Problem[];
+  enrollLabel(contract: string): string;
+  onChange(listener: () => void): void;
+  status(contract: string): ActuationStatus;
+  stats(): ActuatorStats;
+  /** Re-check every contract soon (e.g. when this replica becomes the leader). */
+  resyncAll(): void;
+  /** Resolves when no pass is queued or running (tests). */
+  idle(): Promise<void>;
+}
+
+const stageKey = (s: AppliedStage): string => `${s.revision}/${s.stageIndex}/${s.complete ? 'complete' : s.mode}/${s.percent}/${s.namespaces.join(',')}`;
+
+interface Waiter {
+  readonly key: string;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+class KubernetesStageActuator implements KubernetesActuator {
+  private readonly o: KubernetesActuatorOptions;
+  private readonly log: Logger;
+  private readonly policies: WatchedCollection<V1NetworkPolicy>;
+  private readonly pods: WatchedCollection<V1Pod>;
+  private readonly ownsPolicies: boolean;
+  private readonly ownsPods: boolean;
+  private readonly writer: PolicyWriter;
+  private readonly labels: EnrollmentLabels;
+  private readonly queue: WorkQueue;
+  private readonly ownerOf: (contract: string) => Promise<ContractOwner | null>;
+  /** What each contract should hold. */
+  private readonly desired = new Map<string, AppliedStage>();
+  /** Contracts deleted while they held something: their applied objects are removed. */
+  private readonly removing = new Set<string>();
+  private readonly problemsOf = new Map<string, readonly Problem[]>();
+  /** The stage key last fully applied, per contract. */
+  private readonly appliedKeys = new Map<string, string>();
+  private readonly lastErrors = new Map<string, string>();
+  private readonly listeners: (() => void)[] = [];
+  /** apply() callers waiting for their stage to be on the cluster. */
+  private readonly waiters = new Map<string, Waiter[]>();
+  private syncs = 0;
+  private resyncTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: KubernetesActuatorOptions) {
+    this.o = options;
+    this.log = options.log.child({ component: 'kubernetes-actuator' });
+    this.ownsPolicies = options.policies === undefined;
+    this.ownsPods = options.pods === undefined;
+    this.policies = options.policies ?? networkPolicyWatch(options.kc, this.log);
+    const core = options.kc.makeApiClient(CoreV1Api);
+    this.pods = options.pods ?? new WatchedCollection<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log: this.log });
+    this.writer = new PolicyWriter({ kc: options.kc, policies: this.policies, events: options.events, log: this.log });
+    this.labels = new EnrollmentLabels({ kc: options.kc, pods: this.pods, events: options.events });
+    this.queue = new WorkQueue({ sync: (c) => this.syncSafely(c), enrollPods: (batch) => this.enrollPods(batch) });
+    this.ownerOf =
+      options.owner ??
+      (async (contract) => {
+        const uid = await this.writer.contractUid(contract);
+        return uid ? { name: contract, uid } : null;
+      });
+    this.policies.onEvent((_event, np) => {
+      for (const c of this.contractsFor(np)) this.queue.schedule(c);
+    });
+    this.pods.onEvent((event, pod) => {
+      if (event === 'delete') return;
+      this.queue.pod(refKey(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), Date.now());
+    });
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.queue.stop();
+        if (this.resyncTimer) clearInterval(this.resyncTimer);
+        if (this.ownsPolicies) this.policies.stop();
+        if (this.ownsPods) this.pods.stop();
+      },
+      { once: true },
+    );
+    await Promise.all([this.ownsPolicies ? this.policies.start(signal) : Promise.resolve(), this.ownsPods ? this.pods.start(signal) : Promise.resolve()]);
+    // A shared watch is started by its owner: wait until it is listed too.
+    while ((!this.policies.synced() || !this.pods.synced()) && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 20));
+    this.resyncTimer = setInterval(() => this.resyncAll(), this.o.resyncMs ?? 10_000);
+    this.resyncAll();
+  }
+
+  /** Resolves once the stage is on the cluster; rejects when a pass fails or a clash blocks it. */
+  apply(stage: AppliedStage): Promise<void> {
+    this.desired.set(stage.contract, stage);
+    this.removing.delete(stage.contract);
+    const done = new Promise<void>((resolve, reject) => {
+      const list = this.waiters.get(stage.contract) ?? [];
+      list.push({ key: stageKey(stage), resolve, reject });
+      this.waiters.set(stage.contract, list);
+    });
+    this.queue.schedule(stage.contract);
+    return done;
+  }
+
+  remove(contract: string): Promise<void> {
+    this.desired.delete(contract);
+    this.removing.add(contract);
+    this.queue.schedule(contract);
+    return Promise.resolve();
+  }
+
+  problems(contract: string): readonly Problem[] {
+    return this.problemsOf.get(contract) ?? [];
+  }
+
+  enrollLabel(contract: string): string {
+    return enrollLabelKey(contract);
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  status(contract: string): ActuationStatus {
+    const stage = this.desired.get(contract);
+    return {
+      appliedKey: this.appliedKeys.get(contract) ?? null,
+      wantedKey: stage ? stageKey(stage) : null,
+      policies: this.writer.count(contract),
+      enrolledPods: this.labels.labelledCount(contract),
+      lastError: this.lastErrors.get(contract) ?? null,
+    };
+  }
+
+  stats(): ActuatorStats {
+    const w = this.writer.counts;
+    const l = this.labels.counts;
+    return {
+      policyWrites: w.policyWrites,
+      policyDeletes: w.policyDeletes,
+      labelWrites: l.labelWrites,
+      driftCorrections: w.driftCorrections + l.driftCorrections,
+      syncs: this.syncs,
+      podEnrollLatenciesMs: this.labels.podEnrollLatenciesMs(),
+    };
+  }
+
+  resyncAll(): void {
+    for (const c of this.desired.keys()) this.queue.mark(c);
+    for (const c of this.removing) this.queue.mark(c);
+    this.queue.kick();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
+  }
+
+  private async syncSafely(contract: string): Promise<void> {
+    this.syncs++;
+    try {
+      await this.sync(contract);
+      this.lastErrors.delete(contract);
+      const blocked = this.problemsOf.get(contract) ?? [];
+      if (blocked.length > 0) this.settle(contract, new Error(blocked.map((p) => p.message).join('; ')));
+      else this.settle(contract, null);
+    } catch (e) {
+      const message = describeApiError(e);
+      if (this.lastErrors.get(contract) !== message) this.log.warn('applying the stage failed; retrying on the next pass', { contract, err: { message } });
+      this.lastErrors.set(contract, message);
+      this.settle(contract, new Error(message));
+    }
+  }
+
+  /** Resolves the waiters whose stage is now applied; rejects all on an error or a clash. */
+  private settle(contract: string, error: Error | null): void {
+    const list = this.waiters.get(contract);
+    if (!list) return;
+    const key = this.appliedKeys.get(contract);
+    const keep = list.filter((w) => {
+      if (error) w.reject(error);
+      else if (w.key === key) w.resolve();
+      else return true;
+      return false;
+    });
+    if (keep.length > 0) this.waiters.set(contract, keep);
+    else this.waiters.delete(contract);
+  }
+
+  private setProblems(contract: string, next: readonly Problem[]): void {
+    const before = this.problemsOf.get(contract) ?? [];
+    if (canonicalJson(before) === canonicalJson(next)) return;
+    if (next.length > 0) this.problemsOf.set(contract, next);
+    else this.problemsOf.delete(contract);
+    if (next.length > 0) {
+      this.log.warn('contract blocked by the cluster', { contract, problems: next });
+      this.o.events?.emit({ contract, type: 'Warning', reason: 'NameClash', action: 'Apply', note: next.map((p) => p.message).join('; ') });
+    }
+    this.notify();
+  }
+
+  private async sync(contract: string): Promise<void> {
+    const stage = this.desired.get(contract);
+    if (!stage) {
+      if (this.removing.has(contract) && this.o.isLeader()) {
+        await this.removeApplied(contract);
+        this.removing.delete(contract);
+      }
+      this.setProblems(contract, []);
+      return;
+    }
+    // Never act on a cache that is not listed yet: a missing object could be a clash unseen.
+    if (!this.policies.synced() || !this.pods.synced()) return;
+    const found = clashesOf(stage, (n, ns) => this.policies.get(n, ns));
+    // The cache may lag a policy created a moment ago: read the ones it lacks before writing.
+    if (found.length === 0 && this.o.isLeader() && desiredPolicies(stage, null).length > 0) found.push(...(await this.writer.freshClashes(stage)));
+    this.setProblems(contract, found);
+    if (!this.o.isLeader() || found.length > 0) return;
+    const key = stageKey(stage);
+    const wanted = desiredPolicies(stage, null);
+    let owner: ContractOwner | null = null;
+    if (wanted.length > 0 && !stage.complete) {
+      owner = await this.ownerOf(contract);
+      if (!owner) throw new Error(`RampContract ${contract} not found: nothing is applied without an owner to collect it`);
+    }
+    const first = this.appliedKeys.get(contract) !== key;
+    // Percent stages: label first, then the policies that select on the label. Complete (and
+    // every other mode): the policies as written first, then the labels come off (no gap).
+    if (usesEnrollment(stage)) await this.labels.sync(contract, stage, first);
+    const withOwner = desiredPolicies(stage, owner);
+    for (const d of withOwner) await this.writer.ensure(contract, d, first, owner?.uid);
+    await this.writer.deleteExtra(contract, new Set(withOwner.map((d) => refKey(d.namespace, d.name))), owner?.uid);
+    if (!usesEnrollment(stage)) await this.labels.sync(contract, null, first);
+    if (first) {
+      this.appliedKeys.set(contract, key);
+      const what = stage.complete ? 'Complete: every policy as written, handed off' : `${stage.stageName} (${stage.mode}${stage.mode === 'percent' ? ` ${stage.percent}%` : ''})`;
+      const note = `applied ${what}: ${withOwner.length} NetworkPolicies, ${this.labels.enrolledByUsCount(contract)} pods enrolled`;
+      this.o.events?.emit({ contract, uid: owner?.uid, type: 'Normal', reason: 'StageApplied', action: 'Apply', note });
+      this.notify();
+    }
+  }
+
+  /** A deleted contract: its owned policies go (handed-off ones stay) and its labels come off. */
+  private async removeApplied(contract: string): Promise<void> {
+    const removed = await this.writer.removeOwned(contract);
+    await this.labels.sync(contract, null, true);
+    this.appliedKeys.delete(contract);
+    this.labels.forget(contract);
+    if (removed > 0) this.log.info('contract deleted: its policies were removed', { contract, removed });
+  }
+
+  /** New or changed pods: label them for every unblocked percent stage that wants them. */
+  private async enrollPods(batch: readonly [string, number][]): Promise<void> {
+    if (!this.o.isLeader()) return;
+    const stages = [...this.desired.values()].filter((s) => (this.problemsOf.get(s.contract)?.length ?? 0) === 0);
+    try {
+      await this.labels.enrollNew(batch, stages, Date.now);
+    } catch (e) {
+      this.log.warn('enrolling new pods failed; the next pass retries', { err: { message: describeApiError(e) } });
+      for (const stage of this.desired.values()) if (usesEnrollment(stage)) this.queue.mark(stage.contract);
+    }
+  }
+
+  /** Which contracts a NetworkPolicy event concerns: the writer, and any contract naming it. */
+  private contractsFor(np: V1NetworkPolicy): string[] {
+    const ns = np.metadata?.namespace ?? '';
+    const name = np.metadata?.name ?? '';
+    const writer = writerOf(np);
+    const out: string[] = [];
+    for (const stage of this.desired.values()) {
+      if (contractLabelValue(stage.contract) === writer || policyRefs(stage).some((r) => r.namespace === ns && r.name === name)) out.push(stage.contract);
+    }
+    for (const c of this.removing) if (contractLabelValue(c) === writer) out.push(c);
+    return out;
+  }
+}
+
+export function createKubernetesActuator(options: KubernetesActuatorOptions): KubernetesActuator {
+  return new KubernetesStageActuator(options);
+}

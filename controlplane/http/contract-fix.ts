@@ -1,0 +1,86 @@
+/**
+ * `GET /api/v1/contracts/{name}/fix`: the smallest fix for a contract's would-deny edges (and
+ * the real drops of an enforced stage), computed by core/authoring smallestFix from the sample
+ * flow each edge carries in the evidence of the current stage, against the baseline ∪ the contract (a would-deny is denied
+ * there and allowed under the baseline alone). The answer holds the NetworkPolicies to add to
+ * the contract, as objects and as YAML ready to paste under spec.policies, the edges they
+ * open, and what could not be fixed.
+ */
+import { stringify } from 'yaml';
+import { BOTH_SIDES, evaluatorFor, smallestFix } from '../../core/authoring/index.js';
+import { parseHubbleLine, type Flow } from '../../core/flow/index.js';
+import { parseNetworkPolicy, type NetworkPolicy } from '../../core/policy/index.js';
+import type { EvidenceStore } from '../ingest/evidence-store.js';
+import { baselineFor, type BaselineSource } from '../baseline/baseline-source.js';
+import type { ContractView } from '../../core/rollout/index.js';
+
+export interface ContractFixJson {
+  readonly contract: string;
+  readonly revision: number | null;
+  readonly phase: string | null;
+  readonly edges: readonly unknown[];
+  readonly policies: readonly unknown[];
+  /** The policies as YAML list items, to append under spec.policies. */
+  readonly yaml: string;
+  readonly unfixable: readonly unknown[];
+  readonly verification: unknown;
+  readonly message: string;
+}
+
+/** The baseline a contract is judged against, parsed (policies that do not parse are left out, as the agents do). */
+export function baselinePolicies(source: BaselineSource | undefined, contract: string): NetworkPolicy[] {
+  if (source === undefined) return [];
+  const out: NetworkPolicy[] = [];
+  for (const p of baselineFor(source.snapshot(), contract)) {
+    const r = parseNetworkPolicy(p.manifest, p.ref);
+    if (r.ok) out.push(r.value);
+  }
+  return out;
+}
+
+/** Sample flows of a contract's edges of one kind, parsed; edges without a readable sample are listed apart. */
+export function sampleFlows(store: EvidenceStore, contract: string, kinds: readonly ('would-deny' | 'actual-deny' | 'newly-allowed')[]): { flows: { edge: string; side: string; count: number; flow: Flow }[]; unreadable: string[] } {
+  const flows: { edge: string; side: string; count: number; flow: Flow }[] = [];
+  const unreadable: string[] = [];
+  for (const s of kinds.flatMap((k) => store.samplesOf(contract, k))) {
+    const text = `${s.edge.from} → ${s.edge.to}:${s.edge.port}/${s.edge.protocol}`;
+    const parsed = s.sampleFlowJson === '' ? null : parseHubbleLine(s.sampleFlowJson);
+    if (parsed === null || !parsed.ok || parsed.value.kind !== 'flow') unreadable.push(text);
+    else flows.push({ edge: text, side: s.edge.side, count: s.edge.count, flow: parsed.value.flow });
+  }
+  return { flows, unreadable };
+}
+
+export function contractFixJson(view: ContractView, store: EvidenceStore, baseline?: BaselineSource): ContractFixJson {
+  const base = { contract: view.name, revision: view.state?.revision ?? null, phase: view.state?.phase ?? null };
+  const empty = (message: string): ContractFixJson => ({ ...base, edges: [], policies: [], yaml: '', unfixable: [], verification: null, message });
+  const contract = view.contract;
+  if (contract === null) return empty('the contract is invalid: nothing to fix against');
+  // Would-deny edges (monitor evidence) and real policy drops of an enforced stage alike.
+  const samples = sampleFlows(store, view.name, ['would-deny', 'actual-deny']);
+  if (samples.flows.length === 0 && samples.unreadable.length === 0) return empty('no would-deny or denied edges in the current stage: nothing to fix');
+  const baselineSet = baselinePolicies(baseline, view.name);
+  const policies = [...baselineSet, ...contract.spec.policies];
+  const ev = evaluatorFor(policies);
+  const denied: Flow[] = [];
+  const unfixable: { edge: string; reason: string }[] = samples.unreadable.map((edge) => ({ edge, reason: 'the edge carries no readable sample flow' }));
+  for (const s of samples.flows) {
+    if (ev.evaluate(s.flow, BOTH_SIDES).verdict === 'deny') denied.push(s.flow);
+    else unfixable.push({ edge: s.edge, reason: 'its sample flow is not denied by the baseline and the contract as they are now (stale evidence?)' });
+  }
+  const fix = smallestFix(policies, denied, [], baselineSet.length > 0 ? { baseline: baselineSet } : {});
+  if (!fix.ok) return { ...empty(`no fix could be verified: ${fix.error.map((p) => `${p.path}: ${p.message}`).join('; ')}`), unfixable };
+  const f = fix.value;
+  return {
+    ...base,
+    edges: f.edges,
+    policies: f.policies,
+    yaml: f.policies.length === 0 ? '' : stringify(f.policies, { lineWidth: 0, aliasDuplicateObjects: false }),
+    unfixable: [...unfixable, ...f.unfixable],
+    verification: f.verification,
+    message:
+      f.policies.length === 0
+        ? 'nothing that a new rule can fix'
+        : `add ${f.policies.length} NetworkPolic${f.policies.length === 1 ? 'y' : 'ies'} to spec.policies: ${f.edges.length} edge${f.edges.length === 1 ? '' : 's'} opened, nothing else (verified: ${f.verification.allowedAfter} of ${f.verification.denied} denied samples allowed after it)`,
+  };
+}
