@@ -3,10 +3,10 @@
  * (core/flow/from-record.ts `flowFromRecord`) would accept: the same Flow, field for field,
  * without the intermediate record.
  */
-import { FLOW_TYPES, formatTimestamp, OBSERVED_VERDICTS, type Flow, type Layer4, type TcpFlags } from '../../../core/flow/index.js';
+import { DROP_REASON_NAMES, FLOW_TYPES, formatTimestamp, OBSERVATION_POINTS, OBSERVED_VERDICTS, readFlags, TRACE_REASONS, type Flow, type Layer4 } from '../../../core/flow/index.js';
 import { L4_ICMPV4, L4_ICMPV6, L4_TCP, type FlowScan, type TimeSlot } from './flow-scan.js';
 import type { EnumNames } from './records.js';
-import { BOOL_TRUE, type Rec, type SharedRecords } from './shared-records.js';
+import { BOOL_TRUE, type SharedRecords } from './shared-records.js';
 
 /** The envelope's own time and node name, the fallback for what the flow lacks. */
 export interface Envelope {
@@ -33,16 +33,6 @@ export function acceptable(f: FlowScan, envelopeTime: TimeSlot): boolean {
 }
 
 
-/** core/flow/from-record.ts's name tables, for enum numbers protobufjs has no name for. */
-const TRACE_REASONS = ['TRACE_REASON_UNKNOWN', 'NEW', 'ESTABLISHED', 'REPLY', 'RELATED', 'REOPENED', 'SRV6_ENCAP', 'SRV6_DECAP', 'ENCRYPT_OVERLAY'];
-const OBSERVATION_POINTS: Readonly<Record<number, string>> = {
-  101: 'TO_ENDPOINT', 1: 'TO_PROXY', 2: 'TO_HOST', 3: 'TO_STACK', 4: 'TO_OVERLAY', 5: 'FROM_ENDPOINT', 6: 'FROM_PROXY',
-  7: 'FROM_HOST', 8: 'FROM_STACK', 9: 'FROM_OVERLAY', 10: 'FROM_NETWORK', 11: 'TO_NETWORK', 12: 'FROM_CRYPTO', 13: 'TO_CRYPTO',
-};
-const DROP_REASON_NAMES: Readonly<Record<number, string>> = { 133: 'POLICY_DENIED', 181: 'POLICY_DENY', 189: 'AUTH_REQUIRED' };
-const NO_FLAGS: TcpFlags = Object.freeze({ SYN: false, ACK: false, FIN: false, RST: false });
-const SYN_ONLY: TcpFlags = Object.freeze({ SYN: true, ACK: false, FIN: false, RST: false });
-
 /** readEnumName + noUnknown of from-record.ts, from an enum number. */
 function enumText(name: string | number, byNumber: Readonly<Record<number, string>> | readonly string[], unknownName: string): string | null {
   const text = typeof name === 'string' ? name : ((byNumber as Record<number, string | undefined>)[name] ?? String(name));
@@ -59,16 +49,6 @@ function dropReasonOf(f: FlowScan, n: EnumNames): string | null {
   return null;
 }
 
-function flagsOf(rec: Rec | undefined): TcpFlags | null {
-  if (rec === undefined) return null;
-  const SYN = rec['SYN'] === true;
-  const ACK = rec['ACK'] === true;
-  const FIN = rec['FIN'] === true;
-  const RST = rec['RST'] === true;
-  if (!SYN && !ACK && !FIN && !RST) return NO_FLAGS;
-  if (SYN && !ACK && !FIN && !RST) return SYN_ONLY;
-  return { SYN, ACK, FIN, RST };
-}
 
 function layer4Of(f: FlowScan): Layer4 | null {
   if (!f.hasL4 || f.l4 === 0) return null;
@@ -77,7 +57,7 @@ function layer4Of(f: FlowScan): Layer4 | null {
   const p2 = f.hasP2 ? f.p2 : 0;
   switch (member) {
     case L4_TCP:
-      return { protocol: 'TCP', sourcePort: p1, destinationPort: p2, flags: flagsOf(f.flags), icmpType: null, icmpCode: null };
+      return { protocol: 'TCP', sourcePort: p1, destinationPort: p2, flags: readFlags(f.flags), icmpType: null, icmpCode: null };
     case 2:
       return { protocol: 'UDP', sourcePort: p1, destinationPort: p2, flags: null, icmpType: null, icmpCode: null };
     case 5:
