@@ -217,7 +217,8 @@ describe('agent and control plane vs rampart evaluate --baseline', () => {
     expect(lines.some((l) => (l as unknown as { replaced: string[] }).replaced.includes('bookinfo/legacy-ingress-lock'))).toBe(true);
     const total = expected.allow + expected.deny + expected.indeterminate + expected.alreadyDenied;
     await waitFor(async () => (await evidence(NARROW)).flows >= total, { timeoutMs: 30_000, what: `${total} evaluated sides of ${NARROW} at the control plane` });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // A window closed after that and every window acknowledged: nothing is still in flight.
+    await waitForAgentSettled(agent);
     const e = await evidence(NARROW);
     expect({ flows: e.flows, allow: e.allow, deny: e.deny, indeterminate: e.indeterminate, alreadyDenied: e.alreadyDenied, newlyAllowed: e.newlyAllowed }).toEqual({ flows: total, ...expected });
   });
