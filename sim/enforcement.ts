@@ -4,9 +4,8 @@
  * that really apply to it. A percent stage applies a contract's policies to the pods
  * `isEnrolled` picks; a namespaces stage to every pod of the listed namespaces.
  */
-import { isObject } from '../core/common/index.js';
 import { stageEnforces } from '../core/contract/index.js';
-import { identityKey, NETWORK_POLICY_KIND, type PolicyIdentity } from '../core/policy/index.js';
+import { identityKey, manifestIdentity } from '../core/policy/index.js';
 import type { SimPod } from './cluster.js';
 import type { Connection } from './connection.js';
 import { takenOut, type AppliedStage } from '../core/rollout/index.js';
@@ -85,13 +84,4 @@ export class Enforcement {
     const baseline = gone.size === 0 ? this.baseline : this.baseline.filter((raw) => !gone.has(identityKey(manifestIdentity(raw))));
     return this.judge.decide(key, [...baseline, ...contracts.flatMap((c) => c.policies)], conn, side);
   }
-}
-
-/** kind/namespace/name of a raw manifest (a NetworkPolicy without a namespace is in `default`). */
-function manifestIdentity(raw: unknown): PolicyIdentity {
-  const m = isObject(raw) ? raw : {};
-  const meta = isObject(m['metadata']) ? m['metadata'] : {};
-  const kind = typeof m['kind'] === 'string' ? m['kind'] : NETWORK_POLICY_KIND;
-  const namespace = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : kind === NETWORK_POLICY_KIND ? 'default' : '';
-  return { kind, namespace, name: typeof meta['name'] === 'string' ? meta['name'] : '' };
 }

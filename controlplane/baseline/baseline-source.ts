@@ -1,5 +1,4 @@
-import { asObject } from '../../core/common/index.js';
-import { NETWORK_POLICY_KIND, type PolicyIdentity } from '../../core/policy/index.js';
+import { manifestIdentity, type PolicyIdentity } from '../../core/policy/index.js';
 
 /**
  * Where the baseline comes from: the NetworkPolicies already in force. File mode reads a
@@ -31,12 +30,7 @@ export interface BaselineSource {
 }
 
 /** Which policy a baseline entry is (kind/namespace/name), read from its manifest. */
-export function baselineIdentity(p: BaselinePolicy): PolicyIdentity {
-  const m = asObject(p.manifest);
-  const metadata = asObject(m['metadata']);
-  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-  return { kind: text(m['kind']) || NETWORK_POLICY_KIND, namespace: text(metadata['namespace']), name: text(metadata['name']) };
-}
+export const baselineIdentity = (p: BaselinePolicy): PolicyIdentity => manifestIdentity(p.manifest);
 
 /** The baseline a contract is judged against: every policy it did not write. */
 export function baselineFor(snapshot: BaselineSnapshot, contract: string): readonly BaselinePolicy[] {

@@ -27,3 +27,19 @@ export function formatIdentity(id: PolicyIdentity): string {
   const where = id.namespace === '' ? id.name : `${id.namespace}/${id.name}`;
   return id.kind === NETWORK_POLICY_KIND ? where : `${id.kind} ${where}`;
 }
+
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+const record = (v: unknown): Readonly<Record<string, unknown>> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/**
+ * The identity of a raw manifest, before or without parsing: its kind (NetworkPolicy when
+ * absent) and metadata; a NetworkPolicy without a namespace is in `default`, as the API
+ * server puts it.
+ */
+export function manifestIdentity(raw: unknown): PolicyIdentity {
+  const m = record(raw);
+  const metadata = record(m['metadata']);
+  const kind = text(m['kind']) || NETWORK_POLICY_KIND;
+  const namespace = text(metadata['namespace']) || (kind === NETWORK_POLICY_KIND ? 'default' : '');
+  return { kind, namespace, name: text(metadata['name']) };
+}
