@@ -17,12 +17,15 @@ import { parseNetworkPolicy, type NetworkPolicy } from '../policy/index.js';
 import { contractDocument } from './contract-doc.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, type Labels, type WorkloadLabels } from './labels.js';
-import { dnsLabel, networkPolicy, NAMESPACE_NAME_LABEL, rulesFor, splitPolicies, type Manifest, type PeerNeed, type PortEntry, type Selector } from './manifests.js';
+import { comparePorts, dnsLabel, networkPolicy, NAMESPACE_NAME_LABEL, portManifest, rulesFor, splitPolicies, type Manifest, type PeerNeed, type PortEntry, type Selector } from './manifests.js';
 import { peerKey, type ObservationSet, type PeerRef, type SideEdge } from './observe.js';
 import { indexFlows, ruleUsage } from './rule-usage.js';
 import { flowEdge } from '../flow/index.js';
 
-/** Namespaces left out unless named with --namespaces: a short capture never shows all their traffic. */
+/**
+ * Namespaces never locked down unless asked with `lockSystemNamespaces`: their shared
+ * services (DNS above all) serve every namespace, and a short capture never shows all of it.
+ */
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
 
 export interface SuggestOptions {
@@ -34,6 +37,8 @@ export interface SuggestOptions {
   /** Extra pod label sets per workload (from --pods), so selectors also match pods the capture missed. */
   readonly podLabelSets?: ReadonlyMap<string, readonly Labels[]>;
   readonly monitor?: string;
+  /** Also write policies for system namespaces (SYSTEM_NAMESPACES) in scope; their DNS servers keep serving every namespace. */
+  readonly lockSystemNamespaces?: boolean;
   /**
    * Off by default (/32 per address, nothing guessed): with a prefix length (IPv4, 8..31), the
    * external peers of one workload's side that share a network of that size, two or more of
@@ -116,22 +121,33 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
     return err([{ path: 'flows', message: `more than ${obs.edges.size} distinct edges (${obs.edgeOverflow} connection sides beyond that): too many for one contract; narrow it with --namespaces` }]);
   }
   const observedNs = [...new Set([...obs.workloads.values()].filter((w) => w.hasSide).map((w) => w.namespace))].sort(cmp);
-  let scope: string[];
-  if (options.namespaces != null && options.namespaces.length > 0) scope = [...new Set(options.namespaces)].sort(cmp);
-  else {
-    scope = observedNs.filter((n) => !SYSTEM_NAMESPACES.includes(n));
-    const left = observedNs.filter((n) => SYSTEM_NAMESPACES.includes(n));
-    if (left.length > 0) notes.push(`left out ${left.join(', ')} (system namespaces; name them with --namespaces to include them)`);
+  const explicit = options.namespaces != null && options.namespaces.length > 0;
+  const requested = explicit ? [...new Set(options.namespaces)].sort(cmp) : observedNs;
+  const system = requested.filter((n) => SYSTEM_NAMESPACES.includes(n));
+  const scope = options.lockSystemNamespaces === true ? requested : requested.filter((n) => !SYSTEM_NAMESPACES.includes(n));
+  if (system.length > 0 && options.lockSystemNamespaces !== true) {
+    const names = system.join(', ');
+    const why = 'system namespaces run shared services (DNS) for every namespace, and locking them down breaks the cluster when any of it is missing';
+    notes.push(explicit ? `${names} ${system.length === 1 ? 'is' : 'are'} not locked down: ${why}; pass --lock-system-namespaces to write policies for ${system.length === 1 ? 'it' : 'them'} anyway` : `left out ${names}: ${why} (--lock-system-namespaces writes policies for them anyway)`);
   }
   if (scope.length === 0) {
     return err([
       {
         path: 'flows',
-        message: `no connection start of a pod outside ${SYSTEM_NAMESPACES.join(', ')} was seen (${obs.connections} connection starts, ${obs.skipped} other flows): nothing to suggest; name namespaces with --namespaces to lock them down anyway`,
+        message: `no connection start of a pod outside ${SYSTEM_NAMESPACES.join(', ')} was seen (${obs.connections} connection starts, ${obs.skipped} other flows): nothing to suggest`,
       },
     ]);
   }
-  for (const n of scope) if (!observedNs.includes(n)) notes.push(`namespace ${n}: no traffic of its pods was seen; it gets only a default-deny`);
+  // A namespace nothing was seen of would get a lone default-deny: every pod in it cut off, DNS included.
+  const unseen = scope.filter((n) => !observedNs.includes(n));
+  if (unseen.length > 0) {
+    return err(
+      unseen.map((n) => ({
+        path: `namespace ${n}`,
+        message: `no workload of it was seen or found in the manifests, so its policies would be a lone default-deny that cuts off every pod in it, DNS included (workloads were found in ${observedNs.join(', ') || 'no namespace'}; for manifests without metadata.namespace, say where they run with --namespace ${n})`,
+      })),
+    );
+  }
   const inScope = new Set(scope);
 
   const workloadLabels: WorkloadLabels[] = [...obs.workloads.values()].map((w) => {
@@ -141,9 +157,20 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
   });
   const selectors = chooseSelectors(workloadLabels);
   const selectorOf = (w: string): Selector => selectors.get(w) ?? {};
-  for (const [w, sel] of [...selectors.entries()].sort(([a], [b]) => cmp(a, b))) {
-    const ns = w.slice(0, w.indexOf('/'));
-    if (Object.keys(sel).length === 0 && inScope.has(ns)) notes.push(`${w}: its pods share no stable label, so its rules select every pod of ${ns}`);
+  // A workload without a stable label cannot be named alone: a rule for it, or naming it as a
+  // peer, would open every pod of its namespace. Refuse rather than widen.
+  const unnamed = new Set<string>();
+  for (const e of obs.edges.values()) {
+    if (!inScope.has(e.namespace)) continue;
+    for (const w of [e.self, ...(e.peer.kind === 'workload' ? [e.peer.workload] : [])]) if (Object.keys(selectorOf(w)).length === 0) unnamed.add(w);
+  }
+  if (unnamed.size > 0) {
+    return err(
+      [...unnamed].sort(cmp).map((w) => {
+        const ns = w.slice(0, w.indexOf('/'));
+        return { path: w, message: `its pods share no stable label, so a rule naming them would select every pod of ${ns}: give them an app label (app or app.kubernetes.io/name), or leave ${ns} out with --namespaces` };
+      }),
+    );
   }
 
   const edgesBySelf = new Map<string, SideEdge[]>();
@@ -168,6 +195,21 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
     if (e.peer.kind === 'any') notes.push(`${e.self}: ${e.direction} with ${e.peer.what} on ${e.protocol ?? 'any protocol'}${e.protocol === null ? '' : `/${e.port}`} needs a rule without peers (no selector or ipBlock names it): review it`);
   }
 
+  // DNS servers in scope (only with lockSystemNamespaces): every namespace resolves through
+  // them on UDP and TCP, and they ask upstream resolvers wherever those are.
+  const dnsServers = new Map<string, Set<number>>();
+  for (const e of allEdges) {
+    if (!e.dns || e.peer.kind !== 'workload' || !inScope.has(e.peer.namespace)) continue;
+    const ports = dnsServers.get(e.peer.workload) ?? new Set<number>();
+    ports.add(e.port);
+    dnsServers.set(e.peer.workload, ports);
+  }
+  const declared = new Set<string>();
+  for (const [self, list] of edgesBySelf) {
+    const ports = dnsServers.get(self);
+    if (ports !== undefined) edgesBySelf.set(self, list.filter((e) => !(e.direction === 'ingress' && (e.protocol === 'UDP' || e.protocol === 'TCP') && ports.has(e.port))));
+  }
+
   const policies: Manifest[] = [];
   for (const ns of scope) {
     const used = new Set<string>(['default-deny']);
@@ -183,6 +225,27 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
       ]);
       const egress = rulesFor('egress', servers.map((peer) => ({ peer, ports: entries })), ns, selectorOf);
       policies.push(networkPolicy(ns, 'allow-dns', {}, { egress }));
+    }
+    for (const [server, ports] of [...dnsServers.entries()].filter(([w]) => w.startsWith(`${ns}/`)).sort(([a], [b]) => cmp(a, b))) {
+      let name = 'dns-server';
+      while (used.has(name)) name = dnsLabel(`${name}-${server.slice(ns.length + 1)}`);
+      used.add(name);
+      declared.add(`${ns}/${name}`);
+      const served: PortEntry[] = [...ports].sort((a, b) => a - b).flatMap((port) => [
+        { protocol: 'UDP' as const, port },
+        { protocol: 'TCP' as const, port },
+      ]);
+      const upstream: PortEntry[] = [
+        { protocol: 'UDP', port: 53 },
+        { protocol: 'TCP', port: 53 },
+      ];
+      policies.push(
+        networkPolicy(ns, name, selectorOf(server), {
+          ingress: [{ from: [{ namespaceSelector: {} }], ports: [...served].sort(comparePorts).map(portManifest) }],
+          egress: [{ ports: upstream.sort(comparePorts).map(portManifest) }],
+        }),
+      );
+      notes.push(`${server}: serves DNS to every namespace, so it admits UDP and TCP ${[...ports].join(', ')} from any namespace and may ask upstream resolvers anywhere on port 53; its other traffic (the API server) is allowed only if the capture shows it`);
     }
     const selves = [...edgesBySelf.keys()].filter((k) => k.startsWith(`${ns}/`)).sort(cmp);
     for (const self of selves) {
@@ -226,7 +289,8 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
     }
   }
   const usage = ruleUsage(parsed, indexFlows(obs.representatives.values()), 1);
-  for (const u of usage) if (u.count === 0) problems.push({ path: `${u.policy} ${u.direction}[${u.index}]`, message: 'the suggested rule admits no observed connection; this is a bug' });
+  // Declared rules (a DNS server's) serve what the capture may not show: exempt from "admits something".
+  for (const u of usage) if (u.count === 0 && !declared.has(u.policy)) problems.push({ path: `${u.policy} ${u.direction}[${u.index}]`, message: 'the suggested rule admits no observed connection; this is a bug' });
   if (problems.length > 0) return err(problems);
 
   const name = options.name ?? 'suggested';

@@ -25,12 +25,14 @@ describe('inferFromManifests', () => {
   it('finds who calls whom, on the container port', () => {
     const edges = inferred.edges.map((e) => `${e.from} → ${e.to}:${e.port}/${e.protocol}`).sort();
     expect(edges).toEqual([
-      'anyone (Service web is LoadBalancer) → shop/web:8080/TCP',
+      'data/db → kube-system/coredns:53/UDP',
       'shop/api → data/db:5432/TCP',
       'shop/api → kube-system/coredns:53/UDP',
       'shop/web → kube-system/coredns:53/UDP',
       'shop/web → shop/api:9000/TCP',
+      'world (Service shop/web is LoadBalancer) → shop/web:8080/TCP',
     ]);
+    expect(inferred.publicEntryPoints).toEqual([{ workload: 'shop/web', namespace: 'shop', labels: { app: 'web' }, ports: [{ protocol: 'TCP', port: 8080 }], reason: 'Service shop/web is LoadBalancer' }]);
     // "cache" names no Service; the Service port 80 of api is never used as a rule port.
     expect(inferred.edges.some((e) => e.port === 80)).toBe(false);
     expect(inferred.controllerSelectors.get('shop/api')).toEqual({ app: 'api', tier: 'backend' });
@@ -43,8 +45,8 @@ describe('inferFromManifests', () => {
     expect(r.value.report.verification).toMatchObject({ deny: 0, indeterminate: 0 });
     const byName = new Map(r.value.policies.map((p) => [`${(p['metadata'] as { namespace: string }).namespace}/${(p['metadata'] as { name: string }).name}`, p]));
     const web = byName.get('shop/web')!;
-    // Open to anyone on the container port, and only there.
-    expect((web['spec'] as { ingress: unknown[] }).ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+    // Open to the world (ipBlocks, so no pod of the cluster) on the container port, and only there.
+    expect((web['spec'] as { ingress: unknown[] }).ingress).toEqual([{ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }], ports: [{ protocol: 'TCP', port: 8080 }] }]);
     // Selectors: the controller's, without the rollout-specific version label.
     expect((byName.get('shop/api')!['spec'] as { podSelector: unknown }).podSelector).toEqual({ matchLabels: { app: 'api', tier: 'backend' } });
     expect(JSON.stringify(r.value.policies)).not.toContain('version');
@@ -56,6 +58,6 @@ describe('inferFromManifests', () => {
     const o = new ObservationSet();
     const caller = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'c', namespace: 'other' }, spec: { selector: { matchLabels: { app: 'c' } }, template: { metadata: { labels: { app: 'c' } }, spec: { containers: [{ name: 'c', env: [{ name: 'A', value: 'api:80' }, { name: 'B', value: 'api.shop:81' }] }] } } } };
     const r = inferFromManifests([...objects, caller], o);
-    expect(r.edges.some((e) => e.from === 'other/c')).toBe(false);
+    expect(r.edges.filter((e) => e.from === 'other/c').map((e) => e.to)).toEqual(['kube-system/coredns']);
   });
 });
