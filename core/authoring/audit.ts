@@ -251,7 +251,7 @@ export function audit(input: AuditInput): AuditReport {
         const b = ruleBreadth(rule);
         const entry = d === 'ingress' ? publicEntryFor(p, rule, input.publicEntryPoints ?? []) : null;
         if (entry !== null) {
-          findings.push({ kind: 'public-entry-point', severity: 'info', namespace: p.namespace, policy: ref, rule: at, message: `admits the world on ${entry.ports}: kept, because ${entry.reason} (a public entry point; pinning it to the clients of one capture would lock the public out)` });
+          findings.push({ kind: 'public-entry-point', severity: 'info', namespace: p.namespace, policy: ref, rule: at, message: `admits ${rule.peers.length === 0 ? 'any peer' : 'the world'} on ${entry.ports}: kept, because ${entry.reason} (a public entry point; pinning it to the clients of one capture would lock the public out)` });
           return;
         }
         if (b.what.length === 0) {
