@@ -153,6 +153,7 @@ export async function run(args: readonly string[]): Promise<number> {
     const scratch = obs.connections === 0 ? obs : new ObservationSet();
     const inferred = inferFromManifests(manifestObjects, scratch);
     options.controllerSelectors = inferred.controllerSelectors;
+    options.publicEntryPoints = inferred.publicEntryPoints;
     if (scratch === obs) {
       sources.push(`${values.manifests}: ${inferred.workloads} workloads, ${inferred.services} Services, ${inferred.edges.length} connections inferred`);
       notes.push(...inferred.notes);

@@ -20,6 +20,7 @@ import { chooseSelectors, type Labels, type WorkloadLabels } from './labels.js';
 import { comparePorts, dnsLabel, networkPolicy, NAMESPACE_NAME_LABEL, portManifest, rulesFor, splitPolicies, type Manifest, type PeerNeed, type PortEntry, type Selector } from './manifests.js';
 import { peerKey, type ObservationSet, type PeerRef, type SideEdge } from './observe.js';
 import { indexFlows, ruleUsage } from './rule-usage.js';
+import { WORLD_CIDRS, type PublicEntryPoint } from './from-manifests.js';
 import { flowEdge } from '../flow/index.js';
 
 /**
@@ -39,6 +40,12 @@ export interface SuggestOptions {
   readonly monitor?: string;
   /** Also write policies for system namespaces (SYSTEM_NAMESPACES) in scope; their DNS servers keep serving every namespace. */
   readonly lockSystemNamespaces?: boolean;
+  /**
+   * Workloads the world reaches (LoadBalancer/NodePort Services, from --manifests): their
+   * ingress from external addresses on the serving ports is the world (0.0.0.0/0, ::/0), not
+   * the addresses one capture happened to show, which would lock the public out.
+   */
+  readonly publicEntryPoints?: readonly PublicEntryPoint[];
   /**
    * Off by default (/32 per address, nothing guessed): with a prefix length (IPv4, 8..31), the
    * external peers of one workload's side that share a network of that size, two or more of
@@ -74,6 +81,27 @@ function aggregateExternal(edges: readonly SideEdge[], prefix: number): SideEdge
     if (net === null || (members.get(`${e.self}\u0000${e.direction}\u0000${net}`)?.size ?? 0) < 2) return e;
     return { ...e, peer: { kind: 'cidr', cidr: net } };
   });
+}
+
+/** Ingress from external addresses on a public entry point's serving ports → from the world. */
+function worldForPublic(edges: readonly SideEdge[], entries: readonly PublicEntryPoint[]): SideEdge[] {
+  if (entries.length === 0) return [...edges];
+  const serving = new Set(entries.flatMap((e) => e.ports.map((p) => `${e.workload}|${p.protocol}/${p.port}`)));
+  const out: SideEdge[] = [];
+  const seen = new Set<string>();
+  for (const e of edges) {
+    if (e.direction !== 'ingress' || e.peer.kind !== 'cidr' || !serving.has(`${e.self}|${e.protocol}/${e.port}`)) {
+      out.push(e);
+      continue;
+    }
+    for (const cidr of WORLD_CIDRS) {
+      const k = `${e.self}|${e.protocol}/${e.port}|${cidr}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push({ ...e, peer: { kind: 'cidr', cidr } });
+    }
+  }
+  return out;
 }
 
 export interface SuggestReport {
@@ -179,7 +207,7 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
   if (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 8 && prefix <= 31)) {
     return err([{ path: 'externalPrefix', message: `expected a prefix length from 8 to 31, got ${prefix}` }]);
   }
-  const allEdges = prefix === undefined ? [...obs.edges.values()] : aggregateExternal([...obs.edges.values()], prefix);
+  const allEdges = worldForPublic(prefix === undefined ? [...obs.edges.values()] : aggregateExternal([...obs.edges.values()], prefix), options.publicEntryPoints ?? []);
   if (prefix !== undefined) notes.push(`external peers of one workload sharing a /${prefix} are one ipBlock (--external-prefix): addresses not seen in the capture are admitted too`);
   for (const e of allEdges) {
     if (!inScope.has(e.namespace)) continue;

@@ -214,6 +214,15 @@ describe('5. public entry points keep world ingress', () => {
     expect(a.code).toBe(0);
   });
 
+  it('suggest --flows --manifests: world clients of a LoadBalancer workload become the world, not the capture\'s addresses', async () => {
+    const flows = file('lb.jsonl', `${connectionLine({ world: '198.51.100.23' }, { namespace: 'shop', name: 'web', labels: { app: 'web' } }, 8080)}\n`);
+    const r = await runCli(['suggest', '--flows', flows, '--manifests', lb()]);
+    expect(r.code, r.stderr).toBe(0);
+    const web = policiesOf(r.stdout).find((p) => p.metadata.name === 'web')!;
+    expect(web.spec.ingress).toEqual([{ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }], ports: [{ protocol: 'TCP', port: 8080 }] }]);
+    expect(r.stdout).not.toContain('198.51.100.23');
+  });
+
   it('audit --flows: the narrower rule for world clients keeps the world, not the one client address', async () => {
     const policy = JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'web', namespace: 'shop' }, spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 8080 }] }] } });
     const flows = file('world.jsonl', `${connectionLine({ world: '198.51.100.23' }, { namespace: 'shop', name: 'web', labels: { app: 'web' } }, 8080)}\n`);
@@ -317,6 +326,11 @@ describe('9. unknown fields', () => {
     const a = await runCli(['audit', '--policies', c]);
     expect(a.stderr).toContain('spec.gates.maxWouldDenny: unknown field');
     expect((await runCli(['audit', '--policies', c, '--strict'])).code).toBe(2);
+    const flows = file('f.jsonl', `${connectionLine({ namespace: 'other', name: 'web', labels: { app: 'web' } }, { namespace: 'shop', name: 'api', labels: { app: 'api' } }, 80)}\n`);
+    const f = await runCli(['fix', '--policies', c, '--flows', flows]);
+    expect(f.stderr).toContain('spec.gates.maxWouldDenny: unknown field');
+    expect(f.code).toBe(0);
+    expect((await runCli(['fix', '--policies', c, '--flows', flows, '--strict'])).code).toBe(2);
   });
 });
 
