@@ -233,7 +233,7 @@ export async function run(args: readonly string[]): Promise<number> {
     ...sources.map((x) => `  from ${x}`),
     `  round trip over ${rep.verification.flows} distinct connections: ${rep.verification.allow} allowed, ${rep.verification.deny} denied, ${rep.verification.indeterminate} indeterminate`,
     ...rep.selectors.map((s) => `  selector ${s.workload}: ${Object.entries(s.matchLabels).map(([k, v]) => `${k}=${v}`).join(',') || '(every pod of the namespace)'}`),
-    ...[...notes, ...rep.notes].map((n) => `  note: ${n}`),
+    ...[...new Set([...notes, ...rep.notes])].map((n) => `  note: ${n}`),
   ];
   stderr.write(`${lines.join('\n')}\n`);
   return 0;

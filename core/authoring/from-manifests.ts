@@ -160,7 +160,7 @@ export function inferFromManifests(objects: readonly Record<string, unknown>[], 
           else add(from, t, sp.protocol, port, why);
         }
       }
-      for (const r of routes) if (from_ingress_note(r.ingress, s)) notes.push(`Ingress ${r.ingress.namespace}/${r.ingress.name} → Service ${s.namespace}/${s.name}: its traffic comes from an ingress controller the manifests do not show, so the rule admits any peer on the Service's target ports; narrow it to your controller's pods`);
+      for (const r of new Set(routes.map((x) => x.ingress))) notes.push(`Ingress ${r.namespace}/${r.name} → Service ${s.namespace}/${s.name}: its traffic comes from an ingress controller the manifests do not show, so the rule admits any peer on the Service's target ports; narrow it to your controller's pods`);
     }
     // svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local, optionally :port; a headless Service's pods also as pod.svc….
     const podPrefix = s.headless ? '(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)?' : '';
@@ -192,9 +192,12 @@ export function inferFromManifests(objects: readonly Record<string, unknown>[], 
           connect(w, ports, where, m[0]);
         }
         if (w.namespace !== s.namespace) continue;
-        for (const m of text.matchAll(variables)) {
+        // SVC_SERVICE_PORT is the Service's first port, SVC_SERVICE_PORT_<NAME> a named one; the host alone, any port.
+        const found = [...text.matchAll(variables)];
+        const portRefs = found.filter((m) => m[0].includes('_SERVICE_PORT'));
+        for (const m of portRefs.length > 0 ? portRefs : found) {
           const portName = m[1]?.toLowerCase().replace(/_/g, '-');
-          const ports = portName === undefined ? s.ports : s.ports.filter((p) => p.name === portName);
+          const ports = portRefs.length === 0 ? s.ports : portName === undefined ? s.ports.slice(0, 1) : s.ports.filter((p) => p.name === portName);
           connect(w, ports, where, m[0]);
         }
       }
@@ -238,16 +241,6 @@ export function inferFromManifests(objects: readonly Record<string, unknown>[], 
   }
   const entries: PublicEntryPoint[] = [...publicEntryPoints.entries()].map(([workload, e]) => ({ workload, namespace: e.namespace, labels: e.labels, ports: [...e.ports.values()], reason: [...e.reasons].join('; ') }));
   return { controllerSelectors, publicEntryPoints: entries, edges, notes, workloads: workloads.length, services: services.length };
-}
-
-/** Only one note per Ingress and Service pair. */
-const ingressNoted = new WeakMap<IngressFacts, Set<string>>();
-function from_ingress_note(i: IngressFacts, s: ServiceFacts): boolean {
-  const set = ingressNoted.get(i) ?? new Set<string>();
-  ingressNoted.set(i, set);
-  if (set.has(s.name)) return false;
-  set.add(s.name);
-  return true;
 }
 
 /** `host:port` references in a text (env value, argument, ConfigMap value): a host of one label, `svc.ns`, or `svc.ns.svc[.cluster.local]`. */

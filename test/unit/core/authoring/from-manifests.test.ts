@@ -61,3 +61,38 @@ describe('inferFromManifests', () => {
     expect(r.edges.filter((e) => e.from === 'other/c').map((e) => e.to)).toEqual(['kube-system/coredns']);
   });
 });
+
+describe('public entry points and the shapes of real apps', () => {
+  const deploy = (name: string, containers: unknown[]): Record<string, unknown> => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop' }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers } } } });
+  const svc = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { selector: { app: name }, ...spec } });
+
+  it('an Ingress backend is reached by a controller the manifests do not show: a rule on its target port, and a note', () => {
+    const objects = [
+      deploy('www', [{ name: 'www', ports: [{ name: 'http', containerPort: 3000 }] }]),
+      svc('www', { ports: [{ name: 'web', port: 80, targetPort: 'http' }] }),
+      { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'site', namespace: 'shop' }, spec: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'www', port: { name: 'web' } } } }] } }] } },
+    ];
+    const obs = new ObservationSet();
+    const inferred = inferFromManifests(objects, obs);
+    expect(inferred.publicEntryPoints).toEqual([{ workload: 'shop/www', namespace: 'shop', labels: { app: 'www' }, ports: [{ protocol: 'TCP', port: 3000 }], reason: 'Ingress shop/site routes to Service shop/www' }]);
+    expect(inferred.notes).toContainEqual(expect.stringContaining('Ingress shop/site → Service shop/www: its traffic comes from an ingress controller'));
+    const r = suggestFromObservations(obs, { controllerSelectors: inferred.controllerSelectors });
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    const www = r.value.policies.find((p) => (p['metadata'] as { name: string }).name === 'www')!;
+    expect((www['spec'] as { ingress: unknown[] }).ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 3000 }] }]);
+  });
+
+  it('headless pod names, injected Service variables by port name, and Services named nowhere', () => {
+    const objects = [
+      deploy('client', [{ name: 'c', args: ['--db=db-1.db.shop.svc.cluster.local:5432', '--metrics=$(STATS_SERVICE_HOST):$(STATS_SERVICE_PORT_UDP_STATSD)', '--cache=cache:6379'] }]),
+      deploy('db', [{ name: 'db', ports: [{ name: 'pg', containerPort: 5432 }] }]),
+      svc('db', { clusterIP: 'None', ports: [{ port: 5432, targetPort: 'pg' }] }),
+      deploy('stats', [{ name: 's', ports: [{ name: 'statsd', containerPort: 8125, protocol: 'UDP' }, { name: 'admin', containerPort: 8126 }] }]),
+      svc('stats', { ports: [{ name: 'udp-statsd', port: 8125, targetPort: 'statsd', protocol: 'UDP' }, { name: 'admin', port: 8126, targetPort: 'admin' }] }),
+    ];
+    const inferred = inferFromManifests(objects, new ObservationSet());
+    const edges = inferred.edges.filter((e) => e.from === 'shop/client' && !e.to.startsWith('kube-system/')).map((e) => `${e.to}:${e.port}/${e.protocol}`).sort();
+    expect(edges).toEqual(['shop/db:5432/TCP', 'shop/stats:8125/UDP']);
+    expect(inferred.notes).toContainEqual('shop/client: env/args of client names cache:6379, but no Service cache is in the manifests: no rule is written for it');
+  });
+});
