@@ -7,10 +7,10 @@
  * false` beside `properties` is refused in a CRD schema, so pruning plus field validation is
  * as far as the schema can go.
  */
-import * as https from 'node:https';
 import { ApiextensionsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, PLURAL, VERSION, customObjects, installCrd, loadKubeConfig, readCrdManifest, rejection } from '../support/kube/client.js';
+import { rawPost } from '../support/kube/raw-post.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
 
@@ -32,26 +32,7 @@ interface Answer {
 }
 
 /** POSTs over raw HTTPS, as kubectl does, to read the Warning headers. */
-async function create(config: KubeConfig, body: unknown, query: string): Promise<Answer> {
-  const server = new URL(config.getCurrentCluster()!.server);
-  const options: https.RequestOptions = { host: server.hostname, port: server.port, method: 'POST', path: `/apis/${GROUP}/${VERSION}/${PLURAL}${query}`, headers: { 'content-type': 'application/json' } };
-  await config.applyToHTTPSOptions(options);
-  return new Promise((resolve, reject) => {
-    const req = https.request(options, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        const raw = res.headers['warning'];
-        const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-        const warnings = list.flatMap((h) => [...h.matchAll(/299 - "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1')));
-        resolve({ status: res.statusCode ?? 0, warnings, body: JSON.parse(text) as Answer['body'] });
-      });
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
+const create = (config: KubeConfig, body: unknown, query: string): Promise<Answer> => rawPost<Answer['body']>(config, `/apis/${GROUP}/${VERSION}/${PLURAL}${query}`, body);
 
 describe('unknown RampContract fields on a real API server', () => {
   beforeAll(async () => {
