@@ -254,6 +254,14 @@ export function audit(input: AuditInput): AuditReport {
           findings.push({ kind: 'public-entry-point', severity: 'info', namespace: p.namespace, policy: ref, rule: at, message: `admits ${rule.peers.length === 0 ? 'any peer' : 'the world'} on ${entry.ports}: kept, because ${entry.reason} (a public entry point; pinning it to the clients of one capture would lock the public out)` });
           return;
         }
+        // World ipBlocks on ports, used only by clients outside the cluster: already as narrow
+        // as that traffic allows (pinning it to one capture's addresses locks the public out).
+        const worldOnly = d === 'ingress' && rule.peers.length > 0 && rule.peers.every((x) => x.kind === 'ipBlock' && x.cidr.endsWith('/0') && x.except.length === 0) && rule.ports.length > 0 && rule.ports.every((q) => q.port !== null);
+        if (worldOnly && u !== null && u.count > 0 && u.samples.every((f) => f.source.kind === 'external')) {
+          const ports = rule.ports.map((q) => `${q.protocol}/${String(q.port)}${q.endPort !== null ? `-${q.endPort}` : ''}`).join(', ');
+          findings.push({ kind: 'public-entry-point', severity: 'info', namespace: p.namespace, policy: ref, rule: at, message: `admits the world on ${ports}: kept, because only clients outside the cluster used it (${u.count} connection${u.count === 1 ? '' : 's'}): a public entry point (--manifests names the Service that exposes it)` });
+          return;
+        }
         if (b.what.length === 0) {
           if (u !== null && u.count === 0) findings.push({ kind: 'unused-rule', severity: 'low', namespace: p.namespace, policy: ref, rule: at, message: `admits none of the ${input.flows!.length} connections given (over a longer capture it may be used)` });
           return;

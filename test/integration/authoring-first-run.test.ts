@@ -212,6 +212,12 @@ describe('5. public entry points keep world ingress', () => {
     expect(a.stdout).toContain('Service shop/web is LoadBalancer');
     expect(a.stdout).not.toMatch(/^HIGH/m);
     expect(a.code).toBe(0);
+    // With traffic instead of manifests: world clients used it, so it is kept too.
+    const pod = { namespace: 'shop', name: 'web', labels: { app: 'web' } };
+    const flows = file('lb-clients.jsonl', `${connectionLine({ world: '198.51.100.23' }, pod, 8080)}\n${connectionLine(pod, KUBE_DNS, 53, 'UDP')}\n`);
+    const t = await runCli(['audit', '--policies', out, '--flows', flows, '--fail-on', 'low']);
+    expect(t.stdout).toContain('only clients outside the cluster used it (1 connection): a public entry point');
+    expect(t.code, t.stdout).toBe(0);
   });
 
   it('suggest --flows --manifests: world clients of a LoadBalancer workload become the world, not the capture\'s addresses', async () => {

@@ -97,5 +97,8 @@ describe('suggest --manifests on an app with every common shape', () => {
     // The public entry point is named, with why its world ingress stays.
     expect(report.findings.find((f) => f.policy === 'mall/frontend')?.message).toContain('Service mall/frontend is LoadBalancer');
     expect(a.code).toBe(0);
+    // From the traffic alone too: the world's connections show the entry point is public.
+    const t = await runCli(['audit', '--policies', suggestion, '--flows', allowedFlows, '--fail-on', 'low']);
+    expect(t.code, t.stdout).toBe(0);
   });
 });
