@@ -153,10 +153,14 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
   const requested = explicit ? [...new Set(options.namespaces)].sort(cmp) : observedNs;
   const system = requested.filter((n) => SYSTEM_NAMESPACES.includes(n));
   const scope = options.lockSystemNamespaces === true ? requested : requested.filter((n) => !SYSTEM_NAMESPACES.includes(n));
-  if (system.length > 0 && options.lockSystemNamespaces !== true) {
-    const names = system.join(', ');
+  // Unasked, a system namespace is worth a note only when its own pods were seen doing more
+  // than answering DNS (the kube-dns peer every suggestion has is no news).
+  const busy = new Set([...obs.edges.values()].filter((e) => !(e.direction === 'ingress' && e.peer.kind === 'workload' && (e.port === 53 || e.self.endsWith('/coredns')))).map((e) => e.namespace));
+  const mention = explicit ? system : system.filter((n) => busy.has(n));
+  if (mention.length > 0 && options.lockSystemNamespaces !== true) {
+    const names = mention.join(', ');
     const why = 'system namespaces run shared services (DNS) for every namespace, and locking them down breaks the cluster when any of it is missing';
-    notes.push(explicit ? `${names} ${system.length === 1 ? 'is' : 'are'} not locked down: ${why}; pass --lock-system-namespaces to write policies for ${system.length === 1 ? 'it' : 'them'} anyway` : `left out ${names}: ${why} (--lock-system-namespaces writes policies for them anyway)`);
+    notes.push(explicit ? `${names} ${mention.length === 1 ? 'is' : 'are'} not locked down: ${why}; pass --lock-system-namespaces to write policies for ${mention.length === 1 ? 'it' : 'them'} anyway` : `left out ${names}: ${why} (--lock-system-namespaces writes policies for them anyway)`);
   }
   if (scope.length === 0) {
     return err([
@@ -172,7 +176,7 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
     return err(
       unseen.map((n) => ({
         path: `namespace ${n}`,
-        message: `no workload of it was seen or found in the manifests, so its policies would be a lone default-deny that cuts off every pod in it, DNS included (workloads were found in ${observedNs.join(', ') || 'no namespace'}; for manifests without metadata.namespace, say where they run with --namespace ${n})`,
+        message: `no workload of it was seen or found in the manifests, so its policies would be a lone default-deny that cuts off every pod in it, DNS included (workloads were found in ${observedNs.filter((n) => !SYSTEM_NAMESPACES.includes(n)).join(', ') || 'no namespace'}; for manifests without metadata.namespace, say where they run with --namespace ${n})`,
       })),
     );
   }

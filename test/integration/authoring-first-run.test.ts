@@ -114,7 +114,8 @@ describe('2. system namespaces and DNS', () => {
     );
 
   it('the note about left-out system namespaces does not invite --namespaces', async () => {
-    const r = await runCli(['suggest', '--flows', shopFlows()]);
+    const metrics = connectionLine({ namespace: 'kube-system', name: 'metrics-server', labels: { 'k8s-app': 'metrics-server' } }, { namespace: 'shop', name: 'web', labels: { app: 'web' } }, 8080);
+    const r = await runCli(['suggest', '--flows', file('busy.jsonl', `${readFileSync(shopFlows(), 'utf8')}${metrics}\n`)]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('left out kube-system');
     expect(r.stderr).not.toMatch(/kube-system[^\n]*name them with --namespaces/);

@@ -71,6 +71,8 @@ describe('suggest --manifests on an app with every common shape', () => {
     expect(doc.kind).toBe('RampContract');
     expect(new Set(doc.spec.policies.map((p) => p.metadata.namespace))).toEqual(new Set(['mall', 'store', 'obs']));
     for (const c of expected.connections) expect(r.stderr).not.toContain(`${c.from} → ${c.to}`); // no "could not" notes about them
+    expect(r.stderr).not.toContain('kube-system'); // the assumed kube-dns is no news
+    expect(r.stderr).not.toContain('skipped');
   });
 
   it('allows every needed connection and DNS (rampart evaluate exits 0)', async () => {
