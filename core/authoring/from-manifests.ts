@@ -33,6 +33,7 @@ export interface PublicEntryPoint {
   /** `ns/workload`. */
   readonly workload: string;
   readonly namespace: string;
+  /** The labels of its pods (the pod template's), to tell which policies select it. */
   readonly labels: Labels;
   readonly ports: readonly { readonly protocol: PolicyProtocol; readonly port: number }[];
   /** `Service shop/web is LoadBalancer`, `Ingress shop/www routes to Service shop/web`. */
@@ -117,7 +118,7 @@ export function inferFromManifests(objects: readonly Record<string, unknown>[], 
       const flow = syntheticFlow(WORLD, dst, protocol, port, { source: '198.18.0.1', destination: '10.255.0.2' });
       if (from === 'world') into.addConnection(flow, { externalSourceCidrs: WORLD_CIDRS });
       else into.addConnection(flow, { externalSourceAs: `an ingress controller (${evidence})` });
-      const e = publicEntryPoints.get(key(to)) ?? { namespace: to.namespace, labels: controllerSelectors.get(key(to))!, ports: new Map(), reasons: new Set<string>() };
+      const e = publicEntryPoints.get(key(to)) ?? { namespace: to.namespace, labels: to.templateLabels, ports: new Map(), reasons: new Set<string>() };
       e.ports.set(`${protocol}/${port}`, { protocol, port });
       e.reasons.add(evidence);
       publicEntryPoints.set(key(to), e);

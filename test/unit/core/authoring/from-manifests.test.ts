@@ -32,7 +32,7 @@ describe('inferFromManifests', () => {
       'shop/web → shop/api:9000/TCP',
       'world (Service shop/web is LoadBalancer) → shop/web:8080/TCP',
     ]);
-    expect(inferred.publicEntryPoints).toEqual([{ workload: 'shop/web', namespace: 'shop', labels: { app: 'web' }, ports: [{ protocol: 'TCP', port: 8080 }], reason: 'Service shop/web is LoadBalancer' }]);
+    expect(inferred.publicEntryPoints).toEqual([{ workload: 'shop/web', namespace: 'shop', labels: { app: 'web', version: 'v3' }, ports: [{ protocol: 'TCP', port: 8080 }], reason: 'Service shop/web is LoadBalancer' }]);
     // "cache" names no Service; the Service port 80 of api is never used as a rule port.
     expect(inferred.edges.some((e) => e.port === 80)).toBe(false);
     expect(inferred.controllerSelectors.get('shop/api')).toEqual({ app: 'api', tier: 'backend' });
