@@ -15,7 +15,7 @@
  * are left out unless named (their own pods run the cluster and are rarely locked down).
  */
 import { flowEdge, type Flow } from '../flow/index.js';
-import { policyRef, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
+import { policyRef, selectorMatches, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, type Labels } from './labels.js';
 import { rulesFor, type Manifest, type PeerNeed, type PortEntry } from './manifests.js';
@@ -80,19 +80,6 @@ export interface AuditReport {
 
 const rank = (s: FindingSeverity): number => (s === 'info' ? -1 : SEVERITIES.indexOf(s));
 export const atLeast = (s: FindingSeverity, threshold: Severity): boolean => rank(s) >= rank(threshold);
-
-function matches(sel: LabelSelector, labels: Labels): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
-  for (const r of sel.matchExpressions) {
-    const has = Object.prototype.hasOwnProperty.call(labels, r.key);
-    const v = labels[r.key];
-    if (r.operator === 'In' && !(has && r.values.includes(v!))) return false;
-    if (r.operator === 'NotIn' && has && r.values.includes(v!)) return false;
-    if (r.operator === 'Exists' && !has) return false;
-    if (r.operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
-}
 
 const isEmpty = (s: LabelSelector | null): boolean => s !== null && Object.keys(s.matchLabels).length === 0 && s.matchExpressions.length === 0;
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -215,7 +202,7 @@ export function audit(input: AuditInput): AuditReport {
       continue;
     }
     for (const type of ['Ingress', 'Egress'] as const) {
-      const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && matches(q.podSelector, p.labels)));
+      const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && selectorMatches(q.podSelector, p.labels)));
       if (open.length > 0) {
         const names = open.slice(0, 3).map((p) => p.name || '(unnamed)').join(', ');
         findings.push({ kind: 'open-direction', severity: 'medium', namespace: ns, policy: null, rule: null, message: `${open.length} of ${nsPods.length} ${unit(nsPods.length)}${source} not isolated for ${type.toLowerCase()} (${names}${open.length > 3 ? ', …' : ''})` });
@@ -226,7 +213,7 @@ export function audit(input: AuditInput): AuditReport {
   // Policies that select no pod.
   if (pods.length > 0) {
     for (const p of policies) {
-      if (!(podsByNs.get(p.namespace) ?? []).some((x) => matches(p.podSelector, x.labels))) {
+      if (!(podsByNs.get(p.namespace) ?? []).some((x) => selectorMatches(p.podSelector, x.labels))) {
         findings.push({
           kind: 'selects-no-pod',
           severity: fromFlows ? 'low' : 'medium',
@@ -307,7 +294,7 @@ export function audit(input: AuditInput): AuditReport {
         return e.egress !== verdicts[i]!.egress || e.ingress !== verdicts[i]!.ingress;
       });
       if (changed >= 0) continue;
-      const selects = input.flows.some((f) => [f.source, f.destination].some((e) => e.kind === 'pod' && e.namespace === p.namespace && matches(p.podSelector, e.podLabels)));
+      const selects = input.flows.some((f) => [f.source, f.destination].some((e) => e.kind === 'pod' && e.namespace === p.namespace && selectorMatches(p.podSelector, e.podLabels)));
       if (!selects) continue; // nothing of it was exercised: the unused and selects-no-pod findings say so
       redundant.add(ref);
       findings.push({ kind: 'redundant-policy', severity: 'low', namespace: p.namespace, policy: ref, rule: null, message: `removing it changes the verdict of none of the ${input.flows.length} connections given: other policies already decide them` });
@@ -327,7 +314,7 @@ function publicEntryFor(p: NetworkPolicy, rule: PolicyRule, entries: readonly Pu
   if (rule.peers.some((x) => x.kind !== 'ipBlock' || !x.cidr.endsWith('/0'))) return null;
   if (rule.ports.length === 0) return null;
   for (const e of entries) {
-    if (e.namespace !== p.namespace || !matches(p.podSelector, e.labels)) continue;
+    if (e.namespace !== p.namespace || !selectorMatches(p.podSelector, e.labels)) continue;
     const serves = rule.ports.every((q) => typeof q.port === 'number' && (q.endPort === null || q.endPort === q.port) && e.ports.some((s) => s.protocol === q.protocol && s.port === q.port));
     if (serves) return { ports: rule.ports.map((q) => `${q.protocol}/${String(q.port)}`).join(', '), reason: e.reason };
   }

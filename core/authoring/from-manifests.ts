@@ -13,7 +13,7 @@
  * no label its selector names is skipped (a rule for it would select every pod).
  */
 import type { Endpoint } from '../flow/index.js';
-import type { PolicyProtocol } from '../policy/index.js';
+import { matchLabelsMatch, type PolicyProtocol } from '../policy/index.js';
 import { configMapFacts, ingressFacts, serviceFacts, workloadFacts, type IngressFacts, type ServiceFacts, type WorkloadFacts } from './cluster.js';
 import type { Labels } from './labels.js';
 import type { ObservationSet } from './observe.js';
@@ -56,7 +56,7 @@ const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** `my-svc` → `MY_SVC`, as Kubernetes names a Service's injected variables. */
 const envName = (s: string): string => s.toUpperCase().replace(/-/g, '_');
 const labelText = (l: Labels): string => Object.entries(l).map(([k, v]) => `${k}=${v}`).join(',');
-const selects = (selector: Labels, labels: Labels): boolean => Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+const selects = (selector: Labels, labels: Labels): boolean => Object.keys(selector).length > 0 && matchLabelsMatch(selector, labels);
 
 /** The container port a Service port reaches on a workload, or null when a named targetPort has no match. */
 function targetOn(w: WorkloadFacts, sp: ServiceFacts['ports'][number]): number | null {
@@ -78,7 +78,7 @@ export function inferFromManifests(objects: readonly Record<string, unknown>[], 
       const selector = Object.keys(w.selector).length > 0 ? w.selector : w.templateLabels;
       if (Object.keys(w.templateLabels).length === 0 && Object.keys(w.selector).length === 0) notes.push(`${w.namespace}/${w.name}: skipped: its pod template has no labels, so no rule can select its pods alone (the API server refuses such a ${w.kind} too)`);
       else if (Object.keys(w.templateLabels).length === 0) notes.push(`${w.namespace}/${w.name}: skipped: its pod template has no labels, so its selector ${labelText(w.selector)} matches none of its pods (the API server refuses such a ${w.kind} too)`);
-      else if (!Object.entries(selector).every(([k, v]) => w.templateLabels[k] === v)) notes.push(`${w.namespace}/${w.name}: skipped: its selector ${labelText(selector)} does not match its pod template labels (the API server refuses such a ${w.kind} too)`);
+      else if (!matchLabelsMatch(selector, w.templateLabels)) notes.push(`${w.namespace}/${w.name}: skipped: its selector ${labelText(selector)} does not match its pod template labels (the API server refuses such a ${w.kind} too)`);
       else workloads.push(w);
       continue;
     }
