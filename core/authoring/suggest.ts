@@ -155,7 +155,8 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
   const scope = options.lockSystemNamespaces === true ? requested : requested.filter((n) => !SYSTEM_NAMESPACES.includes(n));
   // Unasked, a system namespace is worth a note only when its own pods were seen doing more
   // than answering DNS (the kube-dns peer every suggestion has is no news).
-  const busy = new Set([...obs.edges.values()].filter((e) => !(e.direction === 'ingress' && e.peer.kind === 'workload' && (e.port === 53 || e.self.endsWith('/coredns')))).map((e) => e.namespace));
+  const dnsServers = new Set([...obs.edges.values()].flatMap((e) => (e.dns && e.peer.kind === 'workload' ? [e.peer.workload] : [])));
+  const busy = new Set([...obs.edges.values()].filter((e) => !(e.direction === 'ingress' && dnsServers.has(e.self))).map((e) => e.namespace));
   const mention = explicit ? system : system.filter((n) => busy.has(n));
   if (mention.length > 0 && options.lockSystemNamespaces !== true) {
     const names = mention.join(', ');
@@ -229,16 +230,16 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
 
   // DNS servers in scope (only with lockSystemNamespaces): every namespace resolves through
   // them on UDP and TCP, and they ask upstream resolvers wherever those are.
-  const dnsServers = new Map<string, Set<number>>();
+  const servedDns = new Map<string, Set<number>>();
   for (const e of allEdges) {
     if (!e.dns || e.peer.kind !== 'workload' || !inScope.has(e.peer.namespace)) continue;
-    const ports = dnsServers.get(e.peer.workload) ?? new Set<number>();
+    const ports = servedDns.get(e.peer.workload) ?? new Set<number>();
     ports.add(e.port);
-    dnsServers.set(e.peer.workload, ports);
+    servedDns.set(e.peer.workload, ports);
   }
   const declared = new Set<string>();
   for (const [self, list] of edgesBySelf) {
-    const ports = dnsServers.get(self);
+    const ports = servedDns.get(self);
     if (ports !== undefined) edgesBySelf.set(self, list.filter((e) => !(e.direction === 'ingress' && (e.protocol === 'UDP' || e.protocol === 'TCP') && ports.has(e.port))));
   }
 
@@ -258,7 +259,7 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
       const egress = rulesFor('egress', servers.map((peer) => ({ peer, ports: entries })), ns, selectorOf);
       policies.push(networkPolicy(ns, 'allow-dns', {}, { egress }));
     }
-    for (const [server, ports] of [...dnsServers.entries()].filter(([w]) => w.startsWith(`${ns}/`)).sort(([a], [b]) => cmp(a, b))) {
+    for (const [server, ports] of [...servedDns.entries()].filter(([w]) => w.startsWith(`${ns}/`)).sort(([a], [b]) => cmp(a, b))) {
       let name = 'dns-server';
       while (used.has(name)) name = dnsLabel(`${name}-${server.slice(ns.length + 1)}`);
       used.add(name);
