@@ -23,6 +23,7 @@ import { broadeningJson } from './broadening.js';
 import type { BaselineSource } from '../baseline/baseline-source.js';
 import { serveStatic } from './static-files.js';
 import { serveVendor } from './vendor-files.js';
+import { readRequestBody } from './request-body.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ACTIONS: readonly OperatorAction[] = ['approve', 'pause', 'resume', 'rollback'];
@@ -66,26 +67,6 @@ function sendRefusal(res: http.ServerResponse, d: AccessDecision): void {
 function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
   if (status === 401) res.setHeader('www-authenticate', 'Bearer realm="rampart"');
   sendJson(res, status, { error: { code, message } });
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error(`request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
 }
 
 /** The bearer token from the header, or from `?token=` (browsers cannot set headers on a WebSocket). */
@@ -284,8 +265,13 @@ export class ControlplaneHttpServer {
       return;
     }
     let body: Record<string, unknown> = {};
+    const read = await readRequestBody(req, res, MAX_BODY_BYTES);
+    if (!read.ok) {
+      sendError(res, read.status, 'INVALID_ARGUMENT', read.message);
+      return;
+    }
     try {
-      const text = await readBody(req);
+      const text = read.text;
       if (text.trim() !== '') {
         const parsed: unknown = JSON.parse(text);
         if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object');

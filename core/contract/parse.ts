@@ -26,6 +26,7 @@ import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../policy/ind
 import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RolloutStrategy, Stage } from './contract.js';
 import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
 import { CONTRACT_LIMITS, checkPolicyLimits } from './limits.js';
+import { unknownNetworkPolicyFields } from './unknown-fields.js';
 
 const STRATEGIES: readonly RolloutStrategy[] = ['percent', 'namespaces'];
 const ADVANCE_MODES: readonly AdvanceMode[] = ['auto', 'manual'];
@@ -132,7 +133,9 @@ function readPolicies(
       return;
     }
     seen.set(ref, i);
-    parsed.push(result.value);
+    // Unknown fields warn (the API server drops them): a misspelt field changes the policy's meaning.
+    const unknown = unknownNetworkPolicyFields(item, itemPath);
+    parsed.push(unknown.length === 0 ? result.value : { ...result.value, warnings: [...(result.value.warnings ?? []), ...unknown] });
   });
   return { raw: value as readonly unknown[], parsed };
 }
