@@ -5,3 +5,4 @@ export * from './parse.js';
 export * from './to-json.js';
 export * from './limits.js';
 export * from './status.js';
+export * from './actions.js';
