@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureNamespace } from '../support/kube/contracts.js';
-import { loadKubeConfig, uniqueName } from '../support/kube/client.js';
+import { installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { waitFor } from '../support/wait-for.js';
 
 const run = promisify(execFile);
@@ -54,6 +54,7 @@ beforeAll(async () => {
   copyFileSync(kubeconfig, join(dir, 'kubeconfig'));
   chmodSync(join(dir, 'kubeconfig'), 0o644);
   const namespace = uniqueName('image');
+  await installCrd(loadKubeConfig(kubeconfig));
   await ensureNamespace(loadKubeConfig(kubeconfig), namespace);
   httpPort = await freePort();
   const grpcPort = await freePort();
@@ -81,19 +82,22 @@ async function logs(): Promise<string> {
 
 describe('the Rampart image', () => {
   it('starts as controlplane --kubernetes against the API server and becomes ready', async () => {
-    await waitFor(
+    const outcome = await waitFor(
       async () => {
         const running = (await podman('inspect', '--format', '{{.State.Running}}', container)).stdout.trim();
-        if (running !== 'true') throw new Error(`the container stopped:\n${await logs()}`);
-        return (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200;
+        if (running !== 'true') return 'stopped';
+        const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+        return ready ? 'ready' : false;
       },
-      { timeoutMs: 60_000, intervalMs: 250, what: 'the containerised control plane to answer /readyz 200' },
-    ).catch(async (e: unknown) => {
-      throw new Error(`${e instanceof Error ? e.message : String(e)}\ncontainer log:\n${await logs()}`);
-    });
+      { timeoutMs: 45_000, intervalMs: 250, what: 'the containerised control plane to answer /readyz 200' },
+    ).catch(async (e: unknown) => `${e instanceof Error ? e.message : String(e)}`);
+    if (outcome !== 'ready') throw new Error(`${outcome}; container log:\n${await logs()}`);
     const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
     expect(health.status).toBe(200);
-  });
+  }, 60_000);
 
   it('runs as a non-root user on a read-only root filesystem', async () => {
     expect((await podman('exec', container, 'node', '-e', 'process.stdout.write(String(process.getuid()))')).stdout).toBe('65532');
