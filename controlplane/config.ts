@@ -6,6 +6,7 @@
 import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
 import { parseFlags } from '../io/flags.js';
 import { LOG_LEVELS, type LogLevel } from '../io/json-logger.js';
+import { parseNotifyTarget, type NotifyTarget } from './notify/message.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -51,6 +52,8 @@ export interface ControlplaneConfig {
   readonly kubeconfig: string | null;
   /** Kubernetes mode (--kubernetes): contracts, status, Lease and auth through the API server; null in file mode. */
   readonly kubernetes: KubernetesModeConfig | null;
+  /** Where each transition is posted (`--notify`, repeatable; else NOTIFY_URLS, space-separated). */
+  readonly notify: readonly NotifyTarget[];
 }
 
 export interface KubernetesModeConfig {
@@ -102,7 +105,10 @@ const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS', kubernetes: 'RAMPART_KUBERNE
 const FLAG_SPECS = {
   ...(Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' }])) as Record<keyof typeof OPTIONS, { readonly type: 'string' }>),
   ...(Object.fromEntries(Object.keys(BOOLEAN_FLAGS).map((name) => [name, { type: 'boolean' }])) as Record<keyof typeof BOOLEAN_FLAGS, { readonly type: 'boolean' }>),
-};
+  notify: { type: 'string', multiple: true },
+} as const;
+/** The environment's fallback for `--notify` (URLs separated by spaces). */
+const NOTIFY_ENV = 'NOTIFY_URLS';
 
 export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir> --state <dir> [--baseline <dir>] | --kubernetes [--kubeconfig <file>] [--namespace <ns>]]
                             [--grpc-listen <addr>] [--http-listen <addr>]
@@ -112,6 +118,7 @@ export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
                             [--map-retention <dur>] [--map-max-edges <n>]
                             [--webhook-listen <addr> --tls-cert <file> --tls-key <file>] [--kubeconfig <file>]
+                            [--notify <url>]...
 defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONTROLPLANE_DEFAULTS.httpListen} --reconcile-interval ${CONTROLPLANE_DEFAULTS.reconcileInterval}
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
           --map-retention ${CONTROLPLANE_DEFAULTS.mapRetention} --map-max-edges ${CONTROLPLANE_DEFAULTS.mapMaxEdges}
@@ -120,6 +127,8 @@ Without --token-file, authentication is off (a warning is logged).
 --kubernetes: RampContract objects, status, Events and a Lease through the API server (kubeconfig:
           --kubeconfig, else KUBECONFIG, else in-cluster); --namespace (default: the pod's, else
           rampart-system) holds the Lease and Events; agents and API users are checked by TokenReview.
+--notify: POST each ramp transition there (repeatable): CloudEvents JSON, or Slack text for a
+          hooks.slack.com URL or one written slack+https://…; retried with backoff, never delaying a decision.
 `;
 
 export function parseListen(text: string): Result<ListenAddress, string> {
@@ -223,6 +232,14 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     problems.push(problem(tlsCert?.where ?? tlsKey?.where ?? '--tls-cert', 'only with --webhook-listen'));
   }
 
+  const notifyTexts = parsed.values.notify ?? (env[NOTIFY_ENV] ?? '').split(/\s+/).filter((u) => u !== '');
+  const notify: NotifyTarget[] = [];
+  for (const text of notifyTexts) {
+    const t = parseNotifyTarget(text);
+    if (t.ok) notify.push(t.value);
+    else problems.push(problem(parsed.values.notify ? '--notify' : NOTIFY_ENV, t.error));
+  }
+
   const config: ControlplaneConfig = {
     contractsDir,
     stateDir,
@@ -243,6 +260,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     webhook,
     kubeconfig: read('kubeconfig')?.value ?? null,
     kubernetes: kubernetesMode ? { kubeconfig: read('kubeconfig')?.value ?? null, namespace } : null,
+    notify,
   };
   return problems.length > 0 ? err(problems) : ok(Object.freeze(config));
 }

@@ -4,6 +4,7 @@
  * `close()` stops everything (the CLI calls it on SIGTERM/SIGINT; tests call it directly).
  */
 import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -22,6 +23,8 @@ import { ControlplaneMetrics } from './metrics.js';
 import { KubernetesMode } from './kubernetes/kubernetes-mode.js';
 import type { ContractSource } from './registry/contract-source.js';
 import { MapMetrics } from './map/map-metrics.js';
+import { noticeOf } from './notify/notice-of.js';
+import { Notifier } from './notify/notifier.js';
 import { MapService } from './map/map-service.js';
 import { startWebhook, type WebhookHandle } from './admission/webhook.js';
 import type { BaselineSource } from './registry/baseline-source.js';
@@ -200,9 +203,19 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
       }
     },
   });
+  // Each transition to every --notify URL: enqueued only, never awaited (a dead receiver
+  // delays no decision). In Kubernetes mode only the leader makes transitions, so one
+  // replica notifies; the User-Agent names it.
+  const notifier = new Notifier({
+    targets: config.notify,
+    registry,
+    log,
+    userAgent: `rampart-controlplane/${kube?.elector.identity ?? os.hostname()}`,
+  });
   reconciler.subscribe({
     transition: (entry) => {
       hub.broadcast({ type: 'transition', contract: entry.contract, ...historyItemJson(entry) });
+      notifier.notify(noticeOf(entry));
     },
     contractSet: (set) => {
       collector.broadcast(set);
@@ -296,6 +309,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
         ready = false;
         clearInterval(rates);
         clearInterval(saveNodes);
+        notifier.close();
         controller.abort();
         await Promise.all([collector.close(), http.close(), webhook?.close()]);
         trafficMap.close();

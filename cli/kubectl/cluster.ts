@@ -27,6 +27,9 @@ export interface ServiceRef {
   readonly port: string;
 }
 
+/** The field manager of the plugin's writes: the control plane names it as the actor of an action. */
+export const PLUGIN_FIELD_MANAGER = 'kubectl-rampart';
+
 export const DEFAULT_SERVICE: ServiceRef = { namespace: 'rampart-system', name: 'rampart-controlplane', port: 'http' };
 
 /** The header the control plane reads a proxied caller's bearer token from (the API server's proxy drops Authorization). */
@@ -101,7 +104,7 @@ export class Cluster {
     const id = randomUUID();
     try {
       await this.api.patchClusterCustomObject(
-        { group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plural: RAMPCONTRACT.plural, name, body: { metadata: { annotations: { [ACTION_ANNOTATION]: action, [ACTION_ID_ANNOTATION]: id } } } },
+        { group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plural: RAMPCONTRACT.plural, name, body: { metadata: { annotations: { [ACTION_ANNOTATION]: action, [ACTION_ID_ANNOTATION]: id } } }, fieldManager: PLUGIN_FIELD_MANAGER },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     } catch (e) {

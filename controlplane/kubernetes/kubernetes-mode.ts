@@ -18,6 +18,7 @@ import type { Actuator } from '../actuator/actuator.js';
 import type { ControlplaneConfig } from '../config.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import type { Journal } from '../state/journal.js';
+import { AnnotationActions } from './annotation-actions.js';
 import { createKubernetesActuation, type KubernetesActuation } from './create-actuator.js';
 import type { BaselineSource } from '../registry/baseline-source.js';
 import { EventRecorder } from './event-recorder.js';
@@ -31,6 +32,9 @@ import { LeaseElector } from './lease-elector.js';
 import { entriesFromStatus } from './status-json.js';
 import { StatusFirstActuator } from './status-first-actuator.js';
 import { StatusWriter } from './status-writer.js';
+
+/** How often the leader looks for action annotations it could not act on when they arrived. */
+const ACTION_SWEEP_MS = 1000;
 
 /** Timings tests shorten through the environment (never needed in production). */
 function envMs(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
@@ -177,6 +181,15 @@ export class KubernetesMode {
         this.leaderSince = this.o.clock.nowMs();
         const seeded = this.seed(journal);
         reconciler.reloadStates();
+        const actions = new AnnotationActions({
+          object: (name) => this.source.object(name),
+          names: () => this.source.snapshot().map((e) => e.name),
+          reconciler,
+          clock: this.o.clock,
+          log: log.child({ component: 'actions' }),
+          isLeader: () => this.isLeader(),
+          persist: (name) => this.persistStatus(name),
+        });
         this.statusWriter = new StatusWriter({
           kc: this.target.kc,
           source: this.source,
@@ -190,6 +203,7 @@ export class KubernetesMode {
             this.o.onFatal(reason);
           },
           applyState: (name) => this.actuator.applyState(name),
+          lastAction: (name) => actions.lastAction(name),
           intervalMs: envMs(this.o.env ?? process.env, 'RAMPART_STATUS_INTERVAL_MS'),
         });
         this.events = new EventRecorder({
@@ -214,7 +228,9 @@ export class KubernetesMode {
           if (obj === null || (before !== undefined && uid !== undefined && before !== uid)) {
             writer.forget(name);
             reconciler.forget(name);
+            actions.forget(name);
           }
+          if (obj !== null) actions.check(name);
         });
         reconciler.subscribe({
           transition: (entry) => {
@@ -234,6 +250,11 @@ export class KubernetesMode {
         log.info('leading: reconciler started', { seededContracts: seeded, identity: this.elector.identity });
         writer.start(signal);
         reconciler.start(signal);
+        // An annotation the watch delivered before this replica led, or on a contract not yet
+        // reconciled when it arrived, is acted on by the next sweep.
+        actions.checkAll();
+        const sweep = setInterval(() => actions.checkAll(), ACTION_SWEEP_MS);
+        signal.addEventListener('abort', () => clearInterval(sweep), { once: true });
       },
       stopped: (reason) => {
         const wasLeading = this.leading;

@@ -39,11 +39,17 @@ if generation ~= nil and status.observedGeneration ~= nil and status.observedGen
   return hs
 end
 
-if status.problems ~= nil and status.problems[1] ~= nil then
-  local p = status.problems[1]
-  hs.status = "Degraded"
-  hs.message = "Invalid spec: " .. (p.path or "") .. ": " .. (p.message or "")
-  return hs
+-- Problems with the spec stop the ramp; a refused action (a problem of the action
+-- annotation) does not.
+if status.problems ~= nil then
+  for _, p in ipairs(status.problems) do
+    local path = p.path or ""
+    if string.sub(path, 1, string.len("metadata.annotations")) ~= "metadata.annotations" then
+      hs.status = "Degraded"
+      hs.message = "Invalid spec: " .. path .. ": " .. (p.message or "")
+      return hs
+    end
+  end
 end
 
 local phase = status.phase
