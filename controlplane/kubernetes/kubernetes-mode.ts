@@ -22,7 +22,7 @@ import { AnnotationActions } from './annotation-actions.js';
 import { createKubernetesActuation, type KubernetesActuation } from './create-actuator.js';
 import type { BaselineSource } from '../registry/baseline-source.js';
 import { EventRecorder } from './event-recorder.js';
-import { loadKubeTarget, type KubeTarget } from './kube-config.js';
+import { loadKubeTarget, replicaUserAgent, type KubeTarget } from './kube-config.js';
 import type { Authorizer } from '../auth.js';
 import type { Registry } from 'prom-client';
 import { KubeAuthorizer } from './kube-authorizer.js';
@@ -69,7 +69,7 @@ export class KubernetesMode {
   private electing: Promise<void> | null = null;
   private leaderSince: number | null = null;
 
-  private constructor(o: KubernetesModeOptions, target: KubeTarget) {
+  private constructor(o: KubernetesModeOptions, target: KubeTarget, identity: string) {
     this.o = o;
     this.target = target;
     const env = o.env ?? process.env;
@@ -80,11 +80,10 @@ export class KubernetesMode {
       watchTimeoutSeconds: envMs(env, 'RAMPART_WATCH_TIMEOUT_SECONDS'),
       watchdogMs: envMs(env, 'RAMPART_WATCH_WATCHDOG_MS'),
     });
-    const identity = `${os.hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
     this.elector = new LeaseElector({
       kc: target.kc,
       namespace: target.namespace,
-      identity: env['RAMPART_LEADER_IDENTITY'] ?? identity,
+      identity,
       log: log.child({ component: 'leader-election' }),
       clock: o.clock,
       leaseDurationMs: envMs(env, 'RAMPART_LEASE_DURATION_MS'),
@@ -117,9 +116,12 @@ export class KubernetesMode {
   /** Loads the kubeconfig and lists the contracts once (throws on a start-up error). */
   static async start(o: KubernetesModeOptions): Promise<KubernetesMode> {
     if (o.config.kubernetes === null) throw new Error('not in Kubernetes mode');
-    const target = loadKubeTarget(o.config.kubernetes);
+    // The replica's name (the pod's, from the Deployment's RAMPART_LEADER_IDENTITY): the Lease
+    // holder, the Events' reportingInstance, and the User-Agent of every write.
+    const identity = (o.env ?? process.env)['RAMPART_LEADER_IDENTITY'] ?? `${os.hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    const target = loadKubeTarget(o.config.kubernetes, undefined, replicaUserAgent(identity));
     if (o.config.stateDir !== '') fs.mkdirSync(o.config.stateDir, { recursive: true });
-    const mode = new KubernetesMode(o, target);
+    const mode = new KubernetesMode(o, target, identity);
     o.log.info('kubernetes mode', { server: target.kc.getCurrentCluster()?.server, config: target.source, namespace: target.namespace, identity: mode.elector.identity });
     await mode.source.start(mode.controller.signal);
     // Every replica keeps the NetworkPolicy and Pod caches warm; only the leader writes.
