@@ -26,8 +26,21 @@ describe('loadControlplaneConfig', () => {
         webhook: null,
         kubeconfig: null,
         kubernetes: null,
+        notify: [],
       },
     });
+  });
+
+  it('reads --notify (repeatable), else NOTIFY_URLS, and names a bad URL', () => {
+    const r = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--notify', 'https://events.example/hook', '--notify=https://hooks.slack.com/services/T/B/x'], {});
+    expect(r.ok && r.value.notify).toEqual([
+      { url: 'https://events.example/hook', format: 'cloudevents', label: 'https://events.example' },
+      { url: 'https://hooks.slack.com/services/T/B/x', format: 'slack', label: 'https://hooks.slack.com' },
+    ]);
+    const fromEnv = loadControlplaneConfig(['--contracts', 'c', '--state', 's'], { NOTIFY_URLS: 'http://a.example/x  slack+http://b.example/y' });
+    expect(fromEnv.ok && fromEnv.value.notify.map((t) => t.format)).toEqual(['cloudevents', 'slack']);
+    const bad = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--notify', 'mailto:ops@example.com'], {});
+    expect(bad.ok ? [] : bad.error.map((p) => `${p.path}: ${p.message}`)).toEqual(['--notify: expected an http(s) URL, got "mailto:ops@example.com"']);
   });
 
   it('reads the traffic map and webhook flags, and says what is missing', () => {
