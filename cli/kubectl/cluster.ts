@@ -9,9 +9,9 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject, type V1ObjectMeta } from '@kubernetes/client-node';
 import { silentLogger } from '../../io/json-logger.js';
-import { WatchedCollection, type WatchEvent } from '../../io/kube-watch.js';
+import { WatchedCollection, type WatchEvent } from '../../io/kube/list-watch.js';
 import { ACTION_ANNOTATION, ACTION_ID_ANNOTATION, type OperatorActionName } from '../../core/contract/index.js';
-import { RAMPCONTRACT } from '../../controlplane/kubernetes/rampcontract-gvr.js';
+import { RAMPCONTRACT } from '../../controlplane/contracts/rampcontract-gvr.js';
 
 /** A RampContract as read from the API server (status as the control plane wrote it). */
 export interface ContractObject extends KubernetesObject {

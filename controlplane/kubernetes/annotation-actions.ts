@@ -13,7 +13,7 @@
 import type { Clock, Logger } from '../../core/common/index.js';
 import { ACTION_ID_ANNOTATION, actionRequestOf, type LastActionJson } from '../../core/contract/index.js';
 import type { Reconciler } from '../rollout/reconciler.js';
-import type { RampContractObject } from './rampcontract-gvr.js';
+import type { RampContractObject } from '../contracts/rampcontract-gvr.js';
 
 interface ManagedFieldsEntry {
   readonly manager?: string;

@@ -9,7 +9,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../core/common/index.js';
-import { METRIC_PREFIX } from '../metrics.js';
+import { METRIC_PREFIX } from '../metrics/metrics.js';
 import { messageFor, type NotifyMessage, type NotifyTarget, type TransitionNotice } from './message.js';
 
 export const NOTIFY_RESULTS = ['delivered', 'retried', 'failed', 'dropped'] as const;
