@@ -8,12 +8,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
 import { auditLogPath } from '../support/kube/apiserver.js';
 import { installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
+import { RampartGrants } from '../support/kube/grants.js';
 import { contractBody, createContract, deleteContract, ensureNamespace } from '../support/kube/contracts.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -22,17 +23,11 @@ const admin = loadKubeConfig(kubeconfig);
 const namespace = uniqueName('authz');
 const contract = uniqueName('routes');
 const dir = mkdtempSync(join(tmpdir(), 'rampart-authz-'));
-const roles: string[] = [];
 let cp: ControlplaneProcess;
 const tokens: Record<'reader' | 'operator' | 'outsider', string> = { reader: '', operator: '', outsider: '' };
 
-async function grant(sa: string, rules: { resources: string[]; verbs: string[] }[]): Promise<void> {
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  const name = `${namespace}-${sa}`;
-  roles.push(name);
-  await rbac.createClusterRole({ body: { metadata: { name }, rules: rules.map((r) => ({ apiGroups: ['rampart.dev'], ...r })) } });
-  await rbac.createClusterRoleBinding({ body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace }] } });
-}
+const grants = new RampartGrants(admin, namespace);
+const grant = (sa: string, rules: { resources: string[]; verbs: string[] }[]): Promise<void> => grants.grant(sa, rules);
 
 beforeAll(async () => {
   await installCrd(admin);
@@ -59,11 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cp?.stop();
   await deleteContract(admin, contract);
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  for (const name of roles) {
-    await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
-    await rbac.deleteClusterRole({ name }).catch(() => undefined);
-  }
+  await grants.removeAll();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -12,7 +12,7 @@
  *   receiver (--notify).
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,16 +24,15 @@ import { REPO_ROOT, startControlplaneProcess, type ControlplaneProcess } from '.
 import { kstatus } from '../support/kube-peers/peers.js';
 import { installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { contractBody, createContract, deleteContract, ensureNamespace, getContract, type ContractObject } from '../support/kube/contracts.js';
+import { kubectlWithPlugin, type Kubectl } from '../support/kube/kubectl.js';
 import { waitFor } from '../support/wait-for.js';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
-const kubectlBin = join(inject('kubeBinDir'), 'kubectl');
 const admin = loadKubeConfig(kubeconfig);
 const namespace = uniqueName('gitops');
 const TOKEN = 'gitops-test-token';
 const dir = mkdtempSync(join(tmpdir(), 'rampart-gitops-'));
-const binDir = join(dir, 'bin');
 let cp: ControlplaneProcess;
 let agent: CollectorClient;
 let pump: NodeJS.Timeout | null = null;
@@ -41,14 +40,8 @@ const events: Record<string, unknown>[] = [];
 let receiver: Server;
 const created: string[] = [];
 
-/** kubectl with the test kubeconfig and a PATH where it finds the kubectl-rampart plugin. */
-function kubectl(args: readonly string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(kubectlBin, [...args], { env: { PATH: `${binDir}:${process.env['PATH']}`, KUBECONFIG: kubeconfig, HOME: dir }, timeout: timeoutMs }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+let k: Kubectl;
+const kubectl = (args: readonly string[], timeoutMs?: number): ReturnType<Kubectl['run']> => k.run(args, timeoutMs);
 
 async function lua(obj: unknown): Promise<{ status: string; message: string }> {
   // The object as a Lua table constructor (JSON's arrays and objects map one to one).
@@ -84,8 +77,7 @@ beforeAll(async () => {
   await installCrd(admin);
   await ensureNamespace(admin, namespace);
   // The plugin as kubectl discovers it: an executable named kubectl-rampart on PATH.
-  mkdirSync(binDir);
-  symlinkSync(join(REPO_ROOT, 'bin/kubectl-rampart'), join(binDir, 'kubectl-rampart'));
+  k = kubectlWithPlugin(inject('kubeBinDir'), kubeconfig, dir);
   receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
@@ -255,8 +247,8 @@ describe('GitOps status and actions on a real API server', () => {
     expect(got.code, got.stderr).toBe(0);
     expect(got.stdout).toMatch(new RegExp(`^${name}\\s+1\\s+full \\(3/3\\)\\s+Complete\\s+advance\\s+True`, 'm'));
     const plugins = await kubectl(['plugin', 'list']);
-    expect(plugins.stdout).toContain(join(binDir, 'kubectl-rampart'));
-    const watch = spawn(kubectlBin, ['rampart', 'watch', name, '--timeout=3s'], { env: { PATH: `${binDir}:${process.env['PATH']}`, KUBECONFIG: kubeconfig } });
+    expect(plugins.stdout).toContain(join(dir, 'bin', 'kubectl-rampart'));
+    const watch = spawn(k.bin, ['rampart', 'watch', name, '--timeout=3s'], { env: k.env });
     let out = '';
     watch.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((resolve) => watch.on('exit', resolve));

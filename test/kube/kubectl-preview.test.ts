@@ -6,25 +6,24 @@
  * user's token (the proxy drops Authorization), which the control plane checks.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RAMPART_BIN, REPO_ROOT } from '../support/controlplane-process.js';
+import { RAMPART_BIN } from '../support/controlplane-process.js';
 import { loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { contractBody } from '../support/kube/contracts.js';
+import { kubectlWithPlugin, type Kubectl } from '../support/kube/kubectl.js';
 import { createNamespace, createPod } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait-for.js';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
-const kubectlBin = join(inject('kubeBinDir'), 'kubectl');
 const admin = loadKubeConfig(kubeconfig);
 const namespace = uniqueName('preview');
 const dir = mkdtempSync(join(tmpdir(), 'rampart-preview-'));
-const binDir = join(dir, 'bin');
 // One namespace and one /30 per run; the host side .1, the control plane's side .2.
 const tag = (process.pid % 250) + 1;
 const netns = `rampart-pv-${process.pid}`;
@@ -38,17 +37,11 @@ async function ip(...args: string[]): Promise<void> {
   await run('ip', args);
 }
 
-function kubectl(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(kubectlBin, [...args], { env: { PATH: `${binDir}:${process.env['PATH']}`, KUBECONFIG: kubeconfig, HOME: dir }, timeout: 30_000 }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+let k: Kubectl;
+const kubectl = (args: readonly string[]): ReturnType<Kubectl['run']> => k.run(args);
 
 beforeAll(async () => {
-  mkdirSync(binDir);
-  symlinkSync(join(REPO_ROOT, 'bin/kubectl-rampart'), join(binDir, 'kubectl-rampart'));
+  k = kubectlWithPlugin(inject('kubeBinDir'), kubeconfig, dir);
   await ip('netns', 'add', netns);
   await ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf);
   await ip('link', 'set', nsIf, 'netns', netns);
