@@ -9,9 +9,9 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject, type V1ObjectMeta } from '@kubernetes/client-node';
 import { silentLogger } from '../../io/json-logger.js';
+import { apiErrorStatus, describeApiError } from '../../io/kube/api-error.js';
 import { WatchedCollection, type WatchEvent } from '../../io/kube/list-watch.js';
-import { ACTION_ANNOTATION, ACTION_ID_ANNOTATION, type OperatorActionName } from '../../core/contract/index.js';
-import { RAMPCONTRACT } from '../../controlplane/contracts/rampcontract-gvr.js';
+import { ACTION_ANNOTATION, ACTION_ID_ANNOTATION, RAMPCONTRACT, type OperatorActionName } from '../../core/contract/index.js';
 
 /** A RampContract as read from the API server (status as the control plane wrote it). */
 export interface ContractObject extends KubernetesObject {
@@ -56,17 +56,10 @@ export function loadKubeConfig(options: { kubeconfig?: string; context?: string 
 }
 
 function explain(e: unknown, what: string): ClusterError {
-  if (e instanceof ApiException) {
-    let message = '';
-    try {
-      message = (JSON.parse(String(e.body)) as { message?: string }).message ?? '';
-    } catch {
-      message = String(e.body ?? '');
-    }
-    if (e.code === 404) return new ClusterError(`${what}: not found`, 404);
-    return new ClusterError(`${what}: HTTP ${e.code}${message ? `: ${message}` : ''}`, e.code);
-  }
-  return new ClusterError(`${what}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`, null);
+  const { code } = apiErrorStatus(e);
+  if (code === 404) return new ClusterError(`${what}: not found`, 404);
+  const cause = e instanceof Error && !(e instanceof ApiException) && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+  return new ClusterError(`${what}: ${describeApiError(e)}${cause}`, code);
 }
 
 export class Cluster {
