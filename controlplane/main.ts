@@ -24,6 +24,7 @@ import { KubernetesMode } from './kubernetes/kubernetes-mode.js';
 import type { ContractSource } from './contracts/contract-source.js';
 import { MapMetrics } from './map/map-metrics.js';
 import { noticeOf } from './notify/notice-of.js';
+import { TlsSecret } from './access/tls-secret.js';
 import { Notifier } from './notify/notifier.js';
 import { MapService } from './map/map-service.js';
 import { startWebhook, type WebhookHandle } from './admission/webhook.js';
@@ -33,6 +34,9 @@ import { FileContractSource } from './contracts/file-contract-source.js';
 import { Reconciler } from './rollout/reconciler.js';
 import { Journal } from './state/journal.js';
 import { loadKnownNodes, saveKnownNodes } from './state/known-nodes.js';
+
+/** The Service agents dial (deploy/controlplane/service.yaml): its names go into a managed gRPC certificate. */
+export const CONTROLPLANE_SERVICE = 'rampart-controlplane';
 
 /** How often the live stream sends per-contract rates. */
 export const RATES_INTERVAL_MS = 1000;
@@ -228,10 +232,17 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   else reconciler.start(controller.signal);
 
   // Read now: a missing or unreadable file fails the start with its name, not the first agent.
-  const tls = config.grpcTls
+  let tls = config.grpcTls
     ? { certPem: readFileSync(config.grpcTls.certFile), keyPem: readFileSync(config.grpcTls.keyFile), clientCaPem: config.grpcTls.clientCaFile === null ? null : readFileSync(config.grpcTls.clientCaFile) }
     : null;
-  if (tls === null) log.warn('agent gRPC port without TLS: no --grpc-tls-cert/--grpc-tls-key; reports and tokens cross the network in plaintext');
+  if (kube && config.grpcTlsSecret !== null) {
+    // Kubernetes mode without cert-manager: a certificate this control plane keeps in a Secret.
+    const secret = new TlsSecret({ kc: kube.target.kc, namespace: kube.target.namespace, name: config.grpcTlsSecret, service: CONTROLPLANE_SERVICE, clock, log: log.child({ component: 'grpc-tls' }) });
+    const material = await secret.ensure();
+    tls = { certPem: Buffer.from(material.certPem), keyPem: Buffer.from(material.keyPem), clientCaPem: null };
+    secret.watch(controller.signal, (reason) => (deps.onFatal ?? ((r: string) => log.error('restart needed', { reason: r })))(reason));
+  }
+  if (tls === null) log.warn('agent gRPC port without TLS: no --grpc-tls-cert/--grpc-tls-key or --grpc-tls-secret; reports and tokens cross the network in plaintext');
   const grpcPort = await collector.listen(config.grpcListen, tls);
   const staticDir = path.resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
   let ready = false;

@@ -30,6 +30,8 @@ export interface ControlplaneConfig {
   readonly grpcListen: string;
   /** null: the gRPC port speaks plaintext (a warning is logged). */
   readonly grpcTls: GrpcTlsConfig | null;
+  /** Kubernetes mode: serve the gRPC port with the certificate in this Secret, created and renewed by the control plane (`--grpc-tls-secret`). */
+  readonly grpcTlsSecret: string | null;
   readonly httpListen: ListenAddress;
   readonly tokenFile: string | null;
   /** Reads (GET and the stream) without a token. Mutations always need it. */
@@ -84,6 +86,7 @@ const OPTIONS = {
   'grpc-tls-cert': 'GRPC_TLS_CERT_FILE',
   'grpc-tls-key': 'GRPC_TLS_KEY_FILE',
   'grpc-tls-client-ca': 'GRPC_TLS_CLIENT_CA_FILE',
+  'grpc-tls-secret': 'GRPC_TLS_SECRET',
   'http-listen': 'HTTP_LISTEN',
   'token-file': 'TOKEN_FILE',
   'reconcile-interval': 'RECONCILE_INTERVAL',
@@ -114,7 +117,7 @@ export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir
                             [--grpc-listen <addr>] [--http-listen <addr>]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
-                            [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>]]
+                            [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>] | --grpc-tls-secret <name>]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
                             [--map-retention <dur>] [--map-max-edges <n>]
                             [--webhook-listen <addr> --tls-cert <file> --tls-key <file>] [--kubeconfig <file>]
@@ -200,6 +203,10 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   if (!grpcCert !== !grpcKey) problems.push(problem(grpcCert ? (grpcKey?.where ?? '--grpc-tls-key') : '--grpc-tls-cert', 'the server certificate and key go together'));
   if (grpcClientCa && !grpcCert) problems.push(problem(grpcClientCa.where, 'client certificates need server TLS: set --grpc-tls-cert and --grpc-tls-key'));
   const grpcTls: GrpcTlsConfig | null = grpcCert && grpcKey ? { certFile: grpcCert.value, keyFile: grpcKey.value, clientCaFile: grpcClientCa?.value ?? null } : null;
+  const grpcTlsSecret = read('grpc-tls-secret');
+  if (grpcTlsSecret && !kubernetesMode) problems.push(problem(grpcTlsSecret.where, 'only with --kubernetes: the certificate is kept in a Secret'));
+  if (grpcTlsSecret && grpcCert) problems.push(problem(grpcTlsSecret.where, 'either a Secret the control plane manages or --grpc-tls-cert/--grpc-tls-key files, not both'));
+  if (grpcTlsSecret && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(grpcTlsSecret.value)) problems.push(problem(grpcTlsSecret.where, `expected a Secret name, got ${JSON.stringify(grpcTlsSecret.value)}`));
   const httpText = read('http-listen');
   const http = parseListen(httpText?.value ?? CONTROLPLANE_DEFAULTS.httpListen);
   if (!http.ok) problems.push(problem(httpText?.where ?? '--http-listen', http.error));
@@ -246,6 +253,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     baselineDir: baselineDir === '' ? null : baselineDir,
     grpcListen: grpcListen.startsWith(':') ? `0.0.0.0${grpcListen}` : grpcListen,
     grpcTls,
+    grpcTlsSecret: grpcTlsSecret?.value ?? null,
     httpListen: http.ok ? http.value : { host: '0.0.0.0', port: 0 },
     tokenFile: tokenFile === '' ? null : tokenFile,
     openReads,

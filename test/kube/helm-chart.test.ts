@@ -109,6 +109,17 @@ describe('helm chart deploy/helm/rampart', () => {
     expect(rendered.has('Certificate/rampart-system/rampart-admission')).toBe(false);
   });
 
+  it('lets cert-manager issue the agents’ gRPC certificate instead of the control plane', async () => {
+    const rendered = byKey(await template('grpcTls.certManager=true'));
+    const cert = rendered.get('Certificate/rampart-system/rampart-controlplane-grpc') as unknown as { spec: { secretName: string; dnsNames: string[] } };
+    expect(cert.spec).toMatchObject({ secretName: 'rampart-controlplane-tls', dnsNames: expect.arrayContaining(['rampart-controlplane.rampart-system.svc']) });
+    const args = (rendered.get('Deployment/rampart-system/rampart-controlplane') as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
+    expect(args).toEqual(expect.arrayContaining(['--grpc-tls-cert=/etc/rampart/grpc-tls/tls.crt', '--grpc-tls-key=/etc/rampart/grpc-tls/tls.key']));
+    expect(args.some((a) => a.startsWith('--grpc-tls-secret'))).toBe(false);
+    // The control plane then needs no right on Secrets.
+    expect(rendered.has('Role/rampart-system/rampart-controlplane-tls')).toBe(false);
+  });
+
   it('renders deploy/prometheus/rules.yaml as is, in the chosen namespace', async () => {
     const [rule] = plain('prometheus/rules.yaml');
     expect((await template('prometheusRules.enabled=true')).find((o) => o.kind === 'PrometheusRule')).toEqual(rule);

@@ -12,6 +12,7 @@ describe('loadControlplaneConfig', () => {
         baselineDir: null,
         grpcListen: '0.0.0.0:9967',
         grpcTls: null,
+        grpcTlsSecret: null,
         httpListen: { host: '0.0.0.0', port: 9968 },
         tokenFile: null,
         openReads: false,
@@ -29,6 +30,14 @@ describe('loadControlplaneConfig', () => {
         notify: [],
       },
     });
+  });
+
+  it('takes --grpc-tls-secret in Kubernetes mode only, and not beside certificate files', () => {
+    expect(loadControlplaneConfig(['--kubernetes', '--grpc-tls-secret', 'rampart-controlplane-tls'], {})).toMatchObject({ ok: true, value: { grpcTlsSecret: 'rampart-controlplane-tls' } });
+    const fileMode = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--grpc-tls-secret', 'x'], {});
+    expect(fileMode.ok ? [] : fileMode.error.map((p) => `${p.path}: ${p.message}`)).toEqual(['--grpc-tls-secret: only with --kubernetes: the certificate is kept in a Secret']);
+    const both = loadControlplaneConfig(['--kubernetes', '--grpc-tls-secret', 'x', '--grpc-tls-cert', 'c', '--grpc-tls-key', 'k'], {});
+    expect(both.ok ? [] : both.error.map((p) => p.path)).toEqual(['--grpc-tls-secret']);
   });
 
   it('reads --notify (repeatable), else NOTIFY_URLS, and names a bad URL', () => {
