@@ -45,8 +45,13 @@ export class ClusterError extends Error {
 
 export function loadKubeConfig(options: { kubeconfig?: string; context?: string }): KubeConfig {
   const kc = new KubeConfig();
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else kc.loadFromDefault();
+  const file = options.kubeconfig ?? process.env['KUBECONFIG'] ?? '~/.kube/config';
+  try {
+    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (e) {
+    throw new ClusterError(`cannot load the kubeconfig ${file}: ${e instanceof Error ? e.message : String(e)}`, null);
+  }
   if (options.context) {
     if (!kc.getContexts().some((c) => c.name === options.context)) throw new ClusterError(`no context named ${JSON.stringify(options.context)} in the kubeconfig`, null);
     kc.setCurrentContext(options.context);

@@ -69,6 +69,8 @@ async function main(args: readonly string[]): Promise<number> {
   }
   const output = readOneOf(values.output, '-o', ['table', 'json']);
   if (!output.ok) return fail([output.error]);
+  const known = ['get', 'status', 'history', 'watch', 'preview', ...OPERATOR_ACTIONS];
+  if (!known.includes(command)) return fail([problem('(arguments)', `unknown command ${JSON.stringify(command)}`)]);
   const cluster = new Cluster(loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context }));
   const json = output.value === 'json';
 
