@@ -237,7 +237,17 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     : null;
   if (kube && config.grpcTlsSecret !== null) {
     // Kubernetes mode without cert-manager: a certificate this control plane keeps in a Secret.
-    const secret = new TlsSecret({ kc: kube.target.kc, namespace: kube.target.namespace, name: config.grpcTlsSecret, service: CONTROLPLANE_SERVICE, clock, log: log.child({ component: 'grpc-tls' }) });
+    // RAMPART_TLS_CHECK_MS: tests shorten the hourly check (never needed in production).
+    const checkMs = Number(process.env['RAMPART_TLS_CHECK_MS'] ?? '');
+    const secret = new TlsSecret({
+      kc: kube.target.kc,
+      namespace: kube.target.namespace,
+      name: config.grpcTlsSecret,
+      service: CONTROLPLANE_SERVICE,
+      clock,
+      log: log.child({ component: 'grpc-tls' }),
+      ...(Number.isFinite(checkMs) && checkMs > 0 ? { checkIntervalMs: checkMs } : {}),
+    });
     const material = await secret.ensure();
     tls = { certPem: Buffer.from(material.certPem), keyPem: Buffer.from(material.keyPem), clientCaPem: null };
     secret.watch(controller.signal, (reason) => (deps.onFatal ?? ((r: string) => log.error('restart needed', { reason: r })))(reason));

@@ -64,11 +64,11 @@ afterAll(async () => {
 });
 
 /** The chart's control plane flags, less the listen addresses (loopback ports here), against the test API server. */
-async function startControlplane(): Promise<ControlplaneProcess> {
+async function startControlplane(env: Record<string, string> = {}): Promise<ControlplaneProcess> {
   const [command, ...flags] = cpArgs;
   expect(command).toBe('controlplane');
   const kept = flags.filter((a) => !a.startsWith('--grpc-listen') && !a.startsWith('--http-listen'));
-  const cp = await startControlplaneProcess([...kept, '--kubeconfig', kubeconfig, '--namespace', namespace, '--expected-nodes', 'tls-node']);
+  const cp = await startControlplaneProcess([...kept, '--kubeconfig', kubeconfig, '--namespace', namespace, '--expected-nodes', 'tls-node'], env);
   stops.push(() => cp.stop('SIGKILL'));
   return cp;
 }
@@ -116,16 +116,34 @@ describe('agents to the control plane over TLS, as the chart runs them', () => {
     await cp.stop('SIGTERM');
   });
 
-  it('renews a certificate near its end on start, keeping the CA the agents trust', async () => {
+  /** Puts into the Secret the same CA's certificate issued 85 days ago: 5 days left, inside the renewal window. */
+  async function ageCertificate(): Promise<{ before: Record<string, string>; oldPem: string }> {
     const before = await secret();
-    // The same CA's certificate, issued 85 days ago: 5 days left, inside the renewal window.
     const old = issueTlsMaterial([`rampart-controlplane.${namespace}.svc`], Date.now() - 85 * 86_400_000, { caPem: before['ca.crt']!, caKeyPem: before['ca.key']! });
     const current = await core.readNamespacedSecret({ name: SECRET, namespace });
     await core.replaceNamespacedSecret({ name: SECRET, namespace, body: { ...current, data: { ...current.data, 'tls.crt': Buffer.from(old.certPem).toString('base64'), 'tls.key': Buffer.from(old.keyPem).toString('base64') } } });
+    return { before, oldPem: old.certPem };
+  }
+
+  it('renews a certificate near its end while running, and restarts to serve the new one', async () => {
+    const cp = await startControlplane({ RAMPART_TLS_CHECK_MS: '300' });
+    const served = (await secret())['tls.crt'];
+    const { before } = await ageCertificate();
+    // The periodic check renews it (same CA) and the replica exits, to be started again with it.
+    expect(await waitFor(() => (cp.proc.exitCode !== null ? cp.proc.exitCode : false), { timeoutMs: 15_000, what: 'the replica to exit after the renewal' })).toBe(1);
+    expect(cp.logs.find((l) => l['msg'] === 'exiting')).toMatchObject({ reason: 'the gRPC serving certificate was renewed' });
+    const after = await secret();
+    expect(after['ca.crt']).toBe(before['ca.crt']);
+    expect(after['tls.crt']).not.toBe(served);
+    expect(Date.parse(new X509Certificate(after['tls.crt']!).validTo) - Date.now()).toBeGreaterThan(80 * 86_400_000);
+  });
+
+  it('renews a certificate near its end on start, keeping the CA the agents trust', async () => {
+    const { before, oldPem } = await ageCertificate();
     const cp = await startControlplane();
     const after = await secret();
     expect(after['ca.crt']).toBe(before['ca.crt']);
-    expect(after['tls.crt']).not.toBe(old.certPem);
+    expect(after['tls.crt']).not.toBe(oldPem);
     expect(Date.parse(new X509Certificate(after['tls.crt']!).validTo) - Date.now()).toBeGreaterThan(80 * 86_400_000);
     expect(cp.logs.some((l) => l['msg'] === 'gRPC serving certificate renewed')).toBe(true);
     await cp.stop('SIGTERM');
