@@ -248,11 +248,18 @@ describe('GitOps status and actions on a real API server', () => {
     expect(got.stdout).toMatch(new RegExp(`^${name}\\s+1\\s+full \\(3/3\\)\\s+Complete\\s+advance\\s+True`, 'm'));
     const plugins = await kubectl(['plugin', 'list']);
     expect(plugins.stdout).toContain(join(dir, 'bin', 'kubectl-rampart'));
-    const watch = spawn(k.bin, ['rampart', 'watch', name, '--timeout=3s'], { env: k.env });
+    const watch = spawn(k.bin, ['rampart', 'watch', name, '--timeout=20s'], { env: k.env });
     let out = '';
     watch.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => watch.on('exit', resolve));
-    expect(code).toBe(0);
-    expect(out).toMatch(new RegExp(`${name}\\s+rev 1\\s+full \\(3/3\\)\\s+Complete\\s+advance`));
+    const exited = new Promise<number | null>((resolve) => watch.on('exit', resolve));
+    await waitFor(() => new RegExp(`${name}\\s+rev 1\\s+full \\(3/3\\)\\s+Complete\\s+advance`).test(out), { what: 'the watch to print the contract as it is' });
+    // A change while watching: the next line comes from the watch, not a poll of ours.
+    const r = await kubectl(['annotate', 'rampcontract', name, 'rampart.dev/action=rollback', 'rampart.dev/action-id=rollback-while-watched', '--overwrite']);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(() => new RegExp(`${name}\\s+rev 1\\s+monitor \\(1/3\\)\\s+RolledBack`).test(out), { timeoutMs: 15_000, what: 'the watch to print the rollback' }).catch((e: unknown) => {
+      throw new Error(`${String(e)}; the watch printed:\n${out}`);
+    });
+    watch.kill('SIGINT');
+    expect(await exited).toBe(0);
   });
 });
