@@ -20,14 +20,14 @@ import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics/metrics.js';
-import { KubernetesMode } from './kubernetes/kubernetes-mode.js';
+import type { KubernetesMode } from './kubernetes/kubernetes-mode.js';
 import type { ContractSource } from './contracts/contract-source.js';
 import { MapMetrics } from './map/map-metrics.js';
 import { noticeOf } from './notify/notice-of.js';
 import { TlsSecret } from './access/tls-secret.js';
 import { Notifier } from './notify/notifier.js';
 import { MapService } from './map/map-service.js';
-import { startWebhook, type WebhookHandle } from './admission/webhook.js';
+import type { WebhookHandle } from './admission/webhook.js';
 import type { BaselineSource } from './baseline/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './baseline/file-baseline-source.js';
 import { FileContractSource } from './contracts/file-contract-source.js';
@@ -83,7 +83,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const kube =
     config.kubernetes === null
       ? null
-      : await KubernetesMode.start({
+      : // NOTE: loaded only in Kubernetes mode (and the webhook only when asked for): the
+        // Kubernetes client's modules alone are ~20 MiB of heap a file-mode control plane never uses.
+        await (await import('./kubernetes/kubernetes-mode.js')).KubernetesMode.start({
           config,
           log,
           clock,
@@ -237,8 +239,6 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     : null;
   if (kube && config.grpcTlsSecret !== null) {
     // Kubernetes mode without cert-manager: a certificate this control plane keeps in a Secret.
-    // RAMPART_TLS_CHECK_MS: tests shorten the hourly check (never needed in production).
-    const checkMs = Number(process.env['RAMPART_TLS_CHECK_MS'] ?? '');
     const secret = new TlsSecret({
       kc: kube.target.kc,
       namespace: kube.target.namespace,
@@ -246,7 +246,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
       service: CONTROLPLANE_SERVICE,
       clock,
       log: log.child({ component: 'grpc-tls' }),
-      ...(Number.isFinite(checkMs) && checkMs > 0 ? { checkIntervalMs: checkMs } : {}),
+      ...(config.kubernetes?.tuning.tlsCheckMs !== undefined ? { checkIntervalMs: config.kubernetes.tuning.tlsCheckMs } : {}),
     });
     const material = await secret.ensure();
     tls = { certPem: Buffer.from(material.certPem), keyPem: Buffer.from(material.keyPem), clientCaPem: null };
@@ -277,7 +277,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     }),
   });
   const address = await http.listen(config.httpListen.host, config.httpListen.port);
-  const webhook: WebhookHandle | null = config.webhook === null ? null : await startWebhook({
+  const webhook: WebhookHandle | null = config.webhook === null ? null : await (await import('./admission/webhook.js')).startWebhook({
           ...config.webhook,
           kubeconfig: config.kubeconfig,
           map: trafficMap,

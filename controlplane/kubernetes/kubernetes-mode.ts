@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { Actuator } from '../actuation/actuator.js';
-import type { ControlplaneConfig } from '../config/config.js';
+import type { ControlplaneConfig, KubernetesTuning } from '../config/config.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import type { Journal } from '../state/journal.js';
 import { AnnotationActions } from './annotation-actions.js';
@@ -36,21 +36,12 @@ import { StatusWriter } from '../contracts/status-writer.js';
 /** How often the leader looks for action annotations it could not act on when they arrived. */
 const ACTION_SWEEP_MS = 1000;
 
-/** Timings tests shorten through the environment (never needed in production). */
-function envMs(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
-  const v = env[name];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
-}
-
 export interface KubernetesModeOptions {
   readonly config: ControlplaneConfig;
   readonly log: Logger;
   readonly clock: Clock;
   /** Leadership lost or fenced: the process should exit (Kubernetes restarts it). */
   readonly onFatal: (reason: string) => void;
-  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export class KubernetesMode {
@@ -69,16 +60,18 @@ export class KubernetesMode {
   private electing: Promise<void> | null = null;
   private leaderSince: number | null = null;
 
-  private constructor(o: KubernetesModeOptions, target: KubeTarget, identity: string) {
+  private readonly tuning: KubernetesTuning;
+
+  private constructor(o: KubernetesModeOptions, target: KubeTarget, tuning: KubernetesTuning, identity: string) {
     this.o = o;
     this.target = target;
-    const env = o.env ?? process.env;
+    this.tuning = tuning;
     const log = o.log.child({ component: 'kubernetes' });
     this.source = new KubeContractSource({
       kc: target.kc,
       log: log.child({ component: 'contract-watch' }),
-      watchTimeoutSeconds: envMs(env, 'RAMPART_WATCH_TIMEOUT_SECONDS'),
-      watchdogMs: envMs(env, 'RAMPART_WATCH_WATCHDOG_MS'),
+      watchTimeoutSeconds: tuning.watchTimeoutSeconds,
+      watchdogMs: tuning.watchdogMs,
     });
     this.elector = new LeaseElector({
       kc: target.kc,
@@ -86,10 +79,10 @@ export class KubernetesMode {
       identity,
       log: log.child({ component: 'leader-election' }),
       clock: o.clock,
-      leaseDurationMs: envMs(env, 'RAMPART_LEASE_DURATION_MS'),
-      renewDeadlineMs: envMs(env, 'RAMPART_LEASE_RENEW_DEADLINE_MS'),
-      renewPeriodMs: envMs(env, 'RAMPART_LEASE_RENEW_PERIOD_MS'),
-      retryPeriodMs: envMs(env, 'RAMPART_LEASE_RETRY_PERIOD_MS'),
+      leaseDurationMs: tuning.leaseDurationMs,
+      renewDeadlineMs: tuning.leaseRenewDeadlineMs,
+      renewPeriodMs: tuning.leaseRenewPeriodMs,
+      retryPeriodMs: tuning.leaseRetryPeriodMs,
     });
     this.actuation = createKubernetesActuation({
       kc: target.kc,
@@ -99,7 +92,7 @@ export class KubernetesMode {
       contractObject: (name) => this.source.object(name),
       isLeader: () => this.isLeader(),
       identity: this.elector.identity,
-      resyncMs: envMs(env, 'RAMPART_ACTUATOR_RESYNC_MS'),
+      resyncMs: tuning.actuatorResyncMs,
     });
     const inner = this.actuation.actuator;
     this.actuator = new StatusFirstActuator({
@@ -118,10 +111,11 @@ export class KubernetesMode {
     if (o.config.kubernetes === null) throw new Error('not in Kubernetes mode');
     // The replica's name (the pod's, from the Deployment's RAMPART_LEADER_IDENTITY): the Lease
     // holder, the Events' reportingInstance, and the User-Agent of every write.
-    const identity = (o.env ?? process.env)['RAMPART_LEADER_IDENTITY'] ?? `${os.hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    const tuning = o.config.kubernetes.tuning;
+    const identity = tuning.leaderIdentity ?? `${os.hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
     const target = loadKubeTarget(o.config.kubernetes, undefined, replicaUserAgent(identity));
     if (o.config.stateDir !== '') fs.mkdirSync(o.config.stateDir, { recursive: true });
-    const mode = new KubernetesMode(o, target, identity);
+    const mode = new KubernetesMode(o, target, tuning, identity);
     o.log.info('kubernetes mode', { server: target.kc.getCurrentCluster()?.server, config: target.source, namespace: target.namespace, identity: mode.elector.identity });
     await mode.source.start(mode.controller.signal);
     // Every replica keeps the NetworkPolicy and Pod caches warm; only the leader writes.
@@ -206,7 +200,7 @@ export class KubernetesMode {
           },
           applyState: (name) => this.actuator.applyState(name),
           lastAction: (name) => actions.lastAction(name),
-          intervalMs: envMs(this.o.env ?? process.env, 'RAMPART_STATUS_INTERVAL_MS'),
+          intervalMs: this.tuning.statusIntervalMs,
         });
         this.events = new EventRecorder({
           kc: this.target.kc,
