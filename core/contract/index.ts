@@ -7,3 +7,4 @@ export * from './to-json.js';
 export * from './limits.js';
 export * from './status.js';
 export * from './unknown-fields.js';
+export * from './actions.js';
