@@ -48,6 +48,8 @@ const USAGE = `usage: rampart evaluate --policies <file|dir> --flows <file|-> [-
   --baseline  NetworkPolicies already in force (same formats); verdicts become changes against them, a
               same-named policy of --policies replacing the baseline's
   --format    jsonl (default: one line per input line) or table (a summary for people)
+  --namespace the namespace of policies that name none (default: default)
+  --strict    unknown fields in the policies are errors, not warnings (as kubectl --validate=strict)
 
 exit: 0 nothing denied, 1 some flow denied (with --baseline: some side newly denied), 2 bad input
 `;
@@ -63,6 +65,7 @@ interface Options {
   readonly pods: string | null;
   readonly baseline: string | null;
   readonly format: 'jsonl' | 'table';
+  readonly load: { readonly namespace: string | null; readonly strict: boolean };
 }
 
 const FLAGS = {
@@ -71,6 +74,8 @@ const FLAGS = {
   pods: { type: 'string' },
   baseline: { type: 'string' },
   format: { type: 'string', default: 'jsonl' },
+  namespace: { type: 'string' },
+  strict: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -84,7 +89,7 @@ function parseOptions(args: readonly string[]): Result<Options | null, readonly 
   const format = readOneOf(values.format, '--format', ['jsonl', 'table']);
   const bad = [policies, flows, format].flatMap((r) => (r.ok ? [] : [r.error]));
   if (!policies.ok || !flows.ok || !format.ok) return err(bad);
-  return ok({ policies: policies.value, flows: flows.value, pods: values.pods ?? null, baseline: values.baseline ?? null, format: format.value });
+  return ok({ policies: policies.value, flows: flows.value, pods: values.pods ?? null, baseline: values.baseline ?? null, format: format.value, load: { namespace: values.namespace ?? null, strict: values.strict === true } });
 }
 
 const EGRESS_ONLY = { egress: true, ingress: false } as const;
@@ -162,7 +167,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const loaded = await loadPolicyManifests(options.policies);
+  const loaded = await loadPolicyManifests(options.policies, options.load);
   if (!loaded.ok) {
     reportProblems(loaded.error);
     return 2;
@@ -180,7 +185,7 @@ export async function run(args: readonly string[]): Promise<number> {
   let brownfield: ChangeEvaluator | null = null;
   let judgedChange: FileChange | null = null;
   if (options.baseline !== null) {
-    const base = await loadPolicyManifests(options.baseline);
+    const base = await loadPolicyManifests(options.baseline, options.load);
     if (!base.ok) {
       reportProblems(base.error);
       return 2;

@@ -6,5 +6,7 @@ export * from './parse.js';
 export * from './to-json.js';
 export * from './limits.js';
 export * from './status.js';
+export * from './unknown-fields.js';
+export * from './actions.js';
 export * from './changes.js';
 export * from './file-change.js';
