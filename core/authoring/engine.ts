@@ -11,7 +11,8 @@ export interface AuthoringEvaluator {
 }
 
 export function evaluatorFor(policies: readonly NetworkPolicy[]): AuthoringEvaluator {
-  return createEvaluator(policies);
+  const evaluator = createEvaluator(policies);
+  return { policies, evaluate: (flow, sides, options) => evaluator.evaluate(flow, sides, options) };
 }
 
 /** Both sides, whatever node saw the flow: what a connection needs to get through end to end. */
