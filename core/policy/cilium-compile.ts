@@ -77,10 +77,19 @@ function compileRule(rule: CiliumRule, policyNamespace: string, subjectSelectsIn
   };
 }
 
+function withoutKey(labels: Readonly<Record<string, string>>, key: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) if (k !== key) out[k] = v;
+  return out;
+}
+
 export function compileCiliumSpec(policy: CiliumPolicy, spec: CiliumSpec, proposed: boolean, slots: SlotCounter): CompiledPolicy {
   const ns = policy.namespace;
   const subjectSelectsInit = selectorHasSource(spec.endpointSelector, 'reserved') && Object.keys(spec.endpointSelector.matchLabels).concat(spec.endpointSelector.matchExpressions.map((e) => e.key)).includes('reserved:init');
-  const subject = compileCiliumSelector(spec.endpointSelector, ns === '' ? [] : [{ key: `k8s:${POD_NAMESPACE_KEY}`, op: 'In', values: [ns] }]);
+  // A CNP's subject always lives in its namespace: Cilium sets `k8s:io.kubernetes.pod.namespace`
+  // to it, replacing a value the user wrote under that exact key (ParseToCiliumRule AddMatch).
+  const own = ns === '' ? spec.endpointSelector : { matchLabels: withoutKey(spec.endpointSelector.matchLabels, `k8s:${POD_NAMESPACE_KEY}`), matchExpressions: spec.endpointSelector.matchExpressions };
+  const subject = compileCiliumSelector(own, ns === '' ? [] : [{ key: `k8s:${POD_NAMESPACE_KEY}`, op: 'In', values: [ns] }]);
   const rules = (list: readonly CiliumRule[]): CompiledRule[] => list.map((r) => compileRule(r, ns, subjectSelectsInit, slots));
   const ingressOn = spec.ingress.length + spec.ingressDeny.length > 0;
   const egressOn = spec.egress.length + spec.egressDeny.length > 0;

@@ -298,6 +298,11 @@ function parseToPorts(w: Walk, list: readonly unknown[], path: string, deny: boo
         good = false;
         return;
       }
+      if (hasRules && parsed.port.port === null) {
+        w.problems.push(problem(childPath(childPath(childPath(at, 'ports'), j), 'port'), 'L7 rules can not be used with port 0 (every port)'));
+        good = false;
+        return;
+      }
       if (parsed.tcpOnly && parsed.port.protocol !== 'TCP') {
         w.problems.push(problem(childPath(childPath(childPath(at, 'ports'), j), 'protocol'), `L7 rules can only apply to TCP (not ${parsed.port.protocol}), except DNS rules`));
         good = false;
@@ -419,7 +424,7 @@ function parseRules(w: Walk, spec: Obj, path: string, field: 'ingress' | 'ingres
   return out;
 }
 
-function parseSpec(w: Walk, raw: unknown, path: string): CiliumSpec | null {
+function parseSpec(w: Walk, raw: unknown, path: string, namespace: string): CiliumSpec | null {
   const spec = optionalObject(w, raw, path);
   if (spec === null) return null;
   if (spec['nodeSelector'] !== undefined && spec['nodeSelector'] !== null) {
@@ -431,6 +436,10 @@ function parseSpec(w: Walk, raw: unknown, path: string): CiliumSpec | null {
     return null;
   }
   const endpointSelector = parseCiliumSelector(w, spec['endpointSelector'], childPath(path, 'endpointSelector'));
+  const nsMatch = endpointSelector?.matchLabels['k8s:io.kubernetes.pod.namespace'];
+  if (namespace !== '' && nsMatch !== undefined && nsMatch !== namespace) {
+    w.warnings.push(problem(childPath(childPath(childPath(path, 'endpointSelector'), 'matchLabels'), 'k8s:io.kubernetes.pod.namespace'), `names namespace ${nsMatch}, but a CiliumNetworkPolicy only selects endpoints of its own namespace ${namespace}: Cilium replaces it`));
+  }
   const dd = optionalObject(w, spec['enableDefaultDeny'], childPath(path, 'enableDefaultDeny')) ?? {};
   const flag = (key: 'ingress' | 'egress'): boolean => {
     const v = dd[key];
@@ -450,6 +459,11 @@ function parseSpec(w: Walk, raw: unknown, path: string): CiliumSpec | null {
     defaultDenyIngress: flag('ingress'),
     defaultDenyEgress: flag('egress'),
   };
+  if (result.ingress.length + result.ingressDeny.length + result.egress.length + result.egressDeny.length === 0 && w.problems.length === 0) {
+    // Cilium's Rule.Sanitize refuses a rule with no rules at all.
+    w.problems.push(problem(path, 'must have at least one of ingress, ingressDeny, egress or egressDeny'));
+    return null;
+  }
   return endpointSelector === null ? null : result;
 }
 
@@ -498,11 +512,11 @@ export function parseCiliumPolicy(raw: unknown, path: string): Result<CiliumPoli
   const specsList = optionalList(w, raw['specs'], childPath(path, 'specs'));
   if (!hasSpec && (specsList === null || specsList.length === 0)) w.problems.push(problem(childPath(path, 'spec'), 'is required (or specs)'));
   if (hasSpec) {
-    const s = parseSpec(w, raw['spec'], childPath(path, 'spec'));
+    const s = parseSpec(w, raw['spec'], childPath(path, 'spec'), namespace);
     if (s !== null) specs.push(s);
   }
   (specsList ?? []).forEach((r, i) => {
-    const s = parseSpec(w, r, childPath(childPath(path, 'specs'), i));
+    const s = parseSpec(w, r, childPath(childPath(path, 'specs'), i), namespace);
     if (s !== null) specs.push(s);
   });
   if (w.problems.length > 0) return err(w.problems);

@@ -341,7 +341,9 @@ function portsTrit(C: MatchContext, ports: readonly CompiledPort[]): Trit {
       if (!l4) continue; // ANY is TCP, UDP and SCTP (Cilium's mergeL4Filter), never ICMP
     } else if (p.protocol !== proto) continue;
     if (icmp) {
-      if (C.port === p.port) return YES;
+      // ICMP type 0 (EchoReply) becomes port 0 in Cilium's map, which is every type of the
+      // family (pkg/policy/api icmp.go → PortProtocol "0"): found by the differential test.
+      if (p.port === 0 || C.port === p.port) return YES;
       continue;
     }
     if (p.name === null) {

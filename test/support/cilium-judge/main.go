@@ -17,6 +17,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,7 +27,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cilium/cilium/pkg/crypto/certificatemanager"
 	"github.com/cilium/cilium/pkg/endpoint/regeneration"
+	envoypolicy "github.com/cilium/cilium/pkg/envoy/policy"
 	"github.com/cilium/cilium/pkg/identity"
 	"github.com/cilium/cilium/pkg/identity/identitymanager"
 	"github.com/cilium/cilium/pkg/k8s"
@@ -114,13 +117,20 @@ func (o *owner) GetNamedPort(ingress bool, name string, proto u8proto.U8proto) u
 	p, _ := o.cluster.GetNamedPort(name, proto)
 	return p
 }
-func (o *owner) PolicyDebug(string, ...any)              {}
-func (o *owner) IsHost() bool                              { return false }
-func (o *owner) PreviousMapState() *policy.MapState        { return nil }
+func (o *owner) PolicyDebug(string, ...any)         {}
+func (o *owner) IsHost() bool                       { return false }
+func (o *owner) PreviousMapState() *policy.MapState { return nil }
 func (o *owner) RegenerateIfAlive(*regeneration.ExternalRegenerationMetadata) <-chan bool {
 	ch := make(chan bool)
 	close(ch)
 	return ch
+}
+
+// noCertificates: the judge's policies carry no TLS contexts (they are judged at L4).
+type noCertificates struct{}
+
+func (noCertificates) GetTLSContext(context.Context, *api.TLSContext, string) (string, string, string, bool, error) {
+	return "", "", "", false, fmt.Errorf("no TLS secrets in the judge")
 }
 
 var logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -208,7 +218,7 @@ func identityLabels(ep endpointIn, fqdns []api.FQDNSelector) (labels.LabelArray,
 				if err != nil {
 					return nil, err
 				}
-				if re.MatchString(strings.ToLower(name) + ".") || re.MatchString(strings.ToLower(name)) {
+				if re.MatchString(strings.ToLower(name)+".") || re.MatchString(strings.ToLower(name)) {
 					l := f.IdentityLabel()
 					lbls[l.Key] = l
 				}
@@ -277,7 +287,8 @@ func judge(req *request) response {
 	}
 
 	idmgr := identitymanager.NewIDManager(logger)
-	repo := policy.NewPolicyRepository(logger, nil, nil, nil, idmgr, testpolicy.NewPolicyMetricsNoop())
+	l7 := envoypolicy.NewEnvoyL7RulesTranslator(logger, certificatemanager.NewMockSecretManagerInline())
+	repo := policy.NewPolicyRepository(logger, nil, noCertificates{}, l7, idmgr, testpolicy.NewPolicyMetricsNoop())
 	wg := &sync.WaitGroup{}
 	repo.GetSubjectSelectorCache().UpdateIdentities(idMap, nil, wg)
 	repo.GetSelectorCache().UpdateIdentities(idMap, nil, wg)
@@ -294,7 +305,8 @@ func judge(req *request) response {
 		if err != nil {
 			return nil, err
 		}
-		epp := sp.DistillPolicy(logger, &owner{id: uint64(i + 1), own: ownPorts[i], cluster: clusterPorts}, nil)
+		o := &owner{id: uint64(i + 1), own: ownPorts[i], cluster: clusterPorts}
+		epp := sp.DistillPolicy(logger, o, realizedRedirects(sp, o))
 		epp.Ready()
 		distilled[i] = epp
 		return epp, nil
@@ -332,6 +344,28 @@ func judge(req *request) response {
 		epp.Detach(logger)
 	}
 	return response{ID: req.ID, Results: results}
+}
+
+// realizedRedirects gives every L7 filter a proxy port, as the agent does once its proxies run
+// (pkg/endpoint/policy.go proxyID): an L7 rule then admits the connection at L4 and leaves the
+// request to the proxy. Without them the distilled policy skips unrealized redirects.
+func realizedRedirects(sp policy.SelectorPolicy, o *owner) map[string]uint16 {
+	redirects := map[string]uint16{}
+	for l4, tuple := range sp.RedirectFilters() {
+		port := l4.Port
+		proto := l4.U8Proto
+		if proto == 0 && !l4.Protocol.IsAny() {
+			proto, _ = u8proto.ParseProtocol(string(l4.Protocol))
+		}
+		if port == 0 && l4.PortName != "" {
+			port = o.GetNamedPort(l4.Ingress, l4.PortName, proto)
+			if port == 0 {
+				continue
+			}
+		}
+		redirects[policy.ProxyID(uint16(o.id), l4.Ingress, string(l4.Protocol), port, tuple.Policy.GetListener())] = 15001
+	}
+	return redirects
 }
 
 func verdict(e policy.MapStateEntry) string {
