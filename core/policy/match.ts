@@ -5,7 +5,7 @@
  */
 import type { Endpoint, Flow, PodEndpoint } from '../flow/index.js';
 import { ciliumIndexOf, type EndpointFacts, type EvaluationCaches } from './cache.js';
-import { labelIndex, matchCiliumSelector } from './cilium-selector.js';
+import { labelIndex, matchCiliumSelector, type LabelIndex } from './cilium-selector.js';
 import { parseIp, rangeContains, type IpAddress } from '../common/index.js';
 import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort, CompiledRule } from './compiled.js';
 import { endpointName } from './describe.js';
@@ -201,6 +201,17 @@ function fqdnTrit(C: MatchContext, peer: CompiledPeer): Trit {
   return NO;
 }
 
+/** Label indexes of non-pod peers, by their (shared, per-identity) label arrays. */
+const NON_POD_INDEXES = new WeakMap<readonly string[], LabelIndex>();
+const WORLD_LABELS: readonly string[] = ['reserved:world'];
+
+function nonPodIndex(p: Endpoint): LabelIndex {
+  const labels = p.labels.length > 0 ? p.labels : p.kind === 'reserved' ? [`reserved:${p.name}`] : WORLD_LABELS;
+  let index = NON_POD_INDEXES.get(labels);
+  if (index === undefined) NON_POD_INDEXES.set(labels, (index = labelIndex(labels, null)));
+  return index;
+}
+
 function endpointsTrit(C: MatchContext, peer: CompiledPeer): Trit {
   const p = C.peer;
   switch (p.kind) {
@@ -215,8 +226,7 @@ function endpointsTrit(C: MatchContext, peer: CompiledPeer): Trit {
       if ((p.kind === 'reserved' && (p.name === 'init' || p.name === 'unmanaged')) && !peer.endpoints!.requirements.some((r) => r.source === 'reserved')) {
         return maybe(C, `the peer ${endpointName(p, C.peerIpText)} is a pod whose labels Cilium does not know yet`);
       }
-      const labels = p.labels.length > 0 ? p.labels : [p.kind === 'external' ? 'reserved:world' : `reserved:${p.name}`];
-      return matchCiliumSelector(peer.endpoints!, labelIndex(labels, null)) === YES ? YES : NO;
+      return matchCiliumSelector(peer.endpoints!, nonPodIndex(p)) === YES ? YES : NO;
     }
     case 'unknown':
       return maybe(C, 'the peer identity is unknown, so its labels cannot be matched');

@@ -227,8 +227,11 @@ function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: E
   setPeer(C, dir, peer, flow);
   // Named ports depend on the resolver's answer for the destination pod; without a resolver
   // they are undecided for every pod alike, so memoising stays exact.
-  // toFQDNs verdicts depend on the flow's DNS names: not memoised by peer.
-  const key = (cand.namedPorts && (C.resolver !== undefined || C.clusterPorts !== undefined)) || (cand.fqdn && C.peerClass !== PEER_POD) ? null : peerKey(C);
+  let key = cand.namedPorts && (C.resolver !== undefined || C.clusterPorts !== undefined) ? null : peerKey(C);
+  // toFQDNs verdicts also depend on the flow's DNS names: they join the peer's key.
+  if (key !== null && cand.fqdn && C.peerClass !== PEER_POD && flow.destinationNames !== undefined && flow.destinationNames.length > 0) {
+    key = `${String(key)}\n${flow.destinationNames.join('\n')}`;
+  }
   const portKey = C.port * 16 + (C.proto === null ? 0 : (PROTO_CODES[C.proto] ?? 8));
   let byPort: Map<number, SideResult> | undefined;
   if (key !== null) {
