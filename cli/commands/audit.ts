@@ -13,7 +13,7 @@ import type { Flow } from '../../core/flow/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
-import { loadPolicyManifests } from '../../io/manifest-files.js';
+import { loadPolicyManifests, onlyNetworkPolicies } from '../../io/manifest-files.js';
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 
 const USAGE = `usage: rampart audit --policies <file|dir> [--flows <file|->] [--pods <file>] [--format table|json] [--fail-on low|medium|high]
@@ -77,7 +77,10 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     flows = [...obs.representatives.values()];
   }
-  const report = audit({ policies: loaded.value.policies, pods, flows });
+  // audit reads NetworkPolicies: Cilium policies are named, not silently dropped.
+  const nps = onlyNetworkPolicies(loaded.value.policies);
+  if (nps.skipped.length > 0) stderr.write(`rampart audit: not audited (audit reads NetworkPolicies only): ${nps.skipped.join(', ')}\n`);
+  const report = audit({ policies: nps.policies, pods, flows });
   if (values.format === 'json') await writeOut(`${JSON.stringify(report, null, 2)}\n`);
   else {
     const lines = [`rampart audit: ${report.policies} policies, ${report.namespaces} namespaces, ${report.pods} pods${pods === null ? ' (seen in the flows)' : ''}, ${report.flows} distinct connections`, ''];

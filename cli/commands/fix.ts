@@ -13,10 +13,10 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
-import { policyRef, type NetworkPolicy } from '../../core/policy/index.js';
+import { policyRef, type Policy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
-import { loadPolicyManifests } from '../../io/manifest-files.js';
+import { loadPolicyManifests, onlyNetworkPolicies } from '../../io/manifest-files.js';
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 
 const USAGE = `usage: rampart fix --policies <file|dir> --flows <file|-> [--baseline <file|dir>] [-o <file>] [--format yaml|json] [--contract-out <file>]
@@ -63,7 +63,7 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`${formatProblems(loaded.error)}\n`);
     return 2;
   }
-  let baseline: NetworkPolicy[] = [];
+  let baseline: Policy[] = [];
   if (values.baseline !== undefined) {
     const b = await loadPolicyManifests(values.baseline);
     if (!b.ok) {
@@ -74,7 +74,11 @@ export async function run(args: readonly string[]): Promise<number> {
     const proposed = new Set(loaded.value.policies.map(policyRef));
     baseline = b.value.policies.filter((p) => !proposed.has(policyRef(p)));
   }
-  const all = [...baseline, ...loaded.value.policies];
+  // The fix is written as NetworkPolicies over NetworkPolicies; Cilium policies are named, not silently dropped.
+  const nps = onlyNetworkPolicies([...baseline, ...loaded.value.policies]);
+  if (nps.skipped.length > 0) stderr.write(`rampart fix: Cilium policies left out (fix reads NetworkPolicies only): ${nps.skipped.join(', ')}\n`);
+  const all = nps.policies;
+  const npBaseline = onlyNetworkPolicies(baseline).policies;
   const obs = new ObservationSet();
   const r = await readFlows(flowsPath, (f) => obs.addFlow(f));
   if (r.badLines > 0) {
@@ -85,7 +89,7 @@ export async function run(args: readonly string[]): Promise<number> {
   const denied: Flow[] = [];
   const others: Flow[] = [];
   for (const f of obs.representatives.values()) (ev.evaluate(f, BOTH_SIDES).verdict === 'deny' ? denied : others).push(f);
-  const fix = smallestFix(all, denied, others, baseline.length > 0 ? { baseline } : {});
+  const fix = smallestFix(all, denied, others, npBaseline.length > 0 ? { baseline: npBaseline } : {});
   if (!fix.ok) {
     stderr.write(`${formatProblems(fix.error)}\nrampart fix: no fix written\n`);
     return 2;

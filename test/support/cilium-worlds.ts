@@ -152,3 +152,60 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * The `hubble observe -o json` line of a world's case (a connection start: a TCP SYN, or the
+ * first UDP/SCTP/ICMP packet of its 5-tuple), with `destination_names` for named externals.
+ * `n` makes the source port unique, so every line is its own connection.
+ */
+export function flowLineOf(world: World, c: WorldCase, n: number): string {
+  const record = (e: WorldEndpoint, local: boolean): Record<string, unknown> => {
+    switch (e.kind) {
+      case 'pod': {
+        const pod = podEndpoint(e);
+        return { ...(local ? { ID: 100 + world.endpoints.indexOf(e) } : {}), identity: pod.identity, namespace: e.namespace, labels: pod.labels, pod_name: e.name };
+      }
+      case 'external':
+        return { identity: 2, labels: ['reserved:world'] };
+      case 'reserved':
+        return { identity: aReserved(e.name).identity, labels: [`reserved:${e.name}`] };
+    }
+  };
+  const src = world.endpoints[c.src]!;
+  const dst = world.endpoints[c.dst]!;
+  const sport = 20_000 + n;
+  const l4 =
+    c.proto === 'TCP' ? { TCP: { source_port: sport, destination_port: c.port, flags: { SYN: true } } }
+    : c.proto === 'UDP' ? { UDP: { source_port: sport, destination_port: c.port } }
+    : c.proto === 'SCTP' ? { SCTP: { source_port: sport, destination_port: c.port } }
+    : { ICMPv4: { type: c.port, code: n % 200 } };
+  const flow: Record<string, unknown> = {
+    time: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.000000000Z`,
+    uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    verdict: 'FORWARDED',
+    IP: { source: src.ip, destination: dst.ip, ipVersion: 'IPv4' },
+    l4,
+    source: record(src, src.kind === 'pod'),
+    destination: record(dst, dst.kind === 'pod'),
+    Type: 'L3_L4',
+    node_name: 'node-1',
+    event_type: { type: 4 },
+    trace_observation_point: 'TO_ENDPOINT',
+    is_reply: false,
+    ...(dst.kind === 'external' && (dst.names?.length ?? 0) > 0 ? { destination_names: dst.names } : {}),
+  };
+  return JSON.stringify({ flow, node_name: 'node-1', time: flow['time'] });
+}
+
+/** The world's pods as `kubectl get pods -A -o json` prints them (named container ports). */
+export function podListOf(world: World): Record<string, unknown> {
+  const items = world.endpoints
+    .filter((e): e is Extract<WorldEndpoint, { kind: 'pod' }> => e.kind === 'pod')
+    .map((e) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: e.name, namespace: e.namespace, labels: e.labels },
+      spec: { containers: [{ name: 'main', image: 'x', ports: (e.ports ?? []).map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol })) }] },
+    }));
+  return { apiVersion: 'v1', kind: 'List', items };
+}
