@@ -117,6 +117,6 @@ describe('loadPolicyManifests', () => {
   it('no policies at all: a warning, not an error (every flow is then allowed)', async () => {
     const r = await loadPolicyManifests(file('empty-list.json', '{"apiVersion":"v1","kind":"List","items":[]}'));
     expect(r.ok && r.value.policies).toEqual([]);
-    expect(r.ok && r.value.warnings[0]?.message).toMatch(/no NetworkPolicy found/);
+    expect(r.ok && r.value.warnings[0]?.message).toMatch(/no NetworkPolicy or Cilium policy found/);
   });
 });
