@@ -9,7 +9,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ok, isObject, type Problem, type Result } from '../core/common/index.js';
-import { CILIUM_KINDS, ciliumDepartures, isCiliumPolicy, parsePolicy, policyKey, policyRef, type NetworkPolicy, type Policy } from '../core/policy/index.js';
+import { CILIUM_KINDS, ciliumDepartures, parsePolicy, policyKey, policyRef, splitByKind, type NetworkPolicy, type Policy } from '../core/policy/index.js';
 import { readYamlDocuments, type YamlDocument } from './yaml-documents.js';
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
@@ -130,11 +130,6 @@ export async function loadPolicyManifests(target: string): Promise<Result<Loaded
 
 /** The NetworkPolicies of a loaded set, and the refs of the Cilium policies left out (for commands that read NetworkPolicies only). */
 export function onlyNetworkPolicies(policies: readonly Policy[]): { readonly policies: NetworkPolicy[]; readonly skipped: string[] } {
-  const out: NetworkPolicy[] = [];
-  const skipped: string[] = [];
-  for (const p of policies) {
-    if (isCiliumPolicy(p)) skipped.push(policyRef(p));
-    else out.push(p);
-  }
-  return { policies: out, skipped };
+  const { network, cilium } = splitByKind(policies);
+  return { policies: network, skipped: cilium.map(policyRef) };
 }

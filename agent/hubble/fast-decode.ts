@@ -393,6 +393,8 @@ class FlowScan {
   uuidEnd = -1;
   hasTraceReason = false;
   traceReason = 0;
+  /** `destination_names` (field 14): DNS names toFQDNs policies read; undefined when absent. */
+  names: string[] | undefined = undefined;
 
   reset(): void {
     this.time.has = false;
@@ -413,6 +415,7 @@ class FlowScan {
     this.isReply = undefined;
     this.uuidStart = -1;
     this.hasTraceReason = false;
+    this.names = undefined;
   }
 }
 
@@ -725,6 +728,9 @@ function flowInto(r: Reader, f: FlowScan): void {
       case 11:
         f.node = r.nodeName();
         break;
+      case 14:
+        (f.names ??= []).push(r.string());
+        break;
       case 16:
         f.hasReply = true;
         f.reply = r.bool();
@@ -788,6 +794,7 @@ function flowRecord(buf: Buffer, f: FlowScan): Rec {
   if (f.hasPoint) out['trace_observation_point'] = n.point(f.point);
   if (f.hasDropDesc) out['drop_reason_desc'] = n.drop(f.dropDesc);
   if (f.isReply !== undefined) out['is_reply'] = f.isReply;
+  if (f.names !== undefined) out['destination_names'] = f.names;
   if (f.uuidStart >= 0) out['uuid'] = buf.toString('utf8', f.uuidStart, f.uuidEnd);
   if (f.hasTraceReason) out['trace_reason'] = n.reason(f.traceReason);
   return out;
@@ -1060,6 +1067,7 @@ function buildFlow(buf: Buffer, f: FlowScan): Flow {
     l4: layer4Of(f),
     source: domainEndpoint(f.source, 'source'),
     destination: domainEndpoint(f.destination, 'destination'),
+    ...(f.names === undefined ? {} : { destinationNames: f.names }),
   };
 }
 

@@ -3,7 +3,7 @@
  * and defaulting. See ../shared/docs/product.md "Contracts".
  */
 import type { Problem } from '../common/index.js';
-import type { NetworkPolicy } from '../policy/index.js';
+import type { Policy } from '../policy/index.js';
 
 export type RolloutStrategy = 'percent' | 'namespaces';
 
@@ -46,7 +46,7 @@ export interface ContractSpec {
   /** The manifests as written (what is applied to the cluster and pushed to agents). */
   readonly rawPolicies: readonly unknown[];
   /** The same, parsed and defaulted. */
-  readonly policies: readonly NetworkPolicy[];
+  readonly policies: readonly Policy[];
   readonly strategy: RolloutStrategy;
   readonly stages: readonly Stage[];
   readonly gates: Gates;

@@ -22,7 +22,7 @@ import {
   type Result,
   type Problem,
 } from '../common/index.js';
-import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../policy/index.js';
+import { parsePolicy, policyKey, policyRef, type Policy } from '../policy/index.js';
 import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RolloutStrategy, Stage } from './contract.js';
 import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
 import { CONTRACT_LIMITS, checkPolicyLimits } from './limits.js';
@@ -98,10 +98,10 @@ function readSpec(sink: ProblemSink, value: unknown): ContractSpec | undefined {
 function readPolicies(
   sink: ProblemSink,
   value: unknown,
-): { raw: readonly unknown[]; parsed: readonly NetworkPolicy[] } | undefined {
+): { raw: readonly unknown[]; parsed: readonly Policy[] } | undefined {
   const path = 'spec.policies';
   if (value === undefined || value === null) {
-    sink.add(path, 'required: the NetworkPolicies this contract rolls out');
+    sink.add(path, 'required: the NetworkPolicies (or CiliumNetworkPolicies) this contract rolls out');
     return undefined;
   }
   if (!Array.isArray(value)) {
@@ -115,23 +115,24 @@ function readPolicies(
   if (value.length > CONTRACT_LIMITS.policies) {
     sink.add(path, `must contain at most ${CONTRACT_LIMITS.policies} NetworkPolicies, got ${value.length}`);
   }
-  const parsed: NetworkPolicy[] = [];
+  const parsed: Policy[] = [];
   const seen = new Map<string, number>();
   value.forEach((item: unknown, i) => {
     const itemPath = childPath(path, i);
     checkPolicyLimits(sink, item, itemPath);
-    const result = parseNetworkPolicy(item, itemPath);
+    const result = parsePolicy(item, itemPath);
     if (!result.ok) {
       sink.addAll(result.error);
       return;
     }
+    // Identity is kind/namespace/name: a NetworkPolicy and a CNP may share a name.
     const ref = policyRef(result.value);
-    const first = seen.get(ref);
+    const first = seen.get(policyKey(result.value));
     if (first !== undefined) {
       sink.add(childPath(itemPath, 'metadata'), `duplicate policy ${ref} (also ${childPath(path, first)})`);
       return;
     }
-    seen.set(ref, i);
+    seen.set(policyKey(result.value), i);
     parsed.push(result.value);
   });
   return { raw: value as readonly unknown[], parsed };

@@ -182,3 +182,14 @@ export const policyRef = (p: { readonly kind?: PolicyKind; readonly namespace: s
 
 /** The identity of a policy everywhere (kind/namespace/name; a CCNP has namespace ''). */
 export const policyKey = (p: { readonly kind?: PolicyKind; readonly namespace: string; readonly name: string }): string => `${policyKind(p)}/${p.namespace}/${p.name}`;
+
+/** A set split by kind, for the few consumers that read NetworkPolicy rules themselves (authoring). */
+export function splitByKind(policies: readonly Policy[]): { readonly network: NetworkPolicy[]; readonly cilium: CiliumPolicy[] } {
+  const network: NetworkPolicy[] = [];
+  const cilium: CiliumPolicy[] = [];
+  for (const p of policies) {
+    if (isCiliumPolicy(p)) cilium.push(p);
+    else network.push(p);
+  }
+  return { network, cilium };
+}
