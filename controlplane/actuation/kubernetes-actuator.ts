@@ -14,13 +14,12 @@
  */
 import {
   CustomObjectsApi,
-  NetworkingV1Api,
   CoreV1Api,
   PatchStrategy,
   setHeaderOptions,
   ApiException,
   type KubeConfig,
-  type V1NetworkPolicy,
+  type KubernetesObject,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { canonicalJson, contentHash, problem, type Logger, type Problem } from '../../core/common/index.js';
@@ -28,7 +27,7 @@ import { WatchedCollection } from '../../io/kube/list-watch.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import type { Actuator } from './actuator.js';
 import type { ActuationEventSink } from './actuation-events.js';
-import { networkPolicyWatch } from '../../io/kube/network-policies.js';
+import { NETWORK_POLICY_API, policyWatch, type PolicyKindApi } from '../../io/kube/policy-kinds.js';
 import { desiredPolicies, policyRefs, usesEnrollment, wantsEnrolled, type ContractOwner, type DesiredPolicy } from './desired-state.js';
 import { CONTRACT_KIND, CONTRACT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
 
@@ -44,8 +43,15 @@ export interface KubernetesActuatorOptions {
   readonly log: Logger;
   /** Only the leader writes; followers keep their caches warm. */
   readonly isLeader: () => boolean;
-  /** The NetworkPolicy watch (all namespaces); shared with the baseline source. Created if absent. */
-  readonly policies?: WatchedCollection<V1NetworkPolicy>;
+  /** The watch of this actuator's policy kind (all namespaces); shared with the baseline source. Created if absent. */
+  readonly policies?: WatchedCollection<KubernetesObject & { spec?: unknown }>;
+  /**
+   * The policy kind this actuator writes (default NetworkPolicy). One actuator per kind; only
+   * the one with `manageLabels` (the NetworkPolicy one) writes enrollment labels.
+   */
+  readonly kind?: PolicyKindApi;
+  /** Whether this actuator puts the enrollment labels on pods (default true). */
+  readonly manageLabels?: boolean;
   /** The Pod watch (all namespaces). Created if absent. */
   readonly pods?: WatchedCollection<V1Pod>;
   readonly events?: ActuationEventSink;
@@ -110,6 +116,9 @@ const messageOf = (e: unknown): string => {
 type Labels = Readonly<Record<string, string>>;
 const labelsOf = (o: { metadata?: { labels?: Record<string, string> } }): Labels => o.metadata?.labels ?? {};
 
+/** A watched policy object of any kind (plain JSON). */
+type V1NetworkPolicy = KubernetesObject & { spec?: unknown };
+
 /** Whether Rampart wrote the object: its label, or its field manager in managedFields (survives a label edit). */
 function isRampartManaged(np: V1NetworkPolicy): boolean {
   if (labelsOf(np)[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) return true;
@@ -138,13 +147,16 @@ interface AppliedRecord {
 }
 
 export function createKubernetesActuator(options: KubernetesActuatorOptions): KubernetesActuator {
-  const log = options.log.child({ component: 'kubernetes-actuator' });
-  const net = options.kc.makeApiClient(NetworkingV1Api);
+  const api = options.kind ?? NETWORK_POLICY_API;
+  const manageLabels = options.manageLabels ?? true;
+  const log = options.log.child({ component: 'kubernetes-actuator', kind: api.kind });
   const core = options.kc.makeApiClient(CoreV1Api);
   const objects = options.kc.makeApiClient(CustomObjectsApi);
   const ownsPolicies = options.policies === undefined;
   const ownsPods = options.pods === undefined;
-  const policies = options.policies ?? networkPolicyWatch(options.kc, log);
+  const policies = options.policies ?? policyWatch(options.kc, log, api);
+  /** The informer's cache key: a cluster-scoped object has no namespace. */
+  const cacheNs = (namespace: string): string | undefined => (api.namespaced ? namespace : undefined);
   const pods = options.pods ?? new WatchedCollection<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log });
 
   const desired = new Map<string, AppliedStage>();
@@ -246,19 +258,20 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
   }
 
   /** The clashes for a contract: names it would write that someone else holds. */
-  function clashes(stage: AppliedStage, lookup: (name: string, namespace: string) => V1NetworkPolicy | undefined = (n, ns) => policies.get(n, ns)): Problem[] {
+  function clashes(stage: AppliedStage, lookup: (name: string, namespace: string) => V1NetworkPolicy | undefined = (n, ns) => policies.get(n, cacheNs(ns))): Problem[] {
     const out: Problem[] = [];
     const mine = contractLabelValue(stage.contract);
-    for (const ref of policyRefs(stage)) {
+    const what = (ref: { namespace: string; name: string }): string => `${api.kind} ${api.namespaced ? `${ref.namespace}/` : ''}${ref.name}`;
+    for (const ref of policyRefs(stage, api.kind)) {
       const live = lookup(ref.name, ref.namespace);
       if (!live) continue;
       if (!isRampartManaged(live)) {
-        out.push(problem(`spec.policies[${ref.index}]`, `NetworkPolicy ${ref.namespace}/${ref.name} already exists and is not managed by Rampart; it is never overwritten (rename the contract's policy or remove the existing one)`));
+        out.push(problem(`spec.policies[${ref.index}]`, `${what(ref)} already exists and is not managed by Rampart; it is never overwritten (rename the contract's policy or remove the existing one)`));
         continue;
       }
       const writer = writerOf(live);
       if (writer !== null && writer !== mine) {
-        out.push(problem(`spec.policies[${ref.index}]`, `NetworkPolicy ${ref.namespace}/${ref.name} is managed by contract ${writer}; it is never overwritten`));
+        out.push(problem(`spec.policies[${ref.index}]`, `${what(ref)} is managed by contract ${writer}; it is never overwritten`));
       }
     }
     return out;
@@ -266,11 +279,12 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
 
   /** Clashes among the policies the cache does not hold, read from the API server. */
   async function freshClashes(stage: AppliedStage): Promise<Problem[]> {
-    const unseen = policyRefs(stage).filter((ref) => !policies.get(ref.name, ref.namespace) && !applied.has(refKey(ref.namespace, ref.name)));
+    const unseen = policyRefs(stage, api.kind).filter((ref) => !policies.get(ref.name, cacheNs(ref.namespace)) && !applied.has(refKey(ref.namespace, ref.name)));
     const found: V1NetworkPolicy[] = [];
     for (const ref of unseen) {
       try {
-        found.push((await objects.getNamespacedCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespace: ref.namespace, name: ref.name })) as V1NetworkPolicy);
+        const coords = { group: api.group, version: api.version, plural: api.plural, name: ref.name };
+        found.push((api.namespaced ? await objects.getNamespacedCustomObject({ ...coords, namespace: ref.namespace }) : await objects.getClusterCustomObject(coords)) as V1NetworkPolicy);
       } catch (e) {
         if (!(e instanceof ApiException && e.code === 404)) throw e;
       }
@@ -306,11 +320,11 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     if (!policies.synced() || !pods.synced()) return;
     const found = clashes(stage);
     // The cache may lag a policy created a moment ago: read the ones it lacks before writing.
-    if (found.length === 0 && options.isLeader() && desiredPolicies(stage, null).length > 0) found.push(...(await freshClashes(stage)));
+    if (found.length === 0 && options.isLeader() && desiredPolicies(stage, null, api.kind).length > 0) found.push(...(await freshClashes(stage)));
     setProblems(contract, found);
     if (!options.isLeader() || found.length > 0) return;
     const key = stageKey(stage);
-    const wanted = desiredPolicies(stage, null);
+    const wanted = desiredPolicies(stage, null, api.kind);
     let owner: ContractOwner | null = null;
     if (wanted.length > 0 && !stage.complete) {
       owner = await ownerOf(contract);
@@ -319,15 +333,17 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     const first = appliedKeys.get(contract) !== key;
     // Percent stages: label first, then the policies that select on the label. Complete (and
     // every other mode): the policies as written first, then the labels come off (no gap).
-    if (usesEnrollment(stage)) await syncLabels(contract, stage, first);
-    const withOwner = desiredPolicies(stage, owner);
+    if (manageLabels && usesEnrollment(stage)) await syncLabels(contract, stage, first);
+    const withOwner = desiredPolicies(stage, owner, api.kind);
     for (const d of withOwner) await ensurePolicy(contract, d, first, owner?.uid);
     await deleteExtra(contract, new Set(withOwner.map((d) => refKey(d.namespace, d.name))), owner?.uid);
-    if (!usesEnrollment(stage)) await syncLabels(contract, null, first);
+    if (manageLabels && !usesEnrollment(stage)) await syncLabels(contract, null, first);
     if (first) {
       appliedKeys.set(contract, key);
+      // An actuator of a kind the contract does not hold has nothing to report.
+      if (!manageLabels && policyRefs(stage, api.kind).length === 0) return;
       const what = stage.complete ? 'Complete: every policy as written, handed off' : `${stage.stageName} (${stage.mode}${stage.mode === 'percent' ? ` ${stage.percent}%` : ''})`;
-      emit(contract, 'Normal', 'StageApplied', 'Apply', `applied ${what}: ${withOwner.length} NetworkPolicies, ${enrolledByUs.get(contract)?.size ?? 0} pods enrolled`, owner?.uid);
+      emit(contract, 'Normal', 'StageApplied', 'Apply', `applied ${what}: ${withOwner.length} ${api.kind === 'NetworkPolicy' ? 'NetworkPolicies' : `${api.kind}s`}${manageLabels ? `, ${enrolledByUs.get(contract)?.size ?? 0} pods enrolled` : ''}`, owner?.uid);
       notify();
     }
   }
@@ -335,7 +351,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
   async function ensurePolicy(contract: string, d: DesiredPolicy, first: boolean, uid: string | undefined): Promise<void> {
     const ref = refKey(d.namespace, d.name);
     const hash = contentHash(d.manifest);
-    const live = policies.get(d.name, d.namespace);
+    const live = policies.get(d.name, cacheNs(d.namespace));
     const record = applied.get(ref);
     if (record && record.hash === hash) {
       if (live && (live.metadata?.resourceVersion === record.resourceVersion || olderThan(live.metadata?.resourceVersion, record.resourceVersion))) return;
@@ -344,19 +360,18 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     // The same manifest was applied before and the object no longer matches it: drift.
     const drift = record !== undefined && record.hash === hash && !first;
     // Through the generic client: its answer is plain JSON, comparable with the watch's objects.
-    const res = (await objects.patchNamespacedCustomObject(
-      // NOTE: force is only ever used on objects Rampart manages (clashes were ruled out above):
-      // it takes back fields someone else changed on our object, never someone else's object.
-      { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', name: d.name, namespace: d.namespace, body: d.manifest, fieldManager: FIELD_MANAGER, force: live !== undefined },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-    )) as V1NetworkPolicy;
+    // NOTE: force is only ever used on objects Rampart manages (clashes were ruled out above):
+    // it takes back fields someone else changed on our object, never someone else's object.
+    const patch = { group: api.group, version: api.version, plural: api.plural, name: d.name, body: d.manifest, fieldManager: FIELD_MANAGER, force: live !== undefined };
+    const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+    const res = (api.namespaced ? await objects.patchNamespacedCustomObject({ ...patch, namespace: d.namespace }, ssa) : await objects.patchClusterCustomObject(patch, ssa)) as V1NetworkPolicy;
     counters.policyWrites++;
     applied.set(ref, { hash, spec: canonicalJson(res.spec), resourceVersion: res.metadata?.resourceVersion ?? '' });
     if (drift) {
       counters.driftCorrections++;
       const what = live ? 'was changed outside Rampart' : 'was deleted outside Rampart';
       log.warn('drift corrected', { contract, policy: ref, what });
-      emit(contract, 'Warning', 'DriftCorrected', 'Apply', `NetworkPolicy ${ref} ${what}; put back as the contract's current stage applies it`, uid);
+      emit(contract, 'Warning', 'DriftCorrected', 'Apply', `${api.kind} ${api.namespaced ? ref : d.name} ${what}; put back as the contract's current stage applies it`, uid);
     }
   }
 
@@ -368,13 +383,15 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       const name = np.metadata?.name ?? '';
       if (keep.has(refKey(ns, name)) || !isRampartManaged(np) || writerOf(np) !== mine) continue;
       await deletePolicy(ns, name);
-      emit(contract, 'Normal', 'PoliciesRemoved', 'Delete', `NetworkPolicy ${ns}/${name} removed: the current stage does not apply it`, uid);
+      emit(contract, 'Normal', 'PoliciesRemoved', 'Delete', `${api.kind} ${api.namespaced ? `${ns}/` : ''}${name} removed: the current stage does not apply it`, uid);
     }
   }
 
   async function deletePolicy(namespace: string, name: string): Promise<void> {
     try {
-      await net.deleteNamespacedNetworkPolicy({ name, namespace });
+      const coords = { group: api.group, version: api.version, plural: api.plural, name };
+      if (api.namespaced) await objects.deleteNamespacedCustomObject({ ...coords, namespace });
+      else await objects.deleteClusterCustomObject(coords);
       counters.policyDeletes++;
     } catch (e) {
       if (!(e instanceof ApiException && e.code === 404)) throw e;
@@ -391,7 +408,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
       await deletePolicy(np.metadata?.namespace ?? '', np.metadata?.name ?? '');
       removed++;
     }
-    await syncLabels(contract, null, true);
+    if (manageLabels) await syncLabels(contract, null, true);
     appliedKeys.delete(contract);
     enrolledByUs.delete(contract);
     if (removed > 0) log.info('contract deleted: its policies were removed', { contract, removed });
@@ -463,7 +480,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
 
   /** New or changed pods: label them for every percent stage that wants them, at once. */
   async function enrollPods(batch: readonly [string, number][]): Promise<void> {
-    if (!options.isLeader()) return;
+    if (!options.isLeader() || !manageLabels) return;
     const work: (() => Promise<void>)[] = [];
     for (const [podKey, seenAtMs] of batch) {
       const slash = podKey.indexOf('/');
@@ -513,7 +530,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     const writer = writerOf(np);
     const out: string[] = [];
     for (const stage of desired.values()) {
-      if (contractLabelValue(stage.contract) === writer || policyRefs(stage).some((r) => r.namespace === ns && r.name === name)) out.push(stage.contract);
+      if (contractLabelValue(stage.contract) === writer || policyRefs(stage, api.kind).some((r) => (!api.namespaced || r.namespace === ns) && r.name === name)) out.push(stage.contract);
     }
     for (const c of removing) if (contractLabelValue(c) === writer) out.push(c);
     return out;
@@ -523,7 +540,7 @@ export function createKubernetesActuator(options: KubernetesActuatorOptions): Ku
     for (const c of contractsFor(np)) schedule(c);
   });
   pods.onEvent((event, pod) => {
-    if (event === 'delete') return;
+    if (event === 'delete' || !manageLabels) return;
     podQueue.set(refKey(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), Date.now());
     kick();
   });

@@ -9,7 +9,7 @@
 import { stringify } from 'yaml';
 import { BOTH_SIDES, evaluatorFor, smallestFix } from '../../core/authoring/index.js';
 import { parseHubbleLine, type Flow } from '../../core/flow/index.js';
-import { parseNetworkPolicy, type NetworkPolicy } from '../../core/policy/index.js';
+import { parsePolicy, type Policy } from '../../core/policy/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import { baselineFor, type BaselineSource } from '../baseline/baseline-source.js';
 import type { ContractView } from '../../core/rollout/index.js';
@@ -28,11 +28,11 @@ export interface ContractFixJson {
 }
 
 /** The baseline a contract is judged against, parsed (policies that do not parse are left out, as the agents do). */
-export function baselinePolicies(source: BaselineSource | undefined, contract: string): NetworkPolicy[] {
+export function baselinePolicies(source: BaselineSource | undefined, contract: string): Policy[] {
   if (source === undefined) return [];
-  const out: NetworkPolicy[] = [];
+  const out: Policy[] = [];
   for (const p of baselineFor(source.snapshot(), contract)) {
-    const r = parseNetworkPolicy(p.manifest, p.ref);
+    const r = parsePolicy(p.manifest, p.ref);
     if (r.ok) out.push(r.value);
   }
   return out;

@@ -147,3 +147,19 @@ export function matchCiliumSelector(selector: CompiledCiliumSelector, index: Lab
   }
   return result;
 }
+
+/**
+ * Whether a Cilium endpointSelector (keys as written, e.g. `app` or `k8s:app`) selects a pod
+ * given by its namespace and Kubernetes labels; `policyNamespace` adds the CNP's namespace
+ * requirement (null for a CCNP). MAYBE where the selector reads what pod labels do not carry
+ * (namespace labels).
+ */
+export function endpointSelectorSelects(selector: LabelSelector, policyNamespace: string | null, podNamespace: string, podLabels: Readonly<Record<string, string>>): Trit {
+  const extra = policyNamespace === null ? [] : [{ key: `k8s:${POD_NAMESPACE_KEY}`, op: 'In' as const, values: [policyNamespace] }];
+  const compiled = compileCiliumSelector(selector, extra);
+  const index = labelIndex(Object.entries(podLabels).map(([k, v]) => `k8s:${k}=${v}`), podNamespace);
+  const t = matchCiliumSelector(compiled, index);
+  if (t !== NO) return t;
+  // Namespace labels are not among a pod's labels: a requirement on them is unknown, not false.
+  return compiled.requirements.some((r) => r.key.startsWith(NAMESPACE_LABELS_PREFIX)) ? MAYBE : NO;
+}

@@ -8,3 +8,5 @@ export { createEvaluator, type PolicyEvaluator, type EvaluatorOptions } from './
 export { createBaselineEvaluator, sideChange, type BaselineEvaluator, type BaselineEvaluation, type Change, type SideChange } from './baseline.js';
 export type { Evaluation, SideVerdict, NamedPortResolver, ClusterNamedPortResolver, EvaluateOptions, EvaluatedSides } from './verdict.js';
 export { isFilteredIdentityLabel } from './selector.js';
+export { endpointSelectorSelects } from './cilium-selector.js';
+export { NO, MAYBE, YES, type Trit } from './trit.js';
