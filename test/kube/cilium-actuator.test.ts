@@ -11,6 +11,7 @@ import { systemClock } from '../../core/common/index.js';
 import { enrollmentBucket } from '../../core/contract/index.js';
 import type { AppliedStage } from '../../core/rollout/applied-stage.js';
 import { createKubernetesActuation, type KubernetesActuation } from '../../controlplane/actuation/create-actuator.js';
+import { KubernetesBaselineSource } from '../../controlplane/baseline/kube-baseline-source.js';
 import { silentLogger } from '../../io/json-logger.js';
 import { installCiliumCrds } from '../support/kube/cilium-crds.js';
 import { customObjects, installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
@@ -115,8 +116,16 @@ async function rig(): Promise<Rig> {
   return { contract, ns, policies, actuation, pods };
 }
 
+// Started before Cilium's CRDs are installed (when this file runs first on the server): it must
+// start watching Cilium policies when they appear.
+let baseline: KubernetesBaselineSource;
+
 beforeAll(async () => {
   await installCrd(kc);
+  baseline = new KubernetesBaselineSource({ kc, log: silentLogger, crdProbeMs: 200 });
+  const controller = new AbortController();
+  controllers.push(controller);
+  await baseline.start(controller.signal);
   await installCiliumCrds(kc);
 }, 10 * 60_000);
 
@@ -185,5 +194,36 @@ describe('a contract holding CiliumNetworkPolicy and CCNP on a real API server w
     await expect(other.actuation.actuator.apply(stage(other.contract, other.policies, 1))).rejects.toThrow(/CiliumNetworkPolicy .*api-from-web already exists and is not managed by Rampart/);
     const [theirs] = await cnps(other.ns);
     expect(theirs?.spec?.endpointSelector).toEqual({});
+  });
+
+  it('the baseline holds the cluster\'s CNPs and CCNPs, with their owners', async () => {
+    const ns = uniqueName('ns');
+    await createNamespace(kc, ns);
+    const name = uniqueName('hand');
+    await customObjects(kc).createNamespacedCustomObject({
+      group: 'cilium.io',
+      version: 'v2',
+      plural: 'ciliumnetworkpolicies',
+      namespace: ns,
+      body: { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name, namespace: ns }, spec: { endpointSelector: {}, egress: [{ toFQDNs: [{ matchName: 'api.example.com' }] }] } },
+    });
+    await customObjects(kc).createClusterCustomObject({
+      group: 'cilium.io',
+      version: 'v2',
+      plural: 'ciliumclusterwidenetworkpolicies',
+      body: { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name, labels: { 'rampart.dev/contract': 'someone' } }, spec: { endpointSelector: {}, ingressDeny: [{ fromEntities: ['world'] }] } },
+    });
+    const found = await waitFor(
+      () => {
+        const refs = baseline.snapshot().policies;
+        const cnp = refs.find((p) => p.ref === `cnp:${ns}/${name}`);
+        const cc = refs.find((p) => p.ref === `ccnp:${name}`);
+        return cnp !== undefined && cc !== undefined ? { cnp, cc } : false;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: 'the CNP and CCNP in the baseline' },
+    );
+    expect(found.cnp.owner).toBeNull();
+    expect(found.cc.owner).toBe('someone');
+    expect(found.cnp.manifest).toMatchObject({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name, namespace: ns }, spec: { egress: [{ toFQDNs: [{ matchName: 'api.example.com' }] }] } });
   });
 });
