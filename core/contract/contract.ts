@@ -64,4 +64,10 @@ export interface Contract {
    * `default`, a CIDR with host bits masked). Absent or empty when there were none.
    */
   readonly warnings?: readonly Problem[];
+  /**
+   * NetworkPolicies of the contract that Cilium enforces differently from their text (netpol.md
+   * section 4): verdicts follow Cilium, and these say where (shown with the contract's problems,
+   * never blocking).
+   */
+  readonly departures?: readonly Problem[];
 }

@@ -22,7 +22,7 @@ import {
   type Result,
   type Problem,
 } from '../common/index.js';
-import { parsePolicy, policyKey, policyRef, type Policy } from '../policy/index.js';
+import { ciliumDepartures, parsePolicy, policyKey, policyRef, type Policy } from '../policy/index.js';
 import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RolloutStrategy, Stage } from './contract.js';
 import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
 import { CONTRACT_LIMITS, checkPolicyLimits } from './limits.js';
@@ -56,7 +56,9 @@ export function parseContract(raw: unknown): Result<Contract, Problem[]> {
 
   if (sink.problems.length > 0 || name === undefined || spec === undefined) return err(sink.problems);
   const warnings = spec.policies.flatMap((p) => p.warnings ?? []);
-  return ok({ name, spec, policiesHash: contentHash(spec.rawPolicies), ...(warnings.length > 0 ? { warnings } : {}) });
+  // Where Cilium enforces a NetworkPolicy other than its text says, the contract says so (netpol.md 4).
+  const departures = ciliumDepartures(spec.policies, (i) => `spec.policies[${i}]`);
+  return ok({ name, spec, policiesHash: contentHash(spec.rawPolicies), ...(warnings.length > 0 ? { warnings } : {}), ...(departures.length > 0 ? { departures } : {}) });
 }
 
 function readName(sink: ProblemSink, value: unknown): string | undefined {
