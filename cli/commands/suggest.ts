@@ -11,7 +11,9 @@ import { writeFile } from 'node:fs/promises';
 import { stderr, stdout, env } from 'node:process';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
-import { addMapEdges, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
+import { addMapEdges, asCiliumPolicies, BOTH_SIDES, evaluatorFor, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
+import type { Flow } from '../../core/flow/index.js';
+import { parsePolicy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
@@ -35,6 +37,8 @@ const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manife
   --external-prefix <n>
                   fold external peers of a workload that share a /n network (two or more
                   addresses) into one ipBlock (default: one /32 per address seen)
+  --format        networkpolicy (default) or cilium: CiliumNetworkPolicies, with toFQDNs for
+                  external peers whose DNS names Hubble attached (destination_names)
   -o, --output    write the contract here instead of stdout
 
 exit: 0 written, 2 bad input
@@ -58,6 +62,7 @@ export async function run(args: readonly string[]): Promise<number> {
     monitor: { type: 'string' },
     'external-prefix': { type: 'string' },
     output: { type: 'string', short: 'o' },
+    format: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (problems.length > 0) {
@@ -177,10 +182,21 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   if (obs.connections === 0) notes.push('no connection was observed or inferred: the contract only denies');
 
+  const format = values.format ?? 'networkpolicy';
+  if (format !== 'networkpolicy' && format !== 'cilium') return fail(`--format: expected networkpolicy or cilium, got ${JSON.stringify(format)}`);
   const r = suggestFromObservations(obs, options);
   if (!r.ok) {
     stderr.write(`${formatProblems(r.error)}\n`);
     return fail('no contract written');
+  }
+  let contract = r.value.contract;
+  if (format === 'cilium') {
+    const converted = ciliumContract(r.value.contract, r.value.policies, [...obs.representatives.values()]);
+    if (!converted.ok) {
+      stderr.write(`${converted.error}\n`);
+      return fail('no contract written');
+    }
+    contract = converted.value;
   }
   const header = [
     `# Suggested by rampart suggest from ${sources.join('; ') || 'nothing'}.`,
@@ -188,7 +204,7 @@ export async function run(args: readonly string[]): Promise<number> {
     `# re-evaluated over ${r.value.report.verification.flows} distinct connections: ${r.value.report.verification.deny} denied, ${r.value.report.verification.indeterminate} indeterminate.`,
     '# Review it before use: only the traffic shown is allowed, and rare traffic may be missing.',
   ].join('\n');
-  const text = `${header}\n${stringify(r.value.contract, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+  const text = `${header}\n${stringify(contract, { lineWidth: 0, aliasDuplicateObjects: false })}`;
   if (values.output !== undefined) {
     try {
       await writeFile(values.output, text);
@@ -207,3 +223,27 @@ export async function run(args: readonly string[]): Promise<number> {
   return 0;
 }
 
+
+/**
+ * The suggested contract with its policies as CiliumNetworkPolicies (toFQDNs from the names
+ * Hubble attached to external destinations), verified like the NetworkPolicy suggestion:
+ * every observed connection it was built from must be allowed under it.
+ */
+function ciliumContract(contract: Record<string, unknown>, policies: readonly Record<string, unknown>[], flows: readonly Flow[]): { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
+  const namesByIp = new Map<string, string[]>();
+  for (const f of flows) {
+    if (f.ip === null || f.destinationNames === undefined) continue;
+    const list = namesByIp.get(f.ip.destination) ?? [];
+    for (const n of f.destinationNames) if (!list.includes(n)) list.push(n);
+    namesByIp.set(f.ip.destination, list);
+  }
+  const cilium = asCiliumPolicies(policies, namesByIp);
+  const parsed = cilium.map((m, i) => parsePolicy(m, `spec.policies[${i}]`));
+  const bad = parsed.flatMap((p) => (p.ok ? [] : p.error));
+  if (bad.length > 0) return { ok: false, error: `the Cilium form does not parse:\n${formatProblems(bad)}` };
+  const ev = evaluatorFor(parsed.map((p) => (p.ok ? p.value : null)).filter((p) => p !== null));
+  const denied = flows.filter((f) => ev.evaluate(f, BOTH_SIDES).verdict === 'deny').length;
+  if (denied > 0) return { ok: false, error: `the Cilium form denies ${denied} of the ${flows.length} observed connections it should allow` };
+  const spec = (contract['spec'] ?? {}) as Record<string, unknown>;
+  return { ok: true, value: { ...contract, spec: { ...spec, policies: cilium } } };
+}
