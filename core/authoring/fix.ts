@@ -76,8 +76,19 @@ function isolatingSelector(policies: readonly Policy[], pod: PodEndpoint, direct
   const type = direction === 'ingress' ? 'Ingress' : 'Egress';
   let best: LabelSelector | null = null;
   for (const p of policies) {
-    // The fix is written as NetworkPolicies; it copies a NetworkPolicy's podSelector.
-    if (isCiliumPolicy(p)) continue;
+    if (isCiliumPolicy(p)) {
+      // A CNP's endpointSelector serves as a podSelector when its keys are plain pod labels.
+      if (p.namespace !== pod.namespace) continue;
+      for (const spec of p.specs) {
+        const sel = spec.endpointSelector;
+        const keys = [...Object.keys(sel.matchLabels), ...sel.matchExpressions.map((e) => e.key)];
+        const rules = direction === 'ingress' ? spec.ingress.length + spec.ingressDeny.length : spec.egress.length + spec.egressDeny.length;
+        if (rules === 0 || keys.some((k) => k.includes(':') || k.startsWith('io.'))) continue;
+        if (!labelsMatch(sel, pod.podLabels)) continue;
+        if (best === null || size(sel) < size(best)) best = sel;
+      }
+      continue;
+    }
     if (p.namespace !== pod.namespace || !p.policyTypes.includes(type) || !labelsMatch(p.podSelector, pod.podLabels)) continue;
     if (best === null || size(p.podSelector) < size(best)) best = p.podSelector;
   }

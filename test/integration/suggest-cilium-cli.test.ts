@@ -59,4 +59,26 @@ describe('rampart suggest --format cilium', () => {
     for (const [i, a] of answers.slice(0, OBSERVED.length).entries()) expect([a.egress, a.ingress], JSON.stringify(OBSERVED[i])).not.toContain('deny');
     expect(answers[OBSERVED.length]!.ingress).toBe('deny');
   });
+
+  it('fix on a CNP contract writes the fix as CiliumNetworkPolicies', async () => {
+    const world: World = { policies: [], endpoints: ENDPOINTS, cases: OBSERVED };
+    const flows = join(dir, 'flows-fix.jsonl');
+    writeFileSync(flows, `${OBSERVED.map((c, i) => flowLineOf(world, c, i)).join('\n')}\n`);
+    // A CNP-only contract that forgot shop/api's egress and data's ingress.
+    const policies = [
+      { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'lockdown', namespace: 'shop' }, spec: { endpointSelector: {}, ingress: [{}], egress: [{}] } },
+      { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'lockdown', namespace: 'data' }, spec: { endpointSelector: {}, ingress: [{}] } },
+    ];
+    const file = join(dir, 'cnp-contract.yaml');
+    writeFileSync(file, policies.map((p) => JSON.stringify(p)).join('\n---\n'));
+    const fixed = join(dir, 'fix.yaml');
+    const run = await runCli(['fix', '--policies', file, '--flows', flows, '-o', fixed]);
+    expect(run.code, run.stderr).toBe(0);
+    const docs = readFileSync(fixed, 'utf8').split(/^---$/m).map((d) => parse(d.replace(/^#.*\n/gm, '')) as Record<string, unknown> | null).filter((d) => d !== null);
+    expect(docs.length).toBeGreaterThan(0);
+    expect(docs.every((d) => d['kind'] === 'CiliumNetworkPolicy')).toBe(true);
+    // The contract plus the fix: nothing observed is denied any more, as Cilium's engine says too.
+    const answers = await judge.judge(judgeRequest({ policies: [...policies, ...docs], endpoints: ENDPOINTS, cases: OBSERVED }));
+    for (const [i, a] of answers.entries()) expect([a.egress, a.ingress], JSON.stringify(OBSERVED[i])).not.toContain('deny');
+  });
 });
