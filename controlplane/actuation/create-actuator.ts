@@ -13,13 +13,13 @@ import { WatchedCollection } from '../../io/kube/list-watch.js';
 import { CILIUM_POLICY_APIS, NETWORK_POLICY_API, policyWatch } from '../../io/kube/policy-kinds.js';
 import { createMultiKindActuator } from './multi-kind-actuator.js';
 import { KubernetesBaselineSource } from '../baseline/kube-baseline-source.js';
-import { EVENT_NAMESPACE } from './event-recorder.js';
+import { EventWriter } from './event-writer.js';
 import { createKubernetesActuator as createActuator, type KubernetesActuator } from './kubernetes-actuator.js';
 import type { RampContractObject } from '../contracts/rampcontract-gvr.js';
 
 export interface KubernetesActuatorContext {
   readonly kc: KubeConfig;
-  /** --namespace (Lease, Events, agent identity). */
+  /** --namespace (Lease, agent identity). Events go to `default` (event-writer.ts). */
   readonly namespace: string;
   readonly log: Logger;
   readonly clock: Clock;
@@ -45,7 +45,7 @@ export function createKubernetesActuation(context: KubernetesActuatorContext): K
   const core = context.kc.makeApiClient(CoreV1Api);
   // One Pod watch for every kind's actuator (only the NetworkPolicy one writes labels).
   const pods = new WatchedCollection<V1Pod>({ kc: context.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log: context.log });
-  const events = new KubeEventRecorder({ kc: context.kc, namespace: EVENT_NAMESPACE, instance: context.identity ?? 'rampart', log: context.log });
+  const events = new KubeEventRecorder(new EventWriter({ kc: context.kc, identity: context.identity ?? 'rampart', clock: context.clock, log: context.log }));
   // The watched object's uid: a contract not (yet) in the watch gets nothing applied until it is.
   const owner = async (name: string): Promise<{ name: string; uid: string } | null> => {
     const uid = context.contractObject(name)?.metadata?.uid;

@@ -119,7 +119,7 @@ Without --token-file, authentication is off (a warning is logged).
 --baseline: NetworkPolicies already in force; each contract is judged against those it did not write.
 --kubernetes: RampContract objects, status, Events and a Lease through the API server (kubeconfig:
           --kubeconfig, else KUBECONFIG, else in-cluster); --namespace (default: the pod's, else
-          rampart-system) holds the Lease and Events; agents and API users are checked by TokenReview.
+          rampart-system) holds the Lease (Events about a contract go to \`default\`); agents and API users are checked by TokenReview.
 `;
 
 export function parseListen(text: string): Result<ListenAddress, string> {

@@ -7,6 +7,6 @@ export { ciliumDepartures } from './departures.js';
 export { createEvaluator, type PolicyEvaluator, type EvaluatorOptions } from './evaluator.js';
 export { createBaselineEvaluator, sideChange, type BaselineEvaluator, type BaselineEvaluation, type Change, type SideChange } from './baseline.js';
 export type { Evaluation, SideVerdict, NamedPortResolver, ClusterNamedPortResolver, EvaluateOptions, EvaluatedSides } from './verdict.js';
-export { isFilteredIdentityLabel } from './selector.js';
+export { exactSelector, isFilteredIdentityLabel, matchLabelsMatch, selectorMatches } from './selector.js';
 export { endpointSelectorSelects } from './cilium-selector.js';
 export { NO, MAYBE, YES, type Trit } from './trit.js';
