@@ -11,9 +11,9 @@ import { err, ok, type Problem } from '../../core/common/index.js';
 import {
   createChangeEvaluator,
   createEvaluator,
-  parseNetworkPolicy,
+  parsePolicy,
   type ChangeEvaluator,
-  type NetworkPolicy,
+  type Policy,
   type PolicyEvaluator,
   type SideChange,
   type SideVerdict,
@@ -51,10 +51,10 @@ function outcomeOf(change: SideChange, after: SideVerdict | 'none'): SideResult 
   }
 }
 
-function parseAll(manifests: readonly unknown[], prefix: string, problems: Problem[]): NetworkPolicy[] {
-  const policies: NetworkPolicy[] = [];
+function parseAll(manifests: readonly unknown[], prefix: string, problems: Problem[]): Policy[] {
+  const policies: Policy[] = [];
   manifests.forEach((raw, i) => {
-    const r = parseNetworkPolicy(raw, `${prefix}[${i}]`);
+    const r = parsePolicy(raw, `${prefix}[${i}]`);
     if (r.ok) policies.push(r.value);
     else problems.push(...r.error);
   });

@@ -10,26 +10,24 @@
  * Safety rules: a NetworkPolicy of the same name that Rampart does not manage (or that
  * another contract manages) is never written; the contract gets a problem naming it (the
  * reconciler blocks it) and nothing of it is written until the clash is gone. Only the
- * leader writes (`isLeader`); followers keep caches and problems current. Policies in force
- * that a contract replaces or removes get only what original-policies.ts allows, and a
- * contract that changed anything of someone else's carries a finalizer until it is put back.
+ * leader writes (`isLeader`); followers keep caches and problems current.
  *
  * This file holds what a contract should hold and in which order the parts run; the parts
  * are clash-detection.ts, policy-writer.ts, enrollment-labels.ts and work-queue.ts.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1NetworkPolicy, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { canonicalJson, type Logger, type Problem } from '../../core/common/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import { describeApiError } from '../../io/kube/api-error.js';
 import { WatchedCollection } from '../../io/kube/list-watch.js';
-import { networkPolicyWatch } from '../../io/kube/network-policies.js';
+import { NETWORK_POLICY_API, policyWatch, type PolicyKindApi } from '../../io/kube/policy-kinds.js';
 import { contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
 import { withoutExclusion } from '../contracts/originals.js';
 import type { ActuationEventSink } from './actuation-events.js';
 import type { Actuator } from './actuator.js';
-import { clashesOf, refKey, writerOf } from './clash-detection.js';
+import { clashesOf, refKey, writerOf, type V1NetworkPolicy } from './clash-detection.js';
 import { desiredPolicies, policyRefs, usesEnrollment, type ContractOwner, type OriginalSelector } from './desired-state.js';
-import { anyExcluded, holdOriginals, originalRefs, restoreAll, setFinalizer, terminatingContracts, touchesOthers, type OriginalsDeps } from './original-policies.js';
+import { anyExcluded, holdOriginals, podSelectorOf, originalRefs, restoreAll, setFinalizer, terminatingContracts, touchesOthers, type OriginalsDeps } from './original-policies.js';
 import { EnrollmentLabels } from './enrollment-labels.js';
 import { PolicyWriter } from './policy-writer.js';
 import { WorkQueue } from './work-queue.js';
@@ -39,8 +37,16 @@ export interface KubernetesActuatorOptions {
   readonly log: Logger;
   /** Only the leader writes; followers keep their caches warm. */
   readonly isLeader: () => boolean;
-  /** The NetworkPolicy watch (all namespaces); shared with the baseline source. Created if absent. */
+  /** The watch of this actuator's policy kind (all namespaces); shared with the baseline source. Created if absent. */
   readonly policies?: WatchedCollection<V1NetworkPolicy>;
+  /**
+   * The policy kind this actuator writes (default NetworkPolicy): one actuator per kind
+   * (multi-kind-actuator.ts); only the one with `manageLabels` (the NetworkPolicy one) writes
+   * enrollment labels.
+   */
+  readonly kind?: PolicyKindApi;
+  /** Whether this actuator puts the enrollment labels on pods (default true). */
+  readonly manageLabels?: boolean;
   /** The Pod watch (all namespaces). Created if absent. */
   readonly pods?: WatchedCollection<V1Pod>;
   readonly events?: ActuationEventSink;
@@ -103,6 +109,8 @@ interface Waiter {
 
 class KubernetesStageActuator implements KubernetesActuator {
   private readonly o: KubernetesActuatorOptions;
+  private readonly api: PolicyKindApi;
+  private readonly manageLabels: boolean;
   private readonly log: Logger;
   private readonly policies: WatchedCollection<V1NetworkPolicy>;
   private readonly pods: WatchedCollection<V1Pod>;
@@ -130,17 +138,18 @@ class KubernetesStageActuator implements KubernetesActuator {
   private readonly finalized = new Set<string>();
   /** Originals' specs as last rewritten at Complete (original-policies.ts). */
   private readonly rewritten = new Map<string, string>();
-  private readonly originalWrites = { writes: 0, deletes: 0 };
 
   constructor(options: KubernetesActuatorOptions) {
     this.o = options;
-    this.log = options.log.child({ component: 'kubernetes-actuator' });
+    this.api = options.kind ?? NETWORK_POLICY_API;
+    this.manageLabels = options.manageLabels ?? true;
+    this.log = options.log.child({ component: 'kubernetes-actuator', kind: this.api.kind });
     this.ownsPolicies = options.policies === undefined;
     this.ownsPods = options.pods === undefined;
-    this.policies = options.policies ?? networkPolicyWatch(options.kc, this.log);
+    this.policies = options.policies ?? policyWatch(options.kc, this.log, this.api);
     const core = options.kc.makeApiClient(CoreV1Api);
     this.pods = options.pods ?? new WatchedCollection<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log: this.log });
-    this.writer = new PolicyWriter({ kc: options.kc, policies: this.policies, events: options.events, log: this.log });
+    this.writer = new PolicyWriter({ kc: options.kc, policies: this.policies, events: options.events, log: this.log, api: this.api });
     this.objects = options.kc.makeApiClient(CustomObjectsApi);
     this.labels = new EnrollmentLabels({ kc: options.kc, pods: this.pods, events: options.events, originals: (stage) => this.originalSelectors(stage) });
     this.queue = new WorkQueue({ sync: (c) => this.syncSafely(c), enrollPods: (batch) => this.enrollPods(batch) });
@@ -154,7 +163,7 @@ class KubernetesStageActuator implements KubernetesActuator {
       for (const c of this.contractsFor(np)) this.queue.schedule(c);
     });
     this.pods.onEvent((event, pod) => {
-      if (event === 'delete') return;
+      if (event === 'delete' || !this.manageLabels) return;
       this.queue.pod(refKey(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), Date.now());
     });
   }
@@ -224,8 +233,8 @@ class KubernetesStageActuator implements KubernetesActuator {
     const w = this.writer.counts;
     const l = this.labels.counts;
     return {
-      policyWrites: w.policyWrites + this.originalWrites.writes,
-      policyDeletes: w.policyDeletes + this.originalWrites.deletes,
+      policyWrites: w.policyWrites,
+      policyDeletes: w.policyDeletes,
       labelWrites: l.labelWrites,
       driftCorrections: w.driftCorrections + l.driftCorrections,
       syncs: this.syncs,
@@ -237,8 +246,9 @@ class KubernetesStageActuator implements KubernetesActuator {
     for (const c of this.desired.keys()) this.queue.mark(c);
     for (const c of this.removing) this.queue.mark(c);
     this.queue.kick();
-    // Contracts deleted while no replica led (or before a restart) still owe their restore.
-    if (this.o.isLeader())
+    // Contracts deleted while no replica led (or before a restart) still owe their restore
+    // (the NetworkPolicy actuator, which holds labels and originals, does it).
+    if (this.o.isLeader() && this.manageLabels)
       terminatingContracts(this.objects)
         .then((names) => {
           // Being deleted wins over any stage still held for it: what it changed is put back.
@@ -259,8 +269,6 @@ class KubernetesStageActuator implements KubernetesActuator {
       objects: this.objects,
       rewritten: this.rewritten,
       onWrite: (what, namespace, name) => {
-        if (what === 'deleted') this.originalWrites.deletes++;
-        else this.originalWrites.writes++;
         this.o.events?.emit({ contract, uid, type: 'Normal', reason: 'OriginalPolicy', action: 'Apply', note: `NetworkPolicy ${namespace}/${name} ${ORIGINAL_WRITES[what]}` });
       },
     };
@@ -270,7 +278,7 @@ class KubernetesStageActuator implements KubernetesActuator {
   private originalSelectors(stage: AppliedStage): OriginalSelector[] {
     return originalRefs(stage).flatMap((x) => {
       const live = this.policies.get(x.name, x.namespace);
-      return live ? [{ namespace: x.namespace, podSelector: withoutExclusion(live.spec?.podSelector, stage.contract) }] : [];
+      return live ? [{ namespace: x.namespace, podSelector: withoutExclusion(podSelectorOf(live), stage.contract) }] : [];
     });
   }
 
@@ -337,13 +345,13 @@ class KubernetesStageActuator implements KubernetesActuator {
     }
     // Never act on a cache that is not listed yet: a missing object could be a clash unseen.
     if (!this.policies.synced() || !this.pods.synced()) return;
-    const found = clashesOf(stage, (n, ns) => this.policies.get(n, ns));
+    const found = clashesOf(stage, (n, ns) => this.policies.get(n, this.writer.cacheNs(ns)), this.api);
     // The cache may lag a policy created a moment ago: read the ones it lacks before writing.
-    if (found.length === 0 && this.o.isLeader() && desiredPolicies(stage, null).length > 0) found.push(...(await this.writer.freshClashes(stage)));
+    if (found.length === 0 && this.o.isLeader() && desiredPolicies(stage, null, this.api.kind).length > 0) found.push(...(await this.writer.freshClashes(stage)));
     this.setProblems(contract, found);
     if (!this.o.isLeader() || found.length > 0) return;
     const key = stageKey(stage);
-    const wanted = desiredPolicies(stage, null);
+    const wanted = desiredPolicies(stage, null, this.api.kind);
     let owner: ContractOwner | null = null;
     if (wanted.length > 0 && !stage.complete) {
       owner = await this.ownerOf(contract);
@@ -353,38 +361,45 @@ class KubernetesStageActuator implements KubernetesActuator {
     // Percent stages: label first, then the policies that select on the label. Complete (and
     // every other mode): the policies as written first, then the labels come off (no gap).
     // Before labels or an original change, the finalizer: a deletion then waits for the restore.
-    if (touchesOthers(stage) && !this.finalized.has(contract)) {
+    if (this.manageLabels && touchesOthers(stage) && !this.finalized.has(contract)) {
       await setFinalizer(this.objects, contract, true);
       this.finalized.add(contract);
     }
-    if (usesEnrollment(stage)) await this.labels.sync(contract, stage, first);
-    const withOwner = desiredPolicies(stage, owner);
+    if (this.manageLabels && usesEnrollment(stage)) await this.labels.sync(contract, stage, first);
+    const withOwner = desiredPolicies(stage, owner, this.api.kind);
     for (const d of withOwner) await this.writer.ensure(contract, d, first, owner?.uid);
     // Originals after the copies that carry their new text, before the copies go (Complete, monitor).
-    await holdOriginals(this.originalsFor(contract, owner?.uid), stage);
+    if (this.manageLabels) await holdOriginals(this.originalsFor(contract, owner?.uid), stage);
     await this.writer.deleteExtra(contract, new Set(withOwner.map((d) => refKey(d.namespace, d.name))), owner?.uid);
-    if (!usesEnrollment(stage)) await this.labels.sync(contract, null, first);
-    if (!touchesOthers(stage) && (this.finalized.has(contract) || first) && !anyExcluded(this.originalsFor(contract), contract) && this.labels.enrolledByUsCount(contract) === 0) {
+    if (this.manageLabels && !usesEnrollment(stage)) await this.labels.sync(contract, null, first);
+    if (this.manageLabels && !touchesOthers(stage) && (this.finalized.has(contract) || first) && !anyExcluded(this.originalsFor(contract), contract) && this.labels.enrolledByUsCount(contract) === 0) {
       await setFinalizer(this.objects, contract, false);
       this.finalized.delete(contract);
     }
     if (first) {
       this.appliedKeys.set(contract, key);
+      // An actuator of a kind the contract does not hold has nothing to report.
+      if (!this.manageLabels && policyRefs(stage, this.api.kind).length === 0) return;
       const what = stage.complete ? 'Complete: every policy as written, handed off' : `${stage.stageName} (${stage.mode}${stage.mode === 'percent' ? ` ${stage.percent}%` : ''})`;
-      const note = `applied ${what}: ${withOwner.length} NetworkPolicies, ${this.labels.enrolledByUsCount(contract)} pods enrolled`;
+      const kinds = this.api.kind === 'NetworkPolicy' ? 'NetworkPolicies' : `${this.api.kind}s`;
+      const note = `applied ${what}: ${withOwner.length} ${kinds}${this.manageLabels ? `, ${this.labels.enrolledByUsCount(contract)} pods enrolled` : ''}`;
       this.o.events?.emit({ contract, uid: owner?.uid, type: 'Normal', reason: 'StageApplied', action: 'Apply', note });
       this.notify();
     }
   }
 
-  /** A deleted contract: originals get their owners' selectors back, its owned policies go (handed-off ones stay), its labels come off, then its finalizer. */
+  /** A deleted contract: its owned policies go (handed-off ones stay) and its labels come off. */
   private async removeApplied(contract: string): Promise<void> {
-    const restored = await restoreAll(this.originalsFor(contract), contract);
-    if (restored > 0) this.log.info('contract deleted: originals restored', { contract, restored });
+    if (this.manageLabels) {
+      const restored = await restoreAll(this.originalsFor(contract), contract);
+      if (restored > 0) this.log.info('contract deleted: originals restored', { contract, restored });
+    }
     const removed = await this.writer.removeOwned(contract);
-    await this.labels.sync(contract, null, true);
-    await setFinalizer(this.objects, contract, false);
-    this.finalized.delete(contract);
+    if (this.manageLabels) {
+      await this.labels.sync(contract, null, true);
+      await setFinalizer(this.objects, contract, false);
+      this.finalized.delete(contract);
+    }
     this.appliedKeys.delete(contract);
     this.labels.forget(contract);
     if (removed > 0) this.log.info('contract deleted: its policies were removed', { contract, removed });
@@ -392,7 +407,7 @@ class KubernetesStageActuator implements KubernetesActuator {
 
   /** New or changed pods: label them for every unblocked percent stage that wants them. */
   private async enrollPods(batch: readonly [string, number][]): Promise<void> {
-    if (!this.o.isLeader()) return;
+    if (!this.o.isLeader() || !this.manageLabels) return;
     const stages = [...this.desired.values()].filter((s) => (this.problemsOf.get(s.contract)?.length ?? 0) === 0);
     try {
       await this.labels.enrollNew(batch, stages, Date.now);
@@ -409,7 +424,9 @@ class KubernetesStageActuator implements KubernetesActuator {
     const writer = writerOf(np);
     const out: string[] = [];
     for (const stage of this.desired.values()) {
-      const named = policyRefs(stage).some((r) => r.namespace === ns && (r.name === name || r.writes === name)) || originalRefs(stage).some((r) => r.namespace === ns && r.name === name);
+      const named =
+        policyRefs(stage, this.api.kind).some((r) => (!this.api.namespaced || r.namespace === ns) && (r.name === name || r.writes === name)) ||
+        (this.manageLabels && originalRefs(stage).some((r) => r.namespace === ns && r.name === name));
       if (contractLabelValue(stage.contract) === writer || named) out.push(stage.contract);
     }
     for (const c of this.removing) if (contractLabelValue(c) === writer) out.push(c);

@@ -14,7 +14,7 @@
  * wants from the watch's cache; an owner's edit mid-ramp (drift) is X's new text, and only the
  * entry is put back on it. And the finalizer that makes a deleted contract wait for this.
  */
-import { PatchStrategy, setHeaderOptions, type CustomObjectsApi, type V1NetworkPolicy } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
 import { canonicalJson } from '../../core/common/index.js';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
 import { NETWORK_POLICY_KIND } from '../../core/policy/index.js';
@@ -23,6 +23,7 @@ import { isNotFound } from '../../io/kube/api-error.js';
 import type { WatchedCollection } from '../../io/kube/list-watch.js';
 import { FIELD_MANAGER } from '../contracts/labels.js';
 import { FINALIZER_FIELD_MANAGER, hasExclusionOf, RESTORE_FINALIZER, withExclusion, withoutExclusion } from '../contracts/originals.js';
+import type { V1NetworkPolicy } from './clash-detection.js';
 import { policyRefs, usesEnrollment } from './desired-state.js';
 
 type Obj = Record<string, unknown>;
@@ -39,6 +40,9 @@ export interface OriginalsDeps {
    */
   readonly rewritten: Map<string, string>;
 }
+
+/** The pod selector of a NetworkPolicy as the watch holds it. */
+export const podSelectorOf = (np: V1NetworkPolicy): unknown => (isObj(np.spec) ? np.spec['podSelector'] : undefined);
 
 /** The NetworkPolicies in force this stage takes out (other kinds: none yet in the cluster model). */
 export function originalRefs(stage: Pick<AppliedStage, 'replaces' | 'removes'>): { namespace: string; name: string; replaced: boolean }[] {
@@ -87,7 +91,7 @@ export async function holdOriginals(deps: OriginalsDeps, stage: AppliedStage): P
   for (const x of originalRefs(stage)) {
     const live = deps.policies.get(x.name, x.namespace);
     if (live === undefined) continue;
-    const selector = live.spec?.podSelector;
+    const selector = podSelectorOf(live);
     if (stage.complete) {
       if (!x.replaced) {
         await remove(deps, x.namespace, x.name);
@@ -116,7 +120,7 @@ export async function holdOriginals(deps: OriginalsDeps, stage: AppliedStage): P
 export async function restoreAll(deps: OriginalsDeps, contract: string): Promise<number> {
   let restored = 0;
   for (const np of deps.policies.list()) {
-    const selector = np.spec?.podSelector;
+    const selector = podSelectorOf(np);
     if (!hasExclusionOf(selector, contract)) continue;
     await applySelector(deps, np.metadata?.namespace ?? '', np.metadata?.name ?? '', withoutExclusion(selector, contract));
     deps.onWrite('restored', np.metadata?.namespace ?? '', np.metadata?.name ?? '');
@@ -127,7 +131,7 @@ export async function restoreAll(deps: OriginalsDeps, contract: string): Promise
 
 /** Whether any original still carries the contract's entry (the finalizer must stay). */
 export function anyExcluded(deps: Pick<OriginalsDeps, 'policies'>, contract: string): boolean {
-  return deps.policies.list().some((np) => hasExclusionOf(np.spec?.podSelector, contract));
+  return deps.policies.list().some((np) => hasExclusionOf(podSelectorOf(np), contract));
 }
 
 const CONTRACT = { group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plural: RAMPCONTRACT.plural } as const;

@@ -7,7 +7,7 @@
  * known. The rules match the CRD schema (deploy/crds/rampcontracts.yaml).
  */
 import { childPath, dns1123LabelError, dns1123SubdomainError, readObject, readOneOf, readString, rejectUnknownKeys, type Problem, type ProblemSink } from '../common/index.js';
-import { formatIdentity, identityKey, identityOf, NETWORK_POLICY_KIND, type NetworkPolicy, type PolicyIdentity } from '../policy/index.js';
+import { formatIdentity, identityKey, identityOf, NETWORK_POLICY_KIND, type Policy, type PolicyIdentity } from '../policy/index.js';
 import { CONTRACT_LIMITS } from './limits.js';
 
 /** The kinds `replaces` and `removes` may name (Cilium enforces all three together). */
@@ -65,7 +65,7 @@ export interface SpecChanges {
  * spec.policies (`policies`: the parsed ones; undefined when they had problems): no entry
  * twice, a replaced policy's new text in spec.policies, a removed one not in it.
  */
-export function readSpecChanges(sink: ProblemSink, spec: Readonly<Record<string, unknown>>, policies: readonly NetworkPolicy[] | undefined): SpecChanges | undefined {
+export function readSpecChanges(sink: ProblemSink, spec: Readonly<Record<string, unknown>>, policies: readonly Policy[] | undefined): SpecChanges | undefined {
   const replaces = readRefs(sink, spec['replaces'], 'spec.replaces');
   const removes = readRefs(sink, spec['removes'], 'spec.removes');
   if (replaces === undefined || removes === undefined) return undefined;
@@ -101,7 +101,7 @@ export function readSpecChanges(sink: ProblemSink, spec: Readonly<Record<string,
  * Either holds the contract.
  */
 export function changeProblems(
-  spec: { readonly policies: readonly NetworkPolicy[]; readonly replaces: readonly PolicyIdentity[]; readonly removes: readonly PolicyIdentity[] },
+  spec: { readonly policies: readonly Policy[]; readonly replaces: readonly PolicyIdentity[]; readonly removes: readonly PolicyIdentity[] },
   existing: Iterable<PolicyIdentity>,
 ): Problem[] {
   const inForce = new Set<string>();

@@ -7,7 +7,7 @@
  * from the baseline is a problem, as it holds a contract.
  */
 import type { Problem } from '../common/index.js';
-import { formatIdentity, identityKey, identityOf, type NetworkPolicy, type PolicyChange, type PolicyIdentity } from '../policy/index.js';
+import { formatIdentity, identityKey, identityOf, type Policy, type PolicyChange, type PolicyIdentity } from '../policy/index.js';
 import { changeProblems } from './changes.js';
 
 export interface FileChange {
@@ -22,10 +22,10 @@ export interface FileChange {
 }
 
 export function changeFromFiles(
-  proposed: readonly NetworkPolicy[],
+  proposed: readonly Policy[],
   replaces: readonly PolicyIdentity[],
   removes: readonly PolicyIdentity[],
-  baseline: readonly NetworkPolicy[],
+  baseline: readonly Policy[],
 ): FileChange {
   const inBaseline = baseline.map(identityOf);
   const named = new Set([...replaces, ...removes].map(identityKey));

@@ -16,10 +16,10 @@
  * of one kind of policy, so every policy kind the model holds flows through it alike.
  */
 import type { Flow } from '../flow/index.js';
-import type { Membership } from './compile.js';
+import type { Membership } from './compiled.js';
 import { CompiledEvaluator, type EvaluatorOptions } from './evaluator.js';
 import { identityKey, identityOf, type PolicyIdentity } from './identity.js';
-import type { NetworkPolicy } from './policy.js';
+import type { Policy } from './policy.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation, SideVerdict } from './verdict.js';
 
 export type Change = 'same' | 'newly-denied' | 'newly-allowed';
@@ -28,9 +28,9 @@ export type SideChange = 'same' | 'newly-denied' | 'newly-allowed' | 'already-de
 /** A change of the enforced set: B, R ⊆ B by identity, and P. */
 export interface PolicyChange {
   /** B: the policies in force, as their owners wrote them. */
-  readonly baseline: readonly NetworkPolicy[];
+  readonly baseline: readonly Policy[];
   /** P: the policies the change writes (new ones and the new text of replaced ones). */
-  readonly proposed: readonly NetworkPolicy[];
+  readonly proposed: readonly Policy[];
   /** R: the identities the change takes out of B (`replaces` ∪ `removes`); names not in B change nothing. */
   readonly removed?: readonly PolicyIdentity[];
 }
@@ -71,7 +71,7 @@ function judge(before: Evaluation, after: Evaluation): ChangeEvaluation {
 const JUDGEMENTS_PER_BEFORE_MAX = 256;
 
 /** B ∪ P with each policy's membership: B's policies named in R are in *before* only, P's in *after* only. */
-function changeSet(change: PolicyChange): { policies: NetworkPolicy[]; membership: Membership[] } {
+function changeSet(change: PolicyChange): { policies: Policy[]; membership: Membership[] } {
   const removed = new Set((change.removed ?? []).map(identityKey));
   const policies = [...change.baseline, ...change.proposed];
   const membership: Membership[] = [
@@ -82,7 +82,7 @@ function changeSet(change: PolicyChange): { policies: NetworkPolicy[]; membershi
 }
 
 /** *after* as a plain set: (B − R) ∪ P, for the code that needs the policies rather than verdicts (authoring). */
-export function policiesAfter(change: PolicyChange): NetworkPolicy[] {
+export function policiesAfter(change: PolicyChange): Policy[] {
   const { policies, membership } = changeSet(change);
   return policies.filter((_, i) => membership[i] !== 'before');
 }
