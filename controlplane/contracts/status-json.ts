@@ -9,8 +9,8 @@
  */
 import { canonicalJson, type Problem } from '../../core/common/index.js';
 import type { Contract, RampContractStatusJson } from '../../core/contract/index.js';
-import { STATUS_LIMITS } from '../../core/contract/index.js';
-import { PHASES, type ActionKind, type ContractView, type Phase, type RampState } from '../../core/rollout/index.js';
+import { CONTRACT_PHASES, STATUS_LIMITS } from '../../core/contract/index.js';
+import type { ActionKind, ContractView, Phase, RampState } from '../../core/rollout/index.js';
 import type { EvidenceSnapshot, HistoryEntry } from '../state/journal.js';
 
 export interface EvidenceStatus {
@@ -174,7 +174,7 @@ function num(v: unknown, fallback = 0): number {
 }
 
 function phaseOf(v: unknown): Phase | null {
-  return typeof v === 'string' && (PHASES as readonly string[]).includes(v) ? (v as Phase) : null;
+  return typeof v === 'string' && (CONTRACT_PHASES as readonly string[]).includes(v) ? (v as Phase) : null;
 }
 
 function snapshotOf(v: unknown): EvidenceSnapshot | null {

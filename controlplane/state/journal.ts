@@ -7,7 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ActionKind, DecisionKind, EvidenceCounts, Phase, RampState } from '../../core/rollout/index.js';
+import type { DecisionKind } from '../../core/contract/index.js';
+import type { ActionKind, EvidenceCounts, Phase, RampState } from '../../core/rollout/index.js';
 
 export const JOURNAL_FILE = 'history.jsonl';
 
