@@ -10,8 +10,8 @@
 import { canonicalJson, type Problem } from '../../core/common/index.js';
 import type { Contract, RampContractStatusJson } from '../../core/contract/index.js';
 import { CONTRACT_PHASES, STATUS_LIMITS } from '../../core/contract/index.js';
-import type { ActionKind, ContractView, Phase, RampState } from '../../core/rollout/index.js';
-import type { EvidenceSnapshot, HistoryEntry } from '../state/journal.js';
+import type { ActionKind, ContractView, EvidenceSnapshot, Phase, RampState } from '../../core/rollout/index.js';
+import type { HistoryEntry } from '../state/journal.js';
 
 export interface EvidenceStatus {
   flows: number;
