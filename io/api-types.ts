@@ -6,7 +6,7 @@
  * untrusted: a server of another version may send less.
  */
 import type { ContractPhase, DecisionKind } from '../core/contract/index.js';
-import type { EvidenceSnapshot } from '../core/rollout/index.js';
+import type { EvidenceCounts, EvidenceSnapshot } from '../core/rollout/index.js';
 
 export type EdgeKind = 'would-deny' | 'actual-deny' | 'newly-allowed';
 
@@ -45,21 +45,13 @@ export interface HistoryItemJson {
   evidence: EvidenceSnapshot | null;
 }
 
-export interface ContractEvidenceJson {
-  windows: number;
-  flows: number;
-  allow: number;
-  deny: number;
-  indeterminate: number;
+/** A contract's evidence: its EvidenceCounts (core/rollout), with the brownfield counts, nodes and top edges. */
+export interface ContractEvidenceJson extends Omit<EvidenceCounts, 'enrollment'> {
   alreadyDenied: number;
   newlyAllowed: number;
   baselineRevision: string | null;
   baselineRevisions: number;
   wouldDenyRatio: number | null;
-  actualDenies: number;
-  actualDeniesLastMinute: number;
-  lostEvents: number;
-  flowsSeen: number;
   nodes: { expected: number; reporting: number; silent: readonly { readonly node: string; readonly lastReportAgeMs: number | null }[] };
   topEdges: EdgeJson[];
   topNewlyAllowedEdges: EdgeJson[];

@@ -2,7 +2,7 @@
  * The HTTP API's and the live stream's JSON (io/api-types.ts, documented in docs/api.md),
  * from the reconciler's views and the history.
  */
-import type { ContractView, EdgeView } from '../../core/rollout/index.js';
+import { judgedCounts, type ContractView, type EdgeView } from '../../core/rollout/index.js';
 import type { ContractJson, EdgeJson, HistoryItemJson } from '../../io/api-types.js';
 import type { HistoryEntry } from '../state/journal.js';
 
@@ -68,14 +68,7 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
         }
       : null,
     evidence: {
-      windows: e.windows,
-      flows: e.flows,
-      allow: e.allow,
-      deny: e.deny,
-      indeterminate: e.indeterminate,
-      alreadyDenied: e.alreadyDenied,
-      newlyAllowed: e.newlyAllowed,
-      baselineRevision: e.baselineRevision,
+      ...judgedCounts(e),
       baselineRevisions: e.baselineRevisions,
       wouldDenyRatio: e.flows > 0 ? e.deny / e.flows : null,
       actualDenies: e.actualDenies,

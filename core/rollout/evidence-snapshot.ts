@@ -3,7 +3,7 @@
  * with the brownfield counts, nodes as numbers, edges as text and the gates (bounded).
  */
 import type { StageAssessment } from './assess-stage.js';
-import { formatEdge, type EvidenceCounts, type StageEvidence } from './evidence.js';
+import { formatEdge, judgedCounts, type EvidenceCounts, type StageEvidence } from './evidence.js';
 
 /**
  * What the gates saw when a transition happened: the stage's evidence counts (the same
@@ -21,14 +21,7 @@ export interface EvidenceSnapshot extends EvidenceCounts {
 
 export function snapshotOf(e: StageEvidence, a: StageAssessment | null): EvidenceSnapshot {
   return {
-    windows: e.windows,
-    flows: e.flows,
-    allow: e.allow,
-    deny: e.deny,
-    indeterminate: e.indeterminate,
-    alreadyDenied: e.alreadyDenied,
-    newlyAllowed: e.newlyAllowed,
-    baselineRevision: e.baselineRevision,
+    ...judgedCounts(e),
     actualDenies: e.actualDenies,
     actualDeniesLastMinute: e.actualDeniesLastMinute,
     lostEvents: e.lostEvents,
