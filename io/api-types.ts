@@ -113,3 +113,10 @@ export type StreamMessage =
   | { type: 'edge'; at: string; contract: string; revision: number; stageIndex: number; edge: EdgeJson };
 
 export type SnapshotMessage = Extract<StreamMessage, { type: 'snapshot' }>;
+
+/**
+ * A shape as a reader receives it: the field names of T, each value still unknown (a server
+ * of another version may send less), so the CLI reads every value with a fallback while the
+ * compiler checks the names against what the server writes.
+ */
+export type Received<T> = { readonly [K in keyof T]?: unknown };
