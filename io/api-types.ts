@@ -73,6 +73,8 @@ export interface ContractJson {
   thresholds: Record<string, number | null> | null;
   evidence: ContractEvidenceJson;
   problems: { path: string; message: string }[];
+  /** Non-blocking: where Cilium enforces a policy of the contract other than its text. */
+  warnings: { path: string; message: string }[];
   applied: {
     revision: number;
     stageIndex: number;

@@ -11,9 +11,11 @@ export interface LoadedKubeConfig {
   readonly source: string;
 }
 
-/** null when there is no file and no cluster around; throws naming the file when it cannot be read. */
-export function loadKubeConfig(file: string | null, env: NodeJS.ProcessEnv = process.env): LoadedKubeConfig | null {
-  const kc = new KubeConfig();
+/**
+ * null when there is no file and no cluster around; throws naming the file when it cannot be
+ * read. `kc`: the (possibly subclassed) KubeConfig to load into.
+ */
+export function loadKubeConfig(file: string | null, kc: KubeConfig = new KubeConfig(), env: NodeJS.ProcessEnv = process.env): LoadedKubeConfig | null {
   if (file !== null && file !== '') {
     try {
       kc.loadFromFile(file);
