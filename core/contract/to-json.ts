@@ -26,7 +26,7 @@ export interface ContractSpecJson {
     maxLostEventsRatio: number;
     maxReportAge: string;
   };
-  rollback: { maxActualDeniesPerMinute: number | null };
+  rollback: { maxActualDeniesPerMinute: number | null; to: ContractSpec['rollback']['to'] };
   advance: ContractSpec['advance'];
 }
 
@@ -64,7 +64,7 @@ export function contractSpecToJson(spec: ContractSpec): ContractSpecJson {
       maxLostEventsRatio: spec.gates.maxLostEventsRatio,
       maxReportAge: formatDurationMs(spec.gates.maxReportAgeMs),
     },
-    rollback: { maxActualDeniesPerMinute: spec.rollback.maxActualDeniesPerMinute },
+    rollback: { maxActualDeniesPerMinute: spec.rollback.maxActualDeniesPerMinute, to: spec.rollback.to },
     advance: spec.advance,
   };
 }

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../wait-for.js';
 
@@ -31,6 +31,11 @@ export interface KubeApiServer {
   /** Temp dir with certificates, logs and etcd data; removed by stop(). */
   readonly dir: string;
   stop(): Promise<void>;
+}
+
+/** The API server's audit log (JSON lines: writes to Rampart's resources, metadata level), from the kubeconfig's path. */
+export function auditLogPath(kubeconfigPath: string): string {
+  return join(dirname(kubeconfigPath), 'audit.log');
 }
 
 export interface StartOptions {
@@ -152,6 +157,20 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
     const adminToken = `admin-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
     await writeFile(join(dir, 'tokens.csv'), `${adminToken},rampart-test-admin,uid-admin,"system:masters"\n`);
     await mkdir(join(dir, 'etcd'), { mode: 0o700 });
+    // An audit log of the writes Rampart makes (metadata only), beside the kubeconfig: tests
+    // read who wrote what, with which User-Agent (auditLogPath).
+    await writeFile(
+      join(dir, 'audit-policy.json'),
+      JSON.stringify({
+        apiVersion: 'audit.k8s.io/v1',
+        kind: 'Policy',
+        omitStages: ['RequestReceived'],
+        rules: [
+          { level: 'Metadata', verbs: ['create', 'update', 'patch', 'delete'], resources: [{ group: 'rampart.dev' }, { group: 'coordination.k8s.io' }, { group: 'networking.k8s.io' }, { group: 'events.k8s.io' }] },
+          { level: 'None' },
+        ],
+      }),
+    );
 
     const etcdClient = await freePort();
     const etcdPeer = await freePort(new Set([etcdClient]));
@@ -192,6 +211,9 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
         '--endpoint-reconciler-type=none',
         '--enable-priority-and-fairness=false',
         '--profiling=false',
+        `--audit-policy-file=${join(dir, 'audit-policy.json')}`,
+        `--audit-log-path=${auditLogPath(join(dir, 'kubeconfig'))}`,
+        '--audit-log-maxsize=200',
         '--v=1',
       ],
       join(dir, 'apiserver.log'),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyManifests } from '../../../io/manifest-files.js';
+import type { NetworkPolicy } from '../../../core/policy/index.js';
 import { splitFieldPath } from '../../../io/yaml-documents.js';
 
 let dir = '';
@@ -81,11 +82,15 @@ describe('loadPolicyManifests', () => {
     );
   });
 
-  it('a missing namespace is a warning and defaults to "default"', async () => {
-    const path = file('nons.yaml', 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\nspec:\n  podSelector: {}\n');
+  it('a missing namespace is one summary warning and defaults to "default", or to --namespace', async () => {
+    const one = 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\nspec:\n  podSelector: {}\n';
+    const path = file('nons.yaml', `${one}---\n${one.replace('name: x', 'name: y')}`);
     const r = await loadPolicyManifests(path);
-    expect(r.ok && r.value.policies[0]?.namespace).toBe('default');
-    expect(r.ok && r.value.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([expect.stringMatching(/nons\.yaml:3: document 1, metadata\.namespace: /)]);
+    expect(r.ok && r.value.policies.map((p) => p.namespace)).toEqual(['default', 'default']);
+    expect(r.ok && r.value.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([expect.stringMatching(/nons\.yaml:1: 2 policies have no metadata\.namespace; taken to be in "default" \(set it with --namespace\)/)]);
+    const shop = await loadPolicyManifests(path, { namespace: 'shop' });
+    expect(shop.ok && shop.value.policies.map((p) => p.namespace)).toEqual(['shop', 'shop']);
+    expect(shop.ok && shop.value.warnings).toEqual([]);
   });
 
   it('other kinds are skipped with a warning; a manifest without kind is a problem', async () => {
@@ -98,7 +103,7 @@ describe('loadPolicyManifests', () => {
   it('a policy defined twice: the later one is used, with a warning', async () => {
     const r = await loadPolicyManifests(file('twice.yaml', `${policy('p')}---\n${policy('p', 'shop', '  policyTypes: [Egress]\n')}`));
     expect(r.ok && r.value.policies).toHaveLength(1);
-    expect(r.ok && r.value.policies[0]?.policyTypes).toEqual(['Egress']);
+    expect(r.ok && (r.value.policies[0] as NetworkPolicy | undefined)?.policyTypes).toEqual(['Egress']);
     expect(r.ok && r.value.warnings[0]?.message).toMatch(/shop\/p is defined again/);
   });
 
@@ -116,6 +121,6 @@ describe('loadPolicyManifests', () => {
   it('no policies at all: a warning, not an error (every flow is then allowed)', async () => {
     const r = await loadPolicyManifests(file('empty-list.json', '{"apiVersion":"v1","kind":"List","items":[]}'));
     expect(r.ok && r.value.policies).toEqual([]);
-    expect(r.ok && r.value.warnings[0]?.message).toMatch(/no NetworkPolicy found/);
+    expect(r.ok && r.value.warnings[0]?.message).toMatch(/no NetworkPolicy or Cilium policy found/);
   });
 });
