@@ -26,7 +26,8 @@ import { formatFlagProblems, parseFlags, readDuration } from '../../io/flags.js'
 import { createContracts, ensureCrd, ensureNamespace } from '../../sim/demo/kube-setup.js';
 import { addFixAsRevision } from '../../sim/demo/fix-revision.js';
 import { silentLogger } from '../../io/json-logger.js';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../io/kube/kubeconfig.js';
 
 const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--http-listen <host:port>]
        [--late-after <dur>] [--keep] [--kubernetes [--kubeconfig <file>] [--namespace <ns>]
@@ -131,8 +132,8 @@ export async function run(args: readonly string[]): Promise<number> {
   let kc: KubeConfig | null = null;
   if (values.kubernetes) {
     try {
-      kc = new KubeConfig();
-      kc.loadFromFile(kubeconfig);
+      kc = loadKubeConfig(kubeconfig)?.kc ?? null;
+      if (kc === null) throw new Error('no kubeconfig');
       await ensureCrd(kc);
       await ensureNamespace(kc, values.namespace);
       const names = await createContracts(kc, work.contractsDir);
