@@ -123,16 +123,25 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in headless
     await page.click(`${shop} button[data-action="resume"]`);
     await waitFor(async () => (await contract('shop-lockdown')).phase !== 'Paused', { timeoutMs: 10_000, what: 'resumed' });
 
-    const stageBefore = (await contract('shop-lockdown')).stage.index;
+    // The real denies rolled shop-lockdown back to monitor (spec.rollback.to defaults to monitor).
+    expect((await contract('shop-lockdown')).stage.index).toBe(0);
+    expect(await page.isEnabled(`${shop} button[data-action="rollback"]`)).toBe(false);
+
+    // data-lockdown is Complete at its last stage: the button rolls it back to monitor.
+    const data = card('data-lockdown');
+    const stageBefore = (await contract('data-lockdown')).stage.index;
     expect(stageBefore).toBeGreaterThan(0);
-    const rollback = `${shop} button[data-action="rollback"]`;
+    const rollback = `${data} button[data-action="rollback"]`;
     await page.click(rollback); // arms the button
     expect(await page.textContent(rollback)).toBe('Confirm rollback');
     await page.click(rollback);
-    await waitFor(async () => (await contract('shop-lockdown')).stage.index < stageBefore, { timeoutMs: 10_000, what: 'rolled back one stage' });
+    await waitFor(async () => (await contract('data-lockdown')).stage.index === 0, { timeoutMs: 10_000, what: 'rolled back to monitor' });
+    expect((await contract('data-lockdown')).phase).toBe('RolledBack');
     const history = await demo.get<{ items: { decision: string; actor: string }[] }>('/api/v1/contracts/shop-lockdown/history');
     const actors = history.items.filter((h) => h.actor !== 'auto').map((h) => h.decision);
-    expect(actors.length).toBeGreaterThanOrEqual(3);
+    expect(actors.length).toBeGreaterThanOrEqual(2); // pause, resume
+    const dataHistory = await demo.get<{ items: { decision: string; actor: string }[] }>('/api/v1/contracts/data-lockdown/history');
+    expect(dataHistory.items.some((h) => h.actor !== 'auto' && h.decision === 'rollback')).toBe(true);
     expect(pageErrors).toEqual([]);
   });
 });
