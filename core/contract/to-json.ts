@@ -25,6 +25,9 @@ export interface ContractSpecJson {
     minNodeCoverage: number;
     maxLostEventsRatio: number;
     maxReportAge: string;
+    historyWindow: string;
+    minWorkloadCoverage: number;
+    maxInconclusive: string | null;
   };
   rollback: { maxActualDeniesPerMinute: number | null };
   advance: ContractSpec['advance'];
@@ -63,6 +66,9 @@ export function contractSpecToJson(spec: ContractSpec): ContractSpecJson {
       minNodeCoverage: spec.gates.minNodeCoverage,
       maxLostEventsRatio: spec.gates.maxLostEventsRatio,
       maxReportAge: formatDurationMs(spec.gates.maxReportAgeMs),
+      historyWindow: formatDaysDurationMs(spec.gates.historyWindowMs),
+      minWorkloadCoverage: spec.gates.minWorkloadCoverage,
+      maxInconclusive: spec.gates.maxInconclusiveMs === null ? null : formatDaysDurationMs(spec.gates.maxInconclusiveMs),
     },
     rollback: { maxActualDeniesPerMinute: spec.rollback.maxActualDeniesPerMinute },
     advance: spec.advance,
@@ -76,4 +82,12 @@ export function contractToJson(contract: Contract): ContractJson {
     metadata: { name: contract.name },
     spec: contractSpecToJson(contract.spec),
   };
+}
+
+/** `7d`, `1d12h`, `90m`: whole days first, as parse.ts reads them. */
+function formatDaysDurationMs(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  const rest = ms - days * 86_400_000;
+  if (days === 0) return formatDurationMs(rest);
+  return rest === 0 ? `${days}d` : `${days}d${formatDurationMs(rest)}`;
 }
