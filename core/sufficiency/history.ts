@@ -50,7 +50,7 @@ export interface HistoryEvidence {
 export const HISTORY_TOP_EDGES = 10;
 
 /** Judges the window's edges; `judge` is the contract's map judge (baseline against baseline ∪ contract). */
-export function judgeHistory(edges: Iterable<HistoryEdge>, judge: (e: HistoryEdge) => EdgeJudgement, fromMs: number, toMs: number): HistoryEvidence {
+export function judgeHistory<E extends HistoryEdge>(edges: Iterable<E>, judge: (e: E) => EdgeJudgement, fromMs: number, toMs: number): HistoryEvidence {
   let n = 0;
   let connections = 0;
   let wouldDeny = 0;

@@ -75,11 +75,11 @@ function lastRun(job: CronJobInfo, s: Schedule, beforeMs: number): number | null
 const NAMED = 3;
 
 /** The schedules gate: passed when every CronJob that matters has run inside the evidence. */
-export function assessSchedules(jobs: readonly { readonly matters: MattersBecause; readonly schedule: JobSchedule }[], w: ScheduleWindow): SufficiencyGate {
-  if (jobs.length === 0) return { gate: 'schedules', phase: 'passed', message: 'no CronJob is selected by the contract or talks to its pods' };
+export function assessSchedules(jobs: readonly { readonly matters: MattersBecause; readonly schedule: JobSchedule }[], w: ScheduleWindow): SufficiencyGate & { readonly waiting: readonly JobVerdict[] } {
+  if (jobs.length === 0) return { gate: 'schedules', phase: 'passed', message: 'no CronJob is selected by the contract or talks to its pods', waiting: [] };
   const verdicts = jobs.map((j) => judgeJob(j.matters, j.schedule, w));
   const waiting = verdicts.filter((v) => !v.ready);
   const shown = (vs: readonly JobVerdict[]): string => vs.slice(0, NAMED).map((v) => v.message).join('; ') + (vs.length > NAMED ? `; +${vs.length - NAMED} more` : '');
-  if (waiting.length === 0) return { gate: 'schedules', phase: 'passed', message: shown(verdicts) };
-  return { gate: 'schedules', phase: 'inconclusive', message: shown(waiting) };
+  if (waiting.length === 0) return { gate: 'schedules', phase: 'passed', message: shown(verdicts), waiting };
+  return { gate: 'schedules', phase: 'inconclusive', message: shown(waiting), waiting };
 }
