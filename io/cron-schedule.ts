@@ -29,6 +29,8 @@ export function parseCronSchedule(schedule: string, timeZone: string | null): Re
   if (/^(TZ|CRON_TZ)=/.test(text)) return err('a time zone inside the schedule is not allowed; use spec.timeZone');
   const pattern = MACROS[text.toLowerCase()] ?? text;
   if (pattern.startsWith('@')) return err(`unknown macro ${JSON.stringify(text)} (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly)`);
+  const fields = pattern.split(/\s+/).length;
+  if (fields !== 5) return err(`expected five fields (minute hour day-of-month month day-of-week) or a macro such as @hourly, got ${fields} in ${JSON.stringify(text)}`);
   if (timeZone !== null) {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone });

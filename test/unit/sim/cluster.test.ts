@@ -93,7 +93,7 @@ describe('parseClusterSpec', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.map((p) => p.path)).toEqual(['workloads[0].schedule', 'workloads[1].schedule', 'calls[1]']);
-    expect(r.error[0]!.message).toContain('5 parts');
+    expect(r.error[0]!.message).toContain('expected five fields');
     expect(r.error[1]!.message).toContain('only a CronJob');
   });
 });

@@ -44,7 +44,7 @@ describe('cron schedules (croner, Kubernetes dialect)', () => {
     // Day-of-month and day-of-week restricted together are ORed, as cron does: the 1st or any Monday.
     expect(next('0 0 1 * 1')).toBe('2026-12-07T00:00:00.000Z');
     for (const [s, tz, why] of [
-      ['0 0 2 * * *', null, '5 parts'],
+      ['0 0 2 * * *', null, 'expected five fields'],
       ['@every 1h', null, '@every'],
       ['@fortnightly', null, 'unknown macro'],
       ['61 * * * *', null, 'minute'],
