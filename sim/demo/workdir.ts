@@ -16,6 +16,8 @@ export interface DemoWorkdir {
   readonly contractsDir: string;
   /** The policies already in force (the cluster spec's `policies`), for `--baseline`. */
   readonly baselineDir: string;
+  /** The cluster's workloads and CronJobs as manifests, for `--workloads` (null: none given). */
+  readonly workloadsFile: string | null;
   readonly stateDir: string;
   readonly logDir: string;
   readonly tokenFile: string;
@@ -61,7 +63,7 @@ export function compressSpec(spec: ClusterSpec, factor: number): ClusterSpec {
   };
 }
 
-export function createWorkdir(opts: { contractsFrom: string; factor: number; root?: string; baseline?: readonly unknown[] }): DemoWorkdir {
+export function createWorkdir(opts: { contractsFrom: string; factor: number; root?: string; baseline?: readonly unknown[]; workloads?: Record<string, unknown> }): DemoWorkdir {
   const root = opts.root ?? mkdtempSync(path.join(tmpdir(), 'rampart-demo-'));
   const contractsDir = path.join(root, 'contracts');
   const baselineDir = path.join(root, 'baseline');
@@ -73,8 +75,10 @@ export function createWorkdir(opts: { contractsFrom: string; factor: number; roo
     const doc: unknown = parse(readFileSync(path.join(opts.contractsFrom, file), 'utf8'));
     writeFileSync(path.join(contractsDir, file), stringify(compressContract(doc, opts.factor)));
   }
+  const workloadsFile = opts.workloads === undefined ? null : path.join(root, 'workloads.yaml');
+  if (workloadsFile !== null) writeFileSync(workloadsFile, stringify(opts.workloads));
   const token = randomBytes(12).toString('hex');
   const tokenFile = path.join(root, 'token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  return { root, contractsDir, baselineDir, stateDir, logDir, tokenFile, token };
+  return { root, contractsDir, baselineDir, workloadsFile, stateDir, logDir, tokenFile, token };
 }
