@@ -40,24 +40,44 @@ export default tseslint.config(
     plugins: { rampart: { rules: { 'index-imports': indexImports } } },
     rules: { 'rampart/index-imports': 'error' },
   },
+  // Module boundaries (style.md 2.2, issue 18): each top-level folder names what it may not
+  // import. Layers, bottom up: core (pure) ← proto, io ← replay ← sim; agent and controlplane
+  // sit on those and never import each other; cli (the commands) is on top and nothing
+  // imports it. Folder-level cycles are tools/check-cycles.mjs's job.
   {
     files: ['core/**/*.ts'],
     rules: restrict([
       { group: ['node:*'], message: 'core/ is pure: no I/O.' },
       { group: ['@grpc/*', 'protobufjs', 'prom-client', 'ws', '@kubernetes/*', 'yaml'], message: 'core/ takes no npm imports.' },
-      { group: ['**/agent/**', '**/controlplane/**', '**/proto/**', '**/cli/**', '**/sim/**', '**/replay/**', '**/io/**'], message: 'core/ imports only core/.' },
+      { group: ['**/agent/**', '**/controlplane/**', '**/proto/**', '**/cli/**', '**/sim/**', '**/replay/**', '**/io/**', '**/bench/**', '**/test/**'], message: 'core/ imports only core/.' },
     ]),
   },
   {
+    files: ['proto/**/*.ts'],
+    rules: restrict([{ group: ['**/agent/**', '**/controlplane/**', '**/cli/**', '**/sim/**', '**/replay/**', '**/io/**', '**/bench/**', '**/test/**'], message: 'proto/ is shared: it imports only core/.' }]),
+  },
+  {
+    files: ['io/**/*.ts'],
+    rules: restrict([{ group: ['**/agent/**', '**/controlplane/**', '**/cli/**', '**/sim/**', '**/replay/**', '**/proto/**', '**/bench/**', '**/test/**'], message: 'io/ is the process-side toolkit under every command: it imports only core/.' }]),
+  },
+  {
+    files: ['replay/**/*.ts'],
+    rules: restrict([{ group: ['**/agent/**', '**/controlplane/**', '**/cli/**', '**/sim/**', '**/bench/**', '**/test/**'], message: 'replay/ serves captures: it imports only core/, proto/ and io/.' }]),
+  },
+  {
+    files: ['sim/**/*.ts'],
+    rules: restrict([{ group: ['**/agent/**', '**/controlplane/**', '**/cli/**', '**/bench/**', '**/test/**'], message: 'sim/ is the simulated cluster: it imports only core/, proto/, io/ and replay/ (the real agents and control plane are started as processes).' }]),
+  },
+  {
     files: ['agent/**/*.ts'],
-    rules: restrict([{ group: ['**/controlplane/**', '**/sim/**', '**/cli/**'], message: 'agent/ never imports the control plane.' }]),
+    rules: restrict([{ group: ['**/controlplane/**', '**/sim/**', '**/cli/**', '**/replay/**', '**/bench/**', '**/test/**'], message: 'agent/ never imports the control plane, the simulator or the commands.' }]),
   },
   {
     files: ['controlplane/**/*.ts'],
-    rules: restrict([{ group: ['**/agent/**', '**/sim/**', '**/cli/**'], message: 'controlplane/ never imports the agent.' }]),
+    rules: restrict([{ group: ['**/agent/**', '**/sim/**', '**/cli/**', '**/replay/**', '**/bench/**', '**/test/**'], message: 'controlplane/ never imports the agent, the simulator or the commands.' }]),
   },
   {
-    files: ['proto/**/*.ts'],
-    rules: restrict([{ group: ['**/agent/**', '**/controlplane/**', '**/cli/**'], message: 'proto/ is shared: it imports only core/.' }]),
+    files: ['cli/**/*.ts'],
+    rules: restrict([{ group: ['**/bench/**', '**/test/**'], message: 'cli/ ships: it never imports benchmarks or tests.' }]),
   },
 );

@@ -6,15 +6,7 @@
 import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
 import { DEFAULT_TOP_K } from '../core/summary/index.js';
 import { parseFlags } from '../io/flags.js';
-
-export interface AgentTlsConfig {
-  readonly caFile: string;
-  /** Client certificate and key, for mutual TLS (both or neither). */
-  readonly certFile: string | null;
-  readonly keyFile: string | null;
-  /** Overrides the name checked against the server certificate. */
-  readonly serverName: string | null;
-}
+import type { AgentTlsConfig } from './report/credentials.js';
 
 export interface AgentConfig {
   readonly node: string;

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { systemClock, type Clock, type Logger } from '../core/common/index.js';
 import type { AgentConfig } from './config.js';
-import { ContractStore } from './contracts/contract-store.js';
+import { ContractStore } from './monitor/contract-store.js';
 import { startHttpServer, type HttpServerHandle } from './http/server.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { Pipeline } from './monitor/pipeline.js';

@@ -4,7 +4,7 @@
  * `pairs` distinct workload pairs, windows closed every 100,000 flows. Prints one JSON line:
  * CPU per flow, peak RSS, and what the windows kept and overflowed.
  */
-import { ContractStore } from '../agent/contracts/contract-store.js';
+import { ContractStore } from '../agent/monitor/contract-store.js';
 import { silentLogger } from '../io/json-logger.js';
 import { Pipeline } from '../agent/monitor/pipeline.js';
 import { networkPolicyEngine } from '../agent/monitor/policy-engine.js';

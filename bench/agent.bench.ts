@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { AGENT_FILTERS, createHubbleClient } from '../agent/hubble/client.js';
-import { ContractStore } from '../agent/contracts/contract-store.js';
+import { ContractStore } from '../agent/monitor/contract-store.js';
 import { silentLogger } from '../io/json-logger.js';
 import { Pipeline } from '../agent/monitor/pipeline.js';
 import { networkPolicyEngine, type ContractEvaluator } from '../agent/monitor/policy-engine.js';

@@ -18,7 +18,7 @@ import { review, startWebhook } from '../controlplane/admission/webhook.js';
 import type { NamespaceLabels } from '../controlplane/admission/namespace-labels.js';
 import { parseContractText } from '../controlplane/http/map-api.js';
 import { MapService } from '../controlplane/map/map-service.js';
-import type { BaselineSource } from '../controlplane/registry/baseline-source.js';
+import type { BaselineSource } from '../controlplane/baseline/baseline-source.js';
 import type { ObservedEdge, ObservedPeer } from '../core/summary/index.js';
 import { createJsonLogger } from '../io/json-logger.js';
 

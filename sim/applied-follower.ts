@@ -4,7 +4,7 @@
  * because the contract list is the record; a missed poll only delays enforcement by one
  * interval. Errors are counted and reported through `onError`, never thrown.
  */
-import type { AppliedStage } from '../controlplane/actuator/actuator.js';
+import type { AppliedStage } from '../core/rollout/index.js';
 import { isObject } from '../core/common/index.js';
 
 export interface AppliedFollowerOptions {

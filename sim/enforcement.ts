@@ -7,7 +7,7 @@
 import { stageEnforces } from '../core/contract/index.js';
 import type { SimPod } from './cluster.js';
 import type { Connection } from './connection.js';
-import type { AppliedStage } from '../controlplane/actuator/actuator.js';
+import type { AppliedStage } from '../core/rollout/index.js';
 
 /** One side of a connection under the policies applied to that side's pod. */
 export interface SideDecision {

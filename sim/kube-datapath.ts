@@ -9,8 +9,8 @@
  */
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../core/common/index.js';
-import { manifestOf, networkPolicyWatch } from '../controlplane/kubernetes/baseline-source.js';
-import { WatchedCollection } from '../io/kube-watch.js';
+import { manifestOf, networkPolicyWatch } from '../io/kube/network-policies.js';
+import { WatchedCollection } from '../io/kube/list-watch.js';
 import type { ClusterSpec } from './cluster-spec.js';
 import { identityLabelsFor, type Cluster, type SimPod } from './cluster.js';
 import { identityNumber, setLiveIdentity } from './live-identity.js';

@@ -12,7 +12,7 @@ import type { ClusterSpec } from './cluster-spec.js';
 import type { SimNode } from './cluster.js';
 import { CorePolicyJudge } from './core-judge.js';
 import { KubeDatapath } from './kube-datapath.js';
-import type { AppliedStage } from '../controlplane/actuator/actuator.js';
+import type { AppliedStage } from '../core/rollout/index.js';
 import type { FlowRecord } from './records.js';
 import { Simulator } from './simulator.js';
 

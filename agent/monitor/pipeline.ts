@@ -11,7 +11,7 @@
 import { assertNever, type Clock, type Logger } from '../../core/common/index.js';
 import type { Flow } from '../../core/flow/index.js';
 import { countsOnThisNode, keyedEdgeOf, ObservedEdgeCollector, WindowAggregator, type ContractWindowAggregator, type KeyedEdge, type SampleFlow, type Side, type WindowSummary } from '../../core/summary/index.js';
-import type { ActiveSet, CompiledContract, ContractStore } from '../contracts/contract-store.js';
+import type { ActiveSet, CompiledContract, ContractStore } from './contract-store.js';
 import { isEnforcedOn } from './enforcement.js';
 import { EnrollmentCheck } from './enrollment-check.js';
 

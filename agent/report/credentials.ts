@@ -5,7 +5,16 @@
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import type { AgentTlsConfig } from '../config.js';
+
+/** TLS to a gRPC server (Hubble, the control plane): the agent's config holds one per peer. */
+export interface AgentTlsConfig {
+  readonly caFile: string;
+  /** Client certificate and key, for mutual TLS (both or neither). */
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  /** Overrides the name checked against the server certificate. */
+  readonly serverName: string | null;
+}
 
 export function channelCredentials(tls: AgentTlsConfig | null): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
   if (tls === null) return { credentials: grpc.credentials.createInsecure(), options: {} };

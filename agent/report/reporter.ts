@@ -18,7 +18,7 @@ import type { Logger } from '../../core/common/index.js';
 import type { ContractSet, WindowSummary } from '../../core/summary/index.js';
 import { loadProto } from '../../proto/loader.js';
 import { contractSetFromPb, windowSummaryToPb } from '../../proto/codec/report-codec.js';
-import type { AgentTlsConfig } from '../config.js';
+import type { AgentTlsConfig } from './credentials.js';
 import { sleep } from '../hubble/backoff.js';
 import { channelCredentials, readToken } from './credentials.js';
 import type { Outbox } from './outbox.js';

@@ -5,7 +5,7 @@
  */
 import { env, stderr, stdout } from 'node:process';
 import { formatProblems } from '../../core/common/index.js';
-import { CONTROLPLANE_USAGE, loadControlplaneConfig } from '../../controlplane/config.js';
+import { CONTROLPLANE_USAGE, loadControlplaneConfig } from '../../controlplane/config/config.js';
 import { startControlplane } from '../../controlplane/main.js';
 import { createJsonLogger } from '../../io/json-logger.js';
 

@@ -17,7 +17,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../core/common/index.js';
 import { parseNetworkPolicy } from '../../core/policy/index.js';
-import type { ListenAddress } from '../config.js';
+import type { ListenAddress } from '../config/config.js';
 import type { MapService, NewlyDeniedEdge } from '../map/map-service.js';
 import { namespaceLabelReader, type NamespaceLabels } from './namespace-labels.js';
 

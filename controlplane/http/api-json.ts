@@ -2,9 +2,9 @@
  * The JSON shapes of the HTTP API and the live stream (documented in docs/api.md). The
  * fields product.md names are the stable core; the rest are additions.
  */
-import type { EdgeView } from '../rollout/evidence.js';
+import type { EdgeView } from '../../core/rollout/index.js';
 import type { HistoryEntry } from '../state/journal.js';
-import type { ContractView } from '../rollout/reconciler.js';
+import type { ContractView } from '../../core/rollout/index.js';
 
 export interface EdgeJson {
   from: string;

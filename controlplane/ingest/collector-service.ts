@@ -13,8 +13,8 @@ import type { ContractSet, WindowSummary } from '../../core/summary/index.js';
 import { loadProto } from '../../proto/loader.js';
 import { contractSetToPb } from '../../proto/codec/contract-set-codec.js';
 import { windowSummaryFromPb } from '../../proto/codec/report-codec.js';
-import { authorize, type Authorizer } from '../auth.js';
-import type { ControlplaneMetrics } from '../metrics.js';
+import { authorize, type Authorizer } from '../access/authorizer.js';
+import type { ControlplaneMetrics } from '../metrics/metrics.js';
 import type { EvidenceStore, NewEdge } from './evidence-store.js';
 import { ReportDedup } from './report-dedup.js';
 

@@ -5,7 +5,7 @@
  * memory: after a restart it is gathered again for the current stage, never invented.
  */
 import type { ContractWindow, Edge, SideCounts, WindowSummary } from '../../core/summary/index.js';
-import type { EdgeView, NodeCoverage, StageEvidence } from '../rollout/evidence.js';
+import type { EdgeView, NodeCoverage, StageEvidence } from '../../core/rollout/index.js';
 
 export const BUCKET_MS = 1000;
 /** Arrival buckets kept per stage: enough for the one-minute rollback window and the rates. */

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { KubernetesModeConfig } from '../config.js';
+import type { KubernetesModeConfig } from '../config/config.js';
 
 export const DEFAULT_NAMESPACE = 'rampart-system';
 export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';

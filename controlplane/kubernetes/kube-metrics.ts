@@ -4,9 +4,9 @@
  * watch had to be restarted or relisted. Read from the parts at scrape time.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../metrics.js';
-import type { WatchStats } from './kube-contract-source.js';
-import type { StatusWriterStats } from './status-writer.js';
+import { METRIC_PREFIX } from '../metrics/metrics.js';
+import type { WatchStats } from '../contracts/kube-contract-source.js';
+import type { StatusWriterStats } from '../contracts/status-writer.js';
 
 export interface KubeMetricSources {
   readonly isLeader: () => boolean;

@@ -14,23 +14,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Clock, Logger } from '../../core/common/index.js';
-import type { Actuator } from '../actuator/actuator.js';
-import type { ControlplaneConfig } from '../config.js';
+import type { Actuator } from '../actuation/actuator.js';
+import type { ControlplaneConfig } from '../config/config.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import type { Journal } from '../state/journal.js';
-import { createKubernetesActuation, type KubernetesActuation } from './create-actuator.js';
-import type { BaselineSource } from '../registry/baseline-source.js';
-import { EventRecorder } from './event-recorder.js';
+import { createKubernetesActuation, type KubernetesActuation } from '../actuation/create-actuator.js';
+import type { BaselineSource } from '../baseline/baseline-source.js';
+import { EventRecorder } from '../actuation/event-recorder.js';
 import { loadKubeTarget, type KubeTarget } from './kube-config.js';
-import type { Authorizer } from '../auth.js';
+import type { Authorizer } from '../access/authorizer.js';
 import type { Registry } from 'prom-client';
-import { KubeAuthorizer } from './kube-authorizer.js';
+import { KubeAuthorizer } from '../access/kube-authorizer.js';
 import { registerKubeMetrics } from './kube-metrics.js';
-import { KubeContractSource } from './kube-contract-source.js';
+import { KubeContractSource } from '../contracts/kube-contract-source.js';
 import { LeaseElector } from './lease-elector.js';
-import { entriesFromStatus } from './status-json.js';
-import { StatusFirstActuator } from './status-first-actuator.js';
-import { StatusWriter } from './status-writer.js';
+import { entriesFromStatus } from '../contracts/status-json.js';
+import { StatusFirstActuator } from '../actuation/status-first-actuator.js';
+import { StatusWriter } from '../contracts/status-writer.js';
 
 /** Timings tests shorten through the environment (never needed in production). */
 function envMs(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {

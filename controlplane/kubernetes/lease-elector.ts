@@ -13,7 +13,7 @@
  */
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Clock, Logger } from '../../core/common/index.js';
-import { describe } from './kube-contract-source.js';
+import { describe } from '../contracts/kube-contract-source.js';
 
 export const LEASE_NAME = 'rampart-controlplane';
 export const LEASE_DEFAULTS = Object.freeze({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, renewPeriodMs: 5_000, retryPeriodMs: 2_000 });

@@ -5,7 +5,7 @@
  * disconnected and counted. A slow browser never slows ingest: sends never wait.
  */
 import type { WebSocket } from 'ws';
-import type { ControlplaneMetrics } from '../metrics.js';
+import type { ControlplaneMetrics } from '../metrics/metrics.js';
 
 /** Bytes queued to one client beyond which messages to it are dropped. */
 export const MAX_BUFFERED_BYTES = 256 * 1024;

@@ -1,6 +1,6 @@
 /**
  * Metrics of the traffic map and the admission webhook, registered beside the control plane's
- * own (controlplane/metrics.ts). Labels are bounded: no workload, pod, IP or port.
+ * own (controlplane/metrics/metrics.ts). Labels are bounded: no workload, pod, IP or port.
  */
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { TrafficMap } from './traffic-map.js';

@@ -1,7 +1,7 @@
 /**
  * The traffic map's use cases: ingest agents' observed edges, persist the map, and judge it
  * (GET /api/v1/map, POST /api/v1/preview, the admission webhook) against the baseline
- * (controlplane/registry/baseline-source.ts) and a contract or a NetworkPolicy change.
+ * (controlplane/baseline/baseline-source.ts) and a contract or a NetworkPolicy change.
  *
  * Judges are compiled once per (baseline revision, proposal) and kept in a small cache, so a
  * dashboard polling the map of one contract costs one pass over the edges per request.
@@ -11,8 +11,8 @@ import type { Contract } from '../../core/contract/index.js';
 import { MapJudge, type EdgeJudgement, type MapVerdict } from '../../core/map/index.js';
 import { createEvaluator, parseNetworkPolicy, policyRef, type NetworkPolicy, type PolicyEvaluator } from '../../core/policy/index.js';
 import { peerName, type WindowSummary } from '../../core/summary/index.js';
-import { baselineFor, type BaselineSnapshot, type BaselineSource } from '../registry/baseline-source.js';
-import { EMPTY_BASELINE_SOURCE } from '../registry/file-baseline-source.js';
+import { baselineFor, type BaselineSnapshot, type BaselineSource } from '../baseline/baseline-source.js';
+import { EMPTY_BASELINE_SOURCE } from '../baseline/file-baseline-source.js';
 import { loadMapFile, saveMapFile } from './map-file.js';
 import { TrafficMap, type MapEdge, type TrafficMapOptions } from './traffic-map.js';
 

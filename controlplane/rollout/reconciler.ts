@@ -9,15 +9,32 @@ import type { Clock, Logger, Problem } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
 import type { ContractSet, Enforcement } from '../../core/summary/index.js';
 import { assertNever, canonicalJson } from '../../core/common/index.js';
-import { appliedStageOf, enforcementOf, type Actuator, type AppliedStage } from '../actuator/actuator.js';
+import type { Actuator } from '../actuation/actuator.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
-import type { ControlplaneMetrics } from '../metrics.js';
-import type { BaselineSource } from '../registry/baseline-source.js';
-import type { ContractSource } from '../registry/contract-source.js';
+import type { ControlplaneMetrics } from '../metrics/metrics.js';
+import type { BaselineSource } from '../baseline/baseline-source.js';
+import type { ContractSource } from '../contracts/contract-source.js';
 import type { EvidenceSnapshot, HistoryEntry, Journal } from '../state/journal.js';
-import { assessStage, type DecisionKind, type StageAssessment } from './assess-stage.js';
-import { EMPTY_EVIDENCE, formatEdge, type StageEvidence } from './evidence.js';
-import { applyAction, initialRamp, reconcileStep, type OperatorAction, type RampState, type Step, type Transition } from './ramp.js';
+import {
+  appliedStageOf,
+  applyAction,
+  assessStage,
+  enforcementOf,
+  type AppliedStage,
+  type ContractDecision,
+  type ContractView,
+  type ContractViews,
+  EMPTY_EVIDENCE,
+  formatEdge,
+  initialRamp,
+  reconcileStep,
+  type OperatorAction,
+  type RampState,
+  type StageAssessment,
+  type StageEvidence,
+  type Step,
+  type Transition,
+} from '../../core/rollout/index.js';
 
 /** How soon after new evidence the loop runs (it coalesces a burst of reports into one pass). */
 export const NUDGE_DELAY_MS = 100;
@@ -41,26 +58,6 @@ export interface ReconcilerOptions {
   readonly expectedNodeTtlMs: number;
   /** First ContractSet generation (see main.ts: above any generation agents may hold). */
   readonly initialGeneration: number;
-}
-
-export interface ContractDecision {
-  readonly kind: DecisionKind;
-  readonly reasons: readonly string[];
-  readonly atMs: number;
-}
-
-/** Everything the API shows about one contract. */
-export interface ContractView {
-  readonly name: string;
-  readonly origin: string;
-  /** The contract being ramped: the current document, or the last valid one while the current is invalid. */
-  readonly contract: Contract | null;
-  readonly problems: readonly Problem[];
-  readonly state: RampState | null;
-  readonly assessment: StageAssessment | null;
-  readonly evidence: StageEvidence;
-  readonly decision: ContractDecision;
-  readonly applied: AppliedStage | null;
 }
 
 export interface ReconcilerEvents {
@@ -91,7 +88,7 @@ function appliedKeyOf(stage: AppliedStage): string {
   return `${canonicalJson(rest)}\u0000${json}`;
 }
 
-export class Reconciler {
+export class Reconciler implements ContractViews {
   private readonly o: ReconcilerOptions;
   private readonly states = new Map<string, RampState>();
   private readonly lastValid = new Map<string, Contract>();

@@ -7,9 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DecisionKind } from '../rollout/assess-stage.js';
-import type { EvidenceCounts } from '../rollout/evidence.js';
-import type { ActionKind, Phase, RampState } from '../rollout/ramp.js';
+import type { ActionKind, DecisionKind, EvidenceCounts, Phase, RampState } from '../../core/rollout/index.js';
 
 export const JOURNAL_FILE = 'history.jsonl';
 

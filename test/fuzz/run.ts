@@ -25,7 +25,7 @@ import { stringify as yamlStringify } from 'yaml';
 import { fastDecodeResponse } from '../../agent/hubble/fast-decode.js';
 import { decodedFromRecord } from '../../agent/hubble/from-pb.js';
 import { EvidenceStore } from '../../controlplane/ingest/evidence-store.js';
-import { entriesFromFile } from '../../controlplane/registry/file-contract-source.js';
+import { entriesFromFile } from '../../controlplane/contracts/file-contract-source.js';
 import { parseHubbleLine } from '../../core/flow/index.js';
 import { parseResponseLine } from '../../proto/codec/hubble-json.js';
 import { decodeRecord, encodeRecord, hubbleType } from '../../proto/codec/hubble-types.js';

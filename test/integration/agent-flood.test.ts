@@ -8,7 +8,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { ContractStore } from '../../agent/contracts/contract-store.js';
+import { ContractStore } from '../../agent/monitor/contract-store.js';
 import { silentLogger } from '../../io/json-logger.js';
 import { Pipeline } from '../../agent/monitor/pipeline.js';
 import { networkPolicyEngine } from '../../agent/monitor/policy-engine.js';

@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { StreamHub } from '../../controlplane/live/stream-hub.js';
-import { ControlplaneMetrics } from '../../controlplane/metrics.js';
+import { ControlplaneMetrics } from '../../controlplane/metrics/metrics.js';
 import { CollectorClient } from '../support/collector-client.js';
 import { startControlplaneProcess } from '../support/controlplane-process.js';
 import { waitFor } from '../support/wait-for.js';

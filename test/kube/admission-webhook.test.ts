@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadControlplaneConfig } from '../../controlplane/config.js';
+import { loadControlplaneConfig } from '../../controlplane/config/config.js';
 import { startControlplane, type ControlplaneHandle } from '../../controlplane/main.js';
 import { createJsonLogger } from '../../io/json-logger.js';
 import { loadKubeConfig } from '../support/kube/client.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KubeAuthorizer, REVIEW_CACHE } from '../../controlplane/kubernetes/kube-authorizer.js';
+import { KubeAuthorizer, REVIEW_CACHE } from '../../controlplane/access/kube-authorizer.js';
 import { createJsonLogger } from '../../io/json-logger.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';

@@ -1,5 +1,5 @@
 /**
- * The RampContract watch (controlplane/kubernetes/kube-contract-source.ts) against the real
+ * The RampContract watch (controlplane/contracts/kube-contract-source.ts) against the real
  * API server: the initial list, then adds, edits and deletes from the watch; a resume from a
  * resourceVersion the server no longer has (410 Gone) relists without losing anything; and a
  * watch that goes silent (the server's bytes stop arriving, the socket stays open) is
@@ -7,7 +7,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KubeContractSource } from '../../controlplane/kubernetes/kube-contract-source.js';
+import { KubeContractSource } from '../../controlplane/contracts/kube-contract-source.js';
 import { createJsonLogger } from '../../io/json-logger.js';
 import { GROUP, PLURAL, VERSION, customObjects, installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { contractBody, createContract, deleteContract } from '../support/kube/contracts.js';

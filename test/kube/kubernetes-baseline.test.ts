@@ -4,8 +4,8 @@
  * contract is judged against everything it did not write.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { KubernetesBaselineSource } from '../../controlplane/kubernetes/baseline-source.js';
-import { baselineFor } from '../../controlplane/registry/baseline-source.js';
+import { KubernetesBaselineSource } from '../../controlplane/baseline/kube-baseline-source.js';
+import { baselineFor } from '../../controlplane/baseline/baseline-source.js';
 import { silentLogger } from '../../io/json-logger.js';
 import { customObjects, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { createNamespace, networking } from '../support/kube/objects.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { appliedStageOf, enforcementOf } from '../../../controlplane/actuator/actuator.js';
-import { LocalActuator } from '../../../controlplane/actuator/local-actuator.js';
+import { appliedStageOf, enforcementOf } from '../../../core/rollout/applied-stage.js';
+import { LocalActuator } from '../../../controlplane/actuation/local-actuator.js';
 import { enrollmentBucket, parseContract } from '../../../core/contract/index.js';
 import { aContract, contractDoc } from '../../support/window-builders.js';
 

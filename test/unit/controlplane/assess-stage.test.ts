@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assessStage, formatPercent, worstPhase, type AssessInput } from '../../../controlplane/rollout/assess-stage.js';
-import type { StageEvidence } from '../../../controlplane/rollout/evidence.js';
+import { assessStage, formatPercent, worstPhase, type AssessInput } from '../../../core/rollout/assess-stage.js';
+import type { StageEvidence } from '../../../core/rollout/evidence.js';
 import { aContract } from '../../support/window-builders.js';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadControlplaneConfig, parseListen } from '../../../controlplane/config.js';
+import { loadControlplaneConfig, parseListen } from '../../../controlplane/config/config.js';
 
 describe('loadControlplaneConfig', () => {
   it('fills every default', () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EvidenceStore, type CoverageOptions } from '../../../controlplane/ingest/evidence-store.js';
-import { assessStage } from '../../../controlplane/rollout/assess-stage.js';
+import { assessStage } from '../../../core/rollout/assess-stage.js';
 import type { ContractWindow } from '../../../core/summary/index.js';
 import { parseContract } from '../../../core/contract/index.js';
 import { aContractWindow, aSummary, anEdge, contractDoc } from '../../support/window-builders.js';

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { baselineFor } from '../../../controlplane/registry/baseline-source.js';
-import { baselineFromFile, FileBaselineSource } from '../../../controlplane/registry/file-baseline-source.js';
+import { baselineFor } from '../../../controlplane/baseline/baseline-source.js';
+import { baselineFromFile, FileBaselineSource } from '../../../controlplane/baseline/file-baseline-source.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileContractSource, entriesFromFile, mergeEntries } from '../../../controlplane/registry/file-contract-source.js';
+import { FileContractSource, entriesFromFile, mergeEntries } from '../../../controlplane/contracts/file-contract-source.js';
 import { stringify } from 'yaml';
 import { contractDoc } from '../../support/window-builders.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { AppliedStage } from '../../../controlplane/actuator/actuator.js';
-import { desiredPolicies, policyRefs, selectedByContract, wantsEnrolled } from '../../../controlplane/kubernetes/desired-state.js';
-import { enrollLabelKey } from '../../../controlplane/kubernetes/labels.js';
-import { selectorMatches } from '../../../controlplane/kubernetes/label-selector.js';
+import type { AppliedStage } from '../../../core/rollout/applied-stage.js';
+import { desiredPolicies, policyRefs, selectedByContract, wantsEnrolled } from '../../../controlplane/actuation/desired-state.js';
+import { enrollLabelKey } from '../../../controlplane/contracts/labels.js';
+import { selectorMatches } from '../../../controlplane/actuation/label-selector.js';
 import { enrollmentBucket } from '../../../core/contract/index.js';
 
 const policies = [

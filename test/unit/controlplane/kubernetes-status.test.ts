@@ -1,5 +1,5 @@
 /**
- * Kubernetes mode's status mapping (controlplane/kubernetes/status-json.ts): the status a
+ * Kubernetes mode's status mapping (controlplane/contracts/status-json.ts): the status a
  * leader writes carries everything a successor needs — seeding a fresh journal from it and
  * reconciling gives the same state and the same history, so the successor writes nothing new
  * and repeats no transition; conditions keep their lastTransitionTime while unchanged.
@@ -9,11 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalActuator } from '../../../controlplane/actuator/local-actuator.js';
+import { LocalActuator } from '../../../controlplane/actuation/local-actuator.js';
 import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
-import { entriesFromStatus, statusKey, statusOf, type ContractStatus } from '../../../controlplane/kubernetes/status-json.js';
-import { ControlplaneMetrics } from '../../../controlplane/metrics.js';
-import type { ContractEntry, ContractSource } from '../../../controlplane/registry/contract-source.js';
+import { entriesFromStatus, statusKey, statusOf, type ContractStatus } from '../../../controlplane/contracts/status-json.js';
+import { ControlplaneMetrics } from '../../../controlplane/metrics/metrics.js';
+import type { ContractEntry, ContractSource } from '../../../controlplane/contracts/contract-source.js';
 import { Reconciler } from '../../../controlplane/rollout/reconciler.js';
 import { Journal } from '../../../controlplane/state/journal.js';
 import { silentLogger } from '../../../io/json-logger.js';

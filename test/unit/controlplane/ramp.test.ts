@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { GatePhase, StageAssessment } from '../../../controlplane/rollout/assess-stage.js';
-import { applyAction, initialRamp, reconcileStep, type Phase, type RampState } from '../../../controlplane/rollout/ramp.js';
+import type { GatePhase, StageAssessment } from '../../../core/rollout/assess-stage.js';
+import { applyAction, initialRamp, reconcileStep, type Phase, type RampState } from '../../../core/rollout/ramp.js';
 import { aContract } from '../../support/window-builders.js';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -5,7 +5,7 @@ import { parseContract } from '../../../core/contract/index.js';
 import { parseClusterSpec } from '../../../sim/cluster-spec.js';
 import type { SimNode } from '../../../sim/cluster.js';
 import { CorePolicyJudge } from '../../../sim/core-judge.js';
-import type { AppliedStage } from '../../../controlplane/actuator/actuator.js';
+import type { AppliedStage } from '../../../core/rollout/applied-stage.js';
 import type { FlowRecord } from '../../../sim/records.js';
 import { Simulator } from '../../../sim/simulator.js';
 

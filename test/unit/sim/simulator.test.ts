@@ -3,7 +3,7 @@ import { isEnrolled } from '../../../core/contract/enrollment.js';
 import { ConnectionTracker, flowFromRecord, type Flow } from '../../../core/flow/index.js';
 import { encodeRecord, decodeRecord, hubbleType } from '../../../proto/codec/hubble-types.js';
 import type { SimNode } from '../../../sim/cluster.js';
-import type { AppliedStage } from '../../../controlplane/actuator/actuator.js';
+import type { AppliedStage } from '../../../core/rollout/applied-stage.js';
 import type { FlowRecord } from '../../../sim/records.js';
 import { Simulator } from '../../../sim/simulator.js';
 import { smallSpec, tableJudge } from './fixtures.js';

@@ -49,6 +49,29 @@ describe('tools/check-cycles.mjs', () => {
     expect(check(root)).toMatchObject({ status: 0, out: expect.stringContaining('no import cycles in 2 files') });
   });
 
+  it('finds a folder cycle with no file cycle: the files directly in a folder are that folder, type imports count', () => {
+    const root = tree({
+      'app/main.ts': "import { run } from './part/run.js';\nexport const main = run;\n",
+      'app/config.ts': 'export interface Config { a: number }\n',
+      'app/part/run.ts': "import type { Config } from '../config.js';\nexport const run = (c?: Config) => c;\n",
+      'lib/util.ts': "import { main } from '../app/main.js';\nexport const util = main;\n",
+    });
+    const r = check(root);
+    expect(r.status).toBe(1);
+    expect(r.out).not.toContain('import cycle (');
+    expect(r.out).toMatch(/folder cycle \(2 folders\): \S*app → \S*app\/part → \S*app \(\S*app\/main\.ts → \S*app\/part\/run\.ts; \S*app\/part\/run\.ts → \S*app\/config\.ts\)/);
+    expect(r.out).toContain('1 folder cycle(s) in 3 folders');
+  });
+
+  it('passes folders that import each other one way only', () => {
+    const root = tree({
+      'app/main.ts': "import { run } from './part/run.js';\nimport { util } from '../lib/util.js';\nexport const main = run + util;\n",
+      'app/part/run.ts': "import { util } from '../../lib/util.js';\nexport const run = util;\n",
+      'lib/util.ts': 'export const util = 1;\n',
+    });
+    expect(check(root)).toMatchObject({ status: 0, out: expect.stringContaining('no import cycles in 3 files, 3 folders') });
+  });
+
   it('the project has none', () => {
     const r = spawnSync(process.execPath, [SCRIPT], { encoding: 'utf8' });
     expect(r.stderr).toBe('');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ContractStore } from '../../../../agent/contracts/contract-store.js';
+import { ContractStore } from '../../../../agent/monitor/contract-store.js';
 import type { ActiveContract, ContractSet } from '../../../../core/summary/index.js';
 import { fakeEngine } from '../support/fake-engine.js';
 

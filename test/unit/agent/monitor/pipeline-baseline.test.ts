@@ -5,7 +5,7 @@
  * applied policies are not its baseline, and a changed baseline invalidates the verdict memo.
  */
 import { describe, expect, it } from 'vitest';
-import { ContractStore } from '../../../../agent/contracts/contract-store.js';
+import { ContractStore } from '../../../../agent/monitor/contract-store.js';
 import { Pipeline } from '../../../../agent/monitor/pipeline.js';
 import { networkPolicyEngine, type ContractEvaluator } from '../../../../agent/monitor/policy-engine.js';
 import { sampleFlowJson } from '../../../../agent/monitor/sample-flow.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ContractStore } from '../../../../agent/contracts/contract-store.js';
+import { ContractStore } from '../../../../agent/monitor/contract-store.js';
 import { Pipeline } from '../../../../agent/monitor/pipeline.js';
 import { sampleFlowJson } from '../../../../agent/monitor/sample-flow.js';
 import { silentLogger } from '../../../../io/json-logger.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cut, MAX_WARNING_CHARS, review, warningsFor } from '../../../../controlplane/admission/webhook.js';
 import { EMPTY_BASELINE, MapService } from '../../../../controlplane/map/map-service.js';
-import type { BaselineSource } from '../../../../controlplane/registry/baseline-source.js';
+import type { BaselineSource } from '../../../../controlplane/baseline/baseline-source.js';
 import { createJsonLogger } from '../../../../io/json-logger.js';
 import { aPeer, allowIngress, anEdge, policyDoc } from '../../../support/map-builders.js';
 

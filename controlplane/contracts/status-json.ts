@@ -10,9 +10,7 @@
 import { canonicalJson, type Problem } from '../../core/common/index.js';
 import type { Contract, RampContractStatusJson } from '../../core/contract/index.js';
 import { STATUS_LIMITS } from '../../core/contract/index.js';
-import type { ContractView } from '../rollout/reconciler.js';
-import type { ActionKind, Phase, RampState } from '../rollout/ramp.js';
-import { PHASES } from '../rollout/ramp.js';
+import { PHASES, type ActionKind, type ContractView, type Phase, type RampState } from '../../core/rollout/index.js';
 import type { EvidenceSnapshot, HistoryEntry } from '../state/journal.js';
 
 export interface EvidenceStatus {

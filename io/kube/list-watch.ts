@@ -7,7 +7,7 @@
  * first list is in the cache, so callers never act on an empty cache by mistake.
  */
 import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
-import type { Logger } from '../core/common/index.js';
+import type { Logger } from '../../core/common/index.js';
 
 export type WatchEvent = 'add' | 'update' | 'delete';
 

@@ -24,12 +24,13 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { canonicalJson, contentHash, problem, type Logger, type Problem } from '../../core/common/index.js';
-import { WatchedCollection } from '../../io/kube-watch.js';
-import type { Actuator, AppliedStage } from '../actuator/actuator.js';
+import { WatchedCollection } from '../../io/kube/list-watch.js';
+import type { AppliedStage } from '../../core/rollout/index.js';
+import type { Actuator } from './actuator.js';
 import type { ActuationEventSink } from './actuation-events.js';
-import { networkPolicyWatch } from './baseline-source.js';
+import { networkPolicyWatch } from '../../io/kube/network-policies.js';
 import { desiredPolicies, policyRefs, usesEnrollment, wantsEnrolled, type ContractOwner, type DesiredPolicy } from './desired-state.js';
-import { CONTRACT_KIND, CONTRACT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, contractLabelValue, enrollLabelKey } from './labels.js';
+import { CONTRACT_KIND, CONTRACT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
 
 export const RAMPCONTRACT_GROUP = 'rampart.dev';
 export const RAMPCONTRACT_VERSION = 'v1alpha1';

@@ -7,8 +7,9 @@
  * records the outcome for the `Applied` condition, and refuses to act when not leading.
  */
 import type { Problem } from '../../core/common/index.js';
-import type { Actuator, AppliedStage } from '../actuator/actuator.js';
-import type { ApplyState } from './status-json.js';
+import type { AppliedStage } from '../../core/rollout/index.js';
+import type { Actuator } from './actuator.js';
+import type { ApplyState } from '../contracts/status-json.js';
 
 export interface StatusFirstOptions {
   readonly inner: Actuator;

@@ -13,9 +13,9 @@
 import { createHash } from 'node:crypto';
 import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig, type V1UserInfo } from '@kubernetes/client-node';
 import type { Clock, Logger } from '../../core/common/index.js';
-import type { AccessAuthorizer, AccessDecision, AccessRequest, Authorizer } from '../auth.js';
-import { describe } from './kube-contract-source.js';
-import { RAMPCONTRACT } from './rampcontract-gvr.js';
+import type { AccessAuthorizer, AccessDecision, AccessRequest, Authorizer } from './authorizer.js';
+import { describe } from '../contracts/kube-contract-source.js';
+import { RAMPCONTRACT } from '../contracts/rampcontract-gvr.js';
 
 export const AGENT_AUDIENCE = 'rampart';
 export const AGENT_SERVICE_ACCOUNT = 'rampart-agent';

@@ -13,8 +13,8 @@
 import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { contentHash, type Logger } from '../../core/common/index.js';
 import { parseContract, type Contract } from '../../core/contract/index.js';
-import type { ContractEntry, ContractSource } from '../registry/contract-source.js';
-import type { ContractView } from '../rollout/reconciler.js';
+import type { ContractEntry, ContractSource } from './contract-source.js';
+import type { ContractView } from '../../core/rollout/index.js';
 import { RAMPCONTRACT, type RampContractObject } from './rampcontract-gvr.js';
 
 export const WATCH_DEFAULTS = Object.freeze({

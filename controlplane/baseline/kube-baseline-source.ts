@@ -4,39 +4,15 @@
  * `rampart.dev/contract` label a contract's applied policies carry, else null). The
  * snapshot's revision is a content hash, so it changes exactly when a policy does.
  */
-import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1NetworkPolicy } from '@kubernetes/client-node';
+import type { KubeConfig, V1NetworkPolicy } from '@kubernetes/client-node';
 import { contentHash, type Logger } from '../../core/common/index.js';
-import { WatchedCollection } from '../../io/kube-watch.js';
-import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from '../registry/baseline-source.js';
-import { CONTRACT_LABEL } from './labels.js';
+import type { WatchedCollection } from '../../io/kube/list-watch.js';
+import { manifestOf, networkPolicyWatch } from '../../io/kube/network-policies.js';
+import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from './baseline-source.js';
+import { CONTRACT_LABEL } from '../contracts/labels.js';
 
 /** Coalesces a burst of watch events (a stage applying many policies) into one change. */
 const CHANGE_DEBOUNCE_MS = 50;
-
-/**
- * The NetworkPolicy watch the baseline and the actuator share. NOTE: listed through the
- * generic (custom objects) client so list items stay plain JSON like watch events: the typed
- * client renames fields (`from` becomes `_from`), and a cache must not hold both shapes.
- */
-export function networkPolicyWatch(kc: KubeConfig, log: Logger): WatchedCollection<V1NetworkPolicy> {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  return new WatchedCollection<V1NetworkPolicy>({
-    kc,
-    path: '/apis/networking.k8s.io/v1/networkpolicies',
-    list: async () => (await api.listClusterCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies' })) as KubernetesListObject<V1NetworkPolicy>,
-    log,
-  });
-}
-
-/** A policy as a plain manifest for core/policy (the watch holds plain JSON). */
-export function manifestOf(np: V1NetworkPolicy): unknown {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: { name: np.metadata?.name ?? '', namespace: np.metadata?.namespace ?? 'default', labels: { ...(np.metadata?.labels ?? {}) } },
-    spec: JSON.parse(JSON.stringify(np.spec ?? {})) as unknown,
-  };
-}
 
 export class KubernetesBaselineSource implements BaselineSource {
   private readonly watch: WatchedCollection<V1NetworkPolicy>;

@@ -4,7 +4,7 @@
  * vocabularies only (contract names, phases, decision kinds, reasons; never nodes or pods).
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import { PHASES } from './rollout/ramp.js';
+import { PHASES } from '../../core/rollout/index.js';
 
 export const METRIC_PREFIX = 'rampart_controlplane_';
 const DECISION_KINDS = ['advance', 'hold', 'rollback'] as const;

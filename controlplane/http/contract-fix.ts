@@ -11,8 +11,8 @@ import { BOTH_SIDES, evaluatorFor, smallestFix } from '../../core/authoring/inde
 import { parseHubbleLine, type Flow } from '../../core/flow/index.js';
 import { parseNetworkPolicy, type NetworkPolicy } from '../../core/policy/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
-import { baselineFor, type BaselineSource } from '../registry/baseline-source.js';
-import type { ContractView } from '../rollout/reconciler.js';
+import { baselineFor, type BaselineSource } from '../baseline/baseline-source.js';
+import type { ContractView } from '../../core/rollout/index.js';
 
 export interface ContractFixJson {
   readonly contract: string;

@@ -4,7 +4,8 @@
  * It enforces nothing itself; the simulator's datapath does, from this record.
  */
 import { stageEnforces } from '../../core/contract/index.js';
-import type { Actuator, AppliedStage } from './actuator.js';
+import type { AppliedStage } from '../../core/rollout/index.js';
+import type { Actuator } from './actuator.js';
 
 export class LocalActuator implements Actuator {
   private readonly stages = new Map<string, AppliedStage>();

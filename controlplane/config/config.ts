@@ -3,9 +3,9 @@
  * defaults. `loadControlplaneConfig` is pure, collects every problem, and returns a frozen,
  * fully defaulted config with units in field names.
  */
-import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../core/common/index.js';
-import { parseFlags } from '../io/flags.js';
-import { LOG_LEVELS, type LogLevel } from '../io/json-logger.js';
+import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../../core/common/index.js';
+import { parseFlags } from '../../io/flags.js';
+import { LOG_LEVELS, type LogLevel } from '../../io/json-logger.js';
 
 export interface ListenAddress {
   readonly host: string;

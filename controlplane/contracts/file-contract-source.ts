@@ -10,7 +10,7 @@ import { contentHash, problem } from '../../core/common/index.js';
 import { parseContract } from '../../core/contract/index.js';
 import { parseYamlDocuments } from '../../io/yaml-documents.js';
 import type { ContractEntry, ContractSource } from './contract-source.js';
-import { DEFAULT_RESCAN_MS, watchFolder } from './folder-watch.js';
+import { DEFAULT_RESCAN_MS, watchFolder } from '../../io/folder-watch.js';
 
 const CONTRACT_FILE = /\.(ya?ml|json)$/i;
 

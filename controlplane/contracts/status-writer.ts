@@ -8,7 +8,7 @@
  */
 import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { canonicalJson, type Clock, type Logger } from '../../core/common/index.js';
-import type { Reconciler } from '../rollout/reconciler.js';
+import type { ContractViews } from '../../core/rollout/index.js';
 import type { HistoryEntry, Journal } from '../state/journal.js';
 import type { KubeContractSource } from './kube-contract-source.js';
 import { describe } from './kube-contract-source.js';
@@ -20,7 +20,8 @@ export const STATUS_DEFAULTS = Object.freeze({ intervalMs: 1000, evidenceInterva
 export interface StatusWriterOptions {
   readonly kc: KubeConfig;
   readonly source: KubeContractSource;
-  readonly reconciler: Reconciler;
+  /** The reconciler's views (the writer reads them; it never drives the reconciler). */
+  readonly reconciler: ContractViews;
   readonly journal: Journal;
   readonly clock: Clock;
   readonly log: Logger;

@@ -8,8 +8,8 @@
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { HistoryEntry } from '../state/journal.js';
-import { describe } from './kube-contract-source.js';
-import { RAMPCONTRACT } from './rampcontract-gvr.js';
+import { describe } from '../contracts/kube-contract-source.js';
+import { RAMPCONTRACT } from '../contracts/rampcontract-gvr.js';
 
 export const EVENT_NAMESPACE = 'default';
 export const REPORTING_CONTROLLER = 'rampart.dev/controlplane';

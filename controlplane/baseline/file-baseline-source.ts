@@ -13,7 +13,7 @@ import { contentHash, isObject, problem, type Problem } from '../../core/common/
 import { DEFAULT_NAMESPACE, parseNetworkPolicy } from '../../core/policy/index.js';
 import { parseYamlDocuments } from '../../io/yaml-documents.js';
 import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from './baseline-source.js';
-import { watchFolder } from './folder-watch.js';
+import { watchFolder } from '../../io/folder-watch.js';
 
 /** The label a contract's applied policies carry (product.md "Kubernetes mode"). */
 export const CONTRACT_OWNER_LABEL = 'rampart.dev/contract';

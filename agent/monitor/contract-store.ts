@@ -9,7 +9,7 @@
  */
 import { childPath, err, ok, problem, type Problem, type Result } from '../../core/common/index.js';
 import { baselineManifestsFor, contractWindowId, type ContractSet, type ContractWindowKey, type Enforcement } from '../../core/summary/index.js';
-import type { PolicyEngine } from '../monitor/ports.js';
+import type { PolicyEngine } from './ports.js';
 
 export interface CompiledContract<S> {
   readonly name: string;

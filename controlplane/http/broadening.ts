@@ -7,8 +7,8 @@
  */
 import { indexFlows, ruleBreadth, ruleUsage } from '../../core/authoring/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
-import type { BaselineSource } from '../registry/baseline-source.js';
-import type { ContractView } from '../rollout/reconciler.js';
+import type { BaselineSource } from '../baseline/baseline-source.js';
+import type { ContractView } from '../../core/rollout/index.js';
 import { sampleFlows } from './contract-fix.js';
 
 export interface BroadeningItemJson {

@@ -4,8 +4,8 @@
  * worst phase wins, and maps the fold to a decision. Missing, stale or lossy evidence is
  * `inconclusive` and holds: it never advances a ramp (fail closed).
  */
-import type { Contract, Stage } from '../../core/contract/index.js';
-import { formatDurationMs } from '../../core/common/index.js';
+import type { Contract, Stage } from '../contract/index.js';
+import { formatDurationMs } from '../common/index.js';
 import { formatEdge, type StageEvidence } from './evidence.js';
 
 export const GATE_PHASES = ['passed', 'pending', 'inconclusive', 'error', 'failed'] as const; // best → worst

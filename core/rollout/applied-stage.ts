@@ -1,11 +1,10 @@
 /**
- * Applies a contract's current stage to the cluster. The embedded mode records it
- * (local-actuator.ts) so the simulator and the agents know what is enforced; the Kubernetes
- * actuator (controlplane/kubernetes/) applies real NetworkPolicies and enrollment labels.
+ * What one stage of a contract enforces, as the reconciler hands it to an actuator and the
+ * simulated datapath follows it: pure, so the simulator and the control plane share it.
  */
-import { assertNever, type Problem } from '../../core/common/index.js';
-import type { Contract, Stage } from '../../core/contract/index.js';
-import type { Enforcement } from '../../core/summary/index.js';
+import { assertNever } from '../common/index.js';
+import type { Contract, Stage } from '../contract/index.js';
+import type { Enforcement } from '../summary/index.js';
 
 /** What one stage of a contract enforces. */
 export interface AppliedStage {
@@ -22,20 +21,6 @@ export interface AppliedStage {
   readonly policies: readonly unknown[];
   /** The ramp is Complete: every policy as written, handed off to the cluster. */
   readonly complete?: boolean;
-}
-
-export interface Actuator {
-  apply(stage: AppliedStage): Promise<void>;
-  remove(contract: string): Promise<void>;
-  /**
-   * Why the actuator cannot hold the contract's stage (a name clash with a policy it does not
-   * manage, …). The reconciler blocks the contract with these, whatever the evidence says.
-   */
-  problems?(contract: string): readonly Problem[];
-  /** The pod label that marks enrolled pods, when percent stages enroll by label (Kubernetes mode). */
-  enrollLabel?(contract: string): string | undefined;
-  /** Called when `problems` may have changed (so the reconciler can run a pass soon). */
-  onChange?(listener: () => void): void;
 }
 
 /** What a stage enforces: percent stages by the enrollment hash, namespace stages cumulatively. */

@@ -5,7 +5,7 @@
  * which pods carry the enrollment label. product.md "Kubernetes mode", "Applying a stage".
  */
 import { enrollmentBucket } from '../../core/contract/index.js';
-import type { AppliedStage } from '../actuator/actuator.js';
+import type { AppliedStage } from '../../core/rollout/index.js';
 import {
   CONTRACT_API_VERSION,
   CONTRACT_KIND,
@@ -16,7 +16,7 @@ import {
   STAGE_ANNOTATION,
   contractLabelValue,
   enrollLabelKey,
-} from './labels.js';
+} from '../contracts/labels.js';
 import { selectorMatches } from './label-selector.js';
 
 type Obj = Record<string, unknown>;

@@ -6,7 +6,7 @@
  */
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../core/common/index.js';
-import { CONTRACT_API_VERSION, CONTRACT_KIND } from './labels.js';
+import { CONTRACT_API_VERSION, CONTRACT_KIND } from '../contracts/labels.js';
 
 export interface ActuationEvent {
   readonly contract: string;

@@ -7,8 +7,8 @@
  * passed, advance is manual), RolledBack (real denies or an operator moved it back; held
  * until resumed), Paused (held by an operator), Complete (the last stage passed).
  */
-import { assertNever } from '../../core/common/index.js';
-import type { Contract } from '../../core/contract/index.js';
+import { assertNever } from '../common/index.js';
+import type { Contract } from '../contract/index.js';
 import type { DecisionKind, StageAssessment } from './assess-stage.js';
 import { isEnforced } from './assess-stage.js';
 

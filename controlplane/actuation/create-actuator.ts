@@ -7,12 +7,13 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock, Logger } from '../../core/common/index.js';
-import type { BaselineSource } from '../registry/baseline-source.js';
+import type { BaselineSource } from '../baseline/baseline-source.js';
 import { KubeEventRecorder } from './actuation-events.js';
-import { KubernetesBaselineSource, networkPolicyWatch } from './baseline-source.js';
+import { networkPolicyWatch } from '../../io/kube/network-policies.js';
+import { KubernetesBaselineSource } from '../baseline/kube-baseline-source.js';
 import { EVENT_NAMESPACE } from './event-recorder.js';
 import { createKubernetesActuator as createActuator, type KubernetesActuator } from './kubernetes-actuator.js';
-import type { RampContractObject } from './rampcontract-gvr.js';
+import type { RampContractObject } from '../contracts/rampcontract-gvr.js';
 
 export interface KubernetesActuatorContext {
   readonly kc: KubeConfig;

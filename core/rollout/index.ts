@@ -1,0 +1,5 @@
+export * from './applied-stage.js';
+export * from './assess-stage.js';
+export * from './evidence.js';
+export * from './ramp.js';
+export * from './contract-view.js';
