@@ -4,21 +4,12 @@
  * may be shared with the actuator. Objects are read as plain JSON (the generic client), the
  * shape core/sufficiency reads from files too.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../core/common/index.js';
 import { buildInventory, type Inventory } from '../../core/sufficiency/index.js';
-import { WatchedCollection } from '../../io/kube-watch.js';
+import { cronJobWatch } from '../../io/kube/cronjobs.js';
+import { WatchedCollection } from '../../io/kube/list-watch.js';
 import type { InventorySource } from './inventory-source.js';
-
-export function cronJobWatch(kc: KubeConfig, log: Logger): WatchedCollection<KubernetesObject> {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  return new WatchedCollection<KubernetesObject>({
-    kc,
-    path: '/apis/batch/v1/cronjobs',
-    list: async () => (await api.listClusterCustomObject({ group: 'batch', version: 'v1', plural: 'cronjobs' })) as KubernetesListObject<KubernetesObject>,
-    log,
-  });
-}
 
 export class KubernetesInventorySource implements InventorySource {
   private readonly cronJobs: WatchedCollection<KubernetesObject>;
