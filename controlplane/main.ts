@@ -28,6 +28,9 @@ import type { BaselineSource } from './baseline/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './baseline/file-baseline-source.js';
 import { FileContractSource } from './contracts/file-contract-source.js';
 import { Reconciler } from './rollout/reconciler.js';
+import { EMPTY_INVENTORY_SOURCE, loadInventoryFiles, type InventorySource } from './sufficiency/inventory-source.js';
+import { KubernetesInventorySource } from './sufficiency/kube-inventory-source.js';
+import { SufficiencyService } from './sufficiency/sufficiency-service.js';
 import { Journal } from './state/journal.js';
 import { loadKnownNodes, saveKnownNodes } from './state/known-nodes.js';
 
@@ -142,6 +145,19 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const trafficMap = new MapService({ stateDir: config.stateDir !== '' ? config.stateDir : stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
   trafficMap.start();
   const mapMetrics = new MapMetrics(registry, trafficMap.map);
+  // What the cluster runs (CronJobs, workloads): the API server, or --workloads files, for the sufficiency gates.
+  let inventory: InventorySource = EMPTY_INVENTORY_SOURCE;
+  if (kube) {
+    const kubeInventory = new KubernetesInventorySource({ kc: kube.target.kc, log: log.child({ component: 'inventory' }) });
+    await kubeInventory.start(controller.signal);
+    inventory = kubeInventory;
+  } else if (config.workloads !== null) {
+    const loaded = await loadInventoryFiles(config.workloads);
+    if (loaded.problems.length > 0) log.warn('workloads left out', { problems: loaded.problems.slice(0, 20), count: loaded.problems.length });
+    inventory = loaded.source;
+    log.info('workloads loaded', { from: config.workloads, workloads: inventory.snapshot().workloads.length, cronJobs: inventory.snapshot().cronJobs.length });
+  }
+  const sufficiency = new SufficiencyService({ map: trafficMap, inventory });
 
   const store = new EvidenceStore();
   const known = loadKnownNodes(stateDir);
@@ -179,6 +195,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     // Agents ignore a set older than the one they hold; a restarted control plane must not
     // start below what it pushed before, so generations start at the wall clock in ms.
     initialGeneration: clock.nowMs(),
+    sufficiency,
   });
   const hub = new StreamHub(metrics);
   const collector = new CollectorService({

@@ -7,6 +7,7 @@
  */
 import type { Clock, Logger, Problem } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
+import type { SufficiencyGate, SufficiencyView } from '../../core/sufficiency/index.js';
 import type { ContractSet, Enforcement } from '../../core/summary/index.js';
 import { assertNever, canonicalJson } from '../../core/common/index.js';
 import type { Actuator } from '../actuation/actuator.js';
@@ -58,6 +59,14 @@ export interface ReconcilerOptions {
   readonly expectedNodeTtlMs: number;
   /** First ContractSet generation (see main.ts: above any generation agents may hold). */
   readonly initialGeneration: number;
+  /** Whether the evidence is enough (history, schedules, workload coverage); absent: not judged. */
+  readonly sufficiency?: SufficiencyJudge;
+}
+
+/** controlplane/sufficiency's service, as the reconciler uses it. */
+export interface SufficiencyJudge {
+  assess(input: { contract: Contract; revision: number; stageIndex: number; stageEnteredAtMs: number; revisionStartedAtMs: number; nowMs: number }): SufficiencyView & { readonly gates: readonly SufficiencyGate[] };
+  forget(contract: string): void;
 }
 
 export interface ReconcilerEvents {
@@ -130,6 +139,7 @@ export class Reconciler implements ContractViews {
     this.lastValid.delete(name);
     this.appliedKeys.delete(name);
     this.o.store.forgetContract(name);
+    this.o.sufficiency?.forget(name);
   }
 
   subscribe(listener: ReconcilerEvents): void {
@@ -232,6 +242,7 @@ export class Reconciler implements ContractViews {
       if (!next.has(name)) {
         // The document is gone: stop enforcing and gathering. Its history stays in the log.
         this.o.store.forgetContract(name);
+        this.o.sufficiency?.forget(name);
         this.o.metrics.forgetContract(name);
         this.lastValid.delete(name);
         this.appliedKeys.delete(name);
@@ -320,7 +331,18 @@ export class Reconciler implements ContractViews {
     const frozen = problems.length > 0;
     const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
     const actuation = [...(this.o.actuator.problems?.(name) ?? []), ...enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name))];
-    const assessment = blockedByActuator(assessStage({ contract, stageIndex: state.stageIndex, stageEnteredAtMs: state.stageEnteredAtMs, nowMs, evidence }), actuation);
+    const sufficiency = this.o.sufficiency?.assess({
+      contract,
+      revision: state.revision,
+      stageIndex: state.stageIndex,
+      stageEnteredAtMs: state.stageEnteredAtMs,
+      revisionStartedAtMs: this.revisionStart(name, state),
+      nowMs,
+    });
+    const assessment = blockedByActuator(
+      assessStage({ contract, stageIndex: state.stageIndex, stageEnteredAtMs: state.stageEnteredAtMs, nowMs, evidence, sufficiency: sufficiency?.gates ?? [] }),
+      actuation,
+    );
     let decision: ContractDecision;
     if (frozen) {
       decision = { kind: 'hold', reasons: [`contract document invalid (${problems.length} problem(s)): holding revision ${state.revision} at its current stage`], atMs: nowMs };
@@ -335,7 +357,22 @@ export class Reconciler implements ContractViews {
     // The state may have moved: show the evidence of the stage it is in now.
     const moved = state.stageIndex !== stageBefore || state.revision !== revisionBefore;
     const shown = moved ? this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs)) : evidence;
-    return { name, origin, contract, problems: actuation.length > 0 ? [...problems, ...actuation] : problems, state, assessment, evidence: shown, decision, applied };
+    const view = sufficiency === undefined ? {} : { sufficiency: { history: sufficiency.history, silentWorkloads: sufficiency.silentWorkloads, waitingFor: sufficiency.waitingFor } };
+    return { name, origin, contract, problems: actuation.length > 0 ? [...problems, ...actuation] : problems, state, assessment, evidence: shown, decision, applied, ...view };
+  }
+
+  /**
+   * When the state's revision started (the history window ends there): its `revision` entry
+   * in the journal, else (a journal seeded from a bounded status history) the stage's entry.
+   */
+  private revisionStart(name: string, state: RampState): number {
+    const history = this.o.journal.history(name);
+    for (let i = history.length - 1; i >= 0; i--) {
+      const e = history[i]!;
+      if (e.revision !== state.revision) break;
+      if (e.kind === 'revision') return e.atMs;
+    }
+    return state.stageEnteredAtMs;
   }
 
   /**

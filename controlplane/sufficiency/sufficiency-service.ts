@@ -23,6 +23,7 @@ import {
   type JobSchedule,
   type PeerEdge,
   type SufficiencyGate,
+  type SufficiencyView,
 } from '../../core/sufficiency/index.js';
 import type { ObservedPeer } from '../../core/summary/index.js';
 import { parseCronSchedule } from '../../io/cron-schedule.js';
@@ -39,15 +40,9 @@ export interface SufficiencyInput {
   readonly nowMs: number;
 }
 
-export interface SufficiencyResult {
+export interface SufficiencyResult extends SufficiencyView {
   /** history and schedules (monitor stage only), minWorkloadCoverage (when the contract sets it). */
   readonly gates: readonly SufficiencyGate[];
-  /** The revision's history evidence (null: historyWindow 0). Shown in every stage. */
-  readonly history: HistoryEvidence | null;
-  /** Selected workloads with no traffic in the evidence. */
-  readonly silentWorkloads: readonly string[];
-  /** The CronJobs the monitor stage waits for, one message each. */
-  readonly waitingFor: readonly string[];
 }
 
 /** What the map says, digested once per map change: who talks to whom, and when each workload was last seen. */

@@ -9,3 +9,4 @@ export interface SufficiencyGate {
   readonly phase: 'passed' | 'inconclusive' | 'failed';
   readonly message: string;
 }
+

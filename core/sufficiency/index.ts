@@ -8,3 +8,4 @@ export * from './selection.js';
 export * from './schedules.js';
 export * from './coverage.js';
 export * from './history.js';
+export * from './view.js';
