@@ -44,11 +44,12 @@ export function judgeJob(m: MattersBecause, parsed: JobSchedule, w: ScheduleWind
   if (job.suspend) return { job: id, ready: true, message: `CronJob ${id} is suspended: no run to wait for` };
   if (!parsed.ok) return { job: id, ready: false, message: `CronJob ${id} (${m.why}): schedule ${JSON.stringify(job.schedule)} not understood (${parsed.error}); cannot tell when it runs` };
   const s = parsed.schedule;
-  const from = Math.max(Math.min(w.evidenceFromMs, w.stageEnteredAtMs), job.createdMs ?? -Infinity);
+  const from = Math.min(w.evidenceFromMs, w.stageEnteredAtMs);
   const settledBefore = w.nowMs - w.settleMs;
 
   const ran = lastRun(job, s, settledBefore);
-  if (ran !== null && ran >= from) {
+  // A run at the very time the CronJob was created did not happen: the controller starts later ones.
+  if (ran !== null && ran >= from && (job.createdMs === null || ran > job.createdMs)) {
     const where = ran >= w.stageEnteredAtMs ? 'in this stage' : 'inside the history window';
     return { job: id, ready: true, message: `CronJob ${id} ran at ${iso(ran)}, ${where}` };
   }
