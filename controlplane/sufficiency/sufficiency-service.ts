@@ -110,7 +110,9 @@ export class SufficiencyService {
     if (windowMs <= 0) return null;
     const to = input.revisionStartedAtMs;
     const held = this.map.map.heldSinceMs(input.nowMs) ?? to;
-    const from = Math.min(to, Math.max(to - windowMs, held));
+    // To the map's bucket: the start moves (as old buckets leave the retention) at most once a bucket, not every pass.
+    const bucket = this.map.map.bucketMs;
+    const from = Math.min(to, Math.max(to - windowMs, held - (held % bucket)));
     const { judge, baselineRevision } = this.map.judgeFor(contract);
     const key = `${contract.policiesHash}\u0000${input.revision}\u0000${baselineRevision}\u0000${from}\u0000${to}`;
     const cached = this.histories.get(contract.name);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { parseDurationMs, isObject } from '../../core/common/index.js';
+import { parseCronSchedule } from '../../io/cron-schedule.js';
 import type { ClusterSpec } from '../cluster-spec.js';
 
 export interface DemoWorkdir {
@@ -81,4 +82,32 @@ export function createWorkdir(opts: { contractsFrom: string; factor: number; roo
   const tokenFile = path.join(root, 'token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   return { root, contractsDir, baselineDir, workloadsFile, stateDir, logDir, tokenFile, token };
+}
+
+/**
+ * Pins the minute offset of `*\/N` CronJob schedules (`*\/3 * * * *` becomes `1-59/3 * * * *`)
+ * so the first run comes between `leadMs` and `leadMs` + N minutes after `nowMs`: every N
+ * minutes still, but the demo's story (a contract held until the job's first run) never
+ * starts with a run a second away or waits the whole period for its first one.
+ */
+export function pinFirstRuns(spec: ClusterSpec, nowMs: number, leadMs: number): ClusterSpec {
+  const pinned = new Map<string, string>();
+  const workloads = spec.workloads.map((w) => {
+    const m = w.schedule === null ? null : /^\*\/(\d+)(\s.*)$/.exec(w.schedule);
+    if (m === null) return w;
+    const step = Number(m[1]);
+    const target = nowMs + leadMs;
+    const firstMinute = new Date(Math.ceil(target / 60_000) * 60_000).getUTCMinutes();
+    const schedule = `${firstMinute % step}-59/${step}${m[2]}`;
+    pinned.set(`${w.namespace}/${w.name}`, schedule);
+    return { ...w, schedule };
+  });
+  if (pinned.size === 0) return spec;
+  const calls = spec.calls.map((c) => {
+    const s = pinned.get(c.from);
+    if (s === undefined || c.schedule === null) return c;
+    const parsed = parseCronSchedule(s, null);
+    return parsed.ok ? { ...c, schedule: parsed.value } : c;
+  });
+  return { ...spec, workloads, calls };
 }
