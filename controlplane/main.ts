@@ -20,6 +20,7 @@ import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics/metrics.js';
 import { KubernetesMode } from './kubernetes/kubernetes-mode.js';
+import { followStatuses } from './kubernetes/standby-evidence.js';
 import type { ContractSource } from './contracts/contract-source.js';
 import { MapMetrics } from './map/map-metrics.js';
 import { MapService } from './map/map-service.js';
@@ -204,7 +205,8 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     log: log.child({ component: 'collector' }),
     metrics,
     authorizer,
-    contractSet: () => reconciler.currentContractSet(),
+    // Every replica ingests every report (hot standby); only the leader tells agents what to evaluate.
+    contractSet: () => (kube !== null && !kube.isLeader() ? null : reconciler.currentContractSet()),
     onEvidence: () => {
       reconciler.nudge();
     },
@@ -226,6 +228,8 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
       log.info('contract set changed', { generation: set.generation, contracts: set.contracts.map((c) => `${c.name}@${c.revision}:${c.stageName}`) });
     },
   });
+  // Hot standby: until it leads, this replica opens the stages the leader's statuses name, so it keeps their evidence.
+  if (kube) followStatuses({ source: kube.source, store, isLeader: () => kube.isLeader(), intervalMs: config.reconcileIntervalMs, log: log.child({ component: 'standby' }) }, controller.signal);
   // The first pass applies every contract's stage (the actuator is in memory) before agents connect.
   // Kubernetes mode: only the elected leader reconciles (it starts the reconciler when it wins).
   if (kube) kube.campaign(reconciler, journal);

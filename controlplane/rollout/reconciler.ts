@@ -122,6 +122,10 @@ export class Reconciler implements ContractViews {
 
   /** Re-reads every contract's ramp state from the journal (Kubernetes mode seeds it from status on winning the Lease). */
   reloadStates(): void {
+    // A new leader's sets must outrank its predecessor's (agents ignore an older generation):
+    // they started at that replica's start time, so restart from now.
+    this.generation = Math.max(this.generation, this.o.clock.nowMs());
+    this.contractSetKey = '';
     this.states.clear();
     for (const name of this.o.journal.contracts()) {
       const s = this.o.journal.rampState(name);
