@@ -30,6 +30,12 @@ export interface KubeApiServer {
   readonly startupMs: number;
   /** Temp dir with certificates, logs and etcd data; removed by stop(). */
   readonly dir: string;
+  /**
+   * The API server's audit log (JSON lines, level Metadata, every request but get, list and
+   * watch): who wrote what, when, with what answer. Tests read it to prove a replica wrote
+   * nothing (fencing).
+   */
+  readonly auditLogPath: string;
   stop(): Promise<void>;
 }
 
@@ -129,6 +135,11 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
     const adminToken = `admin-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
     await writeFile(join(dir, 'tokens.csv'), `${adminToken},rampart-test-admin,uid-admin,"system:masters"\n`);
     await mkdir(join(dir, 'etcd'), { mode: 0o700 });
+    // Writes only (reads would swamp it): enough to tell which user changed what, and when.
+    await writeFile(
+      join(dir, 'audit-policy.yaml'),
+      'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: None\n    verbs: [get, list, watch]\n  - level: Metadata\n',
+    );
 
     const [etcdClient, etcdPeer, securePort] = [await freePort(), await freePort(), await freePort()];
     const etcd = spawnLogged(
@@ -167,6 +178,10 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
         '--endpoint-reconciler-type=none',
         '--enable-priority-and-fairness=false',
         '--profiling=false',
+        `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+        `--audit-log-path=${join(dir, 'audit.log')}`,
+        '--audit-log-format=json',
+        '--audit-log-mode=blocking',
         '--v=1',
       ],
       join(dir, 'apiserver.log'),
@@ -207,7 +222,7 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
       }),
       { mode: 0o600 },
     );
-    return { url, kubeconfigPath, adminToken, caPem, startupMs: Math.round(performance.now() - started), dir, stop };
+    return { url, kubeconfigPath, adminToken, caPem, startupMs: Math.round(performance.now() - started), dir, auditLogPath: join(dir, 'audit.log'), stop };
   } catch (e) {
     await stop();
     throw e;
