@@ -23,7 +23,7 @@ import { workloadManifests } from '../../sim/demo/workload-manifests.js';
 import { demoDir, loadClusterSpec, repoRoot } from '../../sim/load-spec.js';
 import { RunningCluster } from '../../sim/running-cluster.js';
 import { formatFlagProblems, parseFlags, readDuration } from '../../io/flags.js';
-import { createContracts, ensureCrd, ensureNamespace } from '../../sim/demo/kube-setup.js';
+import { createContracts, createCronJobs, ensureCrd, ensureNamespace } from '../../sim/demo/kube-setup.js';
 import { silentLogger } from '../../io/json-logger.js';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -139,6 +139,7 @@ export async function run(args: readonly string[]): Promise<number> {
       await ensureCrd(kc);
       await ensureNamespace(kc, values.namespace);
       const names = await createContracts(kc, work.contractsDir);
+      await createCronJobs(kc, workloadManifests(spec, startedMs));
       say.info(`kubernetes: ${kc.getCurrentCluster()?.server ?? '?'}; RampContracts ${names.join(', ')} created`);
     } catch (e) {
       process.removeListener('exit', onExit);
