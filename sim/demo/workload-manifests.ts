@@ -13,7 +13,9 @@ function manifestOf(w: WorkloadSpec, createdAt: string): Record<string, unknown>
   const metadata = { name: w.name, namespace: w.namespace, creationTimestamp: createdAt };
   const template = { metadata: { labels: { ...w.labels } }, spec: { containers: [{ name: w.name, image: 'sim' }] } };
   if (w.kind === 'CronJob') {
-    return { apiVersion: 'batch/v1', kind: 'CronJob', metadata, spec: { schedule: w.schedule ?? '@yearly', suspend: w.schedule === null, jobTemplate: { spec: { template } } } };
+    // A Job's pods must not restart forever (the API server requires OnFailure or Never).
+    const jobTemplate = { spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'OnFailure' } } } };
+    return { apiVersion: 'batch/v1', kind: 'CronJob', metadata, spec: { schedule: w.schedule ?? '@yearly', suspend: w.schedule === null, jobTemplate } };
   }
   return { apiVersion: API_VERSIONS[w.kind] ?? 'apps/v1', kind: w.kind, metadata, spec: { selector: { matchLabels: { ...w.labels } }, template } };
 }
