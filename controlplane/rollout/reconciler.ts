@@ -109,6 +109,7 @@ export class Reconciler implements ContractViews {
   private nudgeTimer: NodeJS.Timeout | null = null;
   private readonly listeners: ReconcilerEvents[] = [];
   private passes = 0;
+  private started = false;
 
   constructor(options: ReconcilerOptions) {
     this.o = options;
@@ -152,6 +153,7 @@ export class Reconciler implements ContractViews {
 
   /** Runs a first pass at once, then on the interval and on nudges, until the signal aborts. */
   start(signal: AbortSignal): void {
+    this.started = true;
     this.reconcileSafely();
     const timer = setInterval(() => {
       this.reconcileSafely();
@@ -168,6 +170,7 @@ export class Reconciler implements ContractViews {
     signal.addEventListener(
       'abort',
       () => {
+        this.started = false;
         clearInterval(timer);
         if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
         this.nudgeTimer = null;
@@ -176,9 +179,13 @@ export class Reconciler implements ContractViews {
     );
   }
 
-  /** Asks for a pass soon (new evidence, a changed contract). Coalesces. */
+  /**
+   * Asks for a pass soon (new evidence, a changed contract). Coalesces. Only once started: a
+   * standby replica (Kubernetes mode) ingests every report too, and must not reconcile on its
+   * own state; it starts when it wins the Lease.
+   */
   nudge(): void {
-    if (this.nudgeTimer) return;
+    if (!this.started || this.nudgeTimer) return;
     this.nudgeTimer = setTimeout(() => {
       this.nudgeTimer = null;
       this.reconcileSafely();

@@ -32,6 +32,8 @@ writeFileSync(join(dir, 'token'), TOKEN);
 const LEASE = { RAMPART_LEASE_DURATION_MS: '4000', RAMPART_LEASE_RENEW_DEADLINE_MS: '3000', RAMPART_LEASE_RENEW_PERIOD_MS: '1000', RAMPART_LEASE_RETRY_PERIOD_MS: '500' };
 /** Windows the agent sends in the stage, 100 evaluated sides each; the gate needs them all. */
 const WINDOWS = 12;
+/** Distinct edges the agent reports before the failover. */
+const EDGES = 200;
 const replicas: ControlplaneProcess[] = [];
 const clients: CollectorClient[] = [];
 
@@ -69,7 +71,13 @@ class EveryReplica {
     const set = this.set()!;
     const end = Date.now();
     this.seq++;
-    const edges = withEdge ? [{ from: peer(namespace, 'invoice-job'), to: peer(namespace, 'ledger'), port: 5432, protocol: 'TCP', count: 3, firstSeenMs: end - 100, lastSeenMs: end - 100 }] : [];
+    // The first window carries the map's edges: the job's call to the ledger and EDGES - 1 others.
+    const edges = withEdge
+      ? [
+          { from: peer(namespace, 'invoice-job'), to: peer(namespace, 'ledger'), port: 5432, protocol: 'TCP', count: 3, firstSeenMs: end - 100, lastSeenMs: end - 100 },
+          ...Array.from({ length: EDGES - 1 }, (_, i) => ({ from: peer(namespace, `client-${i}`), to: peer(namespace, 'api'), port: 8080, protocol: 'TCP', count: 1, firstSeenMs: end - 100, lastSeenMs: end - 100 })),
+        ]
+      : [];
     for (const s of this.streams) {
       const summary: WindowSummary = {
         node: 'node-a',
@@ -148,6 +156,9 @@ describe('hot standby: the new leader has the running stage’s evidence and the
     expect(beforeKill.stage.name).toBe('monitor');
     expect(beforeKill.evidence.windows).toBe(WINDOWS);
 
+    // The standby ingested every window but never reconciled on its own (no transition, no set pushed).
+    expect(b.logs.filter((l) => l['msg'] === 'ramp transition' || l['msg'] === 'contract set changed')).toEqual([]);
+    expect(agent.streams[1]!.sets).toEqual([]);
     const killedAt = performance.now();
     a.proc.kill('SIGKILL');
     await waitFor(async () => (await readyz(b)) === 200, { timeoutMs: 20_000, intervalMs: 50, what: 'replica-b to take over' });
@@ -178,10 +189,11 @@ describe('hot standby: the new leader has the running stage’s evidence and the
     const map = await api<{ edges: { from: string; to: string; port: number; count: number }[] }>(b, '/api/v1/map');
     expect(map.edges).toContainEqual(expect.objectContaining({ from: `${namespace}/invoice-job`, to: `${namespace}/ledger`, port: 5432, count: 3 }));
     const edgesKept = map.edges.length;
+    expect(edgesKept).toBe(EDGES);
     // ... and on its own volume after a clean stop (the file the next start loads).
     expect(await b.stop('SIGTERM')).toBe(0);
     const saved = JSON.parse(readFileSync(join(dir, 'replica-b', 'traffic-map.json'), 'utf8')) as { edges: { from: { workload: string }; to: { workload: string } }[] };
     expect(saved.edges.map((e) => `${e.from.workload}>${e.to.workload}`)).toContain('invoice-job>ledger');
-    process.stderr.write(`kube: hot standby failover: ready new leader ${readyMs} ms after kill -9 (lease ${LEASE.RAMPART_LEASE_DURATION_MS} ms); windows ${WINDOWS} sent, ${takeover.evidence.windows} held by the new leader (lost ${WINDOWS - takeover.evidence.windows}, counted twice 0); map edges kept ${edgesKept}\n`);
+    process.stderr.write(`kube: hot standby failover: ready new leader ${readyMs} ms after kill -9 (lease ${LEASE.RAMPART_LEASE_DURATION_MS} ms); windows ${WINDOWS} sent, ${takeover.evidence.windows} held by the new leader (lost ${WINDOWS - takeover.evidence.windows}, counted twice 0); map edges kept ${edgesKept} of ${EDGES}\n`);
   });
 });
