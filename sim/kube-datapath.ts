@@ -7,8 +7,9 @@
  * selecting pods by their live labels (watched), so enrollment labels written by the
  * control plane change both what is enforced and the Hubble identities the agents see.
  */
-import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../core/common/index.js';
+import { isConflict } from '../io/kube/api-error.js';
 import { manifestOf, networkPolicyWatch } from '../io/kube/network-policies.js';
 import { WatchedCollection } from '../io/kube/list-watch.js';
 import type { ClusterSpec } from './cluster-spec.js';
@@ -22,7 +23,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /** Objects created in flight at once while provisioning. */
 const CONCURRENCY = 8;
 
-const exists = (e: unknown): boolean => e instanceof ApiException && e.code === 409;
+const exists = isConflict;
 
 export interface KubeDatapathOptions {
   readonly kc: KubeConfig;

@@ -9,6 +9,7 @@
  */
 import { isEnrolled } from '../../core/contract/index.js';
 import type { Endpoint } from '../../core/flow/index.js';
+import { exactSelector } from '../../core/policy/index.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -20,23 +21,8 @@ export const DEFAULT_ENROLL_SETTLE_MS = 10_000;
 
 interface Selection {
   readonly namespace: string;
-  readonly selector: unknown;
-}
-
-/** Exact label-selector matching on the identity's pod labels (a filtered key simply does not match). */
-function matches(selector: unknown, labels: Readonly<Record<string, string>>): boolean {
-  if (!isObj(selector)) return false;
-  const ml = isObj(selector.matchLabels) ? selector.matchLabels : {};
-  for (const [k, v] of Object.entries(ml)) if (labels[k] !== v) return false;
-  for (const e of Array.isArray(selector.matchExpressions) ? (selector.matchExpressions as unknown[]) : []) {
-    if (!isObj(e) || typeof e.key !== 'string') return false;
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    const values = Array.isArray(e.values) ? (e.values as unknown[]) : [];
-    const ok =
-      e.operator === 'In' ? has && values.includes(labels[e.key]) : e.operator === 'NotIn' ? !(has && values.includes(labels[e.key])) : e.operator === 'Exists' ? has : e.operator === 'DoesNotExist' ? !has : false;
-    if (!ok) return false;
-  }
-  return true;
+  /** The policy's podSelector, compiled for exact matching (a filtered key simply does not match). */
+  readonly selects: (labels: Readonly<Record<string, string>>) => boolean;
 }
 
 export class EnrollmentCheck {
@@ -55,7 +41,7 @@ export class EnrollmentCheck {
     this.selections = opts.policies.map((raw) => {
       const meta = isObj(raw) && isObj(raw.metadata) ? raw.metadata : {};
       const spec = isObj(raw) && isObj(raw.spec) ? raw.spec : {};
-      return { namespace: typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default', selector: spec.podSelector ?? {} };
+      return { namespace: typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default', selects: exactSelector(spec.podSelector ?? {}) };
     });
   }
 
@@ -64,7 +50,7 @@ export class EnrollmentCheck {
     if (endpoint.kind !== 'pod' || endpoint.podName === '') return null;
     if (endpoint.podLabels[this.label] === 'true') return 'seen';
     if (!isEnrolled(this.contract, endpoint.namespace, endpoint.podName, this.percent)) return null;
-    if (!this.selections.some((s) => s.namespace === endpoint.namespace && matches(s.selector, endpoint.podLabels))) return null;
+    if (!this.selections.some((s) => s.namespace === endpoint.namespace && s.selects(endpoint.podLabels))) return null;
     const key = `${endpoint.namespace}/${endpoint.podName}`;
     let first = this.firstExpected.get(key);
     if (first === undefined) {

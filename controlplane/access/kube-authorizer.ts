@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig, type V1UserInfo } from '@kubernetes/client-node';
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { AccessAuthorizer, AccessDecision, AccessRequest, Authorizer } from './authorizer.js';
-import { describe } from '../contracts/kube-contract-source.js';
-import { RAMPCONTRACT } from '../contracts/rampcontract-gvr.js';
+import { describeApiError } from '../../io/kube/api-error.js';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
 
 export const AGENT_AUDIENCE = 'rampart';
 export const AGENT_SERVICE_ACCOUNT = 'rampart-agent';
@@ -138,7 +138,7 @@ export class KubeAuthorizer implements AccessAuthorizer {
       else if (audiences && !audiences.every((a) => s.audiences?.includes(a))) result = { ok: false, message: `token is not for audience ${audiences.join(',')}` };
       else result = { ok: true, user: s.user };
     } catch (e) {
-      this.o.log.warn('TokenReview failed; refusing', { err: { message: describe(e) } });
+      this.o.log.warn('TokenReview failed; refusing', { err: { message: describeApiError(e) } });
       return { ok: false, message: 'the token could not be reviewed' };
     }
     this.reviews.set(key, result, nowMs + (result.ok ? REVIEW_CACHE.allowedTtlMs : REVIEW_CACHE.refusedTtlMs));
@@ -176,7 +176,7 @@ export class KubeAuthorizer implements AccessAuthorizer {
       );
       allowed = res.status?.allowed === true && res.status.denied !== true;
     } catch (e) {
-      this.o.log.warn('SubjectAccessReview failed; refusing', { err: { message: describe(e) } });
+      this.o.log.warn('SubjectAccessReview failed; refusing', { err: { message: describeApiError(e) } });
       return null;
     }
     this.access.set(key, allowed, nowMs + (allowed ? REVIEW_CACHE.allowedTtlMs : REVIEW_CACHE.refusedTtlMs));

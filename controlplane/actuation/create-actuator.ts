@@ -11,13 +11,13 @@ import type { BaselineSource } from '../baseline/baseline-source.js';
 import { KubeEventRecorder } from './actuation-events.js';
 import { networkPolicyWatch } from '../../io/kube/network-policies.js';
 import { KubernetesBaselineSource } from '../baseline/kube-baseline-source.js';
-import { EVENT_NAMESPACE } from './event-recorder.js';
+import { EventWriter } from './event-writer.js';
 import { createKubernetesActuator as createActuator, type KubernetesActuator } from './kubernetes-actuator.js';
 import type { RampContractObject } from '../contracts/rampcontract-gvr.js';
 
 export interface KubernetesActuatorContext {
   readonly kc: KubeConfig;
-  /** --namespace (Lease, Events, agent identity). */
+  /** --namespace (Lease, agent identity). Events go to `default` (event-writer.ts). */
   readonly namespace: string;
   readonly log: Logger;
   readonly clock: Clock;
@@ -45,7 +45,7 @@ export function createKubernetesActuation(context: KubernetesActuatorContext): K
     log: context.log,
     isLeader: context.isLeader,
     policies,
-    events: new KubeEventRecorder({ kc: context.kc, namespace: EVENT_NAMESPACE, instance: context.identity ?? 'rampart', log: context.log }),
+    events: new KubeEventRecorder(new EventWriter({ kc: context.kc, identity: context.identity ?? 'rampart', clock: context.clock, log: context.log })),
     // The watched object's uid: a contract not (yet) in the watch gets nothing applied until it is.
     owner: async (name) => {
       const uid = context.contractObject(name)?.metadata?.uid;

@@ -4,11 +4,10 @@
  * for percent stages, the enrollment requirement on `podSelector`; peers never change) and
  * which pods carry the enrollment label. product.md "Kubernetes mode", "Applying a stage".
  */
-import { enrollmentBucket } from '../../core/contract/index.js';
+import { enrollmentBucket, RAMPCONTRACT } from '../../core/contract/index.js';
+import { selectorMatches } from '../../core/policy/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import {
-  CONTRACT_API_VERSION,
-  CONTRACT_KIND,
   CONTRACT_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
@@ -17,7 +16,6 @@ import {
   contractLabelValue,
   enrollLabelKey,
 } from '../contracts/labels.js';
-import { selectorMatches } from './label-selector.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -96,7 +94,7 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
       // blockOwnerDeletion false: setting it true needs update on rampcontracts/finalizers
       // where OwnerReferencesPermissionEnforcement is on (kubernetes.md 4), and buys nothing
       // with background deletion.
-      metadata.ownerReferences = [{ apiVersion: CONTRACT_API_VERSION, kind: CONTRACT_KIND, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
+      metadata.ownerReferences = [{ apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
     }
     out.push({ namespace: ref.namespace, name: ref.name, manifest: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec } });
   }

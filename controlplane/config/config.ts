@@ -124,7 +124,7 @@ Without --token-file, authentication is off (a warning is logged).
           stage waits for the CronJobs that matter to a contract (Kubernetes mode reads them from the API).
 --kubernetes: RampContract objects, status, Events and a Lease through the API server (kubeconfig:
           --kubeconfig, else KUBECONFIG, else in-cluster); --namespace (default: the pod's, else
-          rampart-system) holds the Lease and Events; agents and API users are checked by TokenReview.
+          rampart-system) holds the Lease (Events about a contract go to \`default\`); agents and API users are checked by TokenReview.
 `;
 
 export function parseListen(text: string): Result<ListenAddress, string> {

@@ -12,10 +12,11 @@
  */
 import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { contentHash, type Logger } from '../../core/common/index.js';
-import { parseContract, type Contract } from '../../core/contract/index.js';
+import { parseContract, RAMPCONTRACT, type Contract } from '../../core/contract/index.js';
+import { describeApiError, isGone } from '../../io/kube/api-error.js';
 import type { ContractEntry, ContractSource } from './contract-source.js';
 import type { ContractView } from '../../core/rollout/index.js';
-import { RAMPCONTRACT, type RampContractObject } from './rampcontract-gvr.js';
+import type { RampContractObject } from './rampcontract-gvr.js';
 
 export const WATCH_DEFAULTS = Object.freeze({
   /** The server ends each watch after this long (client-go picks 5-10 min). */
@@ -143,7 +144,7 @@ export class KubeContractSource implements ContractSource {
     try {
       await this.list();
     } catch (e) {
-      throw new Error(`cannot list ${RAMPCONTRACT.plural}.${RAMPCONTRACT.group} (is the CRD installed, and may this identity list it?): ${describe(e)}`, { cause: e });
+      throw new Error(`cannot list ${RAMPCONTRACT.plural}.${RAMPCONTRACT.group} (is the CRD installed, and may this identity list it?): ${describeApiError(e)}`, { cause: e });
     }
     this.startWatch();
   }
@@ -241,7 +242,7 @@ export class KubeContractSource implements ContractSource {
     const obj = e.object;
     if (e.type === 'ERROR') {
       // A Status object: 410 means our resourceVersion is older than what the server keeps.
-      if (obj.code === 410) {
+      if (isGone(obj)) {
         this.stats.gone++;
         this.o.log.info('contract watch expired (410); relisting', { resourceVersion: this.resourceVersion, message: obj.message });
         this.relist(epoch);
@@ -266,15 +267,14 @@ export class KubeContractSource implements ContractSource {
 
   private onDone(epoch: number, err: unknown): void {
     if (this.signal?.aborted) return;
-    const code = statusCodeOf(err);
-    if (code === 410) {
+    if (isGone(err)) {
       this.stats.gone++;
       this.relist(epoch);
       return;
     }
     if (err !== null && err !== undefined) {
       this.stats.errors++;
-      this.o.log.warn('contract watch failed; restarting it', { err: { message: describe(err) }, retryMs: this.backoffMs });
+      this.o.log.warn('contract watch failed; restarting it', { err: { message: describeApiError(err) }, retryMs: this.backoffMs });
       this.retryLater(epoch, false);
       return;
     }
@@ -309,7 +309,7 @@ export class KubeContractSource implements ContractSource {
       },
       (e: unknown) => {
         this.stats.errors++;
-        this.o.log.warn('contract relist failed; retrying', { err: { message: describe(e) }, retryMs: this.backoffMs });
+        this.o.log.warn('contract relist failed; retrying', { err: { message: describeApiError(e) }, retryMs: this.backoffMs });
         this.retryLater(mine, true);
       },
     );
@@ -331,28 +331,4 @@ export class KubeContractSource implements ContractSource {
     this.entries = entries;
     for (const l of this.listeners) l();
   }
-}
-
-function statusCodeOf(e: unknown): number | null {
-  if (typeof e !== 'object' || e === null) return null;
-  const o = e as { statusCode?: unknown; code?: unknown };
-  if (typeof o.statusCode === 'number') return o.statusCode;
-  if (typeof o.code === 'number') return o.code;
-  return null;
-}
-
-export function describe(e: unknown): string {
-  if (e instanceof Error) {
-    const body = (e as { body?: unknown }).body;
-    if (typeof body === 'string' && body !== '') {
-      try {
-        const status = JSON.parse(body) as { message?: string };
-        if (typeof status.message === 'string') return `${e.message}: ${status.message}`;
-      } catch {
-        // NOTE: not JSON: the message alone says enough
-      }
-    }
-    return e.message;
-  }
-  return String(e);
 }

@@ -12,8 +12,6 @@ export const CONTRACT_LABEL = 'rampart.dev/contract';
 export const REVISION_ANNOTATION = 'rampart.dev/revision';
 export const STAGE_ANNOTATION = 'rampart.dev/stage';
 export const ENROLL_PREFIX = 'enroll.rampart.dev/';
-export const CONTRACT_API_VERSION = 'rampart.dev/v1alpha1';
-export const CONTRACT_KIND = 'RampContract';
 
 /** A label's name part is at most 63 characters (a contract name may be up to 253). */
 const MAX_LABEL_NAME = 63;

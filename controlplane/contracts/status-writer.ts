@@ -6,13 +6,14 @@
  * then another replica is writing, and this one stops (leases do not fence; the CAS does).
  * Writes for one contract are serialised; a later request coalesces into the running one.
  */
-import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { canonicalJson, type Clock, type Logger } from '../../core/common/index.js';
 import type { ContractViews } from '../../core/rollout/index.js';
 import type { HistoryEntry, Journal } from '../state/journal.js';
 import type { KubeContractSource } from './kube-contract-source.js';
-import { describe } from './kube-contract-source.js';
-import { RAMPCONTRACT, type RampContractObject } from './rampcontract-gvr.js';
+import { describeApiError, isConflict, isNotFound } from '../../io/kube/api-error.js';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
+import type { RampContractObject } from './rampcontract-gvr.js';
 import { statusKey, statusOf, type ApplyState, type ContractStatus } from './status-json.js';
 
 export const STATUS_DEFAULTS = Object.freeze({ intervalMs: 1000, evidenceIntervalMs: 5000, conflictRetries: 5 });
@@ -194,10 +195,10 @@ export class StatusWriter {
         if (!this.firstWriteMs.has(name)) this.firstWriteMs.set(name, nowMs - (this.firstSeenMs.get(name) ?? nowMs));
         return;
       } catch (e) {
-        if (e instanceof ApiException && e.code === 404) return; // deleted meanwhile
-        if (!(e instanceof ApiException) || e.code !== 409) {
+        if (isNotFound(e)) return; // deleted meanwhile
+        if (!isConflict(e)) {
           this.failures++;
-          this.o.log.warn('status write failed', { contract: name, err: { message: describe(e) } });
+          this.o.log.warn('status write failed', { contract: name, err: { message: describeApiError(e) } });
           throw e;
         }
         this.conflicts++;
@@ -221,7 +222,7 @@ export class StatusWriter {
       this.written.set(name, { resourceVersion: obj.metadata?.resourceVersion ?? '', status: (obj.status as ContractStatus | undefined) ?? {}, atMs: this.written.get(name)?.atMs ?? 0 });
       return obj;
     } catch (e) {
-      if (e instanceof ApiException && e.code === 404) return null;
+      if (isNotFound(e)) return null;
       throw e;
     }
   }

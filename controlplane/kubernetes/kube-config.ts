@@ -1,8 +1,8 @@
 /**
  * Which API server Kubernetes mode talks to, and as whom: --kubeconfig, else KUBECONFIG (both
  * arrive as config.kubernetes.kubeconfig), else the in-cluster service account. The namespace
- * that holds the Lease and Events: --namespace, else the pod's own (the service-account
- * namespace file), else rampart-system.
+ * that holds the Lease: --namespace, else the pod's own (the service-account namespace
+ * file), else rampart-system. (Events about a contract go to `default`: event-writer.ts.)
  */
 import * as fs from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';

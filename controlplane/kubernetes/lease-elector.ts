@@ -11,9 +11,9 @@
  *   holder, leaseDurationSeconds 1) so the next candidate need not wait.
  * Leases do not fence: writers guard irreversible writes themselves (status CAS).
  */
-import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Clock, Logger } from '../../core/common/index.js';
-import { describe } from '../contracts/kube-contract-source.js';
+import { describeApiError, isConflict, isNotFound } from '../../io/kube/api-error.js';
 
 export const LEASE_NAME = 'rampart-controlplane';
 export const LEASE_DEFAULTS = Object.freeze({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, renewPeriodMs: 5_000, retryPeriodMs: 2_000 });
@@ -86,7 +86,7 @@ export class LeaseElector {
         if (signal.aborted || this.stopped) return;
         const wasLeader = this.leading !== null;
         const ok = await this.tryAcquireOrRenew().catch((e: unknown) => {
-          this.o.log.warn('leader election: lease request failed', { lease: this.name, err: { message: describe(e) } });
+          this.o.log.warn('leader election: lease request failed', { lease: this.name, err: { message: describeApiError(e) } });
           return false;
         });
         if (signal.aborted || this.stopped) return;
@@ -134,7 +134,7 @@ export class LeaseElector {
     try {
       current = await withTimeout(this.api.readNamespacedLease({ name: this.name, namespace: this.o.namespace }), this.t.retryPeriodMs, 'read lease');
     } catch (e) {
-      if (!(e instanceof ApiException) || e.code !== 404) throw e;
+      if (!isNotFound(e)) throw e;
       const created = await withTimeout(
         this.api.createNamespacedLease({
           namespace: this.o.namespace,
@@ -148,7 +148,7 @@ export class LeaseElector {
         this.t.retryPeriodMs,
         'create lease',
       ).catch((err: unknown) => {
-        if (err instanceof ApiException && err.code === 409) return null; // someone else created it first
+        if (isConflict(err)) return null; // someone else created it first
         throw err;
       });
       if (created === null) return false;
@@ -178,7 +178,7 @@ export class LeaseElector {
     try {
       this.lease = await withTimeout(this.api.replaceNamespacedLease({ name: this.name, namespace: this.o.namespace, body }), this.t.retryPeriodMs, 'update lease');
     } catch (e) {
-      if (e instanceof ApiException && e.code === 409) return false; // a racing candidate won
+      if (isConflict(e)) return false; // a racing candidate won
       throw e;
     }
     this.renewedAtMs = nowMs;
@@ -203,7 +203,7 @@ export class LeaseElector {
       );
       this.o.log.info('leader election: released the lease', { lease: this.name, identity: this.o.identity });
     } catch (e) {
-      this.o.log.warn('leader election: release failed (the lease expires on its own)', { err: { message: describe(e) } });
+      this.o.log.warn('leader election: release failed (the lease expires on its own)', { err: { message: describeApiError(e) } });
     }
   }
 }

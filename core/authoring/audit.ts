@@ -11,7 +11,7 @@
  *   contained in the other's), or, over the given flows, removable without changing a verdict.
  */
 import { flowEdge, type Flow } from '../flow/index.js';
-import { policyRef, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
+import { policyRef, selectorMatches, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, type Labels } from './labels.js';
 import { rulesFor, type Manifest, type PeerNeed, type PortEntry } from './manifests.js';
@@ -60,19 +60,6 @@ export interface AuditReport {
 
 const rank = (s: Severity): number => SEVERITIES.indexOf(s);
 export const atLeast = (s: Severity, threshold: Severity): boolean => rank(s) >= rank(threshold);
-
-function matches(sel: LabelSelector, labels: Labels): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
-  for (const r of sel.matchExpressions) {
-    const has = Object.prototype.hasOwnProperty.call(labels, r.key);
-    const v = labels[r.key];
-    if (r.operator === 'In' && !(has && r.values.includes(v!))) return false;
-    if (r.operator === 'NotIn' && has && r.values.includes(v!)) return false;
-    if (r.operator === 'Exists' && !has) return false;
-    if (r.operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
-}
 
 const isEmpty = (s: LabelSelector | null): boolean => s !== null && Object.keys(s.matchLabels).length === 0 && s.matchExpressions.length === 0;
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -182,7 +169,7 @@ export function audit(input: AuditInput): AuditReport {
       continue;
     }
     for (const type of ['Ingress', 'Egress'] as const) {
-      const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && matches(q.podSelector, p.labels)));
+      const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && selectorMatches(q.podSelector, p.labels)));
       if (open.length > 0) {
         const names = open.slice(0, 3).map((p) => p.name || '(unnamed)').join(', ');
         findings.push({ kind: 'open-direction', severity: 'medium', namespace: ns, policy: null, rule: null, message: `${open.length} of ${nsPods.length} pods${source} not isolated for ${type.toLowerCase()} (${names}${open.length > 3 ? ', …' : ''})` });
@@ -193,7 +180,7 @@ export function audit(input: AuditInput): AuditReport {
   // Policies that select no pod.
   if (pods.length > 0) {
     for (const p of policies) {
-      if (!(podsByNs.get(p.namespace) ?? []).some((x) => matches(p.podSelector, x.labels))) {
+      if (!(podsByNs.get(p.namespace) ?? []).some((x) => selectorMatches(p.podSelector, x.labels))) {
         findings.push({
           kind: 'selects-no-pod',
           severity: fromFlows ? 'low' : 'medium',
@@ -256,7 +243,7 @@ export function audit(input: AuditInput): AuditReport {
         return e.egress !== verdicts[i]!.egress || e.ingress !== verdicts[i]!.ingress;
       });
       if (changed >= 0) continue;
-      const selects = input.flows.some((f) => [f.source, f.destination].some((e) => e.kind === 'pod' && e.namespace === p.namespace && matches(p.podSelector, e.podLabels)));
+      const selects = input.flows.some((f) => [f.source, f.destination].some((e) => e.kind === 'pod' && e.namespace === p.namespace && selectorMatches(p.podSelector, e.podLabels)));
       if (!selects) continue; // nothing of it was exercised: the unused and selects-no-pod findings say so
       redundant.add(ref);
       findings.push({ kind: 'redundant-policy', severity: 'low', namespace: p.namespace, policy: ref, rule: null, message: `removing it changes the verdict of none of the ${input.flows.length} connections given: other policies already decide them` });

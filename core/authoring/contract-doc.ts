@@ -4,6 +4,7 @@
  * only knows the traffic it was shown, and rare traffic (nightly jobs) shows up late
  * (authoring.md §0.1). Advance is manual: a machine-written draft waits for a person.
  */
+import { RAMPCONTRACT } from '../contract/index.js';
 import type { Manifest } from './manifests.js';
 
 export interface ContractDocOptions {
@@ -13,8 +14,8 @@ export interface ContractDocOptions {
 
 export function contractDocument(policies: readonly Manifest[], options: ContractDocOptions): Manifest {
   return {
-    apiVersion: 'rampart.dev/v1alpha1',
-    kind: 'RampContract',
+    apiVersion: RAMPCONTRACT.apiVersion,
+    kind: RAMPCONTRACT.kind,
     metadata: { name: options.name },
     spec: {
       policies: [...policies],

@@ -15,7 +15,7 @@
  */
 import { err, ok, type Problem, type Result } from '../common/index.js';
 import { flowEdge, workloadName, type Flow, type PodEndpoint } from '../flow/index.js';
-import { parseNetworkPolicy, policyRef, type LabelSelector, type NetworkPolicy } from '../policy/index.js';
+import { parseNetworkPolicy, policyRef, selectorMatches, type LabelSelector, type NetworkPolicy } from '../policy/index.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, commonStableLabels } from './labels.js';
 import { dnsLabel, rulesFor, type Manifest, type PeerNeed, type PortEntry } from './manifests.js';
@@ -56,19 +56,6 @@ export interface Fix {
 
 type Obj = Readonly<Record<string, string>>;
 
-function labelsMatch(sel: LabelSelector, labels: Obj): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
-  for (const r of sel.matchExpressions) {
-    const has = Object.prototype.hasOwnProperty.call(labels, r.key);
-    const v = labels[r.key];
-    if (r.operator === 'In' && !(has && r.values.includes(v!))) return false;
-    if (r.operator === 'NotIn' && has && r.values.includes(v!)) return false;
-    if (r.operator === 'Exists' && !has) return false;
-    if (r.operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
-}
-
 const size = (s: LabelSelector): number => Object.keys(s.matchLabels).length + s.matchExpressions.length;
 
 /** The podSelector of the simplest policy that isolates this pod in this direction, or null. */
@@ -76,7 +63,7 @@ function isolatingSelector(policies: readonly NetworkPolicy[], pod: PodEndpoint,
   const type = direction === 'ingress' ? 'Ingress' : 'Egress';
   let best: LabelSelector | null = null;
   for (const p of policies) {
-    if (p.namespace !== pod.namespace || !p.policyTypes.includes(type) || !labelsMatch(p.podSelector, pod.podLabels)) continue;
+    if (p.namespace !== pod.namespace || !p.policyTypes.includes(type) || !selectorMatches(p.podSelector, pod.podLabels)) continue;
     if (best === null || size(p.podSelector) < size(best)) best = p.podSelector;
   }
   return best;

@@ -9,7 +9,7 @@
  * controllers' own `spec.selector`.
  */
 import type { Endpoint } from '../flow/index.js';
-import type { PolicyProtocol } from '../policy/index.js';
+import { matchLabelsMatch, type PolicyProtocol } from '../policy/index.js';
 import { configMapFacts, serviceFacts, workloadFacts, type ServiceFacts, type WorkloadFacts } from './cluster.js';
 import type { Labels } from './labels.js';
 import type { ObservationSet } from './observe.js';
@@ -33,7 +33,7 @@ export interface ManifestInference {
 }
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const selects = (selector: Labels, labels: Labels): boolean => Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+const selects = (selector: Labels, labels: Labels): boolean => Object.keys(selector).length > 0 && matchLabelsMatch(selector, labels);
 
 /** The container port a Service port reaches on a workload, or null when a named targetPort has no match. */
 function targetOn(w: WorkloadFacts, sp: ServiceFacts['ports'][number]): number | null {

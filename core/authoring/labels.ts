@@ -5,7 +5,7 @@
  * from application labels only, checked to match every pod seen of the workload, and
  * extended with the fewest extra stable labels needed to tell it apart from its neighbours.
  */
-import { isFilteredIdentityLabel } from '../policy/index.js';
+import { isFilteredIdentityLabel, matchLabelsMatch } from '../policy/index.js';
 
 /** Labels that name an application, most preferred first. */
 export const APP_LABEL_KEYS = ['app.kubernetes.io/name', 'app', 'k8s-app', 'name'] as const;
@@ -57,8 +57,6 @@ export function commonStableLabels(sets: readonly Labels[]): Record<string, stri
   return out;
 }
 
-const matchesAll = (selector: Labels, labels: Labels): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
-
 export interface WorkloadLabels {
   /** `ns/name`. */
   readonly key: string;
@@ -87,7 +85,7 @@ export function chooseSelectors(workloads: readonly WorkloadLabels[]): Map<strin
     const common = commonStableLabels(w.labelSets);
     if (w.controllerSelector !== undefined) {
       const sel = Object.fromEntries(Object.entries(w.controllerSelector).filter(([k]) => !isUnstableLabel(k)));
-      if (Object.keys(sel).length > 0 && w.labelSets.every((s) => matchesAll(sel, s))) {
+      if (Object.keys(sel).length > 0 && w.labelSets.every((s) => matchLabelsMatch(sel, s))) {
         out.set(w.key, sel);
         continue;
       }
@@ -98,7 +96,7 @@ export function chooseSelectors(workloads: readonly WorkloadLabels[]): Map<strin
       continue;
     }
     const neighbours = (byNs.get(w.namespace) ?? []).filter((o) => o.key !== w.key);
-    const clashes = (sel: Labels): boolean => neighbours.some((o) => o.labelSets.some((s) => matchesAll(sel, s)));
+    const clashes = (sel: Labels): boolean => neighbours.some((o) => o.labelSets.some((s) => matchLabelsMatch(sel, s)));
     const appKey = APP_LABEL_KEYS.find((k) => common[k] !== undefined);
     if (appKey === undefined) {
       out.set(w.key, common);

@@ -5,9 +5,10 @@
  * The CRD schema (deploy/crds/rampcontracts.yaml) documents the same values.
  */
 import type { AdvanceMode, Gates, Rollback } from './contract.js';
+import { RAMPCONTRACT } from './resource.js';
 
-export const CONTRACT_API_VERSION = 'rampart.dev/v1alpha1';
-export const CONTRACT_KIND = 'RampContract';
+export const CONTRACT_API_VERSION = RAMPCONTRACT.apiVersion;
+export const CONTRACT_KIND = RAMPCONTRACT.kind;
 
 export const DEFAULT_GATES: Gates = Object.freeze({
   /** Enough connection-sides that "no would-deny" means something. */

@@ -4,5 +4,5 @@ export { parseNetworkPolicy, NETWORK_POLICY_API_VERSION, DEFAULT_NAMESPACE } fro
 export { createEvaluator, type PolicyEvaluator, type EvaluatorOptions } from './evaluator.js';
 export { createBaselineEvaluator, sideChange, type BaselineEvaluator, type BaselineEvaluation, type Change, type SideChange } from './baseline.js';
 export type { Evaluation, SideVerdict, NamedPortResolver, EvaluateOptions, EvaluatedSides } from './verdict.js';
-export { isFilteredIdentityLabel, compileSelector, matchSelector, type CompiledSelector } from './selector.js';
+export { compileSelector, exactSelector, isFilteredIdentityLabel, matchLabelsMatch, matchSelector, selectorMatches, type CompiledSelector } from './selector.js';
 export { NO, MAYBE, YES, type Trit } from './trit.js';

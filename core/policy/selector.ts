@@ -8,7 +8,7 @@
  * such a key that the flow does not carry cannot be settled from the flow: it answers MAYBE,
  * never a guessed yes or no.
  */
-import type { LabelSelector } from './policy.js';
+import type { LabelSelector, SelectorOperator, SelectorRequirement } from './policy.js';
 import { MAYBE, NO, YES, type Trit } from './trit.js';
 
 const OP_IN = 0;
@@ -112,4 +112,52 @@ export function matchSelector(selector: CompiledSelector, labels: Readonly<Recor
     }
   }
   return result;
+}
+
+/**
+ * Exact matching, as the API server matches (every label known, so no MAYBE): the one
+ * matcher for pods read from the cluster or from manifests (the actuator, the agent's
+ * enrollment check, the authoring commands). `selector` is a LabelSelector or the same as
+ * plain JSON (a manifest's `podSelector`); anything else matches nothing. Where it runs per
+ * pod, compile once with `exactSelector`.
+ */
+export function selectorMatches(selector: unknown, labels: Readonly<Record<string, string>>): boolean {
+  return exactSelector(selector)(labels);
+}
+
+/** `selectorMatches`, compiled once. */
+export function exactSelector(selector: unknown): (labels: Readonly<Record<string, string>>) => boolean {
+  const parsed = labelSelectorOf(selector);
+  if (parsed === null) return () => false;
+  const compiled = compileSelector(parsed, false);
+  return (labels) => matchSelector(compiled, labels) === YES;
+}
+
+/** `matchLabels` alone: every pair present and equal. */
+export const matchLabelsMatch = (matchLabels: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean =>
+  selectorMatches({ matchLabels }, labels);
+
+const OPERATORS: ReadonlySet<string> = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A metav1.LabelSelector as plain JSON (or already parsed), or null when it is not one. An
+ * absent `matchLabels` or `matchExpressions` is empty; `{}` matches everything.
+ */
+function labelSelectorOf(raw: unknown): LabelSelector | null {
+  if (!isObj(raw)) return null;
+  const matchLabels: Record<string, string> = {};
+  if (isObj(raw['matchLabels'])) {
+    for (const [k, v] of Object.entries(raw['matchLabels'])) {
+      if (typeof v !== 'string') return null;
+      matchLabels[k] = v;
+    }
+  }
+  const matchExpressions: SelectorRequirement[] = [];
+  for (const e of Array.isArray(raw['matchExpressions']) ? (raw['matchExpressions'] as unknown[]) : []) {
+    if (!isObj(e) || typeof e['key'] !== 'string' || typeof e['operator'] !== 'string' || !OPERATORS.has(e['operator'])) return null;
+    const values = Array.isArray(e['values']) ? (e['values'] as unknown[]).filter((v): v is string => typeof v === 'string') : [];
+    matchExpressions.push({ key: e['key'], operator: e['operator'] as SelectorOperator, values });
+  }
+  return { matchLabels, matchExpressions };
 }

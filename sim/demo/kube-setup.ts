@@ -6,13 +6,13 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { ApiException, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { RAMPCONTRACT } from '../../core/contract/index.js';
+import { isConflict, isNotFound } from '../../io/kube/api-error.js';
 import { repoRoot } from '../load-spec.js';
 
-const GROUP = 'rampart.dev';
-const VERSION = 'v1alpha1';
-const PLURAL = 'rampcontracts';
+const { group: GROUP, version: VERSION, plural: PLURAL } = RAMPCONTRACT;
 
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -36,7 +36,7 @@ export async function ensureCrd(kc: KubeConfig): Promise<void> {
   try {
     await api.createCustomResourceDefinition({ body });
   } catch (e) {
-    if (!(e instanceof ApiException && e.code === 409)) throw e;
+    if (!isConflict(e)) throw e;
     const current = await api.readCustomResourceDefinition({ name });
     await api.replaceCustomResourceDefinition({ name, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion } } });
   }
@@ -55,7 +55,7 @@ export async function ensureNamespace(kc: KubeConfig, name: string): Promise<voi
   try {
     await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
   } catch (e) {
-    if (!(e instanceof ApiException && e.code === 409)) throw e;
+    if (!isConflict(e)) throw e;
   }
 }
 
@@ -74,13 +74,13 @@ export async function createContracts(kc: KubeConfig, dir: string): Promise<stri
           await objects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name });
           return false;
         } catch (e) {
-          return e instanceof ApiException && e.code === 404;
+          return isNotFound(e);
         }
       });
     } catch (e) {
-      if (!(e instanceof ApiException && e.code === 404)) throw e;
+      if (!isNotFound(e)) throw e;
     }
-    await objects.createClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'RampContract', ...doc } });
+    await objects.createClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, body: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, ...doc } });
     names.push(name);
   }
   return names;
@@ -102,7 +102,7 @@ export async function createCronJobs(kc: KubeConfig, list: Record<string, unknow
     try {
       await objects.deleteNamespacedCustomObject({ group: 'batch', version: 'v1', namespace: meta.namespace, plural: 'cronjobs', name: meta.name });
     } catch (e) {
-      if (!(e instanceof ApiException && e.code === 404)) throw e;
+      if (!isNotFound(e)) throw e;
     }
     // The API server sets the creation time: no run before it counts.
     await objects.createNamespacedCustomObject({ group: 'batch', version: 'v1', namespace: meta.namespace, plural: 'cronjobs', body: { ...item, metadata: { name: meta.name, namespace: meta.namespace } } });

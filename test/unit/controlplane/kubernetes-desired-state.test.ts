@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AppliedStage } from '../../../core/rollout/applied-stage.js';
 import { desiredPolicies, policyRefs, selectedByContract, wantsEnrolled } from '../../../controlplane/actuation/desired-state.js';
 import { enrollLabelKey } from '../../../controlplane/contracts/labels.js';
-import { selectorMatches } from '../../../controlplane/actuation/label-selector.js';
+import { selectorMatches } from '../../../core/policy/index.js';
 import { enrollmentBucket } from '../../../core/contract/index.js';
 
 const policies = [
