@@ -9,6 +9,12 @@ import { parseFlags } from '../io/flags.js';
 import type { AgentTlsConfig } from './report/credentials.js';
 
 export interface AgentConfig {
+  /**
+   * How long an enrolled pod may lack the enrollment label in its identity before it counts
+   * as missing; null: the pipeline's default (Cilium's identity grace period, 5 s, plus margin).
+   * Environment only (RAMPART_ENROLL_SETTLE_MS): tests and the fast demo shorten it.
+   */
+  readonly enrollSettleMs: number | null;
   readonly node: string;
   /** `unix:///path` or `host:port`. */
   readonly hubbleTarget: string;
@@ -219,6 +225,8 @@ export function loadAgentConfig(
     else hubbleHistory = n;
   }
   const controlplaneTls = tls('controlplane');
+  const settle = Number(env['RAMPART_ENROLL_SETTLE_MS'] ?? '');
+  const enrollSettleMs = Number.isFinite(settle) && settle > 0 ? settle : null;
   if (problems.length > 0) return err(problems);
   return ok(
     Object.freeze({
@@ -237,6 +245,7 @@ export function loadAgentConfig(
       metricsListen,
       topK,
       logLevel,
+      enrollSettleMs,
     }),
   );
 }

@@ -122,8 +122,7 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     clock,
     sampleOf: sampleFlowJson,
     logger: log,
-    // Tests and the fast demo shorten it; Cilium's own identity-change grace period is 5 s.
-    enrollSettleMs: positiveMs(process.env.RAMPART_ENROLL_SETTLE_MS),
+    enrollSettleMs: config.enrollSettleMs ?? undefined,
     onWindow: (summary) => {
       metrics.recordWindow(summary);
       const mergesBefore = outbox.stats.merges;
@@ -243,9 +242,9 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     pipeline.stop();
     // The current window closes now, whatever its length, so its evidence is not lost.
     pipeline.flush();
-    const deadline = Date.now() + config.drainTimeoutMs;
-    while (outbox.size > 0 && Date.now() < deadline) {
-      await Promise.race([outbox.changed(), sleep(Math.min(100, deadline - Date.now()), reporterAbort.signal)]);
+    const deadline = clock.nowMs() + config.drainTimeoutMs;
+    while (outbox.size > 0 && clock.nowMs() < deadline) {
+      await Promise.race([outbox.changed(), sleep(Math.min(100, deadline - clock.nowMs()), reporterAbort.signal)]);
     }
     const left = outbox.pendingWindows;
     if (left > 0) log.error('shutdown drain timed out; windows not acknowledged', { windows: left, entries: outbox.size });
@@ -276,10 +275,4 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     done,
     stop: () => (stopping ??= stop()),
   };
-}
-
-/** A positive number of milliseconds from the environment, or undefined (the default applies). */
-function positiveMs(text: string | undefined): number | undefined {
-  const n = text === undefined || text === '' ? NaN : Number(text);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
 }

@@ -19,12 +19,12 @@ import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics/metrics.js';
-import { KubernetesMode } from './kubernetes/kubernetes-mode.js';
+import type { KubernetesMode } from './kubernetes/kubernetes-mode.js';
 import { followStatuses } from './kubernetes/standby-evidence.js';
 import type { ContractSource } from './contracts/contract-source.js';
 import { MapMetrics } from './map/map-metrics.js';
 import { MapService } from './map/map-service.js';
-import { startWebhook, type WebhookHandle } from './admission/webhook.js';
+import type { WebhookHandle } from './admission/webhook.js';
 import type { BaselineSource } from './baseline/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './baseline/file-baseline-source.js';
 import { FileContractSource } from './contracts/file-contract-source.js';
@@ -80,7 +80,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const kube =
     config.kubernetes === null
       ? null
-      : await KubernetesMode.start({
+      : // NOTE: loaded only in Kubernetes mode (and the webhook only when asked for): the
+        // Kubernetes client's modules alone are ~20 MiB of heap a file-mode control plane never uses.
+        await (await import('./kubernetes/kubernetes-mode.js')).KubernetesMode.start({
           config,
           log,
           clock,
@@ -264,7 +266,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     }),
   });
   const address = await http.listen(config.httpListen.host, config.httpListen.port);
-  const webhook: WebhookHandle | null = config.webhook === null ? null : await startWebhook({
+  const webhook: WebhookHandle | null = config.webhook === null ? null : await (await import('./admission/webhook.js')).startWebhook({
           ...config.webhook,
           kubeconfig: config.kubeconfig,
           map: trafficMap,

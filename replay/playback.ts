@@ -15,7 +15,7 @@ export interface PlaybackOptions {
   readonly ratePerSecond: number;
   readonly loop: boolean;
   readonly signal: AbortSignal;
-  /** Wall clock in ns since the epoch. */
+  /** Wall clock in ns since the epoch, for the flows' times (the rate is paced by the timers and performance.now, which tests fake). */
   readonly nowNs?: () => bigint;
   /** Called once the capture has been played (never with `loop`). */
   readonly onDone?: () => void;
@@ -23,7 +23,8 @@ export interface PlaybackOptions {
 
 const TICK_MS = 10;
 
-function defaultNowNs(): bigint {
+/** The process's clock in ns since the epoch (monotonic: timeOrigin plus performance.now). */
+export function defaultNowNs(): bigint {
   return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1_000_000));
 }
 

@@ -13,6 +13,7 @@ import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { encodeRecord, hubbleGrpc, hubbleType, type PbRecord } from '../proto/codec/hubble-types.js';
 import { nsFromTimestamp, timestampFromNs, type TimestampRecord } from '../proto/codec/hubble-time.js';
 import { compileFilterLists, type FlowPredicate } from './flow-filter.js';
+import { defaultNowNs } from './playback.js';
 import { Ring, type RingEntry } from './ring.js';
 
 /** Hubble's default ring size (`hubble-event-buffer-capacity`). */
@@ -75,10 +76,6 @@ function removeStaleSocket(path: string): void {
 /** Ends a server stream with a status (grpc-js sends it once pending writes are flushed). */
 function failCall(call: grpc.ServerWritableStream<PbRecord, PbRecord | Buffer>, code: grpc.status, details: string): void {
   call.emit('error', Object.assign(new Error(details), { code, details }));
-}
-
-function defaultNowNs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1_000_000));
 }
 
 function isResponseRecord(r: PbRecord): boolean {

@@ -4,6 +4,7 @@
  * as fast as the CPU allows. Nothing is enforced: it is what monitor mode sees, which is what
  * `rampart evaluate` expects as input.
  */
+import { systemClock, type Clock } from '../core/common/index.js';
 import { formatResponseLine } from '../proto/codec/hubble-json.js';
 import type { ClusterSpec } from './cluster-spec.js';
 import { CorePolicyJudge } from './core-judge.js';
@@ -17,7 +18,9 @@ export interface CaptureOptions {
   readonly seed?: number;
   /** Start the scenario's late callers from the beginning. */
   readonly late?: boolean;
+  /** Where the capture ends; default: the clock's now. */
   readonly endMs?: number;
+  readonly clock?: Clock;
   readonly write: (line: string) => void;
 }
 
@@ -37,7 +40,7 @@ export function writeCapture(opts: CaptureOptions): SimulatorStats {
     },
   });
   if (opts.late) sim.traffic.activateLate();
-  const end = opts.endMs ?? Date.now();
+  const end = opts.endMs ?? (opts.clock ?? systemClock).nowMs();
   for (let t = end - opts.durationMs; t <= end; t += STEP_MS) sim.step(t);
   return sim.stats();
 }

@@ -6,7 +6,7 @@
  * and dropped. Only flows at the newest time are remembered, so memory stays bounded.
  */
 import type { Flow } from '../../core/flow/index.js';
-import { fastDecodeResponse } from './fast-decode.js';
+import { FastDecoder } from './fast-decode.js';
 
 /** Flows sharing the newest timestamp that are remembered (more is only possible with coarse clocks). */
 const MAX_AT_NEWEST = 4096;
@@ -39,6 +39,13 @@ export function flowIdentity(flow: Flow): string {
 }
 
 export class OverlapFilter {
+  /** Decodes the skipped flows kept as bytes when a resume needs their identity. */
+  readonly #decoder: FastDecoder;
+
+  constructor(decoder: FastDecoder = new FastDecoder()) {
+    this.#decoder = decoder;
+  }
+
   private newestSeconds = -Infinity;
   private newestNanos = 0;
   /**
@@ -61,7 +68,7 @@ export class OverlapFilter {
     }
     const keys = new Set<string>();
     for (const f of this.atNewest) {
-      const flow = isBytes(f) ? decodedFlow(f) : f;
+      const flow = isBytes(f) ? decodedFlow(this.#decoder, f) : f;
       if (flow !== null) keys.add(flowIdentity(flow));
     }
     this.resumeKeys = keys;
@@ -75,7 +82,7 @@ export class OverlapFilter {
     const cmp = seconds === this.newestSeconds ? nanos - this.newestNanos : seconds - this.newestSeconds;
     if (this.resumeKeys !== null) {
       if (cmp === 0) {
-        const flow = decodedFlow(bytes);
+        const flow = decodedFlow(this.#decoder, bytes);
         if (flow !== null && this.resumeKeys.has(flowIdentity(flow))) return true;
       }
       if (cmp > 0) this.resumeKeys = null;
@@ -127,9 +134,9 @@ export class OverlapFilter {
 const isBytes = (f: Flow | Buffer): f is Buffer => Buffer.isBuffer(f);
 
 /** The Flow in a GetFlowsResponse the client skipped earlier (it decoded then, so it does now). */
-function decodedFlow(bytes: Buffer): Flow | null {
+function decodedFlow(decoder: FastDecoder, bytes: Buffer): Flow | null {
   try {
-    const d = fastDecodeResponse(bytes);
+    const d = decoder.decode(bytes);
     return d.kind === 'flow' ? d.flow : null;
   } catch {
     return null;

@@ -9,7 +9,7 @@
  * policy's doing, so it must not roll this contract back).
  */
 import { assertNever, type Clock, type Logger } from '../../core/common/index.js';
-import type { Flow } from '../../core/flow/index.js';
+import { isPolicyDrop, type Flow } from '../../core/flow/index.js';
 import { countsOnThisNode, keyedEdgeOf, ObservedEdgeCollector, WindowAggregator, type ContractWindowAggregator, type KeyedEdge, type SampleFlow, type Side, type WindowSummary } from '../../core/summary/index.js';
 import type { ActiveSet, CompiledContract, ContractStore } from './contract-store.js';
 import { isEnforcedOn } from './enforcement.js';
@@ -43,10 +43,6 @@ interface Bound<S> {
   readonly agg: ContractWindowAggregator;
   /** Kubernetes mode, percent stages enforced by a label: does the label reach the identities? */
   readonly enrollment: EnrollmentCheck | null;
-}
-
-function isPolicyDrop(flow: Flow): boolean {
-  return flow.observed === 'DROPPED' && (flow.dropReason === 'POLICY_DENIED' || flow.dropReason === 'POLICY_DENY');
 }
 
 export class Pipeline<S> {

@@ -50,11 +50,13 @@ export async function run(args: readonly string[]): Promise<number> {
     process.exit(1);
   });
   let shuttingDown = false;
+  /** grpc.status.CANCELLED: grpc-js errors carry their status as a number (Node's system errors have string codes). */
+  const GRPC_CANCELLED = 1;
   process.on('uncaughtException', (e: Error & { code?: unknown }) => {
     // NOTE: cancelling the Hubble call on shutdown can surface as an 'error' event nobody
     // listens to (grpc-js emits CANCELLED). We cancelled it ourselves, so that one is not
     // a crash; anything else is, and exits 1 so Kubernetes restarts the pod.
-    if (shuttingDown && e.code === 1 && /cancel/i.test(e.message)) {
+    if (shuttingDown && e.code === GRPC_CANCELLED) {
       logger.debug('ignored a call cancelled during shutdown', { err: e });
       return;
     }

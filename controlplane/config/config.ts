@@ -60,6 +60,45 @@ export interface KubernetesModeConfig {
   readonly kubeconfig: string | null;
   /** --namespace; null: the pod's namespace (service-account file), else rampart-system. */
   readonly namespace: string | null;
+  /** Timings tests and benchmarks shorten (environment only; never needed in production). */
+  readonly tuning: KubernetesTuning;
+}
+
+/** RAMPART_* timings of Kubernetes mode, read here only (docs/environment.md); undefined: the component's default. */
+export interface KubernetesTuning {
+  readonly watchTimeoutSeconds: number | undefined;
+  readonly watchdogMs: number | undefined;
+  /** The Lease holder identity; undefined: hostname, pid and a random suffix. */
+  readonly leaderIdentity: string | undefined;
+  readonly leaseDurationMs: number | undefined;
+  readonly leaseRenewDeadlineMs: number | undefined;
+  readonly leaseRenewPeriodMs: number | undefined;
+  readonly leaseRetryPeriodMs: number | undefined;
+  readonly actuatorResyncMs: number | undefined;
+  readonly statusIntervalMs: number | undefined;
+}
+
+/** A positive number from the environment, else undefined (a tuning knob falls back to its default). */
+function envPositive(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+export function kubernetesTuningOf(env: Readonly<Record<string, string | undefined>>): KubernetesTuning {
+  const leader = env['RAMPART_LEADER_IDENTITY'];
+  return {
+    watchTimeoutSeconds: envPositive(env, 'RAMPART_WATCH_TIMEOUT_SECONDS'),
+    watchdogMs: envPositive(env, 'RAMPART_WATCH_WATCHDOG_MS'),
+    leaderIdentity: leader === undefined || leader === '' ? undefined : leader,
+    leaseDurationMs: envPositive(env, 'RAMPART_LEASE_DURATION_MS'),
+    leaseRenewDeadlineMs: envPositive(env, 'RAMPART_LEASE_RENEW_DEADLINE_MS'),
+    leaseRenewPeriodMs: envPositive(env, 'RAMPART_LEASE_RENEW_PERIOD_MS'),
+    leaseRetryPeriodMs: envPositive(env, 'RAMPART_LEASE_RETRY_PERIOD_MS'),
+    actuatorResyncMs: envPositive(env, 'RAMPART_ACTUATOR_RESYNC_MS'),
+    statusIntervalMs: envPositive(env, 'RAMPART_STATUS_INTERVAL_MS'),
+  };
 }
 
 /** Defaults in one table, next to the parser. */
@@ -250,7 +289,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     mapMaxEdges: Number.isInteger(mapMaxEdges) && mapMaxEdges >= 1 ? mapMaxEdges : CONTROLPLANE_DEFAULTS.mapMaxEdges,
     webhook,
     kubeconfig: read('kubeconfig')?.value ?? null,
-    kubernetes: kubernetesMode ? { kubeconfig: read('kubeconfig')?.value ?? null, namespace } : null,
+    kubernetes: kubernetesMode ? { kubeconfig: read('kubeconfig')?.value ?? null, namespace, tuning: kubernetesTuningOf(env) } : null,
   };
   return problems.length > 0 ? err(problems) : ok(Object.freeze(config));
 }

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { Actuator } from '../actuation/actuator.js';
-import type { ControlplaneConfig } from '../config/config.js';
+import type { ControlplaneConfig, KubernetesTuning } from '../config/config.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import type { Journal } from '../state/journal.js';
 import { createKubernetesActuation, type KubernetesActuation } from '../actuation/create-actuator.js';
@@ -32,21 +32,12 @@ import { entriesFromStatus } from '../contracts/status-json.js';
 import { StatusFirstActuator } from '../actuation/status-first-actuator.js';
 import { StatusWriter } from '../contracts/status-writer.js';
 
-/** Timings tests shorten through the environment (never needed in production). */
-function envMs(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
-  const v = env[name];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
-}
-
 export interface KubernetesModeOptions {
   readonly config: ControlplaneConfig;
   readonly log: Logger;
   readonly clock: Clock;
   /** Leadership lost or fenced: the process should exit (Kubernetes restarts it). */
   readonly onFatal: (reason: string) => void;
-  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export class KubernetesMode {
@@ -65,28 +56,30 @@ export class KubernetesMode {
   private electing: Promise<void> | null = null;
   private leaderSince: number | null = null;
 
-  private constructor(o: KubernetesModeOptions, target: KubeTarget) {
+  private readonly tuning: KubernetesTuning;
+
+  private constructor(o: KubernetesModeOptions, target: KubeTarget, tuning: KubernetesTuning) {
     this.o = o;
     this.target = target;
-    const env = o.env ?? process.env;
+    this.tuning = tuning;
     const log = o.log.child({ component: 'kubernetes' });
     this.source = new KubeContractSource({
       kc: target.kc,
       log: log.child({ component: 'contract-watch' }),
-      watchTimeoutSeconds: envMs(env, 'RAMPART_WATCH_TIMEOUT_SECONDS'),
-      watchdogMs: envMs(env, 'RAMPART_WATCH_WATCHDOG_MS'),
+      watchTimeoutSeconds: tuning.watchTimeoutSeconds,
+      watchdogMs: tuning.watchdogMs,
     });
     const identity = `${os.hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
     this.elector = new LeaseElector({
       kc: target.kc,
       namespace: target.namespace,
-      identity: env['RAMPART_LEADER_IDENTITY'] ?? identity,
+      identity: tuning.leaderIdentity ?? identity,
       log: log.child({ component: 'leader-election' }),
       clock: o.clock,
-      leaseDurationMs: envMs(env, 'RAMPART_LEASE_DURATION_MS'),
-      renewDeadlineMs: envMs(env, 'RAMPART_LEASE_RENEW_DEADLINE_MS'),
-      renewPeriodMs: envMs(env, 'RAMPART_LEASE_RENEW_PERIOD_MS'),
-      retryPeriodMs: envMs(env, 'RAMPART_LEASE_RETRY_PERIOD_MS'),
+      leaseDurationMs: tuning.leaseDurationMs,
+      renewDeadlineMs: tuning.leaseRenewDeadlineMs,
+      renewPeriodMs: tuning.leaseRenewPeriodMs,
+      retryPeriodMs: tuning.leaseRetryPeriodMs,
     });
     this.actuation = createKubernetesActuation({
       kc: target.kc,
@@ -96,7 +89,7 @@ export class KubernetesMode {
       contractObject: (name) => this.source.object(name),
       isLeader: () => this.isLeader(),
       identity: this.elector.identity,
-      resyncMs: envMs(env, 'RAMPART_ACTUATOR_RESYNC_MS'),
+      resyncMs: tuning.actuatorResyncMs,
     });
     const inner = this.actuation.actuator;
     this.actuator = new StatusFirstActuator({
@@ -115,7 +108,7 @@ export class KubernetesMode {
     if (o.config.kubernetes === null) throw new Error('not in Kubernetes mode');
     const target = loadKubeTarget(o.config.kubernetes);
     if (o.config.stateDir !== '') fs.mkdirSync(o.config.stateDir, { recursive: true });
-    const mode = new KubernetesMode(o, target);
+    const mode = new KubernetesMode(o, target, o.config.kubernetes.tuning);
     o.log.info('kubernetes mode', { server: target.kc.getCurrentCluster()?.server, config: target.source, namespace: target.namespace, identity: mode.elector.identity });
     await mode.source.start(mode.controller.signal);
     // Every replica keeps the NetworkPolicy and Pod caches warm; only the leader writes.
@@ -190,7 +183,7 @@ export class KubernetesMode {
             this.o.onFatal(reason);
           },
           applyState: (name) => this.actuator.applyState(name),
-          intervalMs: envMs(this.o.env ?? process.env, 'RAMPART_STATUS_INTERVAL_MS'),
+          intervalMs: this.tuning.statusIntervalMs,
         });
         this.events = new EventRecorder({
           kc: this.target.kc,

@@ -78,6 +78,15 @@ export class ControlplaneMetrics {
     for (const k of DECISION_KINDS) this.decision.set({ contract, kind: k }, k === kind ? 1 : 0);
   }
 
+  /**
+   * A contract the reconciler passes over: its counters exist from then on, at 0, so a
+   * dashboard (or a test) tells "none yet" from "not exported".
+   */
+  knowContract(contract: string): void {
+    for (const k of DECISION_KINDS) this.transitions.inc({ contract, decision: k }, 0);
+    this.actualDenies.inc({ contract }, 0);
+  }
+
   forgetContract(contract: string): void {
     this.stage.remove({ contract });
     this.wouldDenyRatio.remove({ contract });

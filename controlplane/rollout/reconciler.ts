@@ -289,6 +289,7 @@ export class Reconciler implements ContractViews {
    * stage; its view says why. The others go on; the next pass retries.
    */
   private reconcileIsolated(name: string, origin: string, contract: Contract, problems: readonly Problem[], nowMs: number): ContractView {
+    this.o.metrics.knowContract(name);
     try {
       return this.reconcileOne(name, origin, contract, problems, nowMs);
     } catch (e) {

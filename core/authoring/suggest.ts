@@ -234,7 +234,7 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
   const c = parseContract(contract);
   if (!c.ok) {
     const hint = ' (the suggestion is too large for one contract: narrow it with --namespaces, or fold external peers with --external-prefix)';
-    return err(c.error.map((p) => ({ path: p.path, message: `${p.message}${p.message.includes('at most') ? hint : ''}` })));
+    return err(c.error.map((p) => ({ path: p.path, message: `${p.message}${p.code === 'over-limit' ? hint : ''}` })));
   }
 
   const selectorList = [...selectors.entries()]

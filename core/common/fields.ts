@@ -5,7 +5,7 @@
  * can keep going and report every problem, not just the first. (Command-line flags have their
  * own text readers in io/flags.ts.)
  */
-import { childPath, problem, type Problem } from './problem.js';
+import { childPath, problem, type Problem, type ProblemCode } from './problem.js';
 
 export type RawObject = Readonly<Record<string, unknown>>;
 
@@ -13,8 +13,8 @@ export type RawObject = Readonly<Record<string, unknown>>;
 export class ProblemSink {
   readonly problems: Problem[] = [];
 
-  add(path: string, message: string): void {
-    this.problems.push(problem(path, message));
+  add(path: string, message: string, code?: ProblemCode): void {
+    this.problems.push(problem(path, message, code));
   }
 
   addAll(problems: readonly Problem[]): void {

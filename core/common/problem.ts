@@ -5,9 +5,14 @@
 export interface Problem {
   readonly path: string;
   readonly message: string;
+  /** What kind of problem, for a caller that acts on it (never match the message text). */
+  readonly code?: ProblemCode;
 }
 
-export const problem = (path: string, message: string): Problem => ({ path, message });
+/** `over-limit`: a list or map longer than its bound (core/contract/limits.ts, the CRD's). */
+export type ProblemCode = 'over-limit';
+
+export const problem = (path: string, message: string, code?: ProblemCode): Problem => (code === undefined ? { path, message } : { path, message, code });
 
 /** Joins a parent path and a child key the way the API server prints field paths. */
 export function childPath(parent: string, key: string | number): string {

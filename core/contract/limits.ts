@@ -26,7 +26,7 @@ const WHY = "the CRD's bound, which keeps its validation cost bounded";
 
 function checkList(sink: ProblemSink, value: unknown, path: string, max: number, what: string): readonly unknown[] {
   if (!Array.isArray(value)) return [];
-  if (value.length > max) sink.add(path, `must have at most ${max} ${what} (${WHY}), got ${value.length}`);
+  if (value.length > max) sink.add(path, `must have at most ${max} ${what} (${WHY}), got ${value.length}`, 'over-limit');
   return value as readonly unknown[];
 }
 
@@ -37,6 +37,7 @@ function checkSelector(sink: ProblemSink, value: unknown, path: string): void {
     sink.add(
       childPath(path, 'matchLabels'),
       `must have at most ${CONTRACT_LIMITS.matchLabelsPerSelector} labels (${WHY}), got ${Object.keys(labels).length}`,
+      'over-limit',
     );
   }
   const exprPath = childPath(path, 'matchExpressions');

@@ -113,7 +113,7 @@ function readPolicies(
     return undefined;
   }
   if (value.length > CONTRACT_LIMITS.policies) {
-    sink.add(path, `must contain at most ${CONTRACT_LIMITS.policies} NetworkPolicies, got ${value.length}`);
+    sink.add(path, `must contain at most ${CONTRACT_LIMITS.policies} NetworkPolicies, got ${value.length}`, 'over-limit');
   }
   const parsed: NetworkPolicy[] = [];
   const seen = new Map<string, number>();
@@ -160,7 +160,7 @@ function readRollout(
     return undefined;
   }
   if (rawStages.length > CONTRACT_LIMITS.stages) {
-    sink.add(stagesPath, `must have at most ${CONTRACT_LIMITS.stages} stages, got ${rawStages.length}`);
+    sink.add(stagesPath, `must have at most ${CONTRACT_LIMITS.stages} stages, got ${rawStages.length}`, 'over-limit');
     return undefined;
   }
   const before = sink.problems.length;
@@ -286,7 +286,7 @@ function readStageNamespaces(
     return undefined;
   }
   if (value.length > CONTRACT_LIMITS.namespacesPerStage) {
-    sink.add(path, `must list at most ${CONTRACT_LIMITS.namespacesPerStage} namespaces, got ${value.length}`);
+    sink.add(path, `must list at most ${CONTRACT_LIMITS.namespacesPerStage} namespaces, got ${value.length}`, 'over-limit');
     return undefined;
   }
   const namespaces: string[] = [];

@@ -4,6 +4,7 @@
  * Time is the flows' own (`timeMs`), never the wall clock, so replaying an old capture
  * classifies it exactly as it was classified live.
  */
+import { newStartFacts, startFactsOf, startSkipReason, SKIP_REASONS, type SkipReason } from './connection-start.js';
 import type { Endpoint, Flow } from './flow.js';
 
 /** Default lifetime of a seen 5-tuple: Cilium's non-TCP conntrack lifetime (`bpf-ct-timeout-regular-any`, 1m). */
@@ -12,24 +13,6 @@ export const DEFAULT_CONNECTION_TTL_MS = 60_000;
 export const DEFAULT_MAX_CONNECTIONS = 100_000;
 /** Expired keys are swept at most this often (lookups check expiry themselves). */
 const SWEEP_INTERVAL_MS = 1_000;
-
-export const SKIP_REASONS = [
-  /** L7, SOCK (trace-sock) or other non-L3/L4 events. */
-  'not-l3-l4',
-  /** No IP addresses or no layer-4 protocol: nothing to key a connection on. */
-  'no-five-tuple',
-  /** DROPPED for a reason other than policy (bad checksum, no backend…): not a connection. */
-  'dropped-not-policy',
-  /** `is_reply`/`reply` true, `trace_reason` REPLY, a SYN+ACK, an echo reply, or the reverse of a connection seen within the TTL. */
-  'reply',
-  /** A continuation: TCP without SYN, `trace_reason` ESTABLISHED/RELATED, ICMP errors. */
-  'not-connection-start',
-  /** The same node, 5-tuple and endpoint identities were counted within the TTL (another observation point, a retransmit). */
-  'duplicate',
-  /** Neither `source.ID` nor `destination.ID` is set: no side of this flow is enforced on this node. */
-  'no-local-endpoint',
-] as const;
-export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export type Classification =
   | { readonly kind: 'skip'; readonly reason: SkipReason }
@@ -50,11 +33,6 @@ const BOTH: Classification = Object.freeze({ kind: 'connection', egress: true, i
 const EGRESS_ONLY: Classification = Object.freeze({ kind: 'connection', egress: true, ingress: false });
 const INGRESS_ONLY: Classification = Object.freeze({ kind: 'connection', egress: false, ingress: true });
 
-/** Hubble's policy drop reasons: default deny (133) and an explicit deny rule (181). */
-export function isPolicyDrop(flow: Flow): boolean {
-  return flow.observed === 'DROPPED' && (flow.dropReason === 'POLICY_DENIED' || flow.dropReason === 'POLICY_DENY');
-}
-
 /**
  * The endpoint part of a connection key: its security identity, or for identity-less records
  * its pod. One packet carries the same identities at every observation point, so this never
@@ -66,21 +44,6 @@ function endpointKey(e: Endpoint): string | number {
   if (e.identity > 0) return e.identity;
   return e.kind === 'pod' || e.kind === 'unknown' ? `${e.namespace ?? ''}/${e.podName}` : e.kind;
 }
-
-function isIcmpReplyOrError(flow: Flow): 'reply' | 'related' | null {
-  const l4 = flow.l4;
-  if (l4 === null || l4.icmpType === null) return null;
-  const t = l4.icmpType;
-  if (l4.protocol === 'ICMPv4') {
-    if (t === 0) return 'reply'; // echo reply
-    if (t === 3 || t === 4 || t === 5 || t === 11 || t === 12) return 'related';
-  } else if (l4.protocol === 'ICMPv6') {
-    if (t === 129) return 'reply';
-    if (t >= 1 && t <= 4) return 'related';
-  }
-  return null;
-}
-
 
 /**
  * A canonical dotted-quad IPv4 address as its 32-bit value, or -1 for anything else (IPv6,
@@ -205,6 +168,8 @@ export class ConnectionTracker {
   #nowMs = Number.NEGATIVE_INFINITY;
   #lastSweepMs = Number.NEGATIVE_INFINITY;
   #evicted = 0;
+  /** The facts of the flow being classified (filled in place). */
+  readonly #facts = newStartFacts();
 
   constructor(options: ConnectionTrackerOptions = {}) {
     this.ttlMs = options.ttlMs ?? DEFAULT_CONNECTION_TTL_MS;
@@ -225,36 +190,13 @@ export class ConnectionTracker {
   }
 
   classify(flow: Flow): Classification {
-    if (flow.type !== 'L3_L4') {
-      // Field-masked exports may omit `Type`; an L3/L4 event still has its l4 and no L7/sock event type.
-      const maskedL34 = flow.type === 'UNKNOWN_TYPE' && flow.l4 !== null && flow.eventType !== 129 && flow.eventType !== 7;
-      if (!maskedL34) return SKIP['not-l3-l4'];
-    }
-    const l4 = flow.l4;
-    const ip = flow.ip;
-    if (l4 === null || ip === null) return SKIP['no-five-tuple'];
-    const policyDrop = isPolicyDrop(flow);
-    if (flow.observed === 'DROPPED' && !policyDrop) return SKIP['dropped-not-policy'];
-
-    if (flow.isReply === true || flow.traceReason === 'REPLY') return SKIP.reply;
-    const flags = l4.flags;
-    if (flags !== null && flags.SYN && flags.ACK) return SKIP.reply;
-    const icmp = isIcmpReplyOrError(flow);
-    if (icmp === 'reply') return SKIP.reply;
-
-    const reason = flow.traceReason;
-    if (reason === 'ESTABLISHED' || reason === 'RELATED') return SKIP['not-connection-start'];
-    if (reason !== 'NEW' && reason !== 'REOPENED') {
-      // No conntrack verdict from Hubble: TCP starts with SYN && !ACK; a policy drop of any
-      // packet is an attempt; other protocols, and TCP records without flags (never in real
-      // L3/L4 captures; hand-written lines), start at the first sighting (checked below).
-      if (flags !== null && !flags.SYN && !policyDrop) return SKIP['not-connection-start'];
-      if (icmp === 'related') return SKIP['not-connection-start'];
-    }
-
+    const skip = startSkipReason(startFactsOf(flow, this.#facts));
+    if (skip !== null) return SKIP[skip];
+    // startSkipReason checked the 5-tuple.
+    const l4 = flow.l4!;
+    const ip = flow.ip!;
     const egress = flow.source.id !== null;
     const ingress = flow.destination.id !== null;
-    if (!egress && !ingress) return SKIP['no-local-endpoint'];
 
     const t = flow.timeMs;
     if (t > this.#nowMs) this.#nowMs = t;

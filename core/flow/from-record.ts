@@ -40,10 +40,10 @@ const VERDICT_BY_NAME: Readonly<Record<string, ObservedVerdict>> = Object.fromEn
 const TYPE_BY_NAME: Readonly<Record<string, FlowType>> = Object.fromEntries(FLOW_TYPES.map((t) => [t, t]));
 
 /** Drop reasons that matter by name even when a client sends numbers (hubble.md 2.2.6). */
-const DROP_REASON_NAMES: Readonly<Record<number, string>> = { 133: 'POLICY_DENIED', 181: 'POLICY_DENY', 189: 'AUTH_REQUIRED' };
+export const DROP_REASON_NAMES: Readonly<Record<number, string>> = { 133: 'POLICY_DENIED', 181: 'POLICY_DENY', 189: 'AUTH_REQUIRED' };
 /** TraceReason and TraceObservationPoint numbers for clients that send enums as numbers. */
-const TRACE_REASONS = ['TRACE_REASON_UNKNOWN', 'NEW', 'ESTABLISHED', 'REPLY', 'RELATED', 'REOPENED', 'SRV6_ENCAP', 'SRV6_DECAP', 'ENCRYPT_OVERLAY'];
-const OBSERVATION_POINTS: Readonly<Record<number, string>> = {
+export const TRACE_REASONS: readonly string[] = ['TRACE_REASON_UNKNOWN', 'NEW', 'ESTABLISHED', 'REPLY', 'RELATED', 'REOPENED', 'SRV6_ENCAP', 'SRV6_DECAP', 'ENCRYPT_OVERLAY'];
+export const OBSERVATION_POINTS: Readonly<Record<number, string>> = {
   101: 'TO_ENDPOINT', 1: 'TO_PROXY', 2: 'TO_HOST', 3: 'TO_STACK', 4: 'TO_OVERLAY', 5: 'FROM_ENDPOINT', 6: 'FROM_PROXY',
   7: 'FROM_HOST', 8: 'FROM_STACK', 9: 'FROM_OVERLAY', 10: 'FROM_NETWORK', 11: 'TO_NETWORK', 12: 'FROM_CRYPTO', 13: 'TO_CRYPTO',
 };
@@ -160,8 +160,11 @@ function readDropReason(desc: unknown, numeric: unknown): string | null {
   return null;
 }
 
-/** null when the record has no `flags` (Hubble always sends them on L3/L4 TCP; L7 flows omit them). */
-function readFlags(value: unknown): TcpFlags | null {
+/**
+ * The TcpFlags of a `flags` record, or null when there is none (Hubble always sends them on
+ * L3/L4 TCP; L7 flows omit them). The two common values are shared frozen objects.
+ */
+export function readFlags(value: unknown): TcpFlags | null {
   if (!isObject(value)) return null;
   const SYN = value['SYN'] === true;
   const ACK = value['ACK'] === true;

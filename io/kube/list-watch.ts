@@ -7,7 +7,7 @@
  * first list is in the cache, so callers never act on an empty cache by mistake.
  */
 import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
-import type { Logger } from '../../core/common/index.js';
+import { systemClock, type Clock, type Logger } from '../../core/common/index.js';
 
 export type WatchEvent = 'add' | 'update' | 'delete';
 
@@ -22,13 +22,16 @@ export interface WatchedCollectionOptions<T extends KubernetesObject> {
   readonly restartDelayMs?: number;
   /** Restart a watch that delivered nothing for this long (default 5 min). */
   readonly watchdogMs?: number;
+  /** What the watchdog measures quiet time on (default the system clock). */
+  readonly clock?: Clock;
 }
 
 export class WatchedCollection<T extends KubernetesObject> {
   private readonly o: WatchedCollectionOptions<T>;
   private readonly informer: Informer<T> & ObjectCache<T>;
   private readonly listeners: ((event: WatchEvent, obj: T) => void)[] = [];
-  private lastActivityMs = Date.now();
+  private readonly clock: Clock;
+  private lastActivityMs: number;
   private restartTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -39,15 +42,17 @@ export class WatchedCollection<T extends KubernetesObject> {
 
   constructor(options: WatchedCollectionOptions<T>) {
     this.o = options;
+    this.clock = options.clock ?? systemClock;
+    this.lastActivityMs = this.clock.nowMs();
     this.informer = makeInformer<T>(options.kc, options.path, options.list, options.labelSelector);
     for (const event of ['add', 'update', 'delete'] as const) {
       this.informer.on(event, (obj) => {
-        this.lastActivityMs = Date.now();
+        this.lastActivityMs = this.clock.nowMs();
         for (const l of this.listeners) l(event, obj);
       });
     }
     this.informer.on('connect', () => {
-      this.lastActivityMs = Date.now();
+      this.lastActivityMs = this.clock.nowMs();
     });
     this.informer.on('error', (e: unknown) => {
       // Our own stop() aborts the request, which the informer reports as an error: not one.
@@ -77,8 +82,8 @@ export class WatchedCollection<T extends KubernetesObject> {
     this.listed = true;
     const watchdogMs = this.o.watchdogMs ?? 5 * 60_000;
     this.watchdog = setInterval(() => {
-      if (this.stopped || Date.now() - this.lastActivityMs < watchdogMs) return;
-      this.o.log.warn('watch quiet for too long; restarting', { path: this.o.path, quietMs: Date.now() - this.lastActivityMs });
+      if (this.stopped || this.clock.nowMs() - this.lastActivityMs < watchdogMs) return;
+      this.o.log.warn('watch quiet for too long; restarting', { path: this.o.path, quietMs: this.clock.nowMs() - this.lastActivityMs });
       void this.restart();
     }, Math.max(100, Math.min(watchdogMs / 2, 30_000)));
   }
@@ -118,7 +123,7 @@ export class WatchedCollection<T extends KubernetesObject> {
   private async restart(): Promise<void> {
     if (this.stopped) return;
     this.restarts++;
-    this.lastActivityMs = Date.now();
+    this.lastActivityMs = this.clock.nowMs();
     await this.informer.stop();
     if (this.stopped) return;
     await this.informer.start();

@@ -8,21 +8,22 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { systemClock, type Clock } from '../../core/common/index.js';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
 import { isConflict, isNotFound } from '../../io/kube/api-error.js';
 import { repoRoot } from '../load-spec.js';
 
 const { group: GROUP, version: VERSION, plural: PLURAL } = RAMPCONTRACT;
 
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000, clock: Clock = systemClock): Promise<void> {
+  const deadline = clock.nowMs() + timeoutMs;
   for (;;) {
     try {
       if (await probe()) return;
     } catch {
       // not yet
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (clock.nowMs() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -3,7 +3,7 @@
  * the decision's reasons, and starts the scenario's "new caller" a little after the trigger
  * contract completes. It only reads the API, as any client would.
  */
-import { isObject } from '../../core/common/index.js';
+import { isObject, systemClock, type Clock } from '../../core/common/index.js';
 export interface ContractSnapshot {
   readonly name: string;
   readonly stageIndex: number;
@@ -24,6 +24,8 @@ export interface NarratorOptions {
   readonly onChange: (now: ContractSnapshot, before: ContractSnapshot | null) => void;
   readonly onLateCaller: () => void;
   readonly signal: AbortSignal;
+  /** When the late caller is due is timed on it; default the system clock. */
+  readonly clock?: Clock;
 }
 
 
@@ -107,7 +109,7 @@ export class Narrator {
       return; // the control plane may still be starting; the supervisor reports a real crash
     }
     const items = isObject(body) && Array.isArray(body.items) ? (body.items as unknown[]) : [];
-    const now = Date.now();
+    const now = (this.opts.clock ?? systemClock).nowMs();
     for (const item of items) {
       const snap = snapshotOf(item);
       if (!snap) continue;

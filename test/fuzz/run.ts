@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
 import { stringify as yamlStringify } from 'yaml';
-import { fastDecodeResponse } from '../../agent/hubble/fast-decode.js';
+import { FastDecoder } from '../../agent/hubble/fast-decode.js';
 import { decodedFromRecord } from '../../agent/hubble/from-pb.js';
 import { EvidenceStore } from '../../controlplane/ingest/evidence-store.js';
 import { entriesFromFile } from '../../controlplane/contracts/file-contract-source.js';
@@ -134,6 +134,7 @@ function protobufFlowTarget(): Target {
     .filter((r) => r.ok)
     .map((r) => r.value);
   const seeds = records.map((r) => encodeRecord(type, r));
+  const decoder = new FastDecoder();
   let disagreements = 0;
   const target: Target & { disagreements: () => number } = {
     name: 'protobuf flows (fast decoder + protobufjs)',
@@ -154,7 +155,7 @@ function protobufFlowTarget(): Target {
       let slowOk = false;
       // Both decoders promise a value or a RangeError/Error with a message; anything else is a crash.
       try {
-        const d = fastDecodeResponse(bytes);
+        const d = decoder.decode(bytes);
         if (d.kind === 'malformed') messages.push(`fast: ${d.reason}`);
         else fastOk = true;
       } catch (e) {

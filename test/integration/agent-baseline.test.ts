@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sideChange, type SideVerdict } from '../../core/policy/index.js';
-import { spawnRampart, startAgentProcess, startReplay, TCP_CAPTURE, type AgentProcess, type ReplayProcess } from '../support/agent-harness.js';
+import { spawnRampart, startAgentProcess, startReplay, TCP_CAPTURE, waitForAgentSettled, type AgentProcess, type ReplayProcess } from '../support/agent-harness.js';
 import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { waitFor } from '../support/wait-for.js';
@@ -145,8 +145,8 @@ describe('agent and control plane vs rampart evaluate --baseline', () => {
     const total = expected.allow + expected.deny + expected.indeterminate + expected.alreadyDenied;
 
     await waitFor(async () => (await evidence()).flows >= total, { timeoutMs: 30_000, what: `${total} evaluated sides at the control plane` });
-    // One more report interval, so nothing is still in flight.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // A window closed after that and every window acknowledged: nothing is still in flight.
+    await waitForAgentSettled(agent);
     const e = await evidence();
     expect({ flows: e.flows, allow: e.allow, deny: e.deny, indeterminate: e.indeterminate, alreadyDenied: e.alreadyDenied, newlyAllowed: e.newlyAllowed }).toEqual({ flows: total, ...expected });
     expect(e.baselineRevision).toMatch(/^[0-9a-f]{16}$/);

@@ -32,14 +32,15 @@ describe('agent outages', () => {
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'token-before');
     const collector = new TestCollector({ contracts: CONTRACTS, token: 'token-before' });
-    await collector.start(0);
+    // A Unix socket: it comes back at the same address, which no one can take meanwhile.
+    await collector.start(`unix://${join(dir, 'controlplane.sock')}`);
     cleanups.push(() => collector.stop());
     // Live playback, looping: traffic keeps coming during the outage.
     const replay: ReplayProcess = await startReplay(TCP_CAPTURE, ['--rate', '200', '--loop']);
     cleanups.push(() => replay.stop('SIGKILL'));
     const agent: AgentProcess = await startAgentProcess({
       hubble: replay.address,
-      controlplane: `127.0.0.1:${collector.port}`,
+      controlplane: collector.target,
       node: 'kind-control-plane',
       window: `${WINDOW_MS}ms`,
       extra: ['--controlplane-max-backoff', '2s', '--drain-timeout', '20s', '--token-file', tokenFile],
@@ -64,7 +65,7 @@ describe('agent outages', () => {
     // The projected token rotates while the control plane is away: the agent must read the new one.
     writeFileSync(tokenFile, 'token-after\n');
     collector.setToken('token-after');
-    await collector.start(collector.port);
+    await collector.start();
     await waitFor(async () => (await agent.metrics()).value('rampart_agent_outbox_windows') === 0, { timeoutMs: 30_000, intervalMs: 200, what: 'the outbox to drain' });
     expect(await agent.stop('SIGTERM')).toBe(0);
     const stopped = agent.logs.find((l) => l['msg'] === 'stopped')!;
@@ -85,14 +86,16 @@ describe('agent outages', () => {
   });
 
   it('merges the oldest windows when a small outbox fills, counts the merges, and still loses nothing', { timeout: 90_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rampart-agent-merge-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const collector = new TestCollector({ contracts: CONTRACTS });
-    await collector.start(0);
+    await collector.start(`unix://${join(dir, 'controlplane.sock')}`); // comes back at the same address
     cleanups.push(() => collector.stop());
     const replay = await startReplay(TCP_CAPTURE, ['--rate', '200', '--loop']);
     cleanups.push(() => replay.stop('SIGKILL'));
     const agent = await startAgentProcess({
       hubble: replay.address,
-      controlplane: `127.0.0.1:${collector.port}`,
+      controlplane: collector.target,
       node: 'kind-control-plane',
       window: `${WINDOW_MS}ms`,
       // Room for 4 reports: an outage of a few seconds must merge.
@@ -105,7 +108,7 @@ describe('agent outages', () => {
     const full = await agent.metrics();
     expect(full.value('rampart_agent_outbox_entries')).toBeLessThanOrEqual(4);
     expect(full.value('rampart_agent_outbox_windows')).toBeGreaterThan(4);
-    await collector.start(collector.port);
+    await collector.start();
     await waitFor(async () => (await agent.metrics()).value('rampart_agent_outbox_windows') === 0, { timeoutMs: 30_000, intervalMs: 200, what: 'the outbox to drain' });
     expect(await agent.stop('SIGTERM')).toBe(0);
     const stopped = agent.logs.find((l) => l['msg'] === 'stopped')!;
@@ -126,11 +129,12 @@ describe('agent outages', () => {
     const collector = new TestCollector({ contracts: CONTRACTS });
     await collector.start(0);
     cleanups.push(() => collector.stop());
-    let replay = await startReplay(TCP_CAPTURE);
+    // A Unix socket: the restarted Hubble comes back at an address no one can take meanwhile.
+    let replay = await startReplay(TCP_CAPTURE, [], `unix://${join(dir, 'hubble.sock')}`);
     cleanups.push(() => replay.stop('SIGKILL'));
     const agent = await startAgentProcess({
       hubble: replay.address,
-      controlplane: `127.0.0.1:${collector.port}`,
+      controlplane: collector.target,
       node: 'kind-control-plane',
       window: `${WINDOW_MS}ms`,
       extra: ['--hubble-history', '100000'],

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCollector } from '../support/collector.js';
-import { startAgentProcess, startReplay, TCP_CAPTURE, type ReplayProcess } from '../support/agent-harness.js';
+import { startAgentProcess, startReplay, TCP_CAPTURE, waitForAgentWindows, type ReplayProcess } from '../support/agent-harness.js';
 import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
 import { waitFor } from '../support/wait-for.js';
 import { contractDoc } from '../support/window-builders.js';
@@ -153,7 +153,8 @@ describe('agent → control plane over TLS', () => {
       cleanups.push(() => agent.stop('SIGKILL'));
       const line = await agent.waitForLog((l) => l['msg'] === 'control plane stream ended; reconnecting', 'the refused stream');
       expect(String(line['reason'])).toMatch(/^UNAVAILABLE: /);
-      await new Promise((r) => setTimeout(r, 1000));
+      // Two of the agent's windows (1 s of its time) later it is still not connected.
+      await waitForAgentWindows(agent, 2);
       expect((await agent.metrics()).value('rampart_agent_controlplane_connected')).toBe(0);
       expect(await accepted()).toBe(before);
     });
@@ -170,7 +171,7 @@ describe('agent → control plane over TLS', () => {
       expect((await agent.metrics()).value('rampart_agent_controlplane_connected')).toBe(0);
       expect(await accepted()).toBe(before);
       // Refused, it waits (the max backoff) rather than hammering the control plane.
-      await new Promise((r) => setTimeout(r, 1500));
+      await waitForAgentWindows(agent, 3); // 1.5 s of the agent's own time
       expect(agent.logs.filter((l) => l['msg'] === 'control plane refused the bearer token').length).toBe(1);
     });
   });

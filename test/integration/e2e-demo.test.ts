@@ -105,7 +105,7 @@ describe('rampart demo --fast --headless', () => {
     );
     expect(denies).toBeGreaterThan(0);
     // Nothing of payments-lockdown is enforced, so it has no real denies.
-    expect(parsePrometheusText(await demo.metricsText()).value('rampart_controlplane_actual_denies_total', { contract: 'payments-lockdown' }) ?? 0).toBe(0);
+    expect(parsePrometheusText(await demo.metricsText()).value('rampart_controlplane_actual_denies_total', { contract: 'payments-lockdown' })).toBe(0); // exported, and 0
     const edges = await demo.get<{ items: { from: string; to: string; kind?: string }[] }>('/api/v1/contracts/shop-lockdown/edges');
     expect(edges.items.some((e) => e.from === 'shop/price-scraper' && e.to === 'shop/catalog')).toBe(true);
   });

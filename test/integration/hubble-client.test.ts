@@ -66,6 +66,16 @@ function collect(options: HubbleClientOptions) {
 const servers: HubbleServer[] = [];
 const controllers: AbortController[] = [];
 const dirs: string[] = [];
+
+/**
+ * A Unix socket address in a fresh folder, for a server that stops and comes back at the same
+ * address: no other process can take it in between, as one could take a closed TCP port.
+ */
+function socketAddress(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-hubble-sock-'));
+  dirs.push(dir);
+  return `unix://${join(dir, 'hubble.sock')}`;
+}
 function server(options: ConstructorParameters<typeof HubbleServer>[0] = {}): HubbleServer {
   const s = new HubbleServer({ nodeName: 'node-1', ...options });
   servers.push(s);
@@ -100,7 +110,7 @@ describe('resume after the server is killed mid-stream', () => {
   it('delivers every flow once: the overlap at the resume point is dropped, nothing is skipped', async () => {
     const flows = Array.from({ length: 100 }, (_, i) => aFlow(i));
     const a = server();
-    const { address } = await a.listen('127.0.0.1:0');
+    const { address } = await a.listen(socketAddress());
     const delays: number[] = [];
     const logs: LogEntry[] = [];
     const ac = controller();
@@ -132,7 +142,7 @@ describe('resume after the server is killed mid-stream', () => {
     const isReply = (i: number): boolean => i % 3 === 1;
     const flows = Array.from({ length: 100 }, (_, i) => aFlow(i, isReply(i) ? { is_reply: { value: true } } : {}));
     const a = server();
-    const { address } = await a.listen('127.0.0.1:0');
+    const { address } = await a.listen(socketAddress());
     const ac = controller();
     const c = collect({ target: address, filters: {}, signal: ac.signal, delay: quickDelay([]), earlySkip: true });
     const skipped = () => c.events.filter((e) => e.kind === 'flow-skipped').length;
@@ -160,7 +170,7 @@ describe('resume after the server is killed mid-stream', () => {
   it('reports what the restarted server no longer holds as lost instead of skipping silently', async () => {
     const flows = Array.from({ length: 80 }, (_, i) => aFlow(i));
     const a = server();
-    const { address } = await a.listen('127.0.0.1:0');
+    const { address } = await a.listen(socketAddress());
     const ac = controller();
     const c = collect({ target: address, filters: {}, signal: ac.signal, delay: quickDelay([]) });
     await waitFor(() => a.openStreams === 1);
@@ -235,9 +245,7 @@ describe('lost events', () => {
 
 describe('server absent, malformed input, fatal statuses', () => {
   it('backs off 1 s ×1.6 (±20 %, here with neutral jitter) while the server is absent, logs clearly, then connects', async () => {
-    const probe = server();
-    const { address } = await probe.listen('127.0.0.1:0');
-    await probe.close(); // the port is now closed
+    const address = socketAddress(); // nothing listens there yet
     const delays: number[] = [];
     const logs: LogEntry[] = [];
     const ac = controller();

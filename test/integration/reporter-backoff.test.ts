@@ -4,10 +4,13 @@
  * not spin attempts of its own on top (each failing at once against a channel that is still
  * waiting out its delay); when the control plane is back, the stream is up within one
  * channel backoff, not the sum of two. A plain TCP listener that accepts and drops every
- * connection stands in for an unreachable control plane, then a real collector takes its port.
+ * connection stands in for an unreachable control plane, then a real collector takes its
+ * address (a Unix socket, which no other process can take in between).
  */
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../agent/report/outbox.js';
 import { Reporter } from '../../agent/report/reporter.js';
@@ -29,8 +32,12 @@ describe('reporter reconnection', () => {
       dials.push(performance.now());
       socket.destroy();
     });
-    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
-    const port = (dropper.address() as AddressInfo).port;
+    // A Unix socket, not a TCP port: the collector takes the address over when the dropper
+    // closes, and no other process can take it in between.
+    const dir = mkdtempSync(join(tmpdir(), 'rampart-reporter-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const socket = join(dir, 'controlplane.sock');
+    await new Promise<void>((resolve) => dropper.listen(socket, resolve));
     let dropperOpen = true;
     const closeDropper = (): Promise<void> => {
       if (!dropperOpen) return Promise.resolve();
@@ -50,7 +57,7 @@ describe('reporter reconnection', () => {
       child: () => logger,
     };
     const reporter = new Reporter({
-      target: `127.0.0.1:${port}`,
+      target: `unix://${socket}`,
       tls: null,
       tokenFile: null,
       node: 'n',
@@ -81,11 +88,11 @@ describe('reporter reconnection', () => {
       expect(gap).toBeLessThan(BACKOFF_MS * 1.2 + 200);
     }
 
-    // The control plane comes back on the same port: up within one channel backoff.
+    // The control plane comes back at the same address: up within one channel backoff.
     await closeDropper();
     const collector = new TestCollector({ contracts: { generation: 1, contracts: [] } });
     const back = performance.now();
-    await collector.start(port);
+    await collector.start(`unix://${socket}`);
     cleanups.push(() => collector.stop());
     await waitFor(() => reporter.connected, { timeoutMs: 10_000, intervalMs: 10, what: 'the stream up again' });
     expect(performance.now() - back).toBeLessThan(BACKOFF_MS * 1.2 + 300);

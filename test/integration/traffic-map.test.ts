@@ -72,13 +72,11 @@ describe('the traffic map', () => {
     expect(judged.edges.find((e) => e.from === 'bookinfo/productpage' && e.to === 'bookinfo/details')?.verdict).toBe('allow');
     // Outside the namespaces the contract touches, nothing changes.
     expect(judged.edges.filter((e) => !e.to.startsWith('bookinfo/')).every((e) => e.verdict === 'allow')).toBe(true);
-    const started = Date.now();
+    // How fast a preview is, is bench/map.bench.ts's to say (no wall-clock bound in a test).
     const res = await fetch(`${cp.base}/api/v1/preview`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: bookinfoContract('pasted', false) });
-    const elapsed = Date.now() - started;
     expect(res.status).toBe(200);
     const preview = (await res.json()) as MapAnswer;
     expect(preview.edges.filter((e) => e.to.startsWith('bookinfo/')).every((e) => e.verdict === 'allow')).toBe(true);
-    expect(elapsed).toBeLessThan(5000);
     const bad = await fetch(`${cp.base}/api/v1/preview`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: 'kind: RampContract\nspec: [1' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { problems: { path: string }[] } }).error.problems[0]!.path).toMatch(/line/);

@@ -129,6 +129,16 @@ async function rig(opts: { pods?: number; leader?: boolean } = {}): Promise<Rig>
   return r;
 }
 
+/**
+ * Resolves once the actuator has started `count` passes after this call (it counts each in
+ * stats().syncs; the rig resyncs every 500 ms): the event to wait on before asserting that
+ * it wrote nothing, instead of a sleep. Call it before the action whose pass it waits for.
+ */
+function passesAfter(r: Rig, count: number): Promise<void> {
+  const start = r.actuator.stats().syncs;
+  return waitFor(() => r.actuator.stats().syncs >= start + count, { timeoutMs: 10_000, what: `${count} more actuator passes` }).then(() => undefined);
+}
+
 /** Waits until the actuator has fully applied `s` (it writes in the background). */
 async function applied(r: Rig, s: AppliedStage): Promise<void> {
   await r.actuator.apply(s);
@@ -219,7 +229,10 @@ describe('Kubernetes actuator', () => {
     // A pod no contract policy selects is left alone.
     await createNamespace(kc, `${r.ns}-other`);
     await createPod(kc, `${r.ns}-other`, 'stranger', { app: 'api' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The pod watch delivers events in order: once a pod created after the stranger is
+    // enrolled, the actuator has seen the stranger too.
+    await createPod(kc, r.ns, 'after-stranger', { app: 'api' });
+    await waitFor(async () => (await core.readNamespacedPod({ name: 'after-stranger', namespace: r.ns })).metadata?.labels?.[key] === 'true', { timeoutMs: 10_000, what: 'the pod after the stranger enrolled' });
     await r.actuator.idle();
     expect((await core.readNamespacedPod({ name: 'stranger', namespace: `${r.ns}-other` })).metadata?.labels?.[key]).toBeUndefined();
   });
@@ -233,7 +246,7 @@ describe('Kubernetes actuator', () => {
     const problems = await waitFor(() => (r.actuator.problems(r.contract).length > 0 ? r.actuator.problems(r.contract) : null), { what: 'a clash problem' });
     expect(problems[0]!.message).toContain(`NetworkPolicy ${r.ns}/default-deny already exists and is not managed by Rampart`);
     expect(problems[0]!.path).toBe('spec.policies[0]');
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await passesAfter(r, 2); // it had two more chances to write, and did not
     await r.actuator.idle();
     const live = await net.readNamespacedNetworkPolicy({ name: 'default-deny', namespace: r.ns });
     expect(live.spec!.podSelector!.matchLabels).toEqual({ app: 'db' });
@@ -298,8 +311,9 @@ describe('Kubernetes actuator', () => {
     await applied(r, stage(r.contract, r.policies, 3));
     await applied(r, stage(r.contract, r.policies, 3, true));
     await deleteContract(kc, r.contract);
+    const removal = passesAfter(r, 1); // the pass remove() schedules
     await r.actuator.remove(r.contract);
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await removal;
     await r.actuator.idle();
     const nps = await listPolicies(r.ns);
     expect(nps.map((n) => n.metadata!.name).sort()).toEqual(['default-deny', 'web-to-api']);
@@ -309,7 +323,7 @@ describe('Kubernetes actuator', () => {
   it('writes nothing while it is not the leader, and catches up when it becomes one', async () => {
     const r = await rig({ pods: 3, leader: false });
     const pending = r.actuator.apply(stage(r.contract, r.policies, 3));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await passesAfter(r, 2); // two passes (apply's and a resync) that could have written
     await r.actuator.idle();
     expect(await listPolicies(r.ns)).toHaveLength(0);
     expect(r.actuator.stats().policyWrites + r.actuator.stats().labelWrites).toBe(0);

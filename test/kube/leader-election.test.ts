@@ -148,7 +148,17 @@ describe('two control-plane replicas on one Lease', () => {
     // A clean stop (SIGTERM, as a rollout does) releases the Lease: the next standby need not
     // wait out the lease duration.
     const c = await start('replica-c');
-    await new Promise((r) => setTimeout(r, RETRY_MS + 500));
+    // Not a sleep: wait until the leader has renewed the Lease at a time more than a retry
+    // period after replica-c was up, so replica-c has tried (and failed) to take it since.
+    const cUpAt = Date.now();
+    await waitFor(
+      async () => {
+        const renewed = (await admin.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'rampart-controlplane', namespace })).spec?.renewTime;
+        const at = renewed instanceof Date ? renewed.getTime() : Date.parse(String(renewed));
+        return renewed !== undefined && at > cUpAt + RETRY_MS + 500;
+      },
+      { timeoutMs: LEASE_MS, intervalMs: 100, what: 'a renewal by the leader a retry period after replica-c started' },
+    );
     expect(await readyz(c)).toBe(503);
     const stoppedAt = performance.now();
     expect(await b.stop('SIGTERM')).toBe(0);

@@ -27,16 +27,22 @@ interface Candidate {
   readonly started: number[];
   readonly stopped: string[];
   readonly done: Promise<void>;
+  /** Times the elector read its clock: at least its attempts so far. */
+  clockReads(): number;
 }
 
 function candidate(identity: string, name: string, kc: KubeConfig = admin): Candidate {
-  const elector = new LeaseElector({ kc, namespace, identity, log, clock: systemClock, name, ...TIMING });
+  // The elector reads its clock once per attempt (and, once it leads, in isLeader): counting
+  // the reads lets a test wait for attempts instead of sleeping.
+  let clockReads = 0;
+  const clock = { nowMs: () => (clockReads++, systemClock.nowMs()) };
+  const elector = new LeaseElector({ kc, namespace, identity, log, clock, name, ...TIMING });
   const controller = new AbortController();
   controllers.push(controller);
   const started: number[] = [];
   const stopped: string[] = [];
   const done = elector.run(controller.signal, { started: () => started.push(performance.now()), stopped: (r) => stopped.push(r) });
-  return { elector, controller, started, stopped, done };
+  return { elector, controller, started, stopped, done, clockReads: () => clockReads };
 }
 
 const holder = async (name: string): Promise<string | undefined> =>
@@ -59,7 +65,8 @@ describe('LeaseElector', () => {
     const a = candidate('a', name);
     await waitFor(() => a.elector.isLeader(), { timeoutMs: 5_000, what: 'a to lead' });
     const b = candidate('b', name);
-    await new Promise((r) => setTimeout(r, 1_500)); // several of b's retry periods
+    // Several of b's attempts (a candidate that never led reads its clock once per attempt).
+    await waitFor(() => b.clockReads() >= 4, { timeoutMs: 10_000, what: 'four attempts of b' });
     expect(b.elector.isLeader()).toBe(false);
     expect(await holder(name)).toBe('a');
     const lease = await admin.makeApiClient(CoordinationV1Api).readNamespacedLease({ name, namespace });

@@ -137,6 +137,34 @@ export async function startAgentProcess(options: {
   };
 }
 
+/** A sample the agent must export (a missing series is an error, never a 0). */
+async function agentSample(agent: AgentProcess, name: string): Promise<number> {
+  const v = (await agent.metrics()).value(name);
+  if (v === undefined) throw new Error(`the agent exports no ${name}`);
+  return v;
+}
+
+/**
+ * Waits until the agent has closed `count` more windows: its own clock has moved on by that
+ * many windows. Use it before asserting that something did not happen, instead of a sleep.
+ */
+export async function waitForAgentWindows(agent: AgentProcess, count: number, timeoutMs = 30_000): Promise<void> {
+  const start = await agentSample(agent, 'rampart_agent_windows_total');
+  await waitFor(async () => (await agentSample(agent, 'rampart_agent_windows_total')) >= start + count, { timeoutMs, what: `the agent to close ${count} more windows` });
+}
+
+/**
+ * Waits until the agent has closed a window after this call and every window it closed is
+ * acknowledged (its outbox is empty): nothing it has seen is still in flight to the control plane.
+ */
+export async function waitForAgentSettled(agent: AgentProcess, timeoutMs = 30_000): Promise<void> {
+  const start = await agentSample(agent, 'rampart_agent_windows_total');
+  await waitFor(
+    async () => (await agentSample(agent, 'rampart_agent_windows_total')) > start && (await agentSample(agent, 'rampart_agent_outbox_windows')) === 0,
+    { timeoutMs, what: 'the agent to close a window and have every window acknowledged' },
+  );
+}
+
 /** The flows of a capture file, one JSON line each. */
 export function captureLines(file: string): string[] {
   return readFileSync(file, 'utf8')

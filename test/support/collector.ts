@@ -4,6 +4,7 @@
  * (node, boot_id, seq) as the real control plane must, acks them, and records everything
  * (accepted windows, duplicates, malformed reports) for assertions.
  */
+import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../../proto/loader.js';
 import { contractSetToPb, windowSummaryFromPb, type ContractSetPb } from '../../proto/codec/report-codec.js';
@@ -30,6 +31,11 @@ export class TestCollector {
   private options: TestCollectorOptions;
   private contractsMsg: unknown;
   port = 0;
+  private unixAddress: string | null = null;
+  /** What a client dials: `127.0.0.1:<port>`, or the `unix://` address it was started on. */
+  get target(): string {
+    return this.unixAddress ?? `127.0.0.1:${this.port}`;
+  }
   /** Unique windows in arrival order. */
   readonly accepted: WindowSummary[] = [];
   /** Reports whose (node, boot_id, seq) was already accepted. */
@@ -45,8 +51,12 @@ export class TestCollector {
     this.contractsMsg = options.rawContracts ?? (options.contracts ? contractSetToPb(options.contracts) : undefined);
   }
 
-  /** Starts on 127.0.0.1 (port 0: any free port; or a given one, to come back after `stop`). */
-  async start(port = this.port): Promise<number> {
+  /**
+   * Starts on 127.0.0.1 (port 0: any free port), or on a `unix://` address. To stop and come
+   * back, use a Unix socket: no other process can take it in between, as one could take a
+   * closed TCP port. `start()` again comes back where it was.
+   */
+  async start(at: number | string = this.unixAddress ?? this.port): Promise<number> {
     const pkg = loadProto('rampart/v1/collector.proto') as unknown as { rampart: { v1: { Collector: grpc.ServiceClientConstructor } } };
     const server = new grpc.Server();
     server.addService(pkg.rampart.v1.Collector.service, { Connect: (call: Stream) => this.onConnect(call) });
@@ -55,8 +65,10 @@ export class TestCollector {
       const credentials = tls
         ? grpc.ServerCredentials.createSsl(tls.clientCaPem ?? null, [{ private_key: tls.keyPem, cert_chain: tls.certPem }], tls.clientCaPem !== undefined)
         : grpc.ServerCredentials.createInsecure();
-      server.bindAsync(`127.0.0.1:${port}`, credentials, (e, p) => (e ? reject(e) : resolve(p)));
+      if (typeof at === 'string') rmSync(at.replace(/^unix:\/\//, ''), { force: true }); // a socket file left by `stop`
+      server.bindAsync(typeof at === 'string' ? at : `127.0.0.1:${at}`, credentials, (e, p) => (e ? reject(e) : resolve(p)));
     });
+    this.unixAddress = typeof at === 'string' ? at : null;
     this.server = server;
     return this.port;
   }

@@ -7,7 +7,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
@@ -46,14 +46,37 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port from the loopback listener');
-  return address.port;
+/**
+ * The kernel hands out ephemeral ports (bind to port 0, every outgoing connection) from
+ * ip_local_port_range only. etcd and kube-apiserver take their ports on the command line, so
+ * we pick free ones below that range: no other process can be given such a port between our
+ * check and the child's bind, as it could a port we bound to 0 and closed.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768; // Linux's default low end
+  }
+}
+
+async function freePort(taken: ReadonlySet<number> = new Set()): Promise<number> {
+  const high = ephemeralLow();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (high - 10_000));
+    if (taken.has(port)) continue;
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return port;
+    }
+  }
+  throw new Error('no free loopback port below the ephemeral range after 50 tries');
 }
 
 async function openssl(cwd: string, args: string[]): Promise<void> {
@@ -141,7 +164,9 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
       'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: None\n    verbs: [get, list, watch]\n  - level: Metadata\n',
     );
 
-    const [etcdClient, etcdPeer, securePort] = [await freePort(), await freePort(), await freePort()];
+    const etcdClient = await freePort();
+    const etcdPeer = await freePort(new Set([etcdClient]));
+    const securePort = await freePort(new Set([etcdClient, etcdPeer]));
     const etcd = spawnLogged(
       join(options.binDir, 'etcd'),
       [

@@ -45,6 +45,13 @@ describe('loadAgentConfig', () => {
     const r = loadAgentConfig(['--controlplane', 'h:1', '--node', 'n', '--metrics-listen', 'off'], {});
     expect(r.ok && r.value.metricsListen).toBe(null);
   });
+
+  it('reads RAMPART_ENROLL_SETTLE_MS (environment only), and leaves junk to the default', () => {
+    const base = ['--controlplane', 'h:1', '--node', 'n'];
+    expect(loadAgentConfig(base, { RAMPART_ENROLL_SETTLE_MS: '500' })).toMatchObject({ ok: true, value: { enrollSettleMs: 500 } });
+    expect(loadAgentConfig(base, { RAMPART_ENROLL_SETTLE_MS: 'soon' })).toMatchObject({ ok: true, value: { enrollSettleMs: null } });
+    expect(loadAgentConfig(base, {})).toMatchObject({ ok: true, value: { enrollSettleMs: null } });
+  });
 });
 
 describe('--controlplane with every replica', () => {

@@ -85,6 +85,21 @@ describe('loadControlplaneConfig', () => {
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error.map((p) => p.path)).toEqual(['--contracts', '--namespace']);
     });
+    it('reads the RAMPART_* timings of Kubernetes mode here, and leaves junk to the defaults', () => {
+      const env = { RAMPART_LEASE_DURATION_MS: '3000', RAMPART_LEADER_IDENTITY: 'a', RAMPART_STATUS_INTERVAL_MS: 'soon', RAMPART_WATCH_WATCHDOG_MS: '-5' };
+      const r = loadControlplaneConfig(['--kubernetes'], env);
+      expect(r.ok && r.value.kubernetes?.tuning).toEqual({
+        watchTimeoutSeconds: undefined,
+        watchdogMs: undefined,
+        leaderIdentity: 'a',
+        leaseDurationMs: 3000,
+        leaseRenewDeadlineMs: undefined,
+        leaseRenewPeriodMs: undefined,
+        leaseRetryPeriodMs: undefined,
+        actuatorResyncMs: undefined,
+        statusIntervalMs: undefined,
+      });
+    });
     it('ignores KUBECONFIG in file mode', () => {
       expect(loadControlplaneConfig(['--contracts', 'c', '--state', 's'], { KUBECONFIG: '/env' })).toMatchObject({ ok: true, value: { kubernetes: null } });
     });

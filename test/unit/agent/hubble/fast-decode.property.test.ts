@@ -20,9 +20,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fastDecodeResponse } from '../../../../agent/hubble/fast-decode.js';
 import { decodedFromRecord, type Decoded } from '../../../../agent/hubble/from-pb.js';
-import { decodeOrSkip, SKIPPED } from '../../../../agent/hubble/fast-decode.js';
+import { FastDecoder, SKIPPED } from '../../../../agent/hubble/fast-decode.js';
 import { ConnectionTracker } from '../../../../core/flow/index.js';
 import { PROTO_ROOT } from '../../../../proto/loader.js';
 import { OBSERVER_PROTO, TO_OBJECT_OPTIONS, decodeRecord, encodeRecord, hubbleType, type PbRecord } from '../../../../proto/codec/hubble-types.js';
@@ -46,7 +45,9 @@ function outcome(decode: () => Decoded): Outcome {
   }
 }
 
-const fast = (bytes: Buffer): Outcome => outcome(() => fastDecodeResponse(bytes));
+/** One decoder for the file, as one stream has: its caches carry from message to message. */
+const decoder = new FastDecoder();
+const fast = (bytes: Buffer): Outcome => outcome(() => decoder.decode(bytes));
 /** protobufjs over a Buffer: what grpc-js hands the reference deserializer. */
 const reference = (bytes: Buffer): Outcome => outcome(() => decodedFromRecord(decodeRecord(RESPONSE, bytes)));
 
@@ -198,7 +199,7 @@ const SKIPS_BEFORE_LOOKUP = new Set(['not-l3-l4', 'no-five-tuple', 'dropped-not-
 let skippedSeen = 0;
 function skipAgrees(bytes: Buffer, full: Outcome): void {
   const early = outcome(() => {
-    const d = decodeOrSkip(bytes);
+    const d = decoder.decodeOrSkip(bytes);
     return d === SKIPPED ? ({ kind: 'node-status', state: 'SKIPPED', nodes: [], message: '' } as const) : d;
   });
   if (early.kind === 'node-status' && early.state === 'SKIPPED') {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fastDecodeResponse } from '../../../../agent/hubble/fast-decode.js';
+import { FastDecoder } from '../../../../agent/hubble/fast-decode.js';
 import { decodedFromRecord } from '../../../../agent/hubble/from-pb.js';
 import { parseResponseLine } from '../../../../proto/codec/hubble-json.js';
 import { decodeRecord, encodeRecord, hubbleType, type PbRecord } from '../../../../proto/codec/hubble-types.js';
@@ -24,6 +24,9 @@ function captureRecords(): PbRecord[] {
   return out;
 }
 
+/** One decoder for the file, as one stream has: its caches carry from message to message. */
+const decoder = new FastDecoder();
+const fastDecodeResponse = (bytes: Buffer) => decoder.decode(bytes);
 const reference = (bytes: Buffer) => decodedFromRecord(decodeRecord(RESPONSE, bytes));
 
 describe('fast wire decoder', () => {

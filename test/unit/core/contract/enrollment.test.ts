@@ -1,8 +1,44 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isEnrolled, stageEnforces, type EnforcementRule } from '../../../../core/contract/index.js';
+import { enrollmentBucket, isEnrolled, stageEnforces, type EnforcementRule } from '../../../../core/contract/index.js';
 
 const pod = (namespace: string, name: string, labels?: Record<string, string>) => ({ namespace, name, ...(labels ? { labels } : {}) });
+
+/**
+ * Known answers, computed outside this code base: a Python script ran FNV-1a 32 (offset
+ * basis 0x811c9dc5, prime 0x01000193) over the key `contract NUL namespace "/" pod` and took
+ * (hash % 10000) / 100, once, and its output is pasted here:
+ *
+ *   for c, ns, p in cases:
+ *       h = 0x811c9dc5
+ *       for ch in f"{c}\0{ns}/{p}".encode():  # all ASCII
+ *           h ^= ch; h = (h * 0x01000193) & 0xffffffff
+ *       print(c, ns, p, hex(h), (h % 10000) / 100)
+ *
+ * The agent, the actuator and the simulator must all agree with these, so a change of key
+ * (dropping the contract name, another separator) or of hash fails here.
+ */
+const KNOWN_BUCKETS: readonly [contract: string, namespace: string, pod: string, bucket: number][] = [
+  ['shop-lockdown', 'shop', 'web-1', 13.34], // 0xf73c41b6
+  ['shop-lockdown', 'shop', 'web-2', 37.15], // 0xf63c4023
+  ['payments-ramp', 'shop', 'web-1', 7.64], // 0x8dc531ac
+  ['payments-ramp', 'payments', 'db-0', 59.9], // 0xafb0e5e6
+  ['c', 'default', 'a', 13.83], // 0x85f6c287
+  ['c', 'kube-system', 'coredns-5d78c9869d-abcde', 63.62], // 0x4f29e7ba
+];
+
+describe('enrollment hash: known answers', () => {
+  it.each(KNOWN_BUCKETS)('%s %s/%s is in bucket %s', (contract, namespace, podName, bucket) => {
+    expect(enrollmentBucket(contract, namespace, podName)).toBe(bucket);
+  });
+
+  it('enrolls exactly the pods whose known bucket is below the percent', () => {
+    expect(isEnrolled('payments-ramp', 'shop', 'web-1', 8)).toBe(true); // 7.64
+    expect(isEnrolled('payments-ramp', 'shop', 'web-1', 7)).toBe(false);
+    expect(isEnrolled('shop-lockdown', 'shop', 'web-1', 14)).toBe(true); // 13.34: the same pod, another contract
+    expect(isEnrolled('shop-lockdown', 'shop', 'web-1', 10)).toBe(false);
+  });
+});
 
 describe('stageEnforces: the one enforcement rule', () => {
   it('monitor enforces nowhere; namespace stages on their namespaces only', () => {

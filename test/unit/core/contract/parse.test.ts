@@ -139,6 +139,16 @@ describe('parseContract: document shape', () => {
   });
 });
 
+describe('parseContract: over-limit problems carry their code', () => {
+  it('marks a bound exceeded as over-limit (callers act on the code, never the text), and nothing else', () => {
+    const tooMany = problems(aContract({ policies: [policy('a', 'shop', { podSelector: {}, ingress: Array.from({ length: 9 }, () => ({})) })] }));
+    expect(tooMany).toContainEqual(expect.objectContaining({ path: 'spec.policies[0].spec.ingress', code: 'over-limit' }));
+    const missing = problems({ apiVersion: 'rampart.dev/v1alpha1', kind: 'RampContract' });
+    expect(missing.length).toBeGreaterThan(0);
+    expect(missing.filter((p) => p.code !== undefined)).toEqual([]);
+  });
+});
+
 describe('parseContract: model and defaults', () => {
   it('fills in every default when gates, rollback and advance are left out', () => {
     const contract = parsed(aContract());
