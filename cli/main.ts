@@ -3,6 +3,7 @@
  * under cli/commands/ and is loaded only when called, so `rampart evaluate` never pays for
  * gRPC or Kubernetes client start-up.
  */
+import { readFileSync } from 'node:fs';
 import { argv, exit, stderr, stdout } from 'node:process';
 
 interface CommandModule {
@@ -23,21 +24,45 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   map: { summary: 'the traffic map the control plane has seen, optionally judged against a contract', load: () => import('./commands/map.js') },
   preview: { summary: 'which seen edges a contract would break (exit 1 if any)', load: () => import('./commands/preview.js') },
   suggest: { summary: 'a RampContract from recorded traffic, the traffic map or manifests', load: () => import('./commands/suggest.js') },
-  audit: { summary: 'open namespaces, unused, over-broad and redundant rules of existing policies', load: () => import('./commands/audit.js') },
+  audit: { summary: 'open namespaces, unused and over-broad rules, redundant policies of existing policies', load: () => import('./commands/audit.js') },
   fix: { summary: 'the smallest NetworkPolicies that admit the denied flows of a contract', load: () => import('./commands/fix.js') },
 };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: rampart <command> [flags]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: rampart <command> [flags]\n       rampart help <command>\n       rampart --version\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+/** The version in package.json, read beside the compiled CLI (dist/cli/main.js → package.json). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
 async function main(): Promise<number> {
   const [name, ...rest] = argv.slice(2);
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  // Asked-for help goes to stdout (`rampart --help | grep`); a bare `rampart` is a usage error.
+  if (name === undefined) {
     stderr.write(usage());
-    return name === undefined ? 2 : 0;
+    return 2;
+  }
+  if (name === '--version' || name === 'version') {
+    stdout.write(`rampart ${version()}\n`);
+    return 0;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const topic = rest[0];
+    if (name !== 'help' || topic === undefined) {
+      stdout.write(usage());
+      return 0;
+    }
+    const command = COMMANDS[topic];
+    if (!command) {
+      stderr.write(`rampart help: unknown command ${JSON.stringify(topic)}\n\n${usage()}`);
+      return 2;
+    }
+    return (await command.load()).run(['--help']);
   }
   const command = COMMANDS[name];
   if (!command) {

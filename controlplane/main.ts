@@ -4,6 +4,7 @@
  * `close()` stops everything (the CLI calls it on SIGTERM/SIGINT; tests call it directly).
  */
 import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -23,6 +24,9 @@ import type { KubernetesMode } from './kubernetes/kubernetes-mode.js';
 import { followStatuses } from './kubernetes/standby-evidence.js';
 import type { ContractSource } from './contracts/contract-source.js';
 import { MapMetrics } from './map/map-metrics.js';
+import { noticeOf } from './notify/notice-of.js';
+import { TlsSecret } from './access/tls-secret.js';
+import { Notifier } from './notify/notifier.js';
 import { MapService } from './map/map-service.js';
 import type { WebhookHandle } from './admission/webhook.js';
 import type { BaselineSource } from './baseline/baseline-source.js';
@@ -34,6 +38,9 @@ import { KubernetesInventorySource } from './sufficiency/kube-inventory-source.j
 import { SufficiencyService } from './sufficiency/sufficiency-service.js';
 import { Journal } from './state/journal.js';
 import { loadKnownNodes, saveKnownNodes } from './state/known-nodes.js';
+
+/** The Service agents dial (deploy/controlplane/service.yaml): its names go into a managed gRPC certificate. */
+export const CONTROLPLANE_SERVICE = 'rampart-controlplane';
 
 /** How often the live stream sends per-contract rates. */
 export const RATES_INTERVAL_MS = 1000;
@@ -221,9 +228,19 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
       }
     },
   });
+  // Each transition to every --notify URL: enqueued only, never awaited (a dead receiver
+  // delays no decision). In Kubernetes mode only the leader makes transitions, so one
+  // replica notifies; the User-Agent names it.
+  const notifier = new Notifier({
+    targets: config.notify,
+    registry,
+    log,
+    userAgent: `rampart-controlplane/${kube?.elector.identity ?? os.hostname()}`,
+  });
   reconciler.subscribe({
     transition: (entry) => {
       hub.broadcast({ type: 'transition', contract: entry.contract, ...historyItemJson(entry) });
+      notifier.notify(noticeOf(entry));
     },
     contractSet: (set) => {
       collector.broadcast(set);
@@ -238,10 +255,25 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   else reconciler.start(controller.signal);
 
   // Read now: a missing or unreadable file fails the start with its name, not the first agent.
-  const tls = config.grpcTls
+  let tls = config.grpcTls
     ? { certPem: readFileSync(config.grpcTls.certFile), keyPem: readFileSync(config.grpcTls.keyFile), clientCaPem: config.grpcTls.clientCaFile === null ? null : readFileSync(config.grpcTls.clientCaFile) }
     : null;
-  if (tls === null) log.warn('agent gRPC port without TLS: no --grpc-tls-cert/--grpc-tls-key; reports and tokens cross the network in plaintext');
+  if (kube && config.grpcTlsSecret !== null) {
+    // Kubernetes mode without cert-manager: a certificate this control plane keeps in a Secret.
+    const secret = new TlsSecret({
+      kc: kube.target.kc,
+      namespace: kube.target.namespace,
+      name: config.grpcTlsSecret,
+      service: CONTROLPLANE_SERVICE,
+      clock,
+      log: log.child({ component: 'grpc-tls' }),
+      ...(config.kubernetes?.tuning.tlsCheckMs !== undefined ? { checkIntervalMs: config.kubernetes.tuning.tlsCheckMs } : {}),
+    });
+    const material = await secret.ensure();
+    tls = { certPem: Buffer.from(material.certPem), keyPem: Buffer.from(material.keyPem), clientCaPem: null };
+    secret.watch(controller.signal, (reason) => (deps.onFatal ?? ((r: string) => log.error('restart needed', { reason: r })))(reason));
+  }
+  if (tls === null) log.warn('agent gRPC port without TLS: no --grpc-tls-cert/--grpc-tls-key or --grpc-tls-secret; reports and tokens cross the network in plaintext');
   const grpcPort = await collector.listen(config.grpcListen, tls);
   const staticDir = path.resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
   let ready = false;
@@ -319,6 +351,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
         ready = false;
         clearInterval(rates);
         clearInterval(saveNodes);
+        notifier.close();
         controller.abort();
         await Promise.all([collector.close(), http.close(), webhook?.close()]);
         trafficMap.close();

@@ -3,14 +3,22 @@
  * a file or a folder (recursively, `.yaml`/`.yml`/`.json`, in name order) of YAML/JSON
  * documents, each a NetworkPolicy, a `List` (or any `…List` with `items`), or a RampContract
  * whose `spec.policies` are used. Every problem names file, line, document and field path.
+ * Unknown fields (a policy's, and a contract's own) are warnings as kubectl prints them, or
+ * problems with `strict`; policies without a namespace take `--namespace` when given, else
+ * `default` with one summary warning for all of them.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { err, ok, isObject, type Problem, type Result } from '../core/common/index.js';
+import { parseContract, unknownNetworkPolicyFields } from '../core/contract/index.js';
 import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../core/policy/index.js';
+import { manifestSources } from './manifest-sources.js';
 import { readYamlDocuments, type YamlDocument } from './yaml-documents.js';
 
-const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
+export interface PolicyLoadOptions {
+  /** The namespace of policies that name none (`--namespace`); else `default`, with a warning. */
+  readonly namespace?: string | null;
+  /** Unknown fields are problems, not warnings (`--strict`, kubectl's `--validate=strict`). */
+  readonly strict?: boolean;
+}
 
 export interface LoadedPolicies {
   readonly policies: readonly NetworkPolicy[];
@@ -20,22 +28,13 @@ export interface LoadedPolicies {
   readonly files: readonly string[];
 }
 
-/** Manifest files under `target` (itself when it is a file), sorted by path. */
-export async function listManifestFiles(target: string): Promise<Result<string[], Problem[]>> {
-  let info;
-  try {
-    info = await stat(target);
-  } catch (e) {
-    return err([{ path: target, message: `cannot read: ${e instanceof Error ? e.message : String(e)}` }]);
-  }
-  if (!info.isDirectory()) return ok([target]);
-  const entries = await readdir(target, { recursive: true, withFileTypes: true });
-  const files = entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.') && MANIFEST_EXTENSIONS.some((x) => e.name.endsWith(x)))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
-  if (files.length === 0) return err([{ path: target, message: `expected .yaml, .yml or .json files in this folder, found none` }]);
-  return ok(files);
+/** The policy with the namespace a kustomization sets, or `fallback` when it names none. */
+function withNamespace(raw: unknown, kustomized: string | null, fallback: string | null): unknown {
+  if (!isObject(raw) || (kustomized === null && fallback === null)) return raw;
+  const metadata = isObject(raw['metadata']) ? raw['metadata'] : {};
+  const own = metadata['namespace'];
+  if (kustomized === null && typeof own === 'string' && own !== '') return raw;
+  return { ...raw, metadata: { ...metadata, namespace: kustomized ?? fallback } };
 }
 
 const compareRefs = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -45,21 +44,32 @@ interface Collector {
   readonly problems: Problem[];
   readonly warnings: Problem[];
   readonly seen: Map<string, string>;
+  readonly options: PolicyLoadOptions;
+  /** Where each policy without a namespace is, for the one summary warning. */
+  readonly defaulted: string[];
+  /** The namespace a kustomization sets on the file being read, or null. */
+  namespace: string | null;
 }
 
-function addPolicy(c: Collector, raw: unknown, fieldPath: string, file: string, doc: YamlDocument): void {
+/** An unknown field: a warning, or a problem under `strict`. */
+function addUnknown(c: Collector, found: readonly Problem[], where: (path: string) => string, what: (path: string, message: string) => string): void {
+  for (const p of found) (c.options.strict === true ? c.problems : c.warnings).push({ path: where(p.path), message: what(p.path, p.message) });
+}
+
+function addPolicy(c: Collector, given: unknown, fieldPath: string, file: string, doc: YamlDocument): void {
   const where = (path: string): string => `${file}:${doc.lineOf(path)}`;
   const what = (path: string, message: string): string => `document ${doc.index}${path ? `, ${path}` : ''}: ${message}`;
+  addUnknown(c, unknownNetworkPolicyFields(given, fieldPath), where, what);
+  const raw = withNamespace(given, c.namespace, c.options.namespace ?? null);
   const r = parseNetworkPolicy(raw, fieldPath);
   if (!r.ok) {
     for (const p of r.error) c.problems.push({ path: where(p.path), message: what(p.path, p.message) });
     return;
   }
   const policy = r.value;
-  for (const w of policy.warnings ?? []) c.warnings.push({ path: where(w.path), message: what(w.path, w.message) });
-  if (policy.namespaceDefaulted === true && !(policy.warnings ?? []).some((w) => w.path.endsWith('metadata.namespace'))) {
-    c.warnings.push({ path: where(fieldPath), message: what(fieldPath, `${policy.name} has no metadata.namespace; using "default"`) });
-  }
+  // A missing namespace is said once for all policies (a folder of 13 files is one finding).
+  for (const w of policy.warnings ?? []) if (!(policy.namespaceDefaulted === true && w.path.endsWith('metadata.namespace'))) c.warnings.push({ path: where(w.path), message: what(w.path, w.message) });
+  if (policy.namespaceDefaulted === true) c.defaulted.push(where(fieldPath));
   const ref = policyRef(policy);
   const earlier = c.seen.get(ref);
   if (earlier !== undefined) {
@@ -92,7 +102,12 @@ function addDocument(c: Collector, file: string, doc: YamlDocument): void {
     const kind = item['kind'];
     const prefix = path === '' ? '' : `${path}.`;
     if (kind === 'NetworkPolicy') addPolicy(c, item, path, file, doc);
-    else if (kind === 'RampContract') items(isObject(item['spec']) ? item['spec']['policies'] : undefined, `${prefix}spec.policies`);
+    else if (kind === 'RampContract') {
+      // The contract's own unknown fields (spec.gates.maxWouldDenny), as the control plane would refuse them.
+      const own = parseContract(item);
+      if (!own.ok) addUnknown(c, own.error.filter((p) => p.message.startsWith('unknown field') && !p.path.startsWith('spec.policies')).map((p) => ({ path: `${prefix}${p.path}`, message: p.message })), at, (path, message) => `document ${doc.index}, ${path}: ${message}`);
+      items(isObject(item['spec']) ? item['spec']['policies'] : undefined, `${prefix}spec.policies`);
+    }
     else if (typeof kind === 'string' && kind.endsWith('List') && item['items'] !== undefined) items(item['items'], `${prefix}items`);
     else if (typeof kind === 'string') {
       c.warnings.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: skipped a ${kind} (only NetworkPolicy, List and RampContract are read)` });
@@ -105,11 +120,13 @@ function addDocument(c: Collector, file: string, doc: YamlDocument): void {
 }
 
 /** Loads every policy under `target`; all problems of all files are collected, not just the first. */
-export async function loadPolicyManifests(target: string): Promise<Result<LoadedPolicies, Problem[]>> {
-  const files = await listManifestFiles(target);
-  if (!files.ok) return files;
-  const c: Collector = { policies: [], problems: [], warnings: [], seen: new Map() };
-  for (const file of files.value) {
+export async function loadPolicyManifests(target: string, options: PolicyLoadOptions = {}): Promise<Result<LoadedPolicies, Problem[]>> {
+  const found = await manifestSources(target);
+  if (!found.ok) return found;
+  const c: Collector = { policies: [], problems: [], warnings: [...found.value.warnings], seen: new Map(), options, defaulted: [], namespace: null };
+  const files = found.value.sources.map((s) => s.file);
+  for (const { file, namespace } of found.value.sources) {
+    c.namespace = namespace;
     const docs = await readYamlDocuments(file);
     if (!docs.ok) {
       c.problems.push(...docs.error);
@@ -118,8 +135,10 @@ export async function loadPolicyManifests(target: string): Promise<Result<Loaded
     for (const doc of docs.value) addDocument(c, file, doc);
   }
   if (c.problems.length > 0) return err(c.problems);
+  const d = c.defaulted.length;
+  if (d > 0) c.warnings.push({ path: c.defaulted[0]!, message: `${d} ${d === 1 ? 'policy has' : 'policies have'} no metadata.namespace; taken to be in "default" (set it with --namespace)` });
   if (c.policies.length === 0) c.warnings.push({ path: target, message: 'no NetworkPolicy found: every flow is allowed' });
   // Sorted by namespace/name so verdicts list policies the same way whatever the file layout.
   const policies = [...c.policies].sort((a, b) => compareRefs(policyRef(a), policyRef(b)));
-  return ok({ policies, warnings: c.warnings, files: files.value });
+  return ok({ policies, warnings: c.warnings, files });
 }

@@ -72,6 +72,12 @@ export function parseYamlDocuments(text: string, file: string): Result<YamlDocum
   const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const docs: Document[] = Array.isArray(parsed) ? parsed : [];
   const problems: Problem[] = [];
+  // A Helm (Go) template is not YAML until rendered: one line for the file, not one per
+  // syntax error its {{ … }} actions cause.
+  const action = /\{\{-?\s*[-.$a-zA-Z/(]/.exec(text);
+  if (action !== null && docs.some((d) => d.errors.length > 0)) {
+    return err([{ path: `${file}:${lines.linePos(action.index).line}`, message: 'looks like an unrendered Helm template: run `helm template` first and pass its output' }]);
+  }
   const out: YamlDocument[] = [];
   docs.forEach((doc, i) => {
     if (doc.errors.length > 0) {

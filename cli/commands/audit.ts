@@ -1,14 +1,15 @@
 /**
- * `rampart audit --policies <dir> [--flows <file>] [--pods <file>] [--format table|json] [--fail-on <severity>]`
+ * `rampart audit --policies <dir> [--flows <file>] [--pods <file>] [--manifests <file|dir>] [--format table|json] [--fail-on <severity>]`
  * (product.md "Authoring"): open namespaces, policies that select no pod, unused rules,
- * over-broad rules with their narrower replacement, redundant policies (core/authoring audit).
+ * over-broad rules with their narrower replacement, redundant policies, public entry points
+ * kept open (core/authoring audit).
  *
  * Exit: 0 nothing at or above --fail-on (default high); 1 some finding is; 2 bad input.
  */
 import { stderr, stdout } from 'node:process';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
-import { atLeast, audit, ObservationSet, podFacts, SEVERITIES, type AuditPod, type Severity } from '../../core/authoring/index.js';
+import { atLeast, audit, inferFromManifests, ObservationSet, podFacts, SEVERITIES, workloadFacts, type AuditPod, type PublicEntryPoint, type Severity } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
@@ -16,14 +17,20 @@ import { loadKubeObjects } from '../../io/kube-objects.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 
-const USAGE = `usage: rampart audit --policies <file|dir> [--flows <file|->] [--pods <file>] [--format table|json] [--fail-on low|medium|high]
+const USAGE = `usage: rampart audit --policies <file|dir> [--flows <file|->] [--pods <file>] [--manifests <file|dir>] [--namespaces a,b]
+                     [--format table|json] [--fail-on low|medium|high] [--namespace <ns>] [--strict]
 
-  --policies  the NetworkPolicies in force (YAML/JSON, Lists, RampContracts, or a folder)
-  --flows     hubble observe -o json lines: finds unused rules and narrows over-broad ones
-  --pods      kubectl get pods -A -o json: open namespaces and policies that select no pod
-              (without it, the pods seen in --flows are used)
-  --format    table (default) or json
-  --fail-on   exit 1 when a finding is at or above this severity (default: high)
+  --policies   the NetworkPolicies in force (YAML/JSON, Lists, RampContracts, a folder or a kustomization)
+  --flows      hubble observe -o json lines: finds unused rules and narrows over-broad ones
+  --pods       kubectl get pods -A -o json: open namespaces and policies that select no pod
+  --manifests  the app's rendered manifests: its workloads stand for pods (without --pods), and
+               its LoadBalancer/NodePort Services and Ingresses name the public entry points
+               (without either, the pods seen in --flows are used)
+  --namespaces audit these namespaces (default: every one but kube-system, kube-public, kube-node-lease)
+  --namespace  the namespace of policies and manifests that name none (default: default)
+  --strict     unknown fields in the policies are errors, not warnings
+  --format     table (default) or json
+  --fail-on    exit 1 when a finding is at or above this severity (default: high); info never fails
 
 exit: 0 nothing at or above --fail-on, 1 some finding is, 2 bad input
 `;
@@ -33,6 +40,10 @@ export async function run(args: readonly string[]): Promise<number> {
     policies: { type: 'string' },
     flows: { type: 'string' },
     pods: { type: 'string' },
+    manifests: { type: 'string' },
+    namespaces: { type: 'string' },
+    namespace: { type: 'string' },
+    strict: { type: 'boolean' },
     format: { type: 'string', default: 'table' },
     'fail-on': { type: 'string', default: 'high' },
     help: { type: 'boolean', short: 'h' },
@@ -53,19 +64,51 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   const failOn = failOnRead.value;
-  const loaded = await loadPolicyManifests(policies.value);
+  const namespaces = values.namespaces === undefined ? null : values.namespaces.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (namespaces !== null && namespaces.length === 0) {
+    stderr.write(formatFlagProblems('rampart audit', [{ path: '--namespaces', message: 'expected a comma-separated list of namespaces' }], USAGE));
+    return 2;
+  }
+  const loaded = await loadPolicyManifests(policies.value, { namespace: values.namespace ?? null, strict: values.strict === true });
   if (!loaded.ok) {
     stderr.write(`${formatProblems(loaded.error)}\n`);
     return 2;
   }
+  for (const w of loaded.value.warnings) stderr.write(`rampart audit: warning: ${w.path}: ${w.message}\n`);
   let pods: AuditPod[] | null = null;
+  let podSource: 'pods' | 'manifests' = 'pods';
   if (values.pods !== undefined) {
     const objects = await loadKubeObjects(values.pods);
     if (!objects.ok) {
       stderr.write(`${formatProblems(objects.error)}\n`);
       return 2;
     }
-    pods = objects.value.map((o) => podFacts(o.value)).filter((p) => p !== null).map((p) => ({ namespace: p.namespace, name: p.name, labels: p.labels }));
+    pods = objects.value.objects.map((o) => podFacts(o.value)).filter((p) => p !== null).map((p) => ({ namespace: p.namespace, name: p.name, labels: p.labels }));
+    // A file of something else would silently skip every pod check.
+    if (pods.length === 0) {
+      stderr.write(`rampart audit: ${values.pods}: no Pod objects found (expected kubectl get pods -A -o json)\n`);
+      return 2;
+    }
+  }
+  let publicEntryPoints: PublicEntryPoint[] = [];
+  if (values.manifests !== undefined) {
+    const objects = await loadKubeObjects(values.manifests, { namespace: values.namespace ?? null });
+    if (!objects.ok) {
+      stderr.write(`${formatProblems(objects.error)}\n`);
+      return 2;
+    }
+    for (const w of objects.value.warnings) stderr.write(`rampart audit: warning: ${w.path}: ${w.message}\n`);
+    const manifestObjects = objects.value.objects.map((o) => o.value);
+    publicEntryPoints = [...inferFromManifests(manifestObjects, new ObservationSet()).publicEntryPoints];
+    if (pods === null) {
+      const workloads = manifestObjects.map((o) => workloadFacts(o)).filter((w) => w !== null);
+      if (workloads.length === 0) {
+        stderr.write(`rampart audit: ${values.manifests}: no workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob) in the manifests\n`);
+        return 2;
+      }
+      pods = workloads.map((w) => ({ namespace: w.namespace, name: w.name, labels: w.templateLabels }));
+      podSource = 'manifests';
+    }
   }
   let flows: Flow[] | null = null;
   if (values.flows !== undefined) {
@@ -77,10 +120,11 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     flows = [...obs.representatives.values()];
   }
-  const report = audit({ policies: loaded.value.policies, pods, flows });
+  const report = audit({ policies: loaded.value.policies, pods, podSource, flows, namespaces, publicEntryPoints });
   if (values.format === 'json') await writeOut(`${JSON.stringify(report, null, 2)}\n`);
   else {
-    const lines = [`rampart audit: ${report.policies} policies, ${report.namespaces} namespaces, ${report.pods} pods${pods === null ? ' (seen in the flows)' : ''}, ${report.flows} distinct connections`, ''];
+    const what = { pods: 'pods', manifests: 'workloads (from the manifests)', flows: 'pods (seen in the flows)', none: 'pods' }[report.podSource];
+    const lines = [`rampart audit: ${report.policies} policies, ${report.namespaces} namespaces, ${report.pods} ${what}, ${report.flows} distinct connections`, ...report.notes.map((x) => `note: ${x}`), ''];
     if (report.findings.length === 0) lines.push('no findings');
     const w = Math.max(0, ...report.findings.map((f) => f.kind.length));
     for (const f of report.findings) {

@@ -43,6 +43,8 @@ const USAGE = `usage: rampart evaluate --policies <file|dir> --flows <file|-> [-
   --pods      kubectl get pods -A -o json, to resolve named ports
   --baseline  NetworkPolicies already in force (same formats); verdicts become changes against them
   --format    jsonl (default: one line per input line) or table (a summary for people)
+  --namespace the namespace of policies that name none (default: default)
+  --strict    unknown fields in the policies are errors, not warnings (as kubectl --validate=strict)
 
 exit: 0 nothing denied, 1 some flow denied (with --baseline: some side newly denied), 2 bad input
 `;
@@ -58,6 +60,7 @@ interface Options {
   readonly pods: string | null;
   readonly baseline: string | null;
   readonly format: 'jsonl' | 'table';
+  readonly load: { readonly namespace: string | null; readonly strict: boolean };
 }
 
 const FLAGS = {
@@ -66,6 +69,8 @@ const FLAGS = {
   pods: { type: 'string' },
   baseline: { type: 'string' },
   format: { type: 'string', default: 'jsonl' },
+  namespace: { type: 'string' },
+  strict: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -79,7 +84,7 @@ function parseOptions(args: readonly string[]): Result<Options | null, readonly 
   const format = readOneOf(values.format, '--format', ['jsonl', 'table']);
   const bad = [policies, flows, format].flatMap((r) => (r.ok ? [] : [r.error]));
   if (!policies.ok || !flows.ok || !format.ok) return err(bad);
-  return ok({ policies: policies.value, flows: flows.value, pods: values.pods ?? null, baseline: values.baseline ?? null, format: format.value });
+  return ok({ policies: policies.value, flows: flows.value, pods: values.pods ?? null, baseline: values.baseline ?? null, format: format.value, load: { namespace: values.namespace ?? null, strict: values.strict === true } });
 }
 
 function reportProblems(problems: readonly Problem[]): void {
@@ -139,7 +144,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const loaded = await loadPolicyManifests(options.policies);
+  const loaded = await loadPolicyManifests(options.policies, options.load);
   if (!loaded.ok) {
     reportProblems(loaded.error);
     return 2;
@@ -156,7 +161,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   let brownfield: BaselineEvaluator | null = null;
   if (options.baseline !== null) {
-    const base = await loadPolicyManifests(options.baseline);
+    const base = await loadPolicyManifests(options.baseline, options.load);
     if (!base.ok) {
       reportProblems(base.error);
       return 2;

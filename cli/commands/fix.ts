@@ -27,6 +27,8 @@ const USAGE = `usage: rampart fix --policies <file|dir> --flows <file|-> [--base
   -o, --output    write the new policies here instead of stdout
   --format        yaml (default: multi-document) or json
   --contract-out  when --policies is one RampContract: write it with the fix appended
+  --namespace     the namespace of policies that name none (default: default)
+  --strict        unknown fields in the policies are errors, not warnings
 
 exit: 0 fixed (or nothing denied), 1 some denial cannot be fixed by a rule, 2 bad input
 `;
@@ -39,6 +41,8 @@ export async function run(args: readonly string[]): Promise<number> {
     output: { type: 'string', short: 'o' },
     format: { type: 'string', default: 'yaml' },
     'contract-out': { type: 'string' },
+    namespace: { type: 'string' },
+    strict: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (problems.length > 0) {
@@ -58,14 +62,16 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const policiesPath = policiesRead.value;
   const flowsPath = flowsRead.value;
-  const loaded = await loadPolicyManifests(policiesPath);
+  const load = { namespace: values.namespace ?? null, strict: values.strict === true };
+  const loaded = await loadPolicyManifests(policiesPath, load);
   if (!loaded.ok) {
     stderr.write(`${formatProblems(loaded.error)}\n`);
     return 2;
   }
+  for (const w of loaded.value.warnings) stderr.write(`rampart fix: warning: ${w.path}: ${w.message}\n`);
   let baseline: NetworkPolicy[] = [];
   if (values.baseline !== undefined) {
-    const b = await loadPolicyManifests(values.baseline);
+    const b = await loadPolicyManifests(values.baseline, load);
     if (!b.ok) {
       stderr.write(`${formatProblems(b.error)}\n`);
       return 2;

@@ -61,9 +61,14 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`rampart preview: ${file}: ${e instanceof ApiError ? e.message : String(e)}\n`);
     return 2;
   }
+  return printPreview(body, format.value);
+}
+
+/** Prints a preview answer (the map judged against a contract); returns the exit code. Also `kubectl rampart preview`'s output. */
+export function printPreview(body: unknown, format: 'table' | 'json'): number {
   const edges = edgesOf(body);
   const breaking = edges.filter((e) => e.verdict === 'would-deny');
-  if (format.value === 'json') {
+  if (format === 'json') {
     stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return breaking.length > 0 ? 1 : 0;
   }

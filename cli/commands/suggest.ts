@@ -1,5 +1,5 @@
 /**
- * `rampart suggest --flows <file|-> [--pods <file>] [--manifests <dir>] [--namespaces a,b] [-o <file>]`
+ * `rampart suggest --flows <file|-> [--pods <file>] [--manifests <file|dir>] [--namespaces a,b] [-o <file>]`
  * (product.md "Authoring"): a RampContract (YAML) from recorded traffic, from the live traffic
  * map (`--controlplane`), or from manifests when nothing was recorded yet. The contract is
  * re-evaluated over the connections it came from before it is written (core/authoring).
@@ -17,19 +17,25 @@ import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
 import { fetchMap } from '../../io/traffic-map.js';
 import { ApiError, resolveTarget } from '../../io/api-client.js';
-import { formatFlagProblems, parseFlags, readInteger } from '../../io/flags.js';
+import { formatFlagProblems, parseFlags, readInteger, readOneOf } from '../../io/flags.js';
 
-const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manifests <dir>] [--namespaces a,b] [-o <file>]
-       rampart suggest --controlplane <url> [--since <dur>] [--token-file <file>] [--pods <file>] [--manifests <dir>] ...
-       rampart suggest --manifests <dir> [--namespaces a,b] [-o <file>]
+const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manifests <file|dir>] [--namespaces a,b] [-o <file>]
+       rampart suggest --controlplane <url> [--since <dur>] [--token-file <file>] [--pods <file>] [--manifests <file|dir>] ...
+       rampart suggest --manifests <file|dir> [--namespace <ns>] [--namespaces a,b] [--format contract|networkpolicies] [-o <file>]
 
   --flows         hubble observe -o json lines; - reads stdin
   --controlplane  read the live traffic map (GET /api/v1/map) of this control plane instead
   --since         with --controlplane: how far back the map goes (default: all it keeps)
   --pods          kubectl get pods -A -o json: more pods per workload, so selectors fit all of them
-  --manifests     Deployments, StatefulSets, DaemonSets, Services, ConfigMaps (rendered YAML):
-                  controller selectors, and connections inferred from Service names
-  --namespaces    write policies for these namespaces only (default: every observed one but kube-*)
+  --manifests     a file, a folder or a kustomization of rendered YAML (helm template first):
+                  Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, Services, Ingresses,
+                  ConfigMaps: controller selectors, and connections inferred from Service names
+  --namespace     the namespace of manifests that name none (as kubectl apply -n; default: default)
+  --namespaces    write policies for these namespaces only (default: every observed one)
+  --lock-system-namespaces
+                  also write policies for kube-system, kube-public and kube-node-lease when in
+                  scope (left out otherwise: their DNS serves every namespace)
+  --format        contract (default: a RampContract) or networkpolicies (plain manifests)
   --name          the contract's name (default: suggested)
   --monitor       the monitor stage's minimum duration (default: 24h)
   --external-prefix <n>
@@ -39,6 +45,10 @@ const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manife
 
 exit: 0 written, 2 bad input
 `;
+
+function writeNotes(notes: readonly string[]): void {
+  for (const n of new Set(notes)) stderr.write(`  note: ${n}\n`);
+}
 
 function fail(message: string): number {
   stderr.write(`rampart suggest: ${message}\n`);
@@ -53,7 +63,10 @@ export async function run(args: readonly string[]): Promise<number> {
     'token-file': { type: 'string' },
     pods: { type: 'string' },
     manifests: { type: 'string' },
+    namespace: { type: 'string' },
     namespaces: { type: 'string' },
+    'lock-system-namespaces': { type: 'boolean' },
+    format: { type: 'string', default: 'contract' },
     name: { type: 'string' },
     monitor: { type: 'string' },
     'external-prefix': { type: 'string' },
@@ -73,6 +86,8 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (values.flows !== undefined && values.controlplane !== undefined) return fail('--flows and --controlplane are exclusive');
+  const format = readOneOf(values.format, '--format', ['contract', 'networkpolicies']);
+  if (!format.ok) return fail(formatProblems([format.error]));
   const namespaces = values.namespaces === undefined ? null : values.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (namespaces !== null && namespaces.length === 0) return fail('--namespaces: expected a comma-separated list of namespaces');
 
@@ -100,7 +115,12 @@ export async function run(args: readonly string[]): Promise<number> {
     trafficMap = map;
   }
 
-  const options: { -readonly [K in keyof SuggestOptions]: SuggestOptions[K] } = { namespaces, ...(values.name !== undefined ? { name: values.name } : {}), ...(values.monitor !== undefined ? { monitor: values.monitor } : {}) };
+  const options: { -readonly [K in keyof SuggestOptions]: SuggestOptions[K] } = {
+    namespaces,
+    lockSystemNamespaces: values['lock-system-namespaces'] === true,
+    ...(values.name !== undefined ? { name: values.name } : {}),
+    ...(values.monitor !== undefined ? { monitor: values.monitor } : {}),
+  };
   if (values['external-prefix'] !== undefined) {
     const n = readInteger(values['external-prefix'], '--external-prefix', { min: 8, max: 31 });
     if (!n.ok) return fail(formatProblems([n.error]));
@@ -109,12 +129,13 @@ export async function run(args: readonly string[]): Promise<number> {
   const notes: string[] = [];
   let manifestObjects: Record<string, unknown>[] = [];
   if (values.manifests !== undefined) {
-    const loaded = await loadKubeObjects(values.manifests);
+    const loaded = await loadKubeObjects(values.manifests, { namespace: values.namespace ?? null });
     if (!loaded.ok) {
       stderr.write(`${formatProblems(loaded.error)}\n`);
       return 2;
     }
-    manifestObjects = loaded.value.map((o) => o.value);
+    for (const w of loaded.value.warnings) stderr.write(`rampart suggest: warning: ${w.path}: ${w.message}\n`);
+    manifestObjects = loaded.value.objects.map((o) => o.value);
   }
   let podObjects: Record<string, unknown>[] = [];
   if (values.pods !== undefined) {
@@ -123,7 +144,7 @@ export async function run(args: readonly string[]): Promise<number> {
       stderr.write(`${formatProblems(loaded.error)}\n`);
       return 2;
     }
-    podObjects = loaded.value.filter((o) => o.kind === 'Pod').map((o) => o.value);
+    podObjects = loaded.value.objects.filter((o) => o.kind === 'Pod').map((o) => o.value);
     if (podObjects.length === 0) return fail(`${values.pods}: no Pod objects found`);
   }
   if (trafficMap !== null) notes.push(...addMapEdges(trafficMap, obs, podObjects, manifestObjects).notes);
@@ -132,9 +153,15 @@ export async function run(args: readonly string[]): Promise<number> {
     const scratch = obs.connections === 0 ? obs : new ObservationSet();
     const inferred = inferFromManifests(manifestObjects, scratch);
     options.controllerSelectors = inferred.controllerSelectors;
+    options.publicEntryPoints = inferred.publicEntryPoints;
     if (scratch === obs) {
       sources.push(`${values.manifests}: ${inferred.workloads} workloads, ${inferred.services} Services, ${inferred.edges.length} connections inferred`);
       notes.push(...inferred.notes);
+      if (inferred.workloads === 0 && values.flows === undefined && trafficMap === null) {
+        // Say it about the manifests: nothing here is about flows.
+        writeNotes(notes);
+        return fail(`${values.manifests}: no workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob) in the manifests: nothing to suggest`);
+      }
     }
   }
   if (podObjects.length > 0) {
@@ -180,6 +207,7 @@ export async function run(args: readonly string[]): Promise<number> {
   const r = suggestFromObservations(obs, options);
   if (!r.ok) {
     stderr.write(`${formatProblems(r.error)}\n`);
+    writeNotes(notes);
     return fail('no contract written');
   }
   const header = [
@@ -188,7 +216,10 @@ export async function run(args: readonly string[]): Promise<number> {
     `# re-evaluated over ${r.value.report.verification.flows} distinct connections: ${r.value.report.verification.deny} denied, ${r.value.report.verification.indeterminate} indeterminate.`,
     '# Review it before use: only the traffic shown is allowed, and rare traffic may be missing.',
   ].join('\n');
-  const text = `${header}\n${stringify(r.value.contract, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+  const yaml = (v: unknown): string => stringify(v, { lineWidth: 0, aliasDuplicateObjects: false });
+  // Plain NetworkPolicies (kubectl apply -f) or the RampContract that rolls them out.
+  const body = format.value === 'networkpolicies' ? r.value.policies.map(yaml).join('---\n') : yaml(r.value.contract);
+  const text = `${header}\n${body}`;
   if (values.output !== undefined) {
     try {
       await writeFile(values.output, text);
@@ -199,9 +230,10 @@ export async function run(args: readonly string[]): Promise<number> {
   const rep = r.value.report;
   const lines = [
     `rampart suggest: ${rep.policies} policies, ${rep.rules} rules for ${rep.namespaces.length} namespace${rep.namespaces.length === 1 ? '' : 's'} from ${rep.connections} connections`,
+    ...sources.map((x) => `  from ${x}`),
     `  round trip over ${rep.verification.flows} distinct connections: ${rep.verification.allow} allowed, ${rep.verification.deny} denied, ${rep.verification.indeterminate} indeterminate`,
     ...rep.selectors.map((s) => `  selector ${s.workload}: ${Object.entries(s.matchLabels).map(([k, v]) => `${k}=${v}`).join(',') || '(every pod of the namespace)'}`),
-    ...[...notes, ...rep.notes].map((n) => `  note: ${n}`),
+    ...[...new Set([...notes, ...rep.notes])].map((n) => `  note: ${n}`),
   ];
   stderr.write(`${lines.join('\n')}\n`);
   return 0;

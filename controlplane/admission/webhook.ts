@@ -20,6 +20,7 @@ import { parseNetworkPolicy } from '../../core/policy/index.js';
 import type { ListenAddress } from '../config/config.js';
 import type { MapService, NewlyDeniedEdge } from '../map/map-service.js';
 import { namespaceLabelReader, type NamespaceLabels } from './namespace-labels.js';
+import { readRequestBody } from '../http/request-body.js';
 
 export const MAX_WARNING_CHARS = 120;
 export const MAX_WARNINGS = 4;
@@ -136,21 +137,14 @@ export async function startWebhook(o: WebhookOptions): Promise<WebhookHandle> {
       reply(405, { error: 'POST an admission.k8s.io/v1 AdmissionReview' });
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_REVIEW_BYTES) {
-        reply(413, { error: `review over ${MAX_REVIEW_BYTES} bytes` });
-        req.destroy();
+    void readRequestBody(req, res, MAX_REVIEW_BYTES).then((read) => {
+      if (!read.ok) {
+        reply(read.status, { error: read.message });
         return;
       }
-      chunks.push(c);
-    });
-    req.on('end', () => {
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        body = JSON.parse(read.text);
       } catch (e) {
         reply(400, { error: `not JSON: ${e instanceof Error ? e.message : String(e)}` });
         return;

@@ -6,6 +6,7 @@
 import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../../core/common/index.js';
 import { parseFlags } from '../../io/flags.js';
 import { LOG_LEVELS, type LogLevel } from '../../io/json-logger.js';
+import { parseNotifyTarget, type NotifyTarget } from '../notify/message.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -31,6 +32,8 @@ export interface ControlplaneConfig {
   readonly grpcListen: string;
   /** null: the gRPC port speaks plaintext (a warning is logged). */
   readonly grpcTls: GrpcTlsConfig | null;
+  /** Kubernetes mode: serve the gRPC port with the certificate in this Secret, created and renewed by the control plane (`--grpc-tls-secret`). */
+  readonly grpcTlsSecret: string | null;
   readonly httpListen: ListenAddress;
   readonly tokenFile: string | null;
   /** Reads (GET and the stream) without a token. Mutations always need it. */
@@ -53,6 +56,8 @@ export interface ControlplaneConfig {
   readonly kubeconfig: string | null;
   /** Kubernetes mode (--kubernetes): contracts, status, Lease and auth through the API server; null in file mode. */
   readonly kubernetes: KubernetesModeConfig | null;
+  /** Where each transition is posted (`--notify`, repeatable; else NOTIFY_URLS, space-separated). */
+  readonly notify: readonly NotifyTarget[];
 }
 
 export interface KubernetesModeConfig {
@@ -76,6 +81,8 @@ export interface KubernetesTuning {
   readonly leaseRetryPeriodMs: number | undefined;
   readonly actuatorResyncMs: number | undefined;
   readonly statusIntervalMs: number | undefined;
+  /** How often a --grpc-tls-secret certificate is checked for renewal (default 1 h). */
+  readonly tlsCheckMs: number | undefined;
 }
 
 /** A positive number from the environment, else undefined (a tuning knob falls back to its default). */
@@ -98,6 +105,7 @@ export function kubernetesTuningOf(env: Readonly<Record<string, string | undefin
     leaseRetryPeriodMs: envPositive(env, 'RAMPART_LEASE_RETRY_PERIOD_MS'),
     actuatorResyncMs: envPositive(env, 'RAMPART_ACTUATOR_RESYNC_MS'),
     statusIntervalMs: envPositive(env, 'RAMPART_STATUS_INTERVAL_MS'),
+    tlsCheckMs: envPositive(env, 'RAMPART_TLS_CHECK_MS'),
   };
 }
 
@@ -123,6 +131,7 @@ const OPTIONS = {
   'grpc-tls-cert': 'GRPC_TLS_CERT_FILE',
   'grpc-tls-key': 'GRPC_TLS_KEY_FILE',
   'grpc-tls-client-ca': 'GRPC_TLS_CLIENT_CA_FILE',
+  'grpc-tls-secret': 'GRPC_TLS_SECRET',
   'http-listen': 'HTTP_LISTEN',
   'token-file': 'TOKEN_FILE',
   'reconcile-interval': 'RECONCILE_INTERVAL',
@@ -144,16 +153,20 @@ const BOOLEAN_FLAGS = { 'open-reads': 'OPEN_READS', kubernetes: 'RAMPART_KUBERNE
 const FLAG_SPECS = {
   ...(Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' }])) as Record<keyof typeof OPTIONS, { readonly type: 'string' }>),
   ...(Object.fromEntries(Object.keys(BOOLEAN_FLAGS).map((name) => [name, { type: 'boolean' }])) as Record<keyof typeof BOOLEAN_FLAGS, { readonly type: 'boolean' }>),
-};
+  notify: { type: 'string', multiple: true },
+} as const;
+/** The environment's fallback for `--notify` (URLs separated by spaces). */
+const NOTIFY_ENV = 'NOTIFY_URLS';
 
 export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir> --state <dir> [--baseline <dir>] [--workloads <file|dir>] | --kubernetes [--kubeconfig <file>] [--namespace <ns>]]
                             [--grpc-listen <addr>] [--http-listen <addr>]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
-                            [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>]]
+                            [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>] | --grpc-tls-secret <name>]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
                             [--map-retention <dur>] [--map-max-edges <n>]
                             [--webhook-listen <addr> --tls-cert <file> --tls-key <file>] [--kubeconfig <file>]
+                            [--notify <url>]...
 defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONTROLPLANE_DEFAULTS.httpListen} --reconcile-interval ${CONTROLPLANE_DEFAULTS.reconcileInterval}
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
           --map-retention ${CONTROLPLANE_DEFAULTS.mapRetention} --map-max-edges ${CONTROLPLANE_DEFAULTS.mapMaxEdges}
@@ -164,6 +177,8 @@ Without --token-file, authentication is off (a warning is logged).
 --kubernetes: RampContract objects, status, Events and a Lease through the API server (kubeconfig:
           --kubeconfig, else KUBECONFIG, else in-cluster); --namespace (default: the pod's, else
           rampart-system) holds the Lease (Events about a contract go to \`default\`); agents and API users are checked by TokenReview.
+--notify: POST each ramp transition there (repeatable): CloudEvents JSON, or Slack text for a
+          hooks.slack.com URL or one written slack+https://…; retried with backoff, never delaying a decision.
 `;
 
 export function parseListen(text: string): Result<ListenAddress, string> {
@@ -237,6 +252,10 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   if (!grpcCert !== !grpcKey) problems.push(problem(grpcCert ? (grpcKey?.where ?? '--grpc-tls-key') : '--grpc-tls-cert', 'the server certificate and key go together'));
   if (grpcClientCa && !grpcCert) problems.push(problem(grpcClientCa.where, 'client certificates need server TLS: set --grpc-tls-cert and --grpc-tls-key'));
   const grpcTls: GrpcTlsConfig | null = grpcCert && grpcKey ? { certFile: grpcCert.value, keyFile: grpcKey.value, clientCaFile: grpcClientCa?.value ?? null } : null;
+  const grpcTlsSecret = read('grpc-tls-secret');
+  if (grpcTlsSecret && !kubernetesMode) problems.push(problem(grpcTlsSecret.where, 'only with --kubernetes: the certificate is kept in a Secret'));
+  if (grpcTlsSecret && grpcCert) problems.push(problem(grpcTlsSecret.where, 'either a Secret the control plane manages or --grpc-tls-cert/--grpc-tls-key files, not both'));
+  if (grpcTlsSecret && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(grpcTlsSecret.value)) problems.push(problem(grpcTlsSecret.where, `expected a Secret name, got ${JSON.stringify(grpcTlsSecret.value)}`));
   const httpText = read('http-listen');
   const http = parseListen(httpText?.value ?? CONTROLPLANE_DEFAULTS.httpListen);
   if (!http.ok) problems.push(problem(httpText?.where ?? '--http-listen', http.error));
@@ -269,6 +288,14 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     problems.push(problem(tlsCert?.where ?? tlsKey?.where ?? '--tls-cert', 'only with --webhook-listen'));
   }
 
+  const notifyTexts = parsed.values.notify ?? (env[NOTIFY_ENV] ?? '').split(/\s+/).filter((u) => u !== '');
+  const notify: NotifyTarget[] = [];
+  for (const text of notifyTexts) {
+    const t = parseNotifyTarget(text);
+    if (t.ok) notify.push(t.value);
+    else problems.push(problem(parsed.values.notify ? '--notify' : NOTIFY_ENV, t.error));
+  }
+
   const config: ControlplaneConfig = {
     contractsDir,
     stateDir,
@@ -276,6 +303,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     workloads: workloads === '' ? null : workloads,
     grpcListen: grpcListen.startsWith(':') ? `0.0.0.0${grpcListen}` : grpcListen,
     grpcTls,
+    grpcTlsSecret: grpcTlsSecret?.value ?? null,
     httpListen: http.ok ? http.value : { host: '0.0.0.0', port: 0 },
     tokenFile: tokenFile === '' ? null : tokenFile,
     openReads,
@@ -290,6 +318,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     webhook,
     kubeconfig: read('kubeconfig')?.value ?? null,
     kubernetes: kubernetesMode ? { kubeconfig: read('kubeconfig')?.value ?? null, namespace, tuning: kubernetesTuningOf(env) } : null,
+    notify,
   };
   return problems.length > 0 ? err(problems) : ok(Object.freeze(config));
 }

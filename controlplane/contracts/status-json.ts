@@ -9,7 +9,8 @@
  */
 import { formatHistoryEdge } from '../../core/sufficiency/index.js';
 import { canonicalJson, type Problem } from '../../core/common/index.js';
-import type { Contract, RampContractStatusJson } from '../../core/contract/index.js';
+import type { Contract, LastActionJson, RampContractStatusJson } from '../../core/contract/index.js';
+import { ACTION_ANNOTATION } from '../../core/contract/index.js';
 import { STATUS_LIMITS } from '../../core/contract/index.js';
 import { PHASES, type ActionKind, type ContractView, type Phase, type RampState } from '../../core/rollout/index.js';
 import type { EvidenceSnapshot, HistoryEntry } from '../state/journal.js';
@@ -66,6 +67,7 @@ export type ContractStatus = Omit<RampContractStatusJson, 'history' | 'condition
   evidence?: EvidenceStatus;
   history?: HistoryItemStatus[];
   conditions?: ConditionStatus[];
+  lastAction?: LastActionJson;
 };
 
 /** Whether the contract's current stage is in force, as the actuator reported it. */
@@ -104,6 +106,8 @@ export interface StatusInputs {
   readonly apply: ApplyState | null;
   /** The status as it is now (conditions keep their lastTransitionTime while unchanged). */
   readonly previous: ContractStatus | null;
+  /** The last action asked for by annotation, as this leader handled it (else the status keeps what it had). */
+  readonly lastAction?: LastActionJson | null;
   readonly nowMs: number;
 }
 
@@ -138,6 +142,12 @@ export function statusOf(i: StatusInputs): ContractStatus {
     problems: view.problems.slice(0, STATUS_LIMITS.problems).map((p: Problem) => ({ path: p.path, message: clip(p.message) })),
     history: history.slice(-STATUS_LIMITS.history).map(historyItemStatus),
   };
+  const lastAction = i.lastAction ?? i.previous?.lastAction;
+  if (lastAction) {
+    status.lastAction = lastAction;
+    // A refused action is a problem of the object until the next action replaces it.
+    if (lastAction.result === 'Refused') status.problems = [...(status.problems ?? []), { path: `metadata.annotations[${ACTION_ANNOTATION}]`, message: clip(lastAction.message ?? 'refused') }].slice(0, STATUS_LIMITS.problems);
+  }
   status.conditions = conditionsOf(view, i);
   return status;
 }
@@ -177,7 +187,52 @@ function conditionsOf(view: ContractView, i: StatusInputs): ConditionStatus[] {
   else if (a.state === 'applied') applied = make('Applied', 'True', 'StageApplied', `stage ${stageName} of revision ${state.revision} is in force`);
   else if (a.state === 'pending') applied = make('Applied', 'Unknown', 'Applying', `applying stage ${stageName} of revision ${state.revision}`);
   else applied = make('Applied', 'False', 'ApplyFailed', `stage ${stageName}: ${a.message}`);
-  return [progressing, applied];
+  return [progressing, applied, ...kstatusConditions(view, stageName, first, make)];
+}
+
+/**
+ * The kstatus conditions (sigs.k8s.io/cli-utils kstatus, as Flux and `kubectl wait` read
+ * them): Ready only at Complete; Stalled when the ramp cannot go on by itself (Blocked,
+ * RolledBack, an invalid spec); Reconciling while it moves or waits to (Observing, awaiting
+ * approval, paused, not reconciled yet). Exactly one of Ready, Reconciling and Stalled is
+ * True, so kstatus says Current, InProgress or Failed, never nothing.
+ */
+function kstatusConditions(
+  view: ContractView,
+  stageName: string,
+  firstReason: string,
+  make: (type: string, s: ConditionStatus['status'], reason: string, message: string) => ConditionStatus,
+): ConditionStatus[] {
+  const state = view.state;
+  const at = `stage ${stageName}: ${firstReason}`;
+  let reconciling: [boolean, string, string];
+  let stalled: [boolean, string, string];
+  if (view.problems.length > 0) {
+    const p = view.problems[0]!;
+    reconciling = [false, 'InvalidSpec', 'the spec cannot be used'];
+    stalled = [true, 'InvalidSpec', `${view.problems.length} problem(s): ${p.path}: ${p.message}`];
+  } else if (!state) {
+    reconciling = [true, 'Pending', 'not reconciled yet'];
+    stalled = [false, 'Pending', ''];
+  } else if (state.phase === 'Blocked' || state.phase === 'RolledBack') {
+    reconciling = [false, state.phase, at];
+    stalled = [true, state.phase, at];
+  } else if (state.phase === 'Complete') {
+    reconciling = [false, 'Complete', 'every policy is in force'];
+    stalled = [false, 'Complete', ''];
+  } else {
+    // Observing, AwaitingApproval, Paused: not finished and not failed. A paused or waiting
+    // ramp is "in progress" to kstatus, so a GitOps health check keeps waiting, not passing.
+    reconciling = [true, state.phase, at];
+    stalled = [false, state.phase, ''];
+  }
+  const complete = !!state && state.phase === 'Complete' && view.problems.length === 0;
+  const tf = (b: boolean): ConditionStatus['status'] => (b ? 'True' : 'False');
+  return [
+    make('Ready', tf(complete), complete ? 'Complete' : (stalled[0] ? stalled[1] : reconciling[1]), complete ? 'every policy is in force as written' : (stalled[0] ? stalled[2] : reconciling[2])),
+    make('Reconciling', tf(reconciling[0]), reconciling[1], reconciling[0] ? reconciling[2] : ''),
+    make('Stalled', tf(stalled[0]), stalled[1], stalled[0] ? stalled[2] : ''),
+  ];
 }
 
 /** Canonical text of a status without its evidence counters (they change with every report). */

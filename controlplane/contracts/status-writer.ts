@@ -8,6 +8,7 @@
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { canonicalJson, type Clock, type Logger } from '../../core/common/index.js';
+import type { LastActionJson } from '../../core/contract/index.js';
 import type { ContractViews } from '../../core/rollout/index.js';
 import type { HistoryEntry, Journal } from '../state/journal.js';
 import type { KubeContractSource } from './kube-contract-source.js';
@@ -31,6 +32,8 @@ export interface StatusWriterOptions {
   /** Another replica wrote this status: stop leading (the process exits and restarts). */
   readonly onFenced: (reason: string) => void;
   readonly applyState: (contract: string) => ApplyState | null;
+  /** The last action by annotation this leader handled for a contract, if any. */
+  readonly lastAction?: (contract: string) => LastActionJson | null;
   readonly intervalMs?: number;
   readonly evidenceIntervalMs?: number;
 }
@@ -154,6 +157,7 @@ export class StatusWriter {
       decisionAtMs: since.atMs,
       apply: this.o.applyState(name),
       previous,
+      lastAction: this.o.lastAction?.(name) ?? null,
       nowMs,
     });
   }

@@ -9,10 +9,11 @@
  * RampContract sent in the body (YAML or JSON) the same way, before any monitor stage runs.
  */
 import type * as http from 'node:http';
-import { parseAllDocuments } from 'yaml';
 import { parseDurationMs, type Clock } from '../../core/common/index.js';
 import { parseContract, type Contract } from '../../core/contract/index.js';
 import type { MapService } from '../map/map-service.js';
+import { parseYamlDocuments } from '../../io/yaml-documents.js';
+import { readRequestBody } from './request-body.js';
 
 export const MAX_PREVIEW_BYTES = 1024 * 1024;
 
@@ -32,35 +33,13 @@ function fail(res: http.ServerResponse, status: number, code: string, message: s
   send(res, status, { error: { code, message, ...(problems ? { problems } : {}) } });
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new Error(`request body over ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
-}
-
 /** Parses a RampContract sent as YAML or JSON, with problems by field path (and YAML line). */
 export function parseContractText(text: string): { ok: true; contract: Contract } | { ok: false; problems: { path: string; message: string }[] } {
   if (text.trim() === '') return { ok: false, problems: [{ path: '(body)', message: 'expected a RampContract (YAML or JSON)' }] };
-  const docs = parseAllDocuments(text);
-  const list = Array.isArray(docs) ? docs : [docs];
-  const problems: { path: string; message: string }[] = [];
-  for (const d of list) for (const e of d.errors) problems.push({ path: `(body) line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] ?? e.message });
-  if (problems.length > 0) return { ok: false, problems };
-  const values = list.map((d) => d.toJS() as unknown).filter((v) => v !== null && v !== undefined);
+  // The shared reader bounds aliases (a nested-alias bomb is a problem, not a thrown error).
+  const docs = parseYamlDocuments(text, '(body)');
+  if (!docs.ok) return { ok: false, problems: docs.error.map((p) => ({ path: p.path.replace(/^\(body\):/, '(body) line '), message: p.message })) };
+  const values = docs.value.map((d) => d.value).filter((v) => v !== null && v !== undefined);
   if (values.length !== 1) return { ok: false, problems: [{ path: '(body)', message: `expected one RampContract document, got ${values.length}` }] };
   const parsed = parseContract(values[0]);
   if (!parsed.ok) return { ok: false, problems: parsed.error.map((p) => ({ path: p.path, message: p.message })) };
@@ -113,14 +92,12 @@ export class MapApi {
     }
     const sinceMs = this.since(url, res);
     if (sinceMs === null) return;
-    let text: string;
-    try {
-      text = await readBody(req, MAX_PREVIEW_BYTES);
-    } catch (e) {
-      fail(res, 413, 'INVALID_ARGUMENT', e instanceof Error ? e.message : String(e));
+    const body = await readRequestBody(req, res, MAX_PREVIEW_BYTES);
+    if (!body.ok) {
+      fail(res, body.status, 'INVALID_ARGUMENT', body.message);
       return;
     }
-    const parsed = parseContractText(text);
+    const parsed = parseContractText(body.text);
     if (!parsed.ok) {
       fail(res, 400, 'INVALID_ARGUMENT', `not a valid RampContract: ${parsed.problems[0]!.path}: ${parsed.problems[0]!.message}`, parsed.problems);
       return;

@@ -23,6 +23,7 @@ import { broadeningJson } from './broadening.js';
 import type { BaselineSource } from '../baseline/baseline-source.js';
 import { serveStatic } from './static-files.js';
 import { serveVendor } from './vendor-files.js';
+import { readRequestBody } from './request-body.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ACTIONS: readonly OperatorAction[] = ['approve', 'pause', 'resume', 'rollback'];
@@ -68,31 +69,17 @@ function sendError(res: http.ServerResponse, status: number, code: string, messa
   sendJson(res, status, { error: { code, message } });
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error(`request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
-}
-
-/** The bearer token from the header, or from `?token=` (browsers cannot set headers on a WebSocket). */
-function authHeader(req: http.IncomingMessage, url: URL): string | undefined {
+/**
+ * The caller's bearer token: the Authorization header; else X-Rampart-Authorization (the API
+ * server's Service proxy drops Authorization, so `kubectl rampart preview` sends the user's
+ * own token there); else, for the WebSocket only, `?token=` (browsers cannot set its headers).
+ */
+function authHeader(req: http.IncomingMessage, url: URL | null): string | undefined {
   const h = req.headers.authorization;
   if (h !== undefined) return h;
-  const t = url.searchParams.get('token');
+  const forwarded = req.headers['x-rampart-authorization'];
+  if (typeof forwarded === 'string' && forwarded !== '') return forwarded;
+  const t = url?.searchParams.get('token') ?? null;
   return t === null ? undefined : `Bearer ${t}`;
 }
 
@@ -189,6 +176,22 @@ export class ControlplaneHttpServer {
     if (!serveVendor(p, res) && !serveStatic(this.o.staticDir, p, res)) sendError(res, 404, 'NOT_FOUND', `no such path ${p}`);
   }
 
+  /**
+   * The one gate of every API route: the authorizer (in Kubernetes mode TokenReview, then
+   * SubjectAccessReview for what is asked; else the token file). Reads pass without a token
+   * under --open-reads; `mutating` requests never do. Returns the decision, or null once the
+   * refusal has been sent.
+   */
+  private async admit(req: http.IncomingMessage, res: http.ServerResponse, asked: AccessRequest, mutating = false): Promise<AccessDecision | null> {
+    if (this.o.openReads && !mutating && asked.kind === 'read') return { outcome: 'allowed', user: null };
+    const d = await authorize(this.o.authorizer, authHeader(req, null), asked);
+    if (d.outcome !== 'allowed') {
+      sendRefusal(res, d);
+      return null;
+    }
+    return d;
+  }
+
   private async api(req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string, p: string): Promise<void> {
     let parts: string[];
     try {
@@ -198,13 +201,7 @@ export class ControlplaneHttpServer {
       return;
     }
     if (parts[1] === 'v1' && parts[2] === 'agents' && parts.length === 3) {
-      if (!this.o.openReads) {
-        const d = await authorize(this.o.authorizer, req.headers.authorization, { kind: 'read', contract: null });
-        if (d.outcome !== 'allowed') {
-          sendRefusal(res, d);
-          return;
-        }
-      }
+      if ((await this.admit(req, res, { kind: 'read', contract: null })) === null) return;
       if (method !== 'GET') {
         sendError(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${p}`);
         return;
@@ -225,11 +222,8 @@ export class ControlplaneHttpServer {
       return;
     }
     if (parts[1] === 'v1' && (parts[2] === 'map' || parts[2] === 'preview') && parts.length === 3 && this.o.mapApi !== undefined) {
-      // A preview changes nothing: it is a read, like the map.
-      if (!this.o.openReads && !this.o.authorizer.check(req.headers.authorization)) {
-        sendError(res, 401, 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer <token>)');
-        return;
-      }
+      // A preview changes nothing: it is a read, like the map (of the contract named, if any).
+      if ((await this.admit(req, res, { kind: 'read', contract: parts[2] === 'map' ? url.searchParams.get('contract') : null })) === null) return;
       await this.o.mapApi.handle(req, res, url, method, parts[2]);
       return;
     }
@@ -240,19 +234,13 @@ export class ControlplaneHttpServer {
     const name = parts[3];
     const sub = parts[4];
     const mutating = method === 'POST';
-    let caller: string | null = null;
-    if (mutating || !this.o.openReads) {
-      const asked: AccessRequest =
-        mutating && name !== undefined && sub !== undefined && (ACTIONS as readonly string[]).includes(sub)
-          ? { kind: 'action', action: sub as OperatorAction, contract: name }
-          : { kind: 'read', contract: name ?? null };
-      const d = await authorize(this.o.authorizer, req.headers.authorization, asked);
-      if (d.outcome !== 'allowed') {
-        sendRefusal(res, d);
-        return;
-      }
-      caller = d.user;
-    }
+    const asked: AccessRequest =
+      mutating && name !== undefined && sub !== undefined && (ACTIONS as readonly string[]).includes(sub)
+        ? { kind: 'action', action: sub as OperatorAction, contract: name }
+        : { kind: 'read', contract: name ?? null };
+    const decision = await this.admit(req, res, asked, mutating);
+    if (decision === null) return;
+    const caller = decision.user;
     const r = this.o.reconciler;
     if (method === 'GET' && name === undefined) {
       sendJson(res, 200, { items: r.list().map((v) => contractJson(v, this.o.journal.history(v.name))) });
@@ -284,8 +272,13 @@ export class ControlplaneHttpServer {
       return;
     }
     let body: Record<string, unknown> = {};
+    const read = await readRequestBody(req, res, MAX_BODY_BYTES);
+    if (!read.ok) {
+      sendError(res, read.status, 'INVALID_ARGUMENT', read.message);
+      return;
+    }
     try {
-      const text = await readBody(req);
+      const text = read.text;
       if (text.trim() !== '') {
         const parsed: unknown = JSON.parse(text);
         if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object');

@@ -5,6 +5,7 @@
  * file), else rampart-system. (Events about a contract go to `default`: event-writer.ts.)
  */
 import * as fs from 'node:fs';
+import type * as https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesModeConfig } from '../config/config.js';
 
@@ -18,9 +19,37 @@ export interface KubeTarget {
   readonly source: string;
 }
 
+/**
+ * A kubeconfig whose every request (API clients, watches) carries a User-Agent naming this
+ * replica, so the API server's audit log tells the replicas of one ServiceAccount apart.
+ */
+class ReplicaKubeConfig extends KubeConfig {
+  private readonly userAgent: string;
+
+  constructor(userAgent: string) {
+    super();
+    this.userAgent = userAgent;
+  }
+
+  override async applyToHTTPSOptions(opts: https.RequestOptions | Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+    await super.applyToHTTPSOptions(opts);
+    opts.headers = { ...(opts.headers ?? {}), 'User-Agent': this.userAgent };
+  }
+
+  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    context.setHeaderParam('User-Agent', this.userAgent);
+  }
+}
+
+/** The User-Agent of a replica's requests to the API server. */
+export function replicaUserAgent(identity: string): string {
+  return `rampart-controlplane/${identity}`;
+}
+
 /** Throws with a readable message when no configuration can be loaded (a start-up error). */
-export function loadKubeTarget(config: KubernetesModeConfig, namespaceFile = SERVICE_ACCOUNT_NAMESPACE_FILE): KubeTarget {
-  const kc = new KubeConfig();
+export function loadKubeTarget(config: KubernetesModeConfig, namespaceFile = SERVICE_ACCOUNT_NAMESPACE_FILE, userAgent: string | null = null): KubeTarget {
+  const kc = userAgent === null ? new KubeConfig() : new ReplicaKubeConfig(userAgent);
   let source: string;
   if (config.kubeconfig !== null) {
     try {

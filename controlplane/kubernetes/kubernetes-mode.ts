@@ -18,10 +18,11 @@ import type { Actuator } from '../actuation/actuator.js';
 import type { ControlplaneConfig, KubernetesTuning } from '../config/config.js';
 import type { Reconciler } from '../rollout/reconciler.js';
 import type { Journal } from '../state/journal.js';
+import { AnnotationActions } from './annotation-actions.js';
 import { createKubernetesActuation, type KubernetesActuation } from '../actuation/create-actuator.js';
 import type { BaselineSource } from '../baseline/baseline-source.js';
 import { EventRecorder } from '../actuation/event-recorder.js';
-import { loadKubeTarget, type KubeTarget } from './kube-config.js';
+import { loadKubeTarget, replicaUserAgent, type KubeTarget } from './kube-config.js';
 import type { Authorizer } from '../access/authorizer.js';
 import type { Registry } from 'prom-client';
 import { KubeAuthorizer } from '../access/kube-authorizer.js';
@@ -31,6 +32,9 @@ import { LeaseElector } from './lease-elector.js';
 import { entriesFromStatus } from '../contracts/status-json.js';
 import { StatusFirstActuator } from '../actuation/status-first-actuator.js';
 import { StatusWriter } from '../contracts/status-writer.js';
+
+/** How often the leader looks for action annotations it could not act on when they arrived. */
+const ACTION_SWEEP_MS = 1000;
 
 export interface KubernetesModeOptions {
   readonly config: ControlplaneConfig;
@@ -58,7 +62,7 @@ export class KubernetesMode {
 
   private readonly tuning: KubernetesTuning;
 
-  private constructor(o: KubernetesModeOptions, target: KubeTarget, tuning: KubernetesTuning) {
+  private constructor(o: KubernetesModeOptions, target: KubeTarget, tuning: KubernetesTuning, identity: string) {
     this.o = o;
     this.target = target;
     this.tuning = tuning;
@@ -69,11 +73,10 @@ export class KubernetesMode {
       watchTimeoutSeconds: tuning.watchTimeoutSeconds,
       watchdogMs: tuning.watchdogMs,
     });
-    const identity = `${os.hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
     this.elector = new LeaseElector({
       kc: target.kc,
       namespace: target.namespace,
-      identity: tuning.leaderIdentity ?? identity,
+      identity,
       log: log.child({ component: 'leader-election' }),
       clock: o.clock,
       leaseDurationMs: tuning.leaseDurationMs,
@@ -106,9 +109,13 @@ export class KubernetesMode {
   /** Loads the kubeconfig and lists the contracts once (throws on a start-up error). */
   static async start(o: KubernetesModeOptions): Promise<KubernetesMode> {
     if (o.config.kubernetes === null) throw new Error('not in Kubernetes mode');
-    const target = loadKubeTarget(o.config.kubernetes);
+    // The replica's name (the pod's, from the Deployment's RAMPART_LEADER_IDENTITY): the Lease
+    // holder, the Events' reportingInstance, and the User-Agent of every write.
+    const tuning = o.config.kubernetes.tuning;
+    const identity = tuning.leaderIdentity ?? `${os.hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    const target = loadKubeTarget(o.config.kubernetes, undefined, replicaUserAgent(identity));
     if (o.config.stateDir !== '') fs.mkdirSync(o.config.stateDir, { recursive: true });
-    const mode = new KubernetesMode(o, target, o.config.kubernetes.tuning);
+    const mode = new KubernetesMode(o, target, tuning, identity);
     o.log.info('kubernetes mode', { server: target.kc.getCurrentCluster()?.server, config: target.source, namespace: target.namespace, identity: mode.elector.identity });
     await mode.source.start(mode.controller.signal);
     // Every replica keeps the NetworkPolicy and Pod caches warm; only the leader writes.
@@ -170,6 +177,15 @@ export class KubernetesMode {
         this.leaderSince = this.o.clock.nowMs();
         const seeded = this.seed(journal);
         reconciler.reloadStates();
+        const actions = new AnnotationActions({
+          object: (name) => this.source.object(name),
+          names: () => this.source.snapshot().map((e) => e.name),
+          reconciler,
+          clock: this.o.clock,
+          log: log.child({ component: 'actions' }),
+          isLeader: () => this.isLeader(),
+          persist: (name) => this.persistStatus(name),
+        });
         this.statusWriter = new StatusWriter({
           kc: this.target.kc,
           source: this.source,
@@ -183,6 +199,7 @@ export class KubernetesMode {
             this.o.onFatal(reason);
           },
           applyState: (name) => this.actuator.applyState(name),
+          lastAction: (name) => actions.lastAction(name),
           intervalMs: this.tuning.statusIntervalMs,
         });
         this.events = new EventRecorder({
@@ -207,7 +224,9 @@ export class KubernetesMode {
           if (obj === null || (before !== undefined && uid !== undefined && before !== uid)) {
             writer.forget(name);
             reconciler.forget(name);
+            actions.forget(name);
           }
+          if (obj !== null) actions.check(name);
         });
         reconciler.subscribe({
           transition: (entry) => {
@@ -227,6 +246,11 @@ export class KubernetesMode {
         log.info('leading: reconciler started', { seededContracts: seeded, identity: this.elector.identity });
         writer.start(signal);
         reconciler.start(signal);
+        // An annotation the watch delivered before this replica led, or on a contract not yet
+        // reconciled when it arrived, is acted on by the next sweep.
+        actions.checkAll();
+        const sweep = setInterval(() => actions.checkAll(), ACTION_SWEEP_MS);
+        signal.addEventListener('abort', () => clearInterval(sweep), { once: true });
       },
       stopped: (reason) => {
         const wasLeading = this.leading;

@@ -30,8 +30,8 @@ export async function loadInventoryFiles(target: string): Promise<{ source: Inve
   const objects = await loadKubeObjects(target);
   if (!objects.ok) return { source: EMPTY_INVENTORY_SOURCE, problems: objects.error };
   const { inventory, problems } = buildInventory(
-    objects.value.map((o) => ({ object: o.value, path: o.where })),
+    objects.value.objects.map((o) => ({ object: o.value, path: o.where })),
     false,
   );
-  return { source: new StaticInventorySource(inventory), problems };
+  return { source: new StaticInventorySource(inventory), problems: [...objects.value.warnings, ...problems] };
 }

@@ -8,7 +8,11 @@
  *   with the narrower rule that admits the same observed traffic (built the way suggest
  *   builds rules, from the flows the rule admitted);
  * - redundant policies: fully covered by another policy (same pods or fewer, its rules
- *   contained in the other's), or, over the given flows, removable without changing a verdict.
+ *   contained in the other's), or, over the given flows, removable without changing a verdict;
+ * - public entry points (info, never a failure): world ingress on the serving ports of a
+ *   workload behind a LoadBalancer/NodePort Service or an Ingress, kept on purpose.
+ * Pods come from --pods, else the workloads of --manifests, else the flows; system namespaces
+ * are left out unless named (their own pods run the cluster and are rarely locked down).
  */
 import { flowEdge, type Flow } from '../flow/index.js';
 import { policyRef, selectorMatches, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
@@ -16,16 +20,20 @@ import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, type Labels } from './labels.js';
 import { rulesFor, type Manifest, type PeerNeed, type PortEntry } from './manifests.js';
 import { ObservationSet, peerKey, type Direction, type PeerRef } from './observe.js';
+import { WORLD_CIDRS, type PublicEntryPoint } from './from-manifests.js';
 import { indexFlows, ruleUsage } from './rule-usage.js';
+import { SYSTEM_NAMESPACES } from './suggest.js';
 
+/** What `--fail-on` accepts; findings may also be `info`, which never fails a run. */
 export const SEVERITIES = ['low', 'medium', 'high'] as const;
 export type Severity = (typeof SEVERITIES)[number];
+export type FindingSeverity = 'info' | Severity;
 
-export type FindingKind = 'open-namespace' | 'open-direction' | 'selects-no-pod' | 'unused-rule' | 'over-broad-rule' | 'redundant-policy';
+export type FindingKind = 'open-namespace' | 'open-direction' | 'selects-no-pod' | 'unused-rule' | 'over-broad-rule' | 'redundant-policy' | 'public-entry-point';
 
 export interface Finding {
   readonly kind: FindingKind;
-  readonly severity: Severity;
+  readonly severity: FindingSeverity;
   readonly namespace: string;
   /** `ns/name`, or null for namespace findings. */
   readonly policy: string | null;
@@ -42,12 +50,21 @@ export interface AuditPod {
   readonly labels: Labels;
 }
 
+/** Where the pods of an audit came from. */
+export type PodSource = 'pods' | 'manifests' | 'flows' | 'none';
+
 export interface AuditInput {
   readonly policies: readonly NetworkPolicy[];
-  /** Pods of the cluster (--pods); null when unknown (then pods seen in the flows are used for open namespaces). */
+  /** Pods of the cluster (--pods, or one per workload of --manifests); null when unknown (then pods seen in the flows are used). */
   readonly pods: readonly AuditPod[] | null;
+  /** What `pods` are: `pods` (default) or `manifests` (one stands for each workload). */
+  readonly podSource?: 'pods' | 'manifests';
   /** Connection starts (--flows), or null. */
   readonly flows: readonly Flow[] | null;
+  /** Namespaces to audit (--namespaces); default every one but SYSTEM_NAMESPACES. */
+  readonly namespaces?: readonly string[] | null;
+  /** Workloads the world or an ingress controller reaches (from --manifests). */
+  readonly publicEntryPoints?: readonly PublicEntryPoint[];
 }
 
 export interface AuditReport {
@@ -55,11 +72,14 @@ export interface AuditReport {
   readonly policies: number;
   readonly namespaces: number;
   readonly pods: number;
+  readonly podSource: PodSource;
   readonly flows: number;
+  /** What was left out or could not be checked. */
+  readonly notes: readonly string[];
 }
 
-const rank = (s: Severity): number => SEVERITIES.indexOf(s);
-export const atLeast = (s: Severity, threshold: Severity): boolean => rank(s) >= rank(threshold);
+const rank = (s: FindingSeverity): number => (s === 'info' ? -1 : SEVERITIES.indexOf(s));
+export const atLeast = (s: FindingSeverity, threshold: Severity): boolean => rank(s) >= rank(threshold);
 
 const isEmpty = (s: LabelSelector | null): boolean => s !== null && Object.keys(s.matchLabels).length === 0 && s.matchExpressions.length === 0;
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -113,9 +133,14 @@ function covers(q: NetworkPolicy, p: NetworkPolicy): boolean {
   return ok(q.ingress, p.ingress) && ok(q.egress, p.egress);
 }
 
+/**
+ * The rules that admit what `samples` used of a broad rule. World clients on ingress keep the
+ * world (0.0.0.0/0, ::/0) on their ports: a public entry point pinned to the addresses of one
+ * capture would lock the public out.
+ */
 function narrowerRules(policy: NetworkPolicy, direction: Direction, samples: readonly Flow[]): Manifest[] {
   const obs = new ObservationSet();
-  for (const f of samples) obs.addConnection(f);
+  for (const f of samples) obs.addConnection(f, direction === 'ingress' && f.source.kind === 'external' ? { externalSourceCidrs: WORLD_CIDRS } : undefined);
   const selectors = chooseSelectors([...obs.workloads.values()].map((w) => ({ key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values()] })));
   const byPeer = new Map<string, { peer: PeerRef; ports: Map<string, PortEntry> | null }>();
   for (const e of obs.edges.values()) {
@@ -138,7 +163,10 @@ const NARROWING_SAMPLES = 2000;
 
 export function audit(input: AuditInput): AuditReport {
   const findings: Finding[] = [];
-  const policies = [...input.policies].sort((a, b) => (policyRef(a) < policyRef(b) ? -1 : 1));
+  const notes: string[] = [];
+  const explicit = input.namespaces != null && input.namespaces.length > 0;
+  const audited = (ns: string): boolean => (explicit ? input.namespaces!.includes(ns) : !SYSTEM_NAMESPACES.includes(ns));
+  const policies = [...input.policies].filter((p) => audited(p.namespace)).sort((a, b) => (policyRef(a) < policyRef(b) ? -1 : 1));
   const fromFlows = input.pods === null;
   const pods: AuditPod[] = [];
   if (input.pods !== null) pods.push(...input.pods);
@@ -154,25 +182,30 @@ export function audit(input: AuditInput): AuditReport {
       }
     }
   }
+  const podSource: PodSource = input.pods !== null ? (input.podSource ?? 'pods') : input.flows !== null ? 'flows' : 'none';
+  if (podSource === 'none') notes.push('no pods given (--pods, --manifests or --flows): open namespaces and policies that select no pod were not checked');
+  const left = [...new Set([...pods.map((p) => p.namespace), ...input.policies.map((p) => p.namespace)])].filter((ns) => !audited(ns)).sort();
+  if (left.length > 0) notes.push(explicit ? `left out ${left.join(', ')} (not in --namespaces)` : `left out ${left.filter((n) => SYSTEM_NAMESPACES.includes(n)).join(', ')}: system namespaces run the cluster's own services; name them with --namespaces to audit them`);
   const podsByNs = new Map<string, AuditPod[]>();
-  for (const p of pods) podsByNs.set(p.namespace, [...(podsByNs.get(p.namespace) ?? []), p]);
+  for (const p of pods) if (audited(p.namespace)) podsByNs.set(p.namespace, [...(podsByNs.get(p.namespace) ?? []), p]);
   const policiesByNs = new Map<string, NetworkPolicy[]>();
   for (const p of policies) policiesByNs.set(p.namespace, [...(policiesByNs.get(p.namespace) ?? []), p]);
   const source = fromFlows ? ' seen in the flows' : '';
+  const unit = (n: number): string => (podSource === 'manifests' ? `workload${n === 1 ? '' : 's'}` : `pod${n === 1 ? '' : 's'}`);
 
   // Open namespaces and directions.
   for (const ns of [...podsByNs.keys()].sort()) {
     const nsPods = podsByNs.get(ns)!;
     const nsPolicies = policiesByNs.get(ns) ?? [];
     if (nsPolicies.length === 0) {
-      findings.push({ kind: 'open-namespace', severity: 'high', namespace: ns, policy: null, rule: null, message: `${nsPods.length} pod${nsPods.length === 1 ? '' : 's'}${source} and no NetworkPolicy: every connection to and from them is allowed` });
+      findings.push({ kind: 'open-namespace', severity: 'high', namespace: ns, policy: null, rule: null, message: `${nsPods.length} ${unit(nsPods.length)}${source} and no NetworkPolicy: every connection to and from them is allowed` });
       continue;
     }
     for (const type of ['Ingress', 'Egress'] as const) {
       const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && selectorMatches(q.podSelector, p.labels)));
       if (open.length > 0) {
         const names = open.slice(0, 3).map((p) => p.name || '(unnamed)').join(', ');
-        findings.push({ kind: 'open-direction', severity: 'medium', namespace: ns, policy: null, rule: null, message: `${open.length} of ${nsPods.length} pods${source} not isolated for ${type.toLowerCase()} (${names}${open.length > 3 ? ', …' : ''})` });
+        findings.push({ kind: 'open-direction', severity: 'medium', namespace: ns, policy: null, rule: null, message: `${open.length} of ${nsPods.length} ${unit(nsPods.length)}${source} not isolated for ${type.toLowerCase()} (${names}${open.length > 3 ? ', …' : ''})` });
       }
     }
   }
@@ -202,18 +235,36 @@ export function audit(input: AuditInput): AuditReport {
       (d === 'ingress' ? p.ingress : p.egress).forEach((rule, i) => {
         const u = usageOf(ref, d, i);
         const at = `${d}[${i}]`;
-        if (u !== null && u.count === 0) {
-          findings.push({ kind: 'unused-rule', severity: 'low', namespace: p.namespace, policy: ref, rule: at, message: `admits none of the ${input.flows!.length} connections given (over a longer capture it may be used)` });
-        }
         const b = ruleBreadth(rule);
-        if (b.what.length === 0) return;
+        const entry = d === 'ingress' ? publicEntryFor(p, rule, input.publicEntryPoints ?? []) : null;
+        if (entry !== null) {
+          findings.push({ kind: 'public-entry-point', severity: 'info', namespace: p.namespace, policy: ref, rule: at, message: `admits ${rule.peers.length === 0 ? 'any peer' : 'the world'} on ${entry.ports}: kept, because ${entry.reason} (a public entry point; pinning it to the clients of one capture would lock the public out)` });
+          return;
+        }
+        // World ipBlocks on ports, used only by clients outside the cluster: already as narrow
+        // as that traffic allows (pinning it to one capture's addresses locks the public out).
+        const worldOnly = d === 'ingress' && rule.peers.length > 0 && rule.peers.every((x) => x.kind === 'ipBlock' && x.cidr.endsWith('/0') && x.except.length === 0) && rule.ports.length > 0 && rule.ports.every((q) => q.port !== null);
+        if (worldOnly && u !== null && u.count > 0 && u.samples.every((f) => f.source.kind === 'external')) {
+          const ports = rule.ports.map((q) => `${q.protocol}/${String(q.port)}${q.endPort !== null ? `-${q.endPort}` : ''}`).join(', ');
+          findings.push({ kind: 'public-entry-point', severity: 'info', namespace: p.namespace, policy: ref, rule: at, message: `admits the world on ${ports}: kept, because only clients outside the cluster used it (${u.count} connection${u.count === 1 ? '' : 's'}): a public entry point (--manifests names the Service that exposes it)` });
+          return;
+        }
+        if (b.what.length === 0) {
+          if (u !== null && u.count === 0) findings.push({ kind: 'unused-rule', severity: 'low', namespace: p.namespace, policy: ref, rule: at, message: `admits none of the ${input.flows!.length} connections given (over a longer capture it may be used)` });
+          return;
+        }
+        // One finding per rule: a broad rule that admitted nothing is over-broad and unused at once.
         const base = `admits ${b.what.join(', ')}`;
         if (u === null) {
           findings.push({ kind: 'over-broad-rule', severity: b.severity, namespace: p.namespace, policy: ref, rule: at, message: `${base}; pass --flows to get the narrower rule that admits the same traffic` });
           return;
         }
         const narrower = u.count === 0 ? [] : narrowerRules(p, d, u.samples);
-        const used = u.count === 0 ? 'nothing was admitted by it: remove it' : `the ${u.count} connection${u.count === 1 ? '' : 's'} it admitted need only ${narrower.length} narrower rule${narrower.length === 1 ? '' : 's'}${u.count > u.samples.length ? ` (built from ${u.samples.length} of them)` : ''}`;
+        const world = d === 'ingress' && u.samples.some((f) => f.source.kind === 'external');
+        const used =
+          u.count === 0
+            ? `none of the ${input.flows!.length} connections given used it: remove it (over a longer capture it may be used)`
+            : `the ${u.count} connection${u.count === 1 ? '' : 's'} it admitted need only ${narrower.length} narrower rule${narrower.length === 1 ? '' : 's'}${u.count > u.samples.length ? ` (built from ${u.samples.length} of them)` : ''}${world ? '; clients outside the cluster used it, so the narrower rule keeps the world on those ports (a public entry point; pass --manifests to say which Service exposes it)' : ''}`;
         findings.push({ kind: 'over-broad-rule', severity: b.severity, namespace: p.namespace, policy: ref, rule: at, message: `${base}; ${used}`, narrower });
       });
     }
@@ -251,7 +302,23 @@ export function audit(input: AuditInput): AuditReport {
   }
 
   findings.sort((a, b) => rank(b.severity) - rank(a.severity) || (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0) || ((a.policy ?? '') < (b.policy ?? '') ? -1 : 1));
-  return { findings, policies: policies.length, namespaces: new Set([...podsByNs.keys(), ...policiesByNs.keys()]).size, pods: pods.length, flows: input.flows?.length ?? 0 };
+  return { findings, policies: policies.length, namespaces: new Set([...podsByNs.keys(), ...policiesByNs.keys()]).size, pods: [...podsByNs.values()].reduce((n, l) => n + l.length, 0), podSource, flows: input.flows?.length ?? 0, notes };
+}
+
+/**
+ * The public entry point an ingress rule serves, when the rule's peers are the world (no
+ * peers, or ipBlocks of /0) and its ports are the entry point's serving ports, on pods the
+ * policy selects.
+ */
+function publicEntryFor(p: NetworkPolicy, rule: PolicyRule, entries: readonly PublicEntryPoint[]): { ports: string; reason: string } | null {
+  if (rule.peers.some((x) => x.kind !== 'ipBlock' || !x.cidr.endsWith('/0'))) return null;
+  if (rule.ports.length === 0) return null;
+  for (const e of entries) {
+    if (e.namespace !== p.namespace || !selectorMatches(p.podSelector, e.labels)) continue;
+    const serves = rule.ports.every((q) => typeof q.port === 'number' && (q.endPort === null || q.endPort === q.port) && e.ports.some((s) => s.protocol === q.protocol && s.port === q.port));
+    if (serves) return { ports: rule.ports.map((q) => `${q.protocol}/${String(q.port)}`).join(', '), reason: e.reason };
+  }
+  return null;
 }
 
 /** `ns/wl → ns/wl:port/proto` of a flow, for messages. */

@@ -65,6 +65,8 @@ export interface ServiceFacts {
   readonly namespace: string;
   readonly name: string;
   readonly type: string;
+  /** `clusterIP: None`: each pod also has a name, `<pod>.<svc>.<ns>.svc…`. */
+  readonly headless: boolean;
   readonly selector: Labels;
   readonly ports: readonly ServicePort[];
 }
@@ -183,7 +185,33 @@ export function serviceFacts(o: Obj): ServiceFacts | null {
     const targetPort = validPort(t) ? t : typeof t === 'string' && t !== '' ? (/^\d+$/.test(t) ? Number(t) : t) : p['port'];
     ports.push({ name: str(p['name']), port: p['port'], targetPort, protocol: protocolOf(p['protocol']) });
   }
-  return { namespace: m.namespace, name: m.name, type: str(spec['type']) ?? 'ClusterIP', selector: stringRecord(spec['selector']), ports };
+  return { namespace: m.namespace, name: m.name, type: str(spec['type']) ?? 'ClusterIP', headless: spec['clusterIP'] === 'None', selector: stringRecord(spec['selector']), ports };
+}
+
+export interface IngressFacts {
+  readonly namespace: string;
+  readonly name: string;
+  /** Backend Services (same namespace) with the Service port each route names (number or name), null for every port. */
+  readonly backends: readonly { readonly service: string; readonly port: number | string | null }[];
+}
+
+/** A networking.k8s.io/v1 Ingress: the Services its rules and default backend route to. */
+export function ingressFacts(o: Obj): IngressFacts | null {
+  if (o['kind'] !== 'Ingress') return null;
+  const m = metadataOf(o);
+  if (m.name === null) return null;
+  const spec = isObj(o['spec']) ? o['spec'] : {};
+  const backends: { service: string; port: number | string | null }[] = [];
+  const add = (b: unknown): void => {
+    if (!isObj(b) || !isObj(b['service'])) return;
+    const service = str(b['service']['name']);
+    if (service === null) return;
+    const port = isObj(b['service']['port']) ? b['service']['port'] : {};
+    backends.push({ service, port: validPort(port['number']) ? port['number'] : str(port['name']) });
+  };
+  add(spec['defaultBackend']);
+  for (const r of list(spec['rules'])) if (isObj(r) && isObj(r['http'])) for (const p of list(r['http']['paths'])) if (isObj(p)) add(p['backend']);
+  return { namespace: m.namespace, name: m.name, backends };
 }
 
 export function configMapFacts(o: Obj): ConfigMapFacts | null {

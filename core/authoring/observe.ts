@@ -99,7 +99,7 @@ export class ObservationSet {
   }
 
   /** Learns from a flow already known to be a connection start (both sides, whichever node saw it). */
-  addConnection(flow: Flow, options?: { readonly externalSourceAs?: string }): void {
+  addConnection(flow: Flow, options?: { readonly externalSourceAs?: string; readonly externalSourceCidrs?: readonly string[] }): void {
     this.connections++;
     const l4 = flow.l4;
     const protocol = l4 !== null && POLICY_PROTOCOLS.has(l4.protocol) ? (l4.protocol as PolicyProtocol) : null;
@@ -107,7 +107,10 @@ export class ObservationSet {
     const src = this.#endpoint(flow.source);
     const dst = this.#endpoint(flow.destination);
     this.#side(flow, 'egress', flow.source, src, flow.destination, dst, flow.ip?.destination, protocol, port);
-    this.#side(flow, 'ingress', flow.destination, dst, flow.source, src, flow.ip?.source, protocol, port, options?.externalSourceAs);
+    // A declared public entry point: its ingress is from these networks (the world), not from the one address of a made-up flow.
+    const cidrs = options?.externalSourceCidrs;
+    if (cidrs !== undefined && flow.source.kind === 'external') for (const cidr of cidrs) this.#side(flow, 'ingress', flow.destination, dst, flow.source, src, flow.ip?.source, protocol, port, undefined, cidr);
+    else this.#side(flow, 'ingress', flow.destination, dst, flow.source, src, flow.ip?.source, protocol, port, options?.externalSourceAs);
     this.#represent(flow, protocol, port);
   }
 
@@ -139,6 +142,7 @@ export class ObservationSet {
     protocol: PolicyProtocol | null,
     port: number,
     externalAs?: string,
+    externalCidr?: string,
   ): void {
     if (self.kind === 'external') return; // no side (netpol.md rule 6)
     if (self.kind === 'reserved' && self.name !== 'init' && self.name !== 'unmanaged') return; // not a pod
@@ -154,6 +158,10 @@ export class ObservationSet {
       case 'external':
         if (externalAs !== undefined) {
           ref = { kind: 'any', what: externalAs };
+          break;
+        }
+        if (externalCidr !== undefined) {
+          ref = { kind: 'cidr', cidr: externalCidr };
           break;
         }
         if (peerIp === undefined || peerIp === '') return this.#unexpressible(`${direction} with an external peer without an IP`);

@@ -17,12 +17,16 @@ import { parseNetworkPolicy, type NetworkPolicy } from '../policy/index.js';
 import { contractDocument } from './contract-doc.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, type Labels, type WorkloadLabels } from './labels.js';
-import { dnsLabel, networkPolicy, NAMESPACE_NAME_LABEL, rulesFor, splitPolicies, type Manifest, type PeerNeed, type PortEntry, type Selector } from './manifests.js';
+import { comparePorts, dnsLabel, networkPolicy, NAMESPACE_NAME_LABEL, portManifest, rulesFor, splitPolicies, type Manifest, type PeerNeed, type PortEntry, type Selector } from './manifests.js';
 import { peerKey, type ObservationSet, type PeerRef, type SideEdge } from './observe.js';
 import { indexFlows, ruleUsage } from './rule-usage.js';
+import { WORLD_CIDRS, type PublicEntryPoint } from './from-manifests.js';
 import { flowEdge } from '../flow/index.js';
 
-/** Namespaces left out unless named with --namespaces: a short capture never shows all their traffic. */
+/**
+ * Namespaces never locked down unless asked with `lockSystemNamespaces`: their shared
+ * services (DNS above all) serve every namespace, and a short capture never shows all of it.
+ */
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
 
 export interface SuggestOptions {
@@ -34,6 +38,14 @@ export interface SuggestOptions {
   /** Extra pod label sets per workload (from --pods), so selectors also match pods the capture missed. */
   readonly podLabelSets?: ReadonlyMap<string, readonly Labels[]>;
   readonly monitor?: string;
+  /** Also write policies for system namespaces (SYSTEM_NAMESPACES) in scope; their DNS servers keep serving every namespace. */
+  readonly lockSystemNamespaces?: boolean;
+  /**
+   * Workloads the world reaches (LoadBalancer/NodePort Services, from --manifests): their
+   * ingress from external addresses on the serving ports is the world (0.0.0.0/0, ::/0), not
+   * the addresses one capture happened to show, which would lock the public out.
+   */
+  readonly publicEntryPoints?: readonly PublicEntryPoint[];
   /**
    * Off by default (/32 per address, nothing guessed): with a prefix length (IPv4, 8..31), the
    * external peers of one workload's side that share a network of that size, two or more of
@@ -69,6 +81,27 @@ function aggregateExternal(edges: readonly SideEdge[], prefix: number): SideEdge
     if (net === null || (members.get(`${e.self}\u0000${e.direction}\u0000${net}`)?.size ?? 0) < 2) return e;
     return { ...e, peer: { kind: 'cidr', cidr: net } };
   });
+}
+
+/** Ingress from external addresses on a public entry point's serving ports → from the world. */
+function worldForPublic(edges: readonly SideEdge[], entries: readonly PublicEntryPoint[]): SideEdge[] {
+  if (entries.length === 0) return [...edges];
+  const serving = new Set(entries.flatMap((e) => e.ports.map((p) => `${e.workload}|${p.protocol}/${p.port}`)));
+  const out: SideEdge[] = [];
+  const seen = new Set<string>();
+  for (const e of edges) {
+    if (e.direction !== 'ingress' || e.peer.kind !== 'cidr' || !serving.has(`${e.self}|${e.protocol}/${e.port}`)) {
+      out.push(e);
+      continue;
+    }
+    for (const cidr of WORLD_CIDRS) {
+      const k = `${e.self}|${e.protocol}/${e.port}|${cidr}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push({ ...e, peer: { kind: 'cidr', cidr } });
+    }
+  }
+  return out;
 }
 
 export interface SuggestReport {
@@ -116,22 +149,38 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
     return err([{ path: 'flows', message: `more than ${obs.edges.size} distinct edges (${obs.edgeOverflow} connection sides beyond that): too many for one contract; narrow it with --namespaces` }]);
   }
   const observedNs = [...new Set([...obs.workloads.values()].filter((w) => w.hasSide).map((w) => w.namespace))].sort(cmp);
-  let scope: string[];
-  if (options.namespaces != null && options.namespaces.length > 0) scope = [...new Set(options.namespaces)].sort(cmp);
-  else {
-    scope = observedNs.filter((n) => !SYSTEM_NAMESPACES.includes(n));
-    const left = observedNs.filter((n) => SYSTEM_NAMESPACES.includes(n));
-    if (left.length > 0) notes.push(`left out ${left.join(', ')} (system namespaces; name them with --namespaces to include them)`);
+  const explicit = options.namespaces != null && options.namespaces.length > 0;
+  const requested = explicit ? [...new Set(options.namespaces)].sort(cmp) : observedNs;
+  const system = requested.filter((n) => SYSTEM_NAMESPACES.includes(n));
+  const scope = options.lockSystemNamespaces === true ? requested : requested.filter((n) => !SYSTEM_NAMESPACES.includes(n));
+  // Unasked, a system namespace is worth a note only when its own pods were seen doing more
+  // than answering DNS (the kube-dns peer every suggestion has is no news).
+  const dnsServers = new Set([...obs.edges.values()].flatMap((e) => (e.dns && e.peer.kind === 'workload' ? [e.peer.workload] : [])));
+  const busy = new Set([...obs.edges.values()].filter((e) => !(e.direction === 'ingress' && dnsServers.has(e.self))).map((e) => e.namespace));
+  const mention = explicit ? system : system.filter((n) => busy.has(n));
+  if (mention.length > 0 && options.lockSystemNamespaces !== true) {
+    const names = mention.join(', ');
+    const why = 'system namespaces run shared services (DNS) for every namespace, and locking them down breaks the cluster when any of it is missing';
+    notes.push(explicit ? `${names} ${mention.length === 1 ? 'is' : 'are'} not locked down: ${why}; pass --lock-system-namespaces to write policies for ${mention.length === 1 ? 'it' : 'them'} anyway` : `left out ${names}: ${why} (--lock-system-namespaces writes policies for them anyway)`);
   }
   if (scope.length === 0) {
     return err([
       {
         path: 'flows',
-        message: `no connection start of a pod outside ${SYSTEM_NAMESPACES.join(', ')} was seen (${obs.connections} connection starts, ${obs.skipped} other flows): nothing to suggest; name namespaces with --namespaces to lock them down anyway`,
+        message: `no connection start of a pod outside ${SYSTEM_NAMESPACES.join(', ')} was seen (${obs.connections} connection starts, ${obs.skipped} other flows): nothing to suggest`,
       },
     ]);
   }
-  for (const n of scope) if (!observedNs.includes(n)) notes.push(`namespace ${n}: no traffic of its pods was seen; it gets only a default-deny`);
+  // A namespace nothing was seen of would get a lone default-deny: every pod in it cut off, DNS included.
+  const unseen = scope.filter((n) => !observedNs.includes(n));
+  if (unseen.length > 0) {
+    return err(
+      unseen.map((n) => ({
+        path: `namespace ${n}`,
+        message: `no workload of it was seen or found in the manifests, so its policies would be a lone default-deny that cuts off every pod in it, DNS included (workloads were found in ${observedNs.filter((n) => !SYSTEM_NAMESPACES.includes(n)).join(', ') || 'no namespace'}; for manifests without metadata.namespace, say where they run with --namespace ${n})`,
+      })),
+    );
+  }
   const inScope = new Set(scope);
 
   const workloadLabels: WorkloadLabels[] = [...obs.workloads.values()].map((w) => {
@@ -141,9 +190,20 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
   });
   const selectors = chooseSelectors(workloadLabels);
   const selectorOf = (w: string): Selector => selectors.get(w) ?? {};
-  for (const [w, sel] of [...selectors.entries()].sort(([a], [b]) => cmp(a, b))) {
-    const ns = w.slice(0, w.indexOf('/'));
-    if (Object.keys(sel).length === 0 && inScope.has(ns)) notes.push(`${w}: its pods share no stable label, so its rules select every pod of ${ns}`);
+  // A workload without a stable label cannot be named alone: a rule for it, or naming it as a
+  // peer, would open every pod of its namespace. Refuse rather than widen.
+  const unnamed = new Set<string>();
+  for (const e of obs.edges.values()) {
+    if (!inScope.has(e.namespace)) continue;
+    for (const w of [e.self, ...(e.peer.kind === 'workload' ? [e.peer.workload] : [])]) if (Object.keys(selectorOf(w)).length === 0) unnamed.add(w);
+  }
+  if (unnamed.size > 0) {
+    return err(
+      [...unnamed].sort(cmp).map((w) => {
+        const ns = w.slice(0, w.indexOf('/'));
+        return { path: w, message: `its pods share no stable label, so a rule naming them would select every pod of ${ns}: give them an app label (app or app.kubernetes.io/name), or leave ${ns} out with --namespaces` };
+      }),
+    );
   }
 
   const edgesBySelf = new Map<string, SideEdge[]>();
@@ -152,7 +212,7 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
   if (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 8 && prefix <= 31)) {
     return err([{ path: 'externalPrefix', message: `expected a prefix length from 8 to 31, got ${prefix}` }]);
   }
-  const allEdges = prefix === undefined ? [...obs.edges.values()] : aggregateExternal([...obs.edges.values()], prefix);
+  const allEdges = worldForPublic(prefix === undefined ? [...obs.edges.values()] : aggregateExternal([...obs.edges.values()], prefix), options.publicEntryPoints ?? []);
   if (prefix !== undefined) notes.push(`external peers of one workload sharing a /${prefix} are one ipBlock (--external-prefix): addresses not seen in the capture are admitted too`);
   for (const e of allEdges) {
     if (!inScope.has(e.namespace)) continue;
@@ -166,6 +226,21 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
     list.push(e);
     edgesBySelf.set(e.self, list);
     if (e.peer.kind === 'any') notes.push(`${e.self}: ${e.direction} with ${e.peer.what} on ${e.protocol ?? 'any protocol'}${e.protocol === null ? '' : `/${e.port}`} needs a rule without peers (no selector or ipBlock names it): review it`);
+  }
+
+  // DNS servers in scope (only with lockSystemNamespaces): every namespace resolves through
+  // them on UDP and TCP, and they ask upstream resolvers wherever those are.
+  const servedDns = new Map<string, Set<number>>();
+  for (const e of allEdges) {
+    if (!e.dns || e.peer.kind !== 'workload' || !inScope.has(e.peer.namespace)) continue;
+    const ports = servedDns.get(e.peer.workload) ?? new Set<number>();
+    ports.add(e.port);
+    servedDns.set(e.peer.workload, ports);
+  }
+  const declared = new Set<string>();
+  for (const [self, list] of edgesBySelf) {
+    const ports = servedDns.get(self);
+    if (ports !== undefined) edgesBySelf.set(self, list.filter((e) => !(e.direction === 'ingress' && (e.protocol === 'UDP' || e.protocol === 'TCP') && ports.has(e.port))));
   }
 
   const policies: Manifest[] = [];
@@ -183,6 +258,27 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
       ]);
       const egress = rulesFor('egress', servers.map((peer) => ({ peer, ports: entries })), ns, selectorOf);
       policies.push(networkPolicy(ns, 'allow-dns', {}, { egress }));
+    }
+    for (const [server, ports] of [...servedDns.entries()].filter(([w]) => w.startsWith(`${ns}/`)).sort(([a], [b]) => cmp(a, b))) {
+      let name = 'dns-server';
+      while (used.has(name)) name = dnsLabel(`${name}-${server.slice(ns.length + 1)}`);
+      used.add(name);
+      declared.add(`${ns}/${name}`);
+      const served: PortEntry[] = [...ports].sort((a, b) => a - b).flatMap((port) => [
+        { protocol: 'UDP' as const, port },
+        { protocol: 'TCP' as const, port },
+      ]);
+      const upstream: PortEntry[] = [
+        { protocol: 'UDP', port: 53 },
+        { protocol: 'TCP', port: 53 },
+      ];
+      policies.push(
+        networkPolicy(ns, name, selectorOf(server), {
+          ingress: [{ from: [{ namespaceSelector: {} }], ports: [...served].sort(comparePorts).map(portManifest) }],
+          egress: [{ ports: upstream.sort(comparePorts).map(portManifest) }],
+        }),
+      );
+      notes.push(`${server}: serves DNS to every namespace, so it admits UDP and TCP ${[...ports].join(', ')} from any namespace and may ask upstream resolvers anywhere on port 53; its other traffic (the API server) is allowed only if the capture shows it`);
     }
     const selves = [...edgesBySelf.keys()].filter((k) => k.startsWith(`${ns}/`)).sort(cmp);
     for (const self of selves) {
@@ -226,7 +322,8 @@ export function suggestFromObservations(obs: ObservationSet, options: SuggestOpt
     }
   }
   const usage = ruleUsage(parsed, indexFlows(obs.representatives.values()), 1);
-  for (const u of usage) if (u.count === 0) problems.push({ path: `${u.policy} ${u.direction}[${u.index}]`, message: 'the suggested rule admits no observed connection; this is a bug' });
+  // Declared rules (a DNS server's) serve what the capture may not show: exempt from "admits something".
+  for (const u of usage) if (u.count === 0 && !declared.has(u.policy)) problems.push({ path: `${u.policy} ${u.direction}[${u.index}]`, message: 'the suggested rule admits no observed connection; this is a bug' });
   if (problems.length > 0) return err(problems);
 
   const name = options.name ?? 'suggested';

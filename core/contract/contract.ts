@@ -44,7 +44,12 @@ export interface Gates {
 export interface Rollback {
   /** In an enforced stage, real policy drops per minute above this roll back (null: never). */
   readonly maxActualDeniesPerMinute: number | null;
+  /** Where a rollback goes: `monitor` (stop enforcing at once) or `previous` (one stage back). */
+  readonly to: RollbackTarget;
 }
+
+export const ROLLBACK_TARGETS = ['monitor', 'previous'] as const;
+export type RollbackTarget = (typeof ROLLBACK_TARGETS)[number];
 
 export type AdvanceMode = 'auto' | 'manual';
 

@@ -35,6 +35,8 @@ export const DEFAULT_GATES: Gates = Object.freeze({
 export const DEFAULT_ROLLBACK: Rollback = Object.freeze({
   /** A handful of real drops per minute can be an attacker or a stale client; a spike rolls back. */
   maxActualDeniesPerMinute: 10,
+  /** As Argo Rollouts and Flagger abort to stable: real denies stop all enforcement at once. */
+  to: 'monitor',
 });
 
 export const DEFAULT_ADVANCE: AdvanceMode = 'auto';

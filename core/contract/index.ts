@@ -6,3 +6,5 @@ export * from './parse.js';
 export * from './to-json.js';
 export * from './limits.js';
 export * from './status.js';
+export * from './unknown-fields.js';
+export * from './actions.js';

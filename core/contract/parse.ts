@@ -23,9 +23,11 @@ import {
   type Problem,
 } from '../common/index.js';
 import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../policy/index.js';
-import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RolloutStrategy, Stage } from './contract.js';
+import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RollbackTarget, RolloutStrategy, Stage } from './contract.js';
+import { ROLLBACK_TARGETS } from './contract.js';
 import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
 import { CONTRACT_LIMITS, checkPolicyLimits } from './limits.js';
+import { unknownNetworkPolicyFields } from './unknown-fields.js';
 
 const STRATEGIES: readonly RolloutStrategy[] = ['percent', 'namespaces'];
 const ADVANCE_MODES: readonly AdvanceMode[] = ['auto', 'manual'];
@@ -34,7 +36,7 @@ const SPEC_KEYS = ['policies', 'rollout', 'gates', 'rollback', 'advance'];
 const ROLLOUT_KEYS = ['strategy', 'stages'];
 const STAGE_KEYS = ['name', 'minDuration', 'percent', 'namespaces'];
 const GATE_KEYS = ['minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'maxNewlyAllowed', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge', 'historyWindow', 'minWorkloadCoverage', 'maxInconclusive'];
-const ROLLBACK_KEYS = ['maxActualDeniesPerMinute'];
+const ROLLBACK_KEYS = ['maxActualDeniesPerMinute', 'to'];
 
 /** Parses a RampContract object (as loaded from YAML/JSON or read from the API server). */
 export function parseContract(raw: unknown): Result<Contract, Problem[]> {
@@ -132,7 +134,9 @@ function readPolicies(
       return;
     }
     seen.set(ref, i);
-    parsed.push(result.value);
+    // Unknown fields warn (the API server drops them): a misspelt field changes the policy's meaning.
+    const unknown = unknownNetworkPolicyFields(item, itemPath);
+    parsed.push(unknown.length === 0 ? result.value : { ...result.value, warnings: [...(result.value.warnings ?? []), ...unknown] });
   });
   return { raw: value as readonly unknown[], parsed };
 }
@@ -409,8 +413,16 @@ function readRollback(sink: ProblemSink, value: unknown): Rollback | undefined {
     maxActualDeniesPerMinute: orDefaultNullable(rollback['maxActualDeniesPerMinute'], DEFAULT_ROLLBACK.maxActualDeniesPerMinute, (v) =>
       readNumber(sink, v, childPath(path, 'maxActualDeniesPerMinute'), { min: 0, integer: false }),
     ),
+    to: readRollbackTarget(sink, rollback['to'], childPath(path, 'to')),
   };
   return sink.problems.length > before ? undefined : result;
+}
+
+function readRollbackTarget(sink: ProblemSink, value: unknown, path: string): RollbackTarget {
+  if (value === undefined || value === null) return DEFAULT_ROLLBACK.to;
+  const found = ROLLBACK_TARGETS.find((t) => t === value);
+  if (found === undefined) sink.add(path, `expected one of ${ROLLBACK_TARGETS.join(', ')}, got ${JSON.stringify(value)}`);
+  return found ?? DEFAULT_ROLLBACK.to;
 }
 
 // A field left out (or null) takes its default. A bad value has been reported by `read`;

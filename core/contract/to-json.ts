@@ -29,7 +29,7 @@ export interface ContractSpecJson {
     minWorkloadCoverage: number;
     maxInconclusive: string | null;
   };
-  rollback: { maxActualDeniesPerMinute: number | null };
+  rollback: { maxActualDeniesPerMinute: number | null; to: ContractSpec['rollback']['to'] };
   advance: ContractSpec['advance'];
 }
 
@@ -70,7 +70,7 @@ export function contractSpecToJson(spec: ContractSpec): ContractSpecJson {
       minWorkloadCoverage: spec.gates.minWorkloadCoverage,
       maxInconclusive: spec.gates.maxInconclusiveMs === null ? null : formatDaysDurationMs(spec.gates.maxInconclusiveMs),
     },
-    rollback: { maxActualDeniesPerMinute: spec.rollback.maxActualDeniesPerMinute },
+    rollback: { maxActualDeniesPerMinute: spec.rollback.maxActualDeniesPerMinute, to: spec.rollback.to },
     advance: spec.advance,
   };
 }

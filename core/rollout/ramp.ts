@@ -59,7 +59,7 @@ export function reconcileStep(state: RampState, contract: Contract, a: StageAsse
   // Real denies roll back from any phase of an enforced stage (safety before an operator's pause).
   if (a.decision === 'rollback' && stage && isEnforced(stage) && state.stageIndex > 0) {
     return {
-      next: { ...state, stageIndex: state.stageIndex - 1, phase: 'RolledBack', stageEnteredAtMs: nowMs, pausedFrom: null },
+      next: { ...state, stageIndex: rollbackTarget(state, contract), phase: 'RolledBack', stageEnteredAtMs: nowMs, pausedFrom: null },
       transition: { kind: 'reconcile', decision: 'rollback', reasons: a.reasons, actor: 'auto' },
     };
   }
@@ -79,6 +79,14 @@ function advance(state: RampState, lastStage: number, nowMs: number, transition:
     return { next: { ...state, phase: 'Complete', pausedFrom: null }, transition };
   }
   return { next: { ...state, stageIndex: state.stageIndex + 1, phase: 'Observing', stageEnteredAtMs: nowMs, pausedFrom: null }, transition };
+}
+
+/**
+ * The stage a rollback lands on (spec.rollback.to): monitor (stage 0: nothing enforced, at
+ * once, while real denies go on) or the previous stage.
+ */
+export function rollbackTarget(state: RampState, contract: Contract): number {
+  return contract.spec.rollback.to === 'previous' ? Math.max(0, state.stageIndex - 1) : 0;
 }
 
 export type OperatorAction = 'approve' | 'pause' | 'resume' | 'rollback';
@@ -117,7 +125,7 @@ export function applyAction(
       return {
         ok: true,
         step: {
-          next: { ...state, stageIndex: state.stageIndex - 1, phase: 'RolledBack', stageEnteredAtMs: nowMs, pausedFrom: null },
+          next: { ...state, stageIndex: rollbackTarget(state, contract), phase: 'RolledBack', stageEnteredAtMs: nowMs, pausedFrom: null },
           transition: { kind: 'rollback', decision: 'rollback', reasons: why(`rolled back by ${actor}`), actor },
         },
       };

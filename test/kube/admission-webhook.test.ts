@@ -7,7 +7,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -16,6 +15,7 @@ import { loadControlplaneConfig } from '../../controlplane/config/config.js';
 import { startControlplane, type ControlplaneHandle } from '../../controlplane/main.js';
 import { createJsonLogger } from '../../io/json-logger.js';
 import { loadKubeConfig } from '../support/kube/client.js';
+import { rawPost } from '../support/kube/raw-post.js';
 import { aPeer, anEdge } from '../support/map-builders.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -32,33 +32,9 @@ interface Answer {
 }
 
 /** Creates a NetworkPolicy over raw HTTPS, as kubectl does, to read the Warning headers. */
-async function createPolicy(config: KubeConfig, namespace: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}, dryRun = false): Promise<Answer> {
-  const server = new URL(config.getCurrentCluster()!.server);
-  const options: https.RequestOptions = {
-    host: server.hostname,
-    port: server.port,
-    method: 'POST',
-    path: `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies${dryRun ? '?dryRun=All' : ''}`,
-    headers: { 'content-type': 'application/json' },
-  };
-  await config.applyToHTTPSOptions(options);
-  const body = JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace, labels }, spec });
-  return new Promise((resolve, reject) => {
-    const req = https.request(options, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        const raw = res.headers['warning'];
-        const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-        // RFC 7234 warning: `299 - "text"`; several may be folded into one header with commas.
-        const warnings = list.flatMap((h) => [...h.matchAll(/299 - "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1')));
-        resolve({ status: res.statusCode ?? 0, warnings, body: JSON.parse(text) as Answer['body'] });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+function createPolicy(config: KubeConfig, namespace: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}, dryRun = false): Promise<Answer> {
+  const body = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace, labels }, spec };
+  return rawPost<Answer['body']>(config, `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies${dryRun ? '?dryRun=All' : ''}`, body);
 }
 
 const DENY_INGRESS = { podSelector: {}, policyTypes: ['Ingress'] };

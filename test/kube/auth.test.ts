@@ -9,12 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KubeAuthorizer, REVIEW_CACHE } from '../../controlplane/access/kube-authorizer.js';
 import { createJsonLogger } from '../../io/json-logger.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
+import { RampartGrants } from '../support/kube/grants.js';
 import { contractBody, createContract, deleteContract, ensureNamespace } from '../support/kube/contracts.js';
 import { CollectorClient } from '../support/collector-client.js';
 import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
@@ -28,22 +29,14 @@ const dir = mkdtempSync(join(tmpdir(), 'rampart-auth-'));
 const FILE_TOKEN = 'file-token-auth-test';
 let cp: ControlplaneProcess;
 const clients: CollectorClient[] = [];
-const roles: string[] = [];
 
 async function token(sa: string, audiences: string[]): Promise<string> {
   const res = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name: sa, namespace, body: { spec: { audiences, expirationSeconds: 600 } } });
   return res.status!.token;
 }
 
-async function grant(sa: string, rules: { resources: string[]; verbs: string[] }[]): Promise<void> {
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  const name = `${namespace}-${sa}`;
-  roles.push(name);
-  await rbac.createClusterRole({ body: { metadata: { name }, rules: rules.map((r) => ({ apiGroups: ['rampart.dev'], ...r })) } });
-  await rbac.createClusterRoleBinding({
-    body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace }] },
-  });
-}
+const grants = new RampartGrants(admin, namespace);
+const grant = (sa: string, rules: { resources: string[]; verbs: string[] }[]): Promise<void> => grants.grant(sa, rules);
 
 const get = (path: string, bearer?: string): Promise<Response> => fetch(`${cp.base}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
 const post = (path: string, bearer: string): Promise<Response> => fetch(`${cp.base}${path}`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${bearer}` } });
@@ -75,11 +68,7 @@ afterAll(async () => {
   for (const c of clients) c.close();
   await cp?.stop();
   await deleteContract(admin, contract);
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  for (const name of roles) {
-    await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
-    await rbac.deleteClusterRole({ name }).catch(() => undefined);
-  }
+  await grants.removeAll();
   rmSync(dir, { recursive: true, force: true });
 });
 

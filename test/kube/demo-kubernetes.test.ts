@@ -160,7 +160,8 @@ describe('rampart demo --kubernetes', () => {
     await waitFor(async () => ((await status(CONTRACT)).conditions ?? []).find((c) => c.type === 'Applied')?.status === 'True', { timeoutMs: 10_000, what: 'Applied True at Complete' });
 
     // The new caller: its SYNs are dropped by the real policies, counted as actual denies, and
-    // the ramp rolls back, putting the enrollment requirement and the ownerReference back.
+    // the ramp rolls back in one step to monitor (spec.rollback.to defaults to monitor): what
+    // the contract applied is removed at once.
     const rolledBack = await waitFor(
       async () => {
         const s = await status(CONTRACT);
@@ -170,7 +171,9 @@ describe('rampart demo --kubernetes', () => {
     );
     const rollback = (rolledBack.history ?? []).find((h) => h.decision === 'rollback');
     expect(rollback?.reasons?.join(' ')).toContain('shop/price-scraper → shop/catalog:8080/TCP');
-    await waitFor(async () => (await seen()).policies.every((p) => (p.metadata.ownerReferences ?? []).length === 1), { timeoutMs: 10_000, what: 'the rolled-back stage applied' });
+    expect(rollback).toMatchObject({ from: 'full', to: 'monitor', phase: 'RolledBack' });
+    expect(rolledBack.stage?.name).toBe('monitor');
+    await waitFor(async () => (await seen()).policies.length === 0, { timeoutMs: 10_000, what: 'the rollback to monitor to remove the applied policies' });
 
     // payments-lockdown never left monitor: held for its CronJob (a real batch/v1 object), then
     // Blocked by the job's run (40-100 s after the start) with the edge named; nothing applied.

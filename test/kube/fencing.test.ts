@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { auditLogPath } from '../support/kube/apiserver.js';
 import { installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { contractBody, createContract, deleteContract, ensureNamespace, getContract } from '../support/kube/contracts.js';
 import { CollectorClient } from '../support/collector-client.js';
@@ -18,7 +19,7 @@ import { startControlplaneProcess, type ControlplaneProcess } from '../support/c
 import { waitFor } from '../support/wait-for.js';
 
 const kubeconfig = inject('kubeconfig');
-const auditLog = inject('kubeAuditLog');
+const auditLog = auditLogPath(kubeconfig);
 const admin: KubeConfig = loadKubeConfig(kubeconfig);
 const namespace = uniqueName('fence');
 const contract = uniqueName('fenced');

@@ -1,13 +1,15 @@
 /**
  * What `suggest` and `fix` write is accepted by the real API server as a RampContract (the CRD
  * schema and its CEL bounds), for a simulated cluster's traffic, the demo's Blocked contract
- * with its fix appended, and a large suggestion split to the CRD's per-direction bounds.
+ * with its fix appended, a large suggestion split to the CRD's per-direction bounds, and the
+ * suggestion from test/fixtures/apps/mall's manifests (world ipBlocks, a headless StatefulSet,
+ * CronJobs), created with strict field validation so nothing suggest writes is pruned.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse } from 'yaml';
-import { ObservationSet, smallestFix, suggestFromObservations } from '../../core/authoring/index.js';
+import { parse, parseAllDocuments } from 'yaml';
+import { inferFromManifests, ObservationSet, smallestFix, suggestFromObservations } from '../../core/authoring/index.js';
 import { parseContract } from '../../core/contract/index.js';
 import { ConnectionTracker, parseHubbleLine, type Flow } from '../../core/flow/index.js';
 import { createEvaluator } from '../../core/policy/index.js';
@@ -50,6 +52,19 @@ describe('suggested contracts on the real API server', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.error));
     const stored = (await create(r.value.contract)) as { spec: { policies: unknown[] } };
     expect(stored.spec.policies).toHaveLength(r.value.policies.length);
+  });
+
+  it('accepts the suggestion from the mall app manifests, every field kept', async () => {
+    const dir = join(import.meta.dirname, '..', 'fixtures', 'apps', 'mall', 'manifests');
+    const objects = readdirSync(dir)
+      .sort()
+      .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Record<string, unknown>));
+    const obs = new ObservationSet();
+    const inferred = inferFromManifests(objects, obs);
+    const r = suggestFromObservations(obs, { name: uniqueName('mall'), controllerSelectors: inferred.controllerSelectors });
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    const stored = (await api.createClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, body: r.value.contract, fieldValidation: 'Strict' })) as { spec: { policies: unknown[] } };
+    expect(stored.spec.policies).toEqual(r.value.policies);
   });
 
   it('accepts the demo Blocked contract with its fix appended', async () => {

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../wait-for.js';
 
@@ -30,13 +30,12 @@ export interface KubeApiServer {
   readonly startupMs: number;
   /** Temp dir with certificates, logs and etcd data; removed by stop(). */
   readonly dir: string;
-  /**
-   * The API server's audit log (JSON lines, level Metadata, every request but get, list and
-   * watch): who wrote what, when, with what answer. Tests read it to prove a replica wrote
-   * nothing (fencing).
-   */
-  readonly auditLogPath: string;
   stop(): Promise<void>;
+}
+
+/** The API server's audit log (JSON lines: writes to Rampart's resources, metadata level), from the kubeconfig's path. */
+export function auditLogPath(kubeconfigPath: string): string {
+  return join(dirname(kubeconfigPath), 'audit.log');
 }
 
 export interface StartOptions {
@@ -158,10 +157,19 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
     const adminToken = `admin-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
     await writeFile(join(dir, 'tokens.csv'), `${adminToken},rampart-test-admin,uid-admin,"system:masters"\n`);
     await mkdir(join(dir, 'etcd'), { mode: 0o700 });
-    // Writes only (reads would swamp it): enough to tell which user changed what, and when.
+    // An audit log of the writes Rampart makes (metadata only), beside the kubeconfig: tests
+    // read who wrote what, with which User-Agent (auditLogPath).
     await writeFile(
-      join(dir, 'audit-policy.yaml'),
-      'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: None\n    verbs: [get, list, watch]\n  - level: Metadata\n',
+      join(dir, 'audit-policy.json'),
+      JSON.stringify({
+        apiVersion: 'audit.k8s.io/v1',
+        kind: 'Policy',
+        omitStages: ['RequestReceived'],
+        rules: [
+          { level: 'Metadata', verbs: ['create', 'update', 'patch', 'delete'], resources: [{ group: 'rampart.dev' }, { group: 'coordination.k8s.io' }, { group: 'networking.k8s.io' }, { group: 'events.k8s.io' }] },
+          { level: 'None' },
+        ],
+      }),
     );
 
     const etcdClient = await freePort();
@@ -203,10 +211,9 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
         '--endpoint-reconciler-type=none',
         '--enable-priority-and-fairness=false',
         '--profiling=false',
-        `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
-        `--audit-log-path=${join(dir, 'audit.log')}`,
-        '--audit-log-format=json',
-        '--audit-log-mode=blocking',
+        `--audit-policy-file=${join(dir, 'audit-policy.json')}`,
+        `--audit-log-path=${auditLogPath(join(dir, 'kubeconfig'))}`,
+        '--audit-log-maxsize=200',
         '--v=1',
       ],
       join(dir, 'apiserver.log'),
@@ -247,7 +254,7 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
       }),
       { mode: 0o600 },
     );
-    return { url, kubeconfigPath, adminToken, caPem, startupMs: Math.round(performance.now() - started), dir, auditLogPath: join(dir, 'audit.log'), stop };
+    return { url, kubeconfigPath, adminToken, caPem, startupMs: Math.round(performance.now() - started), dir, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds (once per machine) the kube-apiserver, kube-controller-manager and etcd binaries the
+# Builds (once per machine) the kube-apiserver, kube-controller-manager, kubectl and etcd binaries the
 # `kube` test project runs against, from pinned upstream Go modules fetched through the Go module proxy, and caches
 # them outside the repository. Prints the cache directory on the last line of stdout.
 #
@@ -117,12 +117,18 @@ if [[ ! -x "$OUT/etcd" ]]; then
     built=1
   fi
 fi
-for cmd in kube-apiserver kube-controller-manager; do
+# kubectl too: the kube tests drive the real client (kubectl wait, plugin discovery) at the
+# same version as the server.
+for cmd in kube-apiserver kube-controller-manager kubectl; do
   if [[ ! -x "$OUT/$cmd" ]]; then
     build_kube "$cmd"
     built=1
   fi
-  "$OUT/$cmd" --version >/dev/null 2>&1 || fail "$OUT/$cmd does not run"
+  if [[ "$cmd" == kubectl ]]; then
+    "$OUT/$cmd" version --client >/dev/null 2>&1 || fail "$OUT/$cmd does not run"
+  else
+    "$OUT/$cmd" --version >/dev/null 2>&1 || fail "$OUT/$cmd does not run"
+  fi
 done
 "$OUT/etcd" --version >/dev/null 2>&1 || fail "$OUT/etcd does not run"
 

@@ -16,8 +16,6 @@ declare module 'vitest' {
     kubeconfig: string;
     /** Where build.sh put the binaries (kube-controller-manager for tests that need GC). */
     kubeBinDir: string;
-    /** The test API server's audit log (JSON lines, writes only; see apiserver.ts). */
-    kubeAuditLog: string;
   }
 }
 
@@ -42,6 +40,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.stderr.write(`kube: API server ${server.url} ready in ${server.startupMs} ms (binaries in ${binDir})\n`);
   project.provide('kubeconfig', server.kubeconfigPath);
   project.provide('kubeBinDir', binDir);
-  project.provide('kubeAuditLog', server.auditLogPath);
   return () => server.stop();
 }

@@ -13,6 +13,7 @@ describe('loadControlplaneConfig', () => {
         workloads: null,
         grpcListen: '0.0.0.0:9967',
         grpcTls: null,
+        grpcTlsSecret: null,
         httpListen: { host: '0.0.0.0', port: 9968 },
         tokenFile: null,
         openReads: false,
@@ -27,8 +28,29 @@ describe('loadControlplaneConfig', () => {
         webhook: null,
         kubeconfig: null,
         kubernetes: null,
+        notify: [],
       },
     });
+  });
+
+  it('takes --grpc-tls-secret in Kubernetes mode only, and not beside certificate files', () => {
+    expect(loadControlplaneConfig(['--kubernetes', '--grpc-tls-secret', 'rampart-controlplane-tls'], {})).toMatchObject({ ok: true, value: { grpcTlsSecret: 'rampart-controlplane-tls' } });
+    const fileMode = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--grpc-tls-secret', 'x'], {});
+    expect(fileMode.ok ? [] : fileMode.error.map((p) => `${p.path}: ${p.message}`)).toEqual(['--grpc-tls-secret: only with --kubernetes: the certificate is kept in a Secret']);
+    const both = loadControlplaneConfig(['--kubernetes', '--grpc-tls-secret', 'x', '--grpc-tls-cert', 'c', '--grpc-tls-key', 'k'], {});
+    expect(both.ok ? [] : both.error.map((p) => p.path)).toEqual(['--grpc-tls-secret']);
+  });
+
+  it('reads --notify (repeatable), else NOTIFY_URLS, and names a bad URL', () => {
+    const r = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--notify', 'https://events.example/hook', '--notify=https://hooks.slack.com/services/T/B/x'], {});
+    expect(r.ok && r.value.notify).toEqual([
+      { url: 'https://events.example/hook', format: 'cloudevents', label: 'https://events.example' },
+      { url: 'https://hooks.slack.com/services/T/B/x', format: 'slack', label: 'https://hooks.slack.com' },
+    ]);
+    const fromEnv = loadControlplaneConfig(['--contracts', 'c', '--state', 's'], { NOTIFY_URLS: 'http://a.example/x  slack+http://b.example/y' });
+    expect(fromEnv.ok && fromEnv.value.notify.map((t) => t.format)).toEqual(['cloudevents', 'slack']);
+    const bad = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--notify', 'mailto:ops@example.com'], {});
+    expect(bad.ok ? [] : bad.error.map((p) => `${p.path}: ${p.message}`)).toEqual(['--notify: expected an http(s) URL, got "mailto:ops@example.com"']);
   });
 
   it('reads the traffic map and webhook flags, and says what is missing', () => {

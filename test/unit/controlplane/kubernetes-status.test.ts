@@ -113,6 +113,19 @@ describe('Kubernetes status', () => {
     expect(progressing(paused).lastTransitionTime).toBe(new Date(clock.nowMs()).toISOString());
     expect(paused.conditions!.find((c) => c.type === 'Applied')).toMatchObject({ status: 'Unknown', reason: 'Applying' });
   });
+
+  it('sets exactly one of the kstatus conditions Ready, Reconciling, Stalled, with observedGeneration', () => {
+    const clock = new FakeClock();
+    const t = replica(clock);
+    t.r.reconcileAll();
+    const kstatus = (s: ContractStatus) => Object.fromEntries(s.conditions!.filter((c) => ['Ready', 'Reconciling', 'Stalled'].includes(c.type)).map((c) => [c.type, `${c.status}/${c.reason}`]));
+    const observing = status(t, clock);
+    expect(kstatus(observing)).toEqual({ Ready: 'False/Observing', Reconciling: 'True/Observing', Stalled: 'False/Observing' });
+    expect(observing.conditions!.every((c) => c.observedGeneration === 3)).toBe(true);
+    t.r.act(contract.name, 'pause', 'alice', null);
+    // A paused ramp is not finished: kstatus must not call it Current.
+    expect(kstatus(status(t, clock, observing))).toEqual({ Ready: 'False/Paused', Reconciling: 'True/Paused', Stalled: 'False/Paused' });
+  });
 });
 
 describe('Kubernetes status: enough evidence', () => {

@@ -81,11 +81,15 @@ describe('loadPolicyManifests', () => {
     );
   });
 
-  it('a missing namespace is a warning and defaults to "default"', async () => {
-    const path = file('nons.yaml', 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\nspec:\n  podSelector: {}\n');
+  it('a missing namespace is one summary warning and defaults to "default", or to --namespace', async () => {
+    const one = 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\nspec:\n  podSelector: {}\n';
+    const path = file('nons.yaml', `${one}---\n${one.replace('name: x', 'name: y')}`);
     const r = await loadPolicyManifests(path);
-    expect(r.ok && r.value.policies[0]?.namespace).toBe('default');
-    expect(r.ok && r.value.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([expect.stringMatching(/nons\.yaml:3: document 1, metadata\.namespace: /)]);
+    expect(r.ok && r.value.policies.map((p) => p.namespace)).toEqual(['default', 'default']);
+    expect(r.ok && r.value.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([expect.stringMatching(/nons\.yaml:1: 2 policies have no metadata\.namespace; taken to be in "default" \(set it with --namespace\)/)]);
+    const shop = await loadPolicyManifests(path, { namespace: 'shop' });
+    expect(shop.ok && shop.value.policies.map((p) => p.namespace)).toEqual(['shop', 'shop']);
+    expect(shop.ok && shop.value.warnings).toEqual([]);
   });
 
   it('other kinds are skipped with a warning; a manifest without kind is a problem', async () => {

@@ -37,8 +37,11 @@ describe('audit', () => {
   ]);
   const report = audit({ policies, pods: null, flows });
 
-  it('finds open namespaces', () => {
-    expect(report.findings.filter((f) => f.kind === 'open-namespace').map((f) => f.namespace)).toEqual(['data', 'kube-system', 'shop']);
+  it('finds open namespaces, leaving system namespaces out unless named', () => {
+    expect(report.findings.filter((f) => f.kind === 'open-namespace').map((f) => f.namespace)).toEqual(['data', 'shop']);
+    expect(report.notes).toContainEqual(expect.stringContaining('left out kube-system'));
+    const named = audit({ policies, pods: null, flows, namespaces: ['data', 'kube-system', 'shop'] });
+    expect(named.findings.filter((f) => f.kind === 'open-namespace').map((f) => f.namespace)).toEqual(['data', 'kube-system', 'shop']);
   });
 
   it('finds over-broad rules, and their narrower rules admit the same traffic', () => {

@@ -112,6 +112,7 @@ describe('parseContract: document shape', () => {
     { name: 'fractional maxNewlyAllowed', doc: aContract({ gates: { maxNewlyAllowed: 1.5 } }), path: 'spec.gates.maxNewlyAllowed', message: 'expected an integer, got 1.5' },
     { name: 'null minDuration is a missing one', doc: aContract({ rollout: { strategy: 'percent', stages: [{ name: 'monitor', minDuration: null }, { name: 'all', percent: 100, minDuration: '1m' }] } }), path: 'spec.rollout.stages[0].minDuration', message: 'required' },
     { name: 'unknown rollback field', doc: aContract({ rollback: { maxDenies: 3 } }), path: 'spec.rollback.maxDenies', message: 'unknown field' },
+    { name: 'unknown rollback target', doc: aContract({ rollback: { to: 'canary' } }), path: 'spec.rollback.to', message: 'expected one of monitor, previous, got "canary"' },
     { name: 'unknown stage field', doc: aContract({ rollout: { strategy: 'percent', stages: [{ name: 'monitor', minDuration: '1m', pct: 5 }, { name: 'all', percent: 100, minDuration: '1m' }] } }), path: 'spec.rollout.stages[0].pct', message: 'unknown field' },
     {
       name: 'too many except entries for the CRD',
@@ -155,6 +156,8 @@ describe('parseContract: model and defaults', () => {
     expect(contract.spec.gates).toEqual(DEFAULT_GATES);
     expect(contract.spec.rollback).toEqual(DEFAULT_ROLLBACK);
     expect(contract.spec.advance).toBe(DEFAULT_ADVANCE);
+    expect(contract.spec.rollback.to).toBe('monitor');
+    expect(parsed(aContract({ rollback: { to: 'previous' } })).spec.rollback.to).toBe('previous');
     expect(DEFAULT_GATES).toEqual({
       minFlows: 100,
       maxWouldDeny: 0,
