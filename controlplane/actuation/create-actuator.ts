@@ -45,7 +45,7 @@ export function createKubernetesActuation(context: KubernetesActuatorContext): K
     log: context.log,
     isLeader: context.isLeader,
     policies,
-    events: new KubeEventRecorder(new EventWriter({ kc: context.kc, identity: context.identity ?? 'rampart', clock: context.clock, log: context.log })),
+    events: new KubeEventRecorder(new EventWriter({ kc: context.kc, identity: context.identity ?? 'rampart', clock: context.clock, log: context.log, isLeader: context.isLeader })),
     // The watched object's uid: a contract not (yet) in the watch gets nothing applied until it is.
     owner: async (name) => {
       const uid = context.contractObject(name)?.metadata?.uid;

@@ -146,7 +146,8 @@ describe('helm chart deploy/helm/rampart', () => {
     expect(cp.resources.limits.memory).toBe('1Gi');
     expect(cp.args.filter((a) => a.startsWith('--notify='))).toEqual(['--notify=https://events.example/hook', '--notify=https://hooks.slack.com/services/T/B/x']);
     expect(ds.spec.template.spec.containers[0]!.image).toBe('registry.local/rampart:dev');
-    expect(ds.spec.template.spec.containers[0]!.args).toContain('--controlplane=rampart-controlplane.ops.svc:9967');
+    // Agents stream to every replica (hot standby): one address per StatefulSet pod.
+    expect(ds.spec.template.spec.containers[0]!.args).toContain(`--controlplane=${[0, 1, 2].map((i) => `rampart-controlplane-${i}.rampart-controlplane-replicas.ops.svc:9967`).join(',')}`);
     expect(objs.find((o) => o.kind === 'Namespace')?.metadata.name).toBe('ops');
   });
 
