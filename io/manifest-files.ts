@@ -1,15 +1,17 @@
 /**
- * Loads proposed NetworkPolicies from files for `rampart evaluate` (product.md "Interfaces"):
- * a file or a folder (recursively, `.yaml`/`.yml`/`.json`, in name order) of YAML/JSON
- * documents, each a NetworkPolicy, a `List` (or any `…List` with `items`), or a RampContract
- * whose `spec.policies` are used. Every problem names file, line, document and field path.
- * Unknown fields (a policy's, and a contract's own) are warnings as kubectl prints them, or
- * problems with `strict`; policies without a namespace take `--namespace` when given, else
+ * Loads policies from files for `rampart evaluate` (product.md "Interfaces"): a file or a
+ * folder (recursively, `.yaml`/`.yml`/`.json`, in name order) of YAML/JSON documents, each a
+ * NetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, a `List` (or any `…List`
+ * with `items`), or a RampContract whose `spec.policies` are used. Every problem names file,
+ * line, document and field path; NetworkPolicies Cilium enforces differently from the upstream
+ * text get a warning naming them (core/policy ciliumDepartures). Unknown fields (a
+ * NetworkPolicy's, and a contract's own) are warnings as kubectl prints them, or problems with
+ * `strict`; namespaced policies without a namespace take `--namespace` when given, else
  * `default` with one summary warning for all of them.
  */
 import { err, ok, isObject, type Problem, type Result } from '../core/common/index.js';
 import { parseContract, unknownNetworkPolicyFields } from '../core/contract/index.js';
-import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../core/policy/index.js';
+import { CILIUM_KINDS, ciliumDepartures, parsePolicy, policyKey, policyRef, splitByKind, type NetworkPolicy, type Policy } from '../core/policy/index.js';
 import { manifestSources } from './manifest-sources.js';
 import { readYamlDocuments, type YamlDocument } from './yaml-documents.js';
 
@@ -21,7 +23,7 @@ export interface PolicyLoadOptions {
 }
 
 export interface LoadedPolicies {
-  readonly policies: readonly NetworkPolicy[];
+  readonly policies: readonly Policy[];
   /** Non-fatal findings (defaulted namespace, skipped kinds, duplicates), each at `file:line`. */
   readonly warnings: readonly Problem[];
   /** The files read, in order. */
@@ -40,7 +42,7 @@ function withNamespace(raw: unknown, kustomized: string | null, fallback: string
 const compareRefs = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 interface Collector {
-  readonly policies: NetworkPolicy[];
+  readonly policies: Policy[];
   readonly problems: Problem[];
   readonly warnings: Problem[];
   readonly seen: Map<string, string>;
@@ -59,26 +61,31 @@ function addUnknown(c: Collector, found: readonly Problem[], where: (path: strin
 function addPolicy(c: Collector, given: unknown, fieldPath: string, file: string, doc: YamlDocument): void {
   const where = (path: string): string => `${file}:${doc.lineOf(path)}`;
   const what = (path: string, message: string): string => `document ${doc.index}${path ? `, ${path}` : ''}: ${message}`;
-  addUnknown(c, unknownNetworkPolicyFields(given, fieldPath), where, what);
-  const raw = withNamespace(given, c.namespace, c.options.namespace ?? null);
-  const r = parseNetworkPolicy(raw, fieldPath);
+  const kind = isObject(given) ? given['kind'] : undefined;
+  if (kind === 'NetworkPolicy') addUnknown(c, unknownNetworkPolicyFields(given, fieldPath), where, what);
+  // A CiliumClusterwideNetworkPolicy is cluster-scoped: no namespace to default.
+  const raw = kind === 'CiliumClusterwideNetworkPolicy' ? given : withNamespace(given, c.namespace, c.options.namespace ?? null);
+  const r = parsePolicy(raw, fieldPath);
   if (!r.ok) {
     for (const p of r.error) c.problems.push({ path: where(p.path), message: what(p.path, p.message) });
     return;
   }
   const policy = r.value;
+  const defaulted = 'namespaceDefaulted' in policy && policy.namespaceDefaulted === true;
   // A missing namespace is said once for all policies (a folder of 13 files is one finding).
-  for (const w of policy.warnings ?? []) if (!(policy.namespaceDefaulted === true && w.path.endsWith('metadata.namespace'))) c.warnings.push({ path: where(w.path), message: what(w.path, w.message) });
-  if (policy.namespaceDefaulted === true) c.defaulted.push(where(fieldPath));
+  for (const w of policy.warnings ?? []) if (!(defaulted && w.path.endsWith('metadata.namespace'))) c.warnings.push({ path: where(w.path), message: what(w.path, w.message) });
+  for (const w of ciliumDepartures([policy], () => fieldPath)) c.warnings.push({ path: where(w.path), message: what(w.path, w.message) });
+  if (defaulted) c.defaulted.push(where(fieldPath));
   const ref = policyRef(policy);
-  const earlier = c.seen.get(ref);
+  const key = policyKey(policy);
+  const earlier = c.seen.get(key);
   if (earlier !== undefined) {
-    // Kubernetes keeps one object per name: the later manifest replaces the earlier, as `kubectl apply` would.
+    // Kubernetes keeps one object per kind and name: the later manifest replaces the earlier, as `kubectl apply` would.
     c.warnings.push({ path: where(fieldPath), message: what(fieldPath, `${ref} is defined again (first at ${earlier}); the later definition is used`) });
-    const i = c.policies.findIndex((p) => policyRef(p) === ref);
+    const i = c.policies.findIndex((p) => policyKey(p) === key);
     c.policies.splice(i, 1);
   }
-  c.seen.set(ref, where(fieldPath));
+  c.seen.set(key, where(fieldPath));
   c.policies.push(policy);
 }
 
@@ -96,12 +103,12 @@ function addDocument(c: Collector, file: string, doc: YamlDocument): void {
   };
   const addItem = (path: string, item: unknown): void => {
     if (!isObject(item)) {
-      c.problems.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: expected a NetworkPolicy, List or RampContract object` });
+      c.problems.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: expected a NetworkPolicy, CiliumNetworkPolicy, List or RampContract object` });
       return;
     }
     const kind = item['kind'];
     const prefix = path === '' ? '' : `${path}.`;
-    if (kind === 'NetworkPolicy') addPolicy(c, item, path, file, doc);
+    if (kind === 'NetworkPolicy' || (CILIUM_KINDS as readonly unknown[]).includes(kind)) addPolicy(c, item, path, file, doc);
     else if (kind === 'RampContract') {
       // The contract's own unknown fields (spec.gates.maxWouldDenny), as the control plane would refuse them.
       const own = parseContract(item);
@@ -110,7 +117,7 @@ function addDocument(c: Collector, file: string, doc: YamlDocument): void {
     }
     else if (typeof kind === 'string' && kind.endsWith('List') && item['items'] !== undefined) items(item['items'], `${prefix}items`);
     else if (typeof kind === 'string') {
-      c.warnings.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: skipped a ${kind} (only NetworkPolicy, List and RampContract are read)` });
+      c.warnings.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: skipped a ${kind} (only NetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, List and RampContract are read)` });
     } else {
       c.problems.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: expected a kind (NetworkPolicy, List or RampContract)` });
     }
@@ -137,8 +144,14 @@ export async function loadPolicyManifests(target: string, options: PolicyLoadOpt
   if (c.problems.length > 0) return err(c.problems);
   const d = c.defaulted.length;
   if (d > 0) c.warnings.push({ path: c.defaulted[0]!, message: `${d} ${d === 1 ? 'policy has' : 'policies have'} no metadata.namespace; taken to be in "default" (set it with --namespace)` });
-  if (c.policies.length === 0) c.warnings.push({ path: target, message: 'no NetworkPolicy found: every flow is allowed' });
+  if (c.policies.length === 0) c.warnings.push({ path: target, message: 'no NetworkPolicy or Cilium policy found: every flow is allowed' });
   // Sorted by namespace/name so verdicts list policies the same way whatever the file layout.
   const policies = [...c.policies].sort((a, b) => compareRefs(policyRef(a), policyRef(b)));
   return ok({ policies, warnings: c.warnings, files });
+}
+
+/** The NetworkPolicies of a loaded set, and the refs of the Cilium policies left out (for commands that read NetworkPolicies only). */
+export function onlyNetworkPolicies(policies: readonly Policy[]): { readonly policies: NetworkPolicy[]; readonly skipped: string[] } {
+  const { network, cilium } = splitByKind(policies);
+  return { policies: network, skipped: cilium.map(policyRef) };
 }

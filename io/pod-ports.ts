@@ -17,6 +17,11 @@ export type PodPortLookup = (namespace: string, podName: string, portName: strin
 
 export interface PodPorts {
   readonly lookup: PodPortLookup;
+  /**
+   * A named port over every pod read, as Cilium resolves egress named ports (netpol.md 4.3):
+   * the number when exactly one number carries that name and protocol, else null.
+   */
+  readonly cluster: (portName: string, protocol: string) => number | null;
   /** Pods read. */
   readonly pods: number;
 }
@@ -85,7 +90,19 @@ export function podPortsFromObjects(
     if (ports === undefined) return undefined;
     return ports.get(`${portName}/${protocol}`) ?? null;
   };
-  return ok({ lookup, pods: byPod.size });
+  const numbers = new Map<string, Set<number>>();
+  for (const ports of byPod.values()) {
+    for (const [key, n] of ports) {
+      let set = numbers.get(key);
+      if (set === undefined) numbers.set(key, (set = new Set()));
+      set.add(n);
+    }
+  }
+  const cluster = (portName: string, protocol: string): number | null => {
+    const set = numbers.get(`${portName}/${protocol}`);
+    return set !== undefined && set.size === 1 ? [...set][0]! : null;
+  };
+  return ok({ lookup, cluster, pods: byPod.size });
 }
 
 function podsOfDocument(file: string, doc: YamlDocument) {

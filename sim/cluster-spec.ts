@@ -4,7 +4,7 @@
  * reported with its field path, none is thrown.
  */
 import { childPath, err, isObject, ok, parseCidr, parseDurationMs, problem, ProblemSink, readObject, type Problem, type Result } from '../core/common/index.js';
-import { parseNetworkPolicy } from '../core/policy/index.js';
+import { parsePolicy } from '../core/policy/index.js';
 import type { Schedule } from '../core/sufficiency/index.js';
 import { parseCronSchedule } from '../io/cron-schedule.js';
 
@@ -46,6 +46,8 @@ export interface ExternalSpec {
   /** An IPv4 CIDR; flows carry a `cidr:` identity for it (or `reserved:world` only, when `world` is true). */
   readonly cidr: string;
   readonly world: boolean;
+  /** DNS names that resolve to it (Hubble's `destination_names`, what toFQDNs policies read); empty: none seen. */
+  readonly dns: readonly string[];
 }
 
 /** `from` calls `to` on `port`: either at a steady rate, or as a periodic job. */
@@ -222,7 +224,9 @@ export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
     if (parsed !== null && (typeof parsed === 'string' || parsed.range.version !== 4)) {
       r.problems.push(problem(childPath(path, 'cidr'), `expected an IPv4 CIDR such as 203.0.113.0/24, got ${JSON.stringify(cidr)}`));
     }
-    return { name: r.string(item, 'name', path), cidr, world: item.world === true };
+    const dns = Array.isArray(item.dns) ? item.dns.filter((d: unknown): d is string => typeof d === 'string' && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(d)) : [];
+    if (item.dns !== undefined && (!Array.isArray(item.dns) || dns.length !== item.dns.length)) r.problems.push(problem(childPath(path, 'dns'), 'expected a list of lowercase DNS names'));
+    return { name: r.string(item, 'name', path), cidr, world: item.world === true, dns };
   });
   const extNames = new Set(externals.map((e) => `external/${e.name}`));
   const calls = r.list(doc, 'calls', '').map(({ item, path }): CallSpec => {
@@ -257,10 +261,10 @@ export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
   const probeEveryMs = r.duration(doc, 'probeEvery', '', 10_000) ?? 10_000;
   const policies: unknown[] = [];
   if (doc.policies !== undefined) {
-    if (!Array.isArray(doc.policies)) r.problems.push(problem('policies', 'expected a list of NetworkPolicy manifests'));
+    if (!Array.isArray(doc.policies)) r.problems.push(problem('policies', 'expected a list of NetworkPolicy, CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy manifests'));
     else
       doc.policies.forEach((raw: unknown, i) => {
-        const parsed = parseNetworkPolicy(raw, `policies[${i}]`);
+        const parsed = parsePolicy(raw, `policies[${i}]`);
         if (parsed.ok) policies.push(raw);
         else r.problems.push(...parsed.error);
       });

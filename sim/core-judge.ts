@@ -7,10 +7,11 @@
 import { flowFromRecord } from '../core/flow/index.js';
 import {
   createEvaluator,
-  parseNetworkPolicy,
+  parsePolicy,
   type PolicyEvaluator,
+  type ClusterNamedPortResolver,
   type NamedPortResolver,
-  type NetworkPolicy,
+  type Policy,
 } from '../core/policy/index.js';
 import type { Cluster } from './cluster.js';
 import { peerIp, type Connection, type Peer } from './connection.js';
@@ -23,6 +24,8 @@ const MAX_SETS = 64;
 export class CorePolicyJudge implements PolicyJudge {
   private readonly sets = new Map<string, PolicyEvaluator>();
   private readonly namedPorts: NamedPortResolver;
+  /** Egress named ports over every pod, as Cilium resolves them (netpol.md 4.3). */
+  private readonly clusterNamedPorts: ClusterNamedPortResolver;
   /** Manifests that did not parse (the control plane validates them first; counted, skipped). */
   invalidPolicies = 0;
 
@@ -33,13 +36,27 @@ export class CorePolicyJudge implements PolicyJudge {
       if (!pod) return undefined;
       return pod.ports.find((p) => p.name === portName && p.protocol === protocol)?.port ?? null;
     };
+    const numbers = new Map<string, Set<number>>();
+    for (const pod of cluster.pods) {
+      for (const p of pod.ports) {
+        if (p.name === null) continue;
+        const key = `${p.name}/${p.protocol}`;
+        let set = numbers.get(key);
+        if (set === undefined) numbers.set(key, (set = new Set()));
+        set.add(p.port);
+      }
+    }
+    this.clusterNamedPorts = (portName, protocol) => {
+      const set = numbers.get(`${portName}/${protocol}`);
+      return set !== undefined && set.size === 1 ? [...set][0]! : null;
+    };
   }
 
   decide(setKey: string, policies: readonly unknown[], conn: Connection, side: 'egress' | 'ingress'): SideDecision {
     const set = this.compiled(setKey, policies);
     const parsed = flowFromRecord(synRecord(conn));
     if (!parsed.ok) return NOT_ENFORCED;
-    const ev = set.evaluate(parsed.value, { egress: side === 'egress', ingress: side === 'ingress' }, { namedPorts: this.namedPorts });
+    const ev = set.evaluate(parsed.value, { egress: side === 'egress', ingress: side === 'ingress' }, { namedPorts: this.namedPorts, clusterNamedPorts: this.clusterNamedPorts });
     const verdict = side === 'egress' ? ev.egress : ev.ingress;
     if (verdict === 'none') return NOT_ENFORCED;
     // An allow with no admitting policy means no policy isolates the pod in this direction.
@@ -51,9 +68,9 @@ export class CorePolicyJudge implements PolicyJudge {
   private compiled(key: string, policies: readonly unknown[]): PolicyEvaluator {
     const hit = this.sets.get(key);
     if (hit) return hit;
-    const parsed: NetworkPolicy[] = [];
+    const parsed: Policy[] = [];
     policies.forEach((raw, i) => {
-      const r = parseNetworkPolicy(raw, `policies[${i}]`);
+      const r = parsePolicy(raw, `policies[${i}]`);
       if (r.ok) parsed.push(r.value);
       else this.invalidPolicies++;
     });
@@ -94,6 +111,7 @@ export function synRecord(conn: Connection): FlowRecord {
     event_type: { type: 4 },
     trace_reason: 'NEW',
     is_reply: { value: false },
+    ...(conn.dst.kind === 'external' && conn.dst.external.dns.length > 0 ? { destination_names: [...conn.dst.external.dns] } : {}),
     Summary: '',
   };
 }

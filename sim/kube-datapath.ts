@@ -11,6 +11,9 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kuber
 import type { Logger } from '../core/common/index.js';
 import { isConflict } from '../io/kube/api-error.js';
 import { manifestOf, networkPolicyWatch } from '../io/kube/network-policies.js';
+import { CILIUM_POLICY_APIS, policyApiAvailable, policyKindApi, policyManifestOf, policyWatch, type PolicyObject } from '../io/kube/policy-kinds.js';
+import type { WatchedCollection as Watched } from '../io/kube/list-watch.js';
+import { ensureCiliumPolicyKinds } from './cilium-crds.js';
 import { WatchedCollection } from '../io/kube/list-watch.js';
 import type { ClusterSpec } from './cluster-spec.js';
 import { identityLabelsFor, type Cluster, type SimPod } from './cluster.js';
@@ -43,6 +46,8 @@ export class KubeDatapath {
   private readonly objects: CustomObjectsApi;
   private readonly pods: WatchedCollection<V1Pod>;
   private readonly policies;
+  /** The Cilium policy watches, where the API server serves those kinds (see start). */
+  private readonly ciliumWatches: { api: (typeof CILIUM_POLICY_APIS)[number]; watch: Watched<PolicyObject> }[] = [];
   private readonly byKey = new Map<string, SimPod>();
   private policyRevision = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -100,11 +105,15 @@ export class KubeDatapath {
         );
       }),
     );
+    // The scenario's Cilium policies need their kinds served: the simulated Cilium brings them.
+    if (this.o.spec.policies.some((raw) => isObj(raw) && typeof raw.kind === 'string' && raw.kind.startsWith('Cilium'))) await ensureCiliumPolicyKinds(this.o.kc);
     await runLimited(
       this.o.spec.policies.map((raw) => () => {
         const meta = isObj(raw) && isObj(raw.metadata) ? raw.metadata : {};
         const namespace = typeof meta.namespace === 'string' ? meta.namespace : 'default';
-        return this.create(() => this.objects.createNamespacedCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespace, body: raw as object }));
+        const api = policyKindApi(isObj(raw) && (raw.kind === 'CiliumNetworkPolicy' || raw.kind === 'CiliumClusterwideNetworkPolicy') ? raw.kind : 'NetworkPolicy');
+        const coords = { group: api.group, version: api.version, plural: api.plural, body: raw as object };
+        return this.create(() => (api.namespaced ? this.objects.createNamespacedCustomObject({ ...coords, namespace }) : this.objects.createClusterCustomObject(coords)));
       }),
     );
     return { namespaces: c.namespaceLabels.size, pods: c.pods.length, policies: this.o.spec.policies.length };
@@ -116,7 +125,13 @@ export class KubeDatapath {
       if (event !== 'delete') this.updatePod(pod);
     });
     this.policies.onEvent(() => this.schedulePolicies());
-    await Promise.all([this.pods.start(signal), this.policies.start(signal)]);
+    for (const api of CILIUM_POLICY_APIS) {
+      if (!(await policyApiAvailable(this.o.kc, api))) continue;
+      const watch = policyWatch(this.o.kc, this.o.log, api);
+      watch.onEvent(() => this.schedulePolicies());
+      this.ciliumWatches.push({ api, watch });
+    }
+    await Promise.all([this.pods.start(signal), this.policies.start(signal), ...this.ciliumWatches.map((c) => c.watch.start(signal))]);
     for (const pod of this.pods.list()) this.updatePod(pod);
     this.refreshPolicies();
     signal.addEventListener('abort', () => {
@@ -135,7 +150,7 @@ export class KubeDatapath {
 
   private refreshPolicies(): void {
     this.policyRevision++;
-    const policies = this.policies.list().map(manifestOf);
+    const policies = [...this.policies.list().map(manifestOf), ...this.ciliumWatches.flatMap((c) => c.watch.list().map((o) => policyManifestOf(c.api, o)))];
     this.o.simulator.enforcement.setClusterPolicies(`kube@${this.policyRevision}`, policies);
   }
 

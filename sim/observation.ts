@@ -107,6 +107,7 @@ export function observeAttempt(
     if (p.point) record.trace_observation_point = p.point;
     if (p.reason) record.trace_reason = p.reason;
     if (p.isReply !== undefined) record.is_reply = { value: p.isReply };
+    if (to.kind === 'external' && to.external.dns.length > 0) record.destination_names = [...to.external.dns];
     if (p.matchType !== undefined) record.policy_match_type = p.matchType;
     if (p.point === 'TO_OVERLAY') record.interface = { index: 6, name: 'cilium_vxlan' };
     if (conn.service && p.forward) record.destination_service = { ...conn.service };

@@ -48,6 +48,8 @@ export interface FlowRecord {
   is_reply?: { value: boolean };
   policy_match_type?: number;
   destination_service?: { name: string; namespace: string };
+  /** DNS names of an external destination (toFQDNs reads them). */
+  destination_names?: string[];
   interface?: { index: number; name: string };
   Summary: string;
 }

@@ -10,9 +10,9 @@ import { err, ok, type Problem } from '../../core/common/index.js';
 import {
   createBaselineEvaluator,
   createEvaluator,
-  parseNetworkPolicy,
+  parsePolicy,
   type BaselineEvaluator,
-  type NetworkPolicy,
+  type Policy,
   type PolicyEvaluator,
   type SideChange,
   type SideVerdict,
@@ -50,10 +50,10 @@ function outcomeOf(change: SideChange, combined: SideVerdict | 'none'): SideResu
   }
 }
 
-function parseAll(manifests: readonly unknown[], prefix: string, problems: Problem[]): NetworkPolicy[] {
-  const policies: NetworkPolicy[] = [];
+function parseAll(manifests: readonly unknown[], prefix: string, problems: Problem[]): Policy[] {
+  const policies: Policy[] = [];
   manifests.forEach((raw, i) => {
-    const r = parseNetworkPolicy(raw, `${prefix}[${i}]`);
+    const r = parsePolicy(raw, `${prefix}[${i}]`);
     if (r.ok) policies.push(r.value);
     else problems.push(...r.error);
   });

@@ -14,7 +14,7 @@ import type { Flow } from '../../core/flow/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
-import { loadPolicyManifests } from '../../io/manifest-files.js';
+import { loadPolicyManifests, onlyNetworkPolicies } from '../../io/manifest-files.js';
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 
 const USAGE = `usage: rampart audit --policies <file|dir> [--flows <file|->] [--pods <file>] [--manifests <file|dir>] [--namespaces a,b]
@@ -120,7 +120,10 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     flows = [...obs.representatives.values()];
   }
-  const report = audit({ policies: loaded.value.policies, pods, podSource, flows, namespaces, publicEntryPoints });
+  // audit reads NetworkPolicies: Cilium policies are named, not silently dropped.
+  const nps = onlyNetworkPolicies(loaded.value.policies);
+  if (nps.skipped.length > 0) stderr.write(`rampart audit: not audited (audit reads NetworkPolicies only): ${nps.skipped.join(', ')}\n`);
+  const report = audit({ policies: nps.policies, pods, podSource, flows, namespaces, publicEntryPoints });
   if (values.format === 'json') await writeOut(`${JSON.stringify(report, null, 2)}\n`);
   else {
     const what = { pods: 'pods', manifests: 'workloads (from the manifests)', flows: 'pods (seen in the flows)', none: 'pods' }[report.podSource];

@@ -150,7 +150,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   for (const w of loaded.value.warnings) stderr.write(`rampart evaluate: warning: ${w.path}: ${w.message}\n`);
-  const evaluateOptions: { namedPorts?: EvaluateOptions['namedPorts'] } = {};
+  const evaluateOptions: { namedPorts?: EvaluateOptions['namedPorts']; clusterNamedPorts?: EvaluateOptions['clusterNamedPorts'] } = {};
   if (options.pods !== null) {
     const pods = await loadPodPorts(options.pods);
     if (!pods.ok) {
@@ -158,6 +158,8 @@ export async function run(args: readonly string[]): Promise<number> {
       return 2;
     }
     evaluateOptions.namedPorts = pods.value.lookup;
+    // Cilium resolves egress named ports over every pod (netpol.md 4.3): the pods file is the cluster.
+    evaluateOptions.clusterNamedPorts = pods.value.cluster;
   }
   let brownfield: BaselineEvaluator | null = null;
   if (options.baseline !== null) {

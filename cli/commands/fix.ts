@@ -11,9 +11,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { stderr, stdout } from 'node:process';
 import { parse as parseYaml, stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
-import { BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../core/authoring/index.js';
+import { asCiliumPolicies, BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
-import { policyRef, type NetworkPolicy } from '../../core/policy/index.js';
+import { parsePolicy, policyRef, splitByKind, type Policy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
@@ -69,7 +69,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   for (const w of loaded.value.warnings) stderr.write(`rampart fix: warning: ${w.path}: ${w.message}\n`);
-  let baseline: NetworkPolicy[] = [];
+  let baseline: Policy[] = [];
   if (values.baseline !== undefined) {
     const b = await loadPolicyManifests(values.baseline, load);
     if (!b.ok) {
@@ -81,6 +81,10 @@ export async function run(args: readonly string[]): Promise<number> {
     baseline = b.value.policies.filter((p) => !proposed.has(policyRef(p)));
   }
   const all = [...baseline, ...loaded.value.policies];
+  const npBaseline = baseline;
+  // The fix is written in the kind of the policies it fixes: CNPs when they are all Cilium ones.
+  const kinds = splitByKind(loaded.value.policies);
+  const asCilium = kinds.network.length === 0 && kinds.cilium.length > 0;
   const obs = new ObservationSet();
   const r = await readFlows(flowsPath, (f) => obs.addFlow(f));
   if (r.badLines > 0) {
@@ -91,20 +95,35 @@ export async function run(args: readonly string[]): Promise<number> {
   const denied: Flow[] = [];
   const others: Flow[] = [];
   for (const f of obs.representatives.values()) (ev.evaluate(f, BOTH_SIDES).verdict === 'deny' ? denied : others).push(f);
-  const fix = smallestFix(all, denied, others, baseline.length > 0 ? { baseline } : {});
+  const fix = smallestFix(all, denied, others, npBaseline.length > 0 ? { baseline: npBaseline } : {});
   if (!fix.ok) {
     stderr.write(`${formatProblems(fix.error)}\nrampart fix: no fix written\n`);
     return 2;
   }
   const f = fix.value;
+  let fixPolicies: readonly Record<string, unknown>[] = f.policies;
+  if (asCilium) {
+    // The same rules as CiliumNetworkPolicies (toFQDNs where the flows carry DNS names), verified again.
+    const names = new Map<string, string[]>();
+    for (const d of denied) if (d.ip !== null && d.destinationNames !== undefined) names.set(d.ip.destination, [...d.destinationNames]);
+    fixPolicies = asCiliumPolicies(f.policies, names);
+    const parsed = fixPolicies.map((m, i) => parsePolicy(m, `fix[${i}]`));
+    const after = evaluatorFor([...all, ...parsed.flatMap((p) => (p.ok ? [p.value] : []))]);
+    const still = denied.filter((d) => after.evaluate(d, BOTH_SIDES).verdict === 'deny').length;
+    if (parsed.some((p) => !p.ok) || still > 0) {
+      stderr.write(`rampart fix: the CiliumNetworkPolicy form of the fix does not verify (${still} connections still denied)\n`);
+      return 2;
+    }
+  }
+  const kindName = asCilium ? 'CiliumNetworkPolic' : 'NetworkPolic';
   const header = [
-    `# rampart fix: ${f.policies.length} NetworkPolic${f.policies.length === 1 ? 'y' : 'ies'} to add to ${policiesPath}, admitting exactly:`,
+    `# rampart fix: ${fixPolicies.length} ${kindName}${fixPolicies.length === 1 ? 'y' : 'ies'} to add to ${policiesPath}, admitting exactly:`,
     ...f.edges.map((e) => `#   ${e.side === 'egress' ? 'egress ' : 'ingress'} ${e.from} → ${e.to}:${e.port}/${e.protocol}  (${e.policy})`),
     `# verified: ${f.verification.allowedAfter} of ${f.verification.denied} denied connections allowed after it; ${f.verification.othersChecked} other connections unchanged`,
   ].join('\n');
-  const body = values.format === 'json' ? `${JSON.stringify({ items: f.policies, edges: f.edges, unfixable: f.unfixable, verification: f.verification }, null, 2)}\n` : `${header}\n${f.policies.map((p) => `---\n${stringify(p, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')}`;
+  const body = values.format === 'json' ? `${JSON.stringify({ items: fixPolicies, edges: f.edges, unfixable: f.unfixable, verification: f.verification }, null, 2)}\n` : `${header}\n${fixPolicies.map((p) => `---\n${stringify(p, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')}`;
   if (values.output !== undefined) await writeFile(values.output, body);
-  else await writeOut(f.policies.length === 0 && values.format === 'yaml' ? `${header}\n` : body);
+  else await writeOut(fixPolicies.length === 0 && values.format === 'yaml' ? `${header}\n` : body);
   if (values['contract-out'] !== undefined) {
     const doc: unknown = parseYaml(await readFile(policiesPath, 'utf8'));
     if (typeof doc !== 'object' || doc === null || (doc as { kind?: unknown }).kind !== 'RampContract') {
@@ -112,7 +131,7 @@ export async function run(args: readonly string[]): Promise<number> {
       return 2;
     }
     const spec = (doc as { spec: { policies: unknown[] } }).spec;
-    spec.policies = [...spec.policies, ...f.policies];
+    spec.policies = [...spec.policies, ...fixPolicies];
     await writeFile(values['contract-out'], stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }));
   }
   stderr.write(`rampart fix: ${f.verification.denied} denied connection${f.verification.denied === 1 ? '' : 's'} (distinct), ${f.edges.length} edge${f.edges.length === 1 ? '' : 's'} opened by ${f.policies.length} new polic${f.policies.length === 1 ? 'y' : 'ies'}\n`);

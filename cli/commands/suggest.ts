@@ -11,7 +11,9 @@ import { writeFile } from 'node:fs/promises';
 import { stderr, stdout, env } from 'node:process';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
-import { addMapEdges, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
+import { addMapEdges, asCiliumPolicies, BOTH_SIDES, evaluatorFor, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
+import type { Flow } from '../../core/flow/index.js';
+import { parsePolicy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
@@ -21,7 +23,7 @@ import { formatFlagProblems, parseFlags, readInteger, readOneOf } from '../../io
 
 const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manifests <file|dir>] [--namespaces a,b] [-o <file>]
        rampart suggest --controlplane <url> [--since <dur>] [--token-file <file>] [--pods <file>] [--manifests <file|dir>] ...
-       rampart suggest --manifests <file|dir> [--namespace <ns>] [--namespaces a,b] [--format contract|networkpolicies] [-o <file>]
+       rampart suggest --manifests <file|dir> [--namespace <ns>] [--namespaces a,b] [--format contract|networkpolicies|cilium] [-o <file>]
 
   --flows         hubble observe -o json lines; - reads stdin
   --controlplane  read the live traffic map (GET /api/v1/map) of this control plane instead
@@ -35,7 +37,9 @@ const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manife
   --lock-system-namespaces
                   also write policies for kube-system, kube-public and kube-node-lease when in
                   scope (left out otherwise: their DNS serves every namespace)
-  --format        contract (default: a RampContract) or networkpolicies (plain manifests)
+  --format        contract (default: a RampContract of NetworkPolicies), networkpolicies (plain
+                  manifests) or cilium (a RampContract of CiliumNetworkPolicies, with toFQDNs for
+                  external peers whose DNS names Hubble attached: destination_names)
   --name          the contract's name (default: suggested)
   --monitor       the monitor stage's minimum duration (default: 24h)
   --external-prefix <n>
@@ -86,7 +90,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (values.flows !== undefined && values.controlplane !== undefined) return fail('--flows and --controlplane are exclusive');
-  const format = readOneOf(values.format, '--format', ['contract', 'networkpolicies']);
+  const format = readOneOf(values.format, '--format', ['contract', 'networkpolicies', 'cilium']);
   if (!format.ok) return fail(formatProblems([format.error]));
   const namespaces = values.namespaces === undefined ? null : values.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (namespaces !== null && namespaces.length === 0) return fail('--namespaces: expected a comma-separated list of namespaces');
@@ -210,6 +214,15 @@ export async function run(args: readonly string[]): Promise<number> {
     writeNotes(notes);
     return fail('no contract written');
   }
+  let contract = r.value.contract;
+  if (format.value === 'cilium') {
+    const converted = ciliumContract(r.value.contract, r.value.policies, [...obs.representatives.values()]);
+    if (!converted.ok) {
+      stderr.write(`${converted.error}\n`);
+      return fail('no contract written');
+    }
+    contract = converted.value;
+  }
   const header = [
     `# Suggested by rampart suggest from ${sources.join('; ') || 'nothing'}.`,
     `# ${r.value.report.policies} policies, ${r.value.report.rules} rules for ${r.value.report.namespaces.join(', ') || 'no namespace'};`,
@@ -218,7 +231,7 @@ export async function run(args: readonly string[]): Promise<number> {
   ].join('\n');
   const yaml = (v: unknown): string => stringify(v, { lineWidth: 0, aliasDuplicateObjects: false });
   // Plain NetworkPolicies (kubectl apply -f) or the RampContract that rolls them out.
-  const body = format.value === 'networkpolicies' ? r.value.policies.map(yaml).join('---\n') : yaml(r.value.contract);
+  const body = format.value === 'networkpolicies' ? r.value.policies.map(yaml).join('---\n') : yaml(contract);
   const text = `${header}\n${body}`;
   if (values.output !== undefined) {
     try {
@@ -239,3 +252,27 @@ export async function run(args: readonly string[]): Promise<number> {
   return 0;
 }
 
+
+/**
+ * The suggested contract with its policies as CiliumNetworkPolicies (toFQDNs from the names
+ * Hubble attached to external destinations), verified like the NetworkPolicy suggestion:
+ * every observed connection it was built from must be allowed under it.
+ */
+function ciliumContract(contract: Record<string, unknown>, policies: readonly Record<string, unknown>[], flows: readonly Flow[]): { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
+  const namesByIp = new Map<string, string[]>();
+  for (const f of flows) {
+    if (f.ip === null || f.destinationNames === undefined) continue;
+    const list = namesByIp.get(f.ip.destination) ?? [];
+    for (const n of f.destinationNames) if (!list.includes(n)) list.push(n);
+    namesByIp.set(f.ip.destination, list);
+  }
+  const cilium = asCiliumPolicies(policies, namesByIp);
+  const parsed = cilium.map((m, i) => parsePolicy(m, `spec.policies[${i}]`));
+  const bad = parsed.flatMap((p) => (p.ok ? [] : p.error));
+  if (bad.length > 0) return { ok: false, error: `the Cilium form does not parse:\n${formatProblems(bad)}` };
+  const ev = evaluatorFor(parsed.map((p) => (p.ok ? p.value : null)).filter((p) => p !== null));
+  const denied = flows.filter((f) => ev.evaluate(f, BOTH_SIDES).verdict === 'deny').length;
+  if (denied > 0) return { ok: false, error: `the Cilium form denies ${denied} of the ${flows.length} observed connections it should allow` };
+  const spec = (contract['spec'] ?? {}) as Record<string, unknown>;
+  return { ok: true, value: { ...contract, spec: { ...spec, policies: cilium } } };
+}

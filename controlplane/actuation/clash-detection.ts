@@ -4,12 +4,16 @@
  * written; the contract gets a problem naming it (the reconciler blocks it) until the clash
  * is gone. Pure: the caller hands in the live objects.
  */
-import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { NETWORK_POLICY_API, type PolicyKindApi } from '../../io/kube/policy-kinds.js';
 import { problem, type Problem } from '../../core/common/index.js';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import { CONTRACT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, contractLabelValue } from '../contracts/labels.js';
 import { policyRefs } from './desired-state.js';
+
+/** A watched policy object of any kind (plain JSON). */
+export type V1NetworkPolicy = KubernetesObject & { spec?: unknown };
 
 export type Labels = Readonly<Record<string, string>>;
 export const refKey = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -35,19 +39,20 @@ export const hasOwnerRef = (np: V1NetworkPolicy, contract: string): boolean =>
   (np.metadata?.ownerReferences ?? []).some((r) => r.kind === RAMPCONTRACT.kind && r.name === contract);
 
 /** The clashes for a contract's stage: names it would write that someone else holds. */
-export function clashesOf(stage: AppliedStage, lookup: (name: string, namespace: string) => V1NetworkPolicy | undefined): Problem[] {
+export function clashesOf(stage: AppliedStage, lookup: (name: string, namespace: string) => V1NetworkPolicy | undefined, api: PolicyKindApi = NETWORK_POLICY_API): Problem[] {
   const out: Problem[] = [];
   const mine = contractLabelValue(stage.contract);
-  for (const ref of policyRefs(stage)) {
+  const what = (ref: { namespace: string; name: string }): string => `${api.kind} ${api.namespaced ? `${ref.namespace}/` : ''}${ref.name}`;
+  for (const ref of policyRefs(stage, api.kind)) {
     const live = lookup(ref.name, ref.namespace);
     if (!live) continue;
     if (!isRampartManaged(live)) {
-      out.push(problem(`spec.policies[${ref.index}]`, `NetworkPolicy ${ref.namespace}/${ref.name} already exists and is not managed by Rampart; it is never overwritten (rename the contract's policy or remove the existing one)`));
+      out.push(problem(`spec.policies[${ref.index}]`, `${what(ref)} already exists and is not managed by Rampart; it is never overwritten (rename the contract's policy or remove the existing one)`));
       continue;
     }
     const writer = writerOf(live);
     if (writer !== null && writer !== mine) {
-      out.push(problem(`spec.policies[${ref.index}]`, `NetworkPolicy ${ref.namespace}/${ref.name} is managed by contract ${writer}; it is never overwritten`));
+      out.push(problem(`spec.policies[${ref.index}]`, `${what(ref)} is managed by contract ${writer}; it is never overwritten`));
     }
   }
   return out;

@@ -1,11 +1,12 @@
 /**
- * What a contract's stage means on the cluster, pure: the NetworkPolicy objects to apply
- * (each as written in the contract, plus Rampart's labels, annotations, ownerReference and,
- * for percent stages, the enrollment requirement on `podSelector`; peers never change) and
- * which pods carry the enrollment label. product.md "Kubernetes mode", "Applying a stage".
+ * What a contract's stage means on the cluster, pure: the policy objects to apply
+ * (NetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, each as written in the
+ * contract, plus Rampart's labels, annotations, ownerReference and, for percent stages, the
+ * enrollment requirement on `podSelector` / `endpointSelector` / `specs[*].endpointSelector`;
+ * peers never change) and which pods carry the enrollment label. product.md "Kubernetes mode",
+ * "Applying a stage", "Cilium policies".
  */
 import { enrollmentBucket, RAMPCONTRACT } from '../../core/contract/index.js';
-import { selectorMatches } from '../../core/policy/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import {
   CONTRACT_LABEL,
@@ -16,6 +17,7 @@ import {
   contractLabelValue,
   enrollLabelKey,
 } from '../contracts/labels.js';
+import { endpointSelectorSelects, NO, selectorMatches, type LabelSelector, type PolicyKind } from '../../core/policy/index.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -25,8 +27,10 @@ export interface ContractOwner {
   readonly uid: string;
 }
 
-/** One NetworkPolicy as Rampart applies it. */
+/** One policy as Rampart applies it. */
 export interface DesiredPolicy {
+  readonly kind: PolicyKind;
+  /** '' for a CiliumClusterwideNetworkPolicy. */
   readonly namespace: string;
   readonly name: string;
   /** The full object for server-side apply. */
@@ -34,22 +38,41 @@ export interface DesiredPolicy {
 }
 
 export interface PolicyRef {
+  readonly kind: PolicyKind;
+  /** '' for a CiliumClusterwideNetworkPolicy. */
   readonly namespace: string;
   readonly name: string;
   /** Index in spec.policies (for problem paths). */
   readonly index: number;
 }
 
-/** Every policy name the contract would write, whatever the stage (clashes block in monitor already). */
-export function policyRefs(stage: Pick<AppliedStage, 'policies'>): PolicyRef[] {
+const KINDS: readonly PolicyKind[] = ['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'];
+const kindOf = (raw: unknown): PolicyKind => {
+  const k = isObj(raw) ? raw.kind : undefined;
+  return (KINDS as readonly unknown[]).includes(k) ? (k as PolicyKind) : 'NetworkPolicy';
+};
+
+/** Every policy the contract would write, whatever the stage (clashes block in monitor already); `kind` keeps one kind. */
+export function policyRefs(stage: Pick<AppliedStage, 'policies'>, kind?: PolicyKind): PolicyRef[] {
   const out: PolicyRef[] = [];
   stage.policies.forEach((raw, index) => {
+    const k = kindOf(raw);
+    if (kind !== undefined && k !== kind) return;
     const meta = isObj(raw) && isObj(raw.metadata) ? raw.metadata : {};
     const name = typeof meta.name === 'string' ? meta.name : '';
-    const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
-    if (name !== '') out.push({ namespace, name, index });
+    const namespace = k === 'CiliumClusterwideNetworkPolicy' ? '' : typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
+    if (name !== '') out.push({ kind: k, namespace, name, index });
   });
   return out;
+}
+
+/** Adds `{key, operator: Exists}` to a selector's matchExpressions (a copy). */
+function withRequirement(selector: unknown, key: string): Obj {
+  const s: Obj = isObj(selector) ? { ...selector } : {};
+  const expressions = Array.isArray(s.matchExpressions) ? [...(s.matchExpressions as unknown[])] : [];
+  expressions.push({ key, operator: 'Exists' });
+  s.matchExpressions = expressions;
+  return s;
 }
 
 /** Whether the stage enforces through the enrollment label (percent stages before Complete). */
@@ -62,22 +85,26 @@ export function usesEnrollment(stage: AppliedStage): boolean {
  * requirement added; namespaces: those of the listed namespaces, as written; Complete: every
  * policy as written, without the ownerReference (handed off to the cluster).
  */
-export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null): DesiredPolicy[] {
+export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null, kind?: PolicyKind): DesiredPolicy[] {
   if (stage.mode === 'monitor' && !stage.complete) return [];
   const key = enrollLabelKey(stage.contract);
   const out: DesiredPolicy[] = [];
-  for (const ref of policyRefs(stage)) {
+  for (const ref of policyRefs(stage, kind)) {
+    // A CCNP has no namespace: a namespaces stage applies it with the last stage (Complete) only.
     if (!stage.complete && stage.mode === 'namespaces' && !stage.namespaces.includes(ref.namespace)) continue;
     const raw = stage.policies[ref.index] as Obj;
-    const spec: Obj = isObj(raw.spec) ? { ...raw.spec } : {};
-    if (usesEnrollment(stage)) {
-      const selector: Obj = isObj(spec.podSelector) ? { ...spec.podSelector } : {};
-      const expressions = Array.isArray(selector.matchExpressions) ? [...(selector.matchExpressions as unknown[])] : [];
-      expressions.push({ key, operator: 'Exists' });
-      selector.matchExpressions = expressions;
-      spec.podSelector = selector;
-    } else if (!isObj(spec.podSelector)) {
-      spec.podSelector = {};
+    const enroll = usesEnrollment(stage);
+    let body: Obj;
+    if (ref.kind === 'NetworkPolicy') {
+      const spec: Obj = isObj(raw.spec) ? { ...raw.spec } : {};
+      if (enroll) spec.podSelector = withRequirement(spec.podSelector, key);
+      else if (!isObj(spec.podSelector)) spec.podSelector = {};
+      body = { spec };
+    } else {
+      // Cilium: the enrollment requirement goes on each rule's endpointSelector; peers never change.
+      body = {};
+      if (isObj(raw.spec)) body.spec = enroll ? { ...raw.spec, endpointSelector: withRequirement(raw.spec.endpointSelector, key) } : raw.spec;
+      if (Array.isArray(raw.specs)) body.specs = enroll ? raw.specs.map((s: unknown) => (isObj(s) ? { ...s, endpointSelector: withRequirement(s.endpointSelector, key) } : s)) : raw.specs;
     }
     const meta = isObj(raw.metadata) ? raw.metadata : {};
     const labels: Record<string, string> = isObj(meta.labels) ? (Object.fromEntries(Object.entries(meta.labels).filter(([, v]) => typeof v === 'string')) as Record<string, string>) : {};
@@ -86,7 +113,7 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
       : {};
     const metadata: Obj = {
       name: ref.name,
-      namespace: ref.namespace,
+      ...(ref.kind === 'CiliumClusterwideNetworkPolicy' ? {} : { namespace: ref.namespace }),
       labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CONTRACT_LABEL]: contractLabelValue(stage.contract) },
       annotations: { ...annotations, [REVISION_ANNOTATION]: String(stage.revision), [STAGE_ANNOTATION]: stage.complete ? 'Complete' : stage.stageName },
     };
@@ -96,7 +123,8 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
       // with background deletion.
       metadata.ownerReferences = [{ apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
     }
-    out.push({ namespace: ref.namespace, name: ref.name, manifest: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec } });
+    const apiVersion = ref.kind === 'NetworkPolicy' ? 'networking.k8s.io/v1' : 'cilium.io/v2';
+    out.push({ kind: ref.kind, namespace: ref.namespace, name: ref.name, manifest: { apiVersion, kind: ref.kind, metadata, ...body } });
   }
   return out;
 }
@@ -107,13 +135,30 @@ export interface PodFacts {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-/** Whether a contract policy selects the pod (its namespace and podSelector, as written). */
+/** Whether a Cilium rule's endpointSelector (keys may carry a source, e.g. `k8s:app`) selects the pod. */
+function ciliumSelects(selector: unknown, namespace: string | null, pod: PodFacts): boolean {
+  if (!isObj(selector)) return false;
+  const matchLabels = isObj(selector.matchLabels) ? (selector.matchLabels as Record<string, string>) : {};
+  const expressions = Array.isArray(selector.matchExpressions) ? (selector.matchExpressions as { key: string; operator: LabelSelector['matchExpressions'][number]['operator']; values?: string[] }[]) : [];
+  const parsed: LabelSelector = { matchLabels, matchExpressions: expressions.map((e) => ({ key: e.key, operator: e.operator, values: e.values ?? [] })) };
+  // A selector that may select the pod enrolls it: the label only matters to selectors that read it.
+  return endpointSelectorSelects(parsed, namespace, pod.namespace, pod.labels) !== NO;
+}
+
+/** Whether a contract policy selects the pod (its namespace and podSelector or endpointSelectors, as written). */
 export function selectedByContract(stage: Pick<AppliedStage, 'policies'>, pod: PodFacts): boolean {
   for (const ref of policyRefs(stage)) {
-    if (ref.namespace !== pod.namespace) continue;
     const raw = stage.policies[ref.index] as Obj;
-    const spec = isObj(raw.spec) ? raw.spec : {};
-    if (selectorMatches(spec.podSelector ?? {}, pod.labels)) return true;
+    if (ref.kind === 'NetworkPolicy') {
+      if (ref.namespace !== pod.namespace) continue;
+      const spec = isObj(raw.spec) ? raw.spec : {};
+      if (selectorMatches(spec.podSelector ?? {}, pod.labels)) return true;
+      continue;
+    }
+    if (ref.kind === 'CiliumNetworkPolicy' && ref.namespace !== pod.namespace) continue;
+    const ns = ref.kind === 'CiliumNetworkPolicy' ? ref.namespace : null;
+    const specs = [...(isObj(raw.spec) ? [raw.spec] : []), ...(Array.isArray(raw.specs) ? (raw.specs as unknown[]) : [])];
+    if (specs.some((s) => isObj(s) && ciliumSelects(s.endpointSelector, ns, pod))) return true;
   }
   return false;
 }

@@ -15,16 +15,16 @@
  * This file holds what a contract should hold and in which order the parts run; the parts
  * are clash-detection.ts, policy-writer.ts, enrollment-labels.ts and work-queue.ts.
  */
-import { CoreV1Api, type KubeConfig, type V1NetworkPolicy, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { canonicalJson, type Logger, type Problem } from '../../core/common/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import { describeApiError } from '../../io/kube/api-error.js';
 import { WatchedCollection } from '../../io/kube/list-watch.js';
-import { networkPolicyWatch } from '../../io/kube/network-policies.js';
+import { NETWORK_POLICY_API, policyWatch, type PolicyKindApi } from '../../io/kube/policy-kinds.js';
 import { contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
 import type { ActuationEventSink } from './actuation-events.js';
 import type { Actuator } from './actuator.js';
-import { clashesOf, refKey, writerOf } from './clash-detection.js';
+import { clashesOf, refKey, writerOf, type V1NetworkPolicy } from './clash-detection.js';
 import { desiredPolicies, policyRefs, usesEnrollment, type ContractOwner } from './desired-state.js';
 import { EnrollmentLabels } from './enrollment-labels.js';
 import { PolicyWriter } from './policy-writer.js';
@@ -35,8 +35,16 @@ export interface KubernetesActuatorOptions {
   readonly log: Logger;
   /** Only the leader writes; followers keep their caches warm. */
   readonly isLeader: () => boolean;
-  /** The NetworkPolicy watch (all namespaces); shared with the baseline source. Created if absent. */
+  /** The watch of this actuator's policy kind (all namespaces); shared with the baseline source. Created if absent. */
   readonly policies?: WatchedCollection<V1NetworkPolicy>;
+  /**
+   * The policy kind this actuator writes (default NetworkPolicy): one actuator per kind
+   * (multi-kind-actuator.ts); only the one with `manageLabels` (the NetworkPolicy one) writes
+   * enrollment labels.
+   */
+  readonly kind?: PolicyKindApi;
+  /** Whether this actuator puts the enrollment labels on pods (default true). */
+  readonly manageLabels?: boolean;
   /** The Pod watch (all namespaces). Created if absent. */
   readonly pods?: WatchedCollection<V1Pod>;
   readonly events?: ActuationEventSink;
@@ -91,6 +99,8 @@ interface Waiter {
 
 class KubernetesStageActuator implements KubernetesActuator {
   private readonly o: KubernetesActuatorOptions;
+  private readonly api: PolicyKindApi;
+  private readonly manageLabels: boolean;
   private readonly log: Logger;
   private readonly policies: WatchedCollection<V1NetworkPolicy>;
   private readonly pods: WatchedCollection<V1Pod>;
@@ -116,13 +126,15 @@ class KubernetesStageActuator implements KubernetesActuator {
 
   constructor(options: KubernetesActuatorOptions) {
     this.o = options;
-    this.log = options.log.child({ component: 'kubernetes-actuator' });
+    this.api = options.kind ?? NETWORK_POLICY_API;
+    this.manageLabels = options.manageLabels ?? true;
+    this.log = options.log.child({ component: 'kubernetes-actuator', kind: this.api.kind });
     this.ownsPolicies = options.policies === undefined;
     this.ownsPods = options.pods === undefined;
-    this.policies = options.policies ?? networkPolicyWatch(options.kc, this.log);
+    this.policies = options.policies ?? policyWatch(options.kc, this.log, this.api);
     const core = options.kc.makeApiClient(CoreV1Api);
     this.pods = options.pods ?? new WatchedCollection<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log: this.log });
-    this.writer = new PolicyWriter({ kc: options.kc, policies: this.policies, events: options.events, log: this.log });
+    this.writer = new PolicyWriter({ kc: options.kc, policies: this.policies, events: options.events, log: this.log, api: this.api });
     this.labels = new EnrollmentLabels({ kc: options.kc, pods: this.pods, events: options.events });
     this.queue = new WorkQueue({ sync: (c) => this.syncSafely(c), enrollPods: (batch) => this.enrollPods(batch) });
     this.ownerOf =
@@ -135,7 +147,7 @@ class KubernetesStageActuator implements KubernetesActuator {
       for (const c of this.contractsFor(np)) this.queue.schedule(c);
     });
     this.pods.onEvent((event, pod) => {
-      if (event === 'delete') return;
+      if (event === 'delete' || !this.manageLabels) return;
       this.queue.pod(refKey(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), Date.now());
     });
   }
@@ -283,13 +295,13 @@ class KubernetesStageActuator implements KubernetesActuator {
     }
     // Never act on a cache that is not listed yet: a missing object could be a clash unseen.
     if (!this.policies.synced() || !this.pods.synced()) return;
-    const found = clashesOf(stage, (n, ns) => this.policies.get(n, ns));
+    const found = clashesOf(stage, (n, ns) => this.policies.get(n, this.writer.cacheNs(ns)), this.api);
     // The cache may lag a policy created a moment ago: read the ones it lacks before writing.
-    if (found.length === 0 && this.o.isLeader() && desiredPolicies(stage, null).length > 0) found.push(...(await this.writer.freshClashes(stage)));
+    if (found.length === 0 && this.o.isLeader() && desiredPolicies(stage, null, this.api.kind).length > 0) found.push(...(await this.writer.freshClashes(stage)));
     this.setProblems(contract, found);
     if (!this.o.isLeader() || found.length > 0) return;
     const key = stageKey(stage);
-    const wanted = desiredPolicies(stage, null);
+    const wanted = desiredPolicies(stage, null, this.api.kind);
     let owner: ContractOwner | null = null;
     if (wanted.length > 0 && !stage.complete) {
       owner = await this.ownerOf(contract);
@@ -298,15 +310,18 @@ class KubernetesStageActuator implements KubernetesActuator {
     const first = this.appliedKeys.get(contract) !== key;
     // Percent stages: label first, then the policies that select on the label. Complete (and
     // every other mode): the policies as written first, then the labels come off (no gap).
-    if (usesEnrollment(stage)) await this.labels.sync(contract, stage, first);
-    const withOwner = desiredPolicies(stage, owner);
+    if (this.manageLabels && usesEnrollment(stage)) await this.labels.sync(contract, stage, first);
+    const withOwner = desiredPolicies(stage, owner, this.api.kind);
     for (const d of withOwner) await this.writer.ensure(contract, d, first, owner?.uid);
     await this.writer.deleteExtra(contract, new Set(withOwner.map((d) => refKey(d.namespace, d.name))), owner?.uid);
-    if (!usesEnrollment(stage)) await this.labels.sync(contract, null, first);
+    if (this.manageLabels && !usesEnrollment(stage)) await this.labels.sync(contract, null, first);
     if (first) {
       this.appliedKeys.set(contract, key);
+      // An actuator of a kind the contract does not hold has nothing to report.
+      if (!this.manageLabels && policyRefs(stage, this.api.kind).length === 0) return;
       const what = stage.complete ? 'Complete: every policy as written, handed off' : `${stage.stageName} (${stage.mode}${stage.mode === 'percent' ? ` ${stage.percent}%` : ''})`;
-      const note = `applied ${what}: ${withOwner.length} NetworkPolicies, ${this.labels.enrolledByUsCount(contract)} pods enrolled`;
+      const kinds = this.api.kind === 'NetworkPolicy' ? 'NetworkPolicies' : `${this.api.kind}s`;
+      const note = `applied ${what}: ${withOwner.length} ${kinds}${this.manageLabels ? `, ${this.labels.enrolledByUsCount(contract)} pods enrolled` : ''}`;
       this.o.events?.emit({ contract, uid: owner?.uid, type: 'Normal', reason: 'StageApplied', action: 'Apply', note });
       this.notify();
     }
@@ -315,7 +330,7 @@ class KubernetesStageActuator implements KubernetesActuator {
   /** A deleted contract: its owned policies go (handed-off ones stay) and its labels come off. */
   private async removeApplied(contract: string): Promise<void> {
     const removed = await this.writer.removeOwned(contract);
-    await this.labels.sync(contract, null, true);
+    if (this.manageLabels) await this.labels.sync(contract, null, true);
     this.appliedKeys.delete(contract);
     this.labels.forget(contract);
     if (removed > 0) this.log.info('contract deleted: its policies were removed', { contract, removed });
@@ -323,7 +338,7 @@ class KubernetesStageActuator implements KubernetesActuator {
 
   /** New or changed pods: label them for every unblocked percent stage that wants them. */
   private async enrollPods(batch: readonly [string, number][]): Promise<void> {
-    if (!this.o.isLeader()) return;
+    if (!this.o.isLeader() || !this.manageLabels) return;
     const stages = [...this.desired.values()].filter((s) => (this.problemsOf.get(s.contract)?.length ?? 0) === 0);
     try {
       await this.labels.enrollNew(batch, stages, Date.now);
@@ -340,7 +355,7 @@ class KubernetesStageActuator implements KubernetesActuator {
     const writer = writerOf(np);
     const out: string[] = [];
     for (const stage of this.desired.values()) {
-      if (contractLabelValue(stage.contract) === writer || policyRefs(stage).some((r) => r.namespace === ns && r.name === name)) out.push(stage.contract);
+      if (contractLabelValue(stage.contract) === writer || policyRefs(stage, this.api.kind).some((r) => (!this.api.namespaced || r.namespace === ns) && r.name === name)) out.push(stage.contract);
     }
     for (const c of this.removing) if (contractLabelValue(c) === writer) out.push(c);
     return out;

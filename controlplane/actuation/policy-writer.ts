@@ -4,7 +4,8 @@
  * delete of a policy Rampart applied) put back and reported. Clashes are ruled out by the
  * caller before anything is written here.
  */
-import { CustomObjectsApi, NetworkingV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1NetworkPolicy } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { NETWORK_POLICY_API, type PolicyKindApi } from '../../io/kube/policy-kinds.js';
 import { canonicalJson, contentHash, type Logger, type Problem } from '../../core/common/index.js';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
@@ -12,7 +13,7 @@ import { isNotFound } from '../../io/kube/api-error.js';
 import type { WatchedCollection } from '../../io/kube/list-watch.js';
 import { FIELD_MANAGER } from '../contracts/labels.js';
 import type { ActuationEventSink } from './actuation-events.js';
-import { clashesOf, hasOwnerRef, labelsOf, refKey, writtenBy } from './clash-detection.js';
+import { clashesOf, hasOwnerRef, labelsOf, refKey, writtenBy, type V1NetworkPolicy } from './clash-detection.js';
 import { policyRefs, type DesiredPolicy } from './desired-state.js';
 
 interface AppliedRecord {
@@ -27,10 +28,8 @@ function olderThan(a: string | undefined, b: string | undefined): boolean {
   return BigInt(a) < BigInt(b);
 }
 
-const NETWORK_POLICIES = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies' } as const;
-
 export class PolicyWriter {
-  private readonly net: NetworkingV1Api;
+  private readonly api: PolicyKindApi;
   private readonly objects: CustomObjectsApi;
   private readonly policies: WatchedCollection<V1NetworkPolicy>;
   private readonly events: ActuationEventSink | undefined;
@@ -39,8 +38,8 @@ export class PolicyWriter {
   private readonly applied = new Map<string, AppliedRecord>();
   readonly counts = { policyWrites: 0, policyDeletes: 0, driftCorrections: 0 };
 
-  constructor(o: { kc: KubeConfig; policies: WatchedCollection<V1NetworkPolicy>; events?: ActuationEventSink; log: Logger }) {
-    this.net = o.kc.makeApiClient(NetworkingV1Api);
+  constructor(o: { kc: KubeConfig; policies: WatchedCollection<V1NetworkPolicy>; events?: ActuationEventSink; log: Logger; api?: PolicyKindApi }) {
+    this.api = o.api ?? NETWORK_POLICY_API;
     this.objects = o.kc.makeApiClient(CustomObjectsApi);
     this.policies = o.policies;
     this.events = o.events;
@@ -63,25 +62,31 @@ export class PolicyWriter {
 
   /** Clashes among the policies the cache does not hold (it may lag a policy created a moment ago), read from the API server. */
   async freshClashes(stage: AppliedStage): Promise<Problem[]> {
-    const unseen = policyRefs(stage).filter((ref) => !this.policies.get(ref.name, ref.namespace) && !this.applied.has(refKey(ref.namespace, ref.name)));
+    const unseen = policyRefs(stage, this.api.kind).filter((ref) => !this.policies.get(ref.name, this.cacheNs(ref.namespace)) && !this.applied.has(refKey(ref.namespace, ref.name)));
     const found: V1NetworkPolicy[] = [];
     for (const ref of unseen) {
       try {
-        found.push((await this.objects.getNamespacedCustomObject({ ...NETWORK_POLICIES, namespace: ref.namespace, name: ref.name })) as V1NetworkPolicy);
+        const coords = { group: this.api.group, version: this.api.version, plural: this.api.plural, name: ref.name };
+        found.push((this.api.namespaced ? await this.objects.getNamespacedCustomObject({ ...coords, namespace: ref.namespace }) : await this.objects.getClusterCustomObject(coords)) as V1NetworkPolicy);
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
     }
     if (found.length === 0) return [];
     const byRef = new Map(found.map((np) => [refKey(np.metadata?.namespace ?? '', np.metadata?.name ?? ''), np]));
-    return clashesOf(stage, (name, namespace) => byRef.get(refKey(namespace, name)));
+    return clashesOf(stage, (name, namespace) => byRef.get(refKey(namespace, name)), this.api);
+  }
+
+  /** The informer's cache key: a cluster-scoped object has no namespace. */
+  cacheNs(namespace: string): string | undefined {
+    return this.api.namespaced ? namespace : undefined;
   }
 
   /** Applies one policy unless the cluster already holds exactly what was last applied. */
   async ensure(contract: string, d: DesiredPolicy, first: boolean, uid: string | undefined): Promise<void> {
     const ref = refKey(d.namespace, d.name);
     const hash = contentHash(d.manifest);
-    const live = this.policies.get(d.name, d.namespace);
+    const live = this.policies.get(d.name, this.cacheNs(d.namespace));
     const record = this.applied.get(ref);
     if (record && record.hash === hash) {
       if (live && (live.metadata?.resourceVersion === record.resourceVersion || olderThan(live.metadata?.resourceVersion, record.resourceVersion))) return;
@@ -90,19 +95,18 @@ export class PolicyWriter {
     // The same manifest was applied before and the object no longer matches it: drift.
     const drift = record !== undefined && record.hash === hash && !first;
     // Through the generic client: its answer is plain JSON, comparable with the watch's objects.
-    const res = (await this.objects.patchNamespacedCustomObject(
-      // NOTE: force is only ever used on objects Rampart manages (clashes were ruled out above):
-      // it takes back fields someone else changed on our object, never someone else's object.
-      { ...NETWORK_POLICIES, name: d.name, namespace: d.namespace, body: d.manifest, fieldManager: FIELD_MANAGER, force: live !== undefined },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-    )) as V1NetworkPolicy;
+    // NOTE: force is only ever used on objects Rampart manages (clashes were ruled out above):
+    // it takes back fields someone else changed on our object, never someone else's object.
+    const patch = { group: this.api.group, version: this.api.version, plural: this.api.plural, name: d.name, body: d.manifest, fieldManager: FIELD_MANAGER, force: live !== undefined };
+    const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+    const res = (this.api.namespaced ? await this.objects.patchNamespacedCustomObject({ ...patch, namespace: d.namespace }, ssa) : await this.objects.patchClusterCustomObject(patch, ssa)) as V1NetworkPolicy;
     this.counts.policyWrites++;
     this.applied.set(ref, { hash, spec: canonicalJson(res.spec), resourceVersion: res.metadata?.resourceVersion ?? '' });
     if (drift) {
       this.counts.driftCorrections++;
       const what = live ? 'was changed outside Rampart' : 'was deleted outside Rampart';
       this.log.warn('drift corrected', { contract, policy: ref, what });
-      this.events?.emit({ contract, uid, type: 'Warning', reason: 'DriftCorrected', action: 'Apply', note: `NetworkPolicy ${ref} ${what}; put back as the contract's current stage applies it` });
+      this.events?.emit({ contract, uid, type: 'Warning', reason: 'DriftCorrected', action: 'Apply', note: `${this.api.kind} ${this.api.namespaced ? ref : d.name} ${what}; put back as the contract's current stage applies it` });
     }
   }
 
@@ -113,7 +117,7 @@ export class PolicyWriter {
       const name = np.metadata?.name ?? '';
       if (keep.has(refKey(ns, name)) || !writtenBy(np, contract)) continue;
       await this.delete(ns, name);
-      this.events?.emit({ contract, uid, type: 'Normal', reason: 'PoliciesRemoved', action: 'Delete', note: `NetworkPolicy ${ns}/${name} removed: the current stage does not apply it` });
+      this.events?.emit({ contract, uid, type: 'Normal', reason: 'PoliciesRemoved', action: 'Delete', note: `${this.api.kind} ${this.api.namespaced ? `${ns}/` : ''}${name} removed: the current stage does not apply it` });
     }
   }
 
@@ -135,7 +139,9 @@ export class PolicyWriter {
 
   private async delete(namespace: string, name: string): Promise<void> {
     try {
-      await this.net.deleteNamespacedNetworkPolicy({ name, namespace });
+      const coords = { group: this.api.group, version: this.api.version, plural: this.api.plural, name };
+      if (this.api.namespaced) await this.objects.deleteNamespacedCustomObject({ ...coords, namespace });
+      else await this.objects.deleteClusterCustomObject(coords);
       this.counts.policyDeletes++;
     } catch (e) {
       if (!isNotFound(e)) throw e;

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../core/common/index.js';
-import { parseNetworkPolicy } from '../../core/policy/index.js';
+import { parsePolicy, policyRef, ciliumDepartures } from '../../core/policy/index.js';
 import type { ListenAddress } from '../config/config.js';
 import type { MapService, NewlyDeniedEdge } from '../map/map-service.js';
 import { namespaceLabelReader, type NamespaceLabels } from './namespace-labels.js';
@@ -77,27 +77,32 @@ export async function review(body: unknown, map: MapService, namespaces: Namespa
   const uid = typeof req['uid'] === 'string' ? req['uid'] : '';
   const allow = (extra: Obj = {}): ReviewOutcome => ({ response: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true, ...extra } }, newlyDenied: 0 });
   const kind = obj(req['kind']);
-  if (kind['group'] !== 'networking.k8s.io' || kind['kind'] !== 'NetworkPolicy') return allow();
+  const reviewed = (kind['group'] === 'networking.k8s.io' && kind['kind'] === 'NetworkPolicy') || (kind['group'] === 'cilium.io' && (kind['kind'] === 'CiliumNetworkPolicy' || kind['kind'] === 'CiliumClusterwideNetworkPolicy'));
+  if (!reviewed) return allow();
+  const clusterwide = kind['kind'] === 'CiliumClusterwideNetworkPolicy';
   const operation = req['operation'];
   if (operation !== 'CREATE' && operation !== 'UPDATE' && operation !== 'DELETE') return allow();
   // A deletion is judged on the policy as it was: removing an allow can deny traffic too.
   const object = obj(operation === 'DELETE' ? req['oldObject'] : req['object']);
   const labels = obj(obj(object['metadata'])['labels']);
   if (labels['app.kubernetes.io/managed-by'] === 'rampart') return allow();
-  const namespace = typeof req['namespace'] === 'string' && req['namespace'] !== '' ? req['namespace'] : typeof obj(object['metadata'])['namespace'] === 'string' ? (obj(object['metadata'])['namespace'] as string) : 'default';
-  const manifest = { ...object, metadata: { ...obj(object['metadata']), namespace } };
-  const parsed = parseNetworkPolicy(manifest, 'object');
+  const namespace = clusterwide ? '' : typeof req['namespace'] === 'string' && req['namespace'] !== '' ? req['namespace'] : typeof obj(object['metadata'])['namespace'] === 'string' ? (obj(object['metadata'])['namespace'] as string) : 'default';
+  const manifest = clusterwide ? object : { ...object, metadata: { ...obj(object['metadata']), namespace } };
+  const parsed = parsePolicy(manifest, 'object');
   if (!parsed.ok) {
     log.info('admission: policy not judged', { problems: parsed.error.slice(0, 3) });
     return allow();
   }
-  const ref = `${parsed.value.namespace}/${parsed.value.name}`;
+  const ref = policyRef(parsed.value);
+  // Where Cilium enforces a NetworkPolicy other than its text says, the user is told (netpol.md 4).
+  const departures = ciliumDepartures([parsed.value], () => 'object').map((p) => cut(`rampart: ${p.message}`));
   const judged = map.newlyDenied({ policy: parsed.value, deleted: operation === 'DELETE' }, { maxEdges: MAX_JUDGED_EDGES, budgetMs: JUDGE_BUDGET_MS });
-  if (judged.edges.length === 0) return allow();
+  if (judged.edges.length === 0) return departures.length > 0 && operation !== 'DELETE' ? allow({ warnings: departures.slice(0, MAX_WARNINGS) }) : allow();
   const warnings = warningsFor(operation === 'DELETE' ? `deleting ${ref}` : ref, judged.edges, judged.partial);
   let enforce = false;
   try {
-    const nsLabels = await namespaces.labels(namespace);
+    // A CCNP has no namespace of its own: it is refused nowhere (warnings only).
+    const nsLabels = namespace === '' ? null : await namespaces.labels(namespace);
     enforce = nsLabels?.[ENFORCE_LABEL] === 'enforce';
   } catch (e) {
     // Cannot tell: allow with the warnings (fail open, like failurePolicy: Ignore).

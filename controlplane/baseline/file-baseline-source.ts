@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { contentHash, isObject, problem, type Problem } from '../../core/common/index.js';
-import { DEFAULT_NAMESPACE, parseNetworkPolicy } from '../../core/policy/index.js';
+import { DEFAULT_NAMESPACE, parsePolicy, policyRef } from '../../core/policy/index.js';
 import { parseYamlDocuments } from '../../io/yaml-documents.js';
 import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from './baseline-source.js';
 import { watchFolder } from '../../io/folder-watch.js';
@@ -35,16 +35,16 @@ export function baselineFromFile(relative: string, text: string): BaselineFile {
     const add = (raw: unknown, at: string): void => {
       const where = (p: string): string => `${relative}:${doc.lineOf(p)}`;
       if (!isObject(raw)) {
-        out.problems.push(problem(where(at), `document ${doc.index}${at ? `, ${at}` : ''}: expected a NetworkPolicy or a List of them`));
+        out.problems.push(problem(where(at), `document ${doc.index}${at ? `, ${at}` : ''}: expected a NetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or a List of them`));
         return;
       }
-      if (raw['kind'] !== 'NetworkPolicy' && typeof raw['kind'] === 'string' && raw['kind'].endsWith('List') && Array.isArray(raw['items'])) {
+      if (typeof raw['kind'] === 'string' && raw['kind'].endsWith('List') && Array.isArray(raw['items'])) {
         raw['items'].forEach((item: unknown, i) => {
           add(item, `${at ? `${at}.` : ''}items[${i}]`);
         });
         return;
       }
-      const parsed = parseNetworkPolicy(raw, at);
+      const parsed = parsePolicy(raw, at);
       if (!parsed.ok) {
         for (const p of parsed.error) out.problems.push(problem(where(p.path), `document ${doc.index}${p.path ? `, ${p.path}` : ''}: ${p.message}`));
         return;
@@ -52,10 +52,11 @@ export function baselineFromFile(relative: string, text: string): BaselineFile {
       const metadata = isObject(raw['metadata']) ? raw['metadata'] : {};
       const labels = isObject(metadata['labels']) ? metadata['labels'] : {};
       const owner = labels[CONTRACT_OWNER_LABEL];
-      const namespace = parsed.value.namespace === '' ? DEFAULT_NAMESPACE : parsed.value.namespace;
-      // The manifest as written, with the namespace it is judged in made explicit.
-      const manifest = { ...raw, metadata: { ...metadata, namespace } };
-      out.policies.push({ ref: `${namespace}/${parsed.value.name}`, manifest, owner: typeof owner === 'string' && owner !== '' ? owner : null });
+      // A CCNP has no namespace; the others are judged in theirs, made explicit in the manifest.
+      const clusterwide = parsed.value.kind === 'CiliumClusterwideNetworkPolicy';
+      const namespace = clusterwide ? '' : parsed.value.namespace === '' ? DEFAULT_NAMESPACE : parsed.value.namespace;
+      const manifest = clusterwide ? raw : { ...raw, metadata: { ...metadata, namespace } };
+      out.policies.push({ ref: policyRef({ kind: parsed.value.kind, namespace, name: parsed.value.name }), manifest, owner: typeof owner === 'string' && owner !== '' ? owner : null });
     };
     add(doc.value, '');
   }

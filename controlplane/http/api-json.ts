@@ -119,6 +119,8 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
     waitingFor: v.sufficiency?.waitingFor ?? [],
     silentWorkloads: v.sufficiency?.silentWorkloads ?? [],
     problems: v.problems.map((p) => ({ path: p.path, message: p.message })),
+    // Non-blocking: where Cilium enforces a NetworkPolicy of the contract other than its text (netpol.md 4).
+    warnings: (v.contract?.departures ?? []).map((p) => ({ path: p.path, message: p.message })),
     applied: v.applied
       ? {
           revision: v.applied.revision,

@@ -6,6 +6,7 @@
  * namespace, all ports), broadest first: the access a contract opens, before it is enforced.
  */
 import { indexFlows, ruleBreadth, ruleUsage } from '../../core/authoring/index.js';
+import { splitByKind } from '../../core/policy/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import type { BaselineSource } from '../baseline/baseline-source.js';
 import type { ContractView } from '../../core/rollout/index.js';
@@ -32,7 +33,8 @@ export interface BroadeningJson {
 
 export function broadeningJson(view: ContractView, store: EvidenceStore, baseline?: BaselineSource): BroadeningJson {
   const samples = sampleFlows(store, view.name, ['newly-allowed']);
-  const policies = view.contract?.spec.policies ?? [];
+  // Breadth is read from NetworkPolicy rules; a CNP's admissions are listed without it.
+  const policies = splitByKind(view.contract?.spec.policies ?? []).network;
   const usage = ruleUsage(policies, indexFlows(samples.flows.map((s) => s.flow)), samples.flows.length);
   const items: BroadeningItemJson[] = samples.flows.map((s) => {
     const rules = usage.filter((u) => u.direction === s.side && u.samples.includes(s.flow));
@@ -54,3 +56,4 @@ export function broadeningJson(view: ContractView, store: EvidenceStore, baselin
     unreadable: samples.unreadable,
   };
 }
+

@@ -7,9 +7,9 @@
  * open, and what could not be fixed.
  */
 import { stringify } from 'yaml';
-import { BOTH_SIDES, evaluatorFor, smallestFix } from '../../core/authoring/index.js';
+import { asCiliumPolicies, BOTH_SIDES, evaluatorFor, smallestFix } from '../../core/authoring/index.js';
 import { parseHubbleLine, type Flow } from '../../core/flow/index.js';
-import { parseNetworkPolicy, type NetworkPolicy } from '../../core/policy/index.js';
+import { parsePolicy, splitByKind, type Policy } from '../../core/policy/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import { baselineFor, type BaselineSource } from '../baseline/baseline-source.js';
 import type { ContractView } from '../../core/rollout/index.js';
@@ -28,11 +28,11 @@ export interface ContractFixJson {
 }
 
 /** The baseline a contract is judged against, parsed (policies that do not parse are left out, as the agents do). */
-export function baselinePolicies(source: BaselineSource | undefined, contract: string): NetworkPolicy[] {
+export function baselinePolicies(source: BaselineSource | undefined, contract: string): Policy[] {
   if (source === undefined) return [];
-  const out: NetworkPolicy[] = [];
+  const out: Policy[] = [];
   for (const p of baselineFor(source.snapshot(), contract)) {
-    const r = parseNetworkPolicy(p.manifest, p.ref);
+    const r = parsePolicy(p.manifest, p.ref);
     if (r.ok) out.push(r.value);
   }
   return out;
@@ -71,16 +71,31 @@ export function contractFixJson(view: ContractView, store: EvidenceStore, baseli
   const fix = smallestFix(policies, denied, [], baselineSet.length > 0 ? { baseline: baselineSet } : {});
   if (!fix.ok) return { ...empty(`no fix could be verified: ${fix.error.map((p) => `${p.path}: ${p.message}`).join('; ')}`), unfixable };
   const f = fix.value;
+  // The fix in the contract's own kind: CiliumNetworkPolicies for a contract of Cilium policies only.
+  const kinds = splitByKind(contract.spec.policies);
+  let written: readonly unknown[] = f.policies;
+  let kind = 'NetworkPolic';
+  if (kinds.network.length === 0 && kinds.cilium.length > 0 && f.policies.length > 0) {
+    const names = new Map<string, string[]>();
+    for (const d of denied) if (d.ip !== null && d.destinationNames !== undefined) names.set(d.ip.destination, [...d.destinationNames]);
+    const cilium = asCiliumPolicies(f.policies, names);
+    const parsed = cilium.map((m, i) => parsePolicy(m, `fix[${i}]`));
+    const after = evaluatorFor([...policies, ...parsed.flatMap((p) => (p.ok ? [p.value] : []))]);
+    if (parsed.every((p) => p.ok) && denied.every((d) => after.evaluate(d, BOTH_SIDES).verdict !== 'deny')) {
+      written = cilium;
+      kind = 'CiliumNetworkPolic';
+    }
+  }
   return {
     ...base,
     edges: f.edges,
-    policies: f.policies,
-    yaml: f.policies.length === 0 ? '' : stringify(f.policies, { lineWidth: 0, aliasDuplicateObjects: false }),
+    policies: written,
+    yaml: written.length === 0 ? '' : stringify(written, { lineWidth: 0, aliasDuplicateObjects: false }),
     unfixable: [...unfixable, ...f.unfixable],
     verification: f.verification,
     message:
-      f.policies.length === 0
+      written.length === 0
         ? 'nothing that a new rule can fix'
-        : `add ${f.policies.length} NetworkPolic${f.policies.length === 1 ? 'y' : 'ies'} to spec.policies: ${f.edges.length} edge${f.edges.length === 1 ? '' : 's'} opened, nothing else (verified: ${f.verification.allowedAfter} of ${f.verification.denied} denied samples allowed after it)`,
+        : `add ${written.length} ${kind}${written.length === 1 ? 'y' : 'ies'} to spec.policies: ${f.edges.length} edge${f.edges.length === 1 ? '' : 's'} opened, nothing else (verified: ${f.verification.allowedAfter} of ${f.verification.denied} denied samples allowed after it)`,
   };
 }

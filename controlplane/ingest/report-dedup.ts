@@ -9,9 +9,52 @@ export const DEDUP_WINDOW = 4096;
 /** Boots remembered per node (a restarting agent gets a new boot id each time). */
 const MAX_BOOTS_PER_NODE = 8;
 
-interface BootSeqs {
+const WORD_BITS = 32;
+
+/**
+ * The seqs of one boot seen in (highest - DEDUP_WINDOW, highest], one bit each in a ring
+ * indexed by seq mod DEDUP_WINDOW: 512 bytes however long the agent runs. (A Set of seqs held
+ * up to 8,192 numbers per boot once an agent had sent that many reports, about 11 hours at
+ * 10 s windows: over a gigabyte at 10,000 nodes.)
+ */
+class BootSeqs {
   highest: number;
-  seen: Set<number>;
+  private readonly bits = new Uint32Array(DEDUP_WINDOW / WORD_BITS);
+
+  constructor(first: number) {
+    this.highest = first;
+  }
+
+  has(seq: number): boolean {
+    if (seq <= this.highest - DEDUP_WINDOW) return true;
+    if (seq > this.highest) return false;
+    const i = slot(seq);
+    return (this.bits[i >>> 5]! & (1 << (i & 31))) !== 0;
+  }
+
+  add(seq: number): void {
+    if (seq > this.highest) {
+      // The slots of the seqs now above the old highest held seqs that fall below the window
+      // (treated as seen by the rule above): clear them for their new seqs.
+      const gap = seq - this.highest;
+      if (gap >= DEDUP_WINDOW) this.bits.fill(0);
+      else for (let s = this.highest + 1; s <= seq; s++) this.clear(slot(s));
+      this.highest = seq;
+    } else if (seq <= this.highest - DEDUP_WINDOW) {
+      return;
+    }
+    const i = slot(seq);
+    this.bits[i >>> 5]! |= 1 << (i & 31);
+  }
+
+  private clear(i: number): void {
+    this.bits[i >>> 5]! &= ~(1 << (i & 31));
+  }
+}
+
+/** A seq's place in the ring (seqs are integers; the modulo is kept non-negative). */
+function slot(seq: number): number {
+  return ((seq % DEDUP_WINDOW) + DEDUP_WINDOW) % DEDUP_WINDOW;
 }
 
 export class ReportDedup {
@@ -21,8 +64,7 @@ export class ReportDedup {
   has(node: string, bootId: string, seq: number): boolean {
     const boot = this.nodes.get(node)?.get(bootId);
     if (!boot) return false;
-    if (seq <= boot.highest - DEDUP_WINDOW) return true;
-    return boot.seen.has(seq);
+    return boot.has(seq);
   }
 
   /** Records an accepted report identity. */
@@ -38,15 +80,9 @@ export class ReportDedup {
         const oldest = boots.keys().next().value;
         if (oldest !== undefined) boots.delete(oldest);
       }
-      boot = { highest: seq, seen: new Set() };
+      boot = new BootSeqs(seq);
       boots.set(bootId, boot);
     }
-    boot.seen.add(seq);
-    if (seq > boot.highest) {
-      boot.highest = seq;
-      if (boot.seen.size > DEDUP_WINDOW * 2) {
-        for (const s of boot.seen) if (s <= boot.highest - DEDUP_WINDOW) boot.seen.delete(s);
-      }
-    }
+    boot.add(seq);
   }
 }

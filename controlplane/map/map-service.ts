@@ -9,7 +9,7 @@
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
 import { MapJudge, type EdgeJudgement, type MapVerdict } from '../../core/map/index.js';
-import { createEvaluator, parseNetworkPolicy, policyRef, type NetworkPolicy, type PolicyEvaluator } from '../../core/policy/index.js';
+import { createEvaluator, parsePolicy, policyRef, type Policy, type PolicyEvaluator } from '../../core/policy/index.js';
 import { peerName, type WindowSummary } from '../../core/summary/index.js';
 import { baselineFor, type BaselineSnapshot, type BaselineSource } from '../baseline/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE } from '../baseline/file-baseline-source.js';
@@ -76,7 +76,7 @@ export class MapService {
   private readonly o: MapServiceOptions;
   private timer: NodeJS.Timeout | null = null;
   private savedChanges = -1;
-  private parsedBaseline: { revision: string; policies: { ref: string; owner: string | null; policy: NetworkPolicy }[] } | null = null;
+  private parsedBaseline: { revision: string; policies: { ref: string; owner: string | null; policy: Policy }[] } | null = null;
   private readonly judges = new Map<string, MapJudge>();
   private baselineEvaluator: PolicyEvaluator | undefined;
 
@@ -127,12 +127,12 @@ export class MapService {
     this.map.ingest(summary.observedEdges ?? [], summary.observedEdgesOverflow ?? 0, nowMs);
   }
 
-  private baseline(): { snapshot: BaselineSnapshot; policies: { ref: string; owner: string | null; policy: NetworkPolicy }[] } {
+  private baseline(): { snapshot: BaselineSnapshot; policies: { ref: string; owner: string | null; policy: Policy }[] } {
     const snapshot = this.o.baseline.snapshot();
     if (this.parsedBaseline?.revision !== snapshot.revision) {
-      const policies: { ref: string; owner: string | null; policy: NetworkPolicy }[] = [];
+      const policies: { ref: string; owner: string | null; policy: Policy }[] = [];
       for (const p of snapshot.policies) {
-        const r = parseNetworkPolicy(p.manifest, p.ref);
+        const r = parsePolicy(p.manifest, p.ref);
         // An unparseable baseline policy is left out with a warning (the API server accepted it; we cannot judge it).
         if (r.ok) policies.push({ ref: p.ref, owner: p.owner, policy: r.value });
         else this.o.log.warn('baseline policy not understood; left out of map verdicts', { ref: p.ref, problems: r.error.slice(0, 3) });
@@ -145,7 +145,7 @@ export class MapService {
   }
 
   /** The evaluator of every policy in force, compiled once per baseline revision. */
-  private inForce(policies: readonly { policy: NetworkPolicy }[]): PolicyEvaluator {
+  private inForce(policies: readonly { policy: Policy }[]): PolicyEvaluator {
     this.baselineEvaluator ??= createEvaluator(policies.map((p) => p.policy));
     return this.baselineEvaluator;
   }
@@ -199,14 +199,14 @@ export class MapService {
   }
 
   /**
-   * Admission: the edges seen in the map that a NetworkPolicy change would newly deny, largest
+   * Admission: the edges seen in the map that a policy change (NetworkPolicy, CNP or CCNP) would newly deny, largest
    * first. `policy` is created (or replaces the one of the same namespace/name); with
    * `deleted`, the policy of that ref is removed (deleting an allow can deny too). The work is
    * bounded: at most `maxEdges` of the largest edges are judged, and judging stops after
    * `budgetMs` (the answer then says it is partial) so the webhook answers within its
    * timeout whatever the map's size.
    */
-  newlyDenied(change: { readonly policy: NetworkPolicy; readonly deleted?: boolean }, options: { readonly maxEdges: number; readonly budgetMs: number }): { edges: NewlyDeniedEdge[]; judged: number; partial: boolean } {
+  newlyDenied(change: { readonly policy: Policy; readonly deleted?: boolean }, options: { readonly maxEdges: number; readonly budgetMs: number }): { edges: NewlyDeniedEdge[]; judged: number; partial: boolean } {
     const started = performance.now();
     const nowMs = this.o.clock.nowMs();
     const { policies } = this.baseline();
@@ -221,8 +221,8 @@ export class MapService {
     let judged = 0;
     let partial = candidates.length > options.maxEdges;
     for (const { edge, count } of candidates.slice(0, options.maxEdges)) {
-      // Only edges touching the policy's namespace can change: a cheap filter before judging.
-      if (!touches(edge, policy.namespace)) continue;
+      // Only edges touching the policy's namespace can change (a CCNP's, '', touches all): a cheap filter before judging.
+      if (policy.namespace !== '' && !touches(edge, policy.namespace)) continue;
       if ((judged & 255) === 0 && performance.now() - started > options.budgetMs) {
         partial = true;
         break;

@@ -3,15 +3,16 @@
  * (core/policy createEvaluator, which owns its memo tables).
  */
 import type { Flow } from '../flow/index.js';
-import { createEvaluator, type EvaluateOptions, type EvaluatedSides, type Evaluation, type NetworkPolicy } from '../policy/index.js';
+import { createEvaluator, type EvaluateOptions, type EvaluatedSides, type Evaluation, type Policy } from '../policy/index.js';
 
 export interface AuthoringEvaluator {
-  readonly policies: readonly NetworkPolicy[];
+  readonly policies: readonly Policy[];
   evaluate(flow: Flow, sides: EvaluatedSides, options?: EvaluateOptions): Evaluation;
 }
 
-export function evaluatorFor(policies: readonly NetworkPolicy[]): AuthoringEvaluator {
-  return createEvaluator(policies);
+export function evaluatorFor(policies: readonly Policy[]): AuthoringEvaluator {
+  const evaluator = createEvaluator(policies);
+  return { policies, evaluate: (flow, sides, options) => evaluator.evaluate(flow, sides, options) };
 }
 
 /** Both sides, whatever node saw the flow: what a connection needs to get through end to end. */

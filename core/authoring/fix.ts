@@ -15,7 +15,7 @@
  */
 import { err, ok, type Problem, type Result } from '../common/index.js';
 import { flowEdge, workloadName, type Flow, type PodEndpoint } from '../flow/index.js';
-import { parseNetworkPolicy, policyRef, selectorMatches, type LabelSelector, type NetworkPolicy } from '../policy/index.js';
+import { isCiliumPolicy, parseNetworkPolicy, policyRef, selectorMatches, type LabelSelector, type NetworkPolicy, type Policy } from '../policy/index.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, commonStableLabels } from './labels.js';
 import { dnsLabel, rulesFor, type Manifest, type PeerNeed, type PortEntry } from './manifests.js';
@@ -59,10 +59,23 @@ type Obj = Readonly<Record<string, string>>;
 const size = (s: LabelSelector): number => Object.keys(s.matchLabels).length + s.matchExpressions.length;
 
 /** The podSelector of the simplest policy that isolates this pod in this direction, or null. */
-function isolatingSelector(policies: readonly NetworkPolicy[], pod: PodEndpoint, direction: Direction): LabelSelector | null {
+function isolatingSelector(policies: readonly Policy[], pod: PodEndpoint, direction: Direction): LabelSelector | null {
   const type = direction === 'ingress' ? 'Ingress' : 'Egress';
   let best: LabelSelector | null = null;
   for (const p of policies) {
+    if (isCiliumPolicy(p)) {
+      // A CNP's endpointSelector serves as a podSelector when its keys are plain pod labels.
+      if (p.namespace !== pod.namespace) continue;
+      for (const spec of p.specs) {
+        const sel = spec.endpointSelector;
+        const keys = [...Object.keys(sel.matchLabels), ...sel.matchExpressions.map((e) => e.key)];
+        const rules = direction === 'ingress' ? spec.ingress.length + spec.ingressDeny.length : spec.egress.length + spec.egressDeny.length;
+        if (rules === 0 || keys.some((k) => k.includes(':') || k.startsWith('io.'))) continue;
+        if (!selectorMatches(sel, pod.podLabels)) continue;
+        if (best === null || size(sel) < size(best)) best = sel;
+      }
+      continue;
+    }
     if (p.namespace !== pod.namespace || !p.policyTypes.includes(type) || !selectorMatches(p.podSelector, pod.podLabels)) continue;
     if (best === null || size(p.podSelector) < size(best)) best = p.podSelector;
   }
@@ -94,10 +107,10 @@ export interface FixOptions {
    * not the contract's doing, so it is left as it is (and listed as unfixable) rather than
    * opened, which would broaden access beyond what unblocks the contract.
    */
-  readonly baseline?: readonly NetworkPolicy[];
+  readonly baseline?: readonly Policy[];
 }
 
-export function smallestFix(policies: readonly NetworkPolicy[], denied: readonly Flow[], others: readonly Flow[] = [], options: FixOptions = {}): Result<Fix, Problem[]> {
+export function smallestFix(policies: readonly Policy[], denied: readonly Flow[], others: readonly Flow[] = [], options: FixOptions = {}): Result<Fix, Problem[]> {
   const before = evaluatorFor(policies);
   const baselineOnly = options.baseline === undefined ? null : evaluatorFor(options.baseline);
   // Workload selectors as edges name workloads. Where Hubble names the controller and its app

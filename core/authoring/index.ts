@@ -12,3 +12,4 @@ export * from './from-manifests.js';
 export * from './from-map.js';
 export * from './fix.js';
 export * from './audit.js';
+export * from './cilium-format.js';

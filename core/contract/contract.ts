@@ -3,7 +3,7 @@
  * and defaulting. See ../shared/docs/product.md "Contracts".
  */
 import type { Problem } from '../common/index.js';
-import type { NetworkPolicy } from '../policy/index.js';
+import type { Policy } from '../policy/index.js';
 
 export type RolloutStrategy = 'percent' | 'namespaces';
 
@@ -57,7 +57,7 @@ export interface ContractSpec {
   /** The manifests as written (what is applied to the cluster and pushed to agents). */
   readonly rawPolicies: readonly unknown[];
   /** The same, parsed and defaulted. */
-  readonly policies: readonly NetworkPolicy[];
+  readonly policies: readonly Policy[];
   readonly strategy: RolloutStrategy;
   readonly stages: readonly Stage[];
   readonly gates: Gates;
@@ -75,4 +75,10 @@ export interface Contract {
    * `default`, a CIDR with host bits masked). Absent or empty when there were none.
    */
   readonly warnings?: readonly Problem[];
+  /**
+   * NetworkPolicies of the contract that Cilium enforces differently from their text (netpol.md
+   * section 4): verdicts follow Cilium, and these say where (shown with the contract's problems,
+   * never blocking).
+   */
+  readonly departures?: readonly Problem[];
 }

@@ -22,7 +22,7 @@ import {
   type Result,
   type Problem,
 } from '../common/index.js';
-import { parseNetworkPolicy, policyRef, type NetworkPolicy } from '../policy/index.js';
+import { ciliumDepartures, parsePolicy, policyKey, policyRef, type Policy } from '../policy/index.js';
 import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RollbackTarget, RolloutStrategy, Stage } from './contract.js';
 import { ROLLBACK_TARGETS } from './contract.js';
 import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
@@ -58,7 +58,9 @@ export function parseContract(raw: unknown): Result<Contract, Problem[]> {
 
   if (sink.problems.length > 0 || name === undefined || spec === undefined) return err(sink.problems);
   const warnings = spec.policies.flatMap((p) => p.warnings ?? []);
-  return ok({ name, spec, policiesHash: contentHash(spec.rawPolicies), ...(warnings.length > 0 ? { warnings } : {}) });
+  // Where Cilium enforces a NetworkPolicy other than its text says, the contract says so (netpol.md 4).
+  const departures = ciliumDepartures(spec.policies, (i) => `spec.policies[${i}]`);
+  return ok({ name, spec, policiesHash: contentHash(spec.rawPolicies), ...(warnings.length > 0 ? { warnings } : {}), ...(departures.length > 0 ? { departures } : {}) });
 }
 
 function readName(sink: ProblemSink, value: unknown): string | undefined {
@@ -100,10 +102,10 @@ function readSpec(sink: ProblemSink, value: unknown): ContractSpec | undefined {
 function readPolicies(
   sink: ProblemSink,
   value: unknown,
-): { raw: readonly unknown[]; parsed: readonly NetworkPolicy[] } | undefined {
+): { raw: readonly unknown[]; parsed: readonly Policy[] } | undefined {
   const path = 'spec.policies';
   if (value === undefined || value === null) {
-    sink.add(path, 'required: the NetworkPolicies this contract rolls out');
+    sink.add(path, 'required: the NetworkPolicies (or CiliumNetworkPolicies) this contract rolls out');
     return undefined;
   }
   if (!Array.isArray(value)) {
@@ -117,25 +119,27 @@ function readPolicies(
   if (value.length > CONTRACT_LIMITS.policies) {
     sink.add(path, `must contain at most ${CONTRACT_LIMITS.policies} NetworkPolicies, got ${value.length}`, 'over-limit');
   }
-  const parsed: NetworkPolicy[] = [];
+  const parsed: Policy[] = [];
   const seen = new Map<string, number>();
   value.forEach((item: unknown, i) => {
     const itemPath = childPath(path, i);
     checkPolicyLimits(sink, item, itemPath);
-    const result = parseNetworkPolicy(item, itemPath);
+    const result = parsePolicy(item, itemPath);
     if (!result.ok) {
       sink.addAll(result.error);
       return;
     }
+    // Identity is kind/namespace/name: a NetworkPolicy and a CNP may share a name.
     const ref = policyRef(result.value);
-    const first = seen.get(ref);
+    const first = seen.get(policyKey(result.value));
     if (first !== undefined) {
       sink.add(childPath(itemPath, 'metadata'), `duplicate policy ${ref} (also ${childPath(path, first)})`);
       return;
     }
-    seen.set(ref, i);
+    seen.set(policyKey(result.value), i);
     // Unknown fields warn (the API server drops them): a misspelt field changes the policy's meaning.
-    const unknown = unknownNetworkPolicyFields(item, itemPath);
+    // Cilium policies are checked by their own parser, which knows their fields.
+    const unknown = result.value.kind === undefined || result.value.kind === 'NetworkPolicy' ? unknownNetworkPolicyFields(item, itemPath) : [];
     parsed.push(unknown.length === 0 ? result.value : { ...result.value, warnings: [...(result.value.warnings ?? []), ...unknown] });
   });
   return { raw: value as readonly unknown[], parsed };

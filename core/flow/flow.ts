@@ -127,4 +127,9 @@ export interface Flow {
   readonly l4: Layer4 | null;
   readonly source: Endpoint;
   readonly destination: Endpoint;
+  /**
+   * `destination_names`: the DNS names Cilium's DNS proxy saw resolve to the destination IP
+   * (toFQDNs policies read them). Absent or empty when Hubble attached none.
+   */
+  readonly destinationNames?: readonly string[];
 }

@@ -284,8 +284,18 @@ export function flowFromRecord(record: unknown, envelope?: FlowEnvelope): Result
     l4: readLayer4(record['l4'], problems),
     source: endpointFromRecord(record['source'], 'source', problems),
     destination: endpointFromRecord(record['destination'], 'destination', problems),
+    ...readNames(record['destination_names'], problems),
   };
   return problems.length === 0 ? ok(flow) : err(problems);
+}
+
+function readNames(value: unknown, problems: Problem[]): { destinationNames?: readonly string[] } {
+  if (value === undefined || value === null) return {};
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    problems.push({ path: 'destination_names', message: `expected a list of DNS names, got ${showValue(value)}` });
+    return {};
+  }
+  return value.length === 0 ? {} : { destinationNames: value as string[] };
 }
 
 function noUnknown(name: string | null, unknownName: string): string | null {

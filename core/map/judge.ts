@@ -11,7 +11,7 @@
  */
 import { fnv1a32 } from '../common/index.js';
 import type { Endpoint, Flow } from '../flow/index.js';
-import { createBaselineEvaluator, createEvaluator, type EvaluatedSides, type Evaluation, type NetworkPolicy, type PolicyEvaluator, type SideVerdict } from '../policy/index.js';
+import { createBaselineEvaluator, createEvaluator, type EvaluatedSides, type Evaluation, type Policy, type PolicyEvaluator, type SideVerdict } from '../policy/index.js';
 import type { ObservedPeer } from '../summary/index.js';
 
 export const MAP_VERDICTS = ['allow', 'would-deny', 'already-denied', 'newly-allowed', 'denied', 'indeterminate'] as const;
@@ -131,8 +131,8 @@ type Evaluate = (flow: Flow, sides: EvaluatedSides, edge: JudgeableEdge) => Judg
  * - `baselineOnly`: the map as it is today (allow, denied, indeterminate);
  * - `forContract`: core/policy's brownfield evaluator, baseline against baseline ∪ contract;
  * - `between`: any two sets (admission: the set with one NetworkPolicy created or replaced).
- *   A NetworkPolicy only ever selects pods of its own namespace, so only sides whose pod lives
- *   in a namespace the change touches are evaluated under the new set, and the evaluator of
+ *   A NetworkPolicy or CNP only ever selects pods of its own namespace, so only sides whose pod
+ *   lives in a namespace the change touches ('' for a CCNP: all) are evaluated under the new set, and the evaluator of
  *   the set in force can be shared by every review of one baseline revision.
  */
 export class MapJudge {
@@ -144,12 +144,12 @@ export class MapJudge {
     this.preview = preview;
   }
 
-  static baselineOnly(policies: readonly NetworkPolicy[] | PolicyEvaluator): MapJudge {
+  static baselineOnly(policies: readonly Policy[] | PolicyEvaluator): MapJudge {
     const e = isEvaluator(policies) ? policies : createEvaluator(policies);
     return new MapJudge((flow, sides) => ({ baseline: e.evaluate(flow, sides), combined: null }), false);
   }
 
-  static forContract(baseline: readonly NetworkPolicy[], proposed: readonly NetworkPolicy[]): MapJudge {
+  static forContract(baseline: readonly Policy[], proposed: readonly Policy[]): MapJudge {
     const e = createBaselineEvaluator(baseline, proposed);
     return new MapJudge((flow, sides) => {
       const r = e.evaluate(flow, sides);
@@ -157,13 +157,15 @@ export class MapJudge {
     }, true);
   }
 
-  static between(before: readonly NetworkPolicy[] | PolicyEvaluator, after: readonly NetworkPolicy[], touched: ReadonlySet<string>): MapJudge {
+  static between(before: readonly Policy[] | PolicyEvaluator, after: readonly Policy[], touched: ReadonlySet<string>): MapJudge {
     const b = isEvaluator(before) ? before : createEvaluator(before);
     const a = createEvaluator(after);
     return new MapJudge((flow, sides, edge) => {
       const baseline = b.evaluate(flow, sides);
-      const egress = sides.egress && touched.has(edge.from.namespace);
-      const ingress = sides.ingress && touched.has(edge.to.namespace);
+      // '' stands for a cluster-wide change (a CCNP): every namespace is touched.
+      const everywhere = touched.has('');
+      const egress = sides.egress && (everywhere || touched.has(edge.from.namespace));
+      const ingress = sides.ingress && (everywhere || touched.has(edge.to.namespace));
       if (!egress && !ingress) return { baseline, combined: baseline };
       const c = a.evaluate(flow, { egress, ingress });
       // Untouched sides keep their verdict: splice the baseline's into the combined evaluation.
@@ -188,6 +190,6 @@ export class MapJudge {
   }
 }
 
-function isEvaluator(x: readonly NetworkPolicy[] | PolicyEvaluator): x is PolicyEvaluator {
+function isEvaluator(x: readonly Policy[] | PolicyEvaluator): x is PolicyEvaluator {
   return !Array.isArray(x);
 }

@@ -14,7 +14,7 @@
  */
 import type { Flow } from '../flow/index.js';
 import { CompiledEvaluator, type EvaluatorOptions } from './evaluator.js';
-import type { NetworkPolicy } from './policy.js';
+import type { Policy } from './policy.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation, SideVerdict } from './verdict.js';
 
 export type Change = 'same' | 'newly-denied' | 'newly-allowed';
@@ -62,7 +62,7 @@ class PairedEvaluator implements BaselineEvaluator {
   /** Judgements by baseline evaluation then combined evaluation (both memoised by the evaluator). */
   private readonly judged = new WeakMap<Evaluation, Map<Evaluation, BaselineEvaluation>>();
 
-  constructor(baseline: readonly NetworkPolicy[], proposed: readonly NetworkPolicy[], options?: EvaluatorOptions) {
+  constructor(baseline: readonly Policy[], proposed: readonly Policy[], options?: EvaluatorOptions) {
     this.union = new CompiledEvaluator([...baseline, ...proposed], options, baseline.length);
     this.hasProposal = proposed.length > 0;
   }
@@ -88,6 +88,6 @@ class PairedEvaluator implements BaselineEvaluator {
  * once. The union is taken as given: a caller whose proposal replaces a baseline policy of the
  * same namespace/name leaves that one out of `baseline`.
  */
-export function createBaselineEvaluator(baseline: readonly NetworkPolicy[], proposed: readonly NetworkPolicy[], options?: EvaluatorOptions): BaselineEvaluator {
+export function createBaselineEvaluator(baseline: readonly Policy[], proposed: readonly Policy[], options?: EvaluatorOptions): BaselineEvaluator {
   return new PairedEvaluator(baseline, proposed, options);
 }

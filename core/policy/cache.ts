@@ -10,7 +10,8 @@
  * tables, with its own budget: nothing outside the evaluator clears them.
  */
 import type { PodEndpoint } from '../flow/index.js';
-import type { CompiledPolicy } from './compile.js';
+import type { CompiledPolicy } from './compiled.js';
+import { labelIndex, type LabelIndex } from './cilium-selector.js';
 import type { Trit } from './trit.js';
 import type { Evaluation, SideResult } from './verdict.js';
 
@@ -21,6 +22,8 @@ export interface SideCandidates {
   /** Selection of each candidate: YES, or MAYBE when a podSelector key is missing from identity labels. */
   readonly selected: readonly Trit[];
   readonly namedPorts: boolean;
+  /** Some candidate has a toFQDNs egress peer. */
+  readonly fqdn: boolean;
   /** Memoised side results by peer key then port/protocol key. */
   readonly results: Map<unknown, Map<number, SideResult>>;
   resultCount: number;
@@ -40,6 +43,8 @@ export interface EndpointFacts {
   readonly endpoint: PodEndpoint;
   /** True when the flow carried no `io.cilium.k8s.namespace.labels.*` label at all. */
   readonly namespaceLabelsMissing: boolean;
+  /** The identity labels indexed for Cilium selectors, built on first use. */
+  ciliumIndex: LabelIndex | null;
   /** Selector-peer matches by peer slot; 255 = not computed yet. */
   peerMatches: Uint8Array | null;
   ingress: SideCandidates | null;
@@ -92,6 +97,7 @@ function newFacts(pod: PodEndpoint): EndpointFacts {
     labels: pod.labels,
     endpoint: pod,
     namespaceLabelsMissing: hasNoKeys(pod.namespaceLabels),
+    ciliumIndex: null,
     peerMatches: null,
     ingress: null,
     egress: null,
@@ -110,4 +116,20 @@ export function factsFor(caches: EvaluationCaches, pod: PodEndpoint): EndpointFa
   const facts = newFacts(pod);
   caches.endpoints.set(pod.identity, facts);
   return facts;
+}
+
+/** The identity labels of a pod indexed for Cilium selectors, built once per identity. */
+export function ciliumIndexOf(facts: EndpointFacts): LabelIndex {
+  if (facts.ciliumIndex !== null) return facts.ciliumIndex;
+  // Raw identity labels first; the structured fields fill in what a hand-built or field-masked
+  // endpoint lacks, so both readings of one pod agree.
+  const pod = facts.endpoint;
+  const extra: string[] = [];
+  for (const [k, v] of Object.entries(pod.podLabels)) extra.push(`k8s:${k}=${v}`);
+  for (const [k, v] of Object.entries(pod.namespaceLabels)) extra.push(`k8s:io.cilium.k8s.namespace.labels.${k}=${v}`);
+  const raw = labelIndex(pod.labels, facts.namespace);
+  const fill = labelIndex(extra, null);
+  const merged = new Map(raw);
+  for (const [k, v] of fill) if (!merged.has(k)) merged.set(k, v);
+  return (facts.ciliumIndex = merged);
 }

@@ -1,140 +1,106 @@
 /**
  * Compiles a parsed policy set once: selectors precompiled, CIDRs turned into numeric ranges,
  * policies indexed by namespace and direction, so evaluating a flow never re-parses anything
- * and only looks at the policies of the namespace of the pod whose side it decides.
+ * and only looks at the policies of the namespace of the pod whose side it decides (plus the
+ * cluster-wide ones).
+ *
+ * NetworkPolicies are compiled as Cilium translates them (pkg/k8s/network_policy.go
+ * ParseNetworkPolicy), where that departs from the upstream text (netpol.md section 4):
+ * rules of a direction missing from `policyTypes` are enforced, and an ingress ipBlock peer
+ * also admits every pod of the policy's namespace. CNP/CCNP specs are compiled by
+ * cilium-compile.ts into the same shape.
  */
-import { parseCidr, type IpRange } from '../common/index.js';
-import { policyRef, type NetworkPolicy, type Peer, type PolicyProtocol, type PolicyRule } from './policy.js';
-import { compileSelector, type CompiledSelector } from './selector.js';
+import { compileCiliumSpec } from './cilium-compile.js';
+import { compileRanges, hasNamed, type CompiledPeer, type CompiledPolicy, type CompiledPolicySet, type CompiledRule, type SlotCounter } from './compiled.js';
+import { isCiliumPolicy, policyRef, type NetworkPolicy, type Peer, type Policy, type PolicyRule } from './policy.js';
+import { compileSelector } from './selector.js';
 
-export interface CompiledPort {
-  readonly protocol: PolicyProtocol;
-  /** 0: every port of the protocol. */
-  readonly port: number;
-  /** Inclusive upper bound; equals `port` for a single port. */
-  readonly endPort: number;
-  /** A named container port, resolved on the destination pod; null for numeric entries. */
-  readonly name: string | null;
+const NO_RULES: readonly CompiledRule[] = [];
+
+/** An ingress rule as Cilium translates it: each ipBlock peer also admits the pods of the policy's namespace (netpol.md 4.2). */
+function asCiliumIngress(rule: PolicyRule): PolicyRule {
+  if (!rule.peers.some((p) => p.kind === 'ipBlock')) return rule;
+  const peers: Peer[] = [...rule.peers, { kind: 'selector', podSelector: { matchLabels: {}, matchExpressions: [] }, namespaceSelector: null }];
+  return { peers, ports: rule.ports };
 }
 
-export interface CompiledPeer {
-  readonly kind: 'selector' | 'ipBlock';
-  /** Position among the set's selector peers, for the per-identity peer-match cache. */
-  readonly slot: number;
-  readonly policyNamespace: string;
-  /** null: the policy's own namespace (rule 11). */
-  readonly namespaceSelector: CompiledSelector | null;
-  /** null: every pod of the selected namespaces (rule 12). */
-  readonly podSelector: CompiledSelector | null;
-  readonly cidr: IpRange | null;
-  readonly except: readonly IpRange[];
-}
-
-export interface CompiledRule {
-  /** Missing or empty `from`/`to`: every peer, pods and external IPs alike (rule 9). */
-  readonly anyPeer: boolean;
-  /** Missing or empty `ports`: every port of every protocol, ICMP included (rule 9, 3.5). */
-  readonly anyPort: boolean;
-  readonly peers: readonly CompiledPeer[];
-  readonly ports: readonly CompiledPort[];
-}
-
-export interface CompiledPolicy {
-  /** `namespace/name`. */
-  readonly ref: string;
-  readonly namespace: string;
-  readonly podSelector: CompiledSelector;
-  /** null when Ingress is not among the effective policyTypes (the policy does not isolate ingress). */
-  readonly ingress: readonly CompiledRule[] | null;
-  readonly egress: readonly CompiledRule[] | null;
-  /** Some rule of the direction uses a named port (its verdicts depend on the resolver). */
-  readonly namedPortsIngress: boolean;
-  readonly namedPortsEgress: boolean;
-  /** Part of the proposal (not the baseline) in a brownfield set. */
-  readonly proposed: boolean;
-}
-
-/** The policies of one namespace that isolate each direction. */
-export interface DirectionIndex {
-  readonly ingress: readonly CompiledPolicy[];
-  readonly egress: readonly CompiledPolicy[];
-}
-
-/** A policy set ready for an evaluator (evaluator.ts). Immutable: the memo tables live in the evaluator. */
-export interface CompiledPolicySet {
-  readonly policies: readonly CompiledPolicy[];
-  readonly byNamespace: ReadonlyMap<string, DirectionIndex>;
-  /** Every policy by direction: the candidates for an endpoint whose namespace is unknown. */
-  readonly all: DirectionIndex;
-  readonly selectorPeerCount: number;
-  /** Some policy is proposed (a brownfield set: baseline policies first, then the proposal's). */
-  readonly brownfield: boolean;
-}
-
-export const EMPTY_INDEX: DirectionIndex = { ingress: [], egress: [] };
-
-function compileRanges(cidr: string): IpRange {
-  const parsed = parseCidr(cidr);
-  // parseNetworkPolicy has validated every CIDR; a hand-built model with a bad one is a bug.
-  if (typeof parsed === 'string') throw new Error(`invalid CIDR in a parsed policy: ${cidr}: ${parsed}`);
-  return parsed.range;
-}
-
-/**
- * Compiles parsed policies (from `parseNetworkPolicy`) into an immutable set; `createEvaluator`
- * does this once per policy set. Throws only on a hand-built model with an invalid CIDR.
- */
-export function compilePolicies(policies: readonly NetworkPolicy[], proposedFrom: number = policies.length): CompiledPolicySet {
-  let slot = 0;
+function compileNetworkPolicy(p: NetworkPolicy, proposed: boolean, slots: SlotCounter): CompiledPolicy {
   const compilePeer = (peer: Peer, policyNamespace: string): CompiledPeer => {
-    if (peer.kind === 'ipBlock') {
-      return { kind: 'ipBlock', slot: -1, policyNamespace, namespaceSelector: null, podSelector: null, cidr: compileRanges(peer.cidr), except: peer.except.map(compileRanges) };
-    }
+    const base = { slot: -1, policyNamespace, namespaceSelector: null, podSelector: null, cidr: null, except: [], endpoints: null, entity: null, fqdn: null };
+    if (peer.kind === 'ipBlock') return { ...base, kind: 'ipBlock', cidr: compileRanges(peer.cidr), except: peer.except.map(compileRanges) };
     return {
+      ...base,
       kind: 'selector',
-      slot: slot++,
-      policyNamespace,
+      slot: slots.next++,
       namespaceSelector: peer.namespaceSelector === null ? null : compileSelector(peer.namespaceSelector, false),
       podSelector: peer.podSelector === null ? null : compileSelector(peer.podSelector, true),
-      cidr: null,
-      except: [],
     };
   };
   const compileRule = (rule: PolicyRule, ns: string): CompiledRule => ({
     anyPeer: rule.peers.length === 0,
+    noPeer: false,
     anyPort: rule.ports.length === 0,
-    peers: rule.peers.map((p) => compilePeer(p, ns)),
-    ports: rule.ports.map((p) => ({
-      protocol: p.protocol,
-      port: typeof p.port === 'number' ? p.port : 0,
-      endPort: typeof p.port === 'number' ? (p.endPort ?? p.port) : 0,
-      name: typeof p.port === 'string' ? p.port : null,
+    peers: rule.peers.map((peer) => compilePeer(peer, ns)),
+    ports: rule.ports.map((port) => ({
+      protocol: port.protocol,
+      port: typeof port.port === 'number' ? port.port : 0,
+      endPort: typeof port.port === 'number' ? (port.endPort ?? port.port) : 0,
+      name: typeof port.port === 'string' ? port.port : null,
     })),
   });
-  const hasNamed = (rules: readonly CompiledRule[] | null): boolean => rules !== null && rules.some((r) => r.ports.some((p) => p.name !== null));
+  // Cilium enforces the rules of a direction missing from an explicit policyTypes (netpol.md 4.1).
+  const ingressRules = [...p.ingress, ...(p.unlistedIngress ?? [])];
+  const egressRules = [...p.egress, ...(p.unlistedEgress ?? [])];
+  const ingressOn = p.policyTypes.includes('Ingress') || ingressRules.length > 0;
+  const egressOn = p.policyTypes.includes('Egress') || egressRules.length > 0;
+  const ingress = ingressOn ? ingressRules.map((r) => compileRule(asCiliumIngress(r), p.namespace)) : null;
+  const egress = egressOn ? egressRules.map((r) => compileRule(r, p.namespace)) : null;
+  const podSelector = compileSelector(p.podSelector, true);
+  return {
+    ref: policyRef(p),
+    namespace: p.namespace,
+    podSelector,
+    subject: null,
+    selectsAll: podSelector.empty,
+    ingress,
+    egress,
+    ingressDeny: NO_RULES,
+    egressDeny: NO_RULES,
+    isolatesIngress: ingress !== null,
+    isolatesEgress: egress !== null,
+    namedPortsIngress: hasNamed(ingress),
+    namedPortsEgress: hasNamed(egress),
+    fqdn: false,
+    proposed,
+  };
+}
 
-  const compiled: CompiledPolicy[] = policies.map((p, index) => {
-    const ingress = p.policyTypes.includes('Ingress') ? p.ingress.map((r) => compileRule(r, p.namespace)) : null;
-    const egress = p.policyTypes.includes('Egress') ? p.egress.map((r) => compileRule(r, p.namespace)) : null;
-    return {
-      ref: policyRef(p),
-      namespace: p.namespace,
-      podSelector: compileSelector(p.podSelector, true),
-      ingress,
-      egress,
-      namedPortsIngress: hasNamed(ingress),
-      namedPortsEgress: hasNamed(egress),
-      proposed: index >= proposedFrom,
-    };
+
+/**
+ * Compiles parsed policies (from `parseNetworkPolicy` / `parseCiliumPolicy`) into an immutable
+ * set; `createEvaluator` does this once per policy set. Throws only on a hand-built model with
+ * an invalid CIDR.
+ */
+export function compilePolicies(policies: readonly Policy[], proposedFrom: number = policies.length): CompiledPolicySet {
+  const slots: SlotCounter = { next: 0 };
+  const compiled: CompiledPolicy[] = [];
+  policies.forEach((p, index) => {
+    const proposed = index >= proposedFrom;
+    if (isCiliumPolicy(p)) for (const spec of p.specs) compiled.push(compileCiliumSpec(p, spec, proposed, slots));
+    else compiled.push(compileNetworkPolicy(p, proposed, slots));
   });
 
   const byNamespace = new Map<string, { ingress: CompiledPolicy[]; egress: CompiledPolicy[] }>();
+  const clusterWide = { ingress: [] as CompiledPolicy[], egress: [] as CompiledPolicy[] };
   const all = { ingress: [] as CompiledPolicy[], egress: [] as CompiledPolicy[] };
   for (const p of compiled) {
-    let index = byNamespace.get(p.namespace);
-    if (index === undefined) {
-      index = { ingress: [], egress: [] };
-      byNamespace.set(p.namespace, index);
+    let index: { ingress: CompiledPolicy[]; egress: CompiledPolicy[] } | undefined = clusterWide;
+    if (p.namespace !== '') {
+      index = byNamespace.get(p.namespace);
+      if (index === undefined) {
+        index = { ingress: [], egress: [] };
+        byNamespace.set(p.namespace, index);
+      }
     }
     if (p.ingress !== null) {
       index.ingress.push(p);
@@ -145,5 +111,5 @@ export function compilePolicies(policies: readonly NetworkPolicy[], proposedFrom
       all.egress.push(p);
     }
   }
-  return { policies: compiled, byNamespace, all, selectorPeerCount: slot, brownfield: proposedFrom < policies.length };
+  return { policies: compiled, byNamespace, clusterWide, all, selectorPeerCount: slots.next, brownfield: proposedFrom < policies.length };
 }

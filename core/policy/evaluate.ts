@@ -1,6 +1,8 @@
 /**
- * Evaluates one connection against a compiled NetworkPolicy set with exact networking.k8s.io/v1
- * semantics (../shared/docs/netpol.md section 1, product.md "Evaluating a flow" 3–4):
+ * Evaluates one connection against a compiled policy set: NetworkPolicies with
+ * networking.k8s.io/v1 semantics as Cilium enforces them (../shared/docs/netpol.md sections 1
+ * and 4), CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies with Cilium's (deny rules
+ * first; docs/cilium-policies.md). For NetworkPolicies (product.md "Evaluating a flow" 3–4):
  * isolation per direction and per pod, allows are a union (no order, no deny rules), a side
  * is allowed iff it is not isolated or some rule of an isolating policy admits the peer on
  * the port. Both evaluated sides must allow.
@@ -76,10 +78,12 @@ function combine(C: MatchContext, e: SideResult, i: SideResult): Evaluation {
  */
 export function evaluateWith(C: MatchContext, flow: Flow, sides: EvaluatedSides, options?: EvaluateOptions): Evaluation {
   C.resolver = options?.namedPorts;
+  C.clusterPorts = options?.clusterNamedPorts;
   C.destination = flow.destination;
   const l4 = flow.l4;
   C.proto = l4 === null ? null : l4.protocol;
-  C.port = l4 === null ? 0 : l4.destinationPort;
+  // ICMP rules match the ICMP type where other rules match the destination port.
+  C.port = l4 === null ? 0 : l4.icmpType !== null ? l4.icmpType : l4.destinationPort;
   C.explain = false;
   C.flow = flow;
   C.baseSide = null;

@@ -10,11 +10,11 @@ import { createCaches, MAX_RESULTS } from './cache.js';
 import { compilePolicies } from './compile.js';
 import { evaluateWith } from './evaluate.js';
 import { createMatchContext, type MatchContext } from './match.js';
-import type { NetworkPolicy } from './policy.js';
+import type { Policy } from './policy.js';
 import type { EvaluateOptions, EvaluatedSides, Evaluation } from './verdict.js';
 
 export interface PolicyEvaluator {
-  readonly policies: readonly NetworkPolicy[];
+  readonly policies: readonly Policy[];
   /**
    * Evaluates a connection start. `sides` says which sides this node decides (egress where
    * `source.ID` is set, ingress where `destination.ID` is set); a side is `none` when not
@@ -36,14 +36,14 @@ export interface EvaluatorOptions {
 
 /** The implementation, with what baseline.ts needs beyond the public interface. */
 export class CompiledEvaluator implements PolicyEvaluator {
-  readonly policies: readonly NetworkPolicy[];
+  readonly policies: readonly Policy[];
   private readonly context: MatchContext;
 
   /**
    * `proposedFrom`: policies from this index on are a proposal on top of a baseline (the
    * ones before): each evaluation then also yields the baseline's own (`baselineEvaluation`).
    */
-  constructor(policies: readonly NetworkPolicy[], options?: EvaluatorOptions, proposedFrom: number = policies.length) {
+  constructor(policies: readonly Policy[], options?: EvaluatorOptions, proposedFrom: number = policies.length) {
     const budget = options?.memoBudget ?? MAX_RESULTS;
     if (!Number.isInteger(budget) || budget < 0) throw new Error(`memoBudget must be a non-negative integer, got ${budget}`);
     this.policies = policies;
@@ -68,7 +68,7 @@ export class CompiledEvaluator implements PolicyEvaluator {
 
 }
 
-/** Compiles `policies` (from `parseNetworkPolicy`) into a new evaluator. Throws only on a hand-built model with an invalid CIDR. */
-export function createEvaluator(policies: readonly NetworkPolicy[], options?: EvaluatorOptions): PolicyEvaluator {
+/** Compiles `policies` (from `parseNetworkPolicy` / `parseCiliumPolicy`) into a new evaluator. Throws only on a hand-built model with an invalid CIDR. */
+export function createEvaluator(policies: readonly Policy[], options?: EvaluatorOptions): PolicyEvaluator {
   return new CompiledEvaluator(policies, options);
 }

@@ -4,20 +4,21 @@
  * MAYBE. The connection lives in one reused context object so the hot path allocates nothing.
  */
 import type { Endpoint, Flow, PodEndpoint } from '../flow/index.js';
-import type { EndpointFacts, EvaluationCaches } from './cache.js';
+import { ciliumIndexOf, type EndpointFacts, type EvaluationCaches } from './cache.js';
+import { labelIndex, matchCiliumSelector, type LabelIndex } from './cilium-selector.js';
 import { parseIp, rangeContains, type IpAddress } from '../common/index.js';
-import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort } from './compile.js';
+import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort, CompiledRule } from './compiled.js';
 import { endpointName } from './describe.js';
 import { matchSelector, type CompiledSelector } from './selector.js';
 import { MAYBE, NO, YES, type Trit } from './trit.js';
-import type { Evaluation, NamedPortResolver, SideResult } from './verdict.js';
+import type { ClusterNamedPortResolver, Evaluation, NamedPortResolver, SideResult } from './verdict.js';
 
 export type Direction = 'ingress' | 'egress';
 
 // How a peer endpoint can be matched.
 export const PEER_POD = 0; // selectors on its labels
 export const PEER_EXTERNAL = 1; // ipBlock on its IP (reserved:world, cidr:, kube-apiserver)
-const PEER_NODE = 2; // host / remote-node: always allowed
+export const PEER_NODE = 2; // host / remote-node: always allowed
 export const PEER_INFRA = 3; // health / ingress: only "every peer" rules
 const PEER_UNKNOWN = 4; // reserved:unknown or no labels: might be anything
 const PEER_OPAQUE_POD = 5; // init / unmanaged: a pod whose labels are unknown
@@ -67,6 +68,7 @@ export interface MatchContext {
   flow: Flow;
   dir: Direction;
   proto: string | null;
+  /** The destination port, or the ICMP type for ICMP flows. */
   port: number;
   peer: Endpoint;
   peerClass: PeerClass;
@@ -75,6 +77,8 @@ export interface MatchContext {
   peerIp: IpAddress | null | undefined;
   destination: Endpoint;
   resolver: NamedPortResolver | undefined;
+  /** Egress named ports resolved over every pod of the cluster, as Cilium does (netpol.md 4.3). */
+  clusterPorts: ClusterNamedPortResolver | undefined;
   /** Explain pass: caches are bypassed and the first cause of doubt is recorded in `why`. */
   explain: boolean;
   why: string | null;
@@ -101,6 +105,7 @@ export function createMatchContext(set: CompiledPolicySet, caches: EvaluationCac
     peerIp: undefined,
     destination: null as unknown as Endpoint,
     resolver: undefined,
+    clusterPorts: undefined,
     explain: false,
     why: null,
     baseSide: null,
@@ -160,7 +165,101 @@ function selectorPeerTrit(C: MatchContext, peer: CompiledPeer, facts: EndpointFa
   return pod < ns ? pod : ns; // same item: AND (rule 13)
 }
 
+/** A Cilium entity against the current peer (pkg/policy/api/entity.go EntitySelectorMapping). */
+function entityTrit(C: MatchContext, peer: CompiledPeer): Trit {
+  const entity = peer.entity!;
+  if (entity === 'all') return YES;
+  if (entity === 'none') return NO;
+  const p = C.peer;
+  switch (p.kind) {
+    case 'pod':
+      return entity === 'cluster' ? YES : NO;
+    case 'external': {
+      if (entity === 'world') return YES;
+      const ip = peerIp(C);
+      if (entity === 'world-ipv4') return ip === null ? maybe(C, 'the flow carries no peer IP, so world-ipv4 cannot be told') : ip.version === 4 ? YES : NO;
+      if (entity === 'world-ipv6') return ip === null ? maybe(C, 'the flow carries no peer IP, so world-ipv6 cannot be told') : ip.version === 6 ? YES : NO;
+      return NO;
+    }
+    case 'reserved':
+      // Every reserved identity but world is part of the cluster entity.
+      return entity === p.name || entity === 'cluster' ? YES : NO;
+    case 'unknown':
+      return maybe(C, `the peer identity is unknown, so whether it is the ${entity} entity cannot be told`);
+  }
+}
+
+function fqdnTrit(C: MatchContext, peer: CompiledPeer): Trit {
+  // toFQDNs selects the IPs a name resolved to: never a pod or a reserved identity.
+  if (C.peer.kind === 'pod' || C.peer.kind === 'reserved' || C.dir !== 'egress') return NO;
+  const names = C.flow.destinationNames;
+  if (names === undefined || names.length === 0) return maybe(C, 'the flow carries no DNS names for its destination (destination_names), so toFQDNs cannot be matched');
+  for (const name of names) {
+    const n = name.toLowerCase();
+    if (peer.fqdn!.test(n.endsWith('.') ? n : `${n}.`)) return YES;
+  }
+  return NO;
+}
+
+/** Label indexes of non-pod peers, by their (shared, per-identity) label arrays. */
+const NON_POD_INDEXES = new WeakMap<readonly string[], LabelIndex>();
+const WORLD_LABELS: readonly string[] = ['reserved:world'];
+
+function nonPodIndex(p: Endpoint): LabelIndex {
+  const labels = p.labels.length > 0 ? p.labels : p.kind === 'reserved' ? [`reserved:${p.name}`] : WORLD_LABELS;
+  let index = NON_POD_INDEXES.get(labels);
+  if (index === undefined) NON_POD_INDEXES.set(labels, (index = labelIndex(labels, null)));
+  return index;
+}
+
+function endpointsTrit(C: MatchContext, peer: CompiledPeer): Trit {
+  const p = C.peer;
+  switch (p.kind) {
+    case 'pod': {
+      const facts = C.peerFacts!;
+      const t = matchCiliumSelector(peer.endpoints!, ciliumIndexOf(facts));
+      if (t === MAYBE) maybe(C, `selector key "${peer.endpoints!.filteredKey}" is dropped from Cilium identity labels, so it cannot be read from the flow`);
+      return t;
+    }
+    case 'external':
+    case 'reserved': {
+      if ((p.kind === 'reserved' && (p.name === 'init' || p.name === 'unmanaged')) && !peer.endpoints!.requirements.some((r) => r.source === 'reserved')) {
+        return maybe(C, `the peer ${endpointName(p, C.peerIpText)} is a pod whose labels Cilium does not know yet`);
+      }
+      return matchCiliumSelector(peer.endpoints!, nonPodIndex(p)) === YES ? YES : NO;
+    }
+    case 'unknown':
+      return maybe(C, 'the peer identity is unknown, so its labels cannot be matched');
+  }
+}
+
+function ciliumPeerTrit(C: MatchContext, peer: CompiledPeer): Trit {
+  switch (peer.kind) {
+    case 'entity':
+      return entityTrit(C, peer);
+    case 'fqdn':
+      return fqdnTrit(C, peer);
+    default: {
+      // endpoints: memoised per pod identity like NetworkPolicy selector peers.
+      if (C.peerClass !== PEER_POD || C.explain) return endpointsTrit(C, peer);
+      const facts = C.peerFacts!;
+      let memo = facts.peerMatches;
+      if (memo === null || memo.length !== C.set.selectorPeerCount) memo = facts.peerMatches = new Uint8Array(C.set.selectorPeerCount).fill(255);
+      const known = memo[peer.slot]!;
+      if (known !== 255) return known as Trit;
+      const t = endpointsTrit(C, peer);
+      memo[peer.slot] = t;
+      return t;
+    }
+  }
+}
+
 function peerTrit(C: MatchContext, peer: CompiledPeer): Trit {
+  if (peer.kind !== 'selector' && peer.kind !== 'ipBlock') {
+    // Traffic with nodes is decided before any rule (always allowed); a Cilium rule cannot change it.
+    if (C.peerClass === PEER_NODE) return YES;
+    return ciliumPeerTrit(C, peer);
+  }
   switch (C.peerClass) {
     case PEER_POD: {
       // Rampart follows Cilium: an ipBlock never matches a pod IP (netpol.md 3.1).
@@ -198,8 +297,22 @@ function peerTrit(C: MatchContext, peer: CompiledPeer): Trit {
   }
 }
 
-function namedPortTrit(C: MatchContext, entry: CompiledPort): Trit {
-  // A named port is looked up on the destination pod (pitfalls 12–14), with the entry's protocol.
+function namedPortTrit(C: MatchContext, entry: CompiledPort, protocol: string): Trit {
+  // Egress: Cilium resolves the name over every pod it knows, not on the destination
+  // (pkg/endpoint/policy.go GetNamedPort; netpol.md 4.3): one number opens it toward every peer,
+  // several numbers (or none) open nothing.
+  if (C.dir === 'egress') {
+    if (C.clusterPorts === undefined) return maybe(C, `named port "${entry.name}" in an egress rule: Cilium resolves it over every pod of the cluster, and the pods' container ports were not supplied`);
+    let n: number | null | undefined;
+    try {
+      n = C.clusterPorts(entry.name!, protocol);
+    } catch {
+      return maybe(C, `named port "${entry.name}": the cluster port resolver failed`);
+    }
+    if (n === undefined) return maybe(C, `named port "${entry.name}": the cluster's container ports are not known`);
+    return n === C.port ? YES : NO;
+  }
+  // Ingress: the name is looked up on the destination pod (the selected one), with the protocol.
   const d = C.destination;
   switch (d.kind) {
     case 'pod': {
@@ -208,7 +321,7 @@ function namedPortTrit(C: MatchContext, entry: CompiledPort): Trit {
       }
       let n: number | null | undefined;
       try {
-        n = C.resolver(d.namespace, d.podName, entry.name!, entry.protocol);
+        n = C.resolver(d.namespace, d.podName, entry.name!, protocol as 'TCP' | 'UDP' | 'SCTP');
       } catch {
         // A failing resolver is missing evidence, not a reason to crash the evaluation.
         return maybe(C, `named port "${entry.name}": the port resolver failed for ${d.namespace}/${d.podName}`);
@@ -227,29 +340,39 @@ function namedPortTrit(C: MatchContext, entry: CompiledPort): Trit {
 
 function portsTrit(C: MatchContext, ports: readonly CompiledPort[]): Trit {
   const proto = C.proto;
-  // ICMP and other protocols are admitted only by rules without ports (netpol.md 3.5).
-  if (proto !== 'TCP' && proto !== 'UDP' && proto !== 'SCTP') return NO;
+  const l4 = proto === 'TCP' || proto === 'UDP' || proto === 'SCTP';
+  const icmp = proto === 'ICMPv4' || proto === 'ICMPv6';
+  // Other protocols are admitted only by rules without ports (netpol.md 3.5).
+  if (!l4 && !icmp) return NO;
   let best: Trit = NO;
   for (let i = 0; i < ports.length; i++) {
     const p = ports[i]!;
-    if (p.protocol !== proto) continue;
+    if (p.protocol === 'ANY') {
+      if (!l4) continue; // ANY is TCP, UDP and SCTP (Cilium's mergeL4Filter), never ICMP
+    } else if (p.protocol !== proto) continue;
+    if (icmp) {
+      // ICMP type 0 (EchoReply) becomes port 0 in Cilium's map, which is every type of the
+      // family (pkg/policy/api icmp.go → PortProtocol "0"): found by the differential test.
+      if (p.port === 0 || C.port === p.port) return YES;
+      continue;
+    }
     if (p.name === null) {
       if (p.port === 0 || (C.port >= p.port && C.port <= p.endPort)) return YES; // endPort inclusive
       continue;
     }
-    const t = namedPortTrit(C, p);
+    const t = namedPortTrit(C, p, proto!);
     if (t === YES) return YES;
     if (t > best) best = t;
   }
   return best;
 }
 
-/** Whether some rule of the policy (in the current direction) admits the peer on the port. */
-export function admitTrit(C: MatchContext, policy: CompiledPolicy): Trit {
-  const rules = C.dir === 'ingress' ? policy.ingress! : policy.egress!;
+/** Whether some rule of the list admits the peer on the port. */
+export function rulesTrit(C: MatchContext, rules: readonly CompiledRule[]): Trit {
   let best: Trit = NO;
   for (let r = 0; r < rules.length; r++) {
     const rule = rules[r]!;
+    if (rule.noPeer) continue;
     const ports = rule.anyPort ? YES : portsTrit(C, rule.ports);
     if (ports === NO) continue;
     let peers: Trit = YES;
@@ -267,4 +390,15 @@ export function admitTrit(C: MatchContext, policy: CompiledPolicy): Trit {
     if (t > best) best = t;
   }
   return best;
+}
+
+/** Whether some allow rule of the policy (in the current direction) admits the peer on the port. */
+export function admitTrit(C: MatchContext, policy: CompiledPolicy): Trit {
+  return rulesTrit(C, C.dir === 'ingress' ? policy.ingress! : policy.egress!);
+}
+
+/** Whether some deny rule of the policy (in the current direction) matches the connection. */
+export function denyTrit(C: MatchContext, policy: CompiledPolicy): Trit {
+  const rules = C.dir === 'ingress' ? policy.ingressDeny : policy.egressDeny;
+  return rules.length === 0 ? NO : rulesTrit(C, rules);
 }

@@ -32,18 +32,18 @@ const POLICY_TYPES: readonly PolicyType[] = ['Ingress', 'Egress'];
 const EMPTY_SELECTOR: LabelSelector = { matchLabels: {}, matchExpressions: [] };
 
 /** Collects problems and warnings while walking one manifest. */
-interface Walk {
+export interface Walk {
   readonly problems: Problem[];
   readonly warnings: Problem[];
 }
 
-type Obj = Readonly<Record<string, unknown>>;
+export type Obj = Readonly<Record<string, unknown>>;
 
-const describe = (v: unknown): string =>
+export const describe = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
 
 /** Reads an optional object field: undefined/null → null; anything but an object is a problem. */
-function optionalObject(w: Walk, v: unknown, path: string): Obj | null {
+export function optionalObject(w: Walk, v: unknown, path: string): Obj | null {
   if (v === undefined || v === null) return null;
   if (!isObject(v)) {
     w.problems.push(problem(path, `must be an object, got ${describe(v)}`));
@@ -53,7 +53,7 @@ function optionalObject(w: Walk, v: unknown, path: string): Obj | null {
 }
 
 /** Reads an optional list field: undefined/null → null. */
-function optionalList(w: Walk, v: unknown, path: string): readonly unknown[] | null {
+export function optionalList(w: Walk, v: unknown, path: string): readonly unknown[] | null {
   if (v === undefined || v === null) return null;
   if (!Array.isArray(v)) {
     w.problems.push(problem(path, `must be a list, got ${describe(v)}`));
@@ -91,7 +91,7 @@ function parseSelector(w: Walk, raw: unknown, path: string): LabelSelector | nul
   return { matchLabels, matchExpressions };
 }
 
-function parseRequirement(w: Walk, raw: unknown, path: string): SelectorRequirement | null {
+export function parseRequirement(w: Walk, raw: unknown, path: string): SelectorRequirement | null {
   if (!isObject(raw)) {
     w.problems.push(problem(path, `must be an object, got ${describe(raw)}`));
     return null;
@@ -149,7 +149,7 @@ function parseRequirement(w: Walk, raw: unknown, path: string): SelectorRequirem
   return { key: key as string, operator: operator as SelectorOperator, values };
 }
 
-function parseCidrField(w: Walk, raw: unknown, path: string): { text: string; range: IpRange } | null {
+export function parseCidrField(w: Walk, raw: unknown, path: string): { text: string; range: IpRange } | null {
   if (typeof raw !== 'string') {
     w.problems.push(problem(path, raw === undefined ? 'is required' : `must be a string, got ${describe(raw)}`));
     return null;
@@ -214,7 +214,7 @@ function parsePeer(w: Walk, raw: unknown, path: string): Peer | null {
   return { kind: 'selector', podSelector, namespaceSelector };
 }
 
-function parsePortNumber(w: Walk, raw: unknown, path: string): number | null {
+export function parsePortNumber(w: Walk, raw: unknown, path: string): number | null {
   if (typeof raw !== 'number' || !Number.isInteger(raw)) {
     w.problems.push(problem(path, `must be an integer between 1 and 65535, got ${describe(raw)}`));
     return null;
@@ -401,5 +401,8 @@ export function parseNetworkPolicy(raw: unknown, path: string): Result<NetworkPo
     egress: policyTypes.includes('Egress') ? egress.rules : [],
     namespaceDefaulted,
     warnings: w.warnings,
+    // Cilium enforces them anyway (netpol.md 4.1): kept apart so the compiler can follow Cilium.
+    ...(policyTypes.includes('Ingress') || ingress.rules.length === 0 ? {} : { unlistedIngress: ingress.rules }),
+    ...(policyTypes.includes('Egress') || egress.rules.length === 0 ? {} : { unlistedEgress: egress.rules }),
   });
 }

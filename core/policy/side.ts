@@ -4,73 +4,109 @@
  * endpoint identity, peer and port, and a reason a person can act on.
  */
 import type { Endpoint, Flow } from '../flow/index.js';
-import { factsFor, MAX_RESULTS_PER_SIDE, noteResult, type EndpointFacts, type SideCandidates } from './cache.js';
-import { EMPTY_INDEX, type CompiledPolicy } from './compile.js';
+import { ciliumIndexOf, factsFor, MAX_RESULTS_PER_SIDE, noteResult, type EndpointFacts, type SideCandidates } from './cache.js';
+import { matchCiliumSelector } from './cilium-selector.js';
+import { EMPTY_INDEX, type CompiledPolicy } from './compiled.js';
 import { endpointName, listRefs, portName } from './describe.js';
-import { admitTrit, classifyPeer, maybe, PEER_EXTERNAL, PEER_INFRA, PEER_POD, PROTO_CODES, type Direction, type MatchContext } from './match.js';
+import { admitTrit, classifyPeer, denyTrit, maybe, PEER_EXTERNAL, PEER_INFRA, PEER_POD, PROTO_CODES, type Direction, type MatchContext } from './match.js';
 import { matchSelector } from './selector.js';
 import { MAYBE, NO, YES, type Trit } from './trit.js';
 import type { SideResult, SideVerdict } from './verdict.js';
 
 export const sideResult = (verdict: SideVerdict, policies: readonly string[], reason: string): SideResult => ({ verdict, policies, reason, alone: null });
 
+/** Policy refs, each once (a Cilium policy with several specs is several candidates). */
+function uniqueRefs(policies: readonly CompiledPolicy[], keep: (i: number) => boolean): string[] {
+  const refs: string[] = [];
+  for (let i = 0; i < policies.length; i++) if (keep(i) && !refs.includes(policies[i]!.ref)) refs.push(policies[i]!.ref);
+  return refs;
+}
+
 /**
  * Decides one side from its candidate policies. `selected[i]` is whether policy i selects the
- * pod (YES, or MAYBE when that cannot be told). With Y the surely-selecting policies and M the
- * possibly-selecting ones: allowed for sure iff some policy in Y admits, or Y is empty and
- * every policy in M admits; denied for sure iff Y is non-empty and nothing in Y or M can admit.
+ * endpoint (YES, or MAYBE when that cannot be told). Cilium's order: a matching deny rule of a
+ * selecting policy denies whatever allows it; else the side is denied when some selecting
+ * policy isolates it and no selecting policy admits the connection; else allowed.
+ * With Y the surely-selecting candidates and M the possibly-selecting ones: allowed for sure iff
+ * no deny rule may match and (some policy in Y admits, or none in Y isolates and every
+ * isolating policy in M admits); denied for sure iff a deny rule of Y matches, or some policy
+ * in Y isolates and nothing in Y or M can admit.
  */
 function decide(C: MatchContext, policies: readonly CompiledPolicy[], selected: readonly Trit[] | null, selfName: string, selfUnknown: boolean): SideResult {
-  let anySure = false;
+  let anySureIso = false;
   let sureAdmits = false;
-  let allMaybeAdmit = true;
+  let allMaybeIsoAdmit = true;
   let noneCanAdmit = true;
+  let denySure = -1;
+  let denyMaybe = false;
+  let anyIso = false;
+  const dir = C.dir;
   // Kept per policy so the explanation below never asks a resolver twice.
   if (C.admits.length < policies.length) C.admits = new Uint8Array(policies.length * 2);
   const admits = C.admits;
   for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
     const s = selected === null ? MAYBE : selected[i]!;
-    const a = admitTrit(C, policies[i]!);
+    const d = denyTrit(C, p);
+    if (d !== NO) {
+      const both = d < s ? d : s;
+      if (both === YES) {
+        if (denySure < 0) denySure = i;
+      } else denyMaybe = true;
+    }
+    const a = admitTrit(C, p);
     admits[i] = a;
+    const iso = dir === 'ingress' ? p.isolatesIngress : p.isolatesEgress;
+    if (iso) anyIso = true;
     if (s === YES) {
-      anySure = true;
+      if (iso) anySureIso = true;
       if (a === YES) sureAdmits = true;
-    } else if (a !== YES) allMaybeAdmit = false;
+    } else if (iso && a !== YES) allMaybeIsoAdmit = false;
     if (a !== NO) noneCanAdmit = false;
   }
-  const dir = C.dir;
-  if (sureAdmits || (!anySure && allMaybeAdmit)) {
-    const refs: string[] = [];
-    for (let i = 0; i < policies.length; i++) {
-      const s = selected === null ? MAYBE : selected[i]!;
-      if ((sureAdmits ? s === YES : true) && admits[i] === YES) refs.push(policies[i]!.ref);
-    }
-    return sideResult('allow', refs, sureAdmits ? `${dir} allowed by ${listRefs(refs)}` : `${dir} allowed: every policy that may select ${selfName} admits it (${listRefs(refs)})`);
+  const peer = endpointName(C.peer, C.peerIpText);
+  const toFrom = dir === 'egress' ? 'to' : 'from';
+  if (denySure >= 0) {
+    const refs = uniqueRefs(policies, (i) => (selected === null ? MAYBE : selected[i]!) === YES && policies[i]!.ref === policies[denySure]!.ref);
+    return sideResult('deny', refs, `${dir} of ${selfName} denied by a deny rule of ${listRefs(refs)} ${toFrom} ${peer} on ${portName(C.flow)}`);
   }
-  if (anySure && noneCanAdmit) {
-    const refs = policies.filter((_, i) => (selected === null ? MAYBE : selected[i]!) === YES).map((p) => p.ref);
-    const peer = endpointName(C.peer, C.peerIpText);
-    const toFrom = dir === 'egress' ? 'to' : 'from';
+  if (!denyMaybe && (sureAdmits || (!anySureIso && allMaybeIsoAdmit))) {
+    const refs = uniqueRefs(policies, (i) => (sureAdmits ? (selected === null ? MAYBE : selected[i]!) === YES : true) && admits[i] === YES);
+    if (refs.length === 0 && !anyIso) {
+      return sideResult('allow', [], `${dir} of ${selfName} not isolated (the policies selecting it set enableDefaultDeny false for ${dir}) and no deny rule matches`);
+    }
+    return sideResult('allow', refs, sureAdmits ? `${dir} allowed by ${listRefs(refs)}` : `${dir} allowed: every policy that may isolate ${selfName} admits it (${listRefs(refs)})`);
+  }
+  if (anySureIso && noneCanAdmit && !denyMaybe) {
+    const refs = uniqueRefs(policies, (i) => (selected === null ? MAYBE : selected[i]!) === YES && (dir === 'ingress' ? policies[i]!.isolatesIngress : policies[i]!.isolatesEgress));
+    return sideResult('deny', refs, `${dir} of ${selfName} isolated by ${listRefs(refs)}; no rule admits ${toFrom} ${peer} on ${portName(C.flow)}`);
+  }
+  if (anySureIso && noneCanAdmit) {
+    // A deny rule may or may not match, but nothing admits: denied either way.
+    const refs = uniqueRefs(policies, (i) => (selected === null ? MAYBE : selected[i]!) === YES);
     return sideResult('deny', refs, `${dir} of ${selfName} isolated by ${listRefs(refs)}; no rule admits ${toFrom} ${peer} on ${portName(C.flow)}`);
   }
   // Undecided: run again in explain mode to find the first cause of doubt.
   C.explain = true;
   C.why = null;
   for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
     const s = selected === null ? MAYBE : selected[i]!;
     if (s === MAYBE) {
+      const key = p.subject === null ? p.podSelector.filteredKey : p.subject.filteredKey;
       maybe(
         C,
         selfUnknown
-          ? `the identity labels of ${selfName} are unknown, so whether ${policies[i]!.ref} selects it cannot be told`
-          : `whether ${policies[i]!.ref} selects ${selfName} cannot be told: selector key "${policies[i]!.podSelector.filteredKey}" is dropped from Cilium identity labels`,
+          ? `the identity labels of ${selfName} are unknown, so whether ${p.ref} selects it cannot be told`
+          : `whether ${p.ref} selects ${selfName} cannot be told: selector key "${key}" is dropped from Cilium identity labels`,
       );
     }
-    admitTrit(C, policies[i]!);
+    denyTrit(C, p);
+    admitTrit(C, p);
   }
   C.explain = false;
-  const refs = policies.map((p) => p.ref);
-  return sideResult('indeterminate', refs, `${dir} of ${selfName} undecided: ${C.why ?? 'evidence is missing'} (${anySure ? 'isolated' : 'may be isolated'} by ${listRefs(refs)})`);
+  const refs = uniqueRefs(policies, () => true);
+  return sideResult('indeterminate', refs, `${dir} of ${selfName} undecided: ${C.why ?? 'evidence is missing'} (${anySureIso ? 'isolated' : 'may be isolated'} by ${listRefs(refs)})`);
 }
 
 const NODE_ALLOWED: Readonly<Record<Direction, Readonly<Record<'host' | 'remote-node', SideResult>>>> = {
@@ -89,6 +125,7 @@ function newCandidates(policies: readonly CompiledPolicy[], selected: readonly T
     policies,
     selected,
     namedPorts: policies.some((p) => (dir === 'ingress' ? p.namedPortsIngress : p.namedPortsEgress)),
+    fqdn: dir === 'egress' && policies.some((p) => p.fqdn),
     results: new Map(),
     resultCount: 0,
     notIsolated: null,
@@ -103,14 +140,17 @@ function candidatesFor(C: MatchContext, facts: EndpointFacts, dir: Direction): S
   const policies: CompiledPolicy[] = [];
   const selected: Trit[] = [];
   let proposed = false;
-  // Only policies of the pod's own namespace can select it (rule 1, pitfall 24).
-  for (const p of dir === 'ingress' ? index.ingress : index.egress) {
-    const t = matchSelector(p.podSelector, facts.endpoint.podLabels);
-    if (t === NO) continue;
+  // Only policies of the pod's own namespace can select it (rule 1, pitfall 24), and the
+  // cluster-wide ones (CCNP), whose selectors read every identity label.
+  const consider = (p: CompiledPolicy): void => {
+    const t = p.subject === null ? matchSelector(p.podSelector, facts.endpoint.podLabels) : matchCiliumSelector(p.subject, ciliumIndexOf(facts));
+    if (t === NO) return;
     policies.push(p);
     selected.push(t);
     if (p.proposed) proposed = true;
-  }
+  };
+  for (const p of dir === 'ingress' ? index.ingress : index.egress) consider(p);
+  for (const p of dir === 'ingress' ? C.set.clusterWide.ingress : C.set.clusterWide.egress) consider(p);
   // Brownfield: the baseline's own candidates, in the same order, when the proposal is among them.
   const base = proposed ? newCandidates(policies.filter((p) => !p.proposed), selected.filter((_, i) => !policies[i]!.proposed), dir, null) : null;
   const c = newCandidates(policies, selected, dir, base);
@@ -172,7 +212,8 @@ export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, pe
   // A side whose pod labels are unknown: exact only where its labels cannot matter.
   const ns = self.kind === 'unknown' ? self.namespace : null;
   const index = ns === null ? C.set.all : (C.set.byNamespace.get(ns) ?? EMPTY_INDEX);
-  const list = dir === 'ingress' ? index.ingress : index.egress;
+  const own = dir === 'ingress' ? index.ingress : index.egress;
+  const list = ns === null ? own : [...own, ...(dir === 'ingress' ? C.set.clusterWide.ingress : C.set.clusterWide.egress)];
   const result = unknownSide(C, list, ns, dir, self, peer, flow);
   if (C.set.brownfield) C.baseSide = list.some((p) => p.proposed) ? unknownSide(C, list.filter((p) => !p.proposed), ns, dir, self, peer, flow) : result;
   return result;
@@ -186,7 +227,11 @@ function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: E
   setPeer(C, dir, peer, flow);
   // Named ports depend on the resolver's answer for the destination pod; without a resolver
   // they are undecided for every pod alike, so memoising stays exact.
-  const key = cand.namedPorts && C.resolver !== undefined ? null : peerKey(C);
+  let key = cand.namedPorts && (C.resolver !== undefined || C.clusterPorts !== undefined) ? null : peerKey(C);
+  // toFQDNs verdicts also depend on the flow's DNS names: they join the peer's key.
+  if (key !== null && cand.fqdn && C.peerClass !== PEER_POD && flow.destinationNames !== undefined && flow.destinationNames.length > 0) {
+    key = `${String(key)}\n${flow.destinationNames.join('\n')}`;
+  }
   const portKey = C.port * 16 + (C.proto === null ? 0 : (PROTO_CODES[C.proto] ?? 8));
   let byPort: Map<number, SideResult> | undefined;
   if (key !== null) {
@@ -219,7 +264,7 @@ function unknownSide(C: MatchContext, list: readonly CompiledPolicy[], ns: strin
     return sideResult('allow', [], `${dir} of ${name} not isolated (no policy ${ns === null ? 'in the set' : `in namespace ${ns}`} isolates ${dir})`);
   }
   // An empty podSelector selects every pod of its namespace whatever the labels (rule 1).
-  const selected: Trit[] = list.map((p) => (ns !== null && p.podSelector.empty ? YES : MAYBE));
+  const selected: Trit[] = list.map((p) => ((ns !== null || p.namespace === '') && p.selectsAll ? YES : MAYBE));
   setPeer(C, dir, peer, flow);
   return decide(C, list, selected, name, true);
 }

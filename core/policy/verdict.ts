@@ -28,8 +28,17 @@ export interface Evaluation {
  */
 export type NamedPortResolver = (namespace: string, podName: string, portName: string, protocol: PolicyProtocol) => number | null | undefined;
 
+/**
+ * Resolves a named port the way Cilium resolves egress named ports (netpol.md 4.3): over the
+ * container ports of every pod of the cluster. The number when exactly one number carries that
+ * name and protocol, `null` when none or several do (Cilium then opens nothing), `undefined`
+ * when the cluster's ports are not known (→ indeterminate).
+ */
+export type ClusterNamedPortResolver = (portName: string, protocol: string) => number | null | undefined;
+
 export interface EvaluateOptions {
   readonly namedPorts?: NamedPortResolver;
+  readonly clusterNamedPorts?: ClusterNamedPortResolver;
 }
 
 /** Which sides this node evaluates: egress where `source.ID` is set, ingress where `destination.ID` is. */

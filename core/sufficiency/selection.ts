@@ -5,7 +5,7 @@
  * (a key Cilium's identity filter drops) counts as selecting: waiting for evidence on a
  * workload that may not matter is the safe side.
  */
-import { compileSelector, matchSelector, NO, type CompiledSelector, type NetworkPolicy } from '../policy/index.js';
+import { compileSelector, isCiliumPolicy, matchSelector, NO, type CompiledSelector, type NetworkPolicy, type Policy } from '../policy/index.js';
 import type { ObservedPeer } from '../summary/index.js';
 import type { CronJobInfo, InventoryWorkload } from './inventory.js';
 
@@ -13,10 +13,12 @@ import type { CronJobInfo, InventoryWorkload } from './inventory.js';
 export class PodSelection {
   private readonly selectors: readonly { readonly namespace: string; readonly selector: CompiledSelector }[];
 
-  constructor(policies: readonly NetworkPolicy[]) {
-    // Inventory labels are whole (from objects), so filtered keys need no MAYBE here; the
-    // map's identity labels may lack them, hence `true` for the peer form below.
-    this.selectors = policies.map((p) => ({ namespace: p.namespace, selector: compileSelector(p.podSelector, true) }));
+  constructor(policies: readonly Policy[]) {
+    // NOTE: Cilium policies' endpoint selectors are not read here yet: a contract of only
+    // CiliumNetworkPolicies selects no workload for coverage or CronJob waits (reported gap).
+    const nps = policies.filter((p): p is NetworkPolicy => !isCiliumPolicy(p));
+    // Filtered identity keys answer MAYBE, which counts as selecting (the safe side).
+    this.selectors = nps.map((p) => ({ namespace: p.namespace, selector: compileSelector(p.podSelector, true) }));
   }
 
   /** True when some policy of the contract selects pods with these labels in this namespace. */

@@ -130,6 +130,7 @@ export interface BaselinePolicyPb {
   ref: string;
   manifest_json: string;
   owner: string;
+  kind?: string;
 }
 
 export interface ContractSetPb {
@@ -239,7 +240,7 @@ export function contractSetToPb(set: ContractSet): ContractSetPb {
   const baselineRevision = set.baseline?.revision ?? '';
   return {
     generation: set.generation,
-    baseline: (set.baseline?.policies ?? []).map((p) => ({ ref: p.ref, manifest_json: JSON.stringify(p.manifest), owner: p.owner ?? '' })),
+    baseline: (set.baseline?.policies ?? []).map((p) => ({ ref: p.ref, manifest_json: JSON.stringify(p.manifest), owner: p.owner ?? '', kind: manifestKind(p.manifest) })),
     baseline_revision: baselineRevision,
     contracts: set.contracts.map((c) => ({
       name: c.name,
@@ -618,6 +619,12 @@ function readActiveContract(r: Reader): ActiveContract {
   };
 }
 
+/** The kind a manifest declares (NetworkPolicy when it says none). */
+function manifestKind(manifest: unknown): string {
+  const kind = typeof manifest === 'object' && manifest !== null ? (manifest as Record<string, unknown>)['kind'] : undefined;
+  return typeof kind === 'string' && kind !== '' ? kind : 'NetworkPolicy';
+}
+
 function readBaselinePolicy(r: Reader): BaselinePolicyManifest {
   const ref = r.string('ref', { required: true });
   const json = r.string('manifest_json', { required: true });
@@ -630,6 +637,11 @@ function readBaselinePolicy(r: Reader): BaselinePolicyManifest {
     }
   }
   const owner = r.string('owner');
+  // kind travels beside the manifest for readers of the wire; the manifest's own kind is what is parsed.
+  const kind = r.string('kind');
+  if (kind !== '' && manifest !== null && manifestKind(manifest) !== kind) {
+    r.problems.push(problem(childPath(r.path, 'kind'), `says ${kind} but the manifest is a ${manifestKind(manifest)}`));
+  }
   return { ref, manifest, owner: owner === '' ? null : owner };
 }
 

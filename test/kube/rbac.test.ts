@@ -172,6 +172,9 @@ describe('control plane RBAC (deploy/controlplane/rbac.yaml) against the real au
     ...['update', 'patch'].map((verb) => ({ group: 'rampart.dev', resource: 'rampcontracts', subresource: 'status', verb })),
     ...['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map((verb) => ({ group: 'networking.k8s.io', resource: 'networkpolicies', namespace: 'shop', verb })),
     ...['get', 'list', 'watch', 'patch'].map((verb) => ({ group: '', resource: 'pods', namespace: 'shop', verb })),
+    // Cilium policies, applied by server-side apply and watched for the baseline.
+    ...['get', 'list', 'watch', 'create', 'patch', 'delete'].map((verb) => ({ group: 'cilium.io', resource: 'ciliumnetworkpolicies', namespace: 'shop', verb })),
+    ...['get', 'list', 'watch', 'create', 'patch', 'delete'].map((verb) => ({ group: 'cilium.io', resource: 'ciliumclusterwidenetworkpolicies', verb })),
     ...['get', 'list', 'watch'].map((verb) => ({ group: '', resource: 'namespaces', verb })),
     ...['create', 'patch'].flatMap((verb) => ['default', 'shop'].map((namespace) => ({ group: 'events.k8s.io', resource: 'events', namespace, verb }))),
     ...['get', 'create', 'update'].map((verb) => ({ group: 'coordination.k8s.io', resource: 'leases', namespace: SA.namespace, verb })),
@@ -189,6 +192,10 @@ describe('control plane RBAC (deploy/controlplane/rbac.yaml) against the real au
     { group: '', resource: 'nodes', verb: 'list' },
     { group: '', resource: 'events', namespace: 'default', verb: 'create' },
     { group: 'networking.k8s.io', resource: 'networkpolicies', namespace: 'shop', verb: 'deletecollection' },
+    { group: 'cilium.io', resource: 'ciliumnetworkpolicies', namespace: 'shop', verb: 'update' },
+    { group: 'cilium.io', resource: 'ciliumnetworkpolicies', namespace: 'shop', verb: 'deletecollection' },
+    { group: 'cilium.io', resource: 'ciliumendpoints', namespace: 'shop', verb: 'list' },
+    { group: 'cilium.io', resource: 'ciliumidentities', verb: 'list' },
     { group: 'coordination.k8s.io', resource: 'leases', namespace: 'default', verb: 'update' },
     { group: 'coordination.k8s.io', resource: 'leases', namespace: SA.namespace, verb: 'delete' },
   ];

@@ -145,6 +145,7 @@ export function buildFlow(buf: Buffer, f: FlowScan, envelope: Envelope, n: EnumN
     l4: layer4Of(f),
     source: shared.domainEndpoint(f.source, 'source'),
     destination: shared.domainEndpoint(f.destination, 'destination'),
+    ...(f.names === undefined ? {} : { destinationNames: f.names }),
   };
 }
 

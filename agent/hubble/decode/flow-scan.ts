@@ -90,6 +90,8 @@ export class FlowScan {
   uuidEnd = -1;
   hasTraceReason = false;
   traceReason = 0;
+  /** `destination_names` (field 14): DNS names toFQDNs policies read; undefined when absent. */
+  names: string[] | undefined = undefined;
   /** Temporaries for one Layer4 member body, copied into the fields above when that member is the one kept. */
   readonly body = { hasP1: false, p1: 0, hasP2: false, p2: 0, flags: undefined as Rec | undefined };
 
@@ -112,6 +114,7 @@ export class FlowScan {
     this.isReply = undefined;
     this.uuidStart = -1;
     this.hasTraceReason = false;
+    this.names = undefined;
   }
 }
 
@@ -252,6 +255,9 @@ export function flowInto(r: WireReader, f: FlowScan, shared: SharedRecords): voi
         break;
       case 11:
         f.node = r.nodeName();
+        break;
+      case 14:
+        (f.names ??= []).push(r.string());
         break;
       case 16:
         f.hasReply = true;

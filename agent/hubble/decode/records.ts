@@ -95,6 +95,7 @@ export function flowRecord(buf: Buffer, f: FlowScan, n: EnumNames): Rec {
   if (f.hasPoint) out['trace_observation_point'] = n.point(f.point);
   if (f.hasDropDesc) out['drop_reason_desc'] = n.drop(f.dropDesc);
   if (f.isReply !== undefined) out['is_reply'] = f.isReply;
+  if (f.names !== undefined) out['destination_names'] = f.names;
   if (f.uuidStart >= 0) out['uuid'] = buf.toString('utf8', f.uuidStart, f.uuidEnd);
   if (f.hasTraceReason) out['trace_reason'] = n.reason(f.traceReason);
   return out;

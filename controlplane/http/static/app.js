@@ -315,6 +315,10 @@ function renderContract(v, c, now) {
   if (Array.isArray(c.problems) && c.problems.length) {
     dec.append(el('ul', {}, ...c.problems.map((p) => el('li', { class: 'deny', text: `${p.path}: ${p.message}` }))));
   }
+  // Where Cilium enforces one of the contract's NetworkPolicies other than its text (never blocking).
+  if (Array.isArray(c.warnings) && c.warnings.length) {
+    dec.append(el('ul', { class: 'cilium-warnings' }, ...c.warnings.map((w) => el('li', { class: 'muted', text: `Cilium: ${w.path}: ${w.message}` }))));
+  }
 
   renderGates(root, Array.isArray(c.gates) ? c.gates : []);
 

@@ -1,5 +1,5 @@
 // The smallest fix on a Blocked contract: GET /api/v1/contracts/{name}/fix (new
-// NetworkPolicies that admit exactly the would-deny edges, verified by the control plane),
+// NetworkPolicies (CiliumNetworkPolicies for a contract of Cilium policies) that admit exactly the would-deny edges, verified by the control plane),
 // shown under the contract with the YAML and a copy button. Loaded by app.js, one call per render.
 
 const REFRESH_MS = 5000;

@@ -79,8 +79,28 @@ describe('desired state of a stage on the cluster', () => {
     expect(wantsEnrolled(stage({ percent: 100, complete: true }), { namespace: 'shop', name: 'x', labels: {} })).toBe(false);
   });
 
+  it('Cilium policies get the enrollment requirement on every endpointSelector, a CCNP no namespace', () => {
+    const key = 'enroll.rampart.dev/c';
+    const stage = {
+      contract: 'c', revision: 1, stageIndex: 1, stageName: 'half', mode: 'percent' as const, percent: 50, namespaces: [], complete: false,
+      policies: [
+        { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'p', namespace: 'shop' }, specs: [{ endpointSelector: { matchLabels: { app: 'api' } }, ingress: [{}] }, { endpointSelector: {}, egress: [{}] }] },
+        { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name: 'cc' }, spec: { endpointSelector: { matchLabels: { 'k8s:app': 'db' } }, ingress: [{}] } },
+      ],
+    };
+    const out = desiredPolicies(stage, null);
+    expect(out.map((d) => [d.kind, d.namespace, d.name])).toEqual([['CiliumNetworkPolicy', 'shop', 'p'], ['CiliumClusterwideNetworkPolicy', '', 'cc']]);
+    const specs = (out[0]!.manifest as { specs: { endpointSelector: { matchExpressions: unknown[] } }[] }).specs;
+    expect(specs.map((s) => s.endpointSelector.matchExpressions)).toEqual([[{ key, operator: 'Exists' }], [{ key, operator: 'Exists' }]]);
+    expect((out[1]!.manifest as { metadata: Record<string, unknown> }).metadata['namespace']).toBeUndefined();
+    // Pods selected by a Cilium policy are enrolled: the CNP's `app: api` in shop, the CCNP's `k8s:app: db` anywhere.
+    expect(selectedByContract(stage, { namespace: 'shop', name: 'a', labels: { app: 'api' } })).toBe(true);
+    expect(selectedByContract(stage, { namespace: 'other', name: 'd', labels: { app: 'db' } })).toBe(true);
+    expect(selectedByContract(stage, { namespace: 'other', name: 'w', labels: { app: 'web' } })).toBe(false);
+  });
+
   it('policy refs default the namespace and skip nameless manifests', () => {
-    expect(policyRefs({ policies: [{ metadata: { name: 'a' } }, { metadata: {} }, 'junk'] })).toEqual([{ namespace: 'default', name: 'a', index: 0 }]);
+    expect(policyRefs({ policies: [{ metadata: { name: 'a' } }, { metadata: {} }, 'junk'] })).toEqual([{ kind: 'NetworkPolicy', namespace: 'default', name: 'a', index: 0 }]);
   });
 
   it('label selectors: matchLabels and every operator, exactly', () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyManifests } from '../../../io/manifest-files.js';
+import type { NetworkPolicy } from '../../../core/policy/index.js';
 import { splitFieldPath } from '../../../io/yaml-documents.js';
 
 let dir = '';
@@ -102,7 +103,7 @@ describe('loadPolicyManifests', () => {
   it('a policy defined twice: the later one is used, with a warning', async () => {
     const r = await loadPolicyManifests(file('twice.yaml', `${policy('p')}---\n${policy('p', 'shop', '  policyTypes: [Egress]\n')}`));
     expect(r.ok && r.value.policies).toHaveLength(1);
-    expect(r.ok && r.value.policies[0]?.policyTypes).toEqual(['Egress']);
+    expect(r.ok && (r.value.policies[0] as NetworkPolicy | undefined)?.policyTypes).toEqual(['Egress']);
     expect(r.ok && r.value.warnings[0]?.message).toMatch(/shop\/p is defined again/);
   });
 
@@ -120,6 +121,6 @@ describe('loadPolicyManifests', () => {
   it('no policies at all: a warning, not an error (every flow is then allowed)', async () => {
     const r = await loadPolicyManifests(file('empty-list.json', '{"apiVersion":"v1","kind":"List","items":[]}'));
     expect(r.ok && r.value.policies).toEqual([]);
-    expect(r.ok && r.value.warnings[0]?.message).toMatch(/no NetworkPolicy found/);
+    expect(r.ok && r.value.warnings[0]?.message).toMatch(/no NetworkPolicy or Cilium policy found/);
   });
 });

@@ -54,7 +54,7 @@ const reference = (bytes: Buffer): Outcome => outcome(() => decodedFromRecord(de
 /** The fields the fast path reads, by message; every other field is removed from the oracle's schema. */
 const READ_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'observer.GetFlowsResponse': ['flow', 'node_status', 'lost_events', 'node_name', 'time'],
-  'flow.Flow': ['time', 'verdict', 'drop_reason', 'IP', 'l4', 'source', 'destination', 'Type', 'node_name', 'reply', 'event_type', 'traffic_direction', 'trace_observation_point', 'drop_reason_desc', 'is_reply', 'uuid', 'trace_reason'],
+  'flow.Flow': ['time', 'verdict', 'drop_reason', 'IP', 'l4', 'source', 'destination', 'Type', 'node_name', 'reply', 'event_type', 'traffic_direction', 'trace_observation_point', 'drop_reason_desc', 'is_reply', 'uuid', 'trace_reason', 'destination_names'],
   'google.protobuf.Timestamp': ['seconds', 'nanos'],
   'google.protobuf.BoolValue': ['value'],
   'flow.IP': ['source', 'destination', 'ipVersion'],

@@ -3,7 +3,7 @@
  * (ConnectionTracker node sides + the evaluator) computed independently of core/authoring.
  */
 import { ConnectionTracker, parseHubbleLine, type Flow } from '../../../../core/flow/index.js';
-import { createEvaluator, parseNetworkPolicy, type NetworkPolicy } from '../../../../core/policy/index.js';
+import { createEvaluator, parseNetworkPolicy, type NetworkPolicy, type Policy } from '../../../../core/policy/index.js';
 import { ObservationSet } from '../../../../core/authoring/index.js';
 
 export function flowsOf(lines: readonly string[]): Flow[] {
@@ -22,7 +22,7 @@ export function observe(flows: readonly Flow[]): ObservationSet {
 }
 
 /** What `rampart evaluate` would print for these flows, counted. */
-export function judge(policies: readonly NetworkPolicy[], flows: readonly Flow[]): { allow: number; deny: number; indeterminate: number; denied: Flow[] } {
+export function judge(policies: readonly Policy[], flows: readonly Flow[]): { allow: number; deny: number; indeterminate: number; denied: Flow[] } {
   const ev = createEvaluator(policies);
   const tracker = new ConnectionTracker();
   const out = { allow: 0, deny: 0, indeterminate: 0, denied: [] as Flow[] };

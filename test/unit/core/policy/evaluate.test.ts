@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Flow } from '../../../../core/flow/index.js';
-import { parseNetworkPolicy, type EvaluatedSides, type NamedPortResolver, type NetworkPolicy, type SideVerdict } from '../../../../core/policy/index.js';
+import { parseNetworkPolicy, type ClusterNamedPortResolver, type EvaluatedSides, type NamedPortResolver, type NetworkPolicy, type SideVerdict } from '../../../../core/policy/index.js';
 import { aPod, anExternal, anUnknown, aReserved, icmpv4, sctp, tcp, udp } from '../../../support/builders.js';
 import { BOTH, conn, evaluate, np, podWithoutNamespaceLabels, pods } from './helpers.js';
 
@@ -16,6 +16,7 @@ const defaultDenyIngress = np('shop', 'default-deny', { podSelector: {} });
 const defaultDenyAll = np('shop', 'default-deny-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
 const apiIngressFrom = (name: string, from: unknown[], ports?: unknown[]): NetworkPolicy =>
   np('shop', name, { podSelector: { matchLabels: { app: 'api' } }, ingress: [{ from, ...(ports ? { ports } : {}) }] });
+const apiNamedIngress = (name: string, ports: unknown[]): NetworkPolicy => np('shop', name, { podSelector: { matchLabels: { app: 'api' } }, ingress: [{ ports }] });
 const webEgress = (name: string, rule: Record<string, unknown>): NetworkPolicy =>
   np('shop', name, { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Egress'], egress: [rule] });
 
@@ -25,6 +26,7 @@ interface Case {
   readonly flow: Flow;
   readonly sides?: EvaluatedSides;
   readonly resolver?: NamedPortResolver;
+  readonly clusterPorts?: ClusterNamedPortResolver;
   readonly verdict: SideVerdict;
   readonly egress?: SideVerdict | 'none';
   readonly ingress?: SideVerdict | 'none';
@@ -32,7 +34,7 @@ interface Case {
 }
 
 function check(c: Case): void {
-  const e = evaluate(c.policies, c.flow, c.sides ?? BOTH, c.resolver);
+  const e = evaluate(c.policies, c.flow, c.sides ?? BOTH, c.resolver, c.clusterPorts);
   expect({ verdict: e.verdict, egress: e.egress, ingress: e.ingress }, e.reason).toMatchObject({
     verdict: c.verdict,
     ...(c.egress ? { egress: c.egress } : {}),
@@ -40,7 +42,7 @@ function check(c: Case): void {
   });
   if (c.policyRefs) expect([...e.policies].sort()).toEqual([...c.policyRefs].sort());
   // Policy order never matters (rule 5, pitfall 23).
-  const reversed = evaluate([...c.policies].reverse(), c.flow, c.sides ?? BOTH, c.resolver);
+  const reversed = evaluate([...c.policies].reverse(), c.flow, c.sides ?? BOTH, c.resolver, c.clusterPorts);
   expect(reversed.verdict).toBe(e.verdict);
 }
 
@@ -98,7 +100,9 @@ describe('the 25 pitfalls of netpol.md section 2', () => {
     { name: '1: …while that policy allows the pod\'s own egress', policies: [np('shop', 'egress-only', { podSelector: { matchLabels: { app: 'web' } }, egress: [{}] })], flow: conn(web, api, tcp(8080)), verdict: 'allow', egress: 'allow' },
     { name: '2: egress: [] does not imply Egress', policies: [np('shop', 'empty-egress', { podSelector: { matchLabels: { app: 'web' } }, egress: [] })], flow: conn(web, api, tcp(8080)), verdict: 'allow', egress: 'allow' },
     { name: '2: policyTypes: [] is defaulted like a missing list', policies: [np('shop', 'pt-empty', { podSelector: { matchLabels: { app: 'web' } }, policyTypes: [], egress: [{ to: [{ ipBlock: { cidr: '1.2.3.4/32' } }] }] })], flow: conn(web, api, tcp(8080)), verdict: 'deny', egress: 'deny' },
-    { name: '3: rules of an unlisted type are ignored (Egress-only with ingress rules)', policies: [np('shop', 'egress-typed', { podSelector: { matchLabels: { app: 'api' } }, policyTypes: ['Egress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'none' } } }] }] })], flow: conn(web, api, tcp(8080)), verdict: 'allow', ingress: 'allow' },
+    // netpol.md 4.1: the text ignores rules of an unlisted type; Cilium enforces them, and Rampart follows Cilium.
+    { name: '3: rules of an unlisted type are enforced by Cilium (Egress-only with ingress rules isolates ingress)', policies: [np('shop', 'egress-typed', { podSelector: { matchLabels: { app: 'api' } }, policyTypes: ['Egress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'none' } } }] }] })], flow: conn(web, api, tcp(8080)), verdict: 'deny', ingress: 'deny' },
+    { name: '3: …and admit what they admit', policies: [np('shop', 'egress-typed', { podSelector: { matchLabels: { app: 'api' } }, policyTypes: ['Egress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }] }] })], flow: conn(web, api, tcp(8080)), verdict: 'allow', ingress: 'allow' },
     { name: '3: an Egress-only policy does not block ingress', policies: [np('shop', 'deny-egress', { podSelector: {}, policyTypes: ['Egress'] })], flow: conn(otherWeb, api, tcp(8080)), verdict: 'allow' },
     { name: '4: NotIn matches when the key is missing', policies: [apiIngressFrom('notin', [{ podSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['data', 'cache'] }] } }])], flow: conn(web, api, tcp(80)), verdict: 'allow' },
     { name: '4: NotIn with several values excludes each (not an OR)', policies: [apiIngressFrom('notin', [{ podSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['cache', 'data'] }] } }])], flow: conn(db, api, tcp(80)), verdict: 'deny' },
@@ -123,16 +127,19 @@ describe('the 25 pitfalls of netpol.md section 2', () => {
     { name: '10: …an SCTP-only policy admits SCTP', policies: [np('shop', 'sctp', { podSelector: {}, ingress: [{ ports: [{ protocol: 'SCTP', port: 3868 }] }] })], flow: conn(web, api, sctp(3868)), verdict: 'allow' },
     { name: '11: protocol-only entry admits every port of that protocol', policies: [np('shop', 'udp-any', { podSelector: {}, ingress: [{ ports: [{ protocol: 'UDP' }] }] })], flow: conn(web, api, udp(40000)), verdict: 'allow' },
     { name: '11: …and nothing else', policies: [np('shop', 'udp-any', { podSelector: {}, ingress: [{ ports: [{ protocol: 'UDP' }] }] })], flow: conn(web, api, tcp(40000)), verdict: 'deny' },
-    { name: '12: a named egress port resolves on the destination pod', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, api, tcp(8080)), resolver: namedHttp, verdict: 'allow' },
-    { name: '12: …not on the source pod', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, api, tcp(9090)), resolver: namedHttp, verdict: 'deny' },
-    { name: '12: a named ingress port resolves on the selected (destination) pod', policies: [np('shop', 'named-in', { podSelector: { matchLabels: { app: 'api' } }, ingress: [{ ports: [{ port: 'http' }] }] })], flow: conn(web, api, tcp(8080)), resolver: namedHttp, verdict: 'allow' },
-    { name: '13: a named port must match the container port\'s protocol', policies: [webEgress('named-udp', { ports: [{ port: 'http', protocol: 'UDP' }] })], flow: conn(web, api, udp(8080)), resolver: namedHttp, verdict: 'deny' },
-    { name: '14: one name, different numbers: api-2 maps http to 9090', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, api2, tcp(9090)), resolver: namedHttp, verdict: 'allow' },
-    { name: '14: …so 8080 on api-2 is not admitted (no union)', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, api2, tcp(8080)), resolver: namedHttp, verdict: 'deny' },
-    { name: '15: a named port with no `to` and no resolver is indeterminate, never open', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, api, tcp(8080)), verdict: 'indeterminate', egress: 'indeterminate', policyRefs: ['shop/named'] },
-    { name: '15: …an unknown pod for the resolver is indeterminate', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, db, tcp(8080)), resolver: namedHttp, verdict: 'indeterminate' },
-    { name: '16: a named port never matches an external destination', policies: [webEgress('named-ext', { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 'http' }] })], flow: toWorld('198.51.100.7', tcp(8080)), resolver: namedHttp, verdict: 'deny' },
-    { name: '16: …even without a resolver (nothing to resolve it on)', policies: [webEgress('named-ext', { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 'http' }] })], flow: toWorld('198.51.100.7', tcp(8080)), verdict: 'deny' },
+    // Ingress named ports resolve on the selected pod, as the text says (pitfalls 12-14).
+    { name: '12: a named ingress port resolves on the selected (destination) pod', policies: [apiNamedIngress('named-in', [{ port: 'http' }])], flow: conn(web, api, tcp(8080)), resolver: namedHttp, verdict: 'allow' },
+    { name: '13: a named port must match the container port\'s protocol', policies: [apiNamedIngress('named-udp', [{ port: 'http', protocol: 'UDP' }])], flow: conn(web, api, udp(8080)), resolver: namedHttp, verdict: 'deny' },
+    { name: '14: one name, different numbers: api-2 maps http to 9090', policies: [apiNamedIngress('named', [{ port: 'http' }])], flow: conn(web, api2, tcp(9090)), resolver: namedHttp, verdict: 'allow' },
+    { name: '14: …so 8080 on api-2 is not admitted (no union)', policies: [apiNamedIngress('named', [{ port: 'http' }])], flow: conn(web, api2, tcp(8080)), resolver: namedHttp, verdict: 'deny' },
+    // netpol.md 4.3: Cilium resolves egress named ports over every pod of the cluster.
+    { name: '12 (Cilium): an egress named port with one number in the cluster admits it', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, api, tcp(8080)), clusterPorts: () => 8080, verdict: 'allow' },
+    { name: '12 (Cilium): …and no other port', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, api, tcp(9090)), clusterPorts: () => 8080, verdict: 'deny' },
+    { name: '12 (Cilium): …whatever the destination pod maps the name to', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, api2, tcp(8080)), resolver: namedHttp, clusterPorts: () => 8080, verdict: 'allow' },
+    { name: '13 (Cilium): the cluster lookup is by the flow\'s protocol', policies: [webEgress('named-udp', { ports: [{ port: 'http', protocol: 'UDP' }] })], flow: conn(web, api, udp(8080)), clusterPorts: (_n, proto) => (proto === 'TCP' ? 8080 : null), verdict: 'deny' },
+    { name: '14 (Cilium): a name with several numbers in the cluster opens nothing', policies: [webEgress('named', { ports: [{ port: 'http' }] })], flow: conn(web, api, tcp(8080)), resolver: namedHttp, clusterPorts: () => null, verdict: 'deny' },
+    { name: '16 (Cilium): one number in the cluster opens it toward an external peer of the rule', policies: [webEgress('named-ext', { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 'http' }] })], flow: toWorld('198.51.100.7', tcp(8080)), clusterPorts: () => 8080, verdict: 'allow' },
+    { name: '16 (Cilium): …and without the cluster\'s ports it cannot be told', policies: [webEgress('named-ext', { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 'http' }] })], flow: toWorld('198.51.100.7', tcp(8080)), verdict: 'indeterminate' },
     { name: '17: except only carves its own ipBlock (second block in the same to)', policies: [webEgress('blocks', { to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }, { ipBlock: { cidr: '10.1.2.0/24' } }] })], flow: toWorld('10.1.2.3'), verdict: 'allow' },
     { name: '17: …the rest of the excepted range stays denied', policies: [webEgress('blocks', { to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }, { ipBlock: { cidr: '10.1.2.0/24' } }] })], flow: toWorld('10.1.3.3'), verdict: 'deny' },
     { name: '17: …another policy covering the excepted range allows it', policies: [webEgress('block-a', { to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }] }), webEgress('block-b', { to: [{ ipBlock: { cidr: '10.1.0.0/16' } }] })], flow: toWorld('10.1.3.3'), verdict: 'allow', policyRefs: ['shop/block-b'] },
@@ -166,7 +173,7 @@ describe('the 25 pitfalls of netpol.md section 2', () => {
 
   it('12: the resolver is asked about the destination pod with the entry protocol', () => {
     const r = resolverOf({ 'shop/api-1': { 'http/TCP': 8080 } });
-    evaluate([webEgress('named', { ports: [{ port: 'http' }] })], conn(web, api, tcp(8080)), { egress: true, ingress: false }, r);
+    evaluate([apiNamedIngress('named', [{ port: 'http' }])], conn(web, api, tcp(8080)), { egress: false, ingress: true }, r);
     expect(r.calls).toEqual(['shop/api-1:http/TCP']);
   });
 });
@@ -181,7 +188,9 @@ describe('choices of netpol.md section 3 and product.md', () => {
   const webFromApi = np('shop', 'web-from-api', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }] }] });
   it.each<Case>([
     { name: '3.1: ipBlock admits an external peer in the block…', policies: [apiIngressFrom('cidr', [{ ipBlock: { cidr: '10.0.0.0/8' } }])], flow: conn(anExternal(), api, tcp(80), { source: '10.9.9.9', destination: '10.0.1.2', version: 4 }), verdict: 'allow' },
-    { name: '3.1: …but never a pod with an IP in the block', policies: [apiIngressFrom('cidr', [{ ipBlock: { cidr: '10.0.0.0/8' } }])], flow: conn(web, api, tcp(80), { source: '10.9.9.9', destination: '10.0.1.2', version: 4 }), verdict: 'deny' },
+    { name: '3.1: …but never a pod with an IP in the block (of another namespace)', policies: [apiIngressFrom('cidr', [{ ipBlock: { cidr: '10.0.0.0/8' } }])], flow: conn(otherWeb, api, tcp(80), { source: '10.9.9.9', destination: '10.0.1.2', version: 4 }), verdict: 'deny' },
+    { name: '4.2 (Cilium): an ingress ipBlock peer also admits every pod of the policy\'s namespace', policies: [apiIngressFrom('cidr', [{ ipBlock: { cidr: '192.0.2.0/24' } }])], flow: conn(web, api, tcp(80)), verdict: 'allow' },
+    { name: '4.2 (Cilium): …but not on egress', policies: [webEgress('cidr', { to: [{ ipBlock: { cidr: '192.0.2.0/24' } }] })], flow: conn(web, api, tcp(80)), verdict: 'deny' },
     { name: '3.3: a CIDR with host bits set is evaluated as its masked network', policies: [apiIngressFrom('masked', [{ ipBlock: { cidr: '198.51.100.200/25' } }])], flow: conn(anExternal(), api, tcp(80), { source: '198.51.100.130', destination: '10.0.1.2', version: 4 }), verdict: 'allow' },
     { name: '3.4: a policy without namespace applies in namespace default', policies: [withoutNamespace('deny', {})], flow: conn(web, aPod({ namespace: 'default', labels: { app: 'x' }, identity: 1050 }), tcp(80)), verdict: 'deny', ingress: 'deny', policyRefs: ['default/deny'] },
     { name: '3.2: a pod reaching itself is evaluated like any other flow', policies: [webFromApi], flow: conn(web, web, tcp(8080)), verdict: 'deny', ingress: 'deny' },
@@ -228,8 +237,8 @@ describe('verdict explanations', () => {
     expect(e).toEqual({ verdict: 'allow', egress: 'allow', ingress: 'none', policies: ['shop/allow-dns'], reason: 'egress allowed by shop/allow-dns' });
   });
   it('says what evidence is missing when indeterminate', () => {
-    const e = evaluate([webEgress('named', { ports: [{ port: 'http' }] })], conn(web, api, tcp(8080)), { egress: true, ingress: false });
-    expect(e.reason).toBe('egress of shop/web undecided: named port "http" needs the container ports of the destination pod (not supplied) (isolated by shop/named)');
+    const e = evaluate([apiNamedIngress('named', [{ port: 'http' }])], conn(web, api, tcp(8080)), { egress: false, ingress: true });
+    expect(e.reason).toBe('ingress of shop/api undecided: named port "http" needs the container ports of the destination pod (not supplied) (isolated by shop/named)');
   });
   it('explains a denied egress to an external address by its IP', () => {
     const e = evaluate([webEgress('only-dns', { to: [{ ipBlock: { cidr: '10.96.0.10/32' } }] })], toWorld('198.51.100.7', udp(123)), { egress: true, ingress: true });
@@ -269,7 +278,7 @@ describe('memoisation is invisible', () => {
   });
   it('named-port verdicts follow each call\'s resolver', async () => {
     const { createEvaluator } = await import('../../../../core/policy/index.js');
-    const set = createEvaluator([webEgress('named', { ports: [{ port: 'http' }] })]);
+    const set = createEvaluator([apiNamedIngress('named', [{ port: 'http' }])]);
     const flow = conn(web, api, tcp(8080));
     expect(set.evaluate(flow, BOTH, { namedPorts: () => 8080 }).verdict).toBe('allow');
     expect(set.evaluate(flow, BOTH, { namedPorts: () => 9090 }).verdict).toBe('deny');

@@ -5,8 +5,10 @@ import {
   parseNetworkPolicy,
   type EvaluatedSides,
   type Evaluation,
+  type ClusterNamedPortResolver,
   type NamedPortResolver,
   type NetworkPolicy,
+  type Policy,
 } from '../../../../core/policy/index.js';
 import { aFlow, aPod, podIdentityLabels } from '../../../support/builders.js';
 
@@ -19,8 +21,14 @@ export function np(namespace: string, name: string, spec: Record<string, unknown
 
 export const BOTH: EvaluatedSides = { egress: true, ingress: true };
 
-export function evaluate(policies: readonly NetworkPolicy[], flow: Flow, sides: EvaluatedSides = BOTH, namedPorts?: NamedPortResolver): Evaluation {
-  return createEvaluator(policies).evaluate(flow, sides, namedPorts ? { namedPorts } : {});
+export function evaluate(
+  policies: readonly Policy[],
+  flow: Flow,
+  sides: EvaluatedSides = BOTH,
+  namedPorts?: NamedPortResolver,
+  clusterNamedPorts?: ClusterNamedPortResolver,
+): Evaluation {
+  return createEvaluator(policies).evaluate(flow, sides, { ...(namedPorts ? { namedPorts } : {}), ...(clusterNamedPorts ? { clusterNamedPorts } : {}) });
 }
 
 /** A pod whose flow carries no namespace labels at all (no `io.cilium.k8s.namespace.labels.*`). */

@@ -111,7 +111,17 @@ describe('policy engine properties', () => {
         // isolates exactly the same pods in the same directions, and only adds rules.
         const [twinNs, twinSpec] = raws[pick % raws.length]!;
         const twin = policies[pick % raws.length]!;
-        const extra = build(twinNs, { ...extraSpec, podSelector: twinSpec.podSelector, policyTypes: twin.policyTypes });
+        // Cilium enforces rules of a direction missing from policyTypes (netpol.md 4.1): the
+        // extra policy keeps rules only in the directions the twin already isolates.
+        const twinIngress = twin.policyTypes.includes('Ingress') || (twin.unlistedIngress?.length ?? 0) > 0;
+        const twinEgress = twin.policyTypes.includes('Egress') || (twin.unlistedEgress?.length ?? 0) > 0;
+        const extra = build(twinNs, {
+          ...extraSpec,
+          podSelector: twinSpec.podSelector,
+          policyTypes: twin.policyTypes,
+          ...(twinIngress ? {} : { ingress: [] }),
+          ...(twinEgress ? {} : { egress: [] }),
+        });
         const before = evalAll(policies, flows);
         const after = evalAll([...policies, extra], flows);
         before.forEach((b, i) => {

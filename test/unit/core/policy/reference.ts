@@ -1,7 +1,9 @@
 /**
- * A deliberately plain reading of netpol.md section 1, for differential tests: two-valued,
- * no indexes, no memo, IPv4 only, pods with full labels and external endpoints only (what the
- * property generators produce). Written from the rules, not from the engine.
+ * A deliberately plain reading of netpol.md section 1, as Cilium enforces it (section 4: rules
+ * of a direction missing from policyTypes are enforced, an ingress ipBlock peer also admits
+ * the pods of the policy's namespace), for differential tests: two-valued, no indexes, no memo,
+ * IPv4 only, pods with full labels and external endpoints only (what the property generators
+ * produce). Written from the rules, not from the engine.
  */
 import type { Flow } from '../../../../core/flow/index.js';
 import type { LabelSelector, NetworkPolicy, Peer, PortMatch } from '../../../../core/policy/index.js';
@@ -31,7 +33,9 @@ function inCidr(ip: string, cidr: string): boolean {
   return n >= start && n < start + size;
 }
 
-function peerMatches(peer: Peer, policyNamespace: string, endpoint: Flow['source'], ip: string): boolean {
+function peerMatches(peer: Peer, policyNamespace: string, endpoint: Flow['source'], ip: string, side: 'egress' | 'ingress'): boolean {
+  // netpol.md 4.2: Cilium gives an ingress ipBlock peer an implicit selector of the policy's namespace.
+  if (side === 'ingress' && peer.kind === 'ipBlock' && endpoint.kind === 'pod' && endpoint.namespace === policyNamespace) return true;
   if (endpoint.kind === 'external') {
     return peer.kind === 'ipBlock' && inCidr(ip, peer.cidr) && !peer.except.some((e) => inCidr(ip, e));
   }
@@ -56,13 +60,16 @@ export function referenceSide(policies: readonly NetworkPolicy[], flow: Flow, si
   const peerIp = side === 'egress' ? flow.ip!.destination : flow.ip!.source;
   if (self.kind !== 'pod') return 'none';
   const type = side === 'egress' ? 'Egress' : 'Ingress';
-  const isolating = policies.filter((p) => p.namespace === self.namespace && p.policyTypes.includes(type) && selects(p.podSelector, self.podLabels));
+  // netpol.md 4.1: Cilium enforces (and isolates by) rules of a direction missing from policyTypes.
+  const rulesOf = (p: NetworkPolicy): readonly NetworkPolicy['ingress'][number][] =>
+    side === 'egress' ? [...p.egress, ...(p.unlistedEgress ?? [])] : [...p.ingress, ...(p.unlistedIngress ?? [])];
+  const isolating = policies.filter((p) => p.namespace === self.namespace && (p.policyTypes.includes(type) || rulesOf(p).length > 0) && selects(p.podSelector, self.podLabels));
   if (isolating.length === 0) return 'allow';
   const admitted = isolating.some((p) =>
-    (side === 'egress' ? p.egress : p.ingress).some(
+    rulesOf(p).some(
       (rule) =>
         (rule.ports.length === 0 || rule.ports.some((port) => portMatches(port, flow))) &&
-        (rule.peers.length === 0 || rule.peers.some((q) => peerMatches(q, p.namespace, peer, peerIp))),
+        (rule.peers.length === 0 || rule.peers.some((q) => peerMatches(q, p.namespace, peer, peerIp, side))),
     ),
   );
   return admitted ? 'allow' : 'deny';

@@ -1,0 +1,104 @@
+/**
+ * One Kubernetes actuator per policy kind, behind the one actuator interface: NetworkPolicies
+ * (which also writes the enrollment labels), and CiliumNetworkPolicies and
+ * CiliumClusterwideNetworkPolicies where Cilium's CRDs are installed (product.md "Cilium
+ * policies"). A stage is applied when every kind's part of it is; a contract holding a Cilium
+ * policy on a cluster without the CRD is blocked with a problem naming it.
+ */
+import { problem, type Logger, type Problem } from '../../core/common/index.js';
+import type { AppliedStage } from '../../core/rollout/index.js';
+import { CILIUM_POLICY_APIS, policyApiAvailable, type PolicyKindApi } from '../../io/kube/policy-kinds.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { policyRefs } from './desired-state.js';
+import type { ActuationStatus, ActuatorStats, KubernetesActuator } from './kubernetes-actuator.js';
+
+export interface KindActuator {
+  readonly api: PolicyKindApi;
+  readonly actuator: KubernetesActuator;
+}
+
+export function createMultiKindActuator(kc: KubeConfig, log: Logger, networkPolicies: KubernetesActuator, cilium: readonly KindActuator[]): KubernetesActuator {
+  /** The Cilium kinds this cluster serves (known after start). */
+  const available = new Set<PolicyKindApi>();
+  const missing = new Map<string, readonly Problem[]>();
+  const active = (): KubernetesActuator[] => [networkPolicies, ...cilium.filter((c) => available.has(c.api)).map((c) => c.actuator)];
+  const listeners: (() => void)[] = [];
+
+  function missingKinds(stage: AppliedStage): Problem[] {
+    const out: Problem[] = [];
+    for (const { api } of cilium) {
+      if (available.has(api)) continue;
+      for (const ref of policyRefs(stage, api.kind)) {
+        out.push(problem(`spec.policies[${ref.index}]`, `${api.kind} ${ref.name} cannot be applied: the cluster does not serve ${api.plural}.${api.group} (Cilium's CRDs are not installed)`));
+      }
+    }
+    return out;
+  }
+
+  return {
+    async start(signal: AbortSignal): Promise<void> {
+      for (const c of CILIUM_POLICY_APIS) {
+        try {
+          if (await policyApiAvailable(kc, c)) available.add(c);
+        } catch (e) {
+          log.warn('cannot tell whether a Cilium policy kind is served; treating it as absent', { kind: c.kind, err: { message: e instanceof Error ? e.message : String(e) } });
+        }
+      }
+      await Promise.all(active().map((a) => a.start(signal)));
+    },
+    async apply(stage: AppliedStage): Promise<void> {
+      const problems = missingKinds(stage);
+      if (problems.length > 0) {
+        missing.set(stage.contract, problems);
+        for (const l of listeners) l();
+        throw new Error(problems.map((p) => p.message).join('; '));
+      }
+      if (missing.delete(stage.contract)) for (const l of listeners) l();
+      await Promise.all(active().map((a) => a.apply(stage)));
+    },
+    async remove(contract: string): Promise<void> {
+      missing.delete(contract);
+      await Promise.all(active().map((a) => a.remove(contract)));
+    },
+    problems(contract: string): readonly Problem[] {
+      return [...(missing.get(contract) ?? []), ...active().flatMap((a) => a.problems(contract))];
+    },
+    enrollLabel(contract: string): string {
+      return networkPolicies.enrollLabel(contract);
+    },
+    onChange(listener: () => void): void {
+      listeners.push(listener);
+      for (const a of [networkPolicies, ...cilium.map((c) => c.actuator)]) a.onChange(listener);
+    },
+    status(contract: string): ActuationStatus {
+      const all = active().map((a) => a.status(contract));
+      const first = all[0]!;
+      // Applied only when every kind has applied the same stage.
+      const appliedKey = all.every((s) => s.appliedKey === first.appliedKey) ? first.appliedKey : null;
+      return {
+        appliedKey,
+        wantedKey: first.wantedKey,
+        policies: all.reduce((n, s) => n + s.policies, 0),
+        enrolledPods: first.enrolledPods,
+        lastError: all.map((s) => s.lastError).find((e) => e !== null) ?? null,
+      };
+    },
+    stats(): ActuatorStats {
+      const all = active().map((a) => a.stats());
+      return {
+        policyWrites: all.reduce((n, s) => n + s.policyWrites, 0),
+        policyDeletes: all.reduce((n, s) => n + s.policyDeletes, 0),
+        labelWrites: all.reduce((n, s) => n + s.labelWrites, 0),
+        driftCorrections: all.reduce((n, s) => n + s.driftCorrections, 0),
+        syncs: all.reduce((n, s) => n + s.syncs, 0),
+        podEnrollLatenciesMs: all[0]!.podEnrollLatenciesMs,
+      };
+    },
+    resyncAll(): void {
+      for (const a of active()) a.resyncAll();
+    },
+    async idle(): Promise<void> {
+      for (const a of active()) await a.idle();
+    },
+  };
+}

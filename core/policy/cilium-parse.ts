@@ -1,0 +1,524 @@
+/**
+ * Parses one cilium.io/v2 CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy manifest into
+ * the model (policy.ts), collecting every problem with its field path, following the CRD
+ * schema and the agent's own checks (cilium/cilium pkg/policy/api rule_validation.go: one kind
+ * of peer per rule, icmps not beside toPorts, L7 rules on TCP only, a port on every entry).
+ *
+ * What cannot be judged from a flow is a problem naming the field, never a guess: toServices
+ * and toGroups/fromGroups (need the cluster's Services or a cloud provider), fromRequires and
+ * toRequires, fromNodes/toNodes and nodeSelector (node labels and host policies),
+ * authentication (decided by the mutual-auth datapath), listener and serverNames (decided by
+ * the proxy), and CIDR groups (cidrGroupRef, cidrGroupSelector).
+ */
+import { childPath, err, isObject, isStrictSubrange, ok, problem, type Problem, type Result } from '../common/index.js';
+import { checkDnsLabel, checkDnsSubdomain, checkLabelKey, checkLabelValue, checkPortName } from './names.js';
+import { describe, optionalList, optionalObject, parseCidrField, parsePortNumber, parseRequirement, type Obj, type Walk } from './parse.js';
+import {
+  CILIUM_ENTITIES,
+  type CiliumEntity,
+  type CiliumPeer,
+  type CiliumPolicy,
+  type CiliumPort,
+  type CiliumProtocol,
+  type CiliumRule,
+  type CiliumSpec,
+  type LabelSelector,
+  type SelectorRequirement,
+} from './policy.js';
+
+export const CILIUM_API_VERSION = 'cilium.io/v2';
+export const CILIUM_KINDS = ['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'] as const;
+
+/** Fields whose effect depends on something a flow does not carry: a problem each, naming the field. */
+const UNJUDGEABLE: Readonly<Record<string, string>> = {
+  toServices: 'depends on the cluster\'s Service endpoints, which a flow does not carry',
+  toGroups: 'depends on a cloud provider\'s groups, which a flow does not carry',
+  fromGroups: 'depends on a cloud provider\'s groups, which a flow does not carry',
+  fromRequires: 'is deprecated and combines selectors across rules in a way a flow cannot settle',
+  toRequires: 'is deprecated and combines selectors across rules in a way a flow cannot settle',
+  fromNodes: 'selects nodes by node labels, which a flow does not carry',
+  toNodes: 'selects nodes by node labels, which a flow does not carry',
+  authentication: 'is decided by the mutual-authentication datapath, not by the policy engine',
+};
+
+const INGRESS_PEERS = ['fromEndpoints', 'fromEntities', 'fromCIDR', 'fromCIDRSet', 'fromNodes', 'fromGroups'] as const;
+const EGRESS_PEERS = ['toEndpoints', 'toEntities', 'toCIDR', 'toCIDRSet', 'toFQDNs', 'toServices', 'toNodes', 'toGroups'] as const;
+
+const PROTOCOLS = ['TCP', 'UDP', 'SCTP', 'ANY'] as const;
+
+/** Cilium's ICMP type names (pkg/policy/api/icmp.go), by family. */
+const ICMP4_NAMES: Readonly<Record<string, number>> = {
+  EchoReply: 0, DestinationUnreachable: 3, Redirect: 5, Echo: 8, EchoRequest: 8, RouterAdvertisement: 9, RouterSelection: 10,
+  TimeExceeded: 11, ParameterProblem: 12, Timestamp: 13, TimestampReply: 14, Photuris: 40, ExtendedEchoRequest: 42, ExtendedEchoReply: 43,
+};
+const ICMP6_NAMES: Readonly<Record<string, number>> = {
+  DestinationUnreachable: 1, PacketTooBig: 2, TimeExceeded: 3, ParameterProblem: 4, EchoRequest: 128, EchoReply: 129,
+  MulticastListenerQuery: 130, MulticastListenerReport: 131, MulticastListenerDone: 132, RouterSolicitation: 133, RouterAdvertisement: 134,
+  NeighborSolicitation: 135, NeighborAdvertisement: 136, RedirectMessage: 137, RouterRenumbering: 138, ICMPNodeInformationQuery: 139,
+  ICMPNodeInformationResponse: 140, InverseNeighborDiscoverySolicitation: 141, InverseNeighborDiscoveryAdvertisement: 142,
+  HomeAgentAddressDiscoveryRequest: 144, HomeAgentAddressDiscoveryReply: 145, MobilePrefixSolicitation: 146, MobilePrefixAdvertisement: 147,
+  DuplicateAddressRequestCodeSuffix: 157, DuplicateAddressConfirmationCodeSuffix: 158, ExtendedEchoRequest: 160, ExtendedEchoReply: 161,
+};
+
+/** A Cilium selector key may carry a label source (`k8s:app`, `reserved:host`): the rest is a label key. */
+const SOURCE_PREFIX = /^([a-z][a-z0-9-]*):(.*)$/;
+
+function checkCiliumKey(key: string): string | null {
+  const m = SOURCE_PREFIX.exec(key);
+  const rest = m === null ? key : m[2]!;
+  return checkLabelKey(rest);
+}
+
+function parseCiliumSelector(w: Walk, raw: unknown, path: string): LabelSelector | null {
+  const obj = optionalObject(w, raw, path);
+  if (obj === null) return null;
+  const matchLabels: Record<string, string> = {};
+  const labelsPath = childPath(path, 'matchLabels');
+  const labelsRaw = optionalObject(w, obj['matchLabels'], labelsPath);
+  for (const [key, value] of Object.entries(labelsRaw ?? {})) {
+    const at = childPath(labelsPath, key);
+    const badKey = checkCiliumKey(key);
+    if (badKey !== null) w.problems.push(problem(at, badKey));
+    if (typeof value !== 'string') {
+      w.problems.push(problem(at, `must be a string, got ${describe(value)}`));
+      continue;
+    }
+    const badValue = checkLabelValue(value);
+    if (badValue !== null) w.problems.push(problem(at, badValue));
+    matchLabels[key] = value;
+  }
+  const matchExpressions: SelectorRequirement[] = [];
+  const exprPath = childPath(path, 'matchExpressions');
+  (optionalList(w, obj['matchExpressions'], exprPath) ?? []).forEach((e, i) => {
+    const at = childPath(exprPath, i);
+    // The key grammar differs (a source prefix is allowed): validate it here, the rest as Kubernetes does.
+    if (isObject(e) && typeof e['key'] === 'string') {
+      const bad = checkCiliumKey(e['key']);
+      if (bad !== null) {
+        w.problems.push(problem(childPath(at, 'key'), bad));
+        return;
+      }
+      const req = parseRequirement(w, { ...e, key: 'k' }, at);
+      if (req !== null) matchExpressions.push({ ...req, key: e['key'] });
+      return;
+    }
+    const req = parseRequirement(w, e, at);
+    if (req !== null) matchExpressions.push(req);
+  });
+  return { matchLabels, matchExpressions };
+}
+
+function parseFqdn(w: Walk, raw: unknown, path: string): CiliumPeer | null {
+  if (!isObject(raw)) {
+    w.problems.push(problem(path, `must be an object, got ${describe(raw)}`));
+    return null;
+  }
+  const name = raw['matchName'];
+  const pattern = raw['matchPattern'];
+  const hasName = typeof name === 'string' && name !== '';
+  const hasPattern = typeof pattern === 'string' && pattern !== '';
+  if (hasName === hasPattern) {
+    w.problems.push(problem(path, 'must set exactly one of matchName or matchPattern'));
+    return null;
+  }
+  if (hasName && !/^[-a-zA-Z0-9_.]+$/.test(name)) {
+    w.problems.push(problem(childPath(path, 'matchName'), `may only hold 0-9, a-z, A-Z, '.', '-' and '_', got ${describe(name)}`));
+    return null;
+  }
+  if (hasPattern && !/^([-a-zA-Z0-9_*]+[.]?)+$/.test(pattern)) {
+    w.problems.push(problem(childPath(path, 'matchPattern'), `may only hold 0-9, a-z, A-Z, '.', '-', '_' and '*', got ${describe(pattern)}`));
+    return null;
+  }
+  return { kind: 'fqdn', matchName: hasName ? name : null, matchPattern: hasPattern ? pattern : null };
+}
+
+function parseCidrPeer(w: Walk, raw: unknown, path: string, withExcept: boolean): CiliumPeer | null {
+  if (!withExcept) {
+    const c = parseCidrField(w, raw, path);
+    return c === null ? null : { kind: 'cidr', cidr: c.text, except: [] };
+  }
+  if (!isObject(raw)) {
+    w.problems.push(problem(path, `must be an object, got ${describe(raw)}`));
+    return null;
+  }
+  for (const f of ['cidrGroupRef', 'cidrGroupSelector']) {
+    if (raw[f] !== undefined && raw[f] !== null) {
+      w.problems.push(problem(childPath(path, f), 'cannot be judged from a flow: CIDR groups live in CiliumCIDRGroup objects Rampart does not read'));
+      return null;
+    }
+  }
+  const c = parseCidrField(w, raw['cidr'], childPath(path, 'cidr'));
+  if (c === null) return null;
+  const except: string[] = [];
+  let good = true;
+  const exceptPath = childPath(path, 'except');
+  (optionalList(w, raw['except'], exceptPath) ?? []).forEach((e, i) => {
+    const parsed = parseCidrField(w, e, childPath(exceptPath, i));
+    if (parsed === null) {
+      good = false;
+      return;
+    }
+    if (!isStrictSubrange(parsed.range, c.range)) {
+      w.problems.push(problem(childPath(exceptPath, i), `must be a strict subset of cidr ${c.text}, got ${String(e)}`));
+      good = false;
+      return;
+    }
+    except.push(parsed.text);
+  });
+  return good ? { kind: 'cidr', cidr: c.text, except } : null;
+}
+
+function parsePeers(w: Walk, rule: Obj, path: string, field: string, list: readonly unknown[]): CiliumPeer[] | null {
+  const at = childPath(path, field);
+  const peers: CiliumPeer[] = [];
+  let good = true;
+  list.forEach((raw, i) => {
+    const p = childPath(at, i);
+    let peer: CiliumPeer | null = null;
+    switch (field) {
+      case 'fromEndpoints':
+      case 'toEndpoints': {
+        const sel = parseCiliumSelector(w, raw, p);
+        peer = sel === null ? null : { kind: 'endpoints', selector: sel };
+        if (raw === null || raw === undefined) w.problems.push(problem(p, 'must be an object'));
+        break;
+      }
+      case 'fromEntities':
+      case 'toEntities':
+        if (typeof raw === 'string' && (CILIUM_ENTITIES as readonly string[]).includes(raw)) peer = { kind: 'entity', entity: raw as CiliumEntity };
+        else w.problems.push(problem(p, `must be one of ${CILIUM_ENTITIES.join(', ')}, got ${describe(raw)}`));
+        break;
+      case 'fromCIDR':
+      case 'toCIDR':
+        peer = parseCidrPeer(w, raw, p, false);
+        break;
+      case 'fromCIDRSet':
+      case 'toCIDRSet':
+        peer = parseCidrPeer(w, raw, p, true);
+        break;
+      case 'toFQDNs':
+        peer = parseFqdn(w, raw, p);
+        break;
+    }
+    if (peer === null) good = false;
+    else peers.push(peer);
+  });
+  void rule;
+  return good ? peers : null;
+}
+
+function parsePortEntry(w: Walk, raw: unknown, path: string, withL7: boolean): { port: CiliumPort; tcpOnly: boolean } | null {
+  if (!isObject(raw)) {
+    w.problems.push(problem(path, `must be an object, got ${describe(raw)}`));
+    return null;
+  }
+  let protocol: CiliumProtocol = 'ANY';
+  const protoRaw = raw['protocol'];
+  if (protoRaw !== undefined && protoRaw !== null && protoRaw !== '') {
+    if (typeof protoRaw === 'string' && (PROTOCOLS as readonly string[]).includes(protoRaw)) protocol = protoRaw as CiliumProtocol;
+    else {
+      w.problems.push(problem(childPath(path, 'protocol'), `must be one of ${PROTOCOLS.join(', ')}, got ${describe(protoRaw)}`));
+      return null;
+    }
+  }
+  const portPath = childPath(path, 'port');
+  const portRaw = raw['port'];
+  let port: number | string | null;
+  if (portRaw === undefined || portRaw === null || portRaw === '') {
+    w.problems.push(problem(portPath, 'is required (a number, "0" for every port, or a named port)'));
+    return null;
+  } else if (typeof portRaw === 'number' || (typeof portRaw === 'string' && /^[0-9]+$/.test(portRaw))) {
+    const n = Number(portRaw);
+    if (n === 0) port = null;
+    else {
+      const p = parsePortNumber(w, n, portPath);
+      if (p === null) return null;
+      port = p;
+    }
+  } else if (typeof portRaw === 'string') {
+    const bad = checkPortName(portRaw.toLowerCase());
+    if (bad !== null) {
+      w.problems.push(problem(portPath, bad));
+      return null;
+    }
+    // Cilium compares port names case-insensitively (pkg/types ValidatePortName lowercases them).
+    port = portRaw.toLowerCase();
+  } else {
+    w.problems.push(problem(portPath, `must be a port number or name, got ${describe(portRaw)}`));
+    return null;
+  }
+  let endPort: number | null = null;
+  const endRaw = raw['endPort'];
+  if (endRaw !== undefined && endRaw !== null && endRaw !== 0) {
+    const endPath = childPath(path, 'endPort');
+    if (typeof port !== 'number') {
+      w.problems.push(problem(endPath, port === null ? 'may not be set when port is 0 (every port)' : 'may not be set with a named port'));
+      return null;
+    }
+    endPort = parsePortNumber(w, endRaw, endPath);
+    if (endPort === null) return null;
+    if (endPort < port) {
+      w.problems.push(problem(endPath, `must be greater than or equal to port ${port}, got ${endPort}`));
+      return null;
+    }
+  }
+  return { port: { protocol, port, endPort }, tcpOnly: withL7 };
+}
+
+function parseToPorts(w: Walk, list: readonly unknown[], path: string, deny: boolean, ingress: boolean): { ports: CiliumPort[]; l7: boolean } | null {
+  const ports: CiliumPort[] = [];
+  let l7 = false;
+  let good = true;
+  list.forEach((raw, i) => {
+    const at = childPath(path, i);
+    if (!isObject(raw)) {
+      w.problems.push(problem(at, `must be an object, got ${describe(raw)}`));
+      good = false;
+      return;
+    }
+    for (const f of ['listener', 'serverNames']) {
+      const v = raw[f];
+      if (!deny && v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) {
+        w.problems.push(problem(childPath(at, f), 'cannot be judged from a flow: it is decided by the proxy (TLS server name or Envoy listener)'));
+        good = false;
+      }
+    }
+    const rules = deny ? null : optionalObject(w, raw['rules'], childPath(at, 'rules'));
+    const hasRules = rules !== null && Object.values(rules).some((v) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0) && v !== '');
+    const dnsOnly = rules !== null && Array.isArray(rules['dns']) && rules['dns'].length > 0;
+    if (ingress && dnsOnly) {
+      w.problems.push(problem(childPath(childPath(at, 'rules'), 'dns'), 'DNS rules are not allowed on ingress'));
+      good = false;
+    }
+    if (hasRules) l7 = true;
+    const entries = optionalList(w, raw['ports'], childPath(at, 'ports')) ?? [];
+    entries.forEach((e, j) => {
+      const parsed = parsePortEntry(w, e, childPath(childPath(at, 'ports'), j), hasRules && !dnsOnly);
+      if (parsed === null) {
+        good = false;
+        return;
+      }
+      if (hasRules && parsed.port.port === null) {
+        w.problems.push(problem(childPath(childPath(childPath(at, 'ports'), j), 'port'), 'L7 rules can not be used with port 0 (every port)'));
+        good = false;
+        return;
+      }
+      if (parsed.tcpOnly && parsed.port.protocol !== 'TCP') {
+        w.problems.push(problem(childPath(childPath(childPath(at, 'ports'), j), 'protocol'), `L7 rules can only apply to TCP (not ${parsed.port.protocol}), except DNS rules`));
+        good = false;
+        return;
+      }
+      ports.push(parsed.port);
+    });
+  });
+  return good ? { ports, l7 } : null;
+}
+
+function parseIcmps(w: Walk, list: readonly unknown[], path: string): CiliumPort[] | null {
+  const ports: CiliumPort[] = [];
+  let good = true;
+  list.forEach((raw, i) => {
+    const at = childPath(path, i);
+    const obj = optionalObject(w, raw, at);
+    if (obj === null) {
+      good = false;
+      return;
+    }
+    (optionalList(w, obj['fields'], childPath(at, 'fields')) ?? []).forEach((f, j) => {
+      const fp = childPath(childPath(at, 'fields'), j);
+      if (!isObject(f)) {
+        w.problems.push(problem(fp, `must be an object, got ${describe(f)}`));
+        good = false;
+        return;
+      }
+      const family = f['family'] ?? 'IPv4';
+      if (family !== 'IPv4' && family !== 'IPv6') {
+        w.problems.push(problem(childPath(fp, 'family'), `must be IPv4 or IPv6, got ${describe(family)}`));
+        good = false;
+        return;
+      }
+      const t = f['type'];
+      const names = family === 'IPv4' ? ICMP4_NAMES : ICMP6_NAMES;
+      let type: number | null = null;
+      if (typeof t === 'number' && Number.isInteger(t) && t >= 0 && t <= 255) type = t;
+      else if (typeof t === 'string' && /^[0-9]+$/.test(t) && Number(t) <= 255) type = Number(t);
+      else if (typeof t === 'string' && Object.prototype.hasOwnProperty.call(names, t)) type = names[t]!;
+      if (type === null) {
+        w.problems.push(problem(childPath(fp, 'type'), `must be an ICMP type 0-255 or an ${family} type name, got ${describe(t)}`));
+        good = false;
+        return;
+      }
+      ports.push({ protocol: family === 'IPv4' ? 'ICMPv4' : 'ICMPv6', port: type, endPort: null });
+    });
+  });
+  return good ? ports : null;
+}
+
+function parseRule(w: Walk, raw: unknown, path: string, ingress: boolean, deny: boolean): CiliumRule | null {
+  if (!isObject(raw)) {
+    w.problems.push(problem(path, `must be an object, got ${describe(raw)}`));
+    return null;
+  }
+  let good = true;
+  for (const [field, why] of Object.entries(UNJUDGEABLE)) {
+    if (raw[field] !== undefined && raw[field] !== null) {
+      w.problems.push(problem(childPath(path, field), `cannot be judged from a flow: it ${why}`));
+      good = false;
+    }
+  }
+  const fields = (ingress ? INGRESS_PEERS : EGRESS_PEERS).filter((f) => raw[f] !== undefined && raw[f] !== null);
+  if (deny && raw['toFQDNs'] !== undefined) {
+    w.problems.push(problem(childPath(path, 'toFQDNs'), 'is not allowed in egressDeny rules'));
+    good = false;
+  }
+  if (fields.length > 1) {
+    w.problems.push(problem(path, `combining ${fields.join(' and ')} in one rule is not supported by Cilium; use separate rules`));
+    good = false;
+  }
+  let peerMode: CiliumRule['peerMode'] = 'any';
+  let peers: CiliumPeer[] = [];
+  if (fields.length === 1 && good) {
+    const field = fields[0]!;
+    const list = optionalList(w, raw[field], childPath(path, field));
+    if (list === null) good = false;
+    else if (list.length === 0) peerMode = 'none';
+    else {
+      const parsed = parsePeers(w, raw, path, field, list);
+      if (parsed === null) good = false;
+      else {
+        peerMode = 'list';
+        peers = parsed;
+      }
+    }
+  }
+  const toPortsRaw = optionalList(w, raw['toPorts'], childPath(path, 'toPorts'));
+  const icmpsRaw = optionalList(w, raw['icmps'], childPath(path, 'icmps'));
+  if (toPortsRaw !== null && toPortsRaw.length > 0 && icmpsRaw !== null && icmpsRaw.length > 0) {
+    w.problems.push(problem(path, 'may not combine icmps with toPorts (use separate rules)'));
+    good = false;
+  }
+  let ports: CiliumPort[] | null = null;
+  let l7 = false;
+  if (toPortsRaw !== null && toPortsRaw.length > 0) {
+    const parsed = parseToPorts(w, toPortsRaw, childPath(path, 'toPorts'), deny, ingress);
+    if (parsed === null) good = false;
+    else {
+      ports = parsed.ports;
+      l7 = parsed.l7;
+    }
+  } else if (icmpsRaw !== null && icmpsRaw.length > 0) {
+    const parsed = parseIcmps(w, icmpsRaw, childPath(path, 'icmps'));
+    if (parsed === null) good = false;
+    else ports = parsed;
+  }
+  return good ? { peerMode, peers, ports, l7 } : null;
+}
+
+function parseRules(w: Walk, spec: Obj, path: string, field: 'ingress' | 'ingressDeny' | 'egress' | 'egressDeny'): CiliumRule[] {
+  const at = childPath(path, field);
+  const out: CiliumRule[] = [];
+  (optionalList(w, spec[field], at) ?? []).forEach((r, i) => {
+    const rule = parseRule(w, r, childPath(at, i), field.startsWith('ingress'), field.endsWith('Deny'));
+    if (rule !== null) out.push(rule);
+  });
+  return out;
+}
+
+function parseSpec(w: Walk, raw: unknown, path: string, namespace: string): CiliumSpec | null {
+  const spec = optionalObject(w, raw, path);
+  if (spec === null) return null;
+  if (spec['nodeSelector'] !== undefined && spec['nodeSelector'] !== null) {
+    w.problems.push(problem(childPath(path, 'nodeSelector'), 'cannot be judged from a flow: host policies select nodes by node labels and are enforced by the host firewall'));
+    return null;
+  }
+  if (spec['endpointSelector'] === undefined || spec['endpointSelector'] === null) {
+    w.problems.push(problem(childPath(path, 'endpointSelector'), 'is required (use {} to select every endpoint)'));
+    return null;
+  }
+  const endpointSelector = parseCiliumSelector(w, spec['endpointSelector'], childPath(path, 'endpointSelector'));
+  const nsMatch = endpointSelector?.matchLabels['k8s:io.kubernetes.pod.namespace'];
+  if (namespace !== '' && nsMatch !== undefined && nsMatch !== namespace) {
+    w.warnings.push(problem(childPath(childPath(childPath(path, 'endpointSelector'), 'matchLabels'), 'k8s:io.kubernetes.pod.namespace'), `names namespace ${nsMatch}, but a CiliumNetworkPolicy only selects endpoints of its own namespace ${namespace}: Cilium replaces it`));
+  }
+  const dd = optionalObject(w, spec['enableDefaultDeny'], childPath(path, 'enableDefaultDeny')) ?? {};
+  const flag = (key: 'ingress' | 'egress'): boolean => {
+    const v = dd[key];
+    if (v === undefined || v === null) return true;
+    if (typeof v !== 'boolean') {
+      w.problems.push(problem(childPath(childPath(path, 'enableDefaultDeny'), key), `must be a boolean, got ${describe(v)}`));
+      return true;
+    }
+    return v;
+  };
+  const result: CiliumSpec = {
+    endpointSelector: endpointSelector ?? { matchLabels: {}, matchExpressions: [] },
+    ingress: parseRules(w, spec, path, 'ingress'),
+    ingressDeny: parseRules(w, spec, path, 'ingressDeny'),
+    egress: parseRules(w, spec, path, 'egress'),
+    egressDeny: parseRules(w, spec, path, 'egressDeny'),
+    defaultDenyIngress: flag('ingress'),
+    defaultDenyEgress: flag('egress'),
+  };
+  if (result.ingress.length + result.ingressDeny.length + result.egress.length + result.egressDeny.length === 0 && w.problems.length === 0) {
+    // Cilium's Rule.Sanitize refuses a rule with no rules at all.
+    w.problems.push(problem(path, 'must have at least one of ingress, ingressDeny, egress or egressDeny'));
+    return null;
+  }
+  return endpointSelector === null ? null : result;
+}
+
+/** Whether a decoded manifest is a CNP or CCNP (by kind), so callers can dispatch. */
+export const isCiliumManifest = (raw: unknown): boolean =>
+  isObject(raw) && typeof raw['kind'] === 'string' && (CILIUM_KINDS as readonly string[]).includes(raw['kind']);
+
+/**
+ * Parses one CNP or CCNP manifest (already decoded). Problems carry field paths under `path`.
+ */
+export function parseCiliumPolicy(raw: unknown, path: string): Result<CiliumPolicy, Problem[]> {
+  const w: Walk = { problems: [], warnings: [] };
+  if (!isObject(raw)) return err([problem(path, `must be a CiliumNetworkPolicy object, got ${describe(raw)}`)]);
+  const kind = raw['kind'];
+  if (kind !== 'CiliumNetworkPolicy' && kind !== 'CiliumClusterwideNetworkPolicy') {
+    return err([problem(childPath(path, 'kind'), `must be CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy, got ${describe(kind)}`)]);
+  }
+  if (raw['apiVersion'] !== CILIUM_API_VERSION) {
+    w.problems.push(problem(childPath(path, 'apiVersion'), `must be ${CILIUM_API_VERSION}, got ${describe(raw['apiVersion'])}`));
+  }
+  const metaPath = childPath(path, 'metadata');
+  const metadata = optionalObject(w, raw['metadata'], metaPath) ?? {};
+  const name = metadata['name'];
+  if (typeof name !== 'string' || name === '') w.problems.push(problem(childPath(metaPath, 'name'), name === undefined ? 'is required' : `must be a non-empty string, got ${describe(name)}`));
+  else {
+    const bad = checkDnsSubdomain(name);
+    if (bad !== null) w.problems.push(problem(childPath(metaPath, 'name'), bad));
+  }
+  let namespace = '';
+  const ns = metadata['namespace'];
+  if (kind === 'CiliumNetworkPolicy') {
+    if (ns === undefined || ns === null || ns === '') {
+      namespace = 'default';
+      w.warnings.push(problem(childPath(metaPath, 'namespace'), 'not set; the policy is taken to be in namespace "default"'));
+    } else if (typeof ns !== 'string') w.problems.push(problem(childPath(metaPath, 'namespace'), `must be a string, got ${describe(ns)}`));
+    else {
+      const bad = checkDnsLabel(ns);
+      if (bad !== null) w.problems.push(problem(childPath(metaPath, 'namespace'), bad));
+      namespace = ns;
+    }
+  } else if (ns !== undefined && ns !== null && ns !== '') {
+    w.problems.push(problem(childPath(metaPath, 'namespace'), 'must not be set: a CiliumClusterwideNetworkPolicy is cluster-scoped'));
+  }
+  const specs: CiliumSpec[] = [];
+  const hasSpec = raw['spec'] !== undefined && raw['spec'] !== null;
+  const specsList = optionalList(w, raw['specs'], childPath(path, 'specs'));
+  if (!hasSpec && (specsList === null || specsList.length === 0)) w.problems.push(problem(childPath(path, 'spec'), 'is required (or specs)'));
+  if (hasSpec) {
+    const s = parseSpec(w, raw['spec'], childPath(path, 'spec'), namespace);
+    if (s !== null) specs.push(s);
+  }
+  (specsList ?? []).forEach((r, i) => {
+    const s = parseSpec(w, r, childPath(childPath(path, 'specs'), i), namespace);
+    if (s !== null) specs.push(s);
+  });
+  if (w.problems.length > 0) return err(w.problems);
+  return ok({ kind, namespace, name: name as string, specs, warnings: w.warnings });
+}
