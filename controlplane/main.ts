@@ -18,6 +18,7 @@ import { MapApi } from './http/map-api.js';
 import { ControlplaneHttpServer } from './http/server.js';
 import { CollectorService } from './ingest/collector-service.js';
 import { EvidenceStore } from './ingest/evidence-store.js';
+import type { StreamMessage } from '../io/api-types.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics/metrics.js';
 import type { KubernetesMode } from './kubernetes/kubernetes-mode.js';
@@ -207,7 +208,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     initialGeneration: clock.nowMs(),
     sufficiency,
   });
-  const hub = new StreamHub(metrics);
+  const hub = new StreamHub<StreamMessage>(metrics);
   const collector = new CollectorService({
     store,
     clock,

@@ -25,7 +25,8 @@ import { RunningCluster } from '../../sim/running-cluster.js';
 import { formatFlagProblems, parseFlags, readDuration } from '../../io/flags.js';
 import { createContracts, createCronJobs, ensureCrd, ensureNamespace } from '../../sim/demo/kube-setup.js';
 import { silentLogger } from '../../io/json-logger.js';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../io/kube/kubeconfig.js';
 
 const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--http-listen <host:port>]
        [--late-after <dur>] [--keep] [--kubernetes [--kubeconfig <file>] [--namespace <ns>]
@@ -134,8 +135,8 @@ export async function run(args: readonly string[]): Promise<number> {
   let kc: KubeConfig | null = null;
   if (values.kubernetes) {
     try {
-      kc = new KubeConfig();
-      kc.loadFromFile(kubeconfig);
+      kc = loadKubeConfig(kubeconfig)?.kc ?? null;
+      if (kc === null) throw new Error('no kubeconfig');
       await ensureCrd(kc);
       await ensureNamespace(kc, values.namespace);
       const names = await createContracts(kc, work.contractsDir);

@@ -7,6 +7,7 @@ import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
 import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
 import { asObject } from '../../core/common/index.js';
+import type { HistoryItemJson, Received } from '../../io/api-types.js';
 
 const USAGE = `usage: rampart history <contract> [--server <url>] [--token-file <file>] [-o table|json]
 `;
@@ -47,7 +48,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const items = Array.isArray(obj(body).items) ? (obj(body).items as unknown[]) : [];
   const rows = items.map((raw) => {
-    const h = obj(raw);
+    const h: Received<HistoryItemJson> = obj(raw);
     const decision = typeof h.decision === 'string' ? h.decision : str(obj(h.decision).kind, '-');
     const reasons = Array.isArray(h.reasons) ? h.reasons.map((r) => str(r)).join('; ') : '';
     return [str(h.at).replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${str(h.from, '-')} → ${str(h.to, '-')}`, str(h.phase, '-'), decision, str(h.actor, '-'), reasons];

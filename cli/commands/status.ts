@@ -7,6 +7,7 @@ import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
 import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
 import { asObject } from '../../core/common/index.js';
+import type { ContractEvidenceJson, ContractJson, Received } from '../../io/api-types.js';
 
 const USAGE = `usage: rampart status [--server <url>] [--token-file <file>] [-o table|json]
   --server      the control plane's HTTP API (default $RAMPART_SERVER or http://127.0.0.1:9968)
@@ -49,10 +50,10 @@ export async function run(args: readonly string[]): Promise<number> {
     return 0;
   }
   const rows = items.map((raw) => {
-    const c = obj(raw);
-    const stage = obj(c.stage);
-    const e = obj(c.evidence);
-    const nodes = obj(e.nodes);
+    const c: Received<ContractJson> = obj(raw);
+    const stage: Received<ContractJson['stage']> = obj(c.stage);
+    const e: Received<ContractEvidenceJson> = obj(c.evidence);
+    const nodes: Received<ContractEvidenceJson['nodes']> = obj(e.nodes);
     const flows = num(e.flows);
     return [
       str(c.name),
@@ -73,7 +74,7 @@ export async function run(args: readonly string[]): Promise<number> {
   });
   stdout.write(formatTable(['CONTRACT', 'REV', 'STAGE', 'PHASE', 'DECISION', 'EVALUATED', 'WOULD-DENY', 'RATIO', 'ALREADY-DENIED', 'NEWLY-ALLOWED', 'ACTUAL', 'NODES', 'HISTORY-DENY'], rows));
   for (const raw of items) {
-    const c = obj(raw);
+    const c: Received<ContractJson> = obj(raw);
     const reasons = obj(c.decision).reasons;
     const problems = Array.isArray(c.problems) ? c.problems.map((p) => `${str(obj(p).path)}: ${str(obj(p).message)}`) : [];
     const lines = [...(Array.isArray(reasons) ? reasons.map((r) => str(r)) : []), ...historyLines(c.historyEvidence), ...problems.map((p) => `problem ${p}`)];

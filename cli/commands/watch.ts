@@ -11,13 +11,20 @@ import { ApiError, getJson, resolveTarget, streamUrl, type ApiTarget } from '../
 import { formatTable } from '../../io/table.js';
 import { formatFlagProblems, parseFlags, readInteger } from '../../io/flags.js';
 import { asObject } from '../../core/common/index.js';
+import type { ContractJson, ContractRatesJson, EdgeJson, Received, StreamMessage } from '../../io/api-types.js';
 
 const USAGE = `usage: rampart watch [--contract <name>] [--server <url>] [--token-file <file>] [--count <n>]
   --count   exit after this many rate updates (for scripts)
 `;
 
-type Obj = Record<string, unknown>;
 const obj = asObject;
+/** Any stream message's fields (io/api-types.ts), each read with a fallback. */
+type StreamFields = Received<Extract<StreamMessage, { type: 'snapshot' }>> &
+  Received<Extract<StreamMessage, { type: 'rates' }>> &
+  Received<Extract<StreamMessage, { type: 'transition' }>> &
+  Received<Extract<StreamMessage, { type: 'edge' }>>;
+type ContractFields = Received<ContractJson> & Received<ContractRatesJson>;
+const loose = <T>(v: unknown): Received<T> => obj(v);
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 const clock = (at: unknown): string => (typeof at === 'string' ? at.slice(11, 19) : new Date().toISOString().slice(11, 19));
@@ -112,19 +119,19 @@ export async function run(args: readonly string[]): Promise<number> {
     }
   };
 
-  const onMessage = (m: Obj): void => {
+  const onMessage = (m: StreamFields): void => {
     const type = str(m.type);
     if (type === 'snapshot' || type === 'rates') {
       for (const raw of Array.isArray(m.contracts) ? m.contracts : []) {
-        const c = obj(raw);
+        const c: ContractFields = obj(raw);
         const name = str(c.name);
         if (only !== undefined && name !== only) continue;
         const prev = rows.get(name);
-        const decision = typeof c.decision === 'string' ? c.decision : str(obj(c.decision).kind, prev?.decision ?? '-');
-        const reasons = obj(c.decision).reasons;
+        const decision = typeof c.decision === 'string' ? c.decision : str(loose<ContractJson['decision']>(c.decision).kind, prev?.decision ?? '-');
+        const reasons = loose<ContractJson['decision']>(c.decision).reasons;
         rows.set(name, {
           name,
-          stage: str(obj(c.stage).name, prev?.stage ?? '?'),
+          stage: str(loose<ContractJson['stage']>(c.stage).name, prev?.stage ?? '?'),
           phase: str(c.phase, prev?.phase ?? '-'),
           decision,
           reason: Array.isArray(reasons) && typeof reasons[0] === 'string' ? reasons[0] : (prev?.reason ?? ''),
@@ -144,12 +151,12 @@ export async function run(args: readonly string[]): Promise<number> {
     if (only !== undefined && name !== only) return;
     if (type === 'transition') {
       const reasons = Array.isArray(m.reasons) ? m.reasons : [];
-      const decision = typeof m.decision === 'string' ? m.decision : str(obj(m.decision).kind);
+      const decision = typeof m.decision === 'string' ? m.decision : str(loose<ContractJson['decision']>(m.decision).kind);
       const row = rows.get(name);
       if (row) Object.assign(row, { stage: str(m.to, row.stage), phase: str(m.phase, row.phase), decision, reason: str(reasons[0], row.reason) });
       event(`${clock(m.at)} ${name}: ${str(m.from, '-')} → ${str(m.to)} ${str(m.phase)} (${decision}, ${str(m.actor, 'auto')}) ${str(reasons[0])}`);
     } else if (type === 'edge') {
-      const e = obj(m.edge);
+      const e = loose<EdgeJson>(m.edge);
       const what = str(e.kind) === 'actual-deny' ? 'DENIED' : str(e.kind) === 'newly-allowed' ? 'would newly allow' : 'would deny';
       event(`${clock(m.at)} ${name}: ${what} ${str(e.from)} → ${str(e.to)}:${num(e.port)}/${str(e.protocol)}`);
     }
@@ -166,7 +173,7 @@ export async function run(args: readonly string[]): Promise<number> {
     });
     socket.on('message', (data: WebSocket.RawData) => {
       try {
-        onMessage(obj(JSON.parse(data.toString())));
+        onMessage(obj(JSON.parse(data.toString())) as StreamFields);
       } catch {
         // a message we cannot read is skipped; the next rates update redraws everything
       }

@@ -83,7 +83,7 @@ export interface AccessAuthorizer extends Authorizer {
   authorize(header: string | undefined, request: AccessRequest): Promise<AccessDecision>;
 }
 
-/** The async check every caller uses: an AccessAuthorizer's own, else the bearer-token check. */
+/** The async check (an AccessAuthorizer's own, else the bearer-token check): the collector and the API use it, except the map and preview paths, which call check(). */
 export function authorize(a: Authorizer, header: string | undefined, request: AccessRequest): Promise<AccessDecision> {
   const access = a as Partial<AccessAuthorizer>;
   if (typeof access.authorize === 'function') return access.authorize.call(a, header, request);

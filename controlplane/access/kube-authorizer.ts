@@ -92,7 +92,11 @@ export class KubeAuthorizer implements AccessAuthorizer {
     return { ...this.calls };
   }
 
-  /** The synchronous check only knows the token file; every caller in this codebase uses authorize(). */
+  /**
+   * The synchronous check knows only the token file. NOTE: the map and preview paths
+   * (http/server.ts) still call it, so Kubernetes users are refused there; the rest of the
+   * API and the collector use authorize().
+   */
   check(header: string | undefined): boolean {
     return this.o.tokenFile?.check(header) ?? false;
   }

@@ -9,8 +9,9 @@
  *   traffic map carry (`k8s:io.cilium.k8s.namespace.labels.*`): only namespaces with traffic
  *   are known, which are the only ones where a change can break a seen edge.
  */
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../core/common/index.js';
+import { loadKubeConfig } from '../../io/kube/kubeconfig.js';
 import type { MapService } from '../map/map-service.js';
 
 export interface NamespaceLabels {
@@ -63,14 +64,12 @@ export class MapNamespaceLabels implements NamespaceLabels {
 
 export function namespaceLabelReader(o: { readonly kubeconfig: string | null; readonly map: MapService; readonly log: Logger }): NamespaceLabels {
   try {
-    const kc = new KubeConfig();
-    if (o.kubeconfig !== null && o.kubeconfig !== '') kc.loadFromFile(o.kubeconfig);
-    else if (process.env['KUBERNETES_SERVICE_HOST'] !== undefined) kc.loadFromCluster();
-    else {
+    const loaded = loadKubeConfig(o.kubeconfig);
+    if (loaded === null) {
       o.log.info('admission: no Kubernetes API configured; namespace labels come from the traffic map');
       return new MapNamespaceLabels(o.map);
     }
-    return new KubeNamespaceLabels(kc);
+    return new KubeNamespaceLabels(loaded.kc);
   } catch (e) {
     o.log.warn('admission: cannot load the Kubernetes config; namespace labels come from the traffic map', { err: { message: e instanceof Error ? e.message : String(e) } });
     return new MapNamespaceLabels(o.map);

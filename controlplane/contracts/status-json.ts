@@ -9,20 +9,13 @@
  */
 import { formatHistoryEdge } from '../../core/sufficiency/index.js';
 import { canonicalJson, type Problem } from '../../core/common/index.js';
-import type { Contract, LastActionJson, RampContractStatusJson } from '../../core/contract/index.js';
-import { ACTION_ANNOTATION } from '../../core/contract/index.js';
-import { STATUS_LIMITS } from '../../core/contract/index.js';
-import { PHASES, type ActionKind, type ContractView, type Phase, type RampState } from '../../core/rollout/index.js';
-import type { EvidenceSnapshot, HistoryEntry } from '../state/journal.js';
+import type { Contract, EvidenceTotalsJson, LastActionJson, RampContractStatusJson } from '../../core/contract/index.js';
+import { ACTION_ANNOTATION, CONTRACT_PHASES, STATUS_LIMITS } from '../../core/contract/index.js';
+import { judgedCounts, type ActionKind, type ContractView, type EvidenceSnapshot, type Phase, type RampState } from '../../core/rollout/index.js';
+import type { HistoryEntry } from '../state/journal.js';
 
-export interface EvidenceStatus {
-  flows: number;
-  allow: number;
-  deny: number;
-  indeterminate: number;
-  actualDenies: number;
-  lostEvents: number;
-  nodes: { expected: number; reporting: number };
+/** The CRD's evidence totals, with the counts the status adds (the same names as EvidenceCounts). */
+export interface EvidenceStatus extends EvidenceTotalsJson {
   windows: number;
   flowsSeen: number;
   actualDeniesLastMinute: number;
@@ -124,19 +117,12 @@ export function statusOf(i: StatusInputs): ContractStatus {
     ...(state?.pausedFrom ? { pausedFrom: state.pausedFrom } : {}),
     decision: { kind: view.decision.kind, reasons: view.decision.reasons.slice(0, STATUS_LIMITS.reasons).map((r) => clip(r)), at: iso(i.decisionAtMs) },
     evidence: {
-      flows: e.flows,
-      allow: e.allow,
-      deny: e.deny,
-      indeterminate: e.indeterminate,
+      ...judgedCounts(e),
       actualDenies: e.actualDenies,
-      lostEvents: e.lostEvents,
-      nodes: { expected: e.nodes.expected.length, reporting: e.nodes.reporting.length },
-      windows: e.windows,
-      flowsSeen: e.flowsSeen,
       actualDeniesLastMinute: e.actualDeniesLastMinute,
-      alreadyDenied: e.alreadyDenied,
-      newlyAllowed: e.newlyAllowed,
-      baselineRevision: e.baselineRevision,
+      lostEvents: e.lostEvents,
+      flowsSeen: e.flowsSeen,
+      nodes: { expected: e.nodes.expected.length, reporting: e.nodes.reporting.length },
       ...sufficiencyStatus(view),
     },
     problems: view.problems.slice(0, STATUS_LIMITS.problems).map((p: Problem) => ({ path: p.path, message: clip(p.message) })),
@@ -248,7 +234,7 @@ function num(v: unknown, fallback = 0): number {
 }
 
 function phaseOf(v: unknown): Phase | null {
-  return typeof v === 'string' && (PHASES as readonly string[]).includes(v) ? (v as Phase) : null;
+  return typeof v === 'string' && (CONTRACT_PHASES as readonly string[]).includes(v) ? (v as Phase) : null;
 }
 
 function snapshotOf(v: unknown): EvidenceSnapshot | null {

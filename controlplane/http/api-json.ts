@@ -1,21 +1,11 @@
 /**
- * The JSON shapes of the HTTP API and the live stream (documented in docs/api.md). The
- * fields product.md names are the stable core; the rest are additions.
+ * The HTTP API's and the live stream's JSON (io/api-types.ts, documented in docs/api.md),
+ * from the reconciler's views and the history.
  */
-import type { EdgeView } from '../../core/rollout/index.js';
+import { judgedCounts, type ContractView, type EdgeView } from '../../core/rollout/index.js';
+import type { ContractJson, EdgeJson, HistoryEvidenceJson, HistoryItemJson } from '../../io/api-types.js';
 import type { HistoryEvidence } from '../../core/sufficiency/index.js';
 import type { HistoryEntry } from '../state/journal.js';
-import type { ContractView } from '../../core/rollout/index.js';
-
-export interface EdgeJson {
-  from: string;
-  to: string;
-  port: number;
-  protocol: string;
-  count: number;
-  side: 'egress' | 'ingress';
-  kind: 'would-deny' | 'actual-deny' | 'newly-allowed';
-}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -23,7 +13,7 @@ export function edgeJson(edge: EdgeView, kind: EdgeJson['kind']): EdgeJson {
   return { from: edge.from, to: edge.to, port: edge.port, protocol: edge.protocol, count: edge.count, side: edge.side, kind };
 }
 
-export function historyItemJson(e: HistoryEntry): Record<string, unknown> {
+export function historyItemJson(e: HistoryEntry): HistoryItemJson {
   return {
     id: e.id,
     at: iso(e.atMs),
@@ -41,7 +31,7 @@ export function historyItemJson(e: HistoryEntry): Record<string, unknown> {
   };
 }
 
-export function historyEvidenceJson(h: HistoryEvidence | null): Record<string, unknown> | null {
+export function historyEvidenceJson(h: HistoryEvidence | null): HistoryEvidenceJson | null {
   if (h === null) return null;
   return {
     from: iso(h.fromMs),
@@ -51,12 +41,12 @@ export function historyEvidenceJson(h: HistoryEvidence | null): Record<string, u
     wouldDeny: h.wouldDeny,
     wouldDenyEdges: h.wouldDenyEdges,
     indeterminateEdges: h.indeterminateEdges,
-    topEdges: h.top.slice(0, 5).map((e) => ({ from: e.from, to: e.to, port: e.port, protocol: e.protocol, count: e.count, lastSeen: iso(e.lastSeenMs), reason: e.reason, kind: 'would-deny' })),
+    topEdges: h.top.slice(0, 5).map((e) => ({ from: e.from, to: e.to, port: e.port, protocol: e.protocol, count: e.count, lastSeen: iso(e.lastSeenMs), reason: e.reason, kind: 'would-deny' as const })),
   };
 }
 
 /** A contract as GET /api/v1/contracts/{name} shows it. */
-export function contractJson(v: ContractView, history: readonly HistoryEntry[], latestHistory = 10): Record<string, unknown> {
+export function contractJson(v: ContractView, history: readonly HistoryEntry[], latestHistory = 10): ContractJson {
   const state = v.state;
   const stage = v.contract && state ? v.contract.spec.stages[state.stageIndex] : undefined;
   const e = v.evidence;
@@ -96,14 +86,7 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
         }
       : null,
     evidence: {
-      windows: e.windows,
-      flows: e.flows,
-      allow: e.allow,
-      deny: e.deny,
-      indeterminate: e.indeterminate,
-      alreadyDenied: e.alreadyDenied,
-      newlyAllowed: e.newlyAllowed,
-      baselineRevision: e.baselineRevision,
+      ...judgedCounts(e),
       baselineRevisions: e.baselineRevisions,
       wouldDenyRatio: e.flows > 0 ? e.deny / e.flows : null,
       actualDenies: e.actualDenies,
@@ -116,8 +99,8 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
     },
     // History first: the revision judged against the traffic map before it started, apart from the live evidence.
     historyEvidence: historyEvidenceJson(v.sufficiency?.history ?? null),
-    waitingFor: v.sufficiency?.waitingFor ?? [],
-    silentWorkloads: v.sufficiency?.silentWorkloads ?? [],
+    waitingFor: [...(v.sufficiency?.waitingFor ?? [])],
+    silentWorkloads: [...(v.sufficiency?.silentWorkloads ?? [])],
     problems: v.problems.map((p) => ({ path: p.path, message: p.message })),
     // Non-blocking: where Cilium enforces a NetworkPolicy of the contract other than its text (netpol.md 4).
     warnings: (v.contract?.departures ?? []).map((p) => ({ path: p.path, message: p.message })),

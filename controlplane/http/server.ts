@@ -12,6 +12,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/common/index.js';
 import { authorize, type AccessDecision, type AccessRequest, type Authorizer } from '../access/authorizer.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
+import type { SnapshotMessage, StreamMessage } from '../../io/api-types.js';
 import type { StreamHub } from '../live/stream-hub.js';
 import type { OperatorAction } from '../../core/rollout/index.js';
 import type { Journal } from '../state/journal.js';
@@ -32,7 +33,7 @@ export interface HttpServerOptions {
   readonly reconciler: Reconciler;
   readonly journal: Journal;
   readonly store: EvidenceStore;
-  readonly hub: StreamHub;
+  readonly hub: StreamHub<StreamMessage>;
   readonly registry: Registry;
   readonly authorizer: Authorizer;
   readonly openReads: boolean;
@@ -40,7 +41,7 @@ export interface HttpServerOptions {
   readonly log: Logger;
   readonly ready: () => boolean;
   /** The first message a stream client gets. */
-  readonly streamHello: () => unknown;
+  readonly streamHello: () => SnapshotMessage;
   /** GET /api/v1/map and POST /api/v1/preview (controlplane/http/map-api.ts). */
   readonly mapApi?: MapApi;
   /** The policies already in force, for the fix and broadening reports (absent: none). */

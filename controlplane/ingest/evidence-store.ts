@@ -3,9 +3,11 @@
  * per-second arrival buckets for rates and the rollback window. Ingest only updates this
  * store; the reconcile loop reads it (level-triggered, style.md 2.5). Evidence lives in
  * memory: after a restart it is gathered again for the current stage, never invented.
+ * Which nodes are connected and reporting is node-liveness.ts; the store holds one.
  */
 import type { ContractWindow, Edge, SideCounts, WindowSummary } from '../../core/summary/index.js';
 import type { EdgeView, NodeCoverage, StageEvidence } from '../../core/rollout/index.js';
+import { NodeLiveness, type AgentView, type CoverageOptions } from './node-liveness.js';
 
 export const BUCKET_MS = 1000;
 /** Arrival buckets kept per stage: enough for the one-minute rollback window and the rates. */
@@ -83,13 +85,6 @@ interface StageRecord {
   readonly baselineRevisions: Set<string>;
 }
 
-interface NodeLiveness {
-  lastSeenMs: number;
-  lastReportMs: number | null;
-  hubbleConnected: boolean;
-  streams: number;
-}
-
 /** Where a reported contract window belongs, as the registry and ramp state see it. */
 export type WindowClass = 'current' | 'stale-revision' | 'other-stage' | 'unknown-contract';
 
@@ -109,15 +104,6 @@ export interface IngestOutcome {
   readonly newEdges: readonly NewEdge[];
   /** Contracts whose current-stage evidence changed. */
   readonly touched: readonly string[];
-}
-
-export interface CoverageOptions {
-  readonly nowMs: number;
-  readonly maxReportAgeMs: number;
-  /** Configured expected nodes (empty: use the nodes seen recently). */
-  readonly configuredNodes: readonly string[];
-  /** A node seen (hello or report) within this long is expected. */
-  readonly expectedNodeTtlMs: number;
 }
 
 export interface Rates {
@@ -185,15 +171,8 @@ export class EvidenceStore {
   private readonly stages = new Map<string, StageRecord>();
   /** The stage each contract is currently gathering evidence for. */
   private readonly currentStage = new Map<string, StageRecord>();
-  private readonly liveness = new Map<string, NodeLiveness>();
-  /** Bumped by every change to `liveness`, so a coverage answer can be reused until one. */
-  private livenessVersion = 0;
-  /**
-   * The last coverage answer. A reconcile pass asks once per contract with the same clock and
-   * (usually) the same report age; at 5,000 nodes × 50 contracts recomputing it each time was
-   * most of the pass (profiled: 7.7 s of 9.5 s).
-   */
-  private coverageMemo: { readonly version: number; readonly o: CoverageOptions; readonly value: NodeCoverage } | null = null;
+  /** Which nodes are connected and reporting (coverage): the other half of the evidence. */
+  readonly nodes = new NodeLiveness();
   private readonly arrivals = new Map<string, number[]>();
   /** Windows of stages not opened here yet, by contract, oldest first (see hold()). */
   private readonly held = new Map<string, HeldWindow[]>();
@@ -242,48 +221,9 @@ export class EvidenceStore {
     return w.stageIndex === cur.stageIndex ? 'current' : 'other-stage';
   }
 
-  /** A node known from before a restart: expected until the TTL passes, silent until it reports. */
-  seedNode(node: string, lastSeenMs: number): void {
-    if (!this.liveness.has(node)) {
-      this.liveness.set(node, { lastSeenMs, lastReportMs: null, hubbleConnected: false, streams: 0 });
-      this.livenessVersion++;
-    }
-  }
-
-  /** node → last seen, for nodes seen within the TTL (what survives a restart). */
-  recentNodes(nowMs: number, ttlMs: number): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [node, l] of this.liveness) if (l.streams > 0 || nowMs - l.lastSeenMs <= ttlMs) out.set(node, l.streams > 0 ? nowMs : l.lastSeenMs);
-    return out;
-  }
-
-  nodeConnected(node: string, nowMs: number): void {
-    const l = this.live(node, nowMs);
-    l.streams++;
-  }
-
-  nodeDisconnected(node: string, nowMs: number): void {
-    const l = this.live(node, nowMs);
-    l.streams = Math.max(0, l.streams - 1);
-  }
-
-  /** The node's liveness record, for the caller to update (which is why it counts as a change). */
-  private live(node: string, nowMs: number): NodeLiveness {
-    this.livenessVersion++;
-    let l = this.liveness.get(node);
-    if (!l) {
-      l = { lastSeenMs: nowMs, lastReportMs: null, hubbleConnected: false, streams: 0 };
-      this.liveness.set(node, l);
-    }
-    l.lastSeenMs = Math.max(l.lastSeenMs, nowMs);
-    return l;
-  }
-
   /** Adds one validated, de-duplicated report. `nowMs` is its arrival time. */
   ingest(summary: WindowSummary, nowMs: number): IngestOutcome {
-    const l = this.live(summary.node, nowMs);
-    l.lastReportMs = nowMs;
-    l.hubbleConnected = summary.hubble.connected;
+    this.nodes.reported(summary.node, summary.hubble.connected, nowMs);
     const lost = sumLost(summary);
     let current = 0;
     let staleRevision = 0;
@@ -407,44 +347,9 @@ export class EvidenceStore {
     }
   }
 
-  coverage(o: CoverageOptions): NodeCoverage {
-    const memo = this.coverageMemo;
-    if (
-      memo !== null &&
-      memo.version === this.livenessVersion &&
-      memo.o.nowMs === o.nowMs &&
-      memo.o.maxReportAgeMs === o.maxReportAgeMs &&
-      memo.o.expectedNodeTtlMs === o.expectedNodeTtlMs &&
-      (memo.o.configuredNodes === o.configuredNodes || memo.o.configuredNodes.join(',') === o.configuredNodes.join(','))
-    ) {
-      return memo.value;
-    }
-    const value = this.computeCoverage(o);
-    this.coverageMemo = { version: this.livenessVersion, o, value };
-    return value;
-  }
-
-  private computeCoverage(o: CoverageOptions): NodeCoverage {
-    const expected = new Set(o.configuredNodes);
-    if (o.configuredNodes.length === 0) {
-      for (const [node, l] of this.liveness) {
-        if (l.streams > 0 || o.nowMs - l.lastSeenMs <= o.expectedNodeTtlMs) expected.add(node);
-      }
-    }
-    const reporting: string[] = [];
-    const silent: { node: string; lastReportAgeMs: number | null }[] = [];
-    for (const node of [...expected].sort()) {
-      const l = this.liveness.get(node);
-      const age = l?.lastReportMs == null ? null : o.nowMs - l.lastReportMs;
-      if (l && age !== null && age <= o.maxReportAgeMs && l.hubbleConnected) reporting.push(node);
-      else silent.push({ node, lastReportAgeMs: age });
-    }
-    return { expected: [...expected].sort(), reporting, silent };
-  }
-
   /** The gates' view of a contract's current stage (empty evidence if it is not the current one). */
   evidence(contract: string, revision: number, stageIndex: number, o: CoverageOptions): StageEvidence {
-    const nodes = this.coverage(o);
+    const nodes = this.nodes.coverage(o);
     const rec = this.stages.get(stageKey(contract, revision, stageIndex));
     const totals = zeroCounts();
     let lastMinuteDenies = 0;
@@ -544,24 +449,32 @@ export class EvidenceStore {
     return a;
   }
 
-  /** Every node heard from, for the API's agents list. */
-  agents(nowMs: number): { node: string; connected: boolean; streams: number; lastSeenMs: number; lastReportMs: number | null; lastReportAgeMs: number | null; hubbleConnected: boolean }[] {
-    return [...this.liveness.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([node, l]) => ({
-        node,
-        connected: l.streams > 0,
-        streams: l.streams,
-        lastSeenMs: l.lastSeenMs,
-        lastReportMs: l.lastReportMs,
-        lastReportAgeMs: l.lastReportMs === null ? null : nowMs - l.lastReportMs,
-        hubbleConnected: l.hubbleConnected,
-      }));
+  // Node liveness, kept here too so callers that hold the store need no second handle.
+  seedNode(node: string, lastSeenMs: number): void {
+    this.nodes.seed(node, lastSeenMs);
+  }
+
+  recentNodes(nowMs: number, ttlMs: number): Map<string, number> {
+    return this.nodes.recent(nowMs, ttlMs);
+  }
+
+  nodeConnected(node: string, nowMs: number): void {
+    this.nodes.connected(node, nowMs);
+  }
+
+  nodeDisconnected(node: string, nowMs: number): void {
+    this.nodes.disconnected(node, nowMs);
+  }
+
+  coverage(o: CoverageOptions): NodeCoverage {
+    return this.nodes.coverage(o);
+  }
+
+  agents(nowMs: number): AgentView[] {
+    return this.nodes.agents(nowMs);
   }
 
   connectedNodes(): number {
-    let n = 0;
-    for (const l of this.liveness.values()) if (l.streams > 0) n++;
-    return n;
+    return this.nodes.connectedCount();
   }
 }

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import type * as https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../io/kube/kubeconfig.js';
 import type { KubernetesModeConfig } from '../config/config.js';
 
 export const DEFAULT_NAMESPACE = 'rampart-system';
@@ -49,22 +50,9 @@ export function replicaUserAgent(identity: string): string {
 
 /** Throws with a readable message when no configuration can be loaded (a start-up error). */
 export function loadKubeTarget(config: KubernetesModeConfig, namespaceFile = SERVICE_ACCOUNT_NAMESPACE_FILE, userAgent: string | null = null): KubeTarget {
-  const kc = userAgent === null ? new KubeConfig() : new ReplicaKubeConfig(userAgent);
-  let source: string;
-  if (config.kubeconfig !== null) {
-    try {
-      kc.loadFromFile(config.kubeconfig);
-    } catch (e) {
-      throw new Error(`cannot load kubeconfig ${config.kubeconfig}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
-    source = config.kubeconfig;
-  } else {
-    if (process.env['KUBERNETES_SERVICE_HOST'] === undefined) {
-      throw new Error('--kubernetes: no --kubeconfig, no KUBECONFIG, and not running in a cluster (KUBERNETES_SERVICE_HOST is unset)');
-    }
-    kc.loadFromCluster();
-    source = 'in-cluster service account';
-  }
+  const loaded = loadKubeConfig(config.kubeconfig, userAgent === null ? new KubeConfig() : new ReplicaKubeConfig(userAgent));
+  if (loaded === null) throw new Error('--kubernetes: no --kubeconfig, no KUBECONFIG, and not running in a cluster (KUBERNETES_SERVICE_HOST is unset)');
+  const { kc, source } = loaded;
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${source}: no current cluster`);
   return { kc, namespace: config.namespace ?? podNamespace(namespaceFile) ?? DEFAULT_NAMESPACE, source };
 }

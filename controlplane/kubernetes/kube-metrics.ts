@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../metrics/metrics.js';
-import type { WatchStats } from '../contracts/kube-contract-source.js';
+import type { WatchStats } from '../../io/kube/list-watch.js';
 import type { StatusWriterStats } from '../contracts/status-writer.js';
 
 export interface KubeMetricSources {

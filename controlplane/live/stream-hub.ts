@@ -17,7 +17,8 @@ interface Client {
   drops: number;
 }
 
-export class StreamHub {
+/** `M`: the messages it carries (the control plane's: io/api-types.ts StreamMessage). */
+export class StreamHub<M = unknown> {
   private readonly clients = new Set<Client>();
   private readonly metrics: ControlplaneMetrics;
   private readonly maxBufferedBytes: number;
@@ -28,7 +29,7 @@ export class StreamHub {
   }
 
   /** Adds a client and sends it its first message (a snapshot). */
-  add(socket: WebSocket, hello: unknown): void {
+  add(socket: WebSocket, hello: M): void {
     const client: Client = { socket, drops: 0 };
     this.clients.add(client);
     this.metrics.streamClients.set(this.clients.size);
@@ -45,7 +46,7 @@ export class StreamHub {
   }
 
   /** Sends one message to every client that can take it. */
-  broadcast(message: unknown): void {
+  broadcast(message: M): void {
     if (this.clients.size === 0) return;
     const text = JSON.stringify(message);
     for (const c of this.clients) this.sendTo(c, text);

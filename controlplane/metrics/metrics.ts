@@ -4,7 +4,7 @@
  * vocabularies only (contract names, phases, decision kinds, reasons; never nodes or pods).
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import { PHASES } from '../../core/rollout/index.js';
+import { CONTRACT_PHASES } from '../../core/contract/index.js';
 
 export const METRIC_PREFIX = 'rampart_controlplane_';
 const DECISION_KINDS = ['advance', 'hold', 'rollback'] as const;
@@ -71,7 +71,7 @@ export class ControlplaneMetrics {
   }
 
   setPhase(contract: string, phase: string): void {
-    for (const p of PHASES) this.phase.set({ contract, phase: p }, p === phase ? 1 : 0);
+    for (const p of CONTRACT_PHASES) this.phase.set({ contract, phase: p }, p === phase ? 1 : 0);
   }
 
   setDecision(contract: string, kind: string): void {
@@ -94,7 +94,7 @@ export class ControlplaneMetrics {
     this.alreadyDenied.remove({ contract });
     this.newlyAllowed.remove({ contract });
     this.nodeCoverage.remove({ contract });
-    for (const p of PHASES) this.phase.remove({ contract, phase: p });
+    for (const p of CONTRACT_PHASES) this.phase.remove({ contract, phase: p });
     for (const k of DECISION_KINDS) this.decision.remove({ contract, kind: k });
   }
 }

@@ -15,18 +15,21 @@ import type { EvidenceStore } from '../ingest/evidence-store.js';
 import type { ControlplaneMetrics } from '../metrics/metrics.js';
 import type { BaselineSource } from '../baseline/baseline-source.js';
 import type { ContractSource } from '../contracts/contract-source.js';
-import type { EvidenceSnapshot, HistoryEntry, Journal } from '../state/journal.js';
+import type { HistoryEntry, Journal } from '../state/journal.js';
 import {
   appliedStageOf,
   applyAction,
   assessStage,
+  blockedByActuator,
+  enrollmentProblems,
+  snapshotOf,
+  type EvidenceSnapshot,
   enforcementOf,
   type AppliedStage,
   type ContractDecision,
   type ContractView,
   type ContractViews,
   EMPTY_EVIDENCE,
-  formatEdge,
   initialRamp,
   reconcileStep,
   type OperatorAction,
@@ -526,54 +529,7 @@ export class Reconciler implements ContractViews {
   }
 }
 
-/**
- * The actuator's problems (a name clash, a label that does not reach the identities) fail the
- * stage like a gate: the contract is Blocked with them. Real denies still roll back.
- */
-function blockedByActuator(a: StageAssessment, problems: readonly Problem[]): StageAssessment {
-  if (problems.length === 0 || a.decision === 'rollback') return a;
-  return { ...a, phase: 'failed', decision: 'hold', reasons: [...problems.map((p) => p.message), ...a.reasons] };
-}
-
-/**
- * Kubernetes mode: enrolled pods show up in Hubble without the enrollment label (and no pod
- * with it), so Cilium's identity-label filter drops it and the stage enforces nothing: the
- * drops it should count cannot happen. Blocked with that reason rather than judged.
- */
-function enrollmentProblems(contract: Contract, state: RampState, e: StageEvidence, label: string | undefined): Problem[] {
-  const stage = contract.spec.stages[state.stageIndex];
-  if (!label || stage?.kind !== 'percent' || state.phase === 'Complete') return [];
-  const missing = e.enrollment?.missing ?? 0;
-  if (missing === 0 || (e.enrollment?.seen ?? 0) > 0) return [];
-  return [
-    {
-      path: `spec.rollout.stages[${state.stageIndex}]`,
-      message: `enrollment label ${label} does not reach the Hubble identities: ${missing} connection-sides on enrolled pods lack it and none carries it (Cilium's identity-label filter, the \`labels\` option, drops it?); the stage would enforce nothing`,
-    },
-  ];
-}
-
 /** Percent stages enforced by a pod label: agents classify enforced pods by it (Kubernetes mode). */
 function withEnrollLabel(e: Enforcement, enrollLabel: string | undefined): Enforcement {
   return e.mode === 'percent' && enrollLabel ? { ...e, enrollLabel } : e;
-}
-
-export function snapshotOf(e: StageEvidence, a: StageAssessment | null): EvidenceSnapshot {
-  return {
-    windows: e.windows,
-    flows: e.flows,
-    allow: e.allow,
-    deny: e.deny,
-    indeterminate: e.indeterminate,
-    alreadyDenied: e.alreadyDenied,
-    newlyAllowed: e.newlyAllowed,
-    baselineRevision: e.baselineRevision,
-    actualDenies: e.actualDenies,
-    actualDeniesLastMinute: e.actualDeniesLastMinute,
-    lostEvents: e.lostEvents,
-    flowsSeen: e.flowsSeen,
-    nodes: { expected: e.nodes.expected.length, reporting: e.nodes.reporting.length },
-    topEdges: [...e.topWouldDenyEdges.slice(0, 5), ...e.topActualDenyEdges.slice(0, 5)].map(formatEdge),
-    gates: (a?.gates ?? []).map((g) => ({ gate: g.gate, phase: g.phase, message: g.message })),
-  };
 }

@@ -7,7 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ActionKind, DecisionKind, EvidenceCounts, Phase, RampState } from '../../core/rollout/index.js';
+import type { DecisionKind } from '../../core/contract/index.js';
+import type { ActionKind, EvidenceSnapshot, Phase, RampState } from '../../core/rollout/index.js';
 
 export const JOURNAL_FILE = 'history.jsonl';
 
@@ -15,20 +16,6 @@ export interface StagePoint {
   readonly stageIndex: number;
   readonly stageName: string;
   readonly phase: Phase;
-}
-
-/**
- * What the gates saw when a transition happened: the stage's evidence counts (the same
- * EvidenceCounts as StageEvidence), with nodes as numbers and edges as text (bounded).
- */
-export interface EvidenceSnapshot extends EvidenceCounts {
-  /** Brownfield counts and the baseline revision judged against (absent in entries written before them). */
-  readonly alreadyDenied?: number;
-  readonly newlyAllowed?: number;
-  readonly baselineRevision?: string | null;
-  readonly nodes: { readonly expected: number; readonly reporting: number };
-  readonly topEdges: readonly string[];
-  readonly gates: readonly { readonly gate: string; readonly phase: string; readonly message: string }[];
 }
 
 export interface HistoryEntry {

@@ -4,9 +4,16 @@
  * prunes unknown fields and rejects values outside these enums; timestamps are RFC 3339.
  */
 
+/**
+ * The rollout's vocabulary, spelled once (core/rollout uses these names). Phases:
+ * Observing (gathering evidence), Blocked (a gate failed), AwaitingApproval (gates passed,
+ * advance is manual), RolledBack (real denies or an operator moved it back; held until
+ * resumed), Paused (held by an operator), Complete (the last stage passed).
+ */
 export const CONTRACT_PHASES = ['Observing', 'Blocked', 'AwaitingApproval', 'RolledBack', 'Paused', 'Complete'] as const;
 export type ContractPhase = (typeof CONTRACT_PHASES)[number];
 
+/** What the evidence says about a stage: the ramp state machine decides what to do with it. */
 export type DecisionKind = 'advance' | 'hold' | 'rollback';
 
 /** Bounds of the status lists (CRD maxItems): keep the newest entries when trimming. */

@@ -4,7 +4,7 @@
  * worst phase wins, and maps the fold to a decision. Missing, stale or lossy evidence is
  * `inconclusive` and holds: it never advances a ramp (fail closed).
  */
-import type { Contract, Stage } from '../contract/index.js';
+import type { Contract, DecisionKind, Stage } from '../contract/index.js';
 import { formatDurationMs } from '../common/index.js';
 import { assessInconclusiveBudget, type SufficiencyGate, type SufficiencyGateName } from '../sufficiency/index.js';
 import { formatEdge, type StageEvidence } from './evidence.js';
@@ -28,8 +28,6 @@ export interface GateResult {
   readonly phase: GatePhase;
   readonly message: string;
 }
-
-export type DecisionKind = 'advance' | 'hold' | 'rollback';
 
 export interface StageAssessment {
   /** The worst gate phase. */

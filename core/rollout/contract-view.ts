@@ -3,9 +3,9 @@
  * reconciler builds these views; readers depend on this shape, not on the reconciler.
  */
 import type { Problem } from '../common/index.js';
-import type { Contract } from '../contract/index.js';
+import type { Contract, DecisionKind } from '../contract/index.js';
 import type { AppliedStage } from './applied-stage.js';
-import type { DecisionKind, StageAssessment } from './assess-stage.js';
+import type { StageAssessment } from './assess-stage.js';
 import type { StageEvidence } from './evidence.js';
 import type { RampState } from './ramp.js';
 import type { SufficiencyView } from '../sufficiency/index.js';

@@ -96,6 +96,32 @@ export const EMPTY_EVIDENCE: StageEvidence = {
   nodes: EMPTY_COVERAGE,
 };
 
+/**
+ * The judged counts every recorded or shown shape of a stage's evidence starts with (the
+ * history's snapshot, the status, the API), in this order, so the shapes cannot drift apart.
+ */
+export function judgedCounts(e: StageEvidence): {
+  windows: number;
+  flows: number;
+  allow: number;
+  deny: number;
+  indeterminate: number;
+  alreadyDenied: number;
+  newlyAllowed: number;
+  baselineRevision: string | null;
+} {
+  return {
+    windows: e.windows,
+    flows: e.flows,
+    allow: e.allow,
+    deny: e.deny,
+    indeterminate: e.indeterminate,
+    alreadyDenied: e.alreadyDenied,
+    newlyAllowed: e.newlyAllowed,
+    baselineRevision: e.baselineRevision,
+  };
+}
+
 /** `shop/frontend → payments/db:5432/TCP (312)` */
 export function formatEdge(e: EdgeView): string {
   return `${e.from} → ${e.to}:${e.port}/${e.protocol} (${e.count})`;

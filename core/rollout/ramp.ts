@@ -8,12 +8,12 @@
  * until resumed), Paused (held by an operator), Complete (the last stage passed).
  */
 import { assertNever } from '../common/index.js';
-import type { Contract } from '../contract/index.js';
-import type { DecisionKind, StageAssessment } from './assess-stage.js';
+import type { Contract, ContractPhase, DecisionKind } from '../contract/index.js';
+import type { StageAssessment } from './assess-stage.js';
 import { isEnforced } from './assess-stage.js';
 
-export const PHASES = ['Observing', 'Blocked', 'AwaitingApproval', 'RolledBack', 'Paused', 'Complete'] as const;
-export type Phase = (typeof PHASES)[number];
+/** The ramp's phases are the ones its status reports: one vocabulary, core/contract/status.ts. */
+export type Phase = ContractPhase;
 
 export interface RampState {
   readonly contract: string;

@@ -5,7 +5,8 @@
  * without resetting it.
  */
 import { describe, expect, it } from 'vitest';
-import { EvidenceStore, type CoverageOptions } from '../../../controlplane/ingest/evidence-store.js';
+import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
+import type { CoverageOptions } from '../../../controlplane/ingest/node-liveness.js';
 import { assessStage } from '../../../core/rollout/assess-stage.js';
 import type { ContractWindow } from '../../../core/summary/index.js';
 import { parseContract } from '../../../core/contract/index.js';

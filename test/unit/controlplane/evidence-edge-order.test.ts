@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareEdgeViews, EvidenceStore, type CoverageOptions } from '../../../controlplane/ingest/evidence-store.js';
+import { compareEdgeViews, EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
+import type { CoverageOptions } from '../../../controlplane/ingest/node-liveness.js';
 import type { Edge } from '../../../core/summary/index.js';
 import { aContractWindow, aSummary, anEdge } from '../../support/window-builders.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EvidenceStore, type CoverageOptions } from '../../../controlplane/ingest/evidence-store.js';
+import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
+import type { CoverageOptions } from '../../../controlplane/ingest/node-liveness.js';
 import { aContractWindow, aSummary, anEdge } from '../../support/window-builders.js';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,0 +1,144 @@
+/**
+ * Which nodes the control plane hears from: agents' streams, their last report and whether
+ * their Hubble is connected; from that, the nodes expected to report and those that do
+ * (the coverage gate's input), and the API's agents list.
+ */
+import type { NodeCoverage } from '../../core/rollout/index.js';
+
+export interface CoverageOptions {
+  readonly nowMs: number;
+  readonly maxReportAgeMs: number;
+  /** Configured expected nodes (empty: use the nodes seen recently). */
+  readonly configuredNodes: readonly string[];
+  /** A node seen (hello or report) within this long is expected. */
+  readonly expectedNodeTtlMs: number;
+}
+
+interface Liveness {
+  lastSeenMs: number;
+  lastReportMs: number | null;
+  hubbleConnected: boolean;
+  streams: number;
+}
+
+export interface AgentView {
+  readonly node: string;
+  readonly connected: boolean;
+  readonly streams: number;
+  readonly lastSeenMs: number;
+  readonly lastReportMs: number | null;
+  readonly lastReportAgeMs: number | null;
+  readonly hubbleConnected: boolean;
+}
+
+export class NodeLiveness {
+  private readonly liveness = new Map<string, Liveness>();
+  /** Bumped by every change to `liveness`, so a coverage answer can be reused until one. */
+  private version = 0;
+  /**
+   * The last coverage answer. A reconcile pass asks once per contract with the same clock and
+   * (usually) the same report age; at 5,000 nodes × 50 contracts recomputing it each time was
+   * most of the pass (profiled: 7.7 s of 9.5 s).
+   */
+  private coverageMemo: { readonly version: number; readonly o: CoverageOptions; readonly value: NodeCoverage } | null = null;
+
+  /** A node known from before a restart: expected until the TTL passes, silent until it reports. */
+  seed(node: string, lastSeenMs: number): void {
+    if (!this.liveness.has(node)) {
+      this.liveness.set(node, { lastSeenMs, lastReportMs: null, hubbleConnected: false, streams: 0 });
+      this.version++;
+    }
+  }
+
+  /** node → last seen, for nodes seen within the TTL (what survives a restart). */
+  recent(nowMs: number, ttlMs: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [node, l] of this.liveness) if (l.streams > 0 || nowMs - l.lastSeenMs <= ttlMs) out.set(node, l.streams > 0 ? nowMs : l.lastSeenMs);
+    return out;
+  }
+
+  connected(node: string, nowMs: number): void {
+    const l = this.live(node, nowMs);
+    l.streams++;
+  }
+
+  disconnected(node: string, nowMs: number): void {
+    const l = this.live(node, nowMs);
+    l.streams = Math.max(0, l.streams - 1);
+  }
+
+  /** A report arrived from the node at `nowMs`. */
+  reported(node: string, hubbleConnected: boolean, nowMs: number): void {
+    const l = this.live(node, nowMs);
+    l.lastReportMs = nowMs;
+    l.hubbleConnected = hubbleConnected;
+  }
+
+  /** The node's liveness record, for the caller to update (which is why it counts as a change). */
+  private live(node: string, nowMs: number): Liveness {
+    this.version++;
+    let l = this.liveness.get(node);
+    if (!l) {
+      l = { lastSeenMs: nowMs, lastReportMs: null, hubbleConnected: false, streams: 0 };
+      this.liveness.set(node, l);
+    }
+    l.lastSeenMs = Math.max(l.lastSeenMs, nowMs);
+    return l;
+  }
+
+  coverage(o: CoverageOptions): NodeCoverage {
+    const memo = this.coverageMemo;
+    if (
+      memo !== null &&
+      memo.version === this.version &&
+      memo.o.nowMs === o.nowMs &&
+      memo.o.maxReportAgeMs === o.maxReportAgeMs &&
+      memo.o.expectedNodeTtlMs === o.expectedNodeTtlMs &&
+      (memo.o.configuredNodes === o.configuredNodes || memo.o.configuredNodes.join(',') === o.configuredNodes.join(','))
+    ) {
+      return memo.value;
+    }
+    const value = this.computeCoverage(o);
+    this.coverageMemo = { version: this.version, o, value };
+    return value;
+  }
+
+  private computeCoverage(o: CoverageOptions): NodeCoverage {
+    const expected = new Set(o.configuredNodes);
+    if (o.configuredNodes.length === 0) {
+      for (const [node, l] of this.liveness) {
+        if (l.streams > 0 || o.nowMs - l.lastSeenMs <= o.expectedNodeTtlMs) expected.add(node);
+      }
+    }
+    const reporting: string[] = [];
+    const silent: { node: string; lastReportAgeMs: number | null }[] = [];
+    for (const node of [...expected].sort()) {
+      const l = this.liveness.get(node);
+      const age = l?.lastReportMs == null ? null : o.nowMs - l.lastReportMs;
+      if (l && age !== null && age <= o.maxReportAgeMs && l.hubbleConnected) reporting.push(node);
+      else silent.push({ node, lastReportAgeMs: age });
+    }
+    return { expected: [...expected].sort(), reporting, silent };
+  }
+
+  /** Every node heard from, for the API's agents list. */
+  agents(nowMs: number): AgentView[] {
+    return [...this.liveness.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([node, l]) => ({
+        node,
+        connected: l.streams > 0,
+        streams: l.streams,
+        lastSeenMs: l.lastSeenMs,
+        lastReportMs: l.lastReportMs,
+        lastReportAgeMs: l.lastReportMs === null ? null : nowMs - l.lastReportMs,
+        hubbleConnected: l.hubbleConnected,
+      }));
+  }
+
+  connectedCount(): number {
+    let n = 0;
+    for (const l of this.liveness.values()) if (l.streams > 0) n++;
+    return n;
+  }
+}
