@@ -1,7 +1,9 @@
 /**
- * Brownfield evaluation throughput (issue 12): a baseline of 200 policies already in force
- * and 20 contracts, each judged on top of it (createBaselineEvaluator, compiled once per
- * (baseline, contract) pair), over the real 400-TCP capture the way the agent calls the
+ * Change evaluation throughput (issues 12 and 19): a baseline B of 200 policies already in
+ * force and 20 contracts, each judged as a change of it (createChangeEvaluator, compiled once
+ * per (baseline, contract) pair): adding its policies, and replacing 5 policies of B that
+ * decide the capture's sides (*before* = B, *after* = (B − R) ∪ P, both verdicts from one
+ * pass per side), over the real 400-TCP capture the way the agent calls the
  * engine (every flow × every contract; egress where source.ID is set, ingress where
  * destination.ID is set). Printed beside today's contract-only figure (createEvaluator over the
  * contract alone) on the same flows, in one process on one core. Target: ≥ 1,000,000 side
@@ -12,12 +14,13 @@
  * "fresh objects" rotates through separately parsed copies of the capture, as in the agent
  * where every flow is a new object.
  */
-import { createBaselineEvaluator, createEvaluator, type EvaluatedSides, type NetworkPolicy } from '../core/policy/index.js';
+import { createChangeEvaluator, createEvaluator, identityOf, type ChangeEvaluator, type EvaluatedSides, type NetworkPolicy } from '../core/policy/index.js';
 import type { Flow } from '../core/flow/index.js';
 import { CAPTURE, bookinfoLockdown, captureLines, contracts, elsewhere, parseCapture } from './policy-fixtures.js';
 
 const BASELINE_POLICIES = 200;
 const CONTRACTS = 20;
+const REPLACED = 5;
 const SECONDS_PER_RUN = 1.5;
 const COPIES = 8;
 
@@ -64,16 +67,33 @@ function main(): void {
   const plain = proposals.map((ps) => createEvaluator(ps));
   const plainMs = performance.now() - started;
   started = performance.now();
-  const paired = proposals.map((ps) => createBaselineEvaluator(baseline, ps));
+  const paired = proposals.map((ps) => createChangeEvaluator({ baseline, proposed: ps }));
   const pairedMs = performance.now() - started;
+  // Each contract also rewrites 5 of the bookinfo policies that decide the capture's sides.
+  const replaced = baseline.filter((p) => p.namespace === 'bookinfo').slice(0, REPLACED);
+  const replacing = proposals.map((ps) => createChangeEvaluator({ baseline, proposed: [...ps, ...replaced.map((p) => ({ ...p }))], removed: replaced.map(identityOf) }));
 
   process.stdout.write(`capture: ${CAPTURE} (${flows.length} flows); baseline: ${baseline.length} policies; contracts: ${proposals.length} (${proposals.reduce((n, p) => n + p.length, 0)} policies)\n`);
-  process.stdout.write(`compile: contract-only ${plainMs.toFixed(1)} ms, baseline pairs ${pairedMs.toFixed(1)} ms (${CONTRACTS} pairs)\n\n`);
+  process.stdout.write(`compile: contract-only ${plainMs.toFixed(1)} ms, baseline pairs ${pairedMs.toFixed(1)} ms (${CONTRACTS} pairs)\n`);
+  process.stdout.write(`replacing: ${replaced.length} baseline policies (${replaced.map((p) => p.name).join(', ')})\n\n`);
   const header = 'evaluator                   | mode           | connection evals | side evals  | side evals/s | ns/side\n';
   process.stdout.write(header + '-'.repeat(header.length - 1) + '\n');
 
   let newlyDenied = 0;
   let alreadyDenied = 0;
+  const changeSides = (evaluators: readonly ChangeEvaluator[], f: Flow, sd: EvaluatedSides): number => {
+    let n = 0;
+    for (let c = 0; c < evaluators.length; c++) {
+      const r = evaluators[c]!.evaluate(f, sd);
+      if (r.egress !== 'none') n++;
+      if (r.ingress !== 'none') n++;
+      if (r.egress === 'newly-denied') newlyDenied++;
+      else if (r.egress === 'already-denied') alreadyDenied++;
+      if (r.ingress === 'newly-denied') newlyDenied++;
+      else if (r.ingress === 'already-denied') alreadyDenied++;
+    }
+    return n;
+  };
   for (const mode of ['same objects', 'fresh objects'] as const) {
     const rows: [string, Run][] = [
       [
@@ -94,28 +114,8 @@ function main(): void {
           plain.length,
         ),
       ],
-      [
-        'baseline ∪ contract (new)',
-        measure(
-          copies,
-          sides,
-          mode,
-          (f, sd) => {
-            let n = 0;
-            for (let c = 0; c < paired.length; c++) {
-              const r = paired[c]!.evaluate(f, sd);
-              if (r.egress !== 'none') n++;
-              if (r.ingress !== 'none') n++;
-              if (r.egress === 'newly-denied') newlyDenied++;
-              else if (r.egress === 'already-denied') alreadyDenied++;
-              if (r.ingress === 'newly-denied') newlyDenied++;
-              else if (r.ingress === 'already-denied') alreadyDenied++;
-            }
-            return n;
-          },
-          paired.length,
-        ),
-      ],
+      ['change: B ∪ P', measure(copies, sides, mode, (f, sd) => changeSides(paired, f, sd), paired.length)],
+      [`change: (B − ${REPLACED}) ∪ P`, measure(copies, sides, mode, (f, sd) => changeSides(replacing, f, sd), replacing.length)],
     ];
     for (const [name, run] of rows) {
       process.stdout.write(

@@ -2,10 +2,10 @@
  * Cilium policies throughput (issue 20): a mixed baseline of 200 policies in force, NetworkPolicy
  * and CiliumNetworkPolicy/CCNP together (bookinfo locked down by CNPs, with a CCNP deny rule and
  * a toFQDNs egress, plus NetworkPolicies elsewhere), and 20 contracts judged on top of it
- * (createBaselineEvaluator), over the real 400-TCP capture the way the agent calls the engine.
+ * (createChangeEvaluator), over the real 400-TCP capture the way the agent calls the engine.
  * Target: ≥ 1,000,000 side evaluations per second on one core. Prints a table; asserts nothing.
  */
-import { createBaselineEvaluator, createEvaluator, parseCiliumPolicy, type CiliumPolicy, type EvaluatedSides, type Policy } from '../core/policy/index.js';
+import { createChangeEvaluator, createEvaluator, parseCiliumPolicy, type CiliumPolicy, type EvaluatedSides, type Policy } from '../core/policy/index.js';
 import type { Flow } from '../core/flow/index.js';
 import { CAPTURE, captureLines, contracts, elsewhere, parseCapture } from './policy-fixtures.js';
 
@@ -89,7 +89,7 @@ function main(): void {
   const mixed = proposals.map((ps) => createEvaluator([...baseline, ...ps]));
   const mixedMs = performance.now() - started;
   started = performance.now();
-  const paired = proposals.map((ps) => createBaselineEvaluator(baseline, ps));
+  const paired = proposals.map((ps) => createChangeEvaluator({ baseline, proposed: ps }));
   const pairedMs = performance.now() - started;
   process.stdout.write(`capture: ${CAPTURE} (${flows.length} flows); baseline: ${baseline.length} policies (${cilium} CNP/CCNP, ${baseline.length - cilium} NetworkPolicy); contracts: ${proposals.length}\n`);
   process.stdout.write(`compile: mixed sets ${mixedMs.toFixed(1)} ms, baseline pairs ${pairedMs.toFixed(1)} ms (${CONTRACTS} each)\n\n`);

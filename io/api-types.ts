@@ -6,6 +6,7 @@
  * untrusted: a server of another version may send less.
  */
 import type { ContractPhase, DecisionKind } from '../core/contract/index.js';
+import type { PolicyIdentity } from '../core/policy/index.js';
 import type { EvidenceCounts, EvidenceSnapshot } from '../core/rollout/index.js';
 
 export type EdgeKind = 'would-deny' | 'actual-deny' | 'newly-allowed';
@@ -77,6 +78,9 @@ export interface ContractJson {
   stages: { index: number; name: string; kind: string; minDurationMs: number; percent?: number; namespaces?: readonly string[] }[];
   phase: ContractPhase | null;
   advance: string | null;
+  /** Policies in force the contract rewrites or deletes (`namespace/name`, `Kind namespace/name` for other kinds). */
+  replaces: readonly string[];
+  removes: readonly string[];
   stageEnteredAt: string | null;
   decision: { kind: DecisionKind; reasons: readonly string[]; at: string };
   gates: { gate: string; phase: string; message: string }[];
@@ -100,6 +104,9 @@ export interface ContractJson {
     percent: number;
     namespaces: readonly string[];
     policies: readonly unknown[];
+    /** Policies in force that stop governing the pods the stage enforces. */
+    replaces: readonly PolicyIdentity[];
+    removes: readonly PolicyIdentity[];
   } | null;
   history: HistoryItemJson[];
 }

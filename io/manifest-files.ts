@@ -2,16 +2,17 @@
  * Loads policies from files for `rampart evaluate` (product.md "Interfaces"): a file or a
  * folder (recursively, `.yaml`/`.yml`/`.json`, in name order) of YAML/JSON documents, each a
  * NetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, a `List` (or any `…List`
- * with `items`), or a RampContract whose `spec.policies` are used. Every problem names file,
+ * with `items`), or a RampContract whose `spec.policies` are used, with its `spec.replaces` /
+ * `spec.removes` (checked as the contract parser checks them). Every problem names file,
  * line, document and field path; NetworkPolicies Cilium enforces differently from the upstream
  * text get a warning naming them (core/policy ciliumDepartures). Unknown fields (a
  * NetworkPolicy's, and a contract's own) are warnings as kubectl prints them, or problems with
  * `strict`; namespaced policies without a namespace take `--namespace` when given, else
  * `default` with one summary warning for all of them.
  */
-import { err, ok, isObject, type Problem, type Result } from '../core/common/index.js';
-import { parseContract, unknownNetworkPolicyFields } from '../core/contract/index.js';
-import { CILIUM_KINDS, ciliumDepartures, parsePolicy, policyKey, policyRef, splitByKind, type NetworkPolicy, type Policy } from '../core/policy/index.js';
+import { err, ok, isObject, ProblemSink, type Problem, type RawObject, type Result } from '../core/common/index.js';
+import { parseContract, readSpecChanges, unknownNetworkPolicyFields } from '../core/contract/index.js';
+import { CILIUM_KINDS, ciliumDepartures, parsePolicy, policyKey, policyRef, splitByKind, type NetworkPolicy, type Policy, type PolicyIdentity } from '../core/policy/index.js';
 import { manifestSources } from './manifest-sources.js';
 import { readYamlDocuments, type YamlDocument } from './yaml-documents.js';
 
@@ -28,6 +29,9 @@ export interface LoadedPolicies {
   readonly warnings: readonly Problem[];
   /** The files read, in order. */
   readonly files: readonly string[];
+  /** What RampContract documents replace and remove (spec.replaces / spec.removes), in file order. */
+  readonly replaces: readonly PolicyIdentity[];
+  readonly removes: readonly PolicyIdentity[];
 }
 
 /** The policy with the namespace a kustomization sets, or `fallback` when it names none. */
@@ -51,6 +55,10 @@ interface Collector {
   readonly defaulted: string[];
   /** The namespace a kustomization sets on the file being read, or null. */
   namespace: string | null;
+  readonly replaces: PolicyIdentity[];
+  readonly removes: PolicyIdentity[];
+  /** While a RampContract's spec.policies are read: the policies it holds. */
+  contractPolicies: Policy[] | null;
 }
 
 /** An unknown field: a warning, or a problem under `strict`. */
@@ -87,6 +95,7 @@ function addPolicy(c: Collector, given: unknown, fieldPath: string, file: string
   }
   c.seen.set(key, where(fieldPath));
   c.policies.push(policy);
+  c.contractPolicies?.push(policy);
 }
 
 function addDocument(c: Collector, file: string, doc: YamlDocument): void {
@@ -113,13 +122,28 @@ function addDocument(c: Collector, file: string, doc: YamlDocument): void {
       // The contract's own unknown fields (spec.gates.maxWouldDenny), as the control plane would refuse them.
       const own = parseContract(item);
       if (!own.ok) addUnknown(c, own.error.filter((p) => p.message.startsWith('unknown field') && !p.path.startsWith('spec.policies')).map((p) => ({ path: `${prefix}${p.path}`, message: p.message })), at, (path, message) => `document ${doc.index}, ${path}: ${message}`);
-      items(isObject(item['spec']) ? item['spec']['policies'] : undefined, `${prefix}spec.policies`);
+      addContract(prefix, isObject(item['spec']) ? item['spec'] : undefined);
     }
     else if (typeof kind === 'string' && kind.endsWith('List') && item['items'] !== undefined) items(item['items'], `${prefix}items`);
     else if (typeof kind === 'string') {
       c.warnings.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: skipped a ${kind} (only NetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, List and RampContract are read)` });
     } else {
       c.problems.push({ path: at(path), message: `document ${doc.index}${path ? `, ${path}` : ''}: expected a kind (NetworkPolicy, List or RampContract)` });
+    }
+  };
+  const addContract = (prefix: string, spec: RawObject | undefined): void => {
+    const problemsBefore = c.problems.length;
+    c.contractPolicies = [];
+    items(spec?.['policies'], `${prefix}spec.policies`);
+    const written = c.contractPolicies;
+    c.contractPolicies = null;
+    if (spec === undefined) return;
+    const sink = new ProblemSink();
+    const changes = readSpecChanges(sink, spec, c.problems.length > problemsBefore ? undefined : written);
+    for (const p of sink.problems) c.problems.push({ path: at(`${prefix}${p.path}`), message: `document ${doc.index}, ${prefix}${p.path}: ${p.message}` });
+    if (changes !== undefined) {
+      c.replaces.push(...changes.replaces);
+      c.removes.push(...changes.removes);
     }
   };
   if (Array.isArray(value)) items(value, '');
@@ -130,7 +154,7 @@ function addDocument(c: Collector, file: string, doc: YamlDocument): void {
 export async function loadPolicyManifests(target: string, options: PolicyLoadOptions = {}): Promise<Result<LoadedPolicies, Problem[]>> {
   const found = await manifestSources(target);
   if (!found.ok) return found;
-  const c: Collector = { policies: [], problems: [], warnings: [...found.value.warnings], seen: new Map(), options, defaulted: [], namespace: null };
+  const c: Collector = { policies: [], problems: [], warnings: [...found.value.warnings], seen: new Map(), options, defaulted: [], namespace: null, replaces: [], removes: [], contractPolicies: null };
   const files = found.value.sources.map((s) => s.file);
   for (const { file, namespace } of found.value.sources) {
     c.namespace = namespace;
@@ -147,7 +171,7 @@ export async function loadPolicyManifests(target: string, options: PolicyLoadOpt
   if (c.policies.length === 0) c.warnings.push({ path: target, message: 'no NetworkPolicy or Cilium policy found: every flow is allowed' });
   // Sorted by namespace/name so verdicts list policies the same way whatever the file layout.
   const policies = [...c.policies].sort((a, b) => compareRefs(policyRef(a), policyRef(b)));
-  return ok({ policies, warnings: c.warnings, files });
+  return ok({ policies, warnings: c.warnings, files, replaces: c.replaces, removes: c.removes });
 }
 
 /** The NetworkPolicies of a loaded set, and the refs of the Cilium policies left out (for commands that read NetworkPolicies only). */

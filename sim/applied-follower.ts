@@ -6,6 +6,7 @@
  */
 import type { AppliedStage } from '../core/rollout/index.js';
 import { isObject } from '../core/common/index.js';
+import type { PolicyIdentity } from '../core/policy/index.js';
 
 export interface AppliedFollowerOptions {
   /** Base URL of the control plane's HTTP API, e.g. `http://127.0.0.1:8080`. */
@@ -17,6 +18,13 @@ export interface AppliedFollowerOptions {
   readonly signal: AbortSignal;
 }
 
+
+/** `replaces` / `removes` of an `applied` field: policy references, malformed entries skipped. */
+function refsOf(a: Readonly<Record<string, unknown>>, field: 'replaces' | 'removes'): Partial<Record<'replaces' | 'removes', PolicyIdentity[]>> {
+  const list = Array.isArray(a[field]) ? (a[field] as unknown[]) : [];
+  const refs = list.flatMap((r) => (isObject(r) && typeof r.kind === 'string' && typeof r.namespace === 'string' && typeof r.name === 'string' ? [{ kind: r.kind, namespace: r.namespace, name: r.name }] : []));
+  return refs.length === 0 ? {} : { [field]: refs };
+}
 
 /** Reads the `applied` field of each contract in a `GET /api/v1/contracts` body; skips what does not fit. */
 export function appliedFromContracts(body: unknown): AppliedStage[] {
@@ -36,6 +44,8 @@ export function appliedFromContracts(body: unknown): AppliedStage[] {
       percent: typeof a.percent === 'number' ? a.percent : 0,
       namespaces: Array.isArray(a.namespaces) ? a.namespaces.filter((n): n is string => typeof n === 'string') : [],
       policies: Array.isArray(a.policies) ? (a.policies as unknown[]) : [],
+      ...refsOf(a, 'replaces'),
+      ...refsOf(a, 'removes'),
     });
   }
   return out;
@@ -72,7 +82,7 @@ export class AppliedFollower {
       if (!res.ok) throw new Error(`GET /api/v1/contracts: HTTP ${res.status}`);
       const applied = appliedFromContracts(await res.json());
       // Hand over only changes, so the datapath recompiles policies only when they change.
-      const key = JSON.stringify(applied.map((a) => [a.contract, a.revision, a.stageIndex, a.mode, a.percent, a.namespaces]));
+      const key = JSON.stringify(applied.map((a) => [a.contract, a.revision, a.stageIndex, a.mode, a.percent, a.namespaces, a.replaces ?? [], a.removes ?? []]));
       if (key !== this.lastKey) {
         this.lastKey = key;
         this.opts.onApplied(applied);

@@ -5,9 +5,10 @@
  * `isEnrolled` picks; a namespaces stage to every pod of the listed namespaces.
  */
 import { stageEnforces } from '../core/contract/index.js';
+import { identityKey, manifestIdentity } from '../core/policy/index.js';
 import type { SimPod } from './cluster.js';
 import type { Connection } from './connection.js';
-import type { AppliedStage } from '../core/rollout/index.js';
+import { takenOut, type AppliedStage } from '../core/rollout/index.js';
 
 /** One side of a connection under the policies applied to that side's pod. */
 export interface SideDecision {
@@ -76,7 +77,11 @@ export class Enforcement {
     if (this.cluster) return this.cluster.policies.length === 0 ? NOT_ENFORCED : this.judge.decide(this.cluster.key, this.cluster.policies, conn, side);
     const contracts = this.contractsEnforcing(peer.pod);
     if (contracts.length === 0 && this.baseline.length === 0) return NOT_ENFORCED;
-    const key = ['baseline', ...contracts.map((c) => `${c.contract}@${c.revision}`)].join('+');
-    return this.judge.decide(key, [...this.baseline, ...contracts.flatMap((c) => c.policies)], conn, side);
+    // What a contract enforcing this pod replaces or removes no longer governs it (product.md
+    // "Changes to what is enforced": enrolled pods get (baseline − R) ∪ P, the others the baseline).
+    const gone = new Set(contracts.flatMap((c) => takenOut(c).map(identityKey)));
+    const key = ['baseline', ...contracts.map((c) => `${c.contract}@${c.revision}`), ...[...gone].sort().map((g) => `-${g}`)].join('+');
+    const baseline = gone.size === 0 ? this.baseline : this.baseline.filter((raw) => !gone.has(identityKey(manifestIdentity(raw))));
+    return this.judge.decide(key, [...baseline, ...contracts.flatMap((c) => c.policies)], conn, side);
   }
 }

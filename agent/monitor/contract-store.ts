@@ -75,7 +75,8 @@ export class ContractStore<S> {
     for (const [i, c] of set.contracts.entries()) {
       const baselineRevision = set.baseline?.revision ?? '';
       // The baseline is named by its revision; the contract's share of it by the contract's name.
-      const pairKey = `${baselineRevision}\u0000${c.name}\u0000${JSON.stringify(c.policies)}`;
+      const removed = [...(c.replaces ?? []), ...(c.removes ?? [])];
+      const pairKey = `${baselineRevision}\u0000${c.name}\u0000${JSON.stringify(c.policies)}\u0000${JSON.stringify(removed)}`;
       const key: ContractWindowKey = { contract: c.name, revision: c.revision, stageIndex: c.stageIndex, stageName: c.stageName };
       const known = this.compiledByName.get(c.name);
       if (known !== undefined && known.key === pairKey && baselineRevision !== '') {
@@ -86,7 +87,7 @@ export class ContractStore<S> {
       await nextTurn();
       if (ticket !== this.latestOffer) return ok({ kind: 'superseded', generation: set.generation });
       // Judged against every policy in force that this contract did not write.
-      const result = this.engine.compile(c.policies, baselineManifestsFor(set, c.name));
+      const result = this.engine.compile(c.policies, baselineManifestsFor(set, c.name), removed);
       if (!result.ok) {
         const where = childPath(childPath('contracts', i), 'policies');
         for (const p of result.error) {

@@ -3,15 +3,16 @@
  * parsed (every problem collected, paths like `[2].spec.ingress[0].ports[0].port`) and
  * compiled once per contract set into an evaluator that owns its memo tables, never per flow.
  * With a baseline (the policies in force the contract did not write) the contract is
- * compiled on top of it once per (baseline, contract) pair, and each side's outcome is its
- * change against the baseline; with none, the contract's own verdicts, exactly as before.
+ * compiled as a change of it once per (baseline, contract) pair: *before* = the baseline,
+ * *after* = the baseline less what the contract replaces or removes, plus its policies; each
+ * side's outcome is that change. With none, the contract's own verdicts, exactly as before.
  */
 import { err, ok, type Problem } from '../../core/common/index.js';
 import {
-  createBaselineEvaluator,
+  createChangeEvaluator,
   createEvaluator,
   parsePolicy,
-  type BaselineEvaluator,
+  type ChangeEvaluator,
   type Policy,
   type PolicyEvaluator,
   type SideChange,
@@ -30,7 +31,7 @@ import type { ConnectionVerdict, PolicyEngine, SideResult } from './ports.js';
 export const AGENT_MEMO_BUDGET = 64;
 
 /** A contract compiled for the pipeline: alone, or on top of its baseline. */
-export type ContractEvaluator = { readonly kind: 'plain'; readonly evaluator: PolicyEvaluator } | { readonly kind: 'baseline'; readonly evaluator: BaselineEvaluator };
+export type ContractEvaluator = { readonly kind: 'plain'; readonly evaluator: PolicyEvaluator } | { readonly kind: 'baseline'; readonly evaluator: ChangeEvaluator };
 
 const OUTCOMES: readonly SideResult[] = ['allow', 'deny', 'indeterminate', 'none', 'already-denied', 'newly-allowed'];
 const code = (r: SideResult): number => OUTCOMES.indexOf(r);
@@ -39,12 +40,12 @@ const VERDICTS: readonly (readonly ConnectionVerdict[])[] = OUTCOMES.map((egress
 const verdictOf = (egress: SideResult, ingress: SideResult): ConnectionVerdict => VERDICTS[code(egress)]![code(ingress)]!;
 
 /** A side's outcome for the gates: the change against the baseline, `deny` meaning newly denied. */
-function outcomeOf(change: SideChange, combined: SideVerdict | 'none'): SideResult {
+function outcomeOf(change: SideChange, after: SideVerdict | 'none'): SideResult {
   switch (change) {
     case 'newly-denied':
       return 'deny';
     case 'same':
-      return combined;
+      return after;
     default:
       return change;
   }
@@ -61,7 +62,7 @@ function parseAll(manifests: readonly unknown[], prefix: string, problems: Probl
 }
 
 export const networkPolicyEngine: PolicyEngine<ContractEvaluator> = {
-  compile(manifests, baselineManifests = []) {
+  compile(manifests, baselineManifests = [], removed = []) {
     const problems: Problem[] = [];
     const policies = parseAll(manifests, '', problems);
     const baseline = parseAll(baselineManifests, 'baseline', problems);
@@ -69,7 +70,7 @@ export const networkPolicyEngine: PolicyEngine<ContractEvaluator> = {
     try {
       const options = { memoBudget: AGENT_MEMO_BUDGET };
       if (baselineManifests.length === 0) return ok({ kind: 'plain', evaluator: createEvaluator(policies, options) });
-      return ok({ kind: 'baseline', evaluator: createBaselineEvaluator(baseline, policies, options) });
+      return ok({ kind: 'baseline', evaluator: createChangeEvaluator({ baseline, proposed: policies, removed }, options) });
     } catch (e) {
       return err([{ path: '', message: `compile failed: ${e instanceof Error ? e.message : String(e)}` }]);
     }
@@ -78,6 +79,6 @@ export const networkPolicyEngine: PolicyEngine<ContractEvaluator> = {
     // Without a baseline the Evaluation is returned as is (no copy on the hot path).
     if (compiled.kind === 'plain') return compiled.evaluator.evaluate(flow, sides);
     const r = compiled.evaluator.evaluate(flow, sides);
-    return verdictOf(outcomeOf(r.egress, r.combined.egress), outcomeOf(r.ingress, r.combined.ingress));
+    return verdictOf(outcomeOf(r.egress, r.after.egress), outcomeOf(r.ingress, r.after.ingress));
   },
 };

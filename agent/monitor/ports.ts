@@ -5,6 +5,7 @@
  */
 import type { Problem, Result } from '../../core/common/index.js';
 import type { Flow } from '../../core/flow/index.js';
+import type { PolicyIdentity } from '../../core/policy/index.js';
 
 /** One item of the Hubble stream: agent/hubble's event union (flows, lost events, node status). */
 export type { HubbleEvent } from '../hubble/events.js';
@@ -50,10 +51,10 @@ export interface ConnectionVerdict {
 
 /**
  * Compiles a contract's policies once (on top of the baseline it is judged against, the
- * manifests of every policy in force that it did not write); evaluates connection-sides
- * against the result.
+ * manifests of every policy in force that it did not write, less the ones it replaces or
+ * removes: `removed`); evaluates connection-sides against the result.
  */
 export interface PolicyEngine<S> {
-  compile(policies: readonly unknown[], baseline?: readonly unknown[]): Result<S, Problem[]>;
+  compile(policies: readonly unknown[], baseline?: readonly unknown[], removed?: readonly PolicyIdentity[]): Result<S, Problem[]>;
   evaluate(set: S, flow: Flow, sides: { readonly egress: boolean; readonly ingress: boolean }): ConnectionVerdict;
 }

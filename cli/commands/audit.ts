@@ -4,12 +4,17 @@
  * over-broad rules with their narrower replacement, redundant policies, public entry points
  * kept open (core/authoring audit).
  *
+ * `--contract <name>`: instead of the report on stdout, a RampContract that narrows every
+ * over-broad rule it reports and `replaces` the policies it edits (core/authoring
+ * narrowing-contract.ts), on stdout or `-o`; the report then goes to stderr.
+ *
  * Exit: 0 nothing at or above --fail-on (default high); 1 some finding is; 2 bad input.
  */
+import { writeFile } from 'node:fs/promises';
 import { stderr, stdout } from 'node:process';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
-import { atLeast, audit, inferFromManifests, ObservationSet, podFacts, SEVERITIES, workloadFacts, type AuditPod, type PublicEntryPoint, type Severity } from '../../core/authoring/index.js';
+import { atLeast, audit, inferFromManifests, narrowingContract, ObservationSet, podFacts, SEVERITIES, workloadFacts, type AuditPod, type PublicEntryPoint, type Severity } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
@@ -18,7 +23,7 @@ import { loadPolicyManifests, onlyNetworkPolicies } from '../../io/manifest-file
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 
 const USAGE = `usage: rampart audit --policies <file|dir> [--flows <file|->] [--pods <file>] [--manifests <file|dir>] [--namespaces a,b]
-                     [--format table|json] [--fail-on low|medium|high] [--namespace <ns>] [--strict]
+                     [--format table|json] [--fail-on low|medium|high] [--namespace <ns>] [--strict] [--contract <name> [-o <file>]]
 
   --policies   the NetworkPolicies in force (YAML/JSON, Lists, RampContracts, a folder or a kustomization)
   --flows      hubble observe -o json lines: finds unused rules and narrows over-broad ones
@@ -31,6 +36,9 @@ const USAGE = `usage: rampart audit --policies <file|dir> [--flows <file|->] [--
   --strict     unknown fields in the policies are errors, not warnings
   --format     table (default) or json
   --fail-on    exit 1 when a finding is at or above this severity (default: high); info never fails
+  --contract   write a RampContract of this name that narrows every over-broad rule (replacing the
+               policies it edits; needs --flows) instead of the report, which goes to stderr
+  -o           with --contract: write the contract here instead of stdout
 
 exit: 0 nothing at or above --fail-on, 1 some finding is, 2 bad input
 `;
@@ -46,6 +54,8 @@ export async function run(args: readonly string[]): Promise<number> {
     strict: { type: 'boolean' },
     format: { type: 'string', default: 'table' },
     'fail-on': { type: 'string', default: 'high' },
+    contract: { type: 'string' },
+    output: { type: 'string', short: 'o' },
     help: { type: 'boolean', short: 'h' },
   });
   if (problems.length > 0) {
@@ -124,7 +134,17 @@ export async function run(args: readonly string[]): Promise<number> {
   const nps = onlyNetworkPolicies(loaded.value.policies);
   if (nps.skipped.length > 0) stderr.write(`rampart audit: not audited (audit reads NetworkPolicies only): ${nps.skipped.join(', ')}\n`);
   const report = audit({ policies: nps.policies, pods, podSource, flows, namespaces, publicEntryPoints });
-  if (values.format === 'json') await writeOut(`${JSON.stringify(report, null, 2)}\n`);
+  let emit = writeOut;
+  if (values.contract !== undefined) {
+    const contract = narrowingContract(values.contract, nps.policies, report.findings);
+    if (contract === null) {
+      stderr.write(`rampart audit: no over-broad rule to narrow${flows === null ? ' (pass --flows: the narrower rules are built from the traffic)' : ''}; no contract written\n`);
+      return 2;
+    }
+    await writeContract(contract, values.output);
+    emit = (text: string) => Promise.resolve(void stderr.write(text));
+  }
+  if (values.format === 'json') await emit(`${JSON.stringify(report, null, 2)}\n`);
   else {
     const what = { pods: 'pods', manifests: 'workloads (from the manifests)', flows: 'pods (seen in the flows)', none: 'pods' }[report.podSource];
     const lines = [`rampart audit: ${report.policies} policies, ${report.namespaces} namespaces, ${report.pods} ${what}, ${report.flows} distinct connections`, ...report.notes.map((x) => `note: ${x}`), ''];
@@ -138,7 +158,13 @@ export async function run(args: readonly string[]): Promise<number> {
         for (const l of stringify(f.narrower, { lineWidth: 0, aliasDuplicateObjects: false }).trimEnd().split('\n')) lines.push(`          ${l}`);
       }
     }
-    await writeOut(`${lines.join('\n')}\n`);
+    await emit(`${lines.join('\n')}\n`);
   }
   return report.findings.some((f) => atLeast(f.severity, failOn as Severity)) ? 1 : 0;
+}
+
+async function writeContract(contract: Record<string, unknown>, output: string | undefined): Promise<void> {
+  const text = `# rampart audit --contract: narrows every over-broad rule; each edited policy is named in spec.replaces\n${stringify(contract, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+  if (output === undefined) await writeOut(text);
+  else await writeFile(output, text);
 }

@@ -7,7 +7,9 @@
  *
  * The bundled scenario (demo/): payments-lockdown forgets a rarely used allow rule and is held
  * in monitor with that edge named; shop-lockdown is right and ramps to 100 %; after it
- * completes, a new caller appears whose connections are really dropped.
+ * completes, a new caller appears whose connections are really dropped; data-lockdown is right
+ * only against the baseline; kafka-narrow narrows an over-broad allow in force (replaces),
+ * is Blocked on the producer it forgot, and the fix added as a revision ramps to Complete.
  */
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { demoDir, loadClusterSpec, repoRoot } from '../../sim/load-spec.js';
 import { RunningCluster } from '../../sim/running-cluster.js';
 import { formatFlagProblems, parseFlags, readDuration } from '../../io/flags.js';
 import { createContracts, createCronJobs, ensureCrd, ensureNamespace } from '../../sim/demo/kube-setup.js';
+import { addFixAsRevision } from '../../sim/demo/fix-revision.js';
 import { silentLogger } from '../../io/json-logger.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../io/kube/kubeconfig.js';
@@ -50,6 +53,8 @@ const FAST_FACTOR = 6;
 /** The scheduled job's first run comes at least this long after the start (then every period). */
 const FIRST_RUN_LEAD_MS = 40_000;
 const TRIGGER_CONTRACT = 'shop-lockdown';
+/** The contract whose block the demo fixes by adding `rampart fix`'s answer as a revision. */
+const FIX_CONTRACT = 'kafka-narrow';
 
 
 
@@ -187,6 +192,7 @@ export async function run(args: readonly string[]): Promise<number> {
     seed: 42,
   });
   let narrator: Narrator | null = null;
+  let fixed = false;
   if (ports) {
     const baseUrl = `http://127.0.0.1:${ports.httpPort}`;
     const hubbles = await cluster.start();
@@ -215,7 +221,15 @@ export async function run(args: readonly string[]): Promise<number> {
       triggerContract: TRIGGER_CONTRACT,
       lateAfterMs: lateAfter.value,
       signal: stop.signal,
-      onChange: (now, before) => say.transition(now, before),
+      onChange: (now, before) => {
+        say.transition(now, before);
+        if (now.name === FIX_CONTRACT && now.phase === 'Blocked' && !fixed) {
+          fixed = true;
+          addFixAsRevision({ baseUrl, token: work.token, contract: FIX_CONTRACT, contractsDir: kc ? null : work.contractsDir, kc })
+            .then((done) => say.info(`${FIX_CONTRACT.padEnd(18)} ${done}`))
+            .catch((e: unknown) => say.error(`adding the fix to ${FIX_CONTRACT} failed: ${e instanceof Error ? e.message : String(e)}`));
+        }
+      },
       onLateCaller: () => {
         cluster.activateLate();
         say.lateCaller();

@@ -25,6 +25,15 @@ export interface LineResult {
   /** With --baseline, for the table only (not printed in jsonl). */
   readonly egressChange?: SideChange;
   readonly ingressChange?: SideChange;
+  /** With --baseline and a change that takes policies out of it: those that decided this line under *before*. */
+  readonly replaced?: readonly string[];
+  readonly removed?: readonly string[];
+}
+
+/** The policies a change takes out of the baseline, as the table lists them. */
+export interface TakenOut {
+  readonly replaced: readonly string[];
+  readonly removed: readonly string[];
 }
 
 export function skipResult(index: number, uuid: string | null, reason: string): LineResult {
@@ -33,8 +42,11 @@ export function skipResult(index: number, uuid: string | null, reason: string): 
 
 const NO_BASELINE_SIDES = { egress: 'none', ingress: 'none' } as const;
 
-/** One jsonl line; `withBaseline` adds `change` and `baseline` (a skip line: `same`, both sides `none`). */
-export function formatJsonl(r: LineResult, withBaseline = false): string {
+/**
+ * One jsonl line; `withBaseline` adds `change` and `baseline` (a skip line: `same`, both sides
+ * `none`), and `withTakenOut` the replaced and removed policies that decided it under *before*.
+ */
+export function formatJsonl(r: LineResult, withBaseline = false, withTakenOut = false): string {
   // Written field by field so the key order never depends on how the object was built.
   if (!withBaseline) return JSON.stringify({ index: r.index, uuid: r.uuid, verdict: r.verdict, egress: r.egress, ingress: r.ingress, policies: r.policies, reason: r.reason });
   const b = r.baseline ?? NO_BASELINE_SIDES;
@@ -48,6 +60,7 @@ export function formatJsonl(r: LineResult, withBaseline = false): string {
     reason: r.reason,
     change: r.change ?? 'same',
     baseline: { egress: b.egress, ingress: b.ingress },
+    ...(withTakenOut ? { replaced: r.replaced ?? [], removed: r.removed ?? [] } : {}),
   });
 }
 
@@ -65,11 +78,13 @@ export class TableReport {
   readonly #sideChanges = new Map<SideChange, number>();
   readonly #newlyDeniedEdges = new Map<string, number>();
   readonly #newlyAllowedEdges = new Map<string, number>();
+  readonly #takenOut: TakenOut | null;
   #lines = 0;
   #lostEvents = 0;
 
-  constructor(withBaseline = false) {
+  constructor(withBaseline = false, takenOut?: TakenOut) {
     this.#withBaseline = withBaseline;
+    this.#takenOut = takenOut === undefined || takenOut.replaced.length + takenOut.removed.length === 0 ? null : takenOut;
   }
 
   add(result: LineResult, flow: Flow | null, skipCategory?: string): void {
@@ -108,6 +123,10 @@ export class TableReport {
     if (this.#indeterminateReasons.size > 0) out.push('', ...table(['indeterminate because', 'flows'], sorted(this.#indeterminateReasons).slice(0, TOP_EDGES)));
     out.push('');
     if (this.#withBaseline) {
+      if (this.#takenOut !== null) {
+        const rows = [...this.#takenOut.replaced.map((r) => [r, 'replaced'] as const), ...this.#takenOut.removed.map((r) => [r, 'removed'] as const)];
+        out.push(...table(['baseline policies taken out', 'how'], rows), '');
+      }
       out.push(...table(['change against the baseline', 'sides'], SIDE_CHANGES.map((c) => [c, String(this.#sideChanges.get(c) ?? 0)])), '');
       out.push(...edgeTable('newly denied edges', this.#newlyDeniedEdges), '');
       out.push(...edgeTable('newly allowed edges', this.#newlyAllowedEdges));

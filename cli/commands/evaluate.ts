@@ -2,13 +2,16 @@
  * `rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--baseline <file|dir>] [--format jsonl|table]`
  * (product.md "Interfaces"): what the proposed policies would do to recorded Hubble flows.
  *
- * `--baseline`: the policies already in force (product.md "What is already enforced"). Each
- * connection is then judged under the baseline alone and under baseline ∪ policies; every
- * jsonl line also carries `change` (same | newly-denied | newly-allowed) and `baseline`
- * (the verdict of each side under the baseline alone), the other fields give the combined
- * verdict, and exit 1 means some side is newly denied (already-denied sides never fail).
- * A baseline policy with the namespace/name of a proposed one is replaced by it (one object
- * in a cluster), with a warning. Without `--baseline` the output is exactly as before.
+ * `--baseline`: the policies already in force (product.md "What is already enforced", "Changes
+ * to what is enforced"). Each connection is judged as a change of the enforced set: *before*
+ * = the baseline B, every policy of it; *after* = (B − R) ∪ policies, R being what contract
+ * files name in `replaces`/`removes` and every baseline policy a proposed one has the
+ * namespace/name of (a replacement, said on stderr: core/contract/file-change.ts). Every jsonl line
+ * also carries `change` (same | newly-denied | newly-allowed) and `baseline` (each side's
+ * verdict under *before*), the other fields give *after*'s verdict, and exit 1 means some
+ * side is newly denied (already-denied sides never fail). When R is not empty every line
+ * also names the replaced and removed policies that decided one of its sides under *before*
+ * (`replaced`, `removed`) and the table lists R. Without `--baseline` the output is exactly as before.
  *
  * Output (jsonl, the default): one line per input line, in order, `index` counting input
  * lines from 0. Lines that are not counted connection starts (replies, duplicates, L7, lost
@@ -28,8 +31,9 @@
 import { once } from 'node:events';
 import { stderr, stdout } from 'node:process';
 import { err, formatProblems, ok, type Problem, type Result } from '../../core/common/index.js';
+import { changeFromFiles, type FileChange } from '../../core/contract/index.js';
 import { ConnectionTracker, parseHubbleLine, type Flow } from '../../core/flow/index.js';
-import { createBaselineEvaluator, createEvaluator, policyRef, type BaselineEvaluator, type EvaluateOptions, type PolicyEvaluator } from '../../core/policy/index.js';
+import { createChangeEvaluator, createEvaluator, type ChangeEvaluator, type EvaluatedSides, type EvaluateOptions, type PolicyEvaluator } from '../../core/policy/index.js';
 import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
 import { openLineSource } from '../../io/line-source.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
@@ -38,10 +42,11 @@ import { formatJsonl, skipResult, TableReport, type LineResult } from './evaluat
 
 const USAGE = `usage: rampart evaluate --policies <file|dir> --flows <file|-> [--pods <file>] [--baseline <file|dir>] [--format jsonl|table]
 
-  --policies  NetworkPolicies (YAML/JSON, multi-document, a List, or a RampContract), or a folder of them
+  --policies  NetworkPolicies (YAML/JSON, multi-document, a List, or a RampContract with its replaces/removes), or a folder of them
   --flows     hubble observe -o json lines; - reads stdin
   --pods      kubectl get pods -A -o json, to resolve named ports
-  --baseline  NetworkPolicies already in force (same formats); verdicts become changes against them
+  --baseline  NetworkPolicies already in force (same formats); verdicts become changes against them, a
+              same-named policy of --policies replacing the baseline's
   --format    jsonl (default: one line per input line) or table (a summary for people)
   --namespace the namespace of policies that name none (default: default)
   --strict    unknown fields in the policies are errors, not warnings (as kubectl --validate=strict)
@@ -85,6 +90,24 @@ function parseOptions(args: readonly string[]): Result<Options | null, readonly 
   const bad = [policies, flows, format].flatMap((r) => (r.ok ? [] : [r.error]));
   if (!policies.ok || !flows.ok || !format.ok) return err(bad);
   return ok({ policies: policies.value, flows: flows.value, pods: values.pods ?? null, baseline: values.baseline ?? null, format: format.value, load: { namespace: values.namespace ?? null, strict: values.strict === true } });
+}
+
+const EGRESS_ONLY = { egress: true, ingress: false } as const;
+const INGRESS_ONLY = { egress: false, ingress: true } as const;
+
+/**
+ * The replaced and removed policies that decided some side of a connection under *before*
+ * (admitted it, or isolated it where it is denied). Each side is asked on its own, as an
+ * evaluation names only the deciding side's policies when the sides disagree; only runs
+ * when the change takes policies out of the baseline.
+ */
+function takenOutOf(changed: FileChange, evaluator: ChangeEvaluator, flow: Flow, sides: EvaluatedSides, options: EvaluateOptions): { replaced: string[]; removed: string[] } {
+  const decided = new Set<string>();
+  for (const only of [EGRESS_ONLY, INGRESS_ONLY]) {
+    if ((only.egress && !sides.egress) || (only.ingress && !sides.ingress)) continue;
+    for (const ref of evaluator.evaluate(flow, only, options).before.policies) decided.add(ref);
+  }
+  return { replaced: changed.replaced.filter((r) => decided.has(r)), removed: changed.removed.filter((r) => decided.has(r)) };
 }
 
 function reportProblems(problems: readonly Problem[]): void {
@@ -161,7 +184,8 @@ export async function run(args: readonly string[]): Promise<number> {
     // Cilium resolves egress named ports over every pod (netpol.md 4.3): the pods file is the cluster.
     evaluateOptions.clusterNamedPorts = pods.value.cluster;
   }
-  let brownfield: BaselineEvaluator | null = null;
+  let brownfield: ChangeEvaluator | null = null;
+  let judgedChange: FileChange | null = null;
   if (options.baseline !== null) {
     const base = await loadPolicyManifests(options.baseline, options.load);
     if (!base.ok) {
@@ -169,13 +193,13 @@ export async function run(args: readonly string[]): Promise<number> {
       return 2;
     }
     for (const w of base.value.warnings) stderr.write(`rampart evaluate: warning: --baseline ${w.path}: ${w.message}\n`);
-    const proposed = new Set(loaded.value.policies.map(policyRef));
-    const kept = base.value.policies.filter((p) => {
-      if (!proposed.has(policyRef(p))) return true;
-      stderr.write(`rampart evaluate: warning: --baseline policy ${policyRef(p)} is replaced by the proposed policy of that name\n`);
-      return false;
-    });
-    brownfield = createBaselineEvaluator(kept, loaded.value.policies);
+    judgedChange = changeFromFiles(loaded.value.policies, loaded.value.replaces, loaded.value.removes, base.value.policies);
+    if (judgedChange.problems.length > 0) {
+      reportProblems(judgedChange.problems);
+      return 2;
+    }
+    for (const ref of judgedChange.implicit) stderr.write(`rampart evaluate: warning: --baseline policy ${ref} is replaced by the proposed policy of that name\n`);
+    brownfield = createChangeEvaluator(judgedChange.change);
   }
   const source = await openLineSource(options.flows);
   if (!source.ok) {
@@ -185,7 +209,9 @@ export async function run(args: readonly string[]): Promise<number> {
 
   const evaluator: PolicyEvaluator | null = brownfield === null ? createEvaluator(loaded.value.policies) : null;
   const tracker = new ConnectionTracker();
-  const table = options.format === 'table' ? new TableReport(brownfield !== null) : null;
+  const table = options.format === 'table' ? new TableReport(brownfield !== null, judgedChange ?? undefined) : null;
+  // Lines name the replaced and removed policies only when there are some (else byte-identical).
+  const changed = judgedChange !== null && judgedChange.replaced.length + judgedChange.removed.length > 0 ? judgedChange : null;
   const withBaseline = brownfield !== null;
   const out = new Output();
   let index = 0;
@@ -196,7 +222,7 @@ export async function run(args: readonly string[]): Promise<number> {
 
   const emit = async (result: LineResult, flow: Flow | null, skipCategory?: string): Promise<void> => {
     if (table !== null) table.add(result, flow, skipCategory);
-    else await out.write(formatJsonl(result, withBaseline));
+    else await out.write(formatJsonl(result, withBaseline, changed !== null));
   };
 
   try {
@@ -226,10 +252,12 @@ export async function run(args: readonly string[]): Promise<number> {
             }
             let e;
             let judged;
+            let touched = {};
             try {
               if (brownfield !== null) {
                 judged = brownfield.evaluate(flow, c, evaluateOptions);
-                e = judged.combined;
+                e = judged.after;
+                if (changed !== null) touched = takenOutOf(changed, brownfield, flow, c, evaluateOptions);
               } else e = evaluator!.evaluate(flow, c, evaluateOptions);
             } catch (error) {
               // The engine returns values for every expected outcome; a throw is a bug. Report
@@ -244,7 +272,8 @@ export async function run(args: readonly string[]): Promise<number> {
             if (judged === undefined) await emit(result, flow);
             else {
               if (judged.change === 'newly-denied') newlyDenied++;
-              await emit({ ...result, change: judged.change, baseline: { egress: judged.baseline.egress, ingress: judged.baseline.ingress }, egressChange: judged.egress, ingressChange: judged.ingress }, flow);
+              const before = judged.before;
+              await emit({ ...result, change: judged.change, baseline: { egress: before.egress, ingress: before.ingress }, egressChange: judged.egress, ingressChange: judged.ingress, ...touched }, flow);
             }
             break;
           }

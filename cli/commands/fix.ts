@@ -13,7 +13,8 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { asCiliumPolicies, BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
-import { parsePolicy, policyRef, splitByKind, type Policy } from '../../core/policy/index.js';
+import { changeFromFiles } from '../../core/contract/index.js';
+import { parsePolicy, policiesAfter, splitByKind, type Policy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
@@ -69,18 +70,24 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   for (const w of loaded.value.warnings) stderr.write(`rampart fix: warning: ${w.path}: ${w.message}\n`);
-  let baseline: Policy[] = [];
+  let baseline: readonly Policy[] = [];
+  let all: readonly Policy[] = loaded.value.policies;
   if (values.baseline !== undefined) {
     const b = await loadPolicyManifests(values.baseline, load);
     if (!b.ok) {
       stderr.write(`${formatProblems(b.error)}\n`);
       return 2;
     }
-    // One object per name in a cluster: a proposed policy replaces the baseline's of that name.
-    const proposed = new Set(loaded.value.policies.map(policyRef));
-    baseline = b.value.policies.filter((p) => !proposed.has(policyRef(p)));
+    // The change from the baseline (all of it) to the baseline less what the policies replace
+    // or remove (a same-named policy replaces the baseline's), plus the policies.
+    const change = changeFromFiles(loaded.value.policies, loaded.value.replaces, loaded.value.removes, b.value.policies);
+    if (change.problems.length > 0) {
+      stderr.write(`${formatProblems(change.problems)}\n`);
+      return 2;
+    }
+    baseline = b.value.policies;
+    all = policiesAfter(change.change);
   }
-  const all = [...baseline, ...loaded.value.policies];
   const npBaseline = baseline;
   // The fix is written in the kind of the policies it fixes: CNPs when they are all Cilium ones.
   const kinds = splitByKind(loaded.value.policies);

@@ -77,7 +77,10 @@ export async function run(args: readonly string[]): Promise<number> {
     const c: Received<ContractJson> = obj(raw);
     const reasons = obj(c.decision).reasons;
     const problems = Array.isArray(c.problems) ? c.problems.map((p) => `${str(obj(p).path)}: ${str(obj(p).message)}`) : [];
-    const lines = [...(Array.isArray(reasons) ? reasons.map((r) => str(r)) : []), ...historyLines(c.historyEvidence), ...problems.map((p) => `problem ${p}`)];
+    // What the contract changes of the policies in force: WOULD-DENY counts sides allowed before (with them) and denied after.
+    const taken = (field: 'replaces' | 'removes'): string[] => (Array.isArray(c[field]) ? (c[field] as unknown[]).map((r) => str(r)) : []);
+    const changes = [...taken('replaces').map((r) => `replaces ${r}`), ...taken('removes').map((r) => `removes ${r}`)];
+    const lines = [...(changes.length > 0 ? [`${changes.join('; ')} (judged before = the policies in force, after = with the change)`] : []), ...(Array.isArray(reasons) ? reasons.map((r) => str(r)) : []), ...historyLines(c.historyEvidence), ...problems.map((p) => `problem ${p}`)];
     if (lines.length > 0) stdout.write(`\n${str(c.name)}:\n${lines.map((l) => `  - ${l}`).join('\n')}\n`);
   }
   return 0;

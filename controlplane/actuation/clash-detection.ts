@@ -42,9 +42,10 @@ export const hasOwnerRef = (np: V1NetworkPolicy, contract: string): boolean =>
 export function clashesOf(stage: AppliedStage, lookup: (name: string, namespace: string) => V1NetworkPolicy | undefined, api: PolicyKindApi = NETWORK_POLICY_API): Problem[] {
   const out: Problem[] = [];
   const mine = contractLabelValue(stage.contract);
-  const what = (ref: { namespace: string; name: string }): string => `${api.kind} ${api.namespaced ? `${ref.namespace}/` : ''}${ref.name}`;
+  const what = (ref: { namespace: string; writes: string }): string => `${api.kind} ${api.namespaced ? `${ref.namespace}/` : ''}${ref.writes}`;
   for (const ref of policyRefs(stage, api.kind)) {
-    const live = lookup(ref.name, ref.namespace);
+    // A replaced policy is written under its copy's name; the original is expected to exist.
+    const live = lookup(ref.writes, ref.namespace);
     if (!live) continue;
     if (!isRampartManaged(live)) {
       out.push(problem(`spec.policies[${ref.index}]`, `${what(ref)} already exists and is not managed by Rampart; it is never overwritten (rename the contract's policy or remove the existing one)`));

@@ -4,10 +4,14 @@
  * contract, plus Rampart's labels, annotations, ownerReference and, for percent stages, the
  * enrollment requirement on `podSelector` / `endpointSelector` / `specs[*].endpointSelector`;
  * peers never change) and which pods carry the enrollment label. product.md "Kubernetes mode",
- * "Applying a stage", "Cilium policies".
+ * "Applying a stage", "Cilium policies", "Changes to what is enforced": a policy the contract
+ * replaces is written under a copy's name (with the enrollment requirement) until Complete,
+ * when its new text goes to the original (original-policies.ts); pods the originals select are
+ * enrolled too.
  */
 import { enrollmentBucket, RAMPCONTRACT } from '../../core/contract/index.js';
-import type { AppliedStage } from '../../core/rollout/index.js';
+import { takenOut, type AppliedStage } from '../../core/rollout/index.js';
+import { copyName } from '../contracts/originals.js';
 import {
   CONTRACT_LABEL,
   MANAGED_BY_LABEL,
@@ -44,6 +48,15 @@ export interface PolicyRef {
   readonly name: string;
   /** Index in spec.policies (for problem paths). */
   readonly index: number;
+  /** The object Rampart writes for it: `name`, or the managed copy's name for a replaced policy. */
+  readonly writes: string;
+  /** The contract replaces the policy in force of this kind/namespace/name (spec.replaces). */
+  readonly replaced: boolean;
+}
+
+/** Whether the stage replaces or removes the policy kind/namespace/name. */
+export function takesOut(stage: Pick<AppliedStage, 'replaces' | 'removes'>, kind: PolicyKind, namespace: string, name: string): boolean {
+  return takenOut(stage).some((r) => r.kind === kind && r.namespace === namespace && r.name === name);
 }
 
 const KINDS: readonly PolicyKind[] = ['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'];
@@ -53,7 +66,7 @@ const kindOf = (raw: unknown): PolicyKind => {
 };
 
 /** Every policy the contract would write, whatever the stage (clashes block in monitor already); `kind` keeps one kind. */
-export function policyRefs(stage: Pick<AppliedStage, 'policies'>, kind?: PolicyKind): PolicyRef[] {
+export function policyRefs(stage: Pick<AppliedStage, 'contract' | 'policies' | 'replaces'>, kind?: PolicyKind): PolicyRef[] {
   const out: PolicyRef[] = [];
   stage.policies.forEach((raw, index) => {
     const k = kindOf(raw);
@@ -61,7 +74,8 @@ export function policyRefs(stage: Pick<AppliedStage, 'policies'>, kind?: PolicyK
     const meta = isObj(raw) && isObj(raw.metadata) ? raw.metadata : {};
     const name = typeof meta.name === 'string' ? meta.name : '';
     const namespace = k === 'CiliumClusterwideNetworkPolicy' ? '' : typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
-    if (name !== '') out.push({ kind: k, namespace, name, index });
+    const replaced = takesOut({ replaces: stage.replaces }, k, namespace, name);
+    if (name !== '') out.push({ kind: k, namespace, name, index, writes: replaced ? copyName(stage.contract, name) : name, replaced });
   });
   return out;
 }
@@ -75,9 +89,14 @@ function withRequirement(selector: unknown, key: string): Obj {
   return s;
 }
 
-/** Whether the stage enforces through the enrollment label (percent stages before Complete). */
+/**
+ * Whether the stage enforces through the enrollment label: percent stages before Complete,
+ * and namespaces stages of a contract that replaces or removes policies (the originals' exclusion
+ * entry needs a label on the pods of the enrolled namespaces).
+ */
 export function usesEnrollment(stage: AppliedStage): boolean {
-  return stage.mode === 'percent' && !stage.complete;
+  if (stage.complete) return false;
+  return stage.mode === 'percent' || (stage.mode === 'namespaces' && takenOut(stage).length > 0);
 }
 
 /**
@@ -92,8 +111,9 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
   for (const ref of policyRefs(stage, kind)) {
     // A CCNP has no namespace: a namespaces stage applies it with the last stage (Complete) only.
     if (!stage.complete && stage.mode === 'namespaces' && !stage.namespaces.includes(ref.namespace)) continue;
+    if (ref.replaced && stage.complete) continue;
     const raw = stage.policies[ref.index] as Obj;
-    const enroll = usesEnrollment(stage);
+    const enroll = usesEnrollment(stage) && (stage.mode === 'percent' || ref.replaced);
     let body: Obj;
     if (ref.kind === 'NetworkPolicy') {
       const spec: Obj = isObj(raw.spec) ? { ...raw.spec } : {};
@@ -112,7 +132,7 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
       ? (Object.fromEntries(Object.entries(meta.annotations).filter(([, v]) => typeof v === 'string')) as Record<string, string>)
       : {};
     const metadata: Obj = {
-      name: ref.name,
+      name: ref.writes,
       ...(ref.kind === 'CiliumClusterwideNetworkPolicy' ? {} : { namespace: ref.namespace }),
       labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CONTRACT_LABEL]: contractLabelValue(stage.contract) },
       annotations: { ...annotations, [REVISION_ANNOTATION]: String(stage.revision), [STAGE_ANNOTATION]: stage.complete ? 'Complete' : stage.stageName },
@@ -124,7 +144,7 @@ export function desiredPolicies(stage: AppliedStage, owner: ContractOwner | null
       metadata.ownerReferences = [{ apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
     }
     const apiVersion = ref.kind === 'NetworkPolicy' ? 'networking.k8s.io/v1' : 'cilium.io/v2';
-    out.push({ kind: ref.kind, namespace: ref.namespace, name: ref.name, manifest: { apiVersion, kind: ref.kind, metadata, ...body } });
+    out.push({ kind: ref.kind, namespace: ref.namespace, name: ref.writes, manifest: { apiVersion, kind: ref.kind, metadata, ...body } });
   }
   return out;
 }
@@ -145,8 +165,18 @@ function ciliumSelects(selector: unknown, namespace: string | null, pod: PodFact
   return endpointSelectorSelects(parsed, namespace, pod.namespace, pod.labels) !== NO;
 }
 
-/** Whether a contract policy selects the pod (its namespace and podSelector or endpointSelectors, as written). */
-export function selectedByContract(stage: Pick<AppliedStage, 'policies'>, pod: PodFacts): boolean {
+/** An original the contract replaces or removes: its namespace and pod selector as its owner wrote it. */
+export interface OriginalSelector {
+  readonly namespace: string;
+  readonly podSelector: unknown;
+}
+
+/**
+ * Whether a contract policy selects the pod (its namespace and podSelector or endpointSelectors,
+ * as written), or an original it replaces or removes does (it stops governing enrolled pods).
+ */
+export function selectedByContract(stage: Pick<AppliedStage, 'contract' | 'policies' | 'replaces'>, pod: PodFacts, originals: readonly OriginalSelector[] = []): boolean {
+  for (const o of originals) if (o.namespace === pod.namespace && selectorMatches(o.podSelector ?? {}, pod.labels)) return true;
   for (const ref of policyRefs(stage)) {
     const raw = stage.policies[ref.index] as Obj;
     if (ref.kind === 'NetworkPolicy') {
@@ -164,8 +194,9 @@ export function selectedByContract(stage: Pick<AppliedStage, 'policies'>, pod: P
 }
 
 /** Whether the stage wants the pod enrolled: selected, and its bucket below the percent. */
-export function wantsEnrolled(stage: AppliedStage, pod: PodFacts): boolean {
+export function wantsEnrolled(stage: AppliedStage, pod: PodFacts, originals: readonly OriginalSelector[] = []): boolean {
   if (!usesEnrollment(stage)) return false;
-  if (!selectedByContract(stage, pod)) return false;
+  if (!selectedByContract(stage, pod, originals)) return false;
+  if (stage.mode === 'namespaces') return stage.namespaces.includes(pod.namespace);
   return stage.percent >= 100 || enrollmentBucket(stage.contract, pod.namespace, pod.name) < stage.percent;
 }

@@ -12,7 +12,7 @@ import type { WatchedCollection } from '../../io/kube/list-watch.js';
 import { FIELD_MANAGER, enrollLabelKey } from '../contracts/labels.js';
 import type { ActuationEventSink } from './actuation-events.js';
 import { labelsOf, refKey } from './clash-detection.js';
-import { usesEnrollment, wantsEnrolled } from './desired-state.js';
+import { usesEnrollment, wantsEnrolled, type OriginalSelector } from './desired-state.js';
 
 /** Pod label writes in flight at once (a stage change may relabel many pods). */
 const LABEL_CONCURRENCY = 8;
@@ -26,12 +26,15 @@ export class EnrollmentLabels {
   /** Per contract, the pods this process labelled (a label gone from one of them is drift). */
   private readonly enrolledByUs = new Map<string, Set<string>>();
   private readonly latencies: number[] = [];
+  /** The policies in force a stage replaces or removes, with their owners' selectors: the pods they select are enrolled too. */
+  private readonly originals: (stage: AppliedStage) => readonly OriginalSelector[];
   readonly counts = { labelWrites: 0, driftCorrections: 0 };
 
-  constructor(o: { kc: KubeConfig; pods: WatchedCollection<V1Pod>; events?: ActuationEventSink }) {
+  constructor(o: { kc: KubeConfig; pods: WatchedCollection<V1Pod>; events?: ActuationEventSink; originals?: (stage: AppliedStage) => readonly OriginalSelector[] }) {
     this.core = o.kc.makeApiClient(CoreV1Api);
     this.pods = o.pods;
     this.events = o.events;
+    this.originals = o.originals ?? (() => []);
   }
 
   /** Watch event → label written, for pods enrolled as they appeared (ms), newest last. */
@@ -59,13 +62,14 @@ export class EnrollmentLabels {
     const key = enrollLabelKey(contract);
     const ours = this.ours(contract);
     const work: (() => Promise<void>)[] = [];
+    const originals = stage === null ? [] : this.originals(stage);
     for (const pod of this.pods.list()) {
       const ns = pod.metadata?.namespace ?? '';
       const name = pod.metadata?.name ?? '';
       if (pod.metadata?.deletionTimestamp) continue;
       const labels = labelsOf(pod);
       const has = labels[key] !== undefined;
-      const want = stage !== null && wantsEnrolled(stage, { namespace: ns, name, labels });
+      const want = stage !== null && wantsEnrolled(stage, { namespace: ns, name, labels }, originals);
       const podKey = refKey(ns, name);
       if (want && !has) {
         const drift = ours.has(podKey) && !first;
@@ -104,7 +108,7 @@ export class EnrollmentLabels {
       for (const stage of stages) {
         if (!usesEnrollment(stage)) continue;
         const key = enrollLabelKey(stage.contract);
-        const want = wantsEnrolled(stage, { namespace: ns, name, labels });
+        const want = wantsEnrolled(stage, { namespace: ns, name, labels }, this.originals(stage));
         const ours = this.ours(stage.contract);
         if (want && labels[key] === undefined) {
           const drift = ours.has(podKey);

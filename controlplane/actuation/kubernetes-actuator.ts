@@ -15,17 +15,19 @@
  * This file holds what a contract should hold and in which order the parts run; the parts
  * are clash-detection.ts, policy-writer.ts, enrollment-labels.ts and work-queue.ts.
  */
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { canonicalJson, type Logger, type Problem } from '../../core/common/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
 import { describeApiError } from '../../io/kube/api-error.js';
 import { WatchedCollection } from '../../io/kube/list-watch.js';
 import { NETWORK_POLICY_API, policyWatch, type PolicyKindApi } from '../../io/kube/policy-kinds.js';
 import { contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
+import { withoutExclusion } from '../contracts/originals.js';
 import type { ActuationEventSink } from './actuation-events.js';
 import type { Actuator } from './actuator.js';
 import { clashesOf, refKey, writerOf, type V1NetworkPolicy } from './clash-detection.js';
-import { desiredPolicies, policyRefs, usesEnrollment, type ContractOwner } from './desired-state.js';
+import { desiredPolicies, policyRefs, usesEnrollment, type ContractOwner, type OriginalSelector } from './desired-state.js';
+import { anyExcluded, holdOriginals, podSelectorOf, originalRefs, restoreAll, setFinalizer, terminatingContracts, touchesOthers, type OriginalsDeps } from './original-policies.js';
 import { EnrollmentLabels } from './enrollment-labels.js';
 import { PolicyWriter } from './policy-writer.js';
 import { WorkQueue } from './work-queue.js';
@@ -89,6 +91,14 @@ export interface KubernetesActuator extends Actuator {
   idle(): Promise<void>;
 }
 
+/** How an original's change is reported (an Event on the contract). */
+const ORIGINAL_WRITES = {
+  excluded: 'no longer applies to enrolled pods (exclusion entry added to its pod selector)',
+  restored: "restored: its owner's pod selector, exactly",
+  rewritten: "rewritten to the contract's new text (Complete)",
+  deleted: 'deleted as the contract removes it (Complete)',
+} as const;
+
 const stageKey = (s: AppliedStage): string => `${s.revision}/${s.stageIndex}/${s.complete ? 'complete' : s.mode}/${s.percent}/${s.namespaces.join(',')}`;
 
 interface Waiter {
@@ -123,6 +133,11 @@ class KubernetesStageActuator implements KubernetesActuator {
   private readonly waiters = new Map<string, Waiter[]>();
   private syncs = 0;
   private resyncTimer: NodeJS.Timeout | null = null;
+  private readonly objects: CustomObjectsApi;
+  /** Contracts known to carry the restore finalizer. */
+  private readonly finalized = new Set<string>();
+  /** Originals' specs as last rewritten at Complete (original-policies.ts). */
+  private readonly rewritten = new Map<string, string>();
 
   constructor(options: KubernetesActuatorOptions) {
     this.o = options;
@@ -135,7 +150,8 @@ class KubernetesStageActuator implements KubernetesActuator {
     const core = options.kc.makeApiClient(CoreV1Api);
     this.pods = options.pods ?? new WatchedCollection<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log: this.log });
     this.writer = new PolicyWriter({ kc: options.kc, policies: this.policies, events: options.events, log: this.log, api: this.api });
-    this.labels = new EnrollmentLabels({ kc: options.kc, pods: this.pods, events: options.events });
+    this.objects = options.kc.makeApiClient(CustomObjectsApi);
+    this.labels = new EnrollmentLabels({ kc: options.kc, pods: this.pods, events: options.events, originals: (stage) => this.originalSelectors(stage) });
     this.queue = new WorkQueue({ sync: (c) => this.syncSafely(c), enrollPods: (batch) => this.enrollPods(batch) });
     this.ownerOf =
       options.owner ??
@@ -230,6 +246,40 @@ class KubernetesStageActuator implements KubernetesActuator {
     for (const c of this.desired.keys()) this.queue.mark(c);
     for (const c of this.removing) this.queue.mark(c);
     this.queue.kick();
+    // Contracts deleted while no replica led (or before a restart) still owe their restore
+    // (the NetworkPolicy actuator, which holds labels and originals, does it).
+    if (this.o.isLeader() && this.manageLabels)
+      terminatingContracts(this.objects)
+        .then((names) => {
+          // Being deleted wins over any stage still held for it: what it changed is put back.
+          for (const name of names) {
+            this.desired.delete(name);
+            this.removing.add(name);
+            this.queue.mark(name);
+          }
+          if (names.length > 0) this.queue.kick();
+        })
+        .catch((e: unknown) => this.log.warn('listing contracts being deleted failed; the next resync retries', { err: { message: describeApiError(e) } }));
+  }
+
+  /** What original-policies.ts needs, reporting each change of an original as an Event on the contract. */
+  private originalsFor(contract: string, uid?: string): OriginalsDeps {
+    return {
+      policies: this.policies,
+      objects: this.objects,
+      rewritten: this.rewritten,
+      onWrite: (what, namespace, name) => {
+        this.o.events?.emit({ contract, uid, type: 'Normal', reason: 'OriginalPolicy', action: 'Apply', note: `NetworkPolicy ${namespace}/${name} ${ORIGINAL_WRITES[what]}` });
+      },
+    };
+  }
+
+  /** The originals a stage takes out, with the pod selectors their owners wrote (they pick pods to enroll). */
+  private originalSelectors(stage: AppliedStage): OriginalSelector[] {
+    return originalRefs(stage).flatMap((x) => {
+      const live = this.policies.get(x.name, x.namespace);
+      return live ? [{ namespace: x.namespace, podSelector: withoutExclusion(podSelectorOf(live), stage.contract) }] : [];
+    });
   }
 
   idle(): Promise<void> {
@@ -310,11 +360,22 @@ class KubernetesStageActuator implements KubernetesActuator {
     const first = this.appliedKeys.get(contract) !== key;
     // Percent stages: label first, then the policies that select on the label. Complete (and
     // every other mode): the policies as written first, then the labels come off (no gap).
+    // Before labels or an original change, the finalizer: a deletion then waits for the restore.
+    if (this.manageLabels && touchesOthers(stage) && !this.finalized.has(contract)) {
+      await setFinalizer(this.objects, contract, true);
+      this.finalized.add(contract);
+    }
     if (this.manageLabels && usesEnrollment(stage)) await this.labels.sync(contract, stage, first);
     const withOwner = desiredPolicies(stage, owner, this.api.kind);
     for (const d of withOwner) await this.writer.ensure(contract, d, first, owner?.uid);
+    // Originals after the copies that carry their new text, before the copies go (Complete, monitor).
+    if (this.manageLabels) await holdOriginals(this.originalsFor(contract, owner?.uid), stage);
     await this.writer.deleteExtra(contract, new Set(withOwner.map((d) => refKey(d.namespace, d.name))), owner?.uid);
     if (this.manageLabels && !usesEnrollment(stage)) await this.labels.sync(contract, null, first);
+    if (this.manageLabels && !touchesOthers(stage) && (this.finalized.has(contract) || first) && !anyExcluded(this.originalsFor(contract), contract) && this.labels.enrolledByUsCount(contract) === 0) {
+      await setFinalizer(this.objects, contract, false);
+      this.finalized.delete(contract);
+    }
     if (first) {
       this.appliedKeys.set(contract, key);
       // An actuator of a kind the contract does not hold has nothing to report.
@@ -329,8 +390,16 @@ class KubernetesStageActuator implements KubernetesActuator {
 
   /** A deleted contract: its owned policies go (handed-off ones stay) and its labels come off. */
   private async removeApplied(contract: string): Promise<void> {
+    if (this.manageLabels) {
+      const restored = await restoreAll(this.originalsFor(contract), contract);
+      if (restored > 0) this.log.info('contract deleted: originals restored', { contract, restored });
+    }
     const removed = await this.writer.removeOwned(contract);
-    if (this.manageLabels) await this.labels.sync(contract, null, true);
+    if (this.manageLabels) {
+      await this.labels.sync(contract, null, true);
+      await setFinalizer(this.objects, contract, false);
+      this.finalized.delete(contract);
+    }
     this.appliedKeys.delete(contract);
     this.labels.forget(contract);
     if (removed > 0) this.log.info('contract deleted: its policies were removed', { contract, removed });
@@ -355,7 +424,10 @@ class KubernetesStageActuator implements KubernetesActuator {
     const writer = writerOf(np);
     const out: string[] = [];
     for (const stage of this.desired.values()) {
-      if (contractLabelValue(stage.contract) === writer || policyRefs(stage, this.api.kind).some((r) => (!this.api.namespaced || r.namespace === ns) && r.name === name)) out.push(stage.contract);
+      const named =
+        policyRefs(stage, this.api.kind).some((r) => (!this.api.namespaced || r.namespace === ns) && (r.name === name || r.writes === name)) ||
+        (this.manageLabels && originalRefs(stage).some((r) => r.namespace === ns && r.name === name));
+      if (contractLabelValue(stage.contract) === writer || named) out.push(stage.contract);
     }
     for (const c of this.removing) if (contractLabelValue(c) === writer) out.push(c);
     return out;

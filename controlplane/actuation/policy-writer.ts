@@ -62,11 +62,11 @@ export class PolicyWriter {
 
   /** Clashes among the policies the cache does not hold (it may lag a policy created a moment ago), read from the API server. */
   async freshClashes(stage: AppliedStage): Promise<Problem[]> {
-    const unseen = policyRefs(stage, this.api.kind).filter((ref) => !this.policies.get(ref.name, this.cacheNs(ref.namespace)) && !this.applied.has(refKey(ref.namespace, ref.name)));
+    const unseen = policyRefs(stage, this.api.kind).filter((ref) => !this.policies.get(ref.writes, this.cacheNs(ref.namespace)) && !this.applied.has(refKey(ref.namespace, ref.writes)));
     const found: V1NetworkPolicy[] = [];
     for (const ref of unseen) {
       try {
-        const coords = { group: this.api.group, version: this.api.version, plural: this.api.plural, name: ref.name };
+        const coords = { group: this.api.group, version: this.api.version, plural: this.api.plural, name: ref.writes };
         found.push((this.api.namespaced ? await this.objects.getNamespacedCustomObject({ ...coords, namespace: ref.namespace }) : await this.objects.getClusterCustomObject(coords)) as V1NetworkPolicy);
       } catch (e) {
         if (!isNotFound(e)) throw e;

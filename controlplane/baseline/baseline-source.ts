@@ -1,3 +1,5 @@
+import { manifestIdentity, type PolicyIdentity } from '../../core/policy/index.js';
+
 /**
  * Where the baseline comes from: the NetworkPolicies already in force. File mode reads a
  * folder (--baseline <dir>); Kubernetes mode watches every NetworkPolicy. For a contract C
@@ -26,6 +28,9 @@ export interface BaselineSource {
   /** Called after the snapshot changed. */
   onChange(listener: () => void): void;
 }
+
+/** Which policy a baseline entry is (kind/namespace/name), read from its manifest. */
+export const baselineIdentity = (p: BaselinePolicy): PolicyIdentity => manifestIdentity(p.manifest);
 
 /** The baseline a contract is judged against: every policy it did not write. */
 export function baselineFor(snapshot: BaselineSnapshot, contract: string): readonly BaselinePolicy[] {

@@ -5,7 +5,9 @@
  * they appear: a kind the API server does not serve is asked for again every
  * `crdProbeMs`), each with its owner (the `rampart.dev/contract` label a contract's applied
  * policies carry, else null). The snapshot's revision is a content hash, so it changes
- * exactly when a policy does.
+ * exactly when a policy does. A policy that a contract replaces or removes is handed over as
+ * its owner wrote it (without the contract's exclusion entry): an owner's edit mid-ramp is a
+ * new baseline revision, Rampart's own entry never is.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { contentHash, type Logger } from '../../core/common/index.js';
@@ -14,6 +16,7 @@ import type { WatchedCollection } from '../../io/kube/list-watch.js';
 import { CILIUM_POLICY_APIS, NETWORK_POLICY_API, policyApiAvailable, policyManifestOf, policyWatch, type PolicyKindApi, type PolicyObject } from '../../io/kube/policy-kinds.js';
 import type { BaselinePolicy, BaselineSnapshot, BaselineSource } from './baseline-source.js';
 import { CONTRACT_LABEL } from '../contracts/labels.js';
+import { ownerManifest } from '../contracts/originals.js';
 
 /** Coalesces a burst of watch events (a stage applying many policies) into one change. */
 const CHANGE_DEBOUNCE_MS = 50;
@@ -108,7 +111,8 @@ export class KubernetesBaselineSource implements BaselineSource {
   private entries(api: PolicyKindApi, watch: WatchedCollection<PolicyObject>): BaselinePolicy[] {
     return watch.list().map((obj) => ({
       ref: policyRef({ kind: api.kind, namespace: api.namespaced ? (obj.metadata?.namespace ?? 'default') : '', name: obj.metadata?.name ?? '' }),
-      manifest: policyManifestOf(api, obj),
+      // X as its owner wrote it: never with the exclusion entry a contract replacing X adds.
+      manifest: ownerManifest(policyManifestOf(api, obj)),
       owner: obj.metadata?.labels?.[CONTRACT_LABEL] ?? null,
     }));
   }

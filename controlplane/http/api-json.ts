@@ -6,6 +6,7 @@ import { judgedCounts, type ContractView, type EdgeView } from '../../core/rollo
 import type { ContractJson, EdgeJson, HistoryEvidenceJson, HistoryItemJson } from '../../io/api-types.js';
 import type { HistoryEvidence } from '../../core/sufficiency/index.js';
 import type { HistoryEntry } from '../state/journal.js';
+import { formatIdentity } from '../../core/policy/index.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -65,6 +66,9 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
     })),
     phase: state?.phase ?? null,
     advance: v.contract?.spec.advance ?? null,
+    // What the contract changes of the policies in force (product.md "Changes to what is enforced").
+    replaces: (v.contract?.spec.replaces ?? []).map(formatIdentity),
+    removes: (v.contract?.spec.removes ?? []).map(formatIdentity),
     stageEnteredAt: state ? iso(state.stageEnteredAtMs) : null,
     decision: { kind: v.decision.kind, reasons: v.decision.reasons, at: iso(v.decision.atMs) },
     gates: (v.assessment?.gates ?? []).map((g) => ({ gate: g.gate, phase: g.phase, message: g.message })),
@@ -113,6 +117,9 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
           percent: v.applied.percent,
           namespaces: v.applied.namespaces,
           policies: v.applied.policies,
+          // The simulated datapath takes these out of what governs enrolled pods.
+          replaces: v.applied.replaces ?? [],
+          removes: v.applied.removes ?? [],
         }
       : null,
     history: history.slice(-latestHistory).map(historyItemJson),

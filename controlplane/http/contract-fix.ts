@@ -1,15 +1,16 @@
 /**
  * `GET /api/v1/contracts/{name}/fix`: the smallest fix for a contract's would-deny edges (and
  * the real drops of an enforced stage), computed by core/authoring smallestFix from the sample
- * flow each edge carries in the evidence of the current stage, against the baseline ∪ the contract (a would-deny is denied
- * there and allowed under the baseline alone). The answer holds the NetworkPolicies to add to
+ * flow each edge carries in the evidence of the current stage, against the contract's change of
+ * the baseline (a would-deny is denied under (baseline − replaced − removed) ∪ contract and
+ * allowed under the baseline). The answer holds the NetworkPolicies to add to
  * the contract, as objects and as YAML ready to paste under spec.policies, the edges they
  * open, and what could not be fixed.
  */
 import { stringify } from 'yaml';
 import { asCiliumPolicies, BOTH_SIDES, evaluatorFor, smallestFix } from '../../core/authoring/index.js';
 import { parseHubbleLine, type Flow } from '../../core/flow/index.js';
-import { parsePolicy, splitByKind, type Policy } from '../../core/policy/index.js';
+import { parsePolicy, policiesAfter, splitByKind, type Policy } from '../../core/policy/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import { baselineFor, type BaselineSource } from '../baseline/baseline-source.js';
 import type { ContractView } from '../../core/rollout/index.js';
@@ -60,7 +61,8 @@ export function contractFixJson(view: ContractView, store: EvidenceStore, baseli
   const samples = sampleFlows(store, view.name, ['would-deny', 'actual-deny']);
   if (samples.flows.length === 0 && samples.unreadable.length === 0) return empty('no would-deny or denied edges in the current stage: nothing to fix');
   const baselineSet = baselinePolicies(baseline, view.name);
-  const policies = [...baselineSet, ...contract.spec.policies];
+  // *after*: the baseline less what the contract replaces or removes, plus its policies.
+  const policies = policiesAfter({ baseline: baselineSet, proposed: contract.spec.policies, removed: [...contract.spec.replaces, ...contract.spec.removes] });
   const ev = evaluatorFor(policies);
   const denied: Flow[] = [];
   const unfixable: { edge: string; reason: string }[] = samples.unreadable.map((edge) => ({ edge, reason: 'the edge carries no readable sample flow' }));

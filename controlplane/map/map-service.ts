@@ -166,7 +166,7 @@ export class MapService {
     if (contract === null) return { judge: this.cachedJudge('\u0000baseline', () => MapJudge.baselineOnly(this.inForce(policies))), baselineRevision: snapshot.revision };
     const own = new Set(baselineFor(snapshot, contract.name).map((p) => p.ref));
     const base = policies.filter((p) => own.has(p.ref)).map((p) => p.policy);
-    return { judge: this.cachedJudge(`${contract.name}\u0000${contract.policiesHash}`, () => MapJudge.forContract(base, contract.spec.policies)), baselineRevision: snapshot.revision };
+    return { judge: this.cachedJudge(`${contract.name}\u0000${contract.policiesHash}`, () => MapJudge.forContract({ baseline: base, proposed: contract.spec.policies, removed: [...contract.spec.replaces, ...contract.spec.removes] })), baselineRevision: snapshot.revision };
   }
 
   /** The map judged for a contract (or the baseline alone), edges seen since `sinceMs`. */

@@ -6,14 +6,14 @@
  * ContractSet pushed to agents follow. Decisions never react to a single message.
  */
 import type { Clock, Logger, Problem } from '../../core/common/index.js';
-import type { Contract } from '../../core/contract/index.js';
+import { changeProblems, type Contract } from '../../core/contract/index.js';
 import type { SufficiencyGate, SufficiencyView } from '../../core/sufficiency/index.js';
 import type { ContractSet, Enforcement } from '../../core/summary/index.js';
 import { assertNever, canonicalJson } from '../../core/common/index.js';
 import type { Actuator } from '../actuation/actuator.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import type { ControlplaneMetrics } from '../metrics/metrics.js';
-import type { BaselineSource } from '../baseline/baseline-source.js';
+import { baselineFor, baselineIdentity, type BaselineSource } from '../baseline/baseline-source.js';
 import type { ContractSource } from '../contracts/contract-source.js';
 import type { HistoryEntry, Journal } from '../state/journal.js';
 import {
@@ -328,10 +328,11 @@ export class Reconciler implements ContractViews {
   private reconcileOne(name: string, origin: string, contract: Contract, problems: readonly Problem[], nowMs: number): ContractView {
     let state = this.states.get(name) ?? null;
     if (state === null || state.policiesHash !== contract.policiesHash) {
-      // A new contract, or spec.policies changed: a new revision, back to monitor.
+      // A new contract, or what it changes (policies, replaces, removes): a new revision, back to monitor.
       const revision = (state?.revision ?? 0) + 1;
       const fresh = initialRamp(name, revision, contract.policiesHash, nowMs);
-      const reasons = state === null ? [`contract ${name} registered`] : [`spec.policies changed: revision ${revision} restarts at ${contract.spec.stages[0]?.name ?? 'monitor'}`];
+      const what = contract.spec.replaces.length + contract.spec.removes.length > 0 ? 'spec.policies, replaces or removes' : 'spec.policies';
+      const reasons = state === null ? [`contract ${name} registered`] : [`${what} changed: revision ${revision} restarts at ${contract.spec.stages[0]?.name ?? 'monitor'}`];
       state = this.commit(contract, state, { next: fresh, transition: { kind: 'revision', decision: 'hold', reasons, actor: 'auto' } }, null, nowMs);
     }
     if (state.stageIndex >= contract.spec.stages.length) {
@@ -345,7 +346,7 @@ export class Reconciler implements ContractViews {
     // While the current document is invalid the last valid one keeps its stage, but never advances.
     const frozen = problems.length > 0;
     const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
-    const actuation = [...(this.o.actuator.problems?.(name) ?? []), ...enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name))];
+    const actuation = [...this.changeProblems(contract, state), ...(this.o.actuator.problems?.(name) ?? []), ...enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name))];
     const sufficiency = this.o.sufficiency?.assess({
       contract,
       revision: state.revision,
@@ -388,6 +389,19 @@ export class Reconciler implements ContractViews {
       if (e.kind === 'revision') return e.atMs;
     }
     return state.stageEnteredAtMs;
+  }
+
+  /**
+   * What the contract changes, checked against the policies in force when they are known
+   * (product.md "Changes to what is enforced"): a `replaces`/`removes` target that does not
+   * exist, or a policy that collides with an existing one not named in `replaces`, holds the
+   * contract. Not at Complete: the change is then made (a removed policy is gone, a replaced
+   * one is the contract's text).
+   */
+  private changeProblems(contract: Contract, state: RampState): Problem[] {
+    const snapshot = this.o.baseline?.snapshot();
+    if (snapshot === undefined || snapshot.revision === '' || state.phase === 'Complete') return [];
+    return changeProblems(contract.spec, baselineFor(snapshot, contract.name).map(baselineIdentity));
   }
 
   /**
@@ -509,6 +523,9 @@ export class Reconciler implements ContractViews {
         stageIndex: view.state.stageIndex,
         stageName: view.contract.spec.stages[view.state.stageIndex]?.name ?? '',
         policies: view.contract.spec.rawPolicies,
+        // Agents judge *after* without these (product.md "Changes to what is enforced").
+        ...(view.contract.spec.replaces.length > 0 ? { replaces: view.contract.spec.replaces } : {}),
+        ...(view.contract.spec.removes.length > 0 ? { removes: view.contract.spec.removes } : {}),
         enforcement: withEnrollLabel(
           enforcementOf(view.contract.spec.stages, view.state.stageIndex),
           // At Complete the labels are gone and every selected pod is enforced.

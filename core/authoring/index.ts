@@ -13,3 +13,4 @@ export * from './from-map.js';
 export * from './fix.js';
 export * from './audit.js';
 export * from './cilium-format.js';
+export * from './narrowing-contract.js';

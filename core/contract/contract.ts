@@ -3,7 +3,7 @@
  * and defaulting. See ../shared/docs/product.md "Contracts".
  */
 import type { Problem } from '../common/index.js';
-import type { Policy } from '../policy/index.js';
+import type { Policy, PolicyIdentity } from '../policy/index.js';
 
 export type RolloutStrategy = 'percent' | 'namespaces';
 
@@ -58,6 +58,10 @@ export interface ContractSpec {
   readonly rawPolicies: readonly unknown[];
   /** The same, parsed and defaulted. */
   readonly policies: readonly Policy[];
+  /** Policies in force whose new text is in `policies` (spec.replaces); empty when none. */
+  readonly replaces: readonly PolicyIdentity[];
+  /** Policies in force the contract deletes (spec.removes); empty when none. */
+  readonly removes: readonly PolicyIdentity[];
   readonly strategy: RolloutStrategy;
   readonly stages: readonly Stage[];
   readonly gates: Gates;
@@ -68,7 +72,7 @@ export interface ContractSpec {
 export interface Contract {
   readonly name: string;
   readonly spec: ContractSpec;
-  /** Content hash of spec.policies: a change to it is a new revision. */
+  /** Content hash of spec.policies (with spec.replaces and spec.removes when set): a change to it is a new revision. */
   readonly policiesHash: string;
   /**
    * Non-fatal findings with field paths (e.g. a policy without a namespace taken to be in

@@ -8,3 +8,5 @@ export * from './limits.js';
 export * from './status.js';
 export * from './unknown-fields.js';
 export * from './actions.js';
+export * from './changes.js';
+export * from './file-change.js';

@@ -9,6 +9,8 @@ import { childPath, isObject, type ProblemSink, type RawObject } from '../common
 
 export const CONTRACT_LIMITS = Object.freeze({
   policies: 100,
+  /** Entries of spec.replaces, and of spec.removes. */
+  changes: 100,
   stages: 12,
   namespacesPerStage: 100,
   /** Per policy, per direction (ingress or egress). */

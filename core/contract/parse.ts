@@ -25,6 +25,7 @@ import {
 import { ciliumDepartures, parsePolicy, policyKey, policyRef, type Policy } from '../policy/index.js';
 import type { AdvanceMode, Contract, ContractSpec, Gates, Rollback, RollbackTarget, RolloutStrategy, Stage } from './contract.js';
 import { ROLLBACK_TARGETS } from './contract.js';
+import { readSpecChanges } from './changes.js';
 import { CONTRACT_API_VERSION, CONTRACT_KIND, DEFAULT_ADVANCE, DEFAULT_GATES, DEFAULT_ROLLBACK } from './defaults.js';
 import { CONTRACT_LIMITS, checkPolicyLimits } from './limits.js';
 import { unknownNetworkPolicyFields } from './unknown-fields.js';
@@ -32,7 +33,7 @@ import { unknownNetworkPolicyFields } from './unknown-fields.js';
 const STRATEGIES: readonly RolloutStrategy[] = ['percent', 'namespaces'];
 const ADVANCE_MODES: readonly AdvanceMode[] = ['auto', 'manual'];
 const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
-const SPEC_KEYS = ['policies', 'rollout', 'gates', 'rollback', 'advance'];
+const SPEC_KEYS = ['policies', 'replaces', 'removes', 'rollout', 'gates', 'rollback', 'advance'];
 const ROLLOUT_KEYS = ['strategy', 'stages'];
 const STAGE_KEYS = ['name', 'minDuration', 'percent', 'namespaces'];
 const GATE_KEYS = ['minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'maxNewlyAllowed', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge', 'historyWindow', 'minWorkloadCoverage', 'maxInconclusive'];
@@ -60,7 +61,16 @@ export function parseContract(raw: unknown): Result<Contract, Problem[]> {
   const warnings = spec.policies.flatMap((p) => p.warnings ?? []);
   // Where Cilium enforces a NetworkPolicy other than its text says, the contract says so (netpol.md 4).
   const departures = ciliumDepartures(spec.policies, (i) => `spec.policies[${i}]`);
-  return ok({ name, spec, policiesHash: contentHash(spec.rawPolicies), ...(warnings.length > 0 ? { warnings } : {}), ...(departures.length > 0 ? { departures } : {}) });
+  return ok({ name, spec, policiesHash: revisionHash(spec), ...(warnings.length > 0 ? { warnings } : {}), ...(departures.length > 0 ? { departures } : {}) });
+}
+
+/**
+ * The content hash of what the contract changes: spec.policies, and replaces/removes when set
+ * (a change to any is a new revision; a contract without them keeps the hash it always had).
+ */
+function revisionHash(spec: ContractSpec): string {
+  if (spec.replaces.length === 0 && spec.removes.length === 0) return contentHash(spec.rawPolicies);
+  return contentHash({ policies: spec.rawPolicies, replaces: spec.replaces, removes: spec.removes });
 }
 
 function readName(sink: ProblemSink, value: unknown): string | undefined {
@@ -83,14 +93,17 @@ function readSpec(sink: ProblemSink, value: unknown): ContractSpec | undefined {
   rejectUnknownKeys(sink, spec, 'spec', SPEC_KEYS);
   const before = sink.problems.length;
   const policies = readPolicies(sink, spec['policies']);
+  const changes = readSpecChanges(sink, spec, sink.problems.length > before ? undefined : policies?.parsed);
   const rollout = readRollout(sink, spec['rollout']);
   const gates = readGates(sink, spec['gates']);
   const rollback = readRollback(sink, spec['rollback']);
   const advance = spec['advance'] == null ? DEFAULT_ADVANCE : readOneOf(sink, spec['advance'], 'spec.advance', ADVANCE_MODES);
-  if (sink.problems.length > before || !policies || !rollout || !gates || !rollback || !advance) return undefined;
+  if (sink.problems.length > before || !policies || !changes || !rollout || !gates || !rollback || !advance) return undefined;
   return {
     rawPolicies: policies.raw,
     policies: policies.parsed,
+    replaces: changes.replaces,
+    removes: changes.removes,
     strategy: rollout.strategy,
     stages: rollout.stages,
     gates,

@@ -4,6 +4,7 @@
  * Useful for showing users the effective spec, and for pushing contracts to agents.
  */
 import { assertNever, formatDurationMs } from '../common/index.js';
+import { NETWORK_POLICY_KIND, type PolicyIdentity } from '../policy/index.js';
 import type { Contract, ContractSpec, Stage } from './contract.js';
 import { CONTRACT_API_VERSION, CONTRACT_KIND } from './defaults.js';
 
@@ -14,8 +15,24 @@ export interface StageJson {
   namespaces?: string[];
 }
 
+/** A `replaces`/`removes` entry: kind omitted for a NetworkPolicy, namespace for a cluster-wide kind. */
+export interface PolicyRefJson {
+  kind?: string;
+  namespace?: string;
+  name: string;
+}
+
+const refToJson = (id: PolicyIdentity): PolicyRefJson => ({
+  ...(id.kind === NETWORK_POLICY_KIND ? {} : { kind: id.kind }),
+  ...(id.namespace === '' ? {} : { namespace: id.namespace }),
+  name: id.name,
+});
+
 export interface ContractSpecJson {
   policies: unknown[];
+  /** Present only when set, so a contract without them keeps its document form. */
+  replaces?: PolicyRefJson[];
+  removes?: PolicyRefJson[];
   rollout: { strategy: ContractSpec['strategy']; stages: StageJson[] };
   gates: {
     minFlows: number;
@@ -57,6 +74,8 @@ function stageToJson(stage: Stage): StageJson {
 export function contractSpecToJson(spec: ContractSpec): ContractSpecJson {
   return {
     policies: [...spec.rawPolicies],
+    ...(spec.replaces.length > 0 ? { replaces: spec.replaces.map(refToJson) } : {}),
+    ...(spec.removes.length > 0 ? { removes: spec.removes.map(refToJson) } : {}),
     rollout: { strategy: spec.strategy, stages: spec.stages.map(stageToJson) },
     gates: {
       minFlows: spec.gates.minFlows,

@@ -11,7 +11,7 @@
  */
 import { fnv1a32 } from '../common/index.js';
 import type { Endpoint, Flow } from '../flow/index.js';
-import { createBaselineEvaluator, createEvaluator, type EvaluatedSides, type Evaluation, type Policy, type PolicyEvaluator, type SideVerdict } from '../policy/index.js';
+import { createChangeEvaluator, createEvaluator, type EvaluatedSides, type Evaluation, type Policy, type PolicyChange, type PolicyEvaluator, type SideVerdict } from '../policy/index.js';
 import type { ObservedPeer } from '../summary/index.js';
 
 export const MAP_VERDICTS = ['allow', 'would-deny', 'already-denied', 'newly-allowed', 'denied', 'indeterminate'] as const;
@@ -129,7 +129,8 @@ type Evaluate = (flow: Flow, sides: EvaluatedSides, edge: JudgeableEdge) => Judg
  * change is made. Compiled once; `judge` is cheap.
  *
  * - `baselineOnly`: the map as it is today (allow, denied, indeterminate);
- * - `forContract`: core/policy's brownfield evaluator, baseline against baseline ∪ contract;
+ * - `forContract`: core/policy's change evaluator, the baseline (*before*) against the
+ *   baseline less what the contract replaces or removes, plus its policies (*after*);
  * - `between`: any two sets (admission: the set with one NetworkPolicy created or replaced).
  *   A NetworkPolicy or CNP only ever selects pods of its own namespace, so only sides whose pod
  *   lives in a namespace the change touches ('' for a CCNP: all) are evaluated under the new set, and the evaluator of
@@ -149,11 +150,11 @@ export class MapJudge {
     return new MapJudge((flow, sides) => ({ baseline: e.evaluate(flow, sides), combined: null }), false);
   }
 
-  static forContract(baseline: readonly Policy[], proposed: readonly Policy[]): MapJudge {
-    const e = createBaselineEvaluator(baseline, proposed);
+  static forContract(change: PolicyChange): MapJudge {
+    const e = createChangeEvaluator(change);
     return new MapJudge((flow, sides) => {
       const r = e.evaluate(flow, sides);
-      return { baseline: r.baseline, combined: r.combined };
+      return { baseline: r.before, combined: r.after };
     }, true);
   }
 

@@ -29,9 +29,9 @@ export interface SideCandidates {
   resultCount: number;
   notIsolated: SideResult | null;
   /**
-   * Brownfield evaluators (a set of baseline then proposed policies): the candidates of the
-   * baseline alone, or null when none of the candidates is a proposed policy (the proposal
-   * cannot change this side: its baseline verdict is the combined one).
+   * Change sets (compile.ts `Membership`): `policies` are *after*'s candidates and `base`
+   * *before*'s, or null when every candidate is in both (the change cannot touch this side:
+   * its verdict is the same under both sets).
    */
   readonly base: SideCandidates | null;
 }

@@ -11,7 +11,7 @@
  * - a rule without peers admits every peer only when it has ports (RulesToPolicyEntries and
  *   mergeL4Filter: an L3 field given as an empty list selects nothing).
  */
-import { compileRanges, hasNamed, type CompiledPeer, type CompiledPolicy, type CompiledRule, type SlotCounter } from './compiled.js';
+import { compileRanges, hasNamed, type CompiledPeer, type CompiledPolicy, type CompiledRule, type Membership, type SlotCounter } from './compiled.js';
 import { compileCiliumSelector, NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY, selectorHasKey, selectorHasKeyPrefix, selectorHasSource } from './cilium-selector.js';
 import { compileSelector } from './selector.js';
 import { policyRef, type CiliumPeer, type CiliumPolicy, type CiliumRule, type CiliumSpec, type LabelSelector } from './policy.js';
@@ -83,7 +83,7 @@ function withoutKey(labels: Readonly<Record<string, string>>, key: string): Reco
   return out;
 }
 
-export function compileCiliumSpec(policy: CiliumPolicy, spec: CiliumSpec, proposed: boolean, slots: SlotCounter): CompiledPolicy {
+export function compileCiliumSpec(policy: CiliumPolicy, spec: CiliumSpec, membership: Membership, slots: SlotCounter): CompiledPolicy {
   const ns = policy.namespace;
   const subjectSelectsInit = selectorHasSource(spec.endpointSelector, 'reserved') && Object.keys(spec.endpointSelector.matchLabels).concat(spec.endpointSelector.matchExpressions.map((e) => e.key)).includes('reserved:init');
   // A CNP's subject always lives in its namespace: Cilium sets `k8s:io.kubernetes.pod.namespace`
@@ -114,6 +114,7 @@ export function compileCiliumSpec(policy: CiliumPolicy, spec: CiliumSpec, propos
     namedPortsIngress: hasNamed(ingress) || hasNamed(ingressDeny),
     namedPortsEgress: hasNamed(egress) || hasNamed(egressDeny),
     fqdn: spec.egress.some((r) => r.peers.some((p) => p.kind === 'fqdn')),
-    proposed,
+    inBefore: membership !== 'after',
+    inAfter: membership !== 'before',
   };
 }

@@ -11,7 +11,7 @@
  * cilium-compile.ts into the same shape.
  */
 import { compileCiliumSpec } from './cilium-compile.js';
-import { compileRanges, hasNamed, type CompiledPeer, type CompiledPolicy, type CompiledPolicySet, type CompiledRule, type SlotCounter } from './compiled.js';
+import { compileRanges, hasNamed, type CompiledPeer, type CompiledPolicy, type CompiledPolicySet, type CompiledRule, type Membership, type SlotCounter } from './compiled.js';
 import { isCiliumPolicy, policyRef, type NetworkPolicy, type Peer, type Policy, type PolicyRule } from './policy.js';
 import { compileSelector } from './selector.js';
 
@@ -24,7 +24,7 @@ function asCiliumIngress(rule: PolicyRule): PolicyRule {
   return { peers, ports: rule.ports };
 }
 
-function compileNetworkPolicy(p: NetworkPolicy, proposed: boolean, slots: SlotCounter): CompiledPolicy {
+function compileNetworkPolicy(p: NetworkPolicy, membership: Membership, slots: SlotCounter): CompiledPolicy {
   const compilePeer = (peer: Peer, policyNamespace: string): CompiledPeer => {
     const base = { slot: -1, policyNamespace, namespaceSelector: null, podSelector: null, cidr: null, except: [], endpoints: null, entity: null, fqdn: null };
     if (peer.kind === 'ipBlock') return { ...base, kind: 'ipBlock', cidr: compileRanges(peer.cidr), except: peer.except.map(compileRanges) };
@@ -71,7 +71,8 @@ function compileNetworkPolicy(p: NetworkPolicy, proposed: boolean, slots: SlotCo
     namedPortsIngress: hasNamed(ingress),
     namedPortsEgress: hasNamed(egress),
     fqdn: false,
-    proposed,
+    inBefore: membership !== 'after',
+    inAfter: membership !== 'before',
   };
 }
 
@@ -81,13 +82,13 @@ function compileNetworkPolicy(p: NetworkPolicy, proposed: boolean, slots: SlotCo
  * set; `createEvaluator` does this once per policy set. Throws only on a hand-built model with
  * an invalid CIDR.
  */
-export function compilePolicies(policies: readonly Policy[], proposedFrom: number = policies.length): CompiledPolicySet {
+export function compilePolicies(policies: readonly Policy[], membership?: readonly Membership[]): CompiledPolicySet {
   const slots: SlotCounter = { next: 0 };
   const compiled: CompiledPolicy[] = [];
   policies.forEach((p, index) => {
-    const proposed = index >= proposedFrom;
-    if (isCiliumPolicy(p)) for (const spec of p.specs) compiled.push(compileCiliumSpec(p, spec, proposed, slots));
-    else compiled.push(compileNetworkPolicy(p, proposed, slots));
+    const m = membership?.[index] ?? 'both';
+    if (isCiliumPolicy(p)) for (const spec of p.specs) compiled.push(compileCiliumSpec(p, spec, m, slots));
+    else compiled.push(compileNetworkPolicy(p, m, slots));
   });
 
   const byNamespace = new Map<string, { ingress: CompiledPolicy[]; egress: CompiledPolicy[] }>();
@@ -111,5 +112,5 @@ export function compilePolicies(policies: readonly Policy[], proposedFrom: numbe
       all.egress.push(p);
     }
   }
-  return { policies: compiled, byNamespace, clusterWide, all, selectorPeerCount: slots.next, brownfield: proposedFrom < policies.length };
+  return { policies: compiled, byNamespace, clusterWide, all, selectorPeerCount: slots.next, brownfield: compiled.some((p) => p.inBefore !== p.inAfter) };
 }

@@ -76,9 +76,16 @@ export interface CompiledPolicy {
   readonly namedPortsEgress: boolean;
   /** Some egress rule has a toFQDNs peer (its verdicts depend on the flow's DNS names). */
   readonly fqdn: boolean;
-  /** Part of the proposal (not the baseline) in a brownfield set. */
-  readonly proposed: boolean;
+  /**
+   * Membership in a change set (product.md "Changes to what is enforced"): in *before* (the
+   * enforced set B), in *after* ((B − R) ∪ P), or both. A plain set has every policy in both.
+   */
+  readonly inBefore: boolean;
+  readonly inAfter: boolean;
 }
+
+/** Where a policy of a change set belongs: before only (removed or replaced), after only (proposed), or both. */
+export type Membership = 'both' | 'before' | 'after';
 
 /** The policies of one namespace that isolate each direction. */
 export interface DirectionIndex {
@@ -95,7 +102,7 @@ export interface CompiledPolicySet {
   /** Every policy by direction: the candidates for an endpoint whose namespace is unknown. */
   readonly all: DirectionIndex;
   readonly selectorPeerCount: number;
-  /** Some policy is proposed (a brownfield set: baseline policies first, then the proposal's). */
+  /** Some policy is in one side of the change only: each evaluation also yields *before*'s verdict. */
   readonly brownfield: boolean;
 }
 

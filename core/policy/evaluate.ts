@@ -88,8 +88,8 @@ export function evaluateWith(C: MatchContext, flow: Flow, sides: EvaluatedSides,
   C.flow = flow;
   C.baseSide = null;
   const e = sides.egress ? evaluateSide(C, 'egress', flow.source, flow.destination, flow) : null;
-  // Brownfield sets: evaluateSide leaves the baseline's verdict of a pod side in baseSide
-  // (null where the side is decided without policies: the same under both sets).
+  // Change sets: evaluateSide leaves *before*'s verdict of a side in baseSide (null where the
+  // side is decided without policies: the same under both sets); it returns *after*'s.
   const eBase = C.baseSide ?? e;
   C.baseSide = null;
   const i = sides.ingress ? evaluateSide(C, 'ingress', flow.destination, flow.source, flow) : null;

@@ -8,6 +8,7 @@
 import type { Flow } from '../flow/index.js';
 import { createCaches, MAX_RESULTS } from './cache.js';
 import { compilePolicies } from './compile.js';
+import type { Membership } from './compiled.js';
 import { evaluateWith } from './evaluate.js';
 import { createMatchContext, type MatchContext } from './match.js';
 import type { Policy } from './policy.js';
@@ -43,17 +44,17 @@ export class CompiledEvaluator implements PolicyEvaluator {
    * `proposedFrom`: policies from this index on are a proposal on top of a baseline (the
    * ones before): each evaluation then also yields the baseline's own (`baselineEvaluation`).
    */
-  constructor(policies: readonly Policy[], options?: EvaluatorOptions, proposedFrom: number = policies.length) {
+  constructor(policies: readonly Policy[], options?: EvaluatorOptions, membership?: readonly Membership[]) {
     const budget = options?.memoBudget ?? MAX_RESULTS;
     if (!Number.isInteger(budget) || budget < 0) throw new Error(`memoBudget must be a non-negative integer, got ${budget}`);
     this.policies = policies;
-    this.context = createMatchContext(compilePolicies(policies, proposedFrom), createCaches(budget));
+    this.context = createMatchContext(compilePolicies(policies, membership), createCaches(budget));
   }
 
-  /** After `evaluate` on a brownfield set: the same connection under the baseline alone. */
-  baselineEvaluation(): Evaluation {
+  /** After `evaluate` on a change set: the same connection under *before*. */
+  beforeEvaluation(): Evaluation {
     const e = this.context.baseEvaluation;
-    if (e === null) throw new Error('baselineEvaluation() needs a brownfield evaluator and a prior evaluate()');
+    if (e === null) throw new Error('beforeEvaluation() needs a change set and a prior evaluate()');
     return e;
   }
 

@@ -5,7 +5,8 @@ export { parseCiliumPolicy, isCiliumManifest, CILIUM_API_VERSION, CILIUM_KINDS }
 export { parsePolicy } from './parse-any.js';
 export { ciliumDepartures } from './departures.js';
 export { createEvaluator, type PolicyEvaluator, type EvaluatorOptions } from './evaluator.js';
-export { createBaselineEvaluator, sideChange, type BaselineEvaluator, type BaselineEvaluation, type Change, type SideChange } from './baseline.js';
+export { createChangeEvaluator, policiesAfter, sideChange, type ChangeEvaluator, type ChangeEvaluation, type PolicyChange, type Change, type SideChange } from './change.js';
+export { NETWORK_POLICY_KIND, identityOf, identityKey, formatIdentity, manifestIdentity, type PolicyIdentity } from './identity.js';
 export type { Evaluation, SideVerdict, NamedPortResolver, ClusterNamedPortResolver, EvaluateOptions, EvaluatedSides } from './verdict.js';
 export { compileSelector, exactSelector, isFilteredIdentityLabel, matchLabelsMatch, matchSelector, selectorMatches, type CompiledSelector } from './selector.js';
 export { endpointSelectorSelects } from './cilium-selector.js';

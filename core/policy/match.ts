@@ -82,9 +82,9 @@ export interface MatchContext {
   /** Explain pass: caches are bypassed and the first cause of doubt is recorded in `why`. */
   explain: boolean;
   why: string | null;
-  /** Brownfield sets: the last side's verdict under the baseline alone (set by evaluateSide). */
+  /** Change sets: the last side's verdict under *before* (set by evaluateSide). */
   baseSide: SideResult | null;
-  /** Brownfield sets: the last evaluation under the baseline alone (set by evaluateWith). */
+  /** Change sets: the last evaluation under *before* (set by evaluateWith). */
   baseEvaluation: Evaluation | null;
 }
 

@@ -139,7 +139,7 @@ function candidatesFor(C: MatchContext, facts: EndpointFacts, dir: Direction): S
   const index = C.set.byNamespace.get(facts.namespace) ?? EMPTY_INDEX;
   const policies: CompiledPolicy[] = [];
   const selected: Trit[] = [];
-  let proposed = false;
+  let changed = false;
   // Only policies of the pod's own namespace can select it (rule 1, pitfall 24), and the
   // cluster-wide ones (CCNP), whose selectors read every identity label.
   const consider = (p: CompiledPolicy): void => {
@@ -147,13 +147,20 @@ function candidatesFor(C: MatchContext, facts: EndpointFacts, dir: Direction): S
     if (t === NO) return;
     policies.push(p);
     selected.push(t);
-    if (p.proposed) proposed = true;
+    if (p.inBefore !== p.inAfter) changed = true;
   };
   for (const p of dir === 'ingress' ? index.ingress : index.egress) consider(p);
   for (const p of dir === 'ingress' ? C.set.clusterWide.ingress : C.set.clusterWide.egress) consider(p);
-  // Brownfield: the baseline's own candidates, in the same order, when the proposal is among them.
-  const base = proposed ? newCandidates(policies.filter((p) => !p.proposed), selected.filter((_, i) => !policies[i]!.proposed), dir, null) : null;
-  const c = newCandidates(policies, selected, dir, base);
+  // A change set: *after*'s candidates, and *before*'s in the same order when the change
+  // touches this side (null: the side's verdict is the same under both).
+  const c = changed
+    ? newCandidates(
+        policies.filter((p) => p.inAfter),
+        selected.filter((_, i) => policies[i]!.inAfter),
+        dir,
+        newCandidates(policies.filter((p) => p.inBefore), selected.filter((_, i) => policies[i]!.inBefore), dir, null),
+      )
+    : newCandidates(policies, selected, dir, null);
   if (dir === 'ingress') facts.ingress = c;
   else facts.egress = c;
   return c;
@@ -214,8 +221,13 @@ export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, pe
   const index = ns === null ? C.set.all : (C.set.byNamespace.get(ns) ?? EMPTY_INDEX);
   const own = dir === 'ingress' ? index.ingress : index.egress;
   const list = ns === null ? own : [...own, ...(dir === 'ingress' ? C.set.clusterWide.ingress : C.set.clusterWide.egress)];
-  const result = unknownSide(C, list, ns, dir, self, peer, flow);
-  if (C.set.brownfield) C.baseSide = list.some((p) => p.proposed) ? unknownSide(C, list.filter((p) => !p.proposed), ns, dir, self, peer, flow) : result;
+  if (!C.set.brownfield || list.every((p) => p.inBefore === p.inAfter)) {
+    const result = unknownSide(C, list, ns, dir, self, peer, flow);
+    C.baseSide = result;
+    return result;
+  }
+  const result = unknownSide(C, list.filter((p) => p.inAfter), ns, dir, self, peer, flow);
+  C.baseSide = unknownSide(C, list.filter((p) => p.inBefore), ns, dir, self, peer, flow);
   return result;
 }
 

@@ -4,6 +4,7 @@
  */
 import { assertNever } from '../common/index.js';
 import type { Contract, Stage } from '../contract/index.js';
+import type { PolicyIdentity } from '../policy/index.js';
 import type { Enforcement } from '../summary/index.js';
 
 /** What one stage of a contract enforces. */
@@ -21,6 +22,17 @@ export interface AppliedStage {
   readonly policies: readonly unknown[];
   /** The ramp is Complete: every policy as written, handed off to the cluster. */
   readonly complete?: boolean;
+  /**
+   * Policies in force the contract replaces (new text in `policies`) or removes: enrolled pods
+   * stop being governed by them (product.md "Changes to what is enforced"). Absent: none.
+   */
+  readonly replaces?: readonly PolicyIdentity[];
+  readonly removes?: readonly PolicyIdentity[];
+}
+
+/** The policies in force the stage takes away from enrolled pods: what it replaces or removes. */
+export function takenOut(stage: Pick<AppliedStage, 'replaces' | 'removes'>): readonly PolicyIdentity[] {
+  return [...(stage.replaces ?? []), ...(stage.removes ?? [])];
 }
 
 /** What a stage enforces: percent stages by the enrollment hash, namespace stages cumulatively. */
@@ -54,5 +66,7 @@ export function appliedStageOf(contract: Contract, revision: number, stageIndex:
     namespaces: e.mode === 'namespaces' ? e.namespaces : [],
     policies: contract.spec.rawPolicies,
     complete,
+    ...(contract.spec.replaces.length > 0 ? { replaces: contract.spec.replaces } : {}),
+    ...(contract.spec.removes.length > 0 ? { removes: contract.spec.removes } : {}),
   };
 }

@@ -4,6 +4,7 @@
  */
 
 import type { ObservedEdge } from './observed-edges.js';
+import type { PolicyIdentity } from '../policy/index.js';
 
 export interface SideCounts {
   readonly allow: number;
@@ -130,6 +131,9 @@ export interface ActiveContract {
   readonly enforcement: Enforcement;
   /** The baseline revision this contract is judged against ('' or absent: no baseline). */
   readonly baselineRevision?: string;
+  /** Policies in force the contract replaces (new text in `policies`) or removes; absent: none. */
+  readonly replaces?: readonly PolicyIdentity[];
+  readonly removes?: readonly PolicyIdentity[];
 }
 
 /** A NetworkPolicy already in force (mirrors proto `BaselinePolicy`). */

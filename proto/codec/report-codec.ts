@@ -23,6 +23,7 @@ import type {
   SideCounts,
   WindowSummary,
 } from '../../core/summary/index.js';
+import { NETWORK_POLICY_KIND, type PolicyIdentity } from '../../core/policy/index.js';
 import { MAX_LABEL_CHARS, MAX_PEER_LABELS } from '../../core/summary/index.js';
 
 // ---------------------------------------------------------------------------------------
@@ -124,6 +125,14 @@ export interface ActiveContractPb {
   policies_json: string;
   enforcement: { mode: string; percent: number; namespaces: string[]; enroll_label: string };
   baseline_revision: string;
+  replaces: PolicyRefPb[];
+  removes: PolicyRefPb[];
+}
+
+export interface PolicyRefPb {
+  kind: string;
+  namespace: string;
+  name: string;
 }
 
 export interface BaselinePolicyPb {
@@ -236,6 +245,8 @@ export function windowSummaryToPb(s: WindowSummary): WindowReportPb {
   };
 }
 
+const policyRefToPb = (id: PolicyIdentity): PolicyRefPb => ({ kind: id.kind === NETWORK_POLICY_KIND ? '' : id.kind, namespace: id.namespace, name: id.name });
+
 export function contractSetToPb(set: ContractSet): ContractSetPb {
   const baselineRevision = set.baseline?.revision ?? '';
   return {
@@ -255,6 +266,8 @@ export function contractSetToPb(set: ContractSet): ContractSetPb {
         enroll_label: c.enforcement.mode === 'percent' ? (c.enforcement.enrollLabel ?? '') : '',
       },
       baseline_revision: c.baselineRevision ?? baselineRevision,
+      replaces: (c.replaces ?? []).map(policyRefToPb),
+      removes: (c.removes ?? []).map(policyRefToPb),
     })),
   };
 }
@@ -608,6 +621,8 @@ function readActiveContract(r: Reader): ActiveContract {
     }
   }
   const baselineRevision = r.string('baseline_revision');
+  const replaces = r.list('replaces').map((p, i) => readPolicyRef(new Reader(p, childPath(childPath(r.path, 'replaces'), i), r.problems)));
+  const removes = r.list('removes').map((p, i) => readPolicyRef(new Reader(p, childPath(childPath(r.path, 'removes'), i), r.problems)));
   return {
     name: r.string('name', { required: true }),
     revision: r.count('revision'),
@@ -616,7 +631,14 @@ function readActiveContract(r: Reader): ActiveContract {
     policies,
     enforcement: readEnforcement(r.child('enforcement')),
     ...(baselineRevision === '' ? {} : { baselineRevision }),
+    ...(replaces.length === 0 ? {} : { replaces }),
+    ...(removes.length === 0 ? {} : { removes }),
   };
+}
+
+function readPolicyRef(r: Reader): PolicyIdentity {
+  const kind = r.string('kind');
+  return { kind: kind === '' ? NETWORK_POLICY_KIND : kind, namespace: r.string('namespace'), name: r.string('name', { required: true }) };
 }
 
 /** The kind a manifest declares (NetworkPolicy when it says none). */

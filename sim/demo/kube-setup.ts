@@ -6,7 +6,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, PatchStrategy, setHeaderOptions, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { systemClock, type Clock } from '../../core/common/index.js';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
@@ -60,6 +60,15 @@ export async function ensureNamespace(kc: KubeConfig, name: string): Promise<voi
   }
 }
 
+async function gone(objects: CustomObjectsApi, name: string): Promise<boolean> {
+  try {
+    await objects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name });
+    return false;
+  } catch (e) {
+    return isNotFound(e);
+  }
+}
+
 /** Creates each contract file of `dir` as a RampContract, replacing a previous run's. Returns the names. */
 export async function createContracts(kc: KubeConfig, dir: string): Promise<string[]> {
   const objects = kc.makeApiClient(CustomObjectsApi);
@@ -70,6 +79,11 @@ export async function createContracts(kc: KubeConfig, dir: string): Promise<stri
     if (!name) throw new Error(`${file}: a contract needs metadata.name`);
     try {
       await objects.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name });
+      // A previous run stopped mid-ramp leaves the restore finalizer, and no control plane runs
+      // yet to honour it: the demo drops it (its new run puts labels and originals back in monitor).
+      await until(`the previous ${name} to be gone`, () => gone(objects, name), 3000).catch(() =>
+        objects.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+      );
       await until(`the previous ${name} to be gone`, async () => {
         try {
           await objects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name });

@@ -4,7 +4,10 @@
  * control plane's evidence for the contract (newly denied as `deny`, `alreadyDenied`,
  * `newlyAllowed`) equals what `rampart evaluate --baseline` says about the same capture,
  * contract and baseline; a changed baseline is pushed to the agent as a new generation,
- * recorded in the evidence, and does not reset it.
+ * recorded in the evidence, and does not reset it. A second contract replaces and removes
+ * baseline policies (product.md "Changes to what is enforced"): the agent receives them with
+ * the contract set and judges *before* = the baseline, *after* = the baseline less them plus
+ * the contract, as evaluate does.
  */
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,6 +61,31 @@ spec:
   ingress: [{ from: [{ podSelector: { matchLabels: { app: productpage } } }], ports: [{ port: 9080 }] }]
 `;
 
+const NARROW = 'bookinfo-narrow';
+
+// Rewrites the legacy ingress lock into an egress lock and deletes the legacy allow into
+// details: every egress side is newly denied, every ingress side the lock denied newly allowed.
+const NARROW_YAML = `apiVersion: rampart.dev/v1alpha1
+kind: RampContract
+metadata: { name: ${NARROW} }
+spec:
+  policies:
+    - apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata: { name: legacy-ingress-lock, namespace: bookinfo }
+      spec: { podSelector: {}, policyTypes: [Egress] }
+  replaces:
+    - { namespace: bookinfo, name: legacy-ingress-lock }
+  removes:
+    - { namespace: bookinfo, name: legacy-details-from-productpage }
+  rollout:
+    strategy: percent
+    stages:
+      - { name: monitor, minDuration: 1h }
+      - { name: all, percent: 100, minDuration: 1h }
+  gates: { minFlows: 1 }
+`;
+
 interface Line {
   verdict: string;
   egress: SideVerdict | 'none';
@@ -93,6 +121,7 @@ describe('agent and control plane vs rampart evaluate --baseline', () => {
     dir = mkdtempSync(join(tmpdir(), 'rampart-baseline-'));
     for (const d of ['contracts', 'baseline', 'state']) mkdirSync(join(dir, d));
     writeFileSync(join(dir, 'contracts', 'bookinfo.yaml'), CONTRACT_YAML);
+    writeFileSync(join(dir, 'contracts', 'narrow.yaml'), NARROW_YAML);
     writeFileSync(join(dir, 'baseline', 'legacy.yaml'), BASELINE_YAML);
     controlplane = await startControlplaneProcess([
       '--contracts',
@@ -117,8 +146,8 @@ describe('agent and control plane vs rampart evaluate --baseline', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const evidence = async (): Promise<Evidence> => {
-    const res = await fetch(`${controlplane.base}/api/v1/contracts/${CONTRACT}`);
+  const evidence = async (name = CONTRACT): Promise<Evidence> => {
+    const res = await fetch(`${controlplane.base}/api/v1/contracts/${name}`);
     const body = (await res.json()) as { evidence: Evidence };
     return body.evidence;
   };
@@ -165,6 +194,33 @@ describe('agent and control plane vs rampart evaluate --baseline', () => {
     // The gate counts only the newly denied: the contract is held on exactly that number.
     const body = (await (await fetch(`${controlplane.base}/api/v1/contracts/${CONTRACT}`)).json()) as { gates: { gate: string; phase: string; message: string }[] };
     expect(body.gates.find((g) => g.gate === 'maxWouldDeny')).toMatchObject({ phase: 'failed', message: expect.stringContaining(`would-deny ${expected.deny} > 0`) as unknown });
+  });
+
+  it('a contract that replaces and removes baseline policies: the agent counts what evaluate --baseline says', async () => {
+    writeFileSync(join(dir, 'narrow.yaml'), NARROW_YAML);
+    const { code, lines } = await evaluateWithBaseline(join(dir, 'narrow.yaml'), join(dir, 'baseline'));
+    const expected = { allow: 0, deny: 0, indeterminate: 0, alreadyDenied: 0, newlyAllowed: 0 };
+    for (const l of lines.filter((x) => x.verdict !== 'skip')) {
+      for (const side of ['egress', 'ingress'] as const) {
+        const change = sideChange(l.baseline[side], l[side]);
+        if (change === 'newly-denied') expected.deny++;
+        else if (change === 'already-denied') expected.alreadyDenied++;
+        else if (change === 'indeterminate') expected.indeterminate++;
+        else if (change !== 'none') expected.allow++;
+        if (change === 'newly-allowed') expected.newlyAllowed++;
+      }
+    }
+    // The new text locks egress (newly denied); the old one no longer locks ingress (newly allowed).
+    expect(code).toBe(1);
+    expect(expected.deny).toBeGreaterThan(0);
+    expect(expected.newlyAllowed).toBeGreaterThan(0);
+    expect(lines.some((l) => (l as unknown as { replaced: string[] }).replaced.includes('bookinfo/legacy-ingress-lock'))).toBe(true);
+    const total = expected.allow + expected.deny + expected.indeterminate + expected.alreadyDenied;
+    await waitFor(async () => (await evidence(NARROW)).flows >= total, { timeoutMs: 30_000, what: `${total} evaluated sides of ${NARROW} at the control plane` });
+    // A window closed after that and every window acknowledged: nothing is still in flight.
+    await waitForAgentSettled(agent);
+    const e = await evidence(NARROW);
+    expect({ flows: e.flows, allow: e.allow, deny: e.deny, indeterminate: e.indeterminate, alreadyDenied: e.alreadyDenied, newlyAllowed: e.newlyAllowed }).toEqual({ flows: total, ...expected });
   });
 
   it('pushes a changed baseline as a new generation: evidence is kept and records the new revision', async () => {

@@ -94,7 +94,24 @@ describe('rampart demo --fast --headless', () => {
     expect(history.items.filter((e) => e.decision === 'advance').map((e) => `${e.from}→${e.to}`).slice(0, 2)).toEqual(['monitor→half', 'half→full']);
   });
 
-  it('shows the new caller’s real denies in the control plane metrics', async () => {
+  it('narrows an over-broad allow in force: the forgotten producer is newly denied in monitor, the fix is a revision that ramps to Complete', async () => {
+    // Revision 1 was Blocked on the producer the narrowed text forgets.
+    const history = await waitFor(
+      async () => {
+        const h = await demo.get<{ items: { to: string; phase: string; decision: string; reasons: string[] }[] }>('/api/v1/contracts/kafka-narrow/history');
+        return h.items.some((e) => e.phase === 'Complete') ? h.items : null;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'kafka-narrow to complete' },
+    );
+    const blocked = history.find((e) => e.phase === 'Blocked');
+    expect(blocked?.reasons.join('\n')).toContain('payments/notifier → data/kafka:9092/TCP');
+    expect(history.some((e) => e.reasons.some((r) => r.includes('revision 2 restarts at monitor')))).toBe(true);
+    const c = await demo.get<{ revision: number; phase: string; replaces: string[]; evidence: { deny: number; flows: number } }>('/api/v1/contracts/kafka-narrow');
+    expect({ revision: c.revision, phase: c.phase, replaces: c.replaces, deny: c.evidence.deny }).toEqual({ revision: 2, phase: 'Complete', replaces: ['data/kafka-producers'], deny: 0 });
+    expect(demo.output.some((l) => l.includes('added the fix') && l.includes('kafka-narrow'))).toBe(true);
+  });
+
+    it('shows the new caller’s real denies in the control plane metrics', async () => {
     await waitFor(() => demo.output.some((l) => l.includes('new caller')), { timeoutMs: 60_000, what: 'the new caller to appear' });
     const denies = await waitFor(
       async () => {
@@ -120,6 +137,7 @@ describe('rampart demo --fast --headless', () => {
     expect(status.code).toBe(0);
     expect(status.out).toMatch(/^CONTRACT\s+REV\s+STAGE\s+PHASE/m);
     expect(status.out).toMatch(/^payments-lockdown\s+1\s+monitor \(1\/2\)\s+Blocked/m);
+    expect(status.out).toMatch(/^kafka-narrow:\n\s+- replaces data\/kafka-producers \(judged before = the policies in force, after = with the change\)$/m);
     const history = rampart('history', 'shop-lockdown', '--token-file', demo.tokenFile);
     expect(history.code).toBe(0);
     expect(history.out).toMatch(/monitor → canary\s+Observing\s+advance/);

@@ -140,7 +140,7 @@ describe('rampart evaluate --baseline --format jsonl', () => {
     writeFileSync(join(dir, 'old.yaml'), 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: default-deny, namespace: shop }\nspec: { podSelector: {}, policyTypes: [Egress] }\n');
     const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--baseline', dir]);
     expect(r.stderr).toContain('--baseline policy shop/default-deny is replaced by the proposed policy of that name');
-    // With the old one replaced the baseline is empty: frontend → db is newly denied again.
+    // Judged against the old text (egress isolated only): frontend → db is newly denied on its ingress.
     expect(r.code).toBe(1);
     expect(jsonl(r.stdout)[3]!.change).toBe('newly-denied');
   });

@@ -1,6 +1,7 @@
 /**
  * Randomised agreement between the parser and the CRD schema: contracts built from a mix of
- * valid and invalid parts (stages, durations, percents, namespaces, gates, policies, nulls)
+ * valid and invalid parts (stages, durations, percents, namespaces, gates, policies,
+ * replaces/removes, nulls)
  * go to parseContract and, as a server-side dry run, to the real API server. Each must be
  * accepted by both or rejected by both. Deterministic seed, bounded number of runs.
  */
@@ -22,6 +23,19 @@ const POLICIES = [
   policy('bad-port', { podSelector: {}, ingress: [{ ports: [{ port: 0 }] }] }),
   policy('bad-cidr', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/40' } }] }] }),
   policy('bad-op', { podSelector: { matchExpressions: [{ key: 'a', operator: 'In', values: [] }] } }),
+];
+
+const CHANGE_REFS: unknown[] = [
+  { namespace: 'shop', name: 'deny' },
+  { kind: 'NetworkPolicy', namespace: 'shop', name: 'legacy' },
+  { kind: 'CiliumNetworkPolicy', namespace: 'shop', name: 'legacy' },
+  { kind: 'CiliumClusterwideNetworkPolicy', name: 'legacy' },
+  { kind: 'CiliumClusterwideNetworkPolicy', namespace: 'shop', name: 'legacy' },
+  { name: 'legacy' },
+  { kind: 'Deployment', namespace: 'shop', name: 'legacy' },
+  { namespace: 'shop', name: 'Bad_Name' },
+  { namespace: 'shop', name: 'legacy', extra: true },
+  'shop/legacy',
 ];
 
 const DURATIONS: unknown[] = ['30m', '1h', '0', '1.5h', '90s', '500ms', '1h30m', '1 h', '-1m', '', '5us', 10, null];
@@ -72,6 +86,13 @@ const mutation: fc.Arbitrary<(spec: Spec) => void> = fc.oneof(
   fc.constantFrom<unknown>('auto', 'manual', 'Auto', null).map((v) => (s: Spec) => { s['advance'] = v; }),
   fc.constantFrom(...POLICIES).map((p) => (s: Spec) => { s.policies.push(p); }),
   fc.constant((s: Spec) => { s.policies = []; }),
+  // spec.replaces / spec.removes: entries that name a policy of the contract, one that is not,
+  // cluster-wide and namespaced kinds, with and without a namespace, bad kinds and names.
+  fc.tuple(fc.constantFrom('replaces', 'removes'), fc.constantFrom<unknown>(...CHANGE_REFS)).map(([field, ref]) => (s: Spec) => { s[field] = [...((s[field] as unknown[] | undefined) ?? []), ref]; }),
+  fc.tuple(fc.constantFrom('replaces', 'removes'), fc.nat()).map(([field, i]) => (s: Spec) => {
+    const m = (s.policies[i % Math.max(1, s.policies.length)] as { metadata?: { name: string; namespace?: string } } | undefined)?.metadata;
+    if (m !== undefined) s[field] = [...((s[field] as unknown[] | undefined) ?? []), { namespace: m.namespace ?? 'default', name: m.name }];
+  }),
 );
 
 const contract = fc.tuple(validSpec, fc.array(mutation, { maxLength: 2 })).map(([spec, mutations]) => {

@@ -190,6 +190,21 @@ describe('rampart demo --kubernetes', () => {
     const paymentsPolicies = (await objects.listClusterCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', labelSelector: 'rampart.dev/contract=payments-lockdown' })) as { items: unknown[] };
     expect(paymentsPolicies.items).toEqual([]);
 
+    // kafka-narrow replaced the over-broad data/kafka-producers: Blocked on the forgotten
+    // producer, fixed as revision 2, Complete; the original now holds the narrowed text.
+    const kafka = await waitFor(
+      async () => {
+        const k = await status('kafka-narrow');
+        return k.phase === 'Complete' ? k : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'kafka-narrow Complete' },
+    );
+    expect((kafka.history ?? []).some((h) => h.phase === 'Blocked' && (h.reasons ?? []).join(' ').includes('payments/notifier → data/kafka:9092/TCP'))).toBe(true);
+    await waitFor(async () => {
+      const np = (await objects.getNamespacedCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespace: 'data', name: 'kafka-producers' })) as { spec: { podSelector: unknown; ingress: { from: unknown[] }[] } };
+      return JSON.stringify(np.spec.podSelector) === JSON.stringify({ matchLabels: { app: 'kafka' } }) && JSON.stringify(np.spec.ingress[0]?.from).includes('checkout');
+    }, { timeoutMs: 10_000, what: 'kafka-producers rewritten to the narrowed text' });
+
     process.stderr.write(`kube: demo --kubernetes --fast: ${CONTRACT} monitor → Complete in ${(rampMs / 1000).toFixed(1)} s (from starting the demo; ${samples.length} samples)\n`);
   });
 });

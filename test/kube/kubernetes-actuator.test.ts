@@ -5,7 +5,9 @@
  */
 import { appendFileSync } from 'node:fs';
 import type { V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RESTORE_FINALIZER } from '../../controlplane/contracts/originals.js';
 import { enrollmentBucket } from '../../core/contract/index.js';
 import type { AppliedStage } from '../../core/rollout/applied-stage.js';
 import type { ActuationEvent } from '../../controlplane/actuation/actuation-events.js';
@@ -80,9 +82,27 @@ interface Rig {
 }
 
 const rigs: AbortController[] = [];
-afterAll(() => {
-  for (const r of rigs) r.abort();
+// One actuator at a time, as one leader: a leftover one would act on a later test's contracts
+// too (a leader puts back what a contract being deleted changed, whoever applied it).
+afterEach(() => {
+  for (const r of rigs.splice(0)) r.abort();
 });
+
+/**
+ * Deletes a contract past its restore finalizer, as an administrator forcing it through
+ * would: what is left is the garbage collector's, through the ownerReferences alone.
+ */
+async function forceDelete(name: string): Promise<void> {
+  await deleteContract(kc, name);
+  const held = (await customObjects(kc).getClusterCustomObject({ group: 'rampart.dev', version: 'v1alpha1', plural: 'rampcontracts', name })) as { metadata: { deletionTimestamp?: string; finalizers?: string[] } };
+  // While a percent stage holds pod labels, the finalizer keeps the contract until a leader restores them.
+  expect(held.metadata.deletionTimestamp).toBeDefined();
+  expect(held.metadata.finalizers).toContain(RESTORE_FINALIZER);
+  await customObjects(kc).patchClusterCustomObject(
+    { group: 'rampart.dev', version: 'v1alpha1', plural: 'rampcontracts', name, body: { metadata: { finalizers: null } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
 
 async function rig(opts: { pods?: number; leader?: boolean } = {}): Promise<Rig> {
   const contract = uniqueName('act');
@@ -371,9 +391,9 @@ describe('Kubernetes actuator with the garbage collector', () => {
     const r = await rig({ pods: 3 });
     await applied(r, stage(r.contract, r.policies, 2));
     expect(await listPolicies(r.ns)).toHaveLength(2);
-    // The actuator is told nothing: only the garbage collector acts.
+    // The actuator is told nothing: only the garbage collector acts (once the finalizer is forced).
     r.leader = false;
-    await deleteContract(kc, r.contract);
+    await forceDelete(r.contract);
     await waitFor(async () => (await listPolicies(r.ns)).length === 0, { timeoutMs: 30_000, intervalMs: 100, what: 'the garbage collector to delete the policies' });
   });
 
@@ -387,7 +407,7 @@ describe('Kubernetes actuator with the garbage collector', () => {
     const canary = await rig({ pods: 1 });
     await applied(canary, stage(canary.contract, canary.policies, 2));
     canary.leader = false;
-    await deleteContract(kc, canary.contract);
+    await forceDelete(canary.contract);
     await waitFor(async () => (await listPolicies(canary.ns)).length === 0, { timeoutMs: 30_000, intervalMs: 100, what: 'the collector to act on an owned control' });
     expect((await listPolicies(r.ns)).map((n) => n.metadata.name).sort()).toEqual(['default-deny', 'web-to-api']);
   });

@@ -168,7 +168,10 @@ describe('control plane RBAC (deploy/controlplane/rbac.yaml) against the real au
   const user = `system:serviceaccount:${SA.namespace}:${SA.name}`;
   type Attr = { group: string; resource: string; verb: string; namespace?: string; subresource?: string };
   const used: Attr[] = [
-    ...['get', 'list', 'watch'].map((verb) => ({ group: 'rampart.dev', resource: 'rampcontracts', verb })),
+    // patch: the restore finalizer (server-side apply of metadata.finalizers), and update on
+    // rampcontracts/finalizers for it (product.md "Changes to what is enforced").
+    ...['get', 'list', 'watch', 'patch'].map((verb) => ({ group: 'rampart.dev', resource: 'rampcontracts', verb })),
+    { group: 'rampart.dev', resource: 'rampcontracts', subresource: 'finalizers', verb: 'update' },
     ...['update', 'patch'].map((verb) => ({ group: 'rampart.dev', resource: 'rampcontracts', subresource: 'status', verb })),
     ...['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map((verb) => ({ group: 'networking.k8s.io', resource: 'networkpolicies', namespace: 'shop', verb })),
     ...['get', 'list', 'watch', 'patch'].map((verb) => ({ group: '', resource: 'pods', namespace: 'shop', verb })),
@@ -183,7 +186,7 @@ describe('control plane RBAC (deploy/controlplane/rbac.yaml) against the real au
   ];
   // ... and what it never needs.
   const unneeded: Attr[] = [
-    ...['create', 'update', 'patch', 'delete'].map((verb) => ({ group: 'rampart.dev', resource: 'rampcontracts', verb })),
+    ...['create', 'update', 'delete'].map((verb) => ({ group: 'rampart.dev', resource: 'rampcontracts', verb })),
     { group: 'rampart.dev', resource: 'rampcontracts', subresource: 'approve', verb: 'update' },
     ...['create', 'update', 'delete'].map((verb) => ({ group: '', resource: 'pods', namespace: 'shop', verb })),
     { group: '', resource: 'pods', subresource: 'exec', namespace: 'shop', verb: 'create' },

@@ -367,7 +367,10 @@ function renderContract(v, c, now) {
   // Evidence.
   const e = c.evidence ?? {};
   const ratio = e.flows > 0 ? e.deny / e.flows : 0;
+  // A contract that replaces or removes policies in force is judged before = them, after = the change.
+  const changed = [...(c.replaces ?? []).map((r) => ['replaces', r]), ...(c.removes ?? []).map((r) => ['removes', r])];
   $('.evidence', root).replaceChildren(
+    ...changed.map(([how, ref]) => el('span', { class: 'changes', title: 'a policy in force this contract changes: would-deny counts sides it allowed and the change denies' }, `${how} `, el('b', { text: ref }))),
     el('span', {}, 'evaluated ', el('b', { text: String(e.flows ?? 0) })),
     el('span', {}, 'allow ', el('b', { text: String(e.allow ?? 0) })),
     el('span', { class: e.deny ? 'warn' : '' }, 'would-deny ', el('b', { text: `${e.deny ?? 0} (${pct(ratio)})` })),

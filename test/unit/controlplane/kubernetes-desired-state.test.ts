@@ -100,7 +100,7 @@ describe('desired state of a stage on the cluster', () => {
   });
 
   it('policy refs default the namespace and skip nameless manifests', () => {
-    expect(policyRefs({ policies: [{ metadata: { name: 'a' } }, { metadata: {} }, 'junk'] })).toEqual([{ kind: 'NetworkPolicy', namespace: 'default', name: 'a', index: 0 }]);
+    expect(policyRefs({ contract: 'c', policies: [{ metadata: { name: 'a' } }, { metadata: {} }, 'junk'] })).toEqual([{ kind: 'NetworkPolicy', namespace: 'default', name: 'a', index: 0, writes: 'a', replaced: false }]);
   });
 
   it('label selectors: matchLabels and every operator, exactly', () => {

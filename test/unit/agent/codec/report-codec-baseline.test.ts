@@ -83,6 +83,32 @@ describe('report codec: brownfield fields', () => {
     expect(contractSetFromPb(response({ contracts: contractSetToPb(none) })['contracts'])).toEqual({ ok: true, value: none });
   });
 
+  it('round-trips what a contract replaces and removes (kind NetworkPolicy sent as "", a cluster-wide kind without namespace)', () => {
+    const set: ContractSet = {
+      generation: 5,
+      contracts: [
+        {
+          name: 'c1',
+          revision: 2,
+          stageIndex: 1,
+          stageName: 'half',
+          policies: [],
+          enforcement: { mode: 'percent', percent: 50 },
+          baselineRevision: 'rev-1',
+          replaces: [{ kind: 'NetworkPolicy', namespace: 'shop', name: 'a' }],
+          removes: [{ kind: 'CiliumNetworkPolicy', namespace: 'shop', name: 'b' }, { kind: 'CiliumClusterwideNetworkPolicy', namespace: '', name: 'c' }],
+        },
+      ],
+      baseline: { revision: 'rev-1', policies: [] },
+    };
+    const pb = contractSetToPb(set);
+    expect(pb.contracts[0]!.replaces).toEqual([{ kind: '', namespace: 'shop', name: 'a' }]);
+    expect(contractSetFromPb(response({ contracts: pb })['contracts'])).toEqual({ ok: true, value: set });
+    const bad = contractSetFromPb({ ...pb, contracts: [{ ...pb.contracts[0]!, removes: [{ kind: 'X', namespace: 'shop', name: '' }] }] });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error.map((p) => p.path)).toEqual(['contracts[0].removes[0].name']);
+  });
+
   it('names a baseline manifest that is not JSON', () => {
     const pb = contractSetToPb({ generation: 1, contracts: [], baseline: { revision: 'r', policies: [{ ref: 'shop/a', manifest: {}, owner: null }] } });
     const r = contractSetFromPb({ ...pb, baseline: [{ ref: 'shop/a', manifest_json: '{oops', owner: '' }] });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MapJudge } from '../../../../core/map/index.js';
+import { identityOf } from '../../../../core/policy/index.js';
 import { aPeer, allowIngress, anEdge, denyIngress, policy, policyDoc, WORLD } from '../../../support/map-builders.js';
 
 const frontend = aPeer('shop', 'frontend');
@@ -21,7 +22,7 @@ describe('MapJudge: map edges against the baseline and a proposal', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const j = MapJudge.forContract(c.baseline.map(policy), c.proposed.map(policy));
+      const j = MapJudge.forContract({ baseline: c.baseline.map(policy), proposed: c.proposed.map(policy) });
       expect(j.judge(c.edge).verdict).toBe(c.verdict);
     });
   }
@@ -34,8 +35,18 @@ describe('MapJudge: map edges against the baseline and a proposal', () => {
     expect(j.egress).toBe('same');
   });
 
+  it('a replaced allow is judged as its new text: the narrowed rule newly denies the scraper', () => {
+    const old = policy(allowIngress('shop', 'api', 'frontend', 8080));
+    const broad = { ...old, ingress: [{ peers: [], ports: old.ingress[0]!.ports }] };
+    const j = MapJudge.forContract({ baseline: [policy(denyIngress('shop')), broad], proposed: [old], removed: [identityOf(broad)] });
+    expect(j.judge(scraperToApi).verdict).toBe('would-deny');
+    expect(j.judge(toApi).verdict).toBe('allow');
+    // Not named in R, the same-named text is added beside the old one: nothing is denied.
+    expect(MapJudge.forContract({ baseline: [policy(denyIngress('shop')), broad], proposed: [old] }).judge(scraperToApi).verdict).toBe('allow');
+  });
+
   it('names the side and the reason of a would-deny', () => {
-    const j = MapJudge.forContract([], [policy(denyIngress('shop'))]).judge(toApi);
+    const j = MapJudge.forContract({ baseline: [], proposed: [policy(denyIngress('shop'))] }).judge(toApi);
     expect(j.ingress).toBe('newly-denied');
     expect(j.egress).toBe('same');
     expect(j.reason).toContain('shop/deny-ingress');

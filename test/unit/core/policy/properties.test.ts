@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Flow } from '../../../../core/flow/index.js';
-import { createBaselineEvaluator, createEvaluator, parseNetworkPolicy, sideChange, type Evaluation, type NetworkPolicy } from '../../../../core/policy/index.js';
+import { createChangeEvaluator, createEvaluator, identityKey, identityOf, parseNetworkPolicy, sideChange, type Evaluation, type NetworkPolicy } from '../../../../core/policy/index.js';
 import { referenceSide } from './reference.js';
 import { aFlow, aPod, anExternal, icmpv4, sctp, tcp, udp } from '../../../support/builders.js';
 
@@ -207,18 +207,18 @@ describe('policy engine properties', () => {
 const sidesArb = fc.constantFrom({ egress: true, ingress: true }, { egress: true, ingress: false }, { egress: false, ingress: true });
 const full = (e: Evaluation): string => `${e.verdict}/${e.egress}/${e.ingress} [${[...e.policies].sort().join(',')}] ${e.reason}`;
 
-describe('brownfield verdict properties', () => {
+describe('change verdict properties', () => {
   it('with an empty baseline, the combined answer is today\'s single-set answer and nothing is already denied', () => {
     fc.assert(
       fc.property(policiesArb, fc.array(fc.tuple(flowArb, sidesArb), { minLength: 1, maxLength: 8 }), (policies, flows) => {
-        const brownfield = createBaselineEvaluator([], policies);
+        const brownfield = createChangeEvaluator({ baseline: [], proposed: policies });
         const today = createEvaluator(policies);
         for (const [f, sides] of flows) {
           const r = brownfield.evaluate(f, sides);
           const t = today.evaluate(f, sides);
-          expect(full(r.combined)).toBe(full(t));
+          expect(full(r.after)).toBe(full(t));
           for (const side of ['egress', 'ingress'] as const) {
-            expect(r.baseline[side]).toBe(t[side] === 'none' ? 'none' : 'allow');
+            expect(r.before[side]).toBe(t[side] === 'none' ? 'none' : 'allow');
             // Today's deny is exactly a newly-denied side; nothing else can be denied.
             expect(r[side] === 'newly-denied').toBe(t[side] === 'deny');
             expect(['already-denied', 'newly-allowed']).not.toContain(r[side]);
@@ -233,18 +233,39 @@ describe('brownfield verdict properties', () => {
   it('the combined answer equals evaluating the union set directly, and the baseline answer the baseline set', () => {
     fc.assert(
       fc.property(policiesArb, policiesArb, fc.array(fc.tuple(flowArb, sidesArb), { minLength: 1, maxLength: 8 }), (baseline, proposed, flows) => {
-        const brownfield = createBaselineEvaluator(baseline, proposed);
+        const brownfield = createChangeEvaluator({ baseline: baseline, proposed: proposed });
         const union = createEvaluator([...baseline, ...proposed]);
         const alone = createEvaluator(baseline);
         for (const [f, sides] of flows) {
           const r = brownfield.evaluate(f, sides);
           const u = union.evaluate(f, sides);
-          expect(shape(r.combined)).toBe(shape(u));
-          expect([...r.combined.policies].sort()).toEqual([...u.policies].sort());
-          expect(full(r.baseline)).toBe(full(alone.evaluate(f, sides)));
-          for (const side of ['egress', 'ingress'] as const) expect(r[side]).toBe(sideChange(r.baseline[side], r.combined[side]));
+          expect(shape(r.after)).toBe(shape(u));
+          expect([...r.after.policies].sort()).toEqual([...u.policies].sort());
+          expect(full(r.before)).toBe(full(alone.evaluate(f, sides)));
+          for (const side of ['egress', 'ingress'] as const) expect(r[side]).toBe(sideChange(r.before[side], r.after[side]));
           const changes = [r.egress, r.ingress];
           expect(r.change).toBe(changes.includes('newly-denied') ? 'newly-denied' : changes.includes('newly-allowed') ? 'newly-allowed' : 'same');
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('with R, before is B evaluated directly and after is (B − R) ∪ P evaluated directly, in one pass', () => {
+    fc.assert(
+      fc.property(policiesArb, policiesArb, fc.array(fc.nat(), { maxLength: 4 }), fc.array(fc.tuple(flowArb, sidesArb), { minLength: 1, maxLength: 8 }), (baseline, proposed, picks, flows) => {
+        const removed = baseline.length === 0 ? [] : picks.map((i) => identityOf(baseline[i % baseline.length]!));
+        const gone = new Set(removed.map(identityKey));
+        const change = createChangeEvaluator({ baseline, proposed, removed });
+        const before = createEvaluator(baseline);
+        const after = createEvaluator([...baseline.filter((p) => !gone.has(identityKey(identityOf(p)))), ...proposed]);
+        for (const [f, sides] of flows) {
+          const r = change.evaluate(f, sides);
+          expect(full(r.before)).toBe(full(before.evaluate(f, sides)));
+          const a = after.evaluate(f, sides);
+          expect(shape(r.after)).toBe(shape(a));
+          expect([...r.after.policies].sort()).toEqual([...a.policies].sort());
+          for (const side of ['egress', 'ingress'] as const) expect(r[side]).toBe(sideChange(r.before[side], r.after[side]));
         }
       }),
       { numRuns: 500 },
@@ -254,14 +275,14 @@ describe('brownfield verdict properties', () => {
   it('agrees with the reference reading of the spec under each set (differential)', () => {
     fc.assert(
       fc.property(policiesArb, policiesArb, flowsArb, (baseline, proposed, flows) => {
-        const brownfield = createBaselineEvaluator(baseline, proposed);
+        const brownfield = createChangeEvaluator({ baseline: baseline, proposed: proposed });
         for (const f of flows) {
           const r = brownfield.evaluate(f, BOTH);
           for (const side of ['egress', 'ingress'] as const) {
             const b = referenceSide(baseline, f, side);
             const c = referenceSide([...baseline, ...proposed], f, side);
-            expect(r.baseline[side]).toBe(b);
-            expect(r.combined[side]).toBe(c);
+            expect(r.before[side]).toBe(b);
+            expect(r.after[side]).toBe(c);
             expect(r[side]).toBe(sideChange(b, c));
           }
         }

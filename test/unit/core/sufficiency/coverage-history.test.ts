@@ -49,7 +49,7 @@ describe('history first', () => {
     { from: api, to: ledger, port: 5432, protocol: 'TCP', count: 5000, lastSeenMs: NOW - 60_000 },
     { from: invoice, to: ledger, port: 5432, protocol: 'TCP', count: 21, lastSeenMs: NOW - 4 * DAY },
   ];
-  const judge = MapJudge.forContract([], [policy(denyIngress('payments')), policy(allowIngress('payments', 'ledger', 'payments-api', 5432))]);
+  const judge = MapJudge.forContract({ baseline: [], proposed: [policy(denyIngress('payments')), policy(allowIngress('payments', 'ledger', 'payments-api', 5432))] });
 
   it('judges the edges of the window: the job edge seen days ago is would-deny, named with when it was last seen', () => {
     const h = judgeHistory(edges, (e) => judge.judge(e), NOW - 7 * DAY, NOW);

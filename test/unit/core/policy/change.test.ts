@@ -1,11 +1,11 @@
 /**
- * Brownfield verdicts (product.md "What is already enforced: the baseline"): a proposal judged
- * on top of the policies already in force. One named case per situation, each checked on both
- * sides' changes, the overall change, and the verdicts under each set.
+ * Change verdicts (product.md "What is already enforced: the baseline", "Changes to what is
+ * enforced"): *before* = B, *after* = (B − R) ∪ P. One named case per situation, each checked
+ * on both sides' changes, the overall change, and the verdicts under each set.
  */
 import { describe, expect, it } from 'vitest';
 import type { Flow } from '../../../../core/flow/index.js';
-import { createBaselineEvaluator, createEvaluator, sideChange, type Change, type NetworkPolicy, type SideChange, type SideVerdict } from '../../../../core/policy/index.js';
+import { createChangeEvaluator, createEvaluator, identityKey, identityOf, sideChange, type Change, type NetworkPolicy, type PolicyIdentity, type SideChange, type SideVerdict } from '../../../../core/policy/index.js';
 import { anExternal, anUnknown, tcp } from '../../../support/builders.js';
 import { BOTH, conn, np, pods } from './helpers.js';
 
@@ -31,6 +31,8 @@ interface Case {
   readonly name: string;
   readonly baseline: readonly NetworkPolicy[];
   readonly proposed: readonly NetworkPolicy[];
+  /** R: taken out of the baseline in *after* (replaces ∪ removes). */
+  readonly removed?: readonly PolicyIdentity[];
   readonly flow: Flow;
   readonly egress: SideChange;
   readonly ingress: SideChange;
@@ -40,7 +42,94 @@ interface Case {
   readonly after: string;
 }
 
+const ref = (p: NetworkPolicy): PolicyIdentity => identityOf(p);
+/** api admits web on every port: the over-broad allow that a replacement narrows. */
+const apiFromWebAnyPort = (name = 'api-in'): NetworkPolicy => np('shop', name, { podSelector: { matchLabels: { app: 'api' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }] }] });
+
 const cases: Case[] = [
+  {
+    name: 'replace: the narrowed text of an allow denies a port the old text allowed: newly-denied',
+    baseline: [denyIngress(), apiFromWebAnyPort()],
+    proposed: [apiFromWebIngress()],
+    removed: [ref(apiFromWebAnyPort())],
+    flow: webToApiOtherPort,
+    egress: 'same',
+    ingress: 'newly-denied',
+    change: 'newly-denied',
+    before: 'allow/allow',
+    after: 'allow/deny',
+  },
+  {
+    name: 'replace: a port both texts allow stays the same',
+    baseline: [denyIngress(), apiFromWebAnyPort()],
+    proposed: [apiFromWebIngress()],
+    removed: [ref(apiFromWebAnyPort())],
+    flow: webToApi,
+    egress: 'same',
+    ingress: 'same',
+    change: 'same',
+    before: 'allow/allow',
+    after: 'allow/allow',
+  },
+  {
+    name: 'same-named policy without R: after is B ∪ P, the old text still admits (no silent replacement)',
+    baseline: [denyIngress(), apiFromWebAnyPort()],
+    proposed: [apiFromWebIngress()],
+    flow: webToApiOtherPort,
+    egress: 'same',
+    ingress: 'same',
+    change: 'same',
+    before: 'allow/allow',
+    after: 'allow/allow',
+  },
+  {
+    name: 'remove: deleting the only allow of an isolated pod: newly-denied',
+    baseline: [denyIngress(), apiFromAnyone()],
+    proposed: [],
+    removed: [ref(apiFromAnyone())],
+    flow: webToApi,
+    egress: 'same',
+    ingress: 'newly-denied',
+    change: 'newly-denied',
+    before: 'allow/allow',
+    after: 'allow/deny',
+  },
+  {
+    name: 'remove: deleting the policy that isolates a pod allows what it denied: newly-allowed',
+    baseline: [dbOnlyIngress()],
+    proposed: [],
+    removed: [ref(dbOnlyIngress())],
+    flow: webToDb,
+    egress: 'same',
+    ingress: 'newly-allowed',
+    change: 'newly-allowed',
+    before: 'allow/deny',
+    after: 'allow/allow',
+  },
+  {
+    name: 'remove: R naming a policy that is not in B changes nothing',
+    baseline: [denyIngress()],
+    proposed: [],
+    removed: [{ kind: 'NetworkPolicy', namespace: 'shop', name: 'nowhere' }],
+    flow: webToApi,
+    egress: 'same',
+    ingress: 'already-denied',
+    change: 'same',
+    before: 'allow/deny',
+    after: 'allow/deny',
+  },
+  {
+    name: 'R is keyed by kind: a CiliumNetworkPolicy of the same namespace/name does not take the NetworkPolicy out',
+    baseline: [denyIngress(), apiFromAnyone()],
+    proposed: [],
+    removed: [{ kind: 'CiliumNetworkPolicy', namespace: 'shop', name: 'api-open' }],
+    flow: webToApi,
+    egress: 'same',
+    ingress: 'same',
+    change: 'same',
+    before: 'allow/allow',
+    after: 'allow/allow',
+  },
   {
     name: 'baseline allows, proposal is a default-deny plus the same allows: same',
     baseline: [webToApiEgress(), apiFromWebIngress()],
@@ -210,29 +299,31 @@ const cases: Case[] = [
 
 const verdicts = (e: { readonly egress: SideVerdict | 'none'; readonly ingress: SideVerdict | 'none' }): string => `${e.egress}/${e.ingress}`;
 
-describe('brownfield verdicts: baseline alone vs baseline ∪ proposed', () => {
+describe('change verdicts: before = B against after = (B − R) ∪ P', () => {
   it.each(cases)('$name', (c) => {
-    const evaluator = createBaselineEvaluator(c.baseline, c.proposed);
+    const evaluator = createChangeEvaluator({ baseline: c.baseline, proposed: c.proposed, removed: c.removed ?? [] });
+    const removed = new Set((c.removed ?? []).map(identityKey));
+    const after = [...c.baseline.filter((p) => !removed.has(identityKey(identityOf(p)))), ...c.proposed];
     // Twice: the second answer comes from the memo tables and must be the same.
     for (let pass = 0; pass < 2; pass++) {
       const r = evaluator.evaluate(c.flow, BOTH);
-      expect({ egress: r.egress, ingress: r.ingress, change: r.change }, `${r.baseline.reason} | ${r.combined.reason}`).toEqual({ egress: c.egress, ingress: c.ingress, change: c.change });
-      expect(verdicts(r.baseline)).toBe(c.before);
-      expect(verdicts(r.combined)).toBe(c.after);
+      expect({ egress: r.egress, ingress: r.ingress, change: r.change }, `${r.before.reason} | ${r.after.reason}`).toEqual({ egress: c.egress, ingress: c.ingress, change: c.change });
+      expect(verdicts(r.before)).toBe(c.before);
+      expect(verdicts(r.after)).toBe(c.after);
       // Each half equals a plain evaluator over that set.
       expect(verdicts(createEvaluator(c.baseline).evaluate(c.flow, BOTH))).toBe(c.before);
-      expect(verdicts(createEvaluator([...c.baseline, ...c.proposed]).evaluate(c.flow, BOTH))).toBe(c.after);
+      expect(verdicts(createEvaluator(after).evaluate(c.flow, BOTH))).toBe(c.after);
     }
   });
 
   it('a side not evaluated on this node is none under both sets', () => {
-    const r = createBaselineEvaluator([], [denyAll()]).evaluate(webToApi, { egress: true, ingress: false });
+    const r = createChangeEvaluator({ baseline: [], proposed: [denyAll()] }).evaluate(webToApi, { egress: true, ingress: false });
     expect({ egress: r.egress, ingress: r.ingress, change: r.change }).toEqual({ egress: 'newly-denied', ingress: 'none', change: 'newly-denied' });
   });
 
   it('fast path: where the proposal selects nothing the combined evaluation is the baseline one', () => {
-    const r = createBaselineEvaluator([denyAll()], [np('other', 'elsewhere', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })]).evaluate(webToApi, BOTH);
-    expect(r.combined).toBe(r.baseline);
+    const r = createChangeEvaluator({ baseline: [denyAll()], proposed: [np('other', 'elsewhere', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })] }).evaluate(webToApi, BOTH);
+    expect(r.after).toBe(r.before);
     expect(r.change).toBe('same');
     expect(r.egress).toBe('already-denied');
   });
