@@ -26,6 +26,11 @@ export interface AgentConfig {
    */
   readonly hubbleHistory: number;
   readonly controlplaneTarget: string;
+  /**
+   * Every control-plane replica to report to, the first being `controlplaneTarget`
+   * (`--controlplane a:9967,b:9967`): each replica gets every window, so a standby is hot.
+   */
+  readonly controlplaneTargets: readonly string[];
   readonly controlplaneTls: AgentTlsConfig | null;
   /** File holding the bearer token; re-read on every (re)connect because projected tokens rotate. */
   readonly tokenFile: string | null;
@@ -169,8 +174,11 @@ export function loadAgentConfig(
   const hubble = read('hubble');
   const hubbleTarget = hubble?.value.trim() ?? AGENT_DEFAULTS.hubbleTarget;
   if (hubble) checkTarget(hubble.where, hubbleTarget, problems);
-  const controlplaneTarget = required('controlplane', 'the control plane collector address, host:port');
-  if (controlplaneTarget !== '') checkTarget(read('controlplane')!.where, controlplaneTarget, problems);
+  const controlplaneList = required('controlplane', 'the control plane collector address, host:port (comma-separated for every replica)');
+  const controlplaneTargets = controlplaneList.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  for (const t of controlplaneTargets) checkTarget(read('controlplane')!.where, t, problems);
+  if (new Set(controlplaneTargets).size !== controlplaneTargets.length) problems.push(problem(read('controlplane')!.where, 'a control plane address is listed twice'));
+  const controlplaneTarget = controlplaneTargets[0] ?? '';
 
   const windowMs = duration('window', AGENT_DEFAULTS.windowMs, 100);
   const outboxMs = duration('outbox-duration', AGENT_DEFAULTS.outboxMs, 0);
@@ -227,6 +235,7 @@ export function loadAgentConfig(
       hubbleTls,
       hubbleHistory,
       controlplaneTarget,
+      controlplaneTargets,
       controlplaneTls,
       tokenFile: token?.value.trim() ?? null,
       windowMs,

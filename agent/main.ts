@@ -92,6 +92,13 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
   };
   const hubble = { status: hubbleStatus };
   let reporter: Reporter | null = null;
+  // Every replica after the first (`--controlplane a,b,c`): an outbox and a reporter each.
+  const standbys = (config.controlplaneTargets ?? [config.controlplaneTarget]).slice(1).map((target) => ({
+    target,
+    outbox: new Outbox({ capacity: Math.ceil(config.outboxMs / config.windowMs), topK: config.topK }),
+    reporter: null as Reporter | null,
+    done: Promise.resolve(),
+  }));
 
   const metrics = createAgentMetrics(deps.registry ?? new Registry(), {
     hubbleConnected: () => hubble.status.connected,
@@ -120,6 +127,8 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
       metrics.recordWindow(summary);
       const mergesBefore = outbox.stats.merges;
       outbox.push(summary);
+      // Standby replicas get every window too (each keeps its own sequence numbers and acks).
+      for (const s of standbys) s.outbox.push(summary);
       if (outbox.stats.merges > mergesBefore) {
         log.warn('outbox full; merged the two oldest unsent windows', { entries: outbox.size, windows: outbox.pendingWindows, merges: outbox.stats.merges });
       }
@@ -178,6 +187,27 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     backoff: deps.controlplaneBackoff ?? { initialMs: Math.min(1000, config.controlplaneMaxBackoffMs), maxMs: config.controlplaneMaxBackoffMs },
   });
   const reporterDone = reporter.run(reporterAbort.signal);
+  for (const s of standbys) {
+    s.reporter = new Reporter({
+      target: s.target,
+      tls: config.controlplaneTls,
+      tokenFile: config.tokenFile,
+      node: config.node,
+      bootId,
+      version: AGENT_VERSION,
+      outbox: s.outbox,
+      // Only the leader pushes sets; whichever replica leads, the newest generation wins.
+      onContracts: offerContracts,
+      onBadContracts: (problems) => {
+        metrics.contractSetRejected();
+        contractLog.error('contract set could not be decoded; keeping the previous set', { problems });
+      },
+      onConnectedChange: (up) => log.info(up ? 'control plane replica connected' : 'control plane replica disconnected', { target: s.target }),
+      logger: log.child({ component: 'reporter', target: s.target }),
+      backoff: deps.controlplaneBackoff ?? { initialMs: Math.min(1000, config.controlplaneMaxBackoffMs), maxMs: config.controlplaneMaxBackoffMs },
+    });
+    s.done = s.reporter.run(reporterAbort.signal);
+  }
 
   let http: HttpServerHandle | null = null;
   if (config.metricsListen !== null) {
@@ -219,9 +249,17 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     const left = outbox.pendingWindows;
     if (left > 0) log.error('shutdown drain timed out; windows not acknowledged', { windows: left, entries: outbox.size });
     else log.info('outbox drained', { acked: outbox.stats.acked });
+    // Standbys get the same bounded drain (the deadline above is shared).
+    for (const sb of standbys) {
+      while (sb.outbox.size > 0 && Date.now() < deadline) {
+        await Promise.race([sb.outbox.changed(), sleep(Math.min(100, deadline - Date.now()), reporterAbort.signal)]);
+      }
+    }
     reporterAbort.abort();
     await reporterDone;
+    await Promise.all(standbys.map((sb) => sb.done));
     reporter?.close();
+    for (const sb of standbys) sb.reporter?.close();
     await http?.close();
     await Promise.race([done, sleep(1000, new AbortController().signal)]);
     const t = pipeline.totals;

@@ -18,6 +18,8 @@ import { review, startWebhook } from '../controlplane/admission/webhook.js';
 import type { NamespaceLabels } from '../controlplane/admission/namespace-labels.js';
 import { parseContractText } from '../controlplane/http/map-api.js';
 import { MapService } from '../controlplane/map/map-service.js';
+import { EMPTY_INVENTORY_SOURCE } from '../controlplane/sufficiency/inventory-source.js';
+import { SufficiencyService } from '../controlplane/sufficiency/sufficiency-service.js';
 import type { BaselineSource } from '../controlplane/baseline/baseline-source.js';
 import type { ObservedEdge, ObservedPeer } from '../core/summary/index.js';
 import { createJsonLogger } from '../io/json-logger.js';
@@ -71,6 +73,8 @@ const contractYaml = stringify({
 
 function buildMap(edges: number, maxEdges: number): MapService {
   const service = new MapService({ stateDir: null, baseline, clock: { nowMs: () => NOW }, log, maxEdges });
+  // The map has been collecting for the whole week (what "the map holds" means for history first).
+  service.map.ingest([], 0, NOW - 7 * DAY);
   let made = 0;
   let seed = 12345;
   // mulberry32: a small, well-mixed PRNG (deterministic runs).
@@ -158,6 +162,25 @@ async function reviewLatency(s: MapService, label: string): Promise<void> {
 }
 
 await reviewLatency(service, `${service.map.size} edges`);
+// History first (issue 21): a new contract judged against the week the map holds, on its first
+// reconcile pass, before any live window: what the contract's first second costs.
+{
+  const sufficiency = new SufficiencyService({ map: service, inventory: EMPTY_INVENTORY_SOURCE });
+  const times: number[] = [];
+  let judged = 0;
+  let denied = 0;
+  for (let r = 0; r < RUNS; r++) {
+    const parsed = parseContractText(contractYaml.replace('bench-lockdown', `bench-history-${r}`));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const t = performance.now();
+    const result = sufficiency.assess({ contract: parsed.contract, revision: 1, stageIndex: 0, stageEnteredAtMs: NOW, revisionStartedAtMs: NOW, nowMs: NOW });
+    times.push(performance.now() - t);
+    judged = result.history?.edges ?? 0;
+    denied = result.history?.wouldDenyEdges ?? 0;
+  }
+  process.stdout.write(`history first: a new contract judged on ${judged} edges of the week (${denied} would-deny) in ${stats(times)}\n`);
+}
+
 const full = buildMap(20_000, 20_000);
 await reviewLatency(full, `${full.map.size} edges, the map's default bound`);
 

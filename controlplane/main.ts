@@ -22,6 +22,7 @@ import type { StreamMessage } from '../io/api-types.js';
 import { StreamHub } from './live/stream-hub.js';
 import { ControlplaneMetrics } from './metrics/metrics.js';
 import type { KubernetesMode } from './kubernetes/kubernetes-mode.js';
+import { followStatuses } from './kubernetes/standby-evidence.js';
 import type { ContractSource } from './contracts/contract-source.js';
 import { MapMetrics } from './map/map-metrics.js';
 import { noticeOf } from './notify/notice-of.js';
@@ -33,6 +34,9 @@ import type { BaselineSource } from './baseline/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE, FileBaselineSource } from './baseline/file-baseline-source.js';
 import { FileContractSource } from './contracts/file-contract-source.js';
 import { Reconciler } from './rollout/reconciler.js';
+import { EMPTY_INVENTORY_SOURCE, loadInventoryFiles, type InventorySource } from './sufficiency/inventory-source.js';
+import { KubernetesInventorySource } from './sufficiency/kube-inventory-source.js';
+import { SufficiencyService } from './sufficiency/sufficiency-service.js';
 import { Journal } from './state/journal.js';
 import { loadKnownNodes, saveKnownNodes } from './state/known-nodes.js';
 
@@ -152,6 +156,19 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   const trafficMap = new MapService({ stateDir: config.stateDir !== '' ? config.stateDir : stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
   trafficMap.start();
   const mapMetrics = new MapMetrics(registry, trafficMap.map);
+  // What the cluster runs (CronJobs, workloads): the API server, or --workloads files, for the sufficiency gates.
+  let inventory: InventorySource = EMPTY_INVENTORY_SOURCE;
+  if (kube) {
+    const kubeInventory = new KubernetesInventorySource({ kc: kube.target.kc, log: log.child({ component: 'inventory' }) });
+    await kubeInventory.start(controller.signal);
+    inventory = kubeInventory;
+  } else if (config.workloads !== null) {
+    const loaded = await loadInventoryFiles(config.workloads);
+    if (loaded.problems.length > 0) log.warn('workloads left out', { problems: loaded.problems.slice(0, 20), count: loaded.problems.length });
+    inventory = loaded.source;
+    log.info('workloads loaded', { from: config.workloads, workloads: inventory.snapshot().workloads.length, cronJobs: inventory.snapshot().cronJobs.length });
+  }
+  const sufficiency = new SufficiencyService({ map: trafficMap, inventory });
 
   const store = new EvidenceStore();
   const known = loadKnownNodes(stateDir);
@@ -189,6 +206,7 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     // Agents ignore a set older than the one they hold; a restarted control plane must not
     // start below what it pushed before, so generations start at the wall clock in ms.
     initialGeneration: clock.nowMs(),
+    sufficiency,
   });
   const hub = new StreamHub<StreamMessage>(metrics);
   const collector = new CollectorService({
@@ -197,7 +215,8 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
     log: log.child({ component: 'collector' }),
     metrics,
     authorizer,
-    contractSet: () => reconciler.currentContractSet(),
+    // Every replica ingests every report (hot standby); only the leader tells agents what to evaluate.
+    contractSet: () => (kube !== null && !kube.isLeader() ? null : reconciler.currentContractSet()),
     onEvidence: () => {
       reconciler.nudge();
     },
@@ -229,6 +248,8 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
       log.info('contract set changed', { generation: set.generation, contracts: set.contracts.map((c) => `${c.name}@${c.revision}:${c.stageName}`) });
     },
   });
+  // Hot standby: until it leads, this replica opens the stages the leader's statuses name, so it keeps their evidence.
+  if (kube) followStatuses({ source: kube.source, store, isLeader: () => kube.isLeader(), intervalMs: config.reconcileIntervalMs, log: log.child({ component: 'standby' }) }, controller.signal);
   // The first pass applies every contract's stage (the actuator is in memory) before agents connect.
   // Kubernetes mode: only the elected leader reconciles (it starts the reconciler when it wins).
   if (kube) kube.campaign(reconciler, journal);

@@ -59,6 +59,17 @@ export interface ContractEvidenceJson extends Omit<EvidenceCounts, 'enrollment'>
 }
 
 /** A contract as GET /api/v1/contracts/{name} shows it (and each item of GET /api/v1/contracts). */
+export interface HistoryEvidenceJson {
+  from: string;
+  to: string;
+  edges: number;
+  connections: number;
+  wouldDeny: number;
+  wouldDenyEdges: number;
+  indeterminateEdges: number;
+  topEdges: { from: string; to: string; port: number; protocol: string; count: number; lastSeen: string; reason: string; kind: 'would-deny' }[];
+}
+
 export interface ContractJson {
   name: string;
   origin: string;
@@ -76,6 +87,12 @@ export interface ContractJson {
   /** The numbers the gates and the rollback check compare against (null while the contract is invalid). */
   thresholds: Record<string, number | null> | null;
   evidence: ContractEvidenceJson;
+  /** History first: the revision judged on the traffic map before it started (null: historyWindow 0). */
+  historyEvidence: HistoryEvidenceJson | null;
+  /** The CronJobs the monitor stage waits for, one message each. */
+  waitingFor: string[];
+  /** Selected workloads with no traffic in the evidence (with gates.minWorkloadCoverage). */
+  silentWorkloads: string[];
   problems: { path: string; message: string }[];
   /** Non-blocking: where Cilium enforces a policy of the contract other than its text. */
   warnings: { path: string; message: string }[];

@@ -5,6 +5,8 @@
  */
 import { childPath, err, isObject, ok, parseCidr, parseDurationMs, problem, ProblemSink, readObject, type Problem, type Result } from '../core/common/index.js';
 import { parsePolicy } from '../core/policy/index.js';
+import type { Schedule } from '../core/sufficiency/index.js';
+import { parseCronSchedule } from '../io/cron-schedule.js';
 
 export type SimProtocol = 'TCP' | 'UDP';
 
@@ -32,6 +34,11 @@ export interface WorkloadSpec {
   readonly ports: readonly ContainerPort[];
   /** A workload that only starts calling when the scenario says so (the demo's "new caller"). */
   readonly late: boolean;
+  /**
+   * A CronJob's `spec.schedule` (five cron fields or a macro, UTC): its calls without a rate
+   * or period run at these times, wall-clock aligned as the CronJob controller would start them.
+   */
+  readonly schedule: string | null;
 }
 
 export interface ExternalSpec {
@@ -55,6 +62,8 @@ export interface CallSpec {
   readonly ratePerSec: number;
   /** Periodic calls: a burst every `everyMs`, the first after `offsetMs`. Null for steady calls. */
   readonly everyMs: number | null;
+  /** Scheduled calls: a burst at each run of the calling CronJob's schedule. Null otherwise. */
+  readonly schedule: Schedule | null;
   readonly offsetMs: number;
   readonly burst: number;
 }
@@ -155,6 +164,27 @@ class Reader extends ProblemSink {
   }
 }
 
+const kindOf = (item: Obj): string => (typeof item.kind === 'string' ? item.kind : 'Deployment');
+
+function readSchedule(r: Reader, item: Obj, path: string, kind: string): string | null {
+  const v = item.schedule;
+  if (v === undefined) return null;
+  const at = childPath(path, 'schedule');
+  if (kind !== 'CronJob') {
+    r.problems.push(problem(at, `only a CronJob has a schedule, this workload is a ${kind}`));
+    return null;
+  }
+  if (typeof v !== 'string') {
+    r.problems.push(problem(at, 'expected a cron schedule such as "*/3 * * * *" or "@hourly"'));
+    return null;
+  }
+  const parsed = parseCronSchedule(v, null);
+  if (!parsed.ok) {
+    r.problems.push(problem(at, parsed.error));
+    return null;
+  }
+  return v;
+}
 
 export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
   const r = new Reader();
@@ -183,9 +213,11 @@ export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
         protocol: r.protocol(p, pp),
       })),
       late: item.late === true,
+      schedule: readSchedule(r, item, path, kindOf(item)),
     };
   });
   const wlNames = new Set(workloads.map((w) => `${w.namespace}/${w.name}`));
+  const schedules = new Map(workloads.filter((w) => w.schedule !== null).map((w) => [`${w.namespace}/${w.name}`, w.schedule!]));
   const externals = r.list(doc, 'externals', '').map(({ item, path }) => {
     const cidr = r.string(item, 'cidr', path);
     const parsed = cidr ? parseCidr(cidr) : null;
@@ -205,14 +237,19 @@ export function parseClusterSpec(doc: unknown): Result<ClusterSpec, Problem[]> {
       r.problems.push(problem(childPath(path, 'to'), `unknown workload or external ${JSON.stringify(to)} (expected namespace/name or external/name)`));
     }
     const everyMs = r.duration(item, 'every', path, null);
-    if (everyMs === null && item.rate === undefined) r.problems.push(problem(path, 'expected either rate (connections/s) or every (a duration)'));
+    const scheduled = everyMs === null && item.rate === undefined ? (schedules.get(from) ?? null) : null;
+    if (everyMs === null && item.rate === undefined && scheduled === null) {
+      r.problems.push(problem(path, 'expected rate (connections/s), every (a duration), or a `from` CronJob with a schedule'));
+    }
+    const parsedSchedule = scheduled === null ? null : parseCronSchedule(scheduled, null);
     return {
       from,
       to,
       port: r.number(item, 'port', path, { min: 1, max: 65535 }),
       protocol: r.protocol(item, path),
-      ratePerSec: everyMs === null ? r.number(item, 'rate', path, { min: 0, max: 100_000, fallback: 0 }) : 0,
+      ratePerSec: everyMs === null && scheduled === null ? r.number(item, 'rate', path, { min: 0, max: 100_000, fallback: 0 }) : 0,
       everyMs,
+      schedule: parsedSchedule?.ok ? parsedSchedule.value : null,
       offsetMs: r.duration(item, 'offset', path, 0) ?? 0,
       burst: r.number(item, 'burst', path, { min: 1, max: 10_000, fallback: 1 }),
     };

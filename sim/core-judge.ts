@@ -93,7 +93,8 @@ function endpointOf(peer: Peer): EndpointRecord {
   }
 }
 
-function synRecord(conn: Connection): FlowRecord {
+/** The SYN record a connection starts with, as Hubble would print it (no time, no node). */
+export function synRecord(conn: Connection): FlowRecord {
   return {
     time: { seconds: 0, nanos: 0 },
     uuid: '',

@@ -18,12 +18,12 @@ export function syntheticSpec(opts: { workloads: number; nodes: number; namespac
       labels: { app: name, tier: i % 2 === 0 ? 'api' : 'worker' },
       serviceAccount: name,
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      late: false,
+      late: false, schedule: null,
     };
   });
   workloads.push({
     namespace: 'kube-system', name: 'coredns', kind: 'Deployment', replicas: 2, labels: { 'k8s-app': 'kube-dns' },
-    serviceAccount: 'coredns', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }], late: false,
+    serviceAccount: 'coredns', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }], late: false, schedule: null,
   });
   const key = (w: WorkloadSpec): string => `${w.namespace}/${w.name}`;
   const calls: CallSpec[] = [];
@@ -32,7 +32,7 @@ export function syntheticSpec(opts: { workloads: number; nodes: number; namespac
       if (opts.workloads <= step) continue;
       calls.push({
         from: key(workloads[i]!), to: key(workloads[(i + step) % opts.workloads]!), port: 8080, protocol: 'TCP',
-        ratePerSec: opts.ratePerCall ?? 1, everyMs: null, offsetMs: 0, burst: 1,
+        ratePerSec: opts.ratePerCall ?? 1, everyMs: null, schedule: null, offsetMs: 0, burst: 1,
       });
     }
   }

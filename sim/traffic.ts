@@ -59,7 +59,12 @@ export class TrafficModel {
     this.spec.calls.forEach((call, i) => {
       const from = this.cluster.workloads.get(call.from);
       if (!from || !this.workloadActive(from)) return;
-      if (call.everyMs === null) {
+      if (call.schedule !== null) {
+        // The CronJob's runs, wall-clock aligned: a burst at each run in [fromMs, toMs).
+        for (let t = call.schedule.next(fromMs - 1), n = 0; t !== null && t < toMs && n < 1000; t = call.schedule.next(t), n++) {
+          for (let b = 0; b < call.burst; b++) this.addCall(out, call, from, t + b * BURST_SPACING_MS);
+        }
+      } else if (call.everyMs === null) {
         const expected = this.carry[i]! + (call.ratePerSec * this.rateScale * dt) / 1000;
         const n = Math.floor(expected);
         this.carry[i] = expected - n;

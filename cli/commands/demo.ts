@@ -19,11 +19,13 @@ import { formatProblems, isObject } from '../../core/common/index.js';
 import { narrate } from '../../sim/demo/console.js';
 import { Narrator } from '../../sim/demo/narrator.js';
 import { Supervisor } from '../../sim/demo/supervisor.js';
-import { compressSpec, createWorkdir } from '../../sim/demo/workdir.js';
+import { compressSpec, createWorkdir, pinFirstRuns } from '../../sim/demo/workdir.js';
+import { writeHistorySeed } from '../../sim/demo/history-seed.js';
+import { workloadManifests } from '../../sim/demo/workload-manifests.js';
 import { demoDir, loadClusterSpec, repoRoot } from '../../sim/load-spec.js';
 import { RunningCluster } from '../../sim/running-cluster.js';
 import { formatFlagProblems, parseFlags, readDuration } from '../../io/flags.js';
-import { createContracts, ensureCrd, ensureNamespace } from '../../sim/demo/kube-setup.js';
+import { createContracts, createCronJobs, ensureCrd, ensureNamespace } from '../../sim/demo/kube-setup.js';
 import { addFixAsRevision } from '../../sim/demo/fix-revision.js';
 import { silentLogger } from '../../io/json-logger.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -48,6 +50,8 @@ const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--h
 `;
 
 const FAST_FACTOR = 6;
+/** The scheduled job's first run comes at least this long after the start (then every period). */
+const FIRST_RUN_LEAD_MS = 40_000;
 const TRIGGER_CONTRACT = 'shop-lockdown';
 /** The contract whose block the demo fixes by adding `rampart fix`'s answer as a revision. */
 const FIX_CONTRACT = 'kafka-narrow';
@@ -104,8 +108,12 @@ export async function run(args: readonly string[]): Promise<number> {
     stderr.write(`rampart demo: the bundled cluster is invalid\n${formatProblems(specResult.error)}\n`);
     return 2;
   }
-  const spec = compressSpec(specResult.value, factor);
-  const work = createWorkdir({ contractsFrom: path.join(demoDir(), 'contracts'), factor, baseline: spec.policies });
+  const startedMs = Date.now();
+  // The invoicing job keeps its every-3-minutes schedule; its first run comes 40-100 s in.
+  const spec = pinFirstRuns(compressSpec(specResult.value, factor), startedMs, FIRST_RUN_LEAD_MS);
+  const work = createWorkdir({ contractsFrom: path.join(demoDir(), 'contracts'), factor, baseline: spec.policies, workloads: workloadManifests(spec, startedMs) });
+  // A week of this cluster's traffic in the map: contracts are judged on history from their first second.
+  writeHistorySeed(work.stateDir, spec, startedMs);
   const nodeNames = Array.from({ length: spec.nodes }, (_, i) => `sim-worker-${i + 1}`);
 
   const stop = new AbortController();
@@ -137,6 +145,7 @@ export async function run(args: readonly string[]): Promise<number> {
       await ensureCrd(kc);
       await ensureNamespace(kc, values.namespace);
       const names = await createContracts(kc, work.contractsDir);
+      await createCronJobs(kc, workloadManifests(spec, startedMs));
       say.info(`kubernetes: ${kc.getCurrentCluster()?.server ?? '?'}; RampContracts ${names.join(', ')} created`);
     } catch (e) {
       process.removeListener('exit', onExit);
@@ -149,7 +158,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const modeArgs = values.kubernetes
     ? ['--kubernetes', '--kubeconfig', kubeconfig, '--namespace', values.namespace, '--state', work.stateDir]
-    : ['--contracts', work.contractsDir, '--baseline', work.baselineDir, '--state', work.stateDir];
+    : ['--contracts', work.contractsDir, '--baseline', work.baselineDir, '--state', work.stateDir, ...(work.workloadsFile === null ? [] : ['--workloads', work.workloadsFile])];
 
   // The control plane first: it announces its ports in its `listening` log line.
   const listening = new Promise<{ grpcPort: number; httpPort: number }>((resolve) => {

@@ -68,9 +68,11 @@ export async function run(args: readonly string[]): Promise<number> {
       num(e.newlyAllowed),
       num(e.actualDenies),
       `${num(nodes.reporting)}/${num(nodes.expected)}`,
+      // History first: would-denies judged on the map before the revision started (apart from the live counts).
+      c.historyEvidence === null || c.historyEvidence === undefined ? '-' : num(obj(c.historyEvidence).wouldDeny),
     ];
   });
-  stdout.write(formatTable(['CONTRACT', 'REV', 'STAGE', 'PHASE', 'DECISION', 'EVALUATED', 'WOULD-DENY', 'RATIO', 'ALREADY-DENIED', 'NEWLY-ALLOWED', 'ACTUAL', 'NODES'], rows));
+  stdout.write(formatTable(['CONTRACT', 'REV', 'STAGE', 'PHASE', 'DECISION', 'EVALUATED', 'WOULD-DENY', 'RATIO', 'ALREADY-DENIED', 'NEWLY-ALLOWED', 'ACTUAL', 'NODES', 'HISTORY-DENY'], rows));
   for (const raw of items) {
     const c: Received<ContractJson> = obj(raw);
     const reasons = obj(c.decision).reasons;
@@ -78,8 +80,19 @@ export async function run(args: readonly string[]): Promise<number> {
     // What the contract changes of the policies in force: WOULD-DENY counts sides allowed before (with them) and denied after.
     const taken = (field: 'replaces' | 'removes'): string[] => (Array.isArray(c[field]) ? (c[field] as unknown[]).map((r) => str(r)) : []);
     const changes = [...taken('replaces').map((r) => `replaces ${r}`), ...taken('removes').map((r) => `removes ${r}`)];
-    const lines = [...(changes.length > 0 ? [`${changes.join('; ')} (judged before = the policies in force, after = with the change)`] : []), ...(Array.isArray(reasons) ? reasons.map((r) => str(r)) : []), ...problems.map((p) => `problem ${p}`)];
+    const lines = [...(changes.length > 0 ? [`${changes.join('; ')} (judged before = the policies in force, after = with the change)`] : []), ...(Array.isArray(reasons) ? reasons.map((r) => str(r)) : []), ...historyLines(c.historyEvidence), ...problems.map((p) => `problem ${p}`)];
     if (lines.length > 0) stdout.write(`\n${str(c.name)}:\n${lines.map((l) => `  - ${l}`).join('\n')}\n`);
   }
   return 0;
+}
+
+/** The history evidence beneath a contract: its span and the top would-deny edges it holds. */
+function historyLines(h: unknown): string[] {
+  if (h === null || h === undefined) return [];
+  const o = obj(h);
+  const top = Array.isArray(o.topEdges) ? o.topEdges.slice(0, 3).map((x) => obj(x)) : [];
+  return [
+    `history ${str(o.from)} → ${str(o.to)}: would-deny ${num(o.wouldDeny)} on ${num(o.wouldDenyEdges)} of ${num(o.edges)} edges (${num(o.connections)} connections)`,
+    ...top.map((e) => `history edge ${str(e.from)} → ${str(e.to)}:${num(e.port)}/${str(e.protocol)} (${num(e.count)}, last seen ${str(e.lastSeen)})`),
+  ];
 }

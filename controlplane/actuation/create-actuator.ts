@@ -45,7 +45,7 @@ export function createKubernetesActuation(context: KubernetesActuatorContext): K
   const core = context.kc.makeApiClient(CoreV1Api);
   // One Pod watch for every kind's actuator (only the NetworkPolicy one writes labels).
   const pods = new WatchedCollection<V1Pod>({ kc: context.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log: context.log });
-  const events = new KubeEventRecorder(new EventWriter({ kc: context.kc, identity: context.identity ?? 'rampart', clock: context.clock, log: context.log }));
+  const events = new KubeEventRecorder(new EventWriter({ kc: context.kc, identity: context.identity ?? 'rampart', clock: context.clock, log: context.log, isLeader: context.isLeader }));
   // The watched object's uid: a contract not (yet) in the watch gets nothing applied until it is.
   const owner = async (name: string): Promise<{ name: string; uid: string } | null> => {
     const uid = context.contractObject(name)?.metadata?.uid;

@@ -14,6 +14,8 @@ export interface EventRecorderOptions {
   readonly log: Logger;
   /** uid of the contract object (regarding.uid), when known. */
   readonly uidOf: (contract: string) => string | undefined;
+  /** Fencing: no Event once this replica no longer leads (see EventWriter). */
+  readonly isLeader?: () => boolean;
 }
 
 /** The reason (one CamelCase word) of a transition. */
@@ -45,7 +47,7 @@ export class EventRecorder {
 
   constructor(options: EventRecorderOptions) {
     this.o = options;
-    this.writer = new EventWriter({ kc: options.kc, identity: options.identity, clock: options.clock, log: options.log });
+    this.writer = new EventWriter({ kc: options.kc, identity: options.identity, clock: options.clock, log: options.log, ...(options.isLeader ? { isLeader: options.isLeader } : {}) });
   }
 
   stats(): { created: number; failed: number } {

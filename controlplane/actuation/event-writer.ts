@@ -39,6 +39,11 @@ export interface EventWriterOptions {
   readonly identity: string;
   readonly clock: Clock;
   readonly log: Logger;
+  /**
+   * Fencing: checked before every attempt, so a leader paused past its Lease (an attempt
+   * queued or retried across the pause) writes nothing once another replica leads.
+   */
+  readonly isLeader?: () => boolean;
 }
 
 export class EventWriter {
@@ -75,6 +80,10 @@ export class EventWriter {
       regarding: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, name: e.contract, ...(e.uid ? { uid: e.uid } : {}) },
     };
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      if (this.o.isLeader !== undefined && !this.o.isLeader()) {
+        this.o.log.info('event dropped: this replica no longer leads', { contract: e.contract, reason: e.reason });
+        return;
+      }
       try {
         await this.api.createNamespacedEvent({ namespace: EVENT_NAMESPACE, body });
         this.created++;

@@ -26,6 +26,8 @@ export interface ControlplaneConfig {
   readonly stateDir: string;
   /** The folder of NetworkPolicies already in force (the baseline); null: none. */
   readonly baselineDir: string | null;
+  /** File mode: manifests of the cluster's workloads and CronJobs (schedules, coverage); null: none. */
+  readonly workloads: string | null;
   /** A grpc-js bind address: `host:port` or `unix:///path`. */
   readonly grpcListen: string;
   /** null: the gRPC port speaks plaintext (a warning is logged). */
@@ -124,6 +126,7 @@ const OPTIONS = {
   contracts: 'CONTRACTS_DIR',
   state: 'STATE_DIR',
   baseline: 'BASELINE_DIR',
+  workloads: 'WORKLOADS',
   'grpc-listen': 'GRPC_LISTEN',
   'grpc-tls-cert': 'GRPC_TLS_CERT_FILE',
   'grpc-tls-key': 'GRPC_TLS_KEY_FILE',
@@ -155,7 +158,7 @@ const FLAG_SPECS = {
 /** The environment's fallback for `--notify` (URLs separated by spaces). */
 const NOTIFY_ENV = 'NOTIFY_URLS';
 
-export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir> --state <dir> [--baseline <dir>] | --kubernetes [--kubeconfig <file>] [--namespace <ns>]]
+export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir> --state <dir> [--baseline <dir>] [--workloads <file|dir>] | --kubernetes [--kubeconfig <file>] [--namespace <ns>]]
                             [--grpc-listen <addr>] [--http-listen <addr>]
                             [--token-file <file>] [--open-reads] [--reconcile-interval <dur>]
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
@@ -169,6 +172,8 @@ defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONT
           --map-retention ${CONTROLPLANE_DEFAULTS.mapRetention} --map-max-edges ${CONTROLPLANE_DEFAULTS.mapMaxEdges}
 Without --token-file, authentication is off (a warning is logged).
 --baseline: NetworkPolicies already in force; each contract is judged against those it did not write.
+--workloads: the cluster's CronJobs and workloads as manifests or \`kubectl get -o json\` Lists: a monitor
+          stage waits for the CronJobs that matter to a contract (Kubernetes mode reads them from the API).
 --kubernetes: RampContract objects, status, Events and a Lease through the API server (kubeconfig:
           --kubeconfig, else KUBECONFIG, else in-cluster); --namespace (default: the pod's, else
           rampart-system) holds the Lease (Events about a contract go to \`default\`); agents and API users are checked by TokenReview.
@@ -232,6 +237,8 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
   const contractsDir = kubernetesMode ? '' : required('contracts', 'the folder of RampContract files');
   const stateDir = kubernetesMode ? (read('state')?.value ?? '') : required('state', 'the folder for the history log');
   const baselineDir = read('baseline')?.value.trim() ?? '';
+  const workloads = read('workloads')?.value.trim() ?? '';
+  if (kubernetesMode && workloads !== '') problems.push(problem('--workloads', 'not with --kubernetes: CronJobs and Pods are read from the API server'));
   const namespace = read('namespace')?.value.trim() ?? null;
   if (namespace !== null && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) problems.push(problem('--namespace', `expected a namespace name (DNS label), got ${JSON.stringify(namespace)}`));
   const grpcListen = (read('grpc-listen')?.value ?? CONTROLPLANE_DEFAULTS.grpcListen).trim();
@@ -293,6 +300,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     contractsDir,
     stateDir,
     baselineDir: baselineDir === '' ? null : baselineDir,
+    workloads: workloads === '' ? null : workloads,
     grpcListen: grpcListen.startsWith(':') ? `0.0.0.0${grpcListen}` : grpcListen,
     grpcTls,
     grpcTlsSecret: grpcTlsSecret?.value ?? null,

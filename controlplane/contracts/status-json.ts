@@ -7,6 +7,7 @@
  * continue exactly where this replica stopped: `revisionNumber` and `pausedFrom`, and per
  * history item its `revisionNumber`, `kind` and the full evidence snapshot.
  */
+import { formatHistoryEdge } from '../../core/sufficiency/index.js';
 import { canonicalJson, type Problem } from '../../core/common/index.js';
 import type { Contract, EvidenceTotalsJson, LastActionJson, RampContractStatusJson } from '../../core/contract/index.js';
 import { ACTION_ANNOTATION, CONTRACT_PHASES, STATUS_LIMITS } from '../../core/contract/index.js';
@@ -23,6 +24,11 @@ export interface EvidenceStatus extends EvidenceTotalsJson {
   newlyAllowed: number;
   /** The baseline revision the evidence was judged against (null: no baseline). */
   baselineRevision: string | null;
+  /** History first: the revision judged on the traffic map before it started, apart from the live counts above. */
+  history?: { from: string; to: string; edges: number; connections: number; wouldDeny: number; wouldDenyEdges: number; topEdge: string | null };
+  /** The CronJobs the monitor stage waits for, and the selected workloads with no traffic seen. */
+  waitingFor?: string[];
+  silentWorkloads?: string[];
 }
 
 export interface HistoryItemStatus {
@@ -117,6 +123,7 @@ export function statusOf(i: StatusInputs): ContractStatus {
       lostEvents: e.lostEvents,
       flowsSeen: e.flowsSeen,
       nodes: { expected: e.nodes.expected.length, reporting: e.nodes.reporting.length },
+      ...sufficiencyStatus(view),
     },
     problems: view.problems.slice(0, STATUS_LIMITS.problems).map((p: Problem) => ({ path: p.path, message: clip(p.message) })),
     history: history.slice(-STATUS_LIMITS.history).map(historyItemStatus),
@@ -129,6 +136,18 @@ export function statusOf(i: StatusInputs): ContractStatus {
   }
   status.conditions = conditionsOf(view, i);
   return status;
+}
+
+function sufficiencyStatus(view: ContractView): Pick<EvidenceStatus, 'history' | 'waitingFor' | 'silentWorkloads'> {
+  const s = view.sufficiency;
+  if (s === undefined) return {};
+  const h = s.history;
+  const top = h?.top[0];
+  return {
+    ...(h === null ? {} : { history: { from: iso(h.fromMs), to: iso(h.toMs), edges: h.edges, connections: h.connections, wouldDeny: h.wouldDeny, wouldDenyEdges: h.wouldDenyEdges, topEdge: top ? clip(formatHistoryEdge(top)) : null } }),
+    ...(s.waitingFor.length > 0 ? { waitingFor: s.waitingFor.slice(0, 10).map((m) => clip(m)) } : {}),
+    ...(s.silentWorkloads.length > 0 ? { silentWorkloads: s.silentWorkloads.slice(0, 50) } : {}),
+  };
 }
 
 function conditionsOf(view: ContractView, i: StatusInputs): ConditionStatus[] {

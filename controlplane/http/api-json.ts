@@ -3,7 +3,8 @@
  * from the reconciler's views and the history.
  */
 import { judgedCounts, type ContractView, type EdgeView } from '../../core/rollout/index.js';
-import type { ContractJson, EdgeJson, HistoryItemJson } from '../../io/api-types.js';
+import type { ContractJson, EdgeJson, HistoryEvidenceJson, HistoryItemJson } from '../../io/api-types.js';
+import type { HistoryEvidence } from '../../core/sufficiency/index.js';
 import type { HistoryEntry } from '../state/journal.js';
 import { formatIdentity } from '../../core/policy/index.js';
 
@@ -28,6 +29,20 @@ export function historyItemJson(e: HistoryEntry): HistoryItemJson {
     reasons: e.reasons,
     actor: e.actor,
     evidence: e.evidence,
+  };
+}
+
+export function historyEvidenceJson(h: HistoryEvidence | null): HistoryEvidenceJson | null {
+  if (h === null) return null;
+  return {
+    from: iso(h.fromMs),
+    to: iso(h.toMs),
+    edges: h.edges,
+    connections: h.connections,
+    wouldDeny: h.wouldDeny,
+    wouldDenyEdges: h.wouldDenyEdges,
+    indeterminateEdges: h.indeterminateEdges,
+    topEdges: h.top.slice(0, 5).map((e) => ({ from: e.from, to: e.to, port: e.port, protocol: e.protocol, count: e.count, lastSeen: iso(e.lastSeenMs), reason: e.reason, kind: 'would-deny' as const })),
   };
 }
 
@@ -69,6 +84,9 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
           maxLostEventsRatio: v.contract.spec.gates.maxLostEventsRatio,
           maxReportAgeMs: v.contract.spec.gates.maxReportAgeMs,
           maxActualDeniesPerMinute: v.contract.spec.rollback.maxActualDeniesPerMinute,
+          historyWindowMs: v.contract.spec.gates.historyWindowMs,
+          minWorkloadCoverage: v.contract.spec.gates.minWorkloadCoverage,
+          maxInconclusiveMs: v.contract.spec.gates.maxInconclusiveMs,
         }
       : null,
     evidence: {
@@ -83,6 +101,10 @@ export function contractJson(v: ContractView, history: readonly HistoryEntry[], 
       topEdges: e.topWouldDenyEdges.slice(0, 5).map((x) => edgeJson(x, 'would-deny')),
       topNewlyAllowedEdges: e.topNewlyAllowedEdges.slice(0, 5).map((x) => edgeJson(x, 'newly-allowed')),
     },
+    // History first: the revision judged against the traffic map before it started, apart from the live evidence.
+    historyEvidence: historyEvidenceJson(v.sufficiency?.history ?? null),
+    waitingFor: [...(v.sufficiency?.waitingFor ?? [])],
+    silentWorkloads: [...(v.sufficiency?.silentWorkloads ?? [])],
     problems: v.problems.map((p) => ({ path: p.path, message: p.message })),
     // Non-blocking: where Cilium enforces a NetworkPolicy of the contract other than its text (netpol.md 4).
     warnings: (v.contract?.departures ?? []).map((p) => ({ path: p.path, message: p.message })),

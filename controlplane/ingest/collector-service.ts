@@ -41,8 +41,8 @@ export interface CollectorOptions {
   readonly log: Logger;
   readonly metrics: ControlplaneMetrics;
   readonly authorizer: Authorizer;
-  /** The set to push on connect. */
-  readonly contractSet: () => ContractSet;
+  /** The set to push on connect; null on a standby replica (agents take the leader's). */
+  readonly contractSet: () => ContractSet | null;
   /** Called after a report added evidence (the reconciler's nudge). */
   readonly onEvidence: (touched: readonly string[]) => void;
   /** Newly seen denied edges, for the live stream. */
@@ -185,7 +185,9 @@ export class CollectorService {
     const log = (): Logger => (node === null ? this.o.log : this.o.log.child({ node }));
     this.streams.add(call);
     this.o.metrics.agentsConnected.set(this.streams.size);
-    this.send(call, this.encodedSet(this.o.contractSet()));
+    // A standby (Kubernetes mode, not leading) pushes nothing: agents follow the leader's set.
+    const set = this.o.contractSet();
+    if (set !== null) this.send(call, this.encodedSet(set));
 
     const reject = (bootId: string, seq: number, code: 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION', reason: string, metricReason: string): void => {
       this.o.metrics.reports.inc({ result: 'rejected' });

@@ -20,6 +20,21 @@ export const MAX_EDGES_PER_STAGE = 2000;
 export const TOP_EDGES = 50;
 /** Arrival times kept per contract for the decision-latency measurement. */
 const MAX_PENDING_ARRIVALS = 10_000;
+/**
+ * Windows of a stage this replica has not opened yet are held this long (and at most this
+ * many per contract, for at most this many contracts): a standby opens a stage when the
+ * leader's status names it, a little after agents started reporting it.
+ */
+export const HELD_MS = 60_000;
+export const HELD_WINDOWS = 2000;
+const MAX_HELD_CONTRACTS = 1000;
+
+interface HeldWindow {
+  readonly summary: WindowSummary;
+  readonly w: ContractWindow;
+  readonly lost: number;
+  readonly nowMs: number;
+}
 
 export interface Counts {
   windows: number;
@@ -159,6 +174,8 @@ export class EvidenceStore {
   /** Which nodes are connected and reporting (coverage): the other half of the evidence. */
   readonly nodes = new NodeLiveness();
   private readonly arrivals = new Map<string, number[]>();
+  /** Windows of stages not opened here yet, by contract, oldest first (see hold()). */
+  private readonly held = new Map<string, HeldWindow[]>();
 
   /**
    * Starts (or restarts) gathering evidence for a contract's revision and stage from `sinceMs`.
@@ -185,6 +202,7 @@ export class EvidenceStore {
     };
     this.stages.set(stageKey(contract, revision, stageIndex), record);
     this.currentStage.set(contract, record);
+    this.replayHeld(record);
   }
 
   forgetContract(contract: string): void {
@@ -192,6 +210,7 @@ export class EvidenceStore {
     if (existing) this.stages.delete(stageKey(existing.contract, existing.revision, existing.stageIndex));
     this.currentStage.delete(contract);
     this.arrivals.delete(contract);
+    this.held.delete(contract);
   }
 
   /** Where a reported window belongs. */
@@ -217,7 +236,13 @@ export class EvidenceStore {
       if (cls === 'stale-revision') staleRevision++;
       else if (cls === 'other-stage') otherStage++;
       else if (cls === 'unknown-contract') unknownContract++;
-      if (cls !== 'current') continue;
+      if (cls !== 'current') {
+        // A stage (or revision) this replica has not opened yet may be one it is about to
+        // open: a standby learns of it from the leader's next status. Held back, bounded.
+        const cur = this.currentStage.get(w.contract);
+        if (cur === undefined || w.revision > cur.revision || (w.revision === cur.revision && w.stageIndex !== cur.stageIndex)) this.hold(summary, w, lost, nowMs);
+        continue;
+      }
       // classify() returned 'current', so the record exists.
       const rec = this.currentStage.get(w.contract)!;
       if (summary.windowEndMs <= rec.sinceMs) {
@@ -226,39 +251,72 @@ export class EvidenceStore {
       }
       current++;
       touched.push(w.contract);
-      const bucketStart = nowMs - (nowMs % BUCKET_MS);
-      let bucket = rec.buckets.get(bucketStart);
-      if (!bucket) {
-        bucket = zeroCounts();
-        rec.buckets.set(bucketStart, bucket);
-        this.prune(rec, nowMs);
-      }
-      for (const c of [rec.totals, bucket]) {
-        c.windows += summary.mergedWindows > 0 ? summary.mergedWindows : 1;
-        addSides(c, w);
-        c.lostEvents += lost;
-        c.flowsSeen += summary.hubble.flowsSeen;
-      }
-      for (const e of w.wouldDenyEdges) this.addEdge(rec, rec.wouldDenyEdges, e, 'would-deny', newEdges);
-      for (const e of w.actualDenyEdges) this.addEdge(rec, rec.actualDenyEdges, e, 'actual-deny', newEdges);
-      rec.edgeOverflow += w.wouldDenyEdgesOverflow + w.actualDenyEdgesOverflow;
-      if (w.baseline !== undefined) {
-        for (const e of w.baseline.newlyAllowedEdges) this.addEdge(rec, rec.newlyAllowedEdges, e, 'newly-allowed', newEdges);
-        rec.edgeOverflow += w.baseline.newlyAllowedEdgesOverflow;
-        // A new baseline does not reset the evidence: it is recorded beside it.
-        if (w.baseline.revision !== '') {
-          rec.baselineRevision = w.baseline.revision;
-          if (rec.baselineRevisions.size < MAX_BASELINE_REVISIONS) rec.baselineRevisions.add(w.baseline.revision);
-        }
-      }
-      let pending = this.arrivals.get(w.contract);
-      if (!pending) {
-        pending = [];
-        this.arrivals.set(w.contract, pending);
-      }
-      if (pending.length < MAX_PENDING_ARRIVALS) pending.push(nowMs);
+      this.count(rec, summary, w, lost, nowMs, newEdges);
     }
     return { current, staleRevision, otherStage, unknownContract, newEdges, touched };
+  }
+
+  /** Keeps a window of a stage not opened here yet (at most HELD_WINDOWS per contract, for HELD_MS). */
+  private hold(summary: WindowSummary, w: ContractWindow, lost: number, nowMs: number): void {
+    let list = this.held.get(w.contract);
+    if (list === undefined) {
+      if (this.held.size >= MAX_HELD_CONTRACTS) return;
+      list = [];
+      this.held.set(w.contract, list);
+    }
+    while (list.length > 0 && (list.length >= HELD_WINDOWS || nowMs - list[0]!.nowMs > HELD_MS)) list.shift();
+    list.push({ summary, w, lost, nowMs });
+  }
+
+  /** Counts the held windows of a stage just opened (once: they leave the holding list). */
+  private replayHeld(rec: StageRecord): void {
+    const list = this.held.get(rec.contract);
+    if (list === undefined) return;
+    const keep: HeldWindow[] = [];
+    for (const h of list) {
+      if (h.w.revision === rec.revision && h.w.stageIndex === rec.stageIndex) {
+        if (h.summary.windowEndMs > rec.sinceMs) this.count(rec, h.summary, h.w, h.lost, h.nowMs, []);
+      } else if (h.w.revision >= rec.revision) {
+        keep.push(h);
+      }
+    }
+    if (keep.length === 0) this.held.delete(rec.contract);
+    else this.held.set(rec.contract, keep);
+  }
+
+  /** Adds one contract window to a stage's record. */
+  private count(rec: StageRecord, summary: WindowSummary, w: ContractWindow, lost: number, nowMs: number, newEdges: NewEdge[]): void {
+    const bucketStart = nowMs - (nowMs % BUCKET_MS);
+    let bucket = rec.buckets.get(bucketStart);
+    if (!bucket) {
+      bucket = zeroCounts();
+      rec.buckets.set(bucketStart, bucket);
+      this.prune(rec, nowMs);
+    }
+    for (const c of [rec.totals, bucket]) {
+      c.windows += summary.mergedWindows > 0 ? summary.mergedWindows : 1;
+      addSides(c, w);
+      c.lostEvents += lost;
+      c.flowsSeen += summary.hubble.flowsSeen;
+    }
+    for (const e of w.wouldDenyEdges) this.addEdge(rec, rec.wouldDenyEdges, e, 'would-deny', newEdges);
+    for (const e of w.actualDenyEdges) this.addEdge(rec, rec.actualDenyEdges, e, 'actual-deny', newEdges);
+    rec.edgeOverflow += w.wouldDenyEdgesOverflow + w.actualDenyEdgesOverflow;
+    if (w.baseline !== undefined) {
+      for (const e of w.baseline.newlyAllowedEdges) this.addEdge(rec, rec.newlyAllowedEdges, e, 'newly-allowed', newEdges);
+      rec.edgeOverflow += w.baseline.newlyAllowedEdgesOverflow;
+      // A new baseline does not reset the evidence: it is recorded beside it.
+      if (w.baseline.revision !== '') {
+        rec.baselineRevision = w.baseline.revision;
+        if (rec.baselineRevisions.size < MAX_BASELINE_REVISIONS) rec.baselineRevisions.add(w.baseline.revision);
+      }
+    }
+    let pending = this.arrivals.get(w.contract);
+    if (!pending) {
+      pending = [];
+      this.arrivals.set(w.contract, pending);
+    }
+    if (pending.length < MAX_PENDING_ARRIVALS) pending.push(nowMs);
   }
 
   private addEdge(rec: StageRecord, map: Map<string, EdgeAggregate>, e: Edge, kind: NewEdge['kind'], out: NewEdge[]): void {

@@ -208,6 +208,7 @@ export class KubernetesMode {
           clock: this.o.clock,
           log: log.child({ component: 'events' }),
           uidOf: (name) => this.source.object(name)?.metadata?.uid,
+          isLeader: () => this.isLeader(),
         });
         const events = this.events;
         const writer = this.statusWriter;

@@ -57,6 +57,7 @@ export function parseSnapshot(raw: unknown): TrafficMapSnapshot {
   if (o['version'] !== 1) fail('version', `expected 1, got ${JSON.stringify(o['version'])}`);
   if (!isInt(o['bucketMs'])) fail('bucketMs', 'expected an integer');
   if (!isInt(o['evictedEdges'])) fail('evictedEdges', 'expected an integer');
+  if (o['collectingSinceMs'] !== undefined && !isInt(o['collectingSinceMs'])) fail('collectingSinceMs', 'expected an integer');
   if (!Array.isArray(o['edges'])) fail('edges', 'expected a list');
   const edges = o['edges'].map((e: unknown, i: number) => {
     const w = `edges[${i}]`;
@@ -68,7 +69,8 @@ export function parseSnapshot(raw: unknown): TrafficMapSnapshot {
     if (!isInt(r['lastSeenMs'])) fail(`${w}.lastSeenMs`, 'expected an integer');
     return { from: peer(r['from'], `${w}.from`), to: peer(r['to'], `${w}.to`), port: r['port'], protocol: r['protocol'], firstSeenMs: r['firstSeenMs'], lastSeenMs: r['lastSeenMs'], buckets: pairs(r['buckets'], `${w}.buckets`) };
   });
-  return { version: 1, bucketMs: o['bucketMs'], evictedEdges: o['evictedEdges'], other: pairs(o['other'], 'other'), edges };
+  const since = isInt(o['collectingSinceMs']) ? { collectingSinceMs: o['collectingSinceMs'] } : {};
+  return { version: 1, bucketMs: o['bucketMs'], evictedEdges: o['evictedEdges'], ...since, other: pairs(o['other'], 'other'), edges };
 }
 
 export function loadMapFile(stateDir: string): LoadResult {

@@ -71,6 +71,8 @@ export class TrafficMap {
   private evicted = 0;
   private version = 0;
   private lastPruneMs = 0;
+  /** Since when this map has been collecting (restored with it): what "the map holds" means for history. */
+  private collectingSinceMs: number | null = null;
 
   constructor(options: TrafficMapOptions = {}) {
     this.retentionMs = options.retentionMs ?? DEFAULT_MAP_RETENTION_MS;
@@ -108,6 +110,7 @@ export class TrafficMap {
 
   /** One report's edges (already deduplicated by the collector), counted at their last-seen time. */
   ingest(edges: readonly ObservedEdge[], overflow: number, nowMs: number): void {
+    this.collectingSinceMs ??= nowMs;
     if (edges.length === 0 && overflow <= 0) return;
     this.version++;
     const horizon = nowMs - this.retentionMs;
@@ -193,6 +196,33 @@ export class TrafficMap {
     return out.sort((a, b) => b.count - a.count || b.edge.lastSeenMs - a.edge.lastSeenMs);
   }
 
+  /**
+   * Since when the map holds traffic: when it started collecting (kept across restarts in
+   * its file), no earlier than the retention allows. Null: nothing collected yet.
+   */
+  heldSinceMs(nowMs: number): number | null {
+    return this.collectingSinceMs === null ? null : Math.max(this.collectingSinceMs, nowMs - this.retentionMs);
+  }
+
+  /**
+   * Edges seen between `fromMs` and `toMs`, with their counts there (to the bucket: the
+   * bucket holding `toMs` counts whole), for judging the history before a revision started.
+   */
+  *window(fromMs: number, toMs: number): Generator<{ readonly edge: MapEdge; readonly count: number }> {
+    const from = this.bucketOf(fromMs);
+    for (const edge of this.edges.values()) {
+      if (edge.firstSeenMs > toMs || edge.lastSeenMs < fromMs) continue;
+      let count = 0;
+      for (const [b, c] of edge.buckets) if (b >= from && b <= toMs) count += c;
+      if (count > 0) yield { edge, count };
+    }
+  }
+
+  /** Every edge held (for which workloads talk to which). */
+  all(): Iterable<MapEdge> {
+    return this.edges.values();
+  }
+
   /** The connection an edge stands for (memoised on the edge). */
   flowOf(edge: MapEdge): Flow {
     edge.flow ??= edgeFlow(edge);
@@ -219,6 +249,7 @@ export class TrafficMap {
     return {
       version: 1,
       bucketMs: this.bucketMs,
+      ...(this.collectingSinceMs === null ? {} : { collectingSinceMs: this.collectingSinceMs }),
       evictedEdges: this.evicted,
       other: [...this.other.entries()],
       edges: [...this.edges.values()].map((e) => ({ from: e.from, to: e.to, port: e.port, protocol: e.protocol, firstSeenMs: e.firstSeenMs, lastSeenMs: e.lastSeenMs, buckets: [...e.buckets.entries()] })),
@@ -232,6 +263,10 @@ export class TrafficMap {
     this.peers.clear();
     this.peerLabelChars = 0;
     this.evicted = s.evictedEdges;
+    // A file from before this field: the oldest edge it holds is the best lower bound.
+    let oldest = s.collectingSinceMs ?? null;
+    if (oldest === null) for (const e of s.edges) oldest = Math.min(oldest ?? e.firstSeenMs, e.firstSeenMs);
+    this.collectingSinceMs = oldest;
     for (const [b, c] of s.other) this.other.set(b, c);
     // Most recently seen first, so a smaller bound keeps the freshest edges.
     const edges = [...s.edges].sort((a, b) => b.lastSeenMs - a.lastSeenMs);
@@ -259,6 +294,8 @@ export interface TrafficMapSnapshot {
   readonly version: 1;
   readonly bucketMs: number;
   readonly evictedEdges: number;
+  /** Since when the map was collecting (absent in files written before it was kept). */
+  readonly collectingSinceMs?: number;
   readonly other: readonly (readonly [number, number])[];
   readonly edges: readonly {
     readonly from: ObservedPeer;

@@ -7,6 +7,7 @@
  */
 import type { Clock, Logger, Problem } from '../../core/common/index.js';
 import { changeProblems, type Contract } from '../../core/contract/index.js';
+import type { SufficiencyGate, SufficiencyView } from '../../core/sufficiency/index.js';
 import type { ContractSet, Enforcement } from '../../core/summary/index.js';
 import { assertNever, canonicalJson } from '../../core/common/index.js';
 import type { Actuator } from '../actuation/actuator.js';
@@ -61,6 +62,14 @@ export interface ReconcilerOptions {
   readonly expectedNodeTtlMs: number;
   /** First ContractSet generation (see main.ts: above any generation agents may hold). */
   readonly initialGeneration: number;
+  /** Whether the evidence is enough (history, schedules, workload coverage); absent: not judged. */
+  readonly sufficiency?: SufficiencyJudge;
+}
+
+/** controlplane/sufficiency's service, as the reconciler uses it. */
+export interface SufficiencyJudge {
+  assess(input: { contract: Contract; revision: number; stageIndex: number; stageEnteredAtMs: number; revisionStartedAtMs: number; nowMs: number }): SufficiencyView & { readonly gates: readonly SufficiencyGate[] };
+  forget(contract: string): void;
 }
 
 export interface ReconcilerEvents {
@@ -103,6 +112,7 @@ export class Reconciler implements ContractViews {
   private nudgeTimer: NodeJS.Timeout | null = null;
   private readonly listeners: ReconcilerEvents[] = [];
   private passes = 0;
+  private started = false;
 
   constructor(options: ReconcilerOptions) {
     this.o = options;
@@ -116,6 +126,10 @@ export class Reconciler implements ContractViews {
 
   /** Re-reads every contract's ramp state from the journal (Kubernetes mode seeds it from status on winning the Lease). */
   reloadStates(): void {
+    // A new leader's sets must outrank its predecessor's (agents ignore an older generation):
+    // they started at that replica's start time, so restart from now.
+    this.generation = Math.max(this.generation, this.o.clock.nowMs());
+    this.contractSetKey = '';
     this.states.clear();
     for (const name of this.o.journal.contracts()) {
       const s = this.o.journal.rampState(name);
@@ -133,6 +147,7 @@ export class Reconciler implements ContractViews {
     this.lastValid.delete(name);
     this.appliedKeys.delete(name);
     this.o.store.forgetContract(name);
+    this.o.sufficiency?.forget(name);
   }
 
   subscribe(listener: ReconcilerEvents): void {
@@ -141,6 +156,7 @@ export class Reconciler implements ContractViews {
 
   /** Runs a first pass at once, then on the interval and on nudges, until the signal aborts. */
   start(signal: AbortSignal): void {
+    this.started = true;
     this.reconcileSafely();
     const timer = setInterval(() => {
       this.reconcileSafely();
@@ -157,6 +173,7 @@ export class Reconciler implements ContractViews {
     signal.addEventListener(
       'abort',
       () => {
+        this.started = false;
         clearInterval(timer);
         if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
         this.nudgeTimer = null;
@@ -165,9 +182,13 @@ export class Reconciler implements ContractViews {
     );
   }
 
-  /** Asks for a pass soon (new evidence, a changed contract). Coalesces. */
+  /**
+   * Asks for a pass soon (new evidence, a changed contract). Coalesces. Only once started: a
+   * standby replica (Kubernetes mode) ingests every report too, and must not reconcile on its
+   * own state; it starts when it wins the Lease.
+   */
   nudge(): void {
-    if (this.nudgeTimer) return;
+    if (!this.started || this.nudgeTimer) return;
     this.nudgeTimer = setTimeout(() => {
       this.nudgeTimer = null;
       this.reconcileSafely();
@@ -235,6 +256,7 @@ export class Reconciler implements ContractViews {
       if (!next.has(name)) {
         // The document is gone: stop enforcing and gathering. Its history stays in the log.
         this.o.store.forgetContract(name);
+        this.o.sufficiency?.forget(name);
         this.o.metrics.forgetContract(name);
         this.lastValid.delete(name);
         this.appliedKeys.delete(name);
@@ -325,7 +347,18 @@ export class Reconciler implements ContractViews {
     const frozen = problems.length > 0;
     const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
     const actuation = [...this.changeProblems(contract, state), ...(this.o.actuator.problems?.(name) ?? []), ...enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name))];
-    const assessment = blockedByActuator(assessStage({ contract, stageIndex: state.stageIndex, stageEnteredAtMs: state.stageEnteredAtMs, nowMs, evidence }), actuation);
+    const sufficiency = this.o.sufficiency?.assess({
+      contract,
+      revision: state.revision,
+      stageIndex: state.stageIndex,
+      stageEnteredAtMs: state.stageEnteredAtMs,
+      revisionStartedAtMs: this.revisionStart(name, state),
+      nowMs,
+    });
+    const assessment = blockedByActuator(
+      assessStage({ contract, stageIndex: state.stageIndex, stageEnteredAtMs: state.stageEnteredAtMs, nowMs, evidence, sufficiency: sufficiency?.gates ?? [] }),
+      actuation,
+    );
     let decision: ContractDecision;
     if (frozen) {
       decision = { kind: 'hold', reasons: [`contract document invalid (${problems.length} problem(s)): holding revision ${state.revision} at its current stage`], atMs: nowMs };
@@ -340,7 +373,22 @@ export class Reconciler implements ContractViews {
     // The state may have moved: show the evidence of the stage it is in now.
     const moved = state.stageIndex !== stageBefore || state.revision !== revisionBefore;
     const shown = moved ? this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs)) : evidence;
-    return { name, origin, contract, problems: actuation.length > 0 ? [...problems, ...actuation] : problems, state, assessment, evidence: shown, decision, applied };
+    const view = sufficiency === undefined ? {} : { sufficiency: { history: sufficiency.history, silentWorkloads: sufficiency.silentWorkloads, waitingFor: sufficiency.waitingFor } };
+    return { name, origin, contract, problems: actuation.length > 0 ? [...problems, ...actuation] : problems, state, assessment, evidence: shown, decision, applied, ...view };
+  }
+
+  /**
+   * When the state's revision started (the history window ends there): its `revision` entry
+   * in the journal, else (a journal seeded from a bounded status history) the stage's entry.
+   */
+  private revisionStart(name: string, state: RampState): number {
+    const history = this.o.journal.history(name);
+    for (let i = history.length - 1; i >= 0; i--) {
+      const e = history[i]!;
+      if (e.revision !== state.revision) break;
+      if (e.kind === 'revision') return e.atMs;
+    }
+    return state.stageEnteredAtMs;
   }
 
   /**

@@ -33,6 +33,12 @@ export interface Gates {
   readonly maxLostEventsRatio: number;
   /** A node silent for longer is not reporting. */
   readonly maxReportAgeMs: number;
+  /** How far back the traffic map judges a new revision before it starts (0: no history). */
+  readonly historyWindowMs: number;
+  /** Share of the selected workloads seen with traffic in the evidence, at least (0..1; 0: not checked). */
+  readonly minWorkloadCoverage: number;
+  /** A stage still inconclusive this long after it was entered is Blocked (null: no limit). */
+  readonly maxInconclusiveMs: number | null;
 }
 
 export interface Rollback {

@@ -24,6 +24,12 @@ export const DEFAULT_GATES: Gates = Object.freeze({
   maxLostEventsRatio: 0.01,
   /** Two minutes is twelve default 10 s windows. */
   maxReportAgeMs: 120_000,
+  /** The map's default retention: a week of traffic judges a new revision from its first second. */
+  historyWindowMs: 7 * 24 * 3_600_000,
+  /** Reported only: workloads that are silent for good (a spare, a retired caller) would hold every ramp. */
+  minWorkloadCoverage: 0,
+  /** Waiting is the safe default; a contract that should not wait forever says how long. */
+  maxInconclusiveMs: null,
 });
 
 export const DEFAULT_ROLLBACK: Rollback = Object.freeze({

@@ -36,7 +36,7 @@ const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const SPEC_KEYS = ['policies', 'replaces', 'removes', 'rollout', 'gates', 'rollback', 'advance'];
 const ROLLOUT_KEYS = ['strategy', 'stages'];
 const STAGE_KEYS = ['name', 'minDuration', 'percent', 'namespaces'];
-const GATE_KEYS = ['minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'maxNewlyAllowed', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge'];
+const GATE_KEYS = ['minFlows', 'maxWouldDeny', 'maxWouldDenyRatio', 'maxNewlyAllowed', 'minNodeCoverage', 'maxLostEventsRatio', 'maxReportAge', 'historyWindow', 'minWorkloadCoverage', 'maxInconclusive'];
 const ROLLBACK_KEYS = ['maxActualDeniesPerMinute', 'to'];
 
 /** Parses a RampContract object (as loaded from YAML/JSON or read from the API server). */
@@ -349,6 +349,27 @@ function readDuration(sink: ProblemSink, value: unknown, path: string, required:
   return parsed.value;
 }
 
+const DAYS = /^(\d+)d(.*)$/;
+
+/**
+ * A duration that may start with whole days (`7d`, `1d12h`): the history window and the
+ * inconclusive budget are counted in days, which Go-style durations cannot say.
+ */
+function readDaysDuration(sink: ProblemSink, value: unknown, path: string): number | undefined {
+  const text = readString(sink, value, path);
+  if (text === undefined) return undefined;
+  const m = DAYS.exec(text);
+  const rest = m ? m[2]! : text;
+  const days = m ? Number(m[1]) * 86_400_000 : 0;
+  if (m && rest === '') return days;
+  const parsed = parseDurationMs(rest);
+  if (!parsed.ok || (m !== null && rest === '0')) {
+    sink.add(path, `expected a duration such as 7d, 36h or 90m, got ${JSON.stringify(text)}`);
+    return undefined;
+  }
+  return days + parsed.value;
+}
+
 function readGates(sink: ProblemSink, value: unknown): Gates | undefined {
   if (value === undefined || value === null) return DEFAULT_GATES;
   const path = 'spec.gates';
@@ -380,6 +401,16 @@ function readGates(sink: ProblemSink, value: unknown): Gates | undefined {
       const ms = readDuration(sink, v, at('maxReportAge'), true);
       if (ms === 0) {
         sink.add(at('maxReportAge'), 'must be greater than 0');
+        return undefined;
+      }
+      return ms;
+    }),
+    historyWindowMs: orDefault(gates['historyWindow'], DEFAULT_GATES.historyWindowMs, (v) => readDaysDuration(sink, v, at('historyWindow'))),
+    minWorkloadCoverage: orDefault(gates['minWorkloadCoverage'], DEFAULT_GATES.minWorkloadCoverage, (v) => readNumber(sink, v, at('minWorkloadCoverage'), ratio)),
+    maxInconclusiveMs: orDefaultNullable(gates['maxInconclusive'], DEFAULT_GATES.maxInconclusiveMs, (v) => {
+      const ms = readDaysDuration(sink, v, at('maxInconclusive'));
+      if (ms === 0) {
+        sink.add(at('maxInconclusive'), 'must be greater than 0 (leave it out, or null, for no limit)');
         return undefined;
       }
       return ms;

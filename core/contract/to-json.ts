@@ -42,6 +42,9 @@ export interface ContractSpecJson {
     minNodeCoverage: number;
     maxLostEventsRatio: number;
     maxReportAge: string;
+    historyWindow: string;
+    minWorkloadCoverage: number;
+    maxInconclusive: string | null;
   };
   rollback: { maxActualDeniesPerMinute: number | null; to: ContractSpec['rollback']['to'] };
   advance: ContractSpec['advance'];
@@ -82,6 +85,9 @@ export function contractSpecToJson(spec: ContractSpec): ContractSpecJson {
       minNodeCoverage: spec.gates.minNodeCoverage,
       maxLostEventsRatio: spec.gates.maxLostEventsRatio,
       maxReportAge: formatDurationMs(spec.gates.maxReportAgeMs),
+      historyWindow: formatDaysDurationMs(spec.gates.historyWindowMs),
+      minWorkloadCoverage: spec.gates.minWorkloadCoverage,
+      maxInconclusive: spec.gates.maxInconclusiveMs === null ? null : formatDaysDurationMs(spec.gates.maxInconclusiveMs),
     },
     rollback: { maxActualDeniesPerMinute: spec.rollback.maxActualDeniesPerMinute, to: spec.rollback.to },
     advance: spec.advance,
@@ -95,4 +101,12 @@ export function contractToJson(contract: Contract): ContractJson {
     metadata: { name: contract.name },
     spec: contractSpecToJson(contract.spec),
   };
+}
+
+/** `7d`, `1d12h`, `90m`: whole days first, as parse.ts reads them. */
+function formatDaysDurationMs(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  const rest = ms - days * 86_400_000;
+  if (days === 0) return formatDurationMs(rest);
+  return rest === 0 ? `${days}d` : `${days}d${formatDurationMs(rest)}`;
 }

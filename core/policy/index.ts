@@ -8,6 +8,6 @@ export { createEvaluator, type PolicyEvaluator, type EvaluatorOptions } from './
 export { createChangeEvaluator, policiesAfter, sideChange, type ChangeEvaluator, type ChangeEvaluation, type PolicyChange, type Change, type SideChange } from './change.js';
 export { NETWORK_POLICY_KIND, identityOf, identityKey, formatIdentity, manifestIdentity, type PolicyIdentity } from './identity.js';
 export type { Evaluation, SideVerdict, NamedPortResolver, ClusterNamedPortResolver, EvaluateOptions, EvaluatedSides } from './verdict.js';
-export { exactSelector, isFilteredIdentityLabel, matchLabelsMatch, selectorMatches } from './selector.js';
+export { compileSelector, exactSelector, isFilteredIdentityLabel, matchLabelsMatch, matchSelector, selectorMatches, type CompiledSelector } from './selector.js';
 export { endpointSelectorSelects } from './cilium-selector.js';
 export { NO, MAYBE, YES, type Trit } from './trit.js';

@@ -6,6 +6,7 @@
  */
 import type { Contract, DecisionKind, Stage } from '../contract/index.js';
 import { formatDurationMs } from '../common/index.js';
+import { assessInconclusiveBudget, type SufficiencyGate, type SufficiencyGateName } from '../sufficiency/index.js';
 import { formatEdge, type StageEvidence } from './evidence.js';
 
 export const GATE_PHASES = ['passed', 'pending', 'inconclusive', 'error', 'failed'] as const; // best → worst
@@ -19,7 +20,8 @@ export type GateName =
   | 'maxNewlyAllowed'
   | 'minNodeCoverage'
   | 'maxLostEventsRatio'
-  | 'minDuration';
+  | 'minDuration'
+  | SufficiencyGateName;
 
 export interface GateResult {
   readonly gate: GateName;
@@ -43,6 +45,11 @@ export interface AssessInput {
   readonly stageEnteredAtMs: number;
   readonly nowMs: number;
   readonly evidence: StageEvidence;
+  /**
+   * Whether the evidence is enough (core/sufficiency, judged by the caller against the map and
+   * the inventory): history, schedules, workload coverage. They join the gates as they are.
+   */
+  readonly sufficiency?: readonly SufficiencyGate[];
 }
 
 export function worstPhase(phases: Iterable<GatePhase>): GatePhase {
@@ -177,7 +184,10 @@ export function rollbackReason(input: AssessInput): string | null {
 }
 
 export function assessStage(input: AssessInput): StageAssessment {
-  const gates = assessGates(input);
+  const gates: GateResult[] = [...assessGates(input), ...(input.sufficiency ?? [])];
+  // Inconclusive has a budget (gates.maxInconclusive): past it the stage is Blocked with the reasons.
+  const budget = assessInconclusiveBudget(gates, input.stageEnteredAtMs, input.nowMs, input.contract.spec.gates.maxInconclusiveMs);
+  if (budget !== null) gates.push(budget);
   const phase = worstPhase(gates.map((g) => g.phase));
   const rollback = rollbackReason(input);
   if (rollback !== null) {

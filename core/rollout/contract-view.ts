@@ -8,6 +8,7 @@ import type { AppliedStage } from './applied-stage.js';
 import type { StageAssessment } from './assess-stage.js';
 import type { StageEvidence } from './evidence.js';
 import type { RampState } from './ramp.js';
+import type { SufficiencyView } from '../sufficiency/index.js';
 
 export interface ContractDecision {
   readonly kind: DecisionKind;
@@ -27,6 +28,8 @@ export interface ContractView {
   readonly evidence: StageEvidence;
   readonly decision: ContractDecision;
   readonly applied: AppliedStage | null;
+  /** History evidence, silent workloads, CronJobs waited for (absent: not judged, e.g. no map). */
+  readonly sufficiency?: SufficiencyView;
 }
 
 /** The current views, by name (the reconciler holds them). */

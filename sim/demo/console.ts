@@ -65,9 +65,10 @@ export function narrate(headless: boolean): DemoConsole {
           `  logs       ${i.logs}`,
           '',
           bold('What to look at'),
-          `  1. ${bold('payments-lockdown')} is held in monitor: its policies have no rule for the nightly`,
-          '     invoicing job. Once the job runs, its top would-deny edge names it:',
-          '     payments/invoice-job → payments/ledger 5432/TCP. Nothing was ever enforced.',
+          `  1. ${bold('payments-lockdown')} is held in monitor: a week of history looks clean, but the`,
+          '     invoicing CronJob has not run yet, so the gate waits for it ("waiting for CronJob',
+          '     payments/invoice-job (next run …)"). When it runs, its connection is a would-deny and',
+          '     the ramp is Blocked: payments/invoice-job → payments/ledger 5432/TCP. Nothing was enforced.',
           `  2. ${bold('shop-lockdown')} is right: it ramps monitor → 10% → 50% → 100% in a few minutes,`,
           '     each decision with its reasons in the ramp timeline.',
           '  3. After it completes, a new caller (shop/price-scraper) appears. Its connections are',
@@ -87,6 +88,10 @@ export function narrate(headless: boolean): DemoConsole {
       );
     },
     transition(now, before) {
+      if (before && before.stageIndex === now.stageIndex && before.phase === now.phase) {
+        line(`${bold(now.name.padEnd(18))} ${now.stageName} (${phaseColour(now.phase)}) held: ${now.reasons[0] ?? ''}`);
+        return;
+      }
       const from = before ? `${before.stageName} (${before.phase}) → ` : '';
       const reason = now.reasons[0] ? `: ${now.reasons[0]}` : '';
       line(`${bold(now.name.padEnd(18))} ${from}${now.stageName} (${phaseColour(now.phase)}) ${dim(now.decision)}${reason}`);

@@ -100,3 +100,28 @@ export async function createContracts(kc: KubeConfig, dir: string): Promise<stri
   }
   return names;
 }
+
+/**
+ * Creates the simulated cluster's CronJobs (from workload-manifests.ts) as real batch/v1
+ * objects, replacing a previous run's, so the control plane's CronJob watch sees their
+ * schedules. Without a CronJob controller nothing runs them: the simulator does, on the same
+ * schedule.
+ */
+export async function createCronJobs(kc: KubeConfig, list: Record<string, unknown>): Promise<string[]> {
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  const items = Array.isArray(list['items']) ? (list['items'] as Record<string, unknown>[]) : [];
+  const names: string[] = [];
+  for (const item of items.filter((i) => i['kind'] === 'CronJob')) {
+    const meta = item['metadata'] as { name: string; namespace: string };
+    await ensureNamespace(kc, meta.namespace);
+    try {
+      await objects.deleteNamespacedCustomObject({ group: 'batch', version: 'v1', namespace: meta.namespace, plural: 'cronjobs', name: meta.name });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    // The API server sets the creation time: no run before it counts.
+    await objects.createNamespacedCustomObject({ group: 'batch', version: 'v1', namespace: meta.namespace, plural: 'cronjobs', body: { ...item, metadata: { name: meta.name, namespace: meta.namespace } } });
+    names.push(`${meta.namespace}/${meta.name}`);
+  }
+  return names;
+}

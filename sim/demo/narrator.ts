@@ -45,6 +45,12 @@ export function snapshotOf(item: unknown): ContractSnapshot | null {
   };
 }
 
+/** The CronJob wait that holds a contract, if that is what holds it (said once when it starts). */
+function waitingFor(s: ContractSnapshot): string | null {
+  const r = s.reasons[0];
+  return r !== undefined && r.startsWith('inconclusive: waiting for CronJob') ? r : null;
+}
+
 export class Narrator {
   private readonly opts: NarratorOptions;
   private readonly last = new Map<string, ContractSnapshot>();
@@ -110,6 +116,7 @@ export class Narrator {
       const before = this.last.get(snap.name) ?? null;
       this.last.set(snap.name, snap);
       if (!before || before.stageIndex !== snap.stageIndex || before.phase !== snap.phase) this.opts.onChange(await this.withTransitionReasons(snap), before);
+      else if (waitingFor(snap) !== null && waitingFor(before) === null) this.opts.onChange(snap, before);
       if (snap.name === this.opts.triggerContract && snap.phase === 'Complete' && this.lateAtMs === null) this.lateAtMs = now + this.opts.lateAfterMs;
     }
     if (this.lateAtMs !== null && !this.lateStarted && now >= this.lateAtMs) {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { parseDurationMs, isObject } from '../../core/common/index.js';
+import { parseCronSchedule } from '../../io/cron-schedule.js';
 import type { ClusterSpec } from '../cluster-spec.js';
 
 export interface DemoWorkdir {
@@ -16,6 +17,8 @@ export interface DemoWorkdir {
   readonly contractsDir: string;
   /** The policies already in force (the cluster spec's `policies`), for `--baseline`. */
   readonly baselineDir: string;
+  /** The cluster's workloads and CronJobs as manifests, for `--workloads` (null: none given). */
+  readonly workloadsFile: string | null;
   readonly stateDir: string;
   readonly logDir: string;
   readonly tokenFile: string;
@@ -61,7 +64,7 @@ export function compressSpec(spec: ClusterSpec, factor: number): ClusterSpec {
   };
 }
 
-export function createWorkdir(opts: { contractsFrom: string; factor: number; root?: string; baseline?: readonly unknown[] }): DemoWorkdir {
+export function createWorkdir(opts: { contractsFrom: string; factor: number; root?: string; baseline?: readonly unknown[]; workloads?: Record<string, unknown> }): DemoWorkdir {
   const root = opts.root ?? mkdtempSync(path.join(tmpdir(), 'rampart-demo-'));
   const contractsDir = path.join(root, 'contracts');
   const baselineDir = path.join(root, 'baseline');
@@ -73,8 +76,38 @@ export function createWorkdir(opts: { contractsFrom: string; factor: number; roo
     const doc: unknown = parse(readFileSync(path.join(opts.contractsFrom, file), 'utf8'));
     writeFileSync(path.join(contractsDir, file), stringify(compressContract(doc, opts.factor)));
   }
+  const workloadsFile = opts.workloads === undefined ? null : path.join(root, 'workloads.yaml');
+  if (workloadsFile !== null) writeFileSync(workloadsFile, stringify(opts.workloads));
   const token = randomBytes(12).toString('hex');
   const tokenFile = path.join(root, 'token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  return { root, contractsDir, baselineDir, stateDir, logDir, tokenFile, token };
+  return { root, contractsDir, baselineDir, workloadsFile, stateDir, logDir, tokenFile, token };
+}
+
+/**
+ * Pins the minute offset of `*\/N` CronJob schedules (`*\/3 * * * *` becomes `1-59/3 * * * *`)
+ * so the first run comes between `leadMs` and `leadMs` + N minutes after `nowMs`: every N
+ * minutes still, but the demo's story (a contract held until the job's first run) never
+ * starts with a run a second away or waits the whole period for its first one.
+ */
+export function pinFirstRuns(spec: ClusterSpec, nowMs: number, leadMs: number): ClusterSpec {
+  const pinned = new Map<string, string>();
+  const workloads = spec.workloads.map((w) => {
+    const m = w.schedule === null ? null : /^\*\/(\d+)(\s.*)$/.exec(w.schedule);
+    if (m === null) return w;
+    const step = Number(m[1]);
+    const target = nowMs + leadMs;
+    const firstMinute = new Date(Math.ceil(target / 60_000) * 60_000).getUTCMinutes();
+    const schedule = `${firstMinute % step}-59/${step}${m[2]}`;
+    pinned.set(`${w.namespace}/${w.name}`, schedule);
+    return { ...w, schedule };
+  });
+  if (pinned.size === 0) return spec;
+  const calls = spec.calls.map((c) => {
+    const s = pinned.get(c.from);
+    if (s === undefined || c.schedule === null) return c;
+    const parsed = parseCronSchedule(s, null);
+    return parsed.ok ? { ...c, schedule: parsed.value } : c;
+  });
+  return { ...spec, workloads, calls };
 }

@@ -20,7 +20,7 @@ let sim: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rampart-authoring-'));
   sim = join(dir, 'sim.jsonl');
-  const r = await runCli(['simulate', '--capture', '2m', '--seed', '5'], undefined, sim);
+  const r = await runCli(['simulate', '--capture', '4m', '--seed', '5'], undefined, sim);
   expect(r.code).toBe(0);
 });
 afterAll(() => {

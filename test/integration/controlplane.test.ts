@@ -137,6 +137,9 @@ describe('rampart controlplane', () => {
       maxLostEventsRatio: 0.001,
       maxReportAgeMs: 1500,
       maxActualDeniesPerMinute: 10,
+      historyWindowMs: 7 * 86_400_000,
+      minWorkloadCoverage: 0,
+      maxInconclusiveMs: null,
     });
     const history = (await getJson(cp, '/api/v1/contracts/shop-lockdown/history')).body['items'] as { from: string | null; to: string; phase: string; decision: string; actor: string }[];
     expect(history.map((h) => `${h.to}/${h.phase}`)).toEqual(['monitor/Observing', 'canary/Observing', 'half/Observing', 'full/Observing', 'full/Complete']);

@@ -88,8 +88,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in headless
     expect(await page.textContent(`${card('shop-lockdown')} .rates`)).toMatch(/evals\/s/);
   });
 
-  it('shows the held contract with its missing edge, and the ramp to the end', async () => {
-    await waitFor(async () => (await contract('payments-lockdown')).phase === 'Blocked', { timeoutMs: 90_000, intervalMs: 500, what: 'payments-lockdown Blocked' });
+  it('shows the held contract with its missing edge, and the ramp to the end', { timeout: 240_000 }, async () => {
+    // The invoicing CronJob's first run comes 40-100 s after the demo's start.
+    await waitFor(async () => (await contract('payments-lockdown')).phase === 'Blocked', { timeoutMs: 130_000, intervalMs: 500, what: 'payments-lockdown Blocked' });
     await textMatches(`${card('payments-lockdown')} .edges tbody`, (t) => t.includes('payments/invoice-job'), 'the missing edge on the page');
     expect(await page.getAttribute(card('payments-lockdown'), 'data-phase')).toBe('Blocked');
     // Wait for the whole story: shop-lockdown completes, the new caller appears, real denies roll it back.

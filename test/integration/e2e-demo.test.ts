@@ -29,13 +29,33 @@ describe('rampart demo --fast --headless', () => {
     for (const pid of demo.pids) expect(isAlive(pid)).toBe(true);
   });
 
-  it('holds the contract that misses a rule in monitor, naming the missing edge', async () => {
+  it('judges the contracts on a week of history from their first second, apart from the live evidence', async () => {
+    const c = await demo.get<{ historyEvidence: { edges: number; connections: number; wouldDeny: number; from: string; to: string } | null }>('/api/v1/contracts/payments-lockdown');
+    expect(c.historyEvidence).not.toBeNull();
+    expect(c.historyEvidence!.edges).toBeGreaterThan(20);
+    expect(Date.parse(c.historyEvidence!.to) - Date.parse(c.historyEvidence!.from)).toBeGreaterThan(6 * 86_400_000);
+    // The week holds no run of the invoicing job (it is new), so history alone finds nothing wrong.
+    expect(c.historyEvidence!.wouldDeny).toBe(0);
+  });
+
+  it('holds the contract that misses a rule in monitor until its CronJob runs, then Blocks it naming the missing edge', { timeout: 200_000 }, async () => {
+    type Body = { phase: string; stage: { index: number }; decision: { kind: string; reasons: string[] }; waitingFor: string[] };
+    const waiting = await waitFor(
+      async () => {
+        const body = await demo.get<Body>('/api/v1/contracts/payments-lockdown');
+        return body.phase === 'Observing' && body.waitingFor.length > 0 ? body : body.phase === 'Blocked' ? body : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'payments-lockdown waiting for its CronJob' },
+    );
+    // The wait is seen before the run (the first run comes 40-100 s after the start, the monitor stage lasts 20 s).
+    expect(waiting.phase).toBe('Observing');
+    expect(waiting.decision.reasons.find((r) => r.includes('waiting for CronJob'))).toMatch(/^inconclusive: waiting for CronJob payments\/invoice-job \(next run \d{4}-\d\d-\d\dT\d\d:\d\d:00Z\)$/);
     const c = await waitFor(
       async () => {
-        const body = await demo.get<{ phase: string; stage: { index: number }; decision: { kind: string; reasons: string[] } }>('/api/v1/contracts/payments-lockdown');
+        const body = await demo.get<Body>('/api/v1/contracts/payments-lockdown');
         return body.phase === 'Blocked' ? body : null;
       },
-      { timeoutMs: 90_000, intervalMs: 500, what: 'payments-lockdown to be Blocked' },
+      { timeoutMs: 130_000, intervalMs: 500, what: 'payments-lockdown to be Blocked' },
     );
     expect(c.stage.index).toBe(0);
     expect(c.decision.kind).toBe('hold');

@@ -35,7 +35,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('smallest fix for the 
   let browser: Browser;
 
   beforeAll(async () => {
-    demo = await startDemo();
+    // No new caller: payments-lockdown is Blocked only after its CronJob's first run (40-100 s
+    // in), by when shop-lockdown would otherwise have a real blocker of its own to fix.
+    demo = await startDemo(['--late-after', '600s']);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   afterAll(async () => {
@@ -45,7 +47,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('smallest fix for the 
 
   it('proposes, shows, copies and, applied, completes', { timeout: 200_000 }, async () => {
     const contract = (): Promise<ContractJson> => demo.get<ContractJson>('/api/v1/contracts/payments-lockdown');
-    await waitFor(async () => (await contract()).phase === 'Blocked', { timeoutMs: 90_000, intervalMs: 500, what: 'payments-lockdown Blocked' });
+    await waitFor(async () => (await contract()).phase === 'Blocked', { timeoutMs: 130_000, intervalMs: 500, what: 'payments-lockdown Blocked' });
 
     const fix = await demo.get<FixBody>('/api/v1/contracts/payments-lockdown/fix');
     expect(fix.edges).toEqual([expect.objectContaining({ from: 'payments/invoice-job', to: 'payments/ledger', port: 5432, protocol: 'TCP', side: 'ingress' })]);

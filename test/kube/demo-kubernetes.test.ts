@@ -84,7 +84,7 @@ describe('rampart demo --kubernetes', () => {
     }
   });
 
-  it('ramps shop-lockdown to Complete on real NetworkPolicies and pod labels, then real drops roll it back', { timeout: 150_000 }, async () => {
+  it('ramps shop-lockdown to Complete on real NetworkPolicies and pod labels, then real drops roll it back', { timeout: 220_000 }, async () => {
     const t0 = Date.now();
     child = spawn(process.execPath, [bin, 'demo', '--kubernetes', '--kubeconfig', kubeconfig, '--fast', '--headless', '--http-listen', '127.0.0.1:0', '--duration', '130s', '--late-after', '6s'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -175,8 +175,15 @@ describe('rampart demo --kubernetes', () => {
     expect(rolledBack.stage?.name).toBe('monitor');
     await waitFor(async () => (await seen()).policies.length === 0, { timeoutMs: 10_000, what: 'the rollback to monitor to remove the applied policies' });
 
-    // payments-lockdown never left monitor: Blocked with the edge named, nothing applied.
-    const payments = await status('payments-lockdown');
+    // payments-lockdown never left monitor: held for its CronJob (a real batch/v1 object), then
+    // Blocked by the job's run (40-100 s after the start) with the edge named; nothing applied.
+    const payments = await waitFor(
+      async () => {
+        const s = await status('payments-lockdown');
+        return s.phase === 'Blocked' ? s : null;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: 'payments-lockdown Blocked by its CronJob run' },
+    );
     expect(payments.phase).toBe('Blocked');
     expect(payments.stage?.name).toBe('monitor');
     expect(payments.decision?.reasons.join(' ')).toContain('payments/invoice-job → payments/ledger:5432/TCP');

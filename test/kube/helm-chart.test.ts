@@ -73,9 +73,9 @@ describe('helm chart deploy/helm/rampart', () => {
 
   it('renders exactly the plain manifests with the default values', async () => {
     const rendered = byKey(await template());
-    const expected = byKey(plain('controlplane/rbac.yaml', 'controlplane/deployment.yaml', 'controlplane/service.yaml', 'agent/daemonset.yaml'));
+    const expected = byKey(plain('controlplane/rbac.yaml', 'controlplane/statefulset.yaml', 'controlplane/service.yaml', 'agent/daemonset.yaml'));
     // Every plain file is accounted for: the ones not compared here are the chart's options below.
-    expect(readdirSync(join(deployDir, 'controlplane')).sort()).toEqual(['admission-webhook.yaml', 'deployment.yaml', 'rbac.yaml', 'service.yaml']);
+    expect(readdirSync(join(deployDir, 'controlplane')).sort()).toEqual(['admission-webhook.yaml', 'rbac.yaml', 'service.yaml', 'statefulset.yaml']);
     expect([...rendered.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [k, obj] of expected) expect(rendered.get(k), k).toEqual(obj);
   });
@@ -91,7 +91,7 @@ describe('helm chart deploy/helm/rampart', () => {
     for (const obj of plain('controlplane/admission-webhook.yaml')) expect(rendered.get(key(obj)), key(obj)).toEqual(obj);
     const cert = rendered.get('Certificate/rampart-system/rampart-admission') as unknown as { spec: { secretName: string; dnsNames: string[] } };
     expect(cert.spec.dnsNames).toContain('rampart-admission.rampart-system.svc');
-    const pod = (rendered.get('Deployment/rampart-system/rampart-controlplane') as unknown as { spec: { template: { spec: { containers: { args: string[] }[]; volumes: { secret?: { secretName: string } }[] } } } }).spec.template.spec;
+    const pod = (rendered.get('StatefulSet/rampart-system/rampart-controlplane') as unknown as { spec: { template: { spec: { containers: { args: string[] }[]; volumes: { secret?: { secretName: string } }[] } } } }).spec.template.spec;
     expect(pod.containers[0]!.args).toEqual(expect.arrayContaining(['--webhook-listen=:9443', '--tls-cert=/etc/rampart/admission-tls/tls.crt', '--tls-key=/etc/rampart/admission-tls/tls.key']));
     expect(pod.volumes.map((v) => v.secret?.secretName)).toContain(cert.spec.secretName);
   });
@@ -113,7 +113,7 @@ describe('helm chart deploy/helm/rampart', () => {
     const rendered = byKey(await template('grpcTls.certManager=true'));
     const cert = rendered.get('Certificate/rampart-system/rampart-controlplane-grpc') as unknown as { spec: { secretName: string; dnsNames: string[] } };
     expect(cert.spec).toMatchObject({ secretName: 'rampart-controlplane-tls', dnsNames: expect.arrayContaining(['rampart-controlplane.rampart-system.svc']) });
-    const args = (rendered.get('Deployment/rampart-system/rampart-controlplane') as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
+    const args = (rendered.get('StatefulSet/rampart-system/rampart-controlplane') as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
     expect(args).toEqual(expect.arrayContaining(['--grpc-tls-cert=/etc/rampart/grpc-tls/tls.crt', '--grpc-tls-key=/etc/rampart/grpc-tls/tls.key']));
     expect(args.some((a) => a.startsWith('--grpc-tls-secret'))).toBe(false);
     // The control plane then needs no right on Secrets.
@@ -137,7 +137,7 @@ describe('helm chart deploy/helm/rampart', () => {
       'notifications[1]=https://hooks.slack.com/services/T/B/x',
       'namespace.name=ops',
     );
-    const d = objs.find((o) => o.kind === 'Deployment') as unknown as { metadata: { namespace: string }; spec: { replicas: number; template: { spec: { containers: { image: string; args: string[]; resources: { limits: { memory: string } } }[] } } } };
+    const d = objs.find((o) => o.kind === 'StatefulSet') as unknown as { metadata: { namespace: string }; spec: { replicas: number; template: { spec: { containers: { image: string; args: string[]; resources: { limits: { memory: string } } }[] } } } };
     const ds = objs.find((o) => o.kind === 'DaemonSet') as unknown as { spec: { template: { spec: { containers: { image: string; args: string[] }[] } } } };
     expect(d.metadata.namespace).toBe('ops');
     expect(d.spec.replicas).toBe(3);
@@ -146,7 +146,8 @@ describe('helm chart deploy/helm/rampart', () => {
     expect(cp.resources.limits.memory).toBe('1Gi');
     expect(cp.args.filter((a) => a.startsWith('--notify='))).toEqual(['--notify=https://events.example/hook', '--notify=https://hooks.slack.com/services/T/B/x']);
     expect(ds.spec.template.spec.containers[0]!.image).toBe('registry.local/rampart:dev');
-    expect(ds.spec.template.spec.containers[0]!.args).toContain('--controlplane=rampart-controlplane.ops.svc:9967');
+    // Agents stream to every replica (hot standby): one address per StatefulSet pod.
+    expect(ds.spec.template.spec.containers[0]!.args).toContain(`--controlplane=${[0, 1, 2].map((i) => `rampart-controlplane-${i}.rampart-controlplane-replicas.ops.svc:9967`).join(',')}`);
     expect(objs.find((o) => o.kind === 'Namespace')?.metadata.name).toBe('ops');
   });
 
@@ -158,7 +159,7 @@ describe('helm chart deploy/helm/rampart', () => {
       expect(stdout).toContain('STATUS: deployed');
       const status = JSON.parse((await helmRun('status', release, '-o', 'json')).stdout) as { info: { status: string } };
       expect(status.info.status).toBe('deployed');
-      const d = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: 'rampart-controlplane', namespace: ns });
+      const d = await kc.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ name: 'rampart-controlplane', namespace: ns });
       expect(d.spec?.template.spec?.containers[0]?.args).toContain('--notify=https://events.example/hook');
       await kc.makeApiClient(AppsV1Api).readNamespacedDaemonSet({ name: 'rampart-agent', namespace: ns });
       const binding = await kc.makeApiClient(RbacAuthorizationV1Api).readClusterRoleBinding({ name: `${ns}-controlplane` });

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  type V1Deployment,
+  type V1StatefulSet,
   ApiException,
   CoreV1Api,
   KubernetesObjectApi,
@@ -76,7 +76,7 @@ describe('deploy/ manifests on a real API server', () => {
   });
 
   it('runs the control plane in Kubernetes mode: two non-root replicas, read-only root, ready only when leading', () => {
-    const d = all.find((m) => m.obj.kind === 'Deployment')!.obj as V1Deployment;
+    const d = all.find((m) => m.obj.kind === 'StatefulSet')!.obj as V1StatefulSet;
     const pod = d.spec!.template.spec!;
     const cp = pod.containers[0]!;
     expect(d.spec!.replicas).toBe(2);
@@ -90,5 +90,14 @@ describe('deploy/ manifests on a real API server', () => {
     expect(cp.volumeMounts).toContainEqual(expect.objectContaining({ name: tmp.name, mountPath: '/tmp' }));
     // Every file the container mounts exists in the pod (no Secret a fresh install lacks).
     expect(pod.volumes!.every((v) => v.secret === undefined)).toBe(true);
+    // Hot standby with durable history: a volume per replica for the traffic map, and agents stream to each replica.
+    expect(d.spec!.volumeClaimTemplates!.map((v) => v.metadata!.name)).toEqual(['state']);
+    expect(cp.args).toContain('--state=/var/lib/rampart');
+    expect(cp.volumeMounts).toContainEqual(expect.objectContaining({ name: 'state', mountPath: '/var/lib/rampart' }));
+    const headless = all.find((m) => m.obj.kind === 'Service' && m.obj.metadata?.name === d.spec!.serviceName)!.obj as { spec: { clusterIP: string; publishNotReadyAddresses: boolean } };
+    expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    const agent = (all.find((m) => m.obj.kind === 'DaemonSet')!.obj as V1DaemonSet).spec!.template.spec!.containers[0]!;
+    const targets = agent.args!.find((a) => a.startsWith('--controlplane='))!.slice('--controlplane='.length).split(',');
+    expect(targets).toEqual([0, 1].map((i) => `${d.metadata!.name}-${i}.${d.spec!.serviceName}.rampart-system.svc:9967`));
   });
 });

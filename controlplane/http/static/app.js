@@ -383,6 +383,22 @@ function renderContract(v, c, now) {
     el('span', {}, 'nodes ', el('b', { text: `${e.nodes?.reporting ?? 0}/${e.nodes?.expected ?? 0}` })),
   );
 
+  // History first: the revision judged on the traffic map before it started, apart from the live evidence;
+  // and what the gates still wait for (CronJobs not yet run, silent workloads).
+  const hx = c.historyEvidence;
+  const waits = [...(c.waitingFor ?? []), ...((c.silentWorkloads ?? []).length ? [`silent: ${c.silentWorkloads.join(', ')}`] : [])];
+  $('.history-evidence', root).replaceChildren(
+    ...(hx
+      ? [
+          el('span', { title: `judged on the traffic map from ${hx.from} to ${hx.to}, before this revision started` }, 'history ', el('b', { text: `${Math.round((toMs(hx.to) - toMs(hx.from)) / 86_400_000 * 10) / 10}d` })),
+          el('span', {}, 'edges ', el('b', { text: String(hx.edges) })),
+          el('span', { class: hx.wouldDeny ? 'warn' : '' }, 'history would-deny ', el('b', { text: String(hx.wouldDeny) })),
+          ...(hx.topEdges ?? []).slice(0, 3).map((t) => el('span', { class: 'deny', title: t.reason }, `${t.from} → ${t.to}:${t.port}/${t.protocol} (${t.count}, last seen ${fmtTime(toMs(t.lastSeen))})`)),
+        ]
+      : [el('span', { class: 'muted', text: 'history off' })]),
+    ...waits.map((w) => el('span', { class: 'waiting', text: w })),
+  );
+
   // History, newest first on screen.
   const rows = [...v.history].reverse().slice(0, 30);
   $('.history tbody', root).replaceChildren(

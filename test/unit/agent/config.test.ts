@@ -53,3 +53,14 @@ describe('loadAgentConfig', () => {
     expect(loadAgentConfig(base, {})).toMatchObject({ ok: true, value: { enrollSettleMs: null } });
   });
 });
+
+describe('--controlplane with every replica', () => {
+  it('takes a comma-separated list, the first being the primary; a bad or repeated address is named', () => {
+    const r = loadAgentConfig(['--controlplane', 'cp-0.cp:9967, cp-1.cp:9967', '--node', 'worker-1'], {});
+    expect(r.ok && r.value.controlplaneTargets).toEqual(['cp-0.cp:9967', 'cp-1.cp:9967']);
+    expect(r.ok && r.value.controlplaneTarget).toBe('cp-0.cp:9967');
+    const bad = loadAgentConfig(['--controlplane', 'cp-0.cp:9967,nowhere,cp-0.cp:9967', '--node', 'worker-1'], {});
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error.map((p) => p.message)).toEqual([expect.stringContaining('"nowhere"'), expect.stringContaining('listed twice')]);
+  });
+});

@@ -10,6 +10,7 @@ describe('loadControlplaneConfig', () => {
         contractsDir: 'c',
         stateDir: 's',
         baselineDir: null,
+        workloads: null,
         grpcListen: '0.0.0.0:9967',
         grpcTls: null,
         grpcTlsSecret: null,
@@ -143,5 +144,15 @@ describe('parseListen', () => {
     expect(parseListen('[::1]:9')).toEqual({ ok: true, value: { host: '::1', port: 9 } });
     expect(parseListen('host:70000').ok).toBe(false);
     expect(parseListen('host').ok).toBe(false);
+  });
+});
+
+describe('--workloads', () => {
+  it('is a file-mode flag: Kubernetes mode reads CronJobs and Pods from the API server', () => {
+    const ok = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--workloads', 'cluster/'], {});
+    expect(ok.ok && ok.value.workloads).toBe('cluster/');
+    const bad = loadControlplaneConfig(['--kubernetes', '--workloads', 'cluster/'], {});
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error).toEqual([{ path: '--workloads', message: expect.stringContaining('not with --kubernetes') }]);
   });
 });

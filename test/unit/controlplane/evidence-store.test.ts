@@ -111,3 +111,23 @@ describe('EvidenceStore', () => {
     expect(s.takeArrivals('shop-lockdown')).toEqual([]);
   });
 });
+
+describe('windows of a stage not opened yet (a standby following the leader)', () => {
+  it('are held and counted once when the stage opens, never counted twice, and never for a stage that ended earlier', () => {
+    const store = new EvidenceStore();
+    const t0 = 1_000_000;
+    // The standby has not opened the stage yet: the leader's status lags behind the agents.
+    for (let i = 1; i <= 3; i++) store.ingest(aSummary({ node: 'node-a', seq: i, windowEndMs: t0 + i * 1000, contracts: [aContractWindow({ revision: 2, stageIndex: 1, allow: 100 })] }), t0 + i * 1000);
+    expect(store.evidence('shop-lockdown', 2, 1, cov(t0 + 4000)).windows).toBe(0);
+    store.beginStage('shop-lockdown', 2, 1, t0);
+    expect(store.evidence('shop-lockdown', 2, 1, cov(t0 + 4000))).toMatchObject({ windows: 3, allow: 300 });
+    // Opening it again (the same stage and start, as a new leader does) keeps the count: nothing replayed twice.
+    store.beginStage('shop-lockdown', 2, 1, t0);
+    expect(store.evidence('shop-lockdown', 2, 1, cov(t0 + 4000)).windows).toBe(3);
+    // Held windows of the next stage wait for it; those of an older revision are dropped.
+    store.ingest(aSummary({ node: 'node-a', seq: 4, windowEndMs: t0 + 5000, contracts: [aContractWindow({ revision: 2, stageIndex: 2, allow: 7 })] }), t0 + 5000);
+    store.ingest(aSummary({ node: 'node-a', seq: 5, windowEndMs: t0 + 5000, contracts: [aContractWindow({ revision: 1, stageIndex: 2, allow: 9 })] }), t0 + 5000);
+    store.beginStage('shop-lockdown', 2, 2, t0 + 4500);
+    expect(store.evidence('shop-lockdown', 2, 2, cov(t0 + 6000))).toMatchObject({ windows: 1, allow: 7 });
+  });
+});

@@ -17,6 +17,7 @@ import type { ContractEntry, ContractSource } from '../../../controlplane/contra
 import { Reconciler } from '../../../controlplane/rollout/reconciler.js';
 import { Journal } from '../../../controlplane/state/journal.js';
 import { silentLogger } from '../../../io/json-logger.js';
+import { stageOfStatus } from '../../../controlplane/kubernetes/standby-evidence.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { aContract } from '../../support/window-builders.js';
 
@@ -124,5 +125,28 @@ describe('Kubernetes status', () => {
     t.r.act(contract.name, 'pause', 'alice', null);
     // A paused ramp is not finished: kstatus must not call it Current.
     expect(kstatus(status(t, clock, observing))).toEqual({ Ready: 'False/Paused', Reconciling: 'True/Paused', Stalled: 'False/Paused' });
+  });
+});
+
+describe('Kubernetes status: enough evidence', () => {
+  it('carries the history evidence and the CronJob waits beside the live counts, and a standby reads the stage to open from it', () => {
+    const clock = new FakeClock();
+    const a = replica(clock);
+    a.r.reconcileAll();
+    const view = a.r.get(contract.name)!;
+    const withSufficiency = {
+      ...view,
+      sufficiency: {
+        history: { fromMs: clock.nowMs() - 7 * 86_400_000, toMs: clock.nowMs(), edges: 40, connections: 9000, wouldDeny: 3, wouldDenyEdges: 1, indeterminateEdges: 0, top: [{ from: 'payments/invoice-job', to: 'payments/ledger', port: 5432, protocol: 'TCP', count: 3, lastSeenMs: clock.nowMs() - 86_400_000, reason: 'r' }] },
+        silentWorkloads: [],
+        waitingFor: ['waiting for CronJob payments/invoice-job (next run 2026-01-01T02:00:00Z)'],
+      },
+    };
+    const s = statusOf({ view: withSufficiency, history: a.journal.history(contract.name), generation: 1, decisionAtMs: view.decision.atMs, apply: null, previous: null, nowMs: clock.nowMs() });
+    expect(s.evidence?.history).toMatchObject({ wouldDeny: 3, edges: 40, topEdge: 'payments/invoice-job → payments/ledger:5432/TCP (3, last seen 2025-12-31T00:00:00Z)' });
+    expect(s.evidence?.waitingFor).toEqual(['waiting for CronJob payments/invoice-job (next run 2026-01-01T02:00:00Z)']);
+    expect(s.evidence?.silentWorkloads).toBeUndefined();
+    expect(stageOfStatus(s)).toEqual({ revision: 1, stageIndex: 0, sinceMs: view.state!.stageEnteredAtMs });
+    expect(stageOfStatus({ stage: { index: 0 } })).toBeNull();
   });
 });

@@ -73,6 +73,27 @@ describe('parseClusterSpec', () => {
     if (!r.ok) return;
     expect(r.value.namespaces).toHaveLength(4);
     expect(r.value.workloads.length).toBeGreaterThanOrEqual(18);
-    expect(r.value.calls.some((c) => c.everyMs !== null && c.from === 'payments/invoice-job')).toBe(true);
+    // The invoicing job calls the ledger on its CronJob schedule, wall-clock aligned.
+    const invoice = r.value.calls.find((c) => c.from === 'payments/invoice-job');
+    expect(r.value.workloads.find((w) => w.name === 'invoice-job')?.schedule).toBe('*/3 * * * *');
+    expect(invoice?.schedule?.next(Date.parse('2026-12-06T17:04:30Z'))).toBe(Date.parse('2026-12-06T17:06:00Z'));
+  });
+
+  it('reads CronJob schedules: a bad one, or one on another kind, is a problem at its path; a CronJob call needs no rate', () => {
+    const r = parseClusterSpec({
+      namespaces: [{ name: 'a' }],
+      workloads: [
+        { namespace: 'a', name: 'job', kind: 'CronJob', schedule: '*/3 * * *' },
+        { namespace: 'a', name: 'web', schedule: '@hourly' },
+        { namespace: 'a', name: 'ok', kind: 'CronJob', schedule: '@hourly' },
+      ],
+      calls: [{ from: 'a/ok', to: 'a/web', port: 80 }, { from: 'a/web', to: 'a/ok', port: 80 }],
+      dns: { perCall: 0 },
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.map((p) => p.path)).toEqual(['workloads[0].schedule', 'workloads[1].schedule', 'calls[1]']);
+    expect(r.error[0]!.message).toContain('expected five fields');
+    expect(r.error[1]!.message).toContain('only a CronJob');
   });
 });

@@ -5,7 +5,12 @@ import { appliedFromContracts } from '../../../sim/applied-follower.js';
 import { writeCapture } from '../../../sim/capture.js';
 import { buildCluster } from '../../../sim/cluster.js';
 import { snapshotOf } from '../../../sim/demo/narrator.js';
-import { compressContract, compressSpec } from '../../../sim/demo/workdir.js';
+import { compressContract, compressSpec, pinFirstRuns } from '../../../sim/demo/workdir.js';
+import { historySeed } from '../../../sim/demo/history-seed.js';
+import { workloadManifests } from '../../../sim/demo/workload-manifests.js';
+import { demoDir, loadClusterSpec } from '../../../sim/load-spec.js';
+import { buildInventory } from '../../../core/sufficiency/index.js';
+import * as path from 'node:path';
 import { seededRandom } from '../../../sim/random.js';
 import { syntheticSpec } from '../../../sim/synthetic.js';
 import { smallSpec } from './fixtures.js';
@@ -104,5 +109,47 @@ describe('writeCapture (rampart simulate --capture)', () => {
     const first = JSON.parse(lines[0]!) as { flow: { time: string }; node_name: string };
     expect(first.node_name).toMatch(/^sim-worker-\d$/);
     expect(Date.parse(first.flow.time)).toBeGreaterThanOrEqual(1_700_000_000_000 - 3000);
+  });
+});
+
+describe('the demo’s CronJob, workloads and history (issue 21)', () => {
+  const spec = loadClusterSpec(path.join(demoDir(), 'cluster.yaml'));
+  if (!spec.ok) throw new Error(JSON.stringify(spec.error));
+
+  it('pins the invoicing job’s every-3-minutes schedule so its first run comes 40-100 s after the start', () => {
+    for (const start of ['2026-12-06T17:01:40Z', '2026-12-06T17:01:05Z', '2026-12-06T17:02:30Z', '2026-12-06T17:59:59Z']) {
+      const now = Date.parse(start);
+      const pinned = pinFirstRuns(spec.value, now, 40_000);
+      const schedule = pinned.workloads.find((w) => w.name === 'invoice-job')!.schedule!;
+      expect(schedule).toMatch(/^[0-2]-59\/3 \* \* \* \*$/);
+      const call = pinned.calls.find((c) => c.from === 'payments/invoice-job')!;
+      const first = call.schedule!.next(now)!;
+      expect(first - now).toBeGreaterThanOrEqual(40_000);
+      expect(first - now).toBeLessThan(100_000);
+      expect(call.schedule!.next(first)! - first).toBe(180_000);
+    }
+  });
+
+  it('writes the workloads as manifests the control plane reads back: the CronJob with its schedule and creation time', () => {
+    const now = Date.parse('2026-12-06T17:00:00Z');
+    const list = workloadManifests(spec.value, now);
+    const { inventory, problems } = buildInventory([{ object: list, path: 'workloads.yaml' }], false);
+    expect(problems).toEqual([]);
+    expect(inventory.workloads).toHaveLength(spec.value.workloads.length);
+    expect(inventory.cronJobs.find((j) => j.name === 'invoice-job')).toMatchObject({ namespace: 'payments', schedule: '*/3 * * * *', suspend: false, createdMs: now, podLabels: { app: 'invoice-job' } });
+    // The backup job calls on a fixed period, not a schedule: known, not waited for.
+    expect(inventory.cronJobs.find((j) => j.name === 'backup')).toMatchObject({ suspend: true });
+  });
+
+  it('seeds a week of the steady traffic in the map file format, without the new job', () => {
+    const now = Date.parse('2026-12-06T17:00:00Z');
+    const seed = historySeed(spec.value, now) as { version: number; collectingSinceMs: number; edges: { from: { workload: string }; to: { workload: string }; buckets: [number, number][] }[] };
+    expect(seed.version).toBe(1);
+    expect(seed.collectingSinceMs).toBe(now - 7 * 86_400_000);
+    const names = seed.edges.map((e) => `${e.from.workload}>${e.to.workload}`);
+    expect(names).toContain('payments-api>ledger');
+    expect(names).not.toContain('invoice-job>ledger');
+    expect(names).not.toContain('price-scraper>catalog');
+    expect(seed.edges.every((e) => e.buckets.length >= 40)).toBe(true);
   });
 });

@@ -88,7 +88,8 @@ describe('the bundled demo scenario, enforced by the real policy engine', () => 
 
   it('the payments lockdown, if enforced, would break exactly the invoicing job', () => {
     const applied: AppliedStage[] = [{ contract: payments.name, revision: 1, stageIndex: 1, stageName: 's1', mode: 'namespaces', percent: 0, namespaces: ['payments'], policies: payments.policies }];
-    const records = simulate(applied, 100);
+    // Two minutes from t0 (22:13:20Z) hold the 22:15:00Z run of the job's */3 schedule.
+    const records = simulate(applied, 120);
     expect(droppedEdges(records)).toEqual(new Set(['payments/invoice-job → payments/ledger:5432']));
   });
 });

@@ -26,7 +26,7 @@ describe('smallestFix', () => {
     const spec = loadClusterSpec(join(demoDir(), 'cluster.yaml'));
     if (!spec.ok) throw new Error('spec');
     const lines: string[] = [];
-    writeCapture({ spec: spec.value, durationMs: 120_000, seed: 3, endMs: Date.parse('2026-06-01T12:00:00Z'), write: (l) => lines.push(l.trimEnd()) });
+    writeCapture({ spec: spec.value, durationMs: 120_000, seed: 3, endMs: Date.parse('2026-06-01T12:00:30Z'), write: (l) => lines.push(l.trimEnd()) });
     const flows = flowsOf(lines);
     const contract = demoContract('payments-lockdown');
     const before = judge(contract.spec.policies, flows);

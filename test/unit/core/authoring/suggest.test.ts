@@ -20,7 +20,7 @@ const PER_POD = ['pod-template-hash', 'controller-revision-hash', 'statefulset.k
 function simulated(durationMs: number, spec = loadClusterSpec(join(demoDir(), 'cluster.yaml'))): string[] {
   if (!spec.ok) throw new Error(JSON.stringify(spec.error));
   const lines: string[] = [];
-  writeCapture({ spec: spec.value, durationMs, seed: 7, endMs: Date.parse('2026-06-01T12:00:00Z'), write: (l) => lines.push(l.trimEnd()) });
+  writeCapture({ spec: spec.value, durationMs, seed: 7, endMs: Date.parse('2026-06-01T12:00:30Z'), write: (l) => lines.push(l.trimEnd()) });
   return lines;
 }
 

@@ -72,6 +72,11 @@ describe('CRD schema mirrors the contract model', () => {
       minNodeCoverage: g('minNodeCoverage'),
       maxLostEventsRatio: g('maxLostEventsRatio'),
       maxReportAgeMs: reportAge.ok ? reportAge.value : NaN,
+      // `7d`: days are not a Go duration unit; the schema's rule and the parser both take them.
+      historyWindowMs: g('historyWindow') === '7d' ? 7 * 86_400_000 : NaN,
+      minWorkloadCoverage: g('minWorkloadCoverage'),
+      // No CRD default: omitted means no limit, as the parser's null.
+      maxInconclusiveMs: g('maxInconclusive') ?? null,
     }).toEqual(DEFAULT_GATES);
     expect(at('spec.rollback.maxActualDeniesPerMinute').default).toBe(DEFAULT_ROLLBACK.maxActualDeniesPerMinute);
     expect(at('spec.advance').default).toBe(DEFAULT_ADVANCE);

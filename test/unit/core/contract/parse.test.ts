@@ -166,7 +166,25 @@ describe('parseContract: model and defaults', () => {
       minNodeCoverage: 1,
       maxLostEventsRatio: 0.01,
       maxReportAgeMs: 120_000,
+      historyWindowMs: 7 * 86_400_000,
+      minWorkloadCoverage: 0,
+      maxInconclusiveMs: null,
     });
+  });
+
+  it('reads the evidence-sufficiency gates: history window and budget in days or Go-style, coverage as a share', () => {
+    const c = parsed(aContract({ gates: { historyWindow: '1d12h', minWorkloadCoverage: 0.5, maxInconclusive: '2d' } }));
+    expect(c.spec.gates).toMatchObject({ historyWindowMs: 36 * 3_600_000, minWorkloadCoverage: 0.5, maxInconclusiveMs: 2 * 86_400_000 });
+    expect(parsed(aContract({ gates: { historyWindow: '0', maxInconclusive: '90m' } })).spec.gates).toMatchObject({ historyWindowMs: 0, maxInconclusiveMs: 5_400_000 });
+    expect(parsed(aContract({ gates: { maxInconclusive: null } })).spec.gates.maxInconclusiveMs).toBeNull();
+  });
+
+  it('rejects bad evidence-sufficiency gates with their field paths', () => {
+    const r = parseContract(aContract({ gates: { historyWindow: '7 days', minWorkloadCoverage: 1.5, maxInconclusive: '0s' } }));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.map((p) => p.path).sort()).toEqual(['spec.gates.historyWindow', 'spec.gates.maxInconclusive', 'spec.gates.minWorkloadCoverage']);
+    expect(r.error.find((p) => p.path === 'spec.gates.historyWindow')?.message).toContain('7d');
   });
 
   it('defaults the fields a partial gates object leaves out, keeps the ones it sets', () => {
