@@ -3,7 +3,9 @@
  * the real drops of an enforced stage), computed by core/authoring smallestFix from the sample
  * flow each edge carries in the evidence of the current stage, against the contract's change of
  * the baseline (a would-deny is denied under (baseline − replaced − removed) ∪ contract and
- * allowed under the baseline). The answer holds the NetworkPolicies to add to
+ * allowed under the baseline). In monitor, the would-deny edges that history holds against the
+ * revision (product.md "Enough evidence": they block it like live ones) are fixed too, from the
+ * flow the map judged for each. The answer holds the NetworkPolicies to add to
  * the contract, as objects and as YAML ready to paste under spec.policies, the edges they
  * open, and what could not be fixed.
  */
@@ -59,7 +61,10 @@ export function contractFixJson(view: ContractView, store: EvidenceStore, baseli
   if (contract === null) return empty('the contract is invalid: nothing to fix against');
   // Would-deny edges (monitor evidence) and real policy drops of an enforced stage alike.
   const samples = sampleFlows(store, view.name, ['would-deny', 'actual-deny']);
-  if (samples.flows.length === 0 && samples.unreadable.length === 0) return empty('no would-deny or denied edges in the current stage: nothing to fix');
+  for (const e of view.sufficiency?.history?.top ?? []) {
+    if (e.flow !== undefined) samples.flows.push({ edge: `${e.from} → ${e.to}:${e.port}/${e.protocol}`, side: 'history', count: e.count, flow: e.flow });
+  }
+  if (samples.flows.length === 0 && samples.unreadable.length === 0) return empty('no would-deny or denied edges in the current stage or its history: nothing to fix');
   const baselineSet = baselinePolicies(baseline, view.name);
   // *after*: the baseline less what the contract replaces or removes, plus its policies.
   const policies = policiesAfter({ baseline: baselineSet, proposed: contract.spec.policies, removed: [...contract.spec.replaces, ...contract.spec.removes] });

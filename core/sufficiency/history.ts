@@ -10,6 +10,7 @@
  * same span: what comes after is live evidence, counted once.
  */
 import { formatDurationMs } from '../common/index.js';
+import type { Flow } from '../flow/index.js';
 import type { EdgeJudgement, JudgeableEdge } from '../map/index.js';
 import { peerName } from '../summary/index.js';
 import type { SufficiencyGate } from './gate.js';
@@ -18,6 +19,8 @@ export interface HistoryEdge extends JudgeableEdge {
   /** Connections within the window. */
   readonly count: number;
   readonly lastSeenMs: number;
+  /** The edge as a flow (what the map judge judged): the sample a fix is computed from. */
+  readonly flow?: Flow;
 }
 
 export interface HistoryEdgeView {
@@ -28,6 +31,8 @@ export interface HistoryEdgeView {
   readonly count: number;
   readonly lastSeenMs: number;
   readonly reason: string;
+  /** The edge's sample flow, for the fix of a contract blocked by history (never serialised). */
+  readonly flow?: Flow;
 }
 
 export interface HistoryEvidence {
@@ -63,7 +68,7 @@ export function judgeHistory<E extends HistoryEdge>(edges: Iterable<E>, judge: (
     if (j.verdict === 'indeterminate') indeterminate++;
     if (j.verdict !== 'would-deny') continue;
     wouldDeny += e.count;
-    denied.push({ from: peerName(e.from), to: peerName(e.to), port: e.port, protocol: e.protocol, count: e.count, lastSeenMs: e.lastSeenMs, reason: j.reason });
+    denied.push({ from: peerName(e.from), to: peerName(e.to), port: e.port, protocol: e.protocol, count: e.count, lastSeenMs: e.lastSeenMs, reason: j.reason, ...(e.flow !== undefined ? { flow: e.flow } : {}) });
   }
   denied.sort((a, b) => b.count - a.count || b.lastSeenMs - a.lastSeenMs);
   return { fromMs, toMs, edges: n, connections, wouldDeny, wouldDenyEdges: denied.length, indeterminateEdges: indeterminate, top: denied.slice(0, HISTORY_TOP_EDGES) };

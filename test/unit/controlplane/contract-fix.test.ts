@@ -49,6 +49,21 @@ describe('contractFixJson', () => {
     expect(fix.message).toContain('add 1 NetworkPolicy');
   });
 
+  it('fixes the would-deny edges that history holds against the revision, with no live evidence yet', () => {
+    const store = new EvidenceStore();
+    const v = view(store);
+    const job = aPod({ namespace: 'payments', labels: { app: 'invoice-job' }, workloads: [{ name: 'invoice-job', kind: 'CronJob' }] });
+    const ledger = aPod({ namespace: 'payments', labels: { app: 'ledger' }, workloads: [{ name: 'ledger', kind: 'StatefulSet' }] });
+    const flow = aFlow({ source: job, destination: ledger, l4: tcp(5432) });
+    const top = [{ from: 'payments/invoice-job', to: 'payments/ledger', port: 5432, protocol: 'TCP', count: 36, lastSeenMs: T0 - 86_400_000, reason: 'denied', flow }];
+    const history = { fromMs: T0 - 7 * 86_400_000, toMs: T0, edges: 1, connections: 36, wouldDeny: 36, wouldDenyEdges: 1, indeterminateEdges: 0, top };
+    const fix = contractFixJson({ ...v, sufficiency: { history, silentWorkloads: [], waitingFor: [] } } as unknown as ContractView, store);
+    expect(fix.edges).toEqual([expect.objectContaining({ from: 'payments/invoice-job', to: 'payments/ledger', policy: 'payments/fix-ledger-ingress' })]);
+    expect(fix.yaml).toContain('app: invoice-job');
+    // Without the history, the same contract has nothing to fix.
+    expect(contractFixJson(v, store).policies).toEqual([]);
+  });
+
   it('says there is nothing to fix when nothing would be denied', () => {
     const store = new EvidenceStore();
     const fix = contractFixJson(view(store), store);
