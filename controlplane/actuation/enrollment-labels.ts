@@ -21,6 +21,8 @@ const MAX_LATENCIES = 1000;
 
 export class EnrollmentLabels {
   private readonly core: CoreV1Api;
+  /** Throws unless this replica still leads; called right before each label write (fencing). */
+  private readonly fence: () => void;
   private readonly pods: WatchedCollection<V1Pod>;
   private readonly events: ActuationEventSink | undefined;
   /** Per contract, the pods this process labelled (a label gone from one of them is drift). */
@@ -30,7 +32,8 @@ export class EnrollmentLabels {
   private readonly originals: (stage: AppliedStage) => readonly OriginalSelector[];
   readonly counts = { labelWrites: 0, driftCorrections: 0 };
 
-  constructor(o: { kc: KubeConfig; pods: WatchedCollection<V1Pod>; events?: ActuationEventSink; originals?: (stage: AppliedStage) => readonly OriginalSelector[] }) {
+  constructor(o: { kc: KubeConfig; pods: WatchedCollection<V1Pod>; events?: ActuationEventSink; originals?: (stage: AppliedStage) => readonly OriginalSelector[]; fence?: () => void }) {
+    this.fence = o.fence ?? (() => undefined);
     this.core = o.kc.makeApiClient(CoreV1Api);
     this.pods = o.pods;
     this.events = o.events;
@@ -148,6 +151,8 @@ export class EnrollmentLabels {
   }
 
   private async label(namespace: string, name: string, key: string, value: string | null): Promise<void> {
+    // Outside the try: a replica that no longer leads must not have this taken for a vanished pod.
+    this.fence();
     try {
       // A merge patch of one key: independent per contract (each contract owns its own key),
       // and `null` removes exactly that key.

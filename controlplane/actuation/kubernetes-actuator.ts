@@ -149,9 +149,9 @@ class KubernetesStageActuator implements KubernetesActuator {
     this.policies = options.policies ?? policyWatch(options.kc, this.log, this.api);
     const core = options.kc.makeApiClient(CoreV1Api);
     this.pods = options.pods ?? new WatchedCollection<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log: this.log });
-    this.writer = new PolicyWriter({ kc: options.kc, policies: this.policies, events: options.events, log: this.log, api: this.api });
+    this.writer = new PolicyWriter({ kc: options.kc, policies: this.policies, events: options.events, log: this.log, api: this.api, fence: () => this.fence() });
     this.objects = options.kc.makeApiClient(CustomObjectsApi);
-    this.labels = new EnrollmentLabels({ kc: options.kc, pods: this.pods, events: options.events, originals: (stage) => this.originalSelectors(stage) });
+    this.labels = new EnrollmentLabels({ kc: options.kc, pods: this.pods, events: options.events, originals: (stage) => this.originalSelectors(stage), fence: () => this.fence() });
     this.queue = new WorkQueue({ sync: (c) => this.syncSafely(c), enrollPods: (batch) => this.enrollPods(batch) });
     this.ownerOf =
       options.owner ??
@@ -262,12 +262,18 @@ class KubernetesStageActuator implements KubernetesActuator {
         .catch((e: unknown) => this.log.warn('listing contracts being deleted failed; the next resync retries', { err: { message: describeApiError(e) } }));
   }
 
+  /** Throws unless this replica leads now: checked right before each write, so a pass paused past the lease writes nothing more. */
+  private fence(): void {
+    if (!this.o.isLeader()) throw new Error('not the leader any more: write skipped (fenced)');
+  }
+
   /** What original-policies.ts needs, reporting each change of an original as an Event on the contract. */
   private originalsFor(contract: string, uid?: string): OriginalsDeps {
     return {
       policies: this.policies,
       objects: this.objects,
       rewritten: this.rewritten,
+      fence: () => this.fence(),
       onWrite: (what, namespace, name) => {
         this.o.events?.emit({ contract, uid, type: 'Normal', reason: 'OriginalPolicy', action: 'Apply', note: `NetworkPolicy ${namespace}/${name} ${ORIGINAL_WRITES[what]}` });
       },
@@ -362,6 +368,7 @@ class KubernetesStageActuator implements KubernetesActuator {
     // every other mode): the policies as written first, then the labels come off (no gap).
     // Before labels or an original change, the finalizer: a deletion then waits for the restore.
     if (this.manageLabels && touchesOthers(stage) && !this.finalized.has(contract)) {
+      this.fence();
       await setFinalizer(this.objects, contract, true);
       this.finalized.add(contract);
     }
@@ -373,6 +380,7 @@ class KubernetesStageActuator implements KubernetesActuator {
     await this.writer.deleteExtra(contract, new Set(withOwner.map((d) => refKey(d.namespace, d.name))), owner?.uid);
     if (this.manageLabels && !usesEnrollment(stage)) await this.labels.sync(contract, null, first);
     if (this.manageLabels && !touchesOthers(stage) && (this.finalized.has(contract) || first) && !anyExcluded(this.originalsFor(contract), contract) && this.labels.enrolledByUsCount(contract) === 0) {
+      this.fence();
       await setFinalizer(this.objects, contract, false);
       this.finalized.delete(contract);
     }
@@ -397,6 +405,7 @@ class KubernetesStageActuator implements KubernetesActuator {
     const removed = await this.writer.removeOwned(contract);
     if (this.manageLabels) {
       await this.labels.sync(contract, null, true);
+      this.fence();
       await setFinalizer(this.objects, contract, false);
       this.finalized.delete(contract);
     }

@@ -35,6 +35,11 @@ export interface OriginalsDeps {
   readonly objects: CustomObjectsApi;
   readonly onWrite: (what: 'excluded' | 'restored' | 'rewritten' | 'deleted', namespace: string, name: string) => void;
   /**
+   * Checked right before each write (fencing): a pass that began while this replica led may
+   * have been paused past its lease between two writes; what is left of it must not land.
+   */
+  readonly fence: () => void;
+  /**
    * The spec each rewritten original had in the API server's answer (defaults filled in), by
    * namespace/name: a later pass compares with it, not with the text as written.
    */
@@ -58,6 +63,7 @@ export function touchesOthers(stage: AppliedStage): boolean {
 }
 
 async function applySelector(deps: OriginalsDeps, namespace: string, name: string, podSelector: Obj): Promise<void> {
+  deps.fence();
   await deps.objects.patchNamespacedCustomObject(
     // NOTE: forced, on the pod selector alone: taking it from X's owner is the one change the contract is allowed.
     { ...NP, namespace, name, body: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace }, spec: { podSelector } }, fieldManager: FIELD_MANAGER, force: true },
@@ -70,11 +76,13 @@ async function rewrite(deps: OriginalsDeps, live: V1NetworkPolicy, spec: Obj): P
   const namespace = live.metadata?.namespace ?? '';
   const name = live.metadata?.name ?? '';
   const body = { ...(live as unknown as Obj), spec };
+  deps.fence();
   const res = (await deps.objects.replaceNamespacedCustomObject({ ...NP, namespace, name, body, fieldManager: FIELD_MANAGER })) as V1NetworkPolicy;
   deps.rewritten.set(`${namespace}/${name}`, canonicalJson(res.spec ?? {}));
 }
 
 async function remove(deps: OriginalsDeps, namespace: string, name: string): Promise<void> {
+  deps.fence();
   try {
     await deps.objects.deleteNamespacedCustomObject({ ...NP, namespace, name });
   } catch (e) {

@@ -34,11 +34,14 @@ export class PolicyWriter {
   private readonly policies: WatchedCollection<V1NetworkPolicy>;
   private readonly events: ActuationEventSink | undefined;
   private readonly log: Logger;
+  /** Throws unless this replica still leads; called right before each write (fencing). */
+  private readonly fence: () => void;
   /** What this process last applied, by namespace/name (to tell our own write from drift). */
   private readonly applied = new Map<string, AppliedRecord>();
   readonly counts = { policyWrites: 0, policyDeletes: 0, driftCorrections: 0 };
 
-  constructor(o: { kc: KubeConfig; policies: WatchedCollection<V1NetworkPolicy>; events?: ActuationEventSink; log: Logger; api?: PolicyKindApi }) {
+  constructor(o: { kc: KubeConfig; policies: WatchedCollection<V1NetworkPolicy>; events?: ActuationEventSink; log: Logger; api?: PolicyKindApi; fence?: () => void }) {
+    this.fence = o.fence ?? (() => undefined);
     this.api = o.api ?? NETWORK_POLICY_API;
     this.objects = o.kc.makeApiClient(CustomObjectsApi);
     this.policies = o.policies;
@@ -99,6 +102,7 @@ export class PolicyWriter {
     // it takes back fields someone else changed on our object, never someone else's object.
     const patch = { group: this.api.group, version: this.api.version, plural: this.api.plural, name: d.name, body: d.manifest, fieldManager: FIELD_MANAGER, force: live !== undefined };
     const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+    this.fence();
     const res = (this.api.namespaced ? await this.objects.patchNamespacedCustomObject({ ...patch, namespace: d.namespace }, ssa) : await this.objects.patchClusterCustomObject(patch, ssa)) as V1NetworkPolicy;
     this.counts.policyWrites++;
     this.applied.set(ref, { hash, spec: canonicalJson(res.spec), resourceVersion: res.metadata?.resourceVersion ?? '' });
@@ -140,6 +144,7 @@ export class PolicyWriter {
   private async delete(namespace: string, name: string): Promise<void> {
     try {
       const coords = { group: this.api.group, version: this.api.version, plural: this.api.plural, name };
+      this.fence();
       if (this.api.namespaced) await this.objects.deleteNamespacedCustomObject({ ...coords, namespace });
       else await this.objects.deleteClusterCustomObject(coords);
       this.counts.policyDeletes++;

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { formatProblems } from '../../core/common/index.js';
 import { parseContract } from '../../core/contract/index.js';
 import { invalidContracts, validContracts, type ContractFixture } from '../support/contract-fixtures.js';
-import { GROUP, PLURAL, VERSION, customObjects, installCrd, loadKubeConfig, rejection } from '../support/kube/client.js';
+import { GROUP, PLURAL, VERSION, customObjects, installCrd, removeContract, loadKubeConfig, rejection } from '../support/kube/client.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
 const api = customObjects(kc);
@@ -42,7 +42,7 @@ describe('parser and CRD schema agree', () => {
   it.each(validContracts().map((f) => [f.file, f] as const))('both accept %s, with the same defaults', async (_file, fixture) => {
     const parsed = parseContract(fixture.doc);
     expect(parsed.ok, parsed.ok ? '' : formatProblems(parsed.error)).toBe(true);
-    await remove(nameOf(fixture)).catch(() => undefined);
+    await removeContract(kc, nameOf(fixture));
     const stored: unknown = await create(fixture.doc);
     try {
       const reparsed = parseContract(stored);

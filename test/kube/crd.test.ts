@@ -1,6 +1,6 @@
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { CRD_NAME, GROUP, PLURAL, VERSION, customObjects, installCrd, loadKubeConfig, rejection } from '../support/kube/client.js';
+import { CRD_NAME, GROUP, PLURAL, VERSION, customObjects, removeContract, installCrd, loadKubeConfig, rejection } from '../support/kube/client.js';
 import { validContracts } from '../support/contract-fixtures.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
@@ -31,7 +31,7 @@ describe('RampContract CRD on a real API server', () => {
   it.each(validContracts().map((f) => [f.file, f] as const))('accepts the valid contract %s', async (_file, fixture) => {
     const api = customObjects(kc);
     const doc = fixture.doc as { metadata: { name: string } };
-    await api.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name: doc.metadata.name }).catch(() => undefined);
+    await removeContract(kc, doc.metadata.name);
     const created = (await api.createClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, body: fixture.doc, fieldValidation: 'Strict' })) as {
       spec: { gates: Record<string, unknown>; advance: string };
     };

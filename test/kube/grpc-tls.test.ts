@@ -49,7 +49,7 @@ beforeAll(async () => {
   const { stdout } = await run(helm, ['template', 'rampart', chart, '--set', `namespace.name=${namespace}`], { maxBuffer: 16 * 1024 * 1024 });
   const objects = parseAllDocuments(stdout).map((d) => d.toJS() as { kind: string; spec?: { template: { spec: { containers: Container[] } } } } | null);
   const containerOf = (kind: string): Container => objects.find((o) => o?.kind === kind)!.spec!.template.spec.containers[0]!;
-  cpArgs = containerOf('Deployment').args;
+  cpArgs = containerOf('StatefulSet').args;
   agentArgs = containerOf('DaemonSet').args;
   await installCrd(admin);
   await ensureNamespace(admin, namespace);

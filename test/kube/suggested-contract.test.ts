@@ -26,7 +26,8 @@ function capture(): Flow[] {
   const flows: Flow[] = [];
   writeCapture({
     spec: spec.value,
-    durationMs: 90_000,
+    // Over four minutes: the demo's invoicing CronJob runs every 3 (its connection is what the fix adds).
+    durationMs: 240_000,
     seed: 9,
     endMs: Date.parse('2026-06-01T12:00:00Z'),
     write: (l) => {

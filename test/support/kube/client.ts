@@ -10,6 +10,8 @@ import {
   CustomObjectsApi,
   KubeConfig,
   loadYaml,
+  PatchStrategy,
+  setHeaderOptions,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { waitFor } from '../wait-for.js';
@@ -102,6 +104,26 @@ export async function rejection(call: () => Promise<unknown>): Promise<{ code: n
 
 export function customObjects(kc: KubeConfig): CustomObjectsApi {
   return kc.makeApiClient(CustomObjectsApi);
+}
+
+/**
+ * Deletes a RampContract left by an earlier test file, as an administrator would: a contract
+ * that labelled pods carries Rampart's restore finalizer, which only a running leader clears,
+ * so with none running the finalizer is dropped by hand. Resolves when the object is gone.
+ */
+export async function removeContract(kc: KubeConfig, name: string): Promise<void> {
+  const api = customObjects(kc);
+  const id = { group: GROUP, version: VERSION, plural: PLURAL, name };
+  await api.deleteClusterCustomObject(id).catch(() => undefined);
+  for (let i = 0; i < 100; i++) {
+    const held = (await api.getClusterCustomObject(id).catch(() => null)) as { metadata?: { finalizers?: string[] } } | null;
+    if (held === null) return;
+    if ((held.metadata?.finalizers ?? []).length > 0) {
+      await api.patchClusterCustomObject({ ...id, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`RampContract ${name} is still there after deleting it and dropping its finalizers`);
 }
 
 /** Unique object names per test so tests sharing one API server never collide. */
