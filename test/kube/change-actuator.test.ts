@@ -303,7 +303,10 @@ describe('a contract that replaces and removes policies in force', () => {
     await waitFor(async () => ((await read(r.ns, REPLACED))!.spec.podSelector.matchExpressions ?? []).length === 1, { timeoutMs: 10_000, what: 'the exclusion entry put back' });
     const now = (await read(r.ns, REPLACED))!;
     expect(now.spec.ingress).toEqual([{ ports: [{ port: 8081, protocol: 'TCP' }] }]);
-    await waitFor(() => r.baseline.snapshot().revision !== revision, { what: 'a new baseline revision' });
+    // A new revision that holds the owner's edit (an earlier one may come first: the watch also
+    // sees the entry taken off and put back around the edit).
+    const holdsEdit = (): boolean => JSON.stringify((r.baseline.snapshot().policies.find((p) => p.ref === `${r.ns}/${REPLACED}`)?.manifest as RawPolicy | undefined)?.spec?.ingress ?? null).includes('8081');
+    await waitFor(() => r.baseline.snapshot().revision !== revision && holdsEdit(), { what: "a new baseline revision with the owner's edit" });
     const base = r.baseline.snapshot().policies.find((p) => p.ref === `${r.ns}/${REPLACED}`)!;
     expect((base.manifest as RawPolicy).spec).toEqual({ ...r.before.get(REPLACED)!.spec, ingress: [{ ports: [{ port: 8081, protocol: 'TCP' }] }] });
     r.before.set(REPLACED, { ...r.before.get(REPLACED)!, spec: (base.manifest as RawPolicy).spec });
