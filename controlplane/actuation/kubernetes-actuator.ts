@@ -368,8 +368,7 @@ class KubernetesStageActuator implements KubernetesActuator {
     // every other mode): the policies as written first, then the labels come off (no gap).
     // Before labels or an original change, the finalizer: a deletion then waits for the restore.
     if (this.manageLabels && touchesOthers(stage) && !this.finalized.has(contract)) {
-      this.fence();
-      await setFinalizer(this.objects, contract, true);
+      await setFinalizer(this.objects, contract, true, () => this.fence());
       this.finalized.add(contract);
     }
     if (this.manageLabels && usesEnrollment(stage)) await this.labels.sync(contract, stage, first);
@@ -380,8 +379,7 @@ class KubernetesStageActuator implements KubernetesActuator {
     await this.writer.deleteExtra(contract, new Set(withOwner.map((d) => refKey(d.namespace, d.name))), owner?.uid);
     if (this.manageLabels && !usesEnrollment(stage)) await this.labels.sync(contract, null, first);
     if (this.manageLabels && !touchesOthers(stage) && (this.finalized.has(contract) || first) && !anyExcluded(this.originalsFor(contract), contract) && this.labels.enrolledByUsCount(contract) === 0) {
-      this.fence();
-      await setFinalizer(this.objects, contract, false);
+      await setFinalizer(this.objects, contract, false, () => this.fence());
       this.finalized.delete(contract);
     }
     if (first) {
@@ -405,8 +403,7 @@ class KubernetesStageActuator implements KubernetesActuator {
     const removed = await this.writer.removeOwned(contract);
     if (this.manageLabels) {
       await this.labels.sync(contract, null, true);
-      this.fence();
-      await setFinalizer(this.objects, contract, false);
+      await setFinalizer(this.objects, contract, false, () => this.fence());
       this.finalized.delete(contract);
     }
     this.appliedKeys.delete(contract);

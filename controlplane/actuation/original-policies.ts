@@ -148,13 +148,19 @@ const CONTRACT = { group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plu
  * Adds (or, with `held` false, releases) the contract's restore finalizer, by server-side apply
  * with its own field manager: the finalizer list is a set, so only that entry changes.
  */
-export async function setFinalizer(objects: CustomObjectsApi, contract: string, held: boolean): Promise<void> {
+export async function setFinalizer(objects: CustomObjectsApi, contract: string, held: boolean, fence: () => void): Promise<void> {
   try {
+    // Fencing: leadership is checked after the read, and the write carries the resourceVersion
+    // read, so a leader paused in between (whose successor has since written the status) gets a
+    // conflict instead of landing a stale write.
+    const current = (await objects.getClusterCustomObject({ ...CONTRACT, name: contract })) as { metadata?: { resourceVersion?: string } };
+    fence();
+    const resourceVersion = current.metadata?.resourceVersion;
     await objects.patchClusterCustomObject(
       {
         ...CONTRACT,
         name: contract,
-        body: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, metadata: { name: contract, ...(held ? { finalizers: [RESTORE_FINALIZER] } : {}) } },
+        body: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, metadata: { name: contract, ...(resourceVersion !== undefined ? { resourceVersion } : {}), ...(held ? { finalizers: [RESTORE_FINALIZER] } : {}) } },
         fieldManager: FINALIZER_FIELD_MANAGER,
         force: true,
       },
