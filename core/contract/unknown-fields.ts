@@ -59,7 +59,8 @@ function walk(value: unknown, shape: Shape, path: string, out: Problem[]): void 
   }
   if (Array.isArray(value)) return; // a wrong type is the parser's to report
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    const below = shape.fields[key];
+    // Own keys only: `constructor` or `toString` must not find Object.prototype's members.
+    const below = Object.hasOwn(shape.fields, key) ? shape.fields[key] : undefined;
     if (below === undefined) out.push({ path: childPath(path, key), message: 'unknown field (the API server drops it; a misspelt field means the policy says something else)' });
     else walk(v, below, childPath(path, key), out);
   }

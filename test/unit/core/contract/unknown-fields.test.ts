@@ -44,6 +44,12 @@ describe('unknown fields', () => {
     expect(unknownNetworkPolicyFields(policy({ podSelector: {}, egress: [{ to: [{ namespaceSelector: { matchExpressions: [{ key: 'k', operator: 'Exists' }] } }], ports: [{ protocol: 'TCP', port: 53, endPort: 60 }] }] }), '')).toEqual([]);
   });
 
+  it('reports a key named like an Object member (constructor, toString) as unknown, without crashing', () => {
+    // Found by the fuzzer (seed 15): `constructor` once looked up Object.prototype's member.
+    const p = policy({ podSelector: { constructor: { '1h2m': 1 } }, toString: { x: 1 } });
+    expect(unknownNetworkPolicyFields(p, '').map((x) => x.path)).toEqual(['spec.podSelector.constructor', 'spec.toString']);
+  });
+
   it('parseContract warns about a policy field it does not know, with its path', () => {
     const r = parseContract(contract(policy({ podSelector: {}, policyTypes: ['Ingress'], ingres: [] })));
     if (!r.ok) throw new Error(JSON.stringify(r.error));
