@@ -20,7 +20,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../proto/loader.js';
-import { contractSetFromPb, windowSummaryToPb } from '../proto/codec/report-codec.js';
+import { contractSetFromPb } from '../proto/codec/contract-set-codec.js';
+import { windowSummaryToPb } from '../proto/codec/report-codec.js';
 import type { ContractSet, ContractWindow } from '../core/summary/index.js';
 
 const SIZES = (process.env['BENCH_SIZES'] ?? '500,1000,2000,5000').split(',').map(Number).filter((n) => n > 0);
