@@ -6,37 +6,48 @@
  */
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
-import { isNotFound } from '../../io/kube/api-error.js';
+import { isConflict, isNotFound } from '../../io/kube/api-error.js';
 import { FINALIZER_FIELD_MANAGER, RESTORE_FINALIZER } from '../contracts/originals.js';
 
 const CONTRACT = { group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plural: RAMPCONTRACT.plural } as const;
 
+/** Attempts at one finalizer change when other writers (another kind's actuator, the status) move the object on meanwhile. */
+const ATTEMPTS = 3;
+
 /**
  * Adds (or, with `held` false, releases) the contract's restore finalizer, by server-side apply
- * with its own field manager: the finalizer list is a set, so only that entry changes.
+ * with its own field manager: the finalizer list is a set, so only that entry changes. Each
+ * kind's actuator may add it (before changing an original of its kind), so adding one already
+ * there writes nothing, and a conflict with a concurrent write is read again and retried.
  */
 export async function setFinalizer(objects: CustomObjectsApi, contract: string, held: boolean, fence: () => void): Promise<void> {
-  try {
-    // Fencing: leadership is checked after the read, and the write carries the resourceVersion
-    // read, so a leader paused in between (whose successor has since written the status) gets a
-    // conflict instead of landing a stale write.
-    const current = (await objects.getClusterCustomObject({ ...CONTRACT, name: contract })) as { metadata?: { resourceVersion?: string } };
-    fence();
-    const resourceVersion = current.metadata?.resourceVersion;
-    await objects.patchClusterCustomObject(
-      {
-        ...CONTRACT,
-        name: contract,
-        body: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, metadata: { name: contract, ...(resourceVersion !== undefined ? { resourceVersion } : {}), ...(held ? { finalizers: [RESTORE_FINALIZER] } : {}) } },
-        fieldManager: FINALIZER_FIELD_MANAGER,
-        force: true,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-    );
-  } catch (e) {
-    // Releasing the finalizer of a contract already gone is done.
-    if (!held && isNotFound(e)) return;
-    throw e;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Fencing: leadership is checked after the read, and the write carries the resourceVersion
+      // read, so a leader paused in between (whose successor has since written the status) gets a
+      // conflict instead of landing a stale write.
+      const current = (await objects.getClusterCustomObject({ ...CONTRACT, name: contract })) as { metadata?: { resourceVersion?: string; finalizers?: string[] } };
+      if (held && (current.metadata?.finalizers ?? []).includes(RESTORE_FINALIZER)) return;
+      fence();
+      const resourceVersion = current.metadata?.resourceVersion;
+      await objects.patchClusterCustomObject(
+        {
+          ...CONTRACT,
+          name: contract,
+          body: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, metadata: { name: contract, ...(resourceVersion !== undefined ? { resourceVersion } : {}), ...(held ? { finalizers: [RESTORE_FINALIZER] } : {}) } },
+          fieldManager: FINALIZER_FIELD_MANAGER,
+          force: true,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+      return;
+    } catch (e) {
+      // Releasing the finalizer of a contract already gone is done.
+      if (!held && isNotFound(e)) return;
+      // Read again: the next attempt sees the concurrent write (and the fence is checked again).
+      if (isConflict(e) && attempt < ATTEMPTS) continue;
+      throw e;
+    }
   }
 }
 
