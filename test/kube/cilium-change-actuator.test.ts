@@ -11,7 +11,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { systemClock } from '../../core/common/index.js';
+import { canonicalJson, systemClock } from '../../core/common/index.js';
 import { enrollmentBucket } from '../../core/contract/index.js';
 import { endpointSelectorSelects, NO, policyRef, type LabelSelector } from '../../core/policy/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
@@ -93,7 +93,7 @@ interface Rig {
   readonly actuation: KubernetesActuation;
   readonly baseline: KubernetesBaselineSource;
   /** The originals as the API server returned them after creation. */
-  readonly before: { cnp: Raw; ccnp: Raw };
+  before: { cnp: Raw; ccnp: Raw };
   /** Whether this replica leads (the actuation writes only then). */
   readonly leader: { now: boolean };
 }
@@ -275,10 +275,18 @@ describe('a contract that replaces a CiliumNetworkPolicy and removes a CCNP', ()
     await waitFor(async () => !(await finalizers(r.contract)).includes(RESTORE_FINALIZER), { what: 'the finalizer released' });
   });
 
-  it('rollback from 50% restores both originals byte for byte; a CCNP that selects nodes is refused by path', async () => {
+  it('an owner edit mid-ramp is the new before; rollback from 50% restores both originals byte for byte; a CCNP that selects nodes is refused by path', async () => {
     const r = await rig();
     await applied(r, stage(r, 2));
     await expectExcluded(r);
+    // The owner edits the replaced CNP mid-ramp (a whole-object update, as kubectl edit does, without the entry): port 8081.
+    const ref = policyRef({ kind: 'CiliumNetworkPolicy', namespace: r.ns, name: REPLACED });
+    const ownerSpec = { ...r.before.cnp.spec, ingress: [{ fromEndpoints: [{}], toPorts: [{ ports: [{ port: '8081', protocol: 'TCP' }] }] }] };
+    await objects.replaceNamespacedCustomObject({ ...CNP, namespace: r.ns, name: REPLACED, body: { ...(await readCnp(r.ns, REPLACED))!, spec: ownerSpec }, fieldManager: 'kubectl-edit' });
+    await waitFor(async () => canonicalJson((await readCnp(r.ns, REPLACED))!.spec) === canonicalJson({ ...ownerSpec, endpointSelector: excluded(ownerSpec.endpointSelector, r.key) }), { timeoutMs: 10_000, what: "the entry put back on the owner's edit" });
+    await waitFor(() => canonicalJson((r.baseline.snapshot().policies.find((p) => p.ref === ref)?.manifest as Raw | undefined)?.spec ?? null) === canonicalJson(ownerSpec), { what: "the baseline holding the owner's edit" });
+    // The new before, as the API server serialises it (the baseline's copy, which is the owner's text).
+    r.before.cnp = { ...r.before.cnp, spec: (r.baseline.snapshot().policies.find((p) => p.ref === ref)!.manifest as Raw).spec! };
     await applied(r, stage(r, 0));
     expectRestored(await readCnp(r.ns, REPLACED), r.before.cnp);
     expectRestored(await readCcnp(r.removed), r.before.ccnp);
