@@ -1,8 +1,9 @@
 /**
  * Policies in force that a contract replaces or removes, as the cluster sees them during a
  * ramp (product.md "Changes to what is enforced"): the original X keeps its owner's text
- * except for one entry Rampart adds to its pod selector, `{key: enroll.rampart.dev/<contract>,
- * operator: DoesNotExist}`, so X stops applying to enrolled pods; the new text runs as a
+ * except for one entry Rampart adds to its pod selectors (a NetworkPolicy's podSelector, a
+ * Cilium policy's endpointSelectors), `{key: enroll.rampart.dev/<contract>, operator:
+ * DoesNotExist}`, so X stops applying to enrolled pods; the new text runs as a
  * managed copy under its own name. Pure helpers shared by the actuator (which adds and
  * removes the entry) and the baseline source (which hands X to agents as its owner wrote it).
  */
