@@ -354,7 +354,9 @@ class KubernetesStageActuator implements KubernetesActuator {
     else this.problemsOf.delete(contract);
     if (next.length > 0) {
       this.log.warn('contract blocked by the cluster', { contract, problems: next });
-      this.o.events?.emit({ contract, type: 'Warning', reason: 'NameClash', action: 'Apply', note: next.map((p) => p.message).join('; ') });
+      // A clash is about a name the contract writes; an original it cannot change (a host policy) blocks it too.
+      const reason = next.every((p) => p.path.startsWith('spec.policies[')) ? 'NameClash' : 'Blocked';
+      this.o.events?.emit({ contract, type: 'Warning', reason, action: 'Apply', note: next.map((p) => p.message).join('; ') });
     }
     this.notify();
   }

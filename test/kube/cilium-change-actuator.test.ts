@@ -22,6 +22,7 @@ import { silentLogger } from '../../io/json-logger.js';
 import { installCiliumCrds } from '../support/kube/cilium-crds.js';
 import { customObjects, GROUP, installCrd, loadKubeConfig, PLURAL, uniqueName, VERSION } from '../support/kube/client.js';
 import { coreApi, createNamespace, createPod } from '../support/kube/objects.js';
+import { rampRollout, rampStage } from '../support/kube/ramp-stages.js';
 import { waitFor } from '../support/wait-for.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
@@ -48,13 +49,6 @@ interface Raw {
 }
 
 const REPLACED = 'api-from-anyone';
-const STAGES = [
-  { name: 'monitor', mode: 'monitor', percent: 0 },
-  { name: 'canary', mode: 'percent', percent: 10 },
-  { name: 'half', mode: 'percent', percent: 50 },
-  { name: 'full', mode: 'percent', percent: 100 },
-] as const;
-
 /** The replaced CNP as its owner wrote it: api open to anyone in the namespace on 8080. */
 const replacedOriginal = (ns: string): Record<string, unknown> => ({
   apiVersion: 'cilium.io/v2',
@@ -130,7 +124,7 @@ async function rig(): Promise<Rig> {
         policies: [newText(ns)],
         replaces: [{ kind: 'CiliumNetworkPolicy', namespace: ns, name: REPLACED }],
         removes: [{ kind: 'CiliumClusterwideNetworkPolicy', name: removed }],
-        rollout: { strategy: 'percent', stages: STAGES.map((s) => ({ name: s.name, minDuration: '1s', ...(s.mode === 'percent' ? { percent: s.percent } : {}) })) },
+        rollout: rampRollout(),
       },
     },
   })) as { metadata: { uid: string } };
@@ -153,20 +147,11 @@ async function rig(): Promise<Rig> {
 }
 
 function stage(r: Rig, index: number, complete = false): AppliedStage {
-  const s = STAGES[index]!;
-  return {
-    contract: r.contract,
-    revision: 1,
-    stageIndex: index,
-    stageName: s.name,
-    mode: s.mode,
-    percent: s.percent,
-    namespaces: [],
-    policies: [newText(r.ns)],
+  return rampStage(r.contract, [newText(r.ns)], index, {
     complete,
     replaces: [{ kind: 'CiliumNetworkPolicy', namespace: r.ns, name: REPLACED }],
     removes: [{ kind: 'CiliumClusterwideNetworkPolicy', namespace: '', name: r.removed }],
-  };
+  });
 }
 
 async function applied(r: Rig, s: AppliedStage): Promise<void> {
