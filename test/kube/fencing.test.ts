@@ -145,7 +145,9 @@ describe('fencing: a leader paused past its lease writes nothing after another r
       process.stderr.write(`kube: fencing: replica-a paused ${takeoverMs - pausedAt} ms before replica-b's takeover; writes by replica-a before the pause ${before.length}, writes after the takeover: ${after.length} (attempts ${attempts.length}: ${show(attempts)})\n`);
       expect(before.length).toBeGreaterThan(0);
       // Every write counts: any resource (Events, status, Lease, policies, pod labels), any
-      // state-changing verb. Reads are not writes.
+      // state-changing verb. Reads are not writes. (TokenReviews and SubjectAccessReviews would
+      // count too, though they store nothing: none is made here, the agent's token is checked
+      // against the token file.)
       expect(show(after)).toBe('none');
       // What may still reach the API server is a write the server itself fences: the old
       // leader's Lease renewal (or a status CAS) read before the pause and sent after it carries
