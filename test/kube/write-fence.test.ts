@@ -5,60 +5,16 @@
  * a process stopped mid-handshake): leadership ends while the handshake waits, then the
  * handshake completes, and the API server never receives the write.
  */
-import * as net from 'node:net';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isFenced, WriteFencedKubeConfig } from '../../io/kube/write-fence.js';
 import { ensureNamespace } from '../support/kube/contracts.js';
 import { loadKubeConfig, uniqueName } from '../support/kube/client.js';
+import { Relay } from '../support/kube/relay.js';
 import { waitFor } from '../support/wait-for.js';
 
 const admin = loadKubeConfig(inject('kubeconfig'));
 const namespace = uniqueName('wfence');
-
-/** A TCP relay to the API server that can hold the server's bytes (so the TLS handshake waits). */
-class Relay {
-  readonly server: net.Server;
-  hold = false;
-  clientBytes = 0;
-  private readonly held: Array<() => void> = [];
-  private readonly sockets = new Set<net.Socket>();
-
-  constructor(target: { host: string; port: number }) {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(target.port, target.host);
-      this.sockets.add(client).add(upstream);
-      client.on('data', (b) => {
-        this.clientBytes += b.length;
-        upstream.write(b);
-      });
-      upstream.on('data', (b) => {
-        if (this.hold) this.held.push(() => client.write(b));
-        else client.write(b);
-      });
-      const end = (): void => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('close', end).on('error', end);
-      upstream.on('close', end).on('error', end);
-    });
-  }
-
-  release(): void {
-    this.hold = false;
-    for (const send of this.held.splice(0)) send();
-  }
-
-  listen(): Promise<number> {
-    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve((this.server.address() as net.AddressInfo).port)));
-  }
-
-  close(): void {
-    for (const s of this.sockets) s.destroy();
-    this.server.close();
-  }
-}
 
 let relay: Relay;
 let viaRelay: KubeConfig;
