@@ -31,6 +31,8 @@ export interface AgentView {
   readonly hubbleConnected: boolean;
 }
 
+const NO_SILENT: NodeCoverage['silent'] = Object.freeze([]);
+
 export class NodeLiveness {
   private readonly liveness = new Map<string, Liveness>();
   /** Bumped by every change to `liveness`, so a coverage answer can be reused until one. */
@@ -107,13 +109,23 @@ export class NodeLiveness {
 
   private computeCoverage(o: CoverageOptions): NodeCoverage {
     const expected = this.sortedExpected(o);
+    const isReporting = (node: string): boolean => {
+      const l = this.liveness.get(node);
+      return l !== undefined && l.lastReportMs !== null && o.nowMs - l.lastReportMs <= o.maxReportAgeMs && l.hubbleConnected;
+    };
+    // The usual answer, every expected node reporting, is the expected list itself: no new
+    // list of 10,000 names per pass (they outlived young collections and were most of what
+    // a pass promoted to the old generation).
+    if (expected.every(isReporting)) return { expected, reporting: expected, silent: NO_SILENT };
     const reporting: string[] = [];
     const silent: { node: string; lastReportAgeMs: number | null }[] = [];
     for (const node of expected) {
+      if (isReporting(node)) {
+        reporting.push(node);
+        continue;
+      }
       const l = this.liveness.get(node);
-      const age = l?.lastReportMs == null ? null : o.nowMs - l.lastReportMs;
-      if (l && age !== null && age <= o.maxReportAgeMs && l.hubbleConnected) reporting.push(node);
-      else silent.push({ node, lastReportAgeMs: age });
+      silent.push({ node, lastReportAgeMs: l?.lastReportMs == null ? null : o.nowMs - l.lastReportMs });
     }
     return { expected, reporting, silent };
   }
