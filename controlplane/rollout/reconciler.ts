@@ -17,6 +17,7 @@ import { baselineFor, baselineIdentity, type BaselineSource } from '../baseline/
 import type { ContractSource } from '../contracts/contract-source.js';
 import type { HistoryEntry, Journal } from '../state/journal.js';
 import {
+  actuationProblems,
   appliedStageOf,
   applyAction,
   assessStage,
@@ -346,7 +347,7 @@ export class Reconciler implements ContractViews {
     // While the current document is invalid the last valid one keeps its stage, but never advances.
     const frozen = problems.length > 0;
     const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
-    const actuation = [...this.changeProblems(contract, state), ...(this.o.actuator.problems?.(name) ?? []), ...enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name))];
+    const actuation = actuationProblems(this.changeProblems(contract, state), this.o.actuator.problems?.(name) ?? [], enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name)));
     const sufficiency = this.o.sufficiency?.assess({
       contract,
       revision: state.revision,
