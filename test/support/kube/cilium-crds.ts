@@ -41,6 +41,11 @@ export async function installCiliumCrds(kc: KubeConfig): Promise<void> {
       await api.createCustomResourceDefinition({ body });
     } catch (e) {
       if (!(e instanceof ApiException) || e.code !== 409) throw e;
+      // The demo's stand-in CRD (a kube test of `demo --kubernetes` ran first) validates nothing: Cilium's replaces it.
+      const current = await api.readCustomResourceDefinition({ name: `${plural}.cilium.io` });
+      if (current.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'rampart-demo') {
+        await api.replaceCustomResourceDefinition({ name: `${plural}.cilium.io`, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
+      }
     }
     await waitFor(
       async () => {
