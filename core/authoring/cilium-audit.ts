@@ -15,9 +15,9 @@ import type { Flow } from '../flow/index.js';
 import { policyRef, type CiliumPeer, type CiliumPolicy, type CiliumRule, type CiliumSpec, type LabelSelector } from '../policy/index.js';
 import { narrowerRules, type Finding, type Severity } from './audit.js';
 import { asCiliumPolicies, dnsNamesByIp } from './cilium-format.js';
-import { contractDocument } from './contract-doc.js';
 import { evaluatorFor } from './engine.js';
 import type { Manifest } from './manifests.js';
+import { narrowedRules, replacingContract } from './narrowing-contract.js';
 
 type Direction = 'ingress' | 'egress';
 
@@ -166,21 +166,13 @@ function specManifest(p: CiliumPolicy, spec: CiliumSpec, k: number, narrowed: Re
  * a narrowed rule gets its new text and is named in `spec.replaces`; null when none has one.
  */
 export function ciliumNarrowingContract(name: string, policies: readonly CiliumPolicy[], findings: readonly Finding[]): Manifest | null {
-  const byPolicy = new Map<string, Map<string, readonly Manifest[]>>();
-  for (const f of findings) {
-    if (f.kind !== 'over-broad-rule' || f.narrower === undefined || f.policy === null || f.rule === null) continue;
-    let rules = byPolicy.get(f.policy);
-    if (rules === undefined) byPolicy.set(f.policy, (rules = new Map()));
-    rules.set(f.rule, f.narrower);
-  }
+  const byPolicy = narrowedRules(findings);
   const edited = policies.filter((p) => byPolicy.has(policyRef(p)));
   if (edited.length === 0) return null;
-  const manifests = edited.map((p) => {
+  const texts = edited.map((p) => {
     const specs = p.specs.map((s, k) => specManifest(p, s, k, byPolicy.get(policyRef(p))!));
     const metadata = p.namespace === '' ? { name: p.name } : { name: p.name, namespace: p.namespace };
     return { apiVersion: 'cilium.io/v2', kind: p.kind, metadata, ...(specs.length === 1 ? { spec: specs[0] } : { specs }) };
   });
-  const doc = contractDocument(manifests, { name });
-  const spec = doc['spec'] as Manifest;
-  return { ...doc, spec: { policies: spec['policies'], replaces: edited.map((p) => ({ kind: p.kind, ...(p.namespace === '' ? {} : { namespace: p.namespace }), name: p.name })), ...Object.fromEntries(Object.entries(spec).filter(([k]) => k !== 'policies')) } };
+  return replacingContract(name, texts, edited.map((p) => ({ kind: p.kind, ...(p.namespace === '' ? {} : { namespace: p.namespace }), name: p.name })));
 }
