@@ -9,7 +9,7 @@
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
 import { MapJudge, type EdgeJudgement, type MapVerdict } from '../../core/map/index.js';
-import { ciliumDepartures, createEvaluator, identityKey, identityOf, parsePolicy, policyRef, type Policy, type PolicyEvaluator } from '../../core/policy/index.js';
+import { ciliumDepartures, createEvaluator, identityKey, identityOf, isHostPolicyManifest, parsePolicy, policyRef, type Policy, type PolicyEvaluator } from '../../core/policy/index.js';
 import { peerName, type WindowSummary } from '../../core/summary/index.js';
 import { baselineFor, type BaselineSnapshot, type BaselineSource } from '../baseline/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE } from '../baseline/file-baseline-source.js';
@@ -138,6 +138,8 @@ export class MapService {
     if (this.parsedBaseline?.revision !== snapshot.revision) {
       const policies: { ref: string; owner: string | null; policy: Policy }[] = [];
       for (const p of snapshot.policies) {
+        // A host policy governs nodes, no pod side: nothing to judge an edge by, nothing to warn about.
+        if (isHostPolicyManifest(p.manifest)) continue;
         const r = parsePolicy(p.manifest, p.ref);
         // An unparseable baseline policy is left out with a warning (the API server accepted it; we cannot judge it).
         if (r.ok) policies.push({ ref: p.ref, owner: p.owner, policy: r.value });

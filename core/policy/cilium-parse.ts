@@ -268,6 +268,19 @@ export const isCiliumManifest = (raw: unknown): boolean =>
   isObject(raw) && typeof raw['kind'] === 'string' && (CILIUM_KINDS as readonly string[]).includes(raw['kind']);
 
 /**
+ * Whether a manifest is a host policy only: a Cilium policy whose every spec selects nodes
+ * (`nodeSelector`). It governs the nodes' host endpoints, never a pod's side, so as a policy
+ * already in force it changes no verdict Rampart gives (traffic with nodes is allowed before
+ * any rule); as a proposal it stays a problem (Rampart cannot ramp it).
+ */
+export function isHostPolicyManifest(raw: unknown): boolean {
+  if (!isCiliumManifest(raw)) return false;
+  const m = raw as Obj;
+  const specs = [...(isObject(m['spec']) ? [m['spec']] : []), ...(Array.isArray(m['specs']) ? (m['specs'] as unknown[]) : [])];
+  return specs.length > 0 && specs.every((s) => isObject(s) && s['nodeSelector'] !== undefined && s['nodeSelector'] !== null);
+}
+
+/**
  * Parses one CNP or CCNP manifest (already decoded). Problems carry field paths under `path`.
  */
 export function parseCiliumPolicy(raw: unknown, path: string): Result<CiliumPolicy, Problem[]> {
