@@ -5,15 +5,14 @@
  * table shows newly-denied and newly-allowed edges apart, and without a baseline that matters
  * the verdicts are today's.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLines, runCli, type CliResult } from '../support/run-cli.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const BIN = join(ROOT, 'bin', 'rampart.js');
 const SHOP = join(ROOT, 'test', 'fixtures', 'flows', 'shop');
 const POLICIES = join(SHOP, 'policies.yaml');
 const BASELINE = join(SHOP, 'baseline.yaml');
@@ -21,30 +20,7 @@ const FLOWS = join(SHOP, 'flows.jsonl');
 const TCP_CAPTURE = resolve(ROOT, '..', 'shared', 'flows', 'cilium-hubble-otel_testdata_basic-sample-400-tcp-flows.jsonl');
 const RUN_TIMEOUT_MS = 30_000;
 
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function rampart(args: readonly string[]): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rampart ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
-    }, RUN_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
+const rampart = (args: readonly string[]): Promise<CliResult> => runCli(args, undefined, undefined, RUN_TIMEOUT_MS);
 
 interface OutLine {
   index: number;
@@ -58,11 +34,7 @@ interface OutLine {
   baseline?: { egress: string; ingress: string };
 }
 
-const jsonl = (stdout: string): OutLine[] =>
-  stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as OutLine);
+const jsonl = (stdout: string): OutLine[] => jsonLines<OutLine>(stdout);
 
 let tmp = '';
 beforeAll(() => {

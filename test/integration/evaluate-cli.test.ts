@@ -3,15 +3,14 @@
  * first; `npm test` does) as a child process, on fixtures and real captures. Checks the
  * jsonl schema, exit codes 0/1/2, stdin, table output, and that bad input names file and line.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLines, runCli, type CliResult } from '../support/run-cli.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const BIN = join(ROOT, 'bin', 'rampart.js');
 const SHOP = join(ROOT, 'test', 'fixtures', 'flows', 'shop');
 const POLICIES = join(SHOP, 'policies.yaml');
 const FLOWS = join(SHOP, 'flows.jsonl');
@@ -20,31 +19,7 @@ const CAPTURES = resolve(ROOT, '..', 'shared', 'flows');
 const TCP_CAPTURE = join(CAPTURES, 'cilium-hubble-otel_testdata_basic-sample-400-tcp-flows.jsonl');
 const RUN_TIMEOUT_MS = 30_000;
 
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function rampart(args: readonly string[], input?: string): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rampart ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
-    }, RUN_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
+const rampart = (args: readonly string[], input?: string): Promise<CliResult> => runCli(args, input, undefined, RUN_TIMEOUT_MS);
 
 interface OutLine {
   index: number;
@@ -56,12 +31,7 @@ interface OutLine {
   reason: string;
 }
 
-function jsonl(stdout: string): OutLine[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as OutLine);
-}
+const jsonl = (stdout: string): OutLine[] => jsonLines<OutLine>(stdout);
 
 const nonEmptyLines = (file: string): number => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').length;
 
