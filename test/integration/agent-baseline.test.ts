@@ -16,6 +16,7 @@ import { sideChange, type SideVerdict } from '../../core/policy/index.js';
 import { spawnRampart, TCP_CAPTURE, waitForAgentSettled, type AgentProcess } from '../support/agent-harness.js';
 import { BROWNFIELD, BROWNFIELD_CONTRACT_YAML } from '../support/bookinfo.js';
 import { startBrownfieldChain, type BrownfieldChain } from '../support/brownfield-chain.js';
+import type { ContractEvidenceJson } from '../../io/api-types.js';
 import type { ControlplaneProcess } from '../support/controlplane-process.js';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { waitFor } from '../support/wait-for.js';
@@ -56,16 +57,8 @@ interface Line {
   baseline: { egress: SideVerdict | 'none'; ingress: SideVerdict | 'none' };
 }
 
-interface Evidence {
-  flows: number;
-  allow: number;
-  deny: number;
-  indeterminate: number;
-  alreadyDenied: number;
-  newlyAllowed: number;
-  baselineRevision: string | null;
-  baselineRevisions: number;
-}
+/** The evidence the API shows (GET /api/v1/contracts/{name}). */
+type Evidence = ContractEvidenceJson;
 
 async function evaluateWithBaseline(policies: string, baseline: string): Promise<{ code: number | null; lines: Line[] }> {
   const p = spawnRampart(['evaluate', '--policies', policies, '--baseline', baseline, '--flows', TCP_CAPTURE]);

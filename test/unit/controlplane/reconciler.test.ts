@@ -25,6 +25,18 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-rec-')), clo
   return { dir, clock, source, journal, store, actuator, r, sets };
 }
 
+/** The default contract, advanced to canary on one good report per node: the assertion shows that it got there. */
+function atCanary(): ReturnType<typeof setup> {
+  const t = setup();
+  t.source.set({});
+  t.r.reconcileAll();
+  report(t);
+  t.clock.advance(2000);
+  t.r.reconcileAll();
+  expect(t.r.get('shop-lockdown')?.state?.stageIndex).toBe(1);
+  return t;
+}
+
 let seq = 0;
 /** Every node reports one good window for the contract's current stage. */
 function report(t: ReturnType<typeof setup>, o: { nodes?: string[]; deny?: number; actualDenies?: number; lost?: number } = {}): void {
@@ -117,13 +129,7 @@ describe('Reconciler', () => {
   });
 
   it('rolls back on actual denies and waits for resume', () => {
-    const t = setup();
-    t.source.set({});
-    t.r.reconcileAll();
-    report(t);
-    t.clock.advance(2000);
-    t.r.reconcileAll();
-    expect(t.r.get('shop-lockdown')?.state?.stageIndex).toBe(1);
+    const t = atCanary();
     report(t, { actualDenies: 6 });
     t.r.reconcileAll();
     const v = t.r.get('shop-lockdown')!;
@@ -133,13 +139,7 @@ describe('Reconciler', () => {
   });
 
   it('resumes at its stage after a restart, and a policy change is a new revision at monitor', () => {
-    const t = setup();
-    t.source.set({});
-    t.r.reconcileAll();
-    report(t);
-    t.clock.advance(2000);
-    t.r.reconcileAll();
-    expect(t.r.get('shop-lockdown')?.state?.stageIndex).toBe(1);
+    const t = atCanary();
     t.journal.close();
 
     const again = setup(t.dir, t.clock, t.source);
