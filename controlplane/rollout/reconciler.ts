@@ -11,6 +11,7 @@ import type { ContractSet } from '../../core/summary/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
 import { baselineFor, baselineIdentity } from '../baseline/baseline-source.js';
 import {
+  actuationProblems,
   appliedStageOf,
   applyAction,
   assessStage,
@@ -285,7 +286,7 @@ export class Reconciler implements ContractViews {
     // While the current document is invalid the last valid one keeps its stage, but never advances.
     const frozen = problems.length > 0;
     const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
-    const actuation = [...this.changeProblems(contract, state), ...(this.o.actuator.problems?.(name) ?? []), ...enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name))];
+    const actuation = actuationProblems(this.changeProblems(contract, state), this.o.actuator.problems?.(name) ?? [], enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name)));
     const sufficiency = this.o.sufficiency?.assess({
       contract,
       revision: state.revision,
