@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sideChange, type SideVerdict } from '../../core/policy/index.js';
 import { spawnRampart, TCP_CAPTURE, waitForAgentSettled, type AgentProcess } from '../support/agent-harness.js';
-import { BROWNFIELD, BROWNFIELD_CONTRACT_YAML } from '../support/bookinfo.js';
+import { BROWNFIELD, BROWNFIELD_CONTRACT_YAML, BROWNFIELD_ROLLOUT } from '../support/bookinfo.js';
 import { startBrownfieldChain, type BrownfieldChain } from '../support/brownfield-chain.js';
 import type { ContractEvidenceJson } from '../../io/api-types.js';
 import type { ControlplaneProcess } from '../support/controlplane-process.js';
@@ -41,13 +41,7 @@ spec:
     - { namespace: bookinfo, name: legacy-ingress-lock }
   removes:
     - { namespace: bookinfo, name: legacy-details-from-productpage }
-  rollout:
-    strategy: percent
-    stages:
-      - { name: monitor, minDuration: 1h }
-      - { name: all, percent: 100, minDuration: 1h }
-  gates: { minFlows: 1 }
-`;
+${BROWNFIELD_ROLLOUT}`;
 
 interface Line {
   verdict: string;

@@ -58,6 +58,15 @@ ${stages.map((s) => `      - ${s}\n`).join('')}${gates}`;
 
 export const BROWNFIELD = 'bookinfo-brownfield';
 
+/** The rollout and gates of the brownfield contracts: monitor, then every pod, an hour each, gated on one flow. */
+export const BROWNFIELD_ROLLOUT = `  rollout:
+    strategy: percent
+    stages:
+      - { name: monitor, minDuration: 1h }
+      - { name: all, percent: 100, minDuration: 1h }
+  gates: { minFlows: 1 }
+`;
+
 /** The brownfield proposal: bookinfo locked down both ways, with one allow into reviews. */
 export const BROWNFIELD_CONTRACT_YAML = `apiVersion: rampart.dev/v1alpha1
 kind: RampContract
@@ -74,13 +83,7 @@ spec:
       spec:
         podSelector: { matchLabels: { app: reviews } }
         ingress: [{ from: [{ podSelector: { matchLabels: { app: productpage } } }], ports: [{ port: 9080 }] }]
-  rollout:
-    strategy: percent
-    stages:
-      - { name: monitor, minDuration: 1h }
-      - { name: all, percent: 100, minDuration: 1h }
-  gates: { minFlows: 1 }
-`;
+${BROWNFIELD_ROLLOUT}`;
 
 /**
  * Already in force: ingress locked down, details open to productpage. So the proposal's
