@@ -24,7 +24,9 @@ export interface KubeConfigChoice {
 
 /**
  * null when there is no file and no cluster around; throws naming the file (or the context)
- * when it cannot be read. `kc`: the (possibly subclassed) KubeConfig to load into.
+ * when it cannot be read. `kc`: the (possibly subclassed) KubeConfig to load into. `env` says
+ * whether this process runs in a pod; kubectl's search reads the process's own KUBECONFIG
+ * (client-node reads it there).
  */
 export function loadKubeConfig(file: string | null, kc: KubeConfig = new KubeConfig(), env: NodeJS.ProcessEnv = process.env, choice: KubeConfigChoice = {}): LoadedKubeConfig | null {
   const loaded = loadFrom(file, kc, env, choice.kubectlSearch === true);
