@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../proto/loader.js';
 import { contractSetFromPb, windowSummaryToPb } from '../proto/codec/report-codec.js';
-import type { ContractSet } from '../core/summary/index.js';
+import type { ContractSet, ContractWindow } from '../core/summary/index.js';
 import { aSummary, contractWindowsFor } from '../test/support/window-builders.js';
 
 const SIZES = (process.env['BENCH_SIZES'] ?? '500,1000,2000,5000').split(',').map(Number).filter((n) => n > 0);
@@ -66,7 +66,7 @@ async function runAgents(port: number, first: number, count: number, ratePerSeco
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
 
   const windowOf = (a: (typeof agents)[number], end: number): Record<string, unknown> => {
-    const contracts = contractWindowsFor(a.set?.contracts ?? [], { egress: { allow: 40, deny: 0, indeterminate: 1 }, allow: 55 });
+    const contracts: ContractWindow[] = contractWindowsFor(a.set?.contracts ?? [], { egress: { allow: 40, deny: 0, indeterminate: 1 }, allow: 55 });
     const summary = aSummary({ node: a.node, bootId: `bench-${process.pid}`, seq: ++a.seq, windowEndMs: end, windowMs: WINDOW_MS, flowsSeen: 2000, connections: 96, contracts, contractsGeneration: a.set?.generation ?? 0 });
     return windowSummaryToPb(summary) as unknown as Record<string, unknown>;
   };
