@@ -46,6 +46,8 @@ export class Reconciler implements ContractViews {
   private readonly lastValid = new Map<string, Contract>();
   private readonly appliedKeys = new Map<string, string>();
   private views = new Map<string, ContractView>();
+  /** Contracts forgotten since the last pass (see forget). */
+  private readonly forgotten = new Set<string>();
   private generation: number;
   private contractSet: ContractSet;
   private contractSetKey = '';
@@ -83,6 +85,10 @@ export class Reconciler implements ContractViews {
    * by one with another uid). Its history stays in the journal.
    */
   forget(name: string): void {
+    // Its view is hidden until the next pass computes one: a status write meanwhile must find
+    // nothing to say about the new object, not the predecessor's stage and phase. (The view
+    // itself stays: the pass tells a document that is gone by it, and removes what it applied.)
+    this.forgotten.add(name);
     this.states.delete(name);
     this.lastValid.delete(name);
     this.appliedKeys.delete(name);
@@ -158,7 +164,7 @@ export class Reconciler implements ContractViews {
   }
 
   get(name: string): ContractView | null {
-    return this.views.get(name) ?? null;
+    return this.forgotten.has(name) ? null : (this.views.get(name) ?? null);
   }
 
   reconcilePasses(): number {
@@ -209,6 +215,7 @@ export class Reconciler implements ContractViews {
       }
     }
     this.views = next;
+    this.forgotten.clear();
     this.o.metrics.contractsInvalid.set(invalid);
     this.publishContractSet();
     this.passes++;
