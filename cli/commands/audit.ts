@@ -12,7 +12,7 @@
  * Exit: 0 nothing at or above --fail-on (default high); 1 some finding is; 2 bad input.
  */
 import { writeFile } from 'node:fs/promises';
-import { stderr, stdout } from 'node:process';
+import { stderr } from 'node:process';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import {
@@ -38,7 +38,8 @@ import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
-import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
+import { readOneOf, readRequired } from '../../io/flags.js';
+import { commandFlags, usageError } from './command-flags.js';
 
 const USAGE = `usage: rampart audit --policies <file|dir> [--flows <file|->] [--pods <file>] [--manifests <file|dir>] [--namespaces a,b]
                      [--format table|json] [--fail-on low|medium|high] [--namespace <ns>] [--strict] [--contract <name> [-o <file>]]
@@ -64,7 +65,7 @@ exit: 0 nothing at or above --fail-on, 1 some finding is, 2 bad input
 `;
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, problems } = parseFlags(args, {
+  const parsed = commandFlags('rampart audit', USAGE, args, {
     policies: { type: 'string' },
     flows: { type: 'string' },
     pods: { type: 'string' },
@@ -78,26 +79,18 @@ export async function run(args: readonly string[]): Promise<number> {
     output: { type: 'string', short: 'o' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart audit', problems, USAGE));
-    return 2;
-  }
-  if (values.help === true) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const policies = readRequired(values.policies, '--policies');
   const format = readOneOf(values.format, '--format', ['table', 'json']);
   const failOnRead = readOneOf(values['fail-on'], '--fail-on', SEVERITIES);
   if (!policies.ok || !format.ok || !failOnRead.ok) {
-    stderr.write(formatFlagProblems('rampart audit', [policies, format, failOnRead].flatMap((r) => (r.ok ? [] : [r.error])), USAGE));
-    return 2;
+    return usageError('rampart audit', [policies, format, failOnRead].flatMap((r) => (r.ok ? [] : [r.error])), USAGE);
   }
   const failOn = failOnRead.value;
   const namespaces = values.namespaces === undefined ? null : values.namespaces.split(',').map((x) => x.trim()).filter((x) => x !== '');
   if (namespaces !== null && namespaces.length === 0) {
-    stderr.write(formatFlagProblems('rampart audit', [{ path: '--namespaces', message: 'expected a comma-separated list of namespaces' }], USAGE));
-    return 2;
+    return usageError('rampart audit', [{ path: '--namespaces', message: 'expected a comma-separated list of namespaces' }], USAGE);
   }
   const loaded = await loadPolicyManifests(policies.value, { namespace: values.namespace ?? null, strict: values.strict === true });
   if (!loaded.ok) {

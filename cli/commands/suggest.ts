@@ -8,7 +8,7 @@
  * Exit: 0 written; 2 bad input (with file and line) or a suggestion that failed its own check.
  */
 import { writeFile } from 'node:fs/promises';
-import { stderr, stdout, env } from 'node:process';
+import { stderr, env } from 'node:process';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { addMapEdges, asCiliumPolicies, BOTH_SIDES, dnsNamesByIp, evaluatorFor, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
@@ -19,7 +19,8 @@ import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
 import { fetchMap } from '../../io/traffic-map.js';
 import { ApiError, resolveTarget } from '../../io/api-client.js';
-import { formatFlagProblems, parseFlags, readInteger, readOneOf } from '../../io/flags.js';
+import { readInteger, readOneOf } from '../../io/flags.js';
+import { commandFlags } from './command-flags.js';
 
 const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manifests <file|dir>] [--namespaces a,b] [-o <file>]
        rampart suggest --controlplane <url> [--since <dur>] [--token-file <file>] [--pods <file>] [--manifests <file|dir>] ...
@@ -60,7 +61,7 @@ function fail(message: string): number {
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, problems } = parseFlags(args, {
+  const parsed = commandFlags('rampart suggest', USAGE, args, {
     flows: { type: 'string' },
     controlplane: { type: 'string' },
     since: { type: 'string' },
@@ -77,14 +78,8 @@ export async function run(args: readonly string[]): Promise<number> {
     output: { type: 'string', short: 'o' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart suggest', problems, USAGE));
-    return 2;
-  }
-  if (values.help === true) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   if (values.flows === undefined && values.controlplane === undefined && values.manifests === undefined) {
     stderr.write(`rampart suggest: one of --flows, --controlplane or --manifests is required\n\n${USAGE}`);
     return 2;

@@ -18,8 +18,8 @@ import { flowEdge, type Flow } from '../flow/index.js';
 import { endpointSelectorSelects, NO, policyRef, selectorMatches, type CiliumPolicy, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, type Labels } from './labels.js';
-import { rulesFor, type Manifest, type PeerNeed, type PortEntry } from './manifests.js';
-import { ObservationSet, peerKey, type Direction, type PeerRef } from './observe.js';
+import { needsByPeer, rulesFor, type Manifest } from './manifests.js';
+import { ObservationSet, type Direction } from './observe.js';
 import { WORLD_CIDRS, type PublicEntryPoint } from './from-manifests.js';
 import { indexFlows, ruleUsage } from './rule-usage.js';
 import { SYSTEM_NAMESPACES } from './suggest.js';
@@ -153,19 +153,7 @@ export function narrowerRules(policy: { readonly namespace: string }, direction:
   const obs = new ObservationSet();
   for (const f of samples) obs.addConnection(f, direction === 'ingress' && f.source.kind === 'external' ? { externalSourceCidrs: WORLD_CIDRS } : undefined);
   const selectors = chooseSelectors([...obs.workloads.values()].map((w) => ({ key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values()] })));
-  const byPeer = new Map<string, { peer: PeerRef; ports: Map<string, PortEntry> | null }>();
-  for (const e of obs.edges.values()) {
-    if (e.direction !== direction || e.namespace !== policy.namespace) continue;
-    const k = peerKey(e.peer);
-    let n = byPeer.get(k);
-    if (n === undefined) {
-      n = { peer: e.peer, ports: new Map() };
-      byPeer.set(k, n);
-    }
-    if (e.protocol === null) n.ports = null;
-    else if (n.ports !== null) n.ports.set(`${e.protocol}/${e.port}`, { protocol: e.protocol, port: e.port });
-  }
-  const needs: PeerNeed[] = [...byPeer.values()].map((n) => ({ peer: n.peer, ports: n.ports === null ? null : [...n.ports.values()] }));
+  const needs = [...needsByPeer([...obs.edges.values()].filter((e) => e.direction === direction && e.namespace === policy.namespace)).values()];
   return rulesFor(direction, needs, policy.namespace, (w) => selectors.get(w) ?? {});
 }
 

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RAMPART_BIN, startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
-import { bookinfoContract, startMapChain, type MapChain } from '../support/map-chain.js';
+import { bookinfoContract } from '../support/bookinfo.js';
+import { startMapChain, type MapChain } from '../support/map-chain.js';
 import { waitFor } from '../support/wait-for.js';
 
 const TOKEN = 'map-token';
@@ -73,7 +74,7 @@ describe('the traffic map', () => {
     // Outside the namespaces the contract touches, nothing changes.
     expect(judged.edges.filter((e) => !e.to.startsWith('bookinfo/')).every((e) => e.verdict === 'allow')).toBe(true);
     // How fast a preview is, is bench/map.bench.ts's to say (no wall-clock bound in a test).
-    const res = await fetch(`${cp.base}/api/v1/preview`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: bookinfoContract('pasted', false) });
+    const res = await fetch(`${cp.base}/api/v1/preview`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: bookinfoContract({ name: 'pasted', durations: ['1h', '1h'] }) });
     expect(res.status).toBe(200);
     const preview = (await res.json()) as MapAnswer;
     expect(preview.edges.filter((e) => e.to.startsWith('bookinfo/')).every((e) => e.verdict === 'allow')).toBe(true);
@@ -85,8 +86,8 @@ describe('the traffic map', () => {
   });
 
   it('rampart preview prints the edges it would break and exits 1; 0 for a contract that breaks nothing', () => {
-    fs.writeFileSync(path.join(dir, 'breaks.yaml'), bookinfoContract('breaks', true));
-    fs.writeFileSync(path.join(dir, 'fine.yaml'), bookinfoContract('fine', false));
+    fs.writeFileSync(path.join(dir, 'breaks.yaml'), bookinfoContract({ name: 'breaks', missingReviews: true, durations: ['1h', '1h'] }));
+    fs.writeFileSync(path.join(dir, 'fine.yaml'), bookinfoContract({ name: 'fine', durations: ['1h', '1h'] }));
     const breaks = cli(['preview', path.join(dir, 'breaks.yaml')]);
     expect(breaks.stderr).toBe('');
     expect(breaks.status).toBe(1);

@@ -66,6 +66,15 @@ async function sample(t0: number): Promise<Sample> {
   };
 }
 
+/** Stops a demo still running after its test: SIGINT (it cleans up), SIGKILL after 15 s. */
+async function stopDemo(child: ReturnType<typeof spawn> | null, exited: Promise<number | null>): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 describe('rampart demo --kubernetes', () => {
   const output: string[] = [];
   let child: ReturnType<typeof spawn> | null = null;
@@ -76,12 +85,7 @@ describe('rampart demo --kubernetes', () => {
   });
 
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopDemo(child, exited);
   });
 
   it('ramps shop-lockdown to Complete on real NetworkPolicies and pod labels, then real drops roll it back', { timeout: 220_000 }, async () => {
@@ -231,12 +235,7 @@ describe('rampart demo --kubernetes when Cilium drops the enrollment label from 
   let exited: Promise<number | null> = Promise.resolve(null);
 
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopDemo(child, exited);
   });
 
   it('blocks the percent stage with that reason instead of counting drops it cannot see', { timeout: 120_000 }, async () => {
