@@ -7,7 +7,7 @@ import { env, stderr, stdout } from 'node:process';
 import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
 import { readOneOf } from '../../io/flags.js';
 import { commandFlags, usageError } from './command-flags.js';
-import { renderDot, renderTable } from './map-render.js';
+import { renderDot, renderTable, warningLines } from './map-render.js';
 
 const USAGE = `usage: rampart map [--contract <name>] [--since <dur>] [--format table|dot|json] [--server <url>] [--token-file <file>]
   --contract    judge every edge against this contract (default: the baseline alone)
@@ -46,5 +46,7 @@ export async function run(args: readonly string[]): Promise<number> {
   if (format.value === 'json') stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   else if (format.value === 'dot') stdout.write(renderDot(body));
   else stdout.write(renderTable(body));
+  // Beside the answer, never in it: a dot or JSON consumer reads stdout alone.
+  stderr.write(warningLines('rampart map', body));
   return 0;
 }

@@ -11,7 +11,7 @@ import { ApiError, postText, resolveTarget } from '../../io/api-client.js';
 import { readOneOf } from '../../io/flags.js';
 import { commandFlags, usageError } from './command-flags.js';
 import { formatTable } from '../../io/table.js';
-import { edgesOf } from './map-render.js';
+import { edgesOf, warningLines } from './map-render.js';
 
 const USAGE = `usage: rampart preview <contract.yaml> [--since <dur>] [--format table|json] [--server <url>] [--token-file <file>]
   exit 0: no edge seen in the map would be newly denied; 1: some would; 2: bad input
@@ -60,7 +60,8 @@ export async function run(args: readonly string[]): Promise<number> {
 }
 
 /** Prints a preview answer (the map judged against a contract); returns the exit code. Also `kubectl rampart preview`'s output. */
-export function printPreview(body: unknown, format: 'table' | 'json'): number {
+export function printPreview(body: unknown, format: 'table' | 'json', command = 'rampart preview'): number {
+  stderr.write(warningLines(command, body));
   const edges = edgesOf(body);
   const breaking = edges.filter((e) => e.verdict === 'would-deny');
   if (format === 'json') {

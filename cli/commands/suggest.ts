@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { stderr, env } from 'node:process';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
-import { addMapEdges, asCiliumPolicies, BOTH_SIDES, evaluatorFor, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
+import { addMapEdges, asCiliumPolicies, BOTH_SIDES, dnsNamesByIp, evaluatorFor, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
 import { parsePolicy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
@@ -254,14 +254,7 @@ export async function run(args: readonly string[]): Promise<number> {
  * every observed connection it was built from must be allowed under it.
  */
 function ciliumContract(contract: Record<string, unknown>, policies: readonly Record<string, unknown>[], flows: readonly Flow[]): { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
-  const namesByIp = new Map<string, string[]>();
-  for (const f of flows) {
-    if (f.ip === null || f.destinationNames === undefined) continue;
-    const list = namesByIp.get(f.ip.destination) ?? [];
-    for (const n of f.destinationNames) if (!list.includes(n)) list.push(n);
-    namesByIp.set(f.ip.destination, list);
-  }
-  const cilium = asCiliumPolicies(policies, namesByIp);
+  const cilium = asCiliumPolicies(policies, dnsNamesByIp(flows));
   const parsed = cilium.map((m, i) => parsePolicy(m, `spec.policies[${i}]`));
   const bad = parsed.flatMap((p) => (p.ok ? [] : p.error));
   if (bad.length > 0) return { ok: false, error: `the Cilium form does not parse:\n${formatProblems(bad)}` };

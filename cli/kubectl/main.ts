@@ -179,7 +179,7 @@ async function preview(cluster: Cluster, rest: readonly string[], service: strin
     stderr.write(`kubectl rampart: preview of ${rest[0]}: HTTP ${res.status}: ${res.body.slice(0, 500)}\n`);
     return res.status === 400 ? 2 : 1;
   }
-  return printPreview(JSON.parse(res.body) as unknown, format);
+  return printPreview(JSON.parse(res.body) as unknown, format, 'kubectl rampart preview');
 }
 
 main(argv.slice(2)).then(

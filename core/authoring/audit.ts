@@ -15,7 +15,7 @@
  * are left out unless named (their own pods run the cluster and are rarely locked down).
  */
 import { flowEdge, type Flow } from '../flow/index.js';
-import { policyRef, selectorMatches, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
+import { endpointSelectorSelects, NO, policyRef, selectorMatches, type CiliumPolicy, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, type Labels } from './labels.js';
 import { needsByPeer, rulesFor, type Manifest } from './manifests.js';
@@ -65,6 +65,17 @@ export interface AuditInput {
   readonly namespaces?: readonly string[] | null;
   /** Workloads the world or an ingress controller reaches (from --manifests). */
   readonly publicEntryPoints?: readonly PublicEntryPoint[];
+  /** Cilium policies in force: they isolate pods too (their rules are audited by cilium-audit.ts). */
+  readonly cilium?: readonly CiliumPolicy[];
+}
+
+/** Whether a Cilium policy may isolate the pod in that direction (a spec selecting it with rules there, default deny on). */
+function ciliumIsolates(p: CiliumPolicy, pod: AuditPod, type: 'Ingress' | 'Egress'): boolean {
+  if (p.namespace !== '' && p.namespace !== pod.namespace) return false;
+  return p.specs.some((s) => {
+    const on = type === 'Ingress' ? s.ingress.length + s.ingressDeny.length > 0 && s.defaultDenyIngress : s.egress.length + s.egressDeny.length > 0 && s.defaultDenyEgress;
+    return on && endpointSelectorSelects(s.endpointSelector, p.namespace === '' ? null : p.namespace, pod.namespace, pod.labels) !== NO;
+  });
 }
 
 export interface AuditReport {
@@ -138,7 +149,7 @@ function covers(q: NetworkPolicy, p: NetworkPolicy): boolean {
  * world (0.0.0.0/0, ::/0) on their ports: a public entry point pinned to the addresses of one
  * capture would lock the public out.
  */
-function narrowerRules(policy: NetworkPolicy, direction: Direction, samples: readonly Flow[]): Manifest[] {
+export function narrowerRules(policy: { readonly namespace: string }, direction: Direction, samples: readonly Flow[]): Manifest[] {
   const obs = new ObservationSet();
   for (const f of samples) obs.addConnection(f, direction === 'ingress' && f.source.kind === 'external' ? { externalSourceCidrs: WORLD_CIDRS } : undefined);
   const selectors = chooseSelectors([...obs.workloads.values()].map((w) => ({ key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values()] })));
@@ -148,6 +159,11 @@ function narrowerRules(policy: NetworkPolicy, direction: Direction, samples: rea
 
 /** Samples kept per rule to build its narrower replacement. */
 const NARROWING_SAMPLES = 2000;
+
+/** Most severe first, then by namespace and policy (in place). */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => rank(b.severity) - rank(a.severity) || (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0) || ((a.policy ?? '') < (b.policy ?? '') ? -1 : 1));
+}
 
 export function audit(input: AuditInput): AuditReport {
   const findings: Finding[] = [];
@@ -185,12 +201,13 @@ export function audit(input: AuditInput): AuditReport {
   for (const ns of [...podsByNs.keys()].sort()) {
     const nsPods = podsByNs.get(ns)!;
     const nsPolicies = policiesByNs.get(ns) ?? [];
-    if (nsPolicies.length === 0) {
+    const ciliumHere = (input.cilium ?? []).filter((p) => p.namespace === '' || p.namespace === ns);
+    if (nsPolicies.length === 0 && ciliumHere.length === 0) {
       findings.push({ kind: 'open-namespace', severity: 'high', namespace: ns, policy: null, rule: null, message: `${nsPods.length} ${unit(nsPods.length)}${source} and no NetworkPolicy: every connection to and from them is allowed` });
       continue;
     }
     for (const type of ['Ingress', 'Egress'] as const) {
-      const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && selectorMatches(q.podSelector, p.labels)));
+      const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && selectorMatches(q.podSelector, p.labels)) && !ciliumHere.some((q) => ciliumIsolates(q, p, type)));
       if (open.length > 0) {
         const names = open.slice(0, 3).map((p) => p.name || '(unnamed)').join(', ');
         findings.push({ kind: 'open-direction', severity: 'medium', namespace: ns, policy: null, rule: null, message: `${open.length} of ${nsPods.length} ${unit(nsPods.length)}${source} not isolated for ${type.toLowerCase()} (${names}${open.length > 3 ? ', …' : ''})` });
@@ -289,7 +306,7 @@ export function audit(input: AuditInput): AuditReport {
     }
   }
 
-  findings.sort((a, b) => rank(b.severity) - rank(a.severity) || (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0) || ((a.policy ?? '') < (b.policy ?? '') ? -1 : 1));
+  sortFindings(findings);
   return { findings, policies: policies.length, namespaces: new Set([...podsByNs.keys(), ...policiesByNs.keys()]).size, pods: [...podsByNs.values()].reduce((n, l) => n + l.length, 0), podSource, flows: input.flows?.length ?? 0, notes };
 }
 

@@ -99,6 +99,36 @@ describe('the traffic map', () => {
     expect(cli(['preview', path.join(dir, 'missing.yaml')]).status).toBe(2);
   });
 
+  it('says where Cilium departs from a NetworkPolicy\'s text, in the preview answer and on the CLI\'s stderr', async () => {
+    // Ingress rules without Ingress in policyTypes: the upstream text ignores them, Cilium
+    // enforces them (and isolates ingress), so productpage → reviews is denied, not allowed.
+    const contract = `apiVersion: rampart.dev/v1alpha1
+kind: RampContract
+metadata: { name: departs }
+spec:
+  policies:
+    - apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata: { name: reviews-ingress, namespace: bookinfo }
+      spec:
+        podSelector: { matchLabels: { app: reviews } }
+        policyTypes: [Egress]
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: details } } }] }]
+        egress: [{}]
+  rollout: { strategy: percent, stages: [{ name: monitor, minDuration: 1h }, { name: full, percent: 100, minDuration: 1h }] }
+`;
+    const res = await fetch(`${cp.base}/api/v1/preview`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: contract });
+    const answer = (await res.json()) as MapAnswer & { warnings: { path: string; message: string }[] };
+    expect(answer.edges.find((e) => e.from === 'bookinfo/productpage' && e.to === 'bookinfo/reviews')?.verdict).toBe('would-deny');
+    expect(answer.warnings).toEqual([{ path: 'spec.policies[0].spec.ingress', message: expect.stringMatching(/^bookinfo\/reviews-ingress: policyTypes does not list Ingress, but Cilium enforces these ingress rules/) as unknown }]);
+    fs.writeFileSync(path.join(dir, 'departs.yaml'), contract);
+    const out = cli(['preview', path.join(dir, 'departs.yaml')]);
+    expect(out.status).toBe(1);
+    expect(out.stderr).toMatch(/^rampart preview: warning: spec\.policies\[0\]\.spec\.ingress: bookinfo\/reviews-ingress: policyTypes does not list Ingress/);
+    // Without a departure there is nothing to warn about.
+    expect(((await getMap('?contract=bookinfo-lockdown')) as MapAnswer & { warnings: unknown[] }).warnings).toEqual([]);
+  });
+
   it('rampart map prints a table, dot and json', () => {
     const table = cli(['map', '--contract', 'bookinfo-lockdown']);
     expect(table.status).toBe(0);

@@ -209,6 +209,22 @@ describe('rampart demo --kubernetes', () => {
       return JSON.stringify(np.spec.podSelector) === JSON.stringify({ matchLabels: { app: 'kafka' } }) && JSON.stringify(np.spec.ingress[0]?.from).includes('checkout');
     }, { timeoutMs: 10_000, what: 'kafka-producers rewritten to the narrowed text' });
 
+    // data-lockdown is judged against the data namespace's CiliumNetworkPolicies (real objects,
+    // spec kept; one reaches object storage by toFQDNs): nothing is newly denied, so it never
+    // holds on a would-deny and goes Complete.
+    const backup = (await objects.getNamespacedCustomObject({ group: 'cilium.io', version: 'v2', plural: 'ciliumnetworkpolicies', namespace: 'data', name: 'backup-egress' })) as { spec?: { egress?: { toFQDNs?: unknown }[] } };
+    expect(backup.spec?.egress?.some((r) => r.toFQDNs !== undefined)).toBe(true);
+    const data = await waitFor(
+      async () => {
+        const d = await status('data-lockdown');
+        return d.phase === 'Complete' ? d : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'data-lockdown Complete against the CNP baseline' },
+    ).catch(async (e: unknown) => {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; status ${JSON.stringify(await status('data-lockdown'))}\n--- demo output ---\n${output.slice(-30).join('\n')}`);
+    });
+    expect((data.history ?? []).filter((h) => h.phase === 'Blocked')).toEqual([]);
+
     process.stderr.write(`kube: demo --kubernetes --fast: ${CONTRACT} monitor → Complete in ${(rampMs / 1000).toFixed(1)} s (from starting the demo; ${samples.length} samples)\n`);
   });
 });
