@@ -20,7 +20,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../proto/loader.js';
-import { contractSetFromPb, windowSummaryToPb } from '../proto/codec/report-codec.js';
+import { contractSetFromPb } from '../proto/codec/contract-set-codec.js';
+import { windowSummaryToPb } from '../proto/codec/report-codec.js';
 import type { ContractSet, ContractWindow } from '../core/summary/index.js';
 import { aSummary, contractWindowsFor } from '../test/support/window-builders.js';
 
@@ -286,7 +287,8 @@ async function main(): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const fmt = (c: readonly string[]): string => c.map((x, i) => x.padStart(widths[i]!)).join('  ');
   process.stdout.write(`\n${fmt(header)}\n${cells.map(fmt).join('\n')}\n`);
-  process.stdout.write(`targets at 5,000 nodes: CPU < 1 core, decision p99 < 1 s, memory bounded\n`);
+  process.stdout.write(`targets (issue 18): 10,000 nodes in < 1 core, RSS <= 256 MiB, decision p99 < 1 s; 5,000 nodes in RSS <= 200 MiB\n`);
+  process.stdout.write(`agents connect in plaintext here; production agents use TLS, about 40 KiB more per connection (docs/controlplane-scale.md)\n`);
   process.stdout.write(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 }
 

@@ -29,10 +29,21 @@ export const HELD_MS = 60_000;
 export const HELD_WINDOWS = 2000;
 const MAX_HELD_CONTRACTS = 1000;
 
-interface HeldWindow {
-  readonly summary: WindowSummary;
-  readonly w: ContractWindow;
+/**
+ * What counting one contract window needs from the report around it. A held window keeps
+ * this, not the decoded report: a report carries every contract's window and up to 20,000
+ * observed edges, and holding it for one contract's window kept all of that alive.
+ */
+interface ReportMeta {
+  readonly windowEndMs: number;
+  readonly mergedWindows: number;
+  readonly flowsSeen: number;
   readonly lost: number;
+}
+
+interface HeldWindow {
+  readonly meta: ReportMeta;
+  readonly w: ContractWindow;
   readonly nowMs: number;
 }
 
@@ -136,10 +147,10 @@ function addSides(c: Counts, w: ContractWindow): void {
   }
 }
 
-function sumLost(summary: WindowSummary): number {
-  let n = 0;
-  for (const v of Object.values(summary.hubble.lost)) n += v;
-  return n;
+function reportMeta(summary: WindowSummary): ReportMeta {
+  let lost = 0;
+  for (const v of Object.values(summary.hubble.lost)) lost += v;
+  return { windowEndMs: summary.windowEndMs, mergedWindows: summary.mergedWindows, flowsSeen: summary.hubble.flowsSeen, lost };
 }
 
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -224,7 +235,7 @@ export class EvidenceStore {
   /** Adds one validated, de-duplicated report. `nowMs` is its arrival time. */
   ingest(summary: WindowSummary, nowMs: number): IngestOutcome {
     this.nodes.reported(summary.node, summary.hubble.connected, nowMs);
-    const lost = sumLost(summary);
+    const meta = reportMeta(summary);
     let current = 0;
     let staleRevision = 0;
     let otherStage = 0;
@@ -240,24 +251,24 @@ export class EvidenceStore {
         // A stage (or revision) this replica has not opened yet may be one it is about to
         // open: a standby learns of it from the leader's next status. Held back, bounded.
         const cur = this.currentStage.get(w.contract);
-        if (cur === undefined || w.revision > cur.revision || (w.revision === cur.revision && w.stageIndex !== cur.stageIndex)) this.hold(summary, w, lost, nowMs);
+        if (cur === undefined || w.revision > cur.revision || (w.revision === cur.revision && w.stageIndex !== cur.stageIndex)) this.hold(meta, w, nowMs);
         continue;
       }
       // classify() returned 'current', so the record exists.
       const rec = this.currentStage.get(w.contract)!;
-      if (summary.windowEndMs <= rec.sinceMs) {
+      if (meta.windowEndMs <= rec.sinceMs) {
         otherStage++;
         continue;
       }
       current++;
       touched.push(w.contract);
-      this.count(rec, summary, w, lost, nowMs, newEdges);
+      this.count(rec, meta, w, nowMs, newEdges);
     }
     return { current, staleRevision, otherStage, unknownContract, newEdges, touched };
   }
 
   /** Keeps a window of a stage not opened here yet (at most HELD_WINDOWS per contract, for HELD_MS). */
-  private hold(summary: WindowSummary, w: ContractWindow, lost: number, nowMs: number): void {
+  private hold(meta: ReportMeta, w: ContractWindow, nowMs: number): void {
     let list = this.held.get(w.contract);
     if (list === undefined) {
       if (this.held.size >= MAX_HELD_CONTRACTS) return;
@@ -265,7 +276,7 @@ export class EvidenceStore {
       this.held.set(w.contract, list);
     }
     while (list.length > 0 && (list.length >= HELD_WINDOWS || nowMs - list[0]!.nowMs > HELD_MS)) list.shift();
-    list.push({ summary, w, lost, nowMs });
+    list.push({ meta, w, nowMs });
   }
 
   /** Counts the held windows of a stage just opened (once: they leave the holding list). */
@@ -275,7 +286,7 @@ export class EvidenceStore {
     const keep: HeldWindow[] = [];
     for (const h of list) {
       if (h.w.revision === rec.revision && h.w.stageIndex === rec.stageIndex) {
-        if (h.summary.windowEndMs > rec.sinceMs) this.count(rec, h.summary, h.w, h.lost, h.nowMs, []);
+        if (h.meta.windowEndMs > rec.sinceMs) this.count(rec, h.meta, h.w, h.nowMs, []);
       } else if (h.w.revision >= rec.revision) {
         keep.push(h);
       }
@@ -285,7 +296,7 @@ export class EvidenceStore {
   }
 
   /** Adds one contract window to a stage's record. */
-  private count(rec: StageRecord, summary: WindowSummary, w: ContractWindow, lost: number, nowMs: number, newEdges: NewEdge[]): void {
+  private count(rec: StageRecord, meta: ReportMeta, w: ContractWindow, nowMs: number, newEdges: NewEdge[]): void {
     const bucketStart = nowMs - (nowMs % BUCKET_MS);
     let bucket = rec.buckets.get(bucketStart);
     if (!bucket) {
@@ -294,10 +305,10 @@ export class EvidenceStore {
       this.prune(rec, nowMs);
     }
     for (const c of [rec.totals, bucket]) {
-      c.windows += summary.mergedWindows > 0 ? summary.mergedWindows : 1;
+      c.windows += meta.mergedWindows > 0 ? meta.mergedWindows : 1;
       addSides(c, w);
-      c.lostEvents += lost;
-      c.flowsSeen += summary.hubble.flowsSeen;
+      c.lostEvents += meta.lost;
+      c.flowsSeen += meta.flowsSeen;
     }
     for (const e of w.wouldDenyEdges) this.addEdge(rec, rec.wouldDenyEdges, e, 'would-deny', newEdges);
     for (const e of w.actualDenyEdges) this.addEdge(rec, rec.actualDenyEdges, e, 'actual-deny', newEdges);

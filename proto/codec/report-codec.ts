@@ -1,6 +1,6 @@
 /**
- * Domain ⇄ wire for proto/rampart/v1 `WindowReport` (core/summary WindowSummary) and
- * `ContractSet` (core/summary ContractSet), shared by the agent and the control plane.
+ * Domain ⇄ wire for proto/rampart/v1 `WindowReport` (core/summary WindowSummary): the agent
+ * encodes its windows, the control plane decodes them. (`ContractSet` is contract-set-codec.ts.)
  *
  * The wire objects are what grpc-js hands over with proto/loader.ts options: proto field
  * names (snake_case), 64-bit integers as numbers, `defaults: false` (an absent field is
@@ -9,13 +9,9 @@
  */
 import { childPath, err, ok, problem, type Problem, type Result } from '../../core/common/index.js';
 import type {
-  ActiveContract,
   BaselineCounts,
-  BaselinePolicyManifest,
-  ContractSet,
   ContractWindow,
   Edge,
-  Enforcement,
   HubbleStats,
   ObservedEdge,
   ObservedPeer,
@@ -23,8 +19,8 @@ import type {
   SideCounts,
   WindowSummary,
 } from '../../core/summary/index.js';
-import { NETWORK_POLICY_KIND, type PolicyIdentity } from '../../core/policy/index.js';
 import { MAX_LABEL_CHARS, MAX_PEER_LABELS } from '../../core/summary/index.js';
+import { describe, Reader } from './wire-reader.js';
 
 // ---------------------------------------------------------------------------------------
 // Wire shapes (what we send; what we accept is `unknown` and read field by field).
@@ -117,37 +113,6 @@ export interface ObservedEdgePb {
   to_labels_partial: boolean;
 }
 
-export interface ActiveContractPb {
-  name: string;
-  revision: number;
-  stage_index: number;
-  stage_name: string;
-  policies_json: string;
-  enforcement: { mode: string; percent: number; namespaces: string[]; enroll_label: string };
-  baseline_revision: string;
-  replaces: PolicyRefPb[];
-  removes: PolicyRefPb[];
-}
-
-export interface PolicyRefPb {
-  kind: string;
-  namespace: string;
-  name: string;
-}
-
-export interface BaselinePolicyPb {
-  ref: string;
-  manifest_json: string;
-  owner: string;
-  kind?: string;
-}
-
-export interface ContractSetPb {
-  generation: number;
-  contracts: ActiveContractPb[];
-  baseline: BaselinePolicyPb[];
-  baseline_revision: string;
-}
 
 // ---------------------------------------------------------------------------------------
 // Encoding (domain → wire): total, no validation needed (the domain types are trusted).
@@ -245,152 +210,10 @@ export function windowSummaryToPb(s: WindowSummary): WindowReportPb {
   };
 }
 
-const policyRefToPb = (id: PolicyIdentity): PolicyRefPb => ({ kind: id.kind === NETWORK_POLICY_KIND ? '' : id.kind, namespace: id.namespace, name: id.name });
-
-export function contractSetToPb(set: ContractSet): ContractSetPb {
-  const baselineRevision = set.baseline?.revision ?? '';
-  return {
-    generation: set.generation,
-    baseline: (set.baseline?.policies ?? []).map((p) => ({ ref: p.ref, manifest_json: JSON.stringify(p.manifest), owner: p.owner ?? '', kind: manifestKind(p.manifest) })),
-    baseline_revision: baselineRevision,
-    contracts: set.contracts.map((c) => ({
-      name: c.name,
-      revision: c.revision,
-      stage_index: c.stageIndex,
-      stage_name: c.stageName,
-      policies_json: JSON.stringify(c.policies),
-      enforcement: {
-        mode: c.enforcement.mode,
-        percent: c.enforcement.mode === 'percent' ? c.enforcement.percent : 0,
-        namespaces: c.enforcement.mode === 'namespaces' ? [...c.enforcement.namespaces] : [],
-        enroll_label: c.enforcement.mode === 'percent' ? (c.enforcement.enrollLabel ?? '') : '',
-      },
-      baseline_revision: c.baselineRevision ?? baselineRevision,
-      replaces: (c.replaces ?? []).map(policyRefToPb),
-      removes: (c.removes ?? []).map(policyRefToPb),
-    })),
-  };
-}
 
 // ---------------------------------------------------------------------------------------
 // Decoding (wire → domain): every field checked, every problem collected.
 
-/** Reads fields of one wire object, collecting problems under a path. */
-class Reader {
-  readonly problems: Problem[];
-  readonly path: string;
-  private readonly obj: Readonly<Record<string, unknown>>;
-
-  constructor(value: unknown, path: string, problems: Problem[]) {
-    this.problems = problems;
-    this.path = path;
-    if (value === undefined || value === null) {
-      this.obj = {};
-    } else if (typeof value !== 'object' || Array.isArray(value)) {
-      problems.push(problem(path || '(root)', `expected a message object, got ${describe(value)}`));
-      this.obj = {};
-    } else {
-      this.obj = value as Record<string, unknown>;
-    }
-  }
-
-  private fail(key: string, message: string): void {
-    this.problems.push(problem(childPath(this.path, key), message));
-  }
-
-  raw(key: string): unknown {
-    return this.obj[key];
-  }
-
-  string(key: string, { required = false }: { required?: boolean } = {}): string {
-    const v = this.obj[key];
-    if (v === undefined || v === null) {
-      if (required) this.fail(key, 'is required');
-      return '';
-    }
-    if (typeof v !== 'string') {
-      this.fail(key, `expected a string, got ${describe(v)}`);
-      return '';
-    }
-    if (required && v === '') this.fail(key, 'must not be empty');
-    return v;
-  }
-
-  /** A non-negative safe integer; numeric strings (protobuf JSON for 64-bit) are accepted. */
-  count(key: string, { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {}): number {
-    const v = this.obj[key];
-    const n = v === undefined || v === null ? 0 : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
-      this.fail(key, `expected an integer, got ${describe(v)}`);
-      return 0;
-    }
-    if (n < min || n > max) {
-      this.fail(key, `must be between ${min} and ${max}, got ${n}`);
-      return 0;
-    }
-    return n;
-  }
-
-  number(key: string, { min, max }: { min: number; max: number }): number {
-    const v = this.obj[key] ?? 0;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      this.fail(key, `expected a number, got ${describe(v)}`);
-      return 0;
-    }
-    if (v < min || v > max) {
-      this.fail(key, `must be between ${min} and ${max}, got ${v}`);
-      return 0;
-    }
-    return v;
-  }
-
-  bool(key: string): boolean {
-    const v = this.obj[key] ?? false;
-    if (typeof v !== 'boolean') {
-      this.fail(key, `expected a boolean, got ${describe(v)}`);
-      return false;
-    }
-    return v;
-  }
-
-  list(key: string): readonly unknown[] {
-    const v = this.obj[key];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) {
-      this.fail(key, `expected a list, got ${describe(v)}`);
-      return [];
-    }
-    return v;
-  }
-
-  /** A proto `map<string, string>`: an object of strings. */
-  stringMap(key: string): Record<string, string> {
-    const v = this.obj[key];
-    if (v === undefined || v === null) return {};
-    if (typeof v !== 'object' || Array.isArray(v)) {
-      this.fail(key, `expected a map of strings, got ${describe(v)}`);
-      return {};
-    }
-    const out: Record<string, string> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (typeof x !== 'string') this.fail(`${key}.${k}`, `expected a string, got ${describe(x)}`);
-      else out[k] = x;
-    }
-    return out;
-  }
-
-  child(key: string): Reader {
-    return new Reader(this.obj[key], childPath(this.path, key), this.problems);
-  }
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
-}
 
 function readSide(r: Reader): SideCounts {
   return { allow: r.count('allow'), deny: r.count('deny'), indeterminate: r.count('indeterminate') };
@@ -577,112 +400,4 @@ export function windowSummaryFromPb(pb: unknown): Result<WindowSummary, Problem[
     ...(observedEdges.length > 0 || observedEdgesOverflow > 0 ? { observedEdges, observedEdgesOverflow } : {}),
   };
   return problems.length > 0 ? err(problems) : ok(summary);
-}
-
-const ENFORCEMENT_MODES = ['monitor', 'percent', 'namespaces'] as const;
-
-function readEnforcement(r: Reader): Enforcement {
-  const mode = r.string('mode');
-  switch (mode) {
-    case 'monitor':
-      return { mode };
-    case 'percent': {
-      const percent = r.number('percent', { min: 0, max: 100 });
-      const enrollLabel = r.string('enroll_label');
-      return enrollLabel === '' ? { mode, percent } : { mode, percent, enrollLabel };
-    }
-    case 'namespaces':
-      return {
-        mode,
-        namespaces: r.list('namespaces').map((n, i) => {
-          if (typeof n !== 'string' || n === '') {
-            r.problems.push(problem(childPath(childPath(r.path, 'namespaces'), i), `expected a namespace name, got ${describe(n)}`));
-            return '';
-          }
-          return n;
-        }),
-      };
-    default:
-      r.problems.push(problem(childPath(r.path, 'mode'), `expected one of ${ENFORCEMENT_MODES.join(', ')}, got ${describe(mode)}`));
-      return { mode: 'monitor' };
-  }
-}
-
-function readActiveContract(r: Reader): ActiveContract {
-  const json = r.string('policies_json');
-  let policies: unknown[] = [];
-  if (json !== '') {
-    try {
-      const parsed: unknown = JSON.parse(json);
-      if (Array.isArray(parsed)) policies = parsed;
-      else r.problems.push(problem(childPath(r.path, 'policies_json'), 'expected a JSON array of NetworkPolicy manifests'));
-    } catch (e) {
-      r.problems.push(problem(childPath(r.path, 'policies_json'), `invalid JSON: ${e instanceof Error ? e.message : String(e)}`));
-    }
-  }
-  const baselineRevision = r.string('baseline_revision');
-  const replaces = r.list('replaces').map((p, i) => readPolicyRef(new Reader(p, childPath(childPath(r.path, 'replaces'), i), r.problems)));
-  const removes = r.list('removes').map((p, i) => readPolicyRef(new Reader(p, childPath(childPath(r.path, 'removes'), i), r.problems)));
-  return {
-    name: r.string('name', { required: true }),
-    revision: r.count('revision'),
-    stageIndex: r.count('stage_index'),
-    stageName: r.string('stage_name', { required: true }),
-    policies,
-    enforcement: readEnforcement(r.child('enforcement')),
-    ...(baselineRevision === '' ? {} : { baselineRevision }),
-    ...(replaces.length === 0 ? {} : { replaces }),
-    ...(removes.length === 0 ? {} : { removes }),
-  };
-}
-
-function readPolicyRef(r: Reader): PolicyIdentity {
-  const kind = r.string('kind');
-  return { kind: kind === '' ? NETWORK_POLICY_KIND : kind, namespace: r.string('namespace'), name: r.string('name', { required: true }) };
-}
-
-/** The kind a manifest declares (NetworkPolicy when it says none). */
-function manifestKind(manifest: unknown): string {
-  const kind = typeof manifest === 'object' && manifest !== null ? (manifest as Record<string, unknown>)['kind'] : undefined;
-  return typeof kind === 'string' && kind !== '' ? kind : 'NetworkPolicy';
-}
-
-function readBaselinePolicy(r: Reader): BaselinePolicyManifest {
-  const ref = r.string('ref', { required: true });
-  const json = r.string('manifest_json', { required: true });
-  let manifest: unknown = null;
-  if (json !== '') {
-    try {
-      manifest = JSON.parse(json);
-    } catch (e) {
-      r.problems.push(problem(childPath(r.path, 'manifest_json'), `invalid JSON: ${e instanceof Error ? e.message : String(e)}`));
-    }
-  }
-  const owner = r.string('owner');
-  // kind travels beside the manifest for readers of the wire; the manifest's own kind is what is parsed.
-  const kind = r.string('kind');
-  if (kind !== '' && manifest !== null && manifestKind(manifest) !== kind) {
-    r.problems.push(problem(childPath(r.path, 'kind'), `says ${kind} but the manifest is a ${manifestKind(manifest)}`));
-  }
-  return { ref, manifest, owner: owner === '' ? null : owner };
-}
-
-/**
- * Validates and converts a `ContractSet` as received. The policies stay raw JSON values;
- * core/policy validates them when the agent compiles the set.
- */
-export function contractSetFromPb(pb: unknown): Result<ContractSet, Problem[]> {
-  const problems: Problem[] = [];
-  const r = new Reader(pb, '', problems);
-  const contracts = r.list('contracts').map((c, i) => readActiveContract(new Reader(c, childPath('contracts', i), problems)));
-  const names = new Set<string>();
-  contracts.forEach((c, i) => {
-    if (names.has(c.name)) problems.push(problem(childPath(childPath('contracts', i), 'name'), `duplicate contract ${JSON.stringify(c.name)}`));
-    names.add(c.name);
-  });
-  const policies = r.list('baseline').map((p, i) => readBaselinePolicy(new Reader(p, childPath('baseline', i), problems)));
-  const revision = r.string('baseline_revision');
-  const judged = policies.length > 0 || revision !== '';
-  const set: ContractSet = { generation: r.count('generation'), contracts, ...(judged ? { baseline: { revision, policies } } : {}) };
-  return problems.length > 0 ? err(problems) : ok(set);
 }

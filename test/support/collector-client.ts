@@ -6,7 +6,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../../proto/loader.js';
-import { contractSetFromPb, windowSummaryToPb } from '../../proto/codec/report-codec.js';
+import { contractSetFromPb } from '../../proto/codec/contract-set-codec.js';
+import { windowSummaryToPb } from '../../proto/codec/report-codec.js';
 import type { ContractSet, WindowSummary } from '../../core/summary/index.js';
 
 type Duplex = grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;

@@ -7,7 +7,8 @@
 import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../../proto/loader.js';
-import { contractSetToPb, windowSummaryFromPb, type ContractSetPb } from '../../proto/codec/report-codec.js';
+import { contractSetToPb, type ContractSetPb } from '../../proto/codec/contract-set-codec.js';
+import { windowSummaryFromPb } from '../../proto/codec/report-codec.js';
 import type { ContractSet, WindowSummary } from '../../core/summary/index.js';
 
 export interface TestCollectorOptions {

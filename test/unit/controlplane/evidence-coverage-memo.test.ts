@@ -25,4 +25,27 @@ describe('EvidenceStore coverage memo', () => {
     expect(store.coverage(o(t + 40_000)).reporting).toEqual([]);
     expect(store.coverage(o(t + 40_000, 60_000)).reporting).toEqual(['a', 'b']);
   });
+
+  it('keeps the expected list while its members stay, and changes it when one joins, swaps or leaves', () => {
+    const store = new EvidenceStore();
+    store.beginStage('shop-lockdown', 1, 0, 0);
+    const t = Date.UTC(2026, 0, 1);
+    for (const node of ['n2', 'n1', 'n3']) store.ingest(aSummary({ node, windowEndMs: t }), t);
+    const first = store.coverage(o(t)).expected;
+    expect(first).toEqual(['n1', 'n2', 'n3']);
+    // Reports change the answer (reporting) but not who is expected.
+    store.ingest(aSummary({ node: 'n1', seq: 2, windowEndMs: t + 1000 }), t + 1000);
+    expect(store.coverage(o(t + 1000)).expected).toBe(first);
+    store.nodeConnected('n0', t + 2000);
+    expect(store.coverage(o(t + 2000)).expected).toEqual(['n0', 'n1', 'n2', 'n3']);
+    // Past the TTL only the connected n0 and the node that reported since stay expected.
+    const later = t + 603_000;
+    store.ingest(aSummary({ node: 'n3', seq: 2, windowEndMs: later }), later);
+    expect(store.coverage(o(later)).expected).toEqual(['n0', 'n3']);
+    // Same size, other members: n0 leaves, n4 arrives.
+    store.nodeDisconnected('n0', t + 2000);
+    store.nodeConnected('n4', later);
+    expect(store.coverage(o(later)).expected).toEqual(['n3', 'n4']);
+  });
 });
+

@@ -130,4 +130,13 @@ describe('windows of a stage not opened yet (a standby following the leader)', (
     store.beginStage('shop-lockdown', 2, 2, t0 + 4500);
     expect(store.evidence('shop-lockdown', 2, 2, cov(t0 + 6000))).toMatchObject({ windows: 1, allow: 7 });
   });
+
+  it('count a held window with the merged windows, flows seen and lost events of its report (kept without the report)', () => {
+    const store = new EvidenceStore();
+    const t0 = 1_000_000;
+    const report = { ...aSummary({ node: 'node-a', seq: 1, windowEndMs: t0 + 1000, flowsSeen: 640, lost: { HUBBLE_RING_BUFFER: 4, OBSERVER_EVENTS_QUEUE: 3 }, contracts: [aContractWindow({ revision: 2, stageIndex: 1, allow: 11 })] }), mergedWindows: 3 };
+    store.ingest(report, t0 + 1000);
+    store.beginStage('shop-lockdown', 2, 1, t0);
+    expect(store.evidence('shop-lockdown', 2, 1, cov(t0 + 2000))).toMatchObject({ windows: 3, allow: 11, flowsSeen: 640, lostEvents: 7 });
+  });
 });

@@ -7,7 +7,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { ContractSet, ContractWindow, WindowSummary } from '../../../../core/summary/index.js';
-import { contractSetFromPb, contractSetToPb, windowSummaryFromPb, windowSummaryToPb } from '../../../../proto/codec/report-codec.js';
+import { contractSetFromPb, contractSetToPb } from '../../../../proto/codec/contract-set-codec.js';
+import { windowSummaryFromPb, windowSummaryToPb } from '../../../../proto/codec/report-codec.js';
 import { loadProto } from '../../../../proto/loader.js';
 
 const pkg = loadProto('rampart/v1/collector.proto') as unknown as { rampart: { v1: { Collector: grpc.ServiceClientConstructor } } };

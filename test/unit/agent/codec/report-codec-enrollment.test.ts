@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { contractSetFromPb, contractSetToPb, windowSummaryFromPb, windowSummaryToPb } from '../../../../proto/codec/report-codec.js';
+import { contractSetFromPb, contractSetToPb } from '../../../../proto/codec/contract-set-codec.js';
+import { windowSummaryFromPb, windowSummaryToPb } from '../../../../proto/codec/report-codec.js';
 import { loadProto } from '../../../../proto/loader.js';
 import type { ContractSet, WindowSummary } from '../../../../core/summary/index.js';
 

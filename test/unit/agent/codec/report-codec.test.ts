@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../../../../proto/loader.js';
-import {
-  contractSetFromPb,
-  contractSetToPb,
-  windowSummaryFromPb,
-  windowSummaryToPb,
-} from '../../../../proto/codec/report-codec.js';
+import { contractSetFromPb, contractSetToPb } from '../../../../proto/codec/contract-set-codec.js';
+import { windowSummaryFromPb, windowSummaryToPb } from '../../../../proto/codec/report-codec.js';
 import type { ContractSet, WindowSummary } from '../../../../core/summary/index.js';
 
 // The real wire: serialise with the service definition grpc-js uses, and read it back.
