@@ -12,6 +12,10 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { isObject } from '../../core/common/index.js';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
+import { isConflict } from '../../io/kube/api-error.js';
+
+/** Updates tried before a conflict is reported (each on a fresh read). */
+const CONFLICT_ATTEMPTS = 5;
 
 export interface FixRevisionOptions {
   readonly baseUrl: string;
@@ -34,9 +38,17 @@ export async function addFixAsRevision(o: FixRevisionOptions): Promise<string> {
   if (o.kc !== null) {
     const api = o.kc.makeApiClient(CustomObjectsApi);
     const id = { group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plural: RAMPCONTRACT.plural, name: o.contract };
-    const current = (await api.getClusterCustomObject(id)) as { spec: { policies: unknown[] } };
-    // On the resourceVersion read: a concurrent edit fails this update rather than being lost.
-    await api.replaceClusterCustomObject({ ...id, body: { ...current, spec: { ...current.spec, policies: [...current.spec.policies, ...policies] } } });
+    // On the resourceVersion read: a concurrent write (the control plane's status or finalizer)
+    // fails this update with a conflict rather than being lost; read again and retry.
+    for (let attempt = 1; ; attempt++) {
+      const current = (await api.getClusterCustomObject(id)) as { spec: { policies: unknown[] } };
+      try {
+        await api.replaceClusterCustomObject({ ...id, body: { ...current, spec: { ...current.spec, policies: [...current.spec.policies, ...policies] } } });
+        break;
+      } catch (e) {
+        if (!isConflict(e) || attempt >= CONFLICT_ATTEMPTS) throw e;
+      }
+    }
   } else if (o.contractsDir !== null) {
     const file = path.join(o.contractsDir, `${o.contract}.yaml`);
     const doc = parse(readFileSync(file, 'utf8')) as { spec: { policies: unknown[] } };
