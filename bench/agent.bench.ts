@@ -205,12 +205,18 @@ async function throughput(): Promise<void> {
 }
 if (parts.has('throughput')) await throughput();
 
-/** RAMPART_AGENT_BENCH=agent-only: the agent's rounds alone, for `node --cpu-prof` (no figures printed). */
-if (parts.has('agent-only')) {
+/**
+ * RAMPART_AGENT_BENCH=agent-only (or noop-only): one side's rounds alone, for `node --cpu-prof`
+ * (no figures printed), so the two profiles can be set side by side.
+ */
+if (parts.has('agent-only') || parts.has('noop-only')) {
   const server = await startBenchServer('agent-bench-server', FLOWS);
   try {
     const store = await benchStore();
-    for (let i = 0; i <= ROUNDS; i++) await agentConsumer(server.address, store);
+    for (let i = 0; i <= ROUNDS; i++) {
+      if (parts.has('agent-only')) await agentConsumer(server.address, store);
+      else await noopConsumer(server.address);
+    }
   } finally {
     server.stop();
   }
