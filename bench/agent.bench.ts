@@ -241,11 +241,16 @@ for (const heapCap of parts.has('flood') ? [null, 128] : []) {
 }
 
 /**
- * The same flood through the real processes: a live Hubble server child publishing a million
- * distinct workload pairs at FLOOD_RATE flows/s → a `rampart agent` process (one contract) →
- * a collector here. Reports the agent process's peak RSS (VmHWM) and what its windows said.
+ * A connection flood through the real processes (issue 18): a live Hubble server child
+ * publishing PROCESS_FLOOD_RATE new distinct connections per second for PROCESS_FLOOD_SECONDS,
+ * between PROCESS_FLOOD_PAIRS distinct workload pairs → a `rampart agent` process (one contract)
+ * → a collector here. Reports the agent process's peak RSS (VmHWM), what its windows said, and
+ * the events Hubble reported lost (its ring overwrote them because the agent fell behind).
  */
-const FLOOD_RATE = 40_000;
+const PROCESS_FLOOD_RATE = 10_000;
+const PROCESS_FLOOD_SECONDS = 60;
+const PROCESS_FLOOD_PAIRS = 200_000;
+const PROCESS_FLOOD_FLOWS = PROCESS_FLOOD_RATE * PROCESS_FLOOD_SECONDS;
 
 /** NODE_OPTIONS of the agent container in deploy/agent/daemonset.yaml ('' when it sets none). */
 function deployedNodeOptions(): string {
@@ -290,10 +295,10 @@ async function processFlood(nodeOptions: string, setting: string): Promise<void>
   agentProc.on('exit', (code, signal) => {
     agentExit = `code ${code ?? '-'}, signal ${signal ?? '-'}`;
   });
-  const label = `cardinality flood through the processes (live Hubble server at ${fmt(FLOOD_RATE)} flows/s → rampart agent, 1 contract, ${setting})`;
+  const label = `connection flood through the processes (live Hubble server: ${fmt(PROCESS_FLOOD_RATE)} new connections/s for ${PROCESS_FLOOD_SECONDS} s, ${fmt(PROCESS_FLOOD_PAIRS)} workload pairs → rampart agent, 1 contract, ${setting})`;
   try {
     await until(() => collector.accepted.filter((w) => w.contractsGeneration === 1).length >= 2, 30_000, 'the agent to take the contract set');
-    serverChild.stdin.write(`go ${FLOOD_PAIRS} ${FLOOD_RATE}\n`);
+    serverChild.stdin.write(`go ${PROCESS_FLOOD_FLOWS} ${PROCESS_FLOOD_RATE} ${PROCESS_FLOOD_PAIRS}\n`);
     await until(() => serverMessages.length > 1, 120_000, 'the flood to be published');
     // Quiescent: three windows in a row without new flows.
     let last = -1;

@@ -68,7 +68,8 @@ export const networkPolicyEngine: PolicyEngine<ContractEvaluator> = {
     const baseline = parseAll(baselineManifests, 'baseline', problems);
     if (problems.length > 0) return err(problems);
     try {
-      const options = { memoBudget: AGENT_MEMO_BUDGET };
+      // The pipeline reads the verdicts only (ConnectionVerdict): no reason strings are built.
+      const options = { memoBudget: AGENT_MEMO_BUDGET, reasons: false };
       if (baselineManifests.length === 0) return ok({ kind: 'plain', evaluator: createEvaluator(policies, options) });
       return ok({ kind: 'baseline', evaluator: createChangeEvaluator({ baseline, proposed: policies, removed }, options) });
     } catch (e) {

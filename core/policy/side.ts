@@ -64,6 +64,14 @@ function decide(C: MatchContext, policies: readonly CompiledPolicy[], selected: 
     } else if (iso && a !== YES) allMaybeIsoAdmit = false;
     if (a !== NO) noneCanAdmit = false;
   }
+  if (!C.reasons) {
+    // The same conditions as below, without the refs and reasons (and the explain pass).
+    const only = C.verdictOnly[dir];
+    if (denySure >= 0) return only.deny;
+    if (!denyMaybe && (sureAdmits || (!anySureIso && allMaybeIsoAdmit))) return only.allow;
+    if (anySureIso && noneCanAdmit) return only.deny;
+    return only.indeterminate;
+  }
   const peer = endpointName(C.peer, C.peerIpText);
   const toFrom = dir === 'egress' ? 'to' : 'from';
   if (denySure >= 0) {
@@ -207,7 +215,7 @@ export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, pe
     case 'unknown':
       break;
   }
-  if (peer.kind === 'reserved' && (peer.name === 'host' || peer.name === 'remote-node')) return NODE_ALLOWED[dir][peer.name];
+  if (peer.kind === 'reserved' && (peer.name === 'host' || peer.name === 'remote-node')) return C.reasons ? NODE_ALLOWED[dir][peer.name] : C.verdictOnly[dir].allow;
 
   if (facts !== null) {
     const cand = candidatesFor(C, facts, dir);
@@ -234,6 +242,7 @@ export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, pe
 /** A pod side from its candidates: not isolated, memoised, or decided (and memoised). */
 function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult {
   if (cand.policies.length === 0) {
+    if (!C.reasons) return C.verdictOnly[dir].allow;
     return (cand.notIsolated ??= sideResult('allow', [], `${dir} of ${endpointName(self, null)} not isolated (no policy selects it for ${dir})`));
   }
   setPeer(C, dir, peer, flow);
@@ -251,7 +260,7 @@ function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: E
     const hit = byPort?.get(portKey);
     if (hit !== undefined) return hit;
   }
-  const result = decide(C, cand.policies, cand.selected, endpointName(self, null), false);
+  const result = decide(C, cand.policies, cand.selected, C.reasons ? endpointName(self, null) : '', false);
   if (key !== null) {
     if (cand.resultCount >= MAX_RESULTS_PER_SIDE) {
       cand.results.clear();
@@ -273,6 +282,7 @@ function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: E
 function unknownSide(C: MatchContext, list: readonly CompiledPolicy[], ns: string | null, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult {
   const name = endpointName(self, null);
   if (list.length === 0) {
+    if (!C.reasons) return C.verdictOnly[dir].allow;
     return sideResult('allow', [], `${dir} of ${name} not isolated (no policy ${ns === null ? 'in the set' : `in namespace ${ns}`} isolates ${dir})`);
   }
   // An empty podSelector selects every pod of its namespace whatever the labels (rule 1).
