@@ -47,8 +47,8 @@ export function boolValue(r: WireReader): Rec {
 
 /**
  * A cheap key: the length, the first 16 bytes (Hubble writes the fields in number order, so
- * the endpoint ID and the security identity, which tell endpoints apart, come first) and up to
- * 32 bytes sampled from the rest. A hit is confirmed by memcmp.
+ * the endpoint ID and the security identity, which tell endpoints apart, come first) and about
+ * 16 bytes sampled from the rest. A hit is confirmed by memcmp.
  */
 function sampleKey(buf: Buffer, start: number, end: number): number {
   const len = end - start;
@@ -57,7 +57,7 @@ function sampleKey(buf: Buffer, start: number, end: number): number {
   let i = start;
   for (; i < head; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
   const rest = end - head;
-  const step = rest > 32 ? (rest / 32) | 0 : 1;
+  const step = rest > 16 ? (rest / 16) | 0 : 1;
   for (; i < end; i += step) h = Math.imul(h ^ buf[i]!, 0x01000193);
   h ^= h >>> 15;
   return end > start ? h ^ buf[end - 1]! : h;
