@@ -7,6 +7,7 @@ import { err, ok, parseDurationMs, problem, type Problem, type Result } from '..
 import { DEFAULT_TOP_K } from '../core/summary/index.js';
 import { parseFlags } from '../io/flags.js';
 import type { AgentTlsConfig } from './report/credentials.js';
+import { parseDnsTarget, type DnsTarget } from './report/discovery.js';
 
 export interface AgentConfig {
   /**
@@ -31,6 +32,12 @@ export interface AgentConfig {
    * (`--controlplane a:9967,b:9967`): each replica gets every window, so a standby is hot.
    */
   readonly controlplaneTargets: readonly string[];
+  /**
+   * `--controlplane dns:///<headless Service>:<port>`: every A/AAAA address of the name is a
+   * replica, resolved every `controlplaneResolveIntervalMs` (report/discovery.ts); null for a list.
+   */
+  readonly controlplaneDiscovery: DnsTarget | null;
+  readonly controlplaneResolveIntervalMs: number;
   readonly controlplaneTls: AgentTlsConfig | null;
   /** File holding the bearer token; re-read on every (re)connect because projected tokens rotate. */
   readonly tokenFile: string | null;
@@ -54,6 +61,7 @@ export const AGENT_DEFAULTS = {
   outboxMs: 600_000,
   drainTimeoutMs: 10_000,
   controlplaneMaxBackoffMs: 30_000,
+  controlplaneResolveIntervalMs: 10_000,
   metricsListen: ':9966',
   topK: DEFAULT_TOP_K,
   logLevel: 'info',
@@ -77,6 +85,7 @@ const OPTIONS = {
   'outbox-duration': 'OUTBOX_DURATION',
   'drain-timeout': 'DRAIN_TIMEOUT',
   'controlplane-max-backoff': 'CONTROLPLANE_MAX_BACKOFF',
+  'controlplane-resolve-interval': 'CONTROLPLANE_RESOLVE_INTERVAL',
   'metrics-listen': 'METRICS_LISTEN',
   'token-file': 'TOKEN_FILE',
   'top-k': 'TOP_K',
@@ -94,13 +103,16 @@ ${Object.entries(OPTIONS)
   .join('\n')}
 
 addresses are host:port or unix:///path; durations are Go-style (500ms, 10s, 10m).
+--controlplane takes every replica, comma-separated (a:9967,b:9967), or a headless Service as
+  dns:///<name>:<port> (dns://<dns server ip>[:port]/<name>:<port> asks that server): every
+  A/AAAA address is a replica, re-resolved every --controlplane-resolve-interval (default 10s).
 --metrics-listen "" (or "off") disables the HTTP server.
 `;
 
 /** Every flag is a string (`--flag value` or `--flag=value`); parsed by the shared io/flags. */
 const FLAG_SPECS = Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' } as const])) as Record<OptionName, { readonly type: 'string' }>;
 
-const TARGET = /^(unix:\/\/\/.+|unix:[^/].*|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}|dns:\/\/\/.+)$/;
+const TARGET = /^(unix:\/\/\/.+|unix:[^/].*|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5})$/;
 
 function checkTarget(where: string, value: string, problems: Problem[]): void {
   if (!TARGET.test(value)) {
@@ -174,11 +186,22 @@ export function loadAgentConfig(
   const hubble = read('hubble');
   const hubbleTarget = hubble?.value.trim() ?? AGENT_DEFAULTS.hubbleTarget;
   if (hubble) checkTarget(hubble.where, hubbleTarget, problems);
-  const controlplaneList = required('controlplane', 'the control plane collector address, host:port (comma-separated for every replica)');
+  const controlplaneList = required('controlplane', 'the control plane collector address, host:port (comma-separated for every replica, or dns:///<headless Service>:<port>)');
   const controlplaneTargets = controlplaneList.split(',').map((t) => t.trim()).filter((t) => t !== '');
-  for (const t of controlplaneTargets) checkTarget(read('controlplane')!.where, t, problems);
+  let controlplaneDiscovery: DnsTarget | null = null;
+  const dnsTarget = controlplaneTargets.length === 1 ? parseDnsTarget(controlplaneTargets[0]!) : null;
+  if (dnsTarget !== null) {
+    if (dnsTarget.ok) controlplaneDiscovery = dnsTarget.value;
+    else problems.push(problem(read('controlplane')!.where, dnsTarget.error));
+  } else {
+    for (const t of controlplaneTargets) {
+      if (t.startsWith('dns:')) problems.push(problem(read('controlplane')!.where, `a dns: address names every replica on its own, not in a list: ${JSON.stringify(t)}`));
+      else checkTarget(read('controlplane')!.where, t, problems);
+    }
+  }
   if (new Set(controlplaneTargets).size !== controlplaneTargets.length) problems.push(problem(read('controlplane')!.where, 'a control plane address is listed twice'));
   const controlplaneTarget = controlplaneTargets[0] ?? '';
+  const controlplaneResolveIntervalMs = duration('controlplane-resolve-interval', AGENT_DEFAULTS.controlplaneResolveIntervalMs, 100);
 
   const windowMs = duration('window', AGENT_DEFAULTS.windowMs, 100);
   const outboxMs = duration('outbox-duration', AGENT_DEFAULTS.outboxMs, 0);
@@ -236,6 +259,8 @@ export function loadAgentConfig(
       hubbleHistory,
       controlplaneTarget,
       controlplaneTargets,
+      controlplaneDiscovery,
+      controlplaneResolveIntervalMs,
       controlplaneTls,
       tokenFile: token?.value.trim() ?? null,
       windowMs,

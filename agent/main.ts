@@ -18,6 +18,8 @@ import { Pipeline } from './monitor/pipeline.js';
 import type { Classifier, HubbleEvent, HubbleStatus, PolicyEngine } from './monitor/ports.js';
 import { sampleFlowJson } from './monitor/sample-flow.js';
 import { sleep } from './hubble/backoff.js';
+import { discoverReplicas } from './report/discovery.js';
+import { ReplicaFanout } from './report/fanout.js';
 import { Outbox } from './report/outbox.js';
 import { Reporter } from './report/reporter.js';
 
@@ -56,7 +58,8 @@ export interface RunningAgent {
   readonly bootId: string;
   readonly metricsPort: number | null;
   readonly metrics: AgentMetrics;
-  readonly outbox: Outbox;
+  /** The control-plane replicas, each with its outbox and stream. */
+  readonly replicas: ReplicaFanout;
   readonly pipeline: Pipeline<unknown>;
   /** Resolves when the Hubble stream ends by itself (it reconnects, so normally only on stop). */
   readonly done: Promise<void>;
@@ -71,7 +74,6 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
   const hubbleAbort = new AbortController();
   const reporterAbort = new AbortController();
   const store = new ContractStore<S>(deps.engine);
-  const outbox = new Outbox({ capacity: Math.ceil(config.outboxMs / config.windowMs), topK: config.topK });
   // NOTE: Hubble is opened once the first contract set is installed. Until then there is
   // nothing to evaluate, and flows read earlier would be counted as connections that no
   // contract saw, so windows would not add up to what `rampart evaluate` says.
@@ -91,23 +93,17 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     },
   };
   const hubble = { status: hubbleStatus };
-  let reporter: Reporter | null = null;
-  // Every replica after the first (`--controlplane a,b,c`): an outbox and a reporter each.
-  const standbys = (config.controlplaneTargets ?? [config.controlplaneTarget]).slice(1).map((target) => ({
-    target,
-    outbox: new Outbox({ capacity: Math.ceil(config.outboxMs / config.windowMs), topK: config.topK }),
-    reporter: null as Reporter | null,
-    done: Promise.resolve(),
-  }));
+  // Set below, once the contract handlers exist; windows close only after the pipeline starts.
+  let replicas: ReplicaFanout | null = null;
 
   const metrics = createAgentMetrics(deps.registry ?? new Registry(), {
     hubbleConnected: () => hubble.status.connected,
-    controlplaneConnected: () => reporter?.connected ?? false,
-    outboxWindows: () => outbox.pendingWindows,
-    outboxEntries: () => outbox.size,
+    controlplaneConnected: () => replicas?.connected ?? false,
+    outboxWindows: () => replicas?.pendingWindows ?? 0,
+    outboxEntries: () => replicas?.pendingEntries ?? 0,
     contractsActive: () => store.active?.contracts.length ?? 0,
     contractsGeneration: () => store.active?.generation ?? 0,
-    outboxStats: () => outbox.stats,
+    outboxStats: () => replicas?.outboxStats() ?? { merges: 0, acked: 0, rejected: 0, resends: 0 },
   });
 
   const pipeline = new Pipeline<S>({
@@ -125,12 +121,13 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     enrollSettleMs: config.enrollSettleMs ?? undefined,
     onWindow: (summary) => {
       metrics.recordWindow(summary);
-      const mergesBefore = outbox.stats.merges;
-      outbox.push(summary);
-      // Standby replicas get every window too (each keeps its own sequence numbers and acks).
-      for (const s of standbys) s.outbox.push(summary);
-      if (outbox.stats.merges > mergesBefore) {
-        log.warn('outbox full; merged the two oldest unsent windows', { entries: outbox.size, windows: outbox.pendingWindows, merges: outbox.stats.merges });
+      if (replicas === null) return;
+      const mergesBefore = replicas.outboxStats().merges;
+      // Every replica gets every window (each keeps its own sequence numbers and acks).
+      replicas.push(summary);
+      const merges = replicas.outboxStats().merges;
+      if (merges > mergesBefore) {
+        log.warn('outbox full; merged the two oldest unsent windows', { entries: replicas.pendingEntries, windows: replicas.pendingWindows, merges });
       }
     },
   });
@@ -169,45 +166,40 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     );
   };
 
-  reporter = new Reporter({
-    target: config.controlplaneTarget,
-    tls: config.controlplaneTls,
-    tokenFile: config.tokenFile,
-    node: config.node,
-    bootId,
-    version: AGENT_VERSION,
-    outbox,
-    onContracts: offerContracts,
-    onBadContracts: (problems) => {
-      metrics.contractSetRejected();
-      contractLog.error('contract set could not be decoded; keeping the previous set', { problems });
-    },
-    onConnectedChange: (up) => log.info(up ? 'control plane connected' : 'control plane disconnected', { target: config.controlplaneTarget }),
-    logger: log.child({ component: 'reporter' }),
-    backoff: deps.controlplaneBackoff ?? { initialMs: Math.min(1000, config.controlplaneMaxBackoffMs), maxMs: config.controlplaneMaxBackoffMs },
+  const onBadContracts = (problems: string): void => {
+    metrics.contractSetRejected();
+    contractLog.error('contract set could not be decoded; keeping the previous set', { problems });
+  };
+  const backoff = deps.controlplaneBackoff ?? { initialMs: Math.min(1000, config.controlplaneMaxBackoffMs), maxMs: config.controlplaneMaxBackoffMs };
+  const discovery = config.controlplaneDiscovery;
+  // TLS to a replica reached by its address checks the certificate against the Service's name
+  // unless --controlplane-tls-server-name says otherwise.
+  const tls = config.controlplaneTls !== null && discovery !== null && config.controlplaneTls.serverName === null ? { ...config.controlplaneTls, serverName: discovery.host } : config.controlplaneTls;
+  const fanout = new ReplicaFanout({
+    newOutbox: () => new Outbox({ capacity: Math.ceil(config.outboxMs / config.windowMs), topK: config.topK }),
+    newReporter: (target, outbox) =>
+      new Reporter({
+        target,
+        tls,
+        tokenFile: config.tokenFile,
+        node: config.node,
+        bootId,
+        version: AGENT_VERSION,
+        outbox,
+        // Only the leader pushes sets; whichever replica leads, the newest generation wins.
+        onContracts: offerContracts,
+        onBadContracts,
+        onConnectedChange: (up) => log.info(up ? 'control plane connected' : 'control plane disconnected', { target }),
+        logger: log.child({ component: 'reporter', target }),
+        backoff,
+      }),
+    log: log.child({ component: 'replicas' }),
   });
-  const reporterDone = reporter.run(reporterAbort.signal);
-  for (const s of standbys) {
-    s.reporter = new Reporter({
-      target: s.target,
-      tls: config.controlplaneTls,
-      tokenFile: config.tokenFile,
-      node: config.node,
-      bootId,
-      version: AGENT_VERSION,
-      outbox: s.outbox,
-      // Only the leader pushes sets; whichever replica leads, the newest generation wins.
-      onContracts: offerContracts,
-      onBadContracts: (problems) => {
-        metrics.contractSetRejected();
-        contractLog.error('contract set could not be decoded; keeping the previous set', { problems });
-      },
-      onConnectedChange: (up) => log.info(up ? 'control plane replica connected' : 'control plane replica disconnected', { target: s.target }),
-      logger: log.child({ component: 'reporter', target: s.target }),
-      backoff: deps.controlplaneBackoff ?? { initialMs: Math.min(1000, config.controlplaneMaxBackoffMs), maxMs: config.controlplaneMaxBackoffMs },
-    });
-    s.done = s.reporter.run(reporterAbort.signal);
-  }
+  replicas = fanout;
+  // Every replica (`--controlplane a,b,c`), or every address of a headless Service (`dns:///…`).
+  let discovering = Promise.resolve();
+  if (discovery === null) fanout.setTargets(config.controlplaneTargets);
+  else discovering = discoverReplicas(discovery, config.controlplaneResolveIntervalMs, reporterAbort.signal, (targets) => fanout.setTargets(targets), log.child({ component: 'discovery' }));
 
   let http: HttpServerHandle | null = null;
   if (config.metricsListen !== null) {
@@ -234,7 +226,7 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     .catch((e: unknown) => {
       log.error('hubble stream failed', { err: e });
     });
-  log.info('agent started', { bootId, hubble: config.hubbleTarget, controlplane: config.controlplaneTarget, windowMs: config.windowMs });
+  log.info('agent started', { bootId, hubble: config.hubbleTarget, controlplane: discovery === null ? (config.controlplaneTargets ?? [config.controlplaneTarget]) : config.controlplaneTarget, windowMs: config.windowMs });
 
   let stopping: Promise<StopReport> | null = null;
   const stop = async (): Promise<StopReport> => {
@@ -242,35 +234,26 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
     pipeline.stop();
     // The current window closes now, whatever its length, so its evidence is not lost.
     pipeline.flush();
-    const deadline = clock.nowMs() + config.drainTimeoutMs;
-    while (outbox.size > 0 && clock.nowMs() < deadline) {
-      await Promise.race([outbox.changed(), sleep(Math.min(100, deadline - clock.nowMs()), reporterAbort.signal)]);
-    }
-    const left = outbox.pendingWindows;
-    if (left > 0) log.error('shutdown drain timed out; windows not acknowledged', { windows: left, entries: outbox.size });
-    else log.info('outbox drained', { acked: outbox.stats.acked });
-    // Standbys get the same bounded drain (the deadline above is shared).
-    for (const sb of standbys) {
-      while (sb.outbox.size > 0 && Date.now() < deadline) {
-        await Promise.race([sb.outbox.changed(), sleep(Math.min(100, deadline - Date.now()), reporterAbort.signal)]);
-      }
-    }
+    // One bounded drain for every replica (the deadline is shared).
+    await fanout.drain(clock.nowMs() + config.drainTimeoutMs, () => clock.nowMs());
+    const left = fanout.pendingWindows;
+    if (left > 0) log.error('shutdown drain timed out; windows not acknowledged', { windows: left, entries: fanout.pendingEntries });
+    else log.info('outbox drained', { acked: fanout.outboxStats().acked });
     reporterAbort.abort();
-    await reporterDone;
-    await Promise.all(standbys.map((sb) => sb.done));
-    reporter?.close();
-    for (const sb of standbys) sb.reporter?.close();
+    await discovering;
+    await fanout.close();
     await http?.close();
     await Promise.race([done, sleep(1000, new AbortController().signal)]);
     const t = pipeline.totals;
-    return { windows: t.windows, flows: t.flows, connections: t.connections, unacknowledgedWindows: left, outboxMerges: outbox.stats.merges, resends: outbox.stats.resends };
+    const stats = fanout.outboxStats();
+    return { windows: t.windows, flows: t.flows, connections: t.connections, unacknowledgedWindows: left, outboxMerges: stats.merges, resends: stats.resends };
   };
 
   return {
     bootId,
     metricsPort: http?.port ?? null,
     metrics,
-    outbox,
+    replicas: fanout,
     pipeline: pipeline as Pipeline<unknown>,
     done,
     stop: () => (stopping ??= stop()),

@@ -84,7 +84,7 @@ export function createAgentMetrics(registry: Registry, live: LiveState): AgentMe
   });
   new Gauge({
     name: `${p}controlplane_connected`,
-    help: '1 while the control plane stream is up.',
+    help: '1 while the stream to some control-plane replica is up.',
     registers: [registry],
     collect() {
       this.set(live.controlplaneConnected() ? 1 : 0);
@@ -92,7 +92,7 @@ export function createAgentMetrics(registry: Registry, live: LiveState): AgentMe
   });
   new Gauge({
     name: `${p}outbox_windows`,
-    help: 'Windows waiting for an acknowledgement (merged windows count for what they hold).',
+    help: 'Windows waiting for an acknowledgement, at the replica furthest behind (merged windows count for what they hold).',
     registers: [registry],
     collect() {
       this.set(live.outboxWindows());
@@ -100,7 +100,7 @@ export function createAgentMetrics(registry: Registry, live: LiveState): AgentMe
   });
   new Gauge({
     name: `${p}outbox_entries`,
-    help: 'Reports held in the outbox (bounded by its capacity).',
+    help: 'Reports held in the fullest replica outbox (bounded by its capacity).',
     registers: [registry],
     collect() {
       this.set(live.outboxEntries());

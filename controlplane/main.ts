@@ -153,9 +153,9 @@ export async function startControlplane(config: ControlplaneConfig, deps: Contro
   });
   if (kube || config.baselineDir !== null) log.info('baseline loaded', { dir: kube ? 'kubernetes' : config.baselineDir, revision: baseline.snapshot().revision, policies: baseline.snapshot().policies.length });
   // Kubernetes mode without --state: the map lives in the scratch folder (the root filesystem is read-only).
-  const trafficMap = new MapService({ stateDir: config.stateDir !== '' ? config.stateDir : stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, baseline, clock, log: log.child({ component: 'map' }) });
+  const trafficMap = new MapService({ stateDir: config.stateDir !== '' ? config.stateDir : stateDir, retentionMs: config.mapRetentionMs, maxEdges: config.mapMaxEdges, saveIntervalMs: config.mapSaveIntervalMs, baseline, clock, log: log.child({ component: 'map' }) });
   trafficMap.start();
-  const mapMetrics = new MapMetrics(registry, trafficMap.map);
+  const mapMetrics = new MapMetrics(registry, trafficMap.map, () => trafficMap.saves());
   // What the cluster runs (CronJobs, workloads): the API server, or --workloads files, for the sufficiency gates.
   let inventory: InventorySource = EMPTY_INVENTORY_SOURCE;
   if (kube) {

@@ -6,7 +6,7 @@
 import { env, stderr, stdout } from 'node:process';
 import { formatProblems } from '../../core/common/index.js';
 import { CONTROLPLANE_USAGE, loadControlplaneConfig } from '../../controlplane/config/config.js';
-import { startControlplane } from '../../controlplane/main.js';
+import { startControlplane, type ControlplaneHandle } from '../../controlplane/main.js';
 import { createJsonLogger } from '../../io/json-logger.js';
 
 export async function run(args: readonly string[]): Promise<number> {
@@ -24,13 +24,15 @@ export async function run(args: readonly string[]): Promise<number> {
     log.error('unhandled rejection', { err: e instanceof Error ? e : { message: String(e) } });
     process.exit(1);
   });
-  let handle;
+  let handle: ControlplaneHandle | undefined;
   try {
     // Kubernetes mode: a replica that lost its Lease exits; Kubernetes starts a fresh one.
     handle = await startControlplane(config.value, {
       log,
       onFatal: (reason) => {
         log.error('exiting', { reason });
+        // The map is this replica's own (its volume, not the API server's): keep what it saw.
+        handle?.map.close();
         process.exit(1);
       },
     });

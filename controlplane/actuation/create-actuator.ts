@@ -52,8 +52,9 @@ export function createKubernetesActuation(context: KubernetesActuatorContext): K
     return uid ? { name, uid } : null;
   };
   const common = { kc: context.kc, log: context.log, isLeader: context.isLeader, pods, events, owner, resyncMs: context.resyncMs };
-  const networkPolicies = createActuator({ ...common, policies });
   const cilium = CILIUM_POLICY_APIS.map((api) => ({ api, actuator: createActuator({ ...common, kind: api, manageLabels: false }) }));
+  // The NetworkPolicy actuator holds the labels and the finalizer for originals of every kind.
+  const networkPolicies = createActuator({ ...common, policies, peers: cilium.map((c) => c.actuator.originals) });
   const actuator = createMultiKindActuator(context.kc, context.log, networkPolicies, cilium);
   const baseline = new KubernetesBaselineSource({ kc: context.kc, log: context.log, watch: policies });
   return {

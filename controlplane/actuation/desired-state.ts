@@ -165,10 +165,23 @@ function ciliumSelects(selector: unknown, namespace: string | null, pod: PodFact
   return endpointSelectorSelects(parsed, namespace, pod.namespace, pod.labels) !== NO;
 }
 
-/** An original the contract replaces or removes: its namespace and pod selector as its owner wrote it. */
+/**
+ * An original the contract replaces or removes: its kind, namespace ('' for a CCNP) and pod
+ * selectors as its owner wrote them (a NetworkPolicy's podSelector; a Cilium policy's
+ * endpointSelectors, spec and specs[*]).
+ */
 export interface OriginalSelector {
+  readonly kind: PolicyKind;
   readonly namespace: string;
-  readonly podSelector: unknown;
+  readonly selectors: readonly unknown[];
+}
+
+/** Whether one of the selectors of a policy of this kind and namespace may select the pod. */
+function kindSelects(kind: PolicyKind, namespace: string, selectors: readonly unknown[], pod: PodFacts): boolean {
+  if (kind === 'NetworkPolicy') return namespace === pod.namespace && selectors.some((s) => selectorMatches(s ?? {}, pod.labels));
+  if (kind === 'CiliumNetworkPolicy' && namespace !== pod.namespace) return false;
+  const ns = kind === 'CiliumNetworkPolicy' ? namespace : null;
+  return selectors.some((s) => ciliumSelects(s, ns, pod));
 }
 
 /**
@@ -176,19 +189,12 @@ export interface OriginalSelector {
  * as written), or an original it replaces or removes does (it stops governing enrolled pods).
  */
 export function selectedByContract(stage: Pick<AppliedStage, 'contract' | 'policies' | 'replaces'>, pod: PodFacts, originals: readonly OriginalSelector[] = []): boolean {
-  for (const o of originals) if (o.namespace === pod.namespace && selectorMatches(o.podSelector ?? {}, pod.labels)) return true;
+  for (const o of originals) if (kindSelects(o.kind, o.namespace, o.selectors, pod)) return true;
   for (const ref of policyRefs(stage)) {
     const raw = stage.policies[ref.index] as Obj;
-    if (ref.kind === 'NetworkPolicy') {
-      if (ref.namespace !== pod.namespace) continue;
-      const spec = isObj(raw.spec) ? raw.spec : {};
-      if (selectorMatches(spec.podSelector ?? {}, pod.labels)) return true;
-      continue;
-    }
-    if (ref.kind === 'CiliumNetworkPolicy' && ref.namespace !== pod.namespace) continue;
-    const ns = ref.kind === 'CiliumNetworkPolicy' ? ref.namespace : null;
-    const specs = [...(isObj(raw.spec) ? [raw.spec] : []), ...(Array.isArray(raw.specs) ? (raw.specs as unknown[]) : [])];
-    if (specs.some((s) => isObj(s) && ciliumSelects(s.endpointSelector, ns, pod))) return true;
+    const spec = isObj(raw.spec) ? raw.spec : undefined;
+    const selectors = ref.kind === 'NetworkPolicy' ? [spec?.podSelector] : [...(spec ? [spec.endpointSelector] : []), ...(Array.isArray(raw.specs) ? (raw.specs as unknown[]).map((s) => (isObj(s) ? s.endpointSelector : undefined)) : [])];
+    if (kindSelects(ref.kind, ref.namespace, selectors, pod)) return true;
   }
   return false;
 }

@@ -13,6 +13,7 @@ import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-no
 import type { Clock, Logger } from '../../core/common/index.js';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
 import { describeApiError, isConflict } from '../../io/kube/api-error.js';
+import { isFenced } from '../../io/kube/write-fence.js';
 
 export const EVENT_NAMESPACE = 'default';
 export const REPORTING_CONTROLLER = 'rampart.dev/controlplane';
@@ -41,7 +42,9 @@ export interface EventWriterOptions {
   readonly log: Logger;
   /**
    * Fencing: checked before every attempt, so a leader paused past its Lease (an attempt
-   * queued or retried across the pause) writes nothing once another replica leads.
+   * queued or retried across the pause) writes nothing once another replica leads. A request
+   * already under way is fenced by the client (io/kube/write-fence.ts: `kc` of the leader's
+   * writes) and dropped, not retried.
    */
   readonly isLeader?: () => boolean;
 }
@@ -89,6 +92,11 @@ export class EventWriter {
         this.created++;
         return;
       } catch (err) {
+        if (isFenced(err)) {
+          // Leadership ended between the check above and the wire (the client's fence).
+          this.o.log.info('event dropped: this replica no longer leads', { contract: e.contract, reason: e.reason });
+          return;
+        }
         if (attempt > 1 && isConflict(err)) {
           this.created++; // an earlier attempt got through after all
           return;

@@ -22,12 +22,23 @@ import { describeApiError } from '../../io/kube/api-error.js';
 import { WatchedCollection } from '../../io/kube/list-watch.js';
 import { NETWORK_POLICY_API, policyWatch, type PolicyKindApi } from '../../io/kube/policy-kinds.js';
 import { contractLabelValue, enrollLabelKey } from '../contracts/labels.js';
-import { withoutExclusion } from '../contracts/originals.js';
 import type { ActuationEventSink } from './actuation-events.js';
 import type { Actuator } from './actuator.js';
 import { clashesOf, refKey, writerOf, type V1NetworkPolicy } from './clash-detection.js';
 import { desiredPolicies, policyRefs, usesEnrollment, type ContractOwner, type OriginalSelector } from './desired-state.js';
-import { anyExcluded, holdOriginals, podSelectorOf, originalRefs, restoreAll, setFinalizer, terminatingContracts, touchesOthers, type OriginalsDeps } from './original-policies.js';
+import {
+  anyExcluded,
+  describeOriginalWrite,
+  holdOriginals,
+  originalProblems,
+  originalRefs,
+  originalSelectors,
+  restoreAll,
+  touchesOthers,
+  type OriginalsDeps,
+  type OriginalsView,
+} from './original-policies.js';
+import { setFinalizer, terminatingContracts } from './restore-finalizer.js';
 import { EnrollmentLabels } from './enrollment-labels.js';
 import { PolicyWriter } from './policy-writer.js';
 import { WorkQueue } from './work-queue.js';
@@ -54,6 +65,11 @@ export interface KubernetesActuatorOptions {
   readonly owner?: (contract: string) => Promise<ContractOwner | null>;
   /** Every contract is re-checked this often (default 10 s): drift that no event revealed, leadership gained. */
   readonly resyncMs?: number;
+  /**
+   * The other kinds' originals (the Cilium actuators'), for the actuator that manages labels:
+   * the pods they select are enrolled, and the finalizer stays until none carries an entry.
+   */
+  readonly peers?: readonly OriginalsView[];
 }
 
 /** What the actuator holds for one contract, for status (`Applied` condition) and tests. */
@@ -89,15 +105,9 @@ export interface KubernetesActuator extends Actuator {
   resyncAll(): void;
   /** Resolves when no pass is queued or running (tests). */
   idle(): Promise<void>;
+  /** The originals of this actuator's kind that contracts replace or remove. */
+  readonly originals: OriginalsView;
 }
-
-/** How an original's change is reported (an Event on the contract). */
-const ORIGINAL_WRITES = {
-  excluded: 'no longer applies to enrolled pods (exclusion entry added to its pod selector)',
-  restored: "restored: its owner's pod selector, exactly",
-  rewritten: "rewritten to the contract's new text (Complete)",
-  deleted: 'deleted as the contract removes it (Complete)',
-} as const;
 
 const stageKey = (s: AppliedStage): string => `${s.revision}/${s.stageIndex}/${s.complete ? 'complete' : s.mode}/${s.percent}/${s.namespaces.join(',')}`;
 
@@ -138,6 +148,12 @@ class KubernetesStageActuator implements KubernetesActuator {
   private readonly finalized = new Set<string>();
   /** Originals' specs as last rewritten at Complete (original-policies.ts). */
   private readonly rewritten = new Map<string, string>();
+  private readonly originalListeners: ((contract: string) => void)[] = [];
+  readonly originals: OriginalsView = {
+    selectors: (stage) => originalSelectors(this.originalsFor(stage.contract), stage),
+    excluded: (contract) => anyExcluded(this.originalsFor(contract), contract),
+    onChange: (listener) => this.originalListeners.push(listener),
+  };
 
   constructor(options: KubernetesActuatorOptions) {
     this.o = options;
@@ -151,7 +167,9 @@ class KubernetesStageActuator implements KubernetesActuator {
     this.pods = options.pods ?? new WatchedCollection<V1Pod>({ kc: options.kc, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), log: this.log });
     this.writer = new PolicyWriter({ kc: options.kc, policies: this.policies, events: options.events, log: this.log, api: this.api, fence: () => this.fence() });
     this.objects = options.kc.makeApiClient(CustomObjectsApi);
-    this.labels = new EnrollmentLabels({ kc: options.kc, pods: this.pods, events: options.events, originals: (stage) => this.originalSelectors(stage), fence: () => this.fence() });
+    // Pods that any kind's originals select are enrolled (only the actuator that manages labels asks).
+    const selectors = (stage: AppliedStage): OriginalSelector[] => [...this.originals.selectors(stage), ...(options.peers ?? []).flatMap((p) => p.selectors(stage))];
+    this.labels = new EnrollmentLabels({ kc: options.kc, pods: this.pods, events: options.events, originals: selectors, fence: () => this.fence() });
     this.queue = new WorkQueue({ sync: (c) => this.syncSafely(c), enrollPods: (batch) => this.enrollPods(batch) });
     this.ownerOf =
       options.owner ??
@@ -160,8 +178,12 @@ class KubernetesStageActuator implements KubernetesActuator {
         return uid ? { name: contract, uid } : null;
       });
     this.policies.onEvent((_event, np) => {
-      for (const c of this.contractsFor(np)) this.queue.schedule(c);
+      const concerned = this.contractsFor(np);
+      for (const c of concerned) this.queue.schedule(c);
+      // Contracts being deleted are told of every change: one may be the last restore they wait for.
+      for (const c of new Set([...concerned, ...this.removing])) for (const l of this.originalListeners) l(c);
     });
+    for (const peer of options.peers ?? []) peer.onChange((c) => this.queue.schedule(c));
     this.pods.onEvent((event, pod) => {
       if (event === 'delete' || !this.manageLabels) return;
       this.queue.pod(refKey(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), Date.now());
@@ -247,8 +269,8 @@ class KubernetesStageActuator implements KubernetesActuator {
     for (const c of this.removing) this.queue.mark(c);
     this.queue.kick();
     // Contracts deleted while no replica led (or before a restart) still owe their restore
-    // (the NetworkPolicy actuator, which holds labels and originals, does it).
-    if (this.o.isLeader() && this.manageLabels)
+    // (each kind's actuator restores its originals; the NetworkPolicy one also the labels and the finalizer).
+    if (this.o.isLeader())
       terminatingContracts(this.objects)
         .then((names) => {
           // Being deleted wins over any stage still held for it: what it changed is put back.
@@ -270,22 +292,20 @@ class KubernetesStageActuator implements KubernetesActuator {
   /** What original-policies.ts needs, reporting each change of an original as an Event on the contract. */
   private originalsFor(contract: string, uid?: string): OriginalsDeps {
     return {
+      api: this.api,
       policies: this.policies,
       objects: this.objects,
       rewritten: this.rewritten,
       fence: () => this.fence(),
       onWrite: (what, namespace, name) => {
-        this.o.events?.emit({ contract, uid, type: 'Normal', reason: 'OriginalPolicy', action: 'Apply', note: `NetworkPolicy ${namespace}/${name} ${ORIGINAL_WRITES[what]}` });
+        this.o.events?.emit({ contract, uid, type: 'Normal', reason: 'OriginalPolicy', action: 'Apply', note: describeOriginalWrite(this.api, what, namespace, name) });
       },
     };
   }
 
-  /** The originals a stage takes out, with the pod selectors their owners wrote (they pick pods to enroll). */
-  private originalSelectors(stage: AppliedStage): OriginalSelector[] {
-    return originalRefs(stage).flatMap((x) => {
-      const live = this.policies.get(x.name, x.namespace);
-      return live ? [{ namespace: x.namespace, podSelector: withoutExclusion(podSelectorOf(live), stage.contract) }] : [];
-    });
+  /** Whether an original of any kind still carries the contract's entry (the finalizer stays until none does). */
+  private excludedAnywhere(contract: string): boolean {
+    return this.originals.excluded(contract) || (this.o.peers ?? []).some((p) => p.excluded(contract));
   }
 
   idle(): Promise<void> {
@@ -334,7 +354,9 @@ class KubernetesStageActuator implements KubernetesActuator {
     else this.problemsOf.delete(contract);
     if (next.length > 0) {
       this.log.warn('contract blocked by the cluster', { contract, problems: next });
-      this.o.events?.emit({ contract, type: 'Warning', reason: 'NameClash', action: 'Apply', note: next.map((p) => p.message).join('; ') });
+      // A clash is about a name the contract writes; an original it cannot change (a host policy) blocks it too.
+      const reason = next.every((p) => p.path.startsWith('spec.policies[')) ? 'NameClash' : 'Blocked';
+      this.o.events?.emit({ contract, type: 'Warning', reason, action: 'Apply', note: next.map((p) => p.message).join('; ') });
     }
     this.notify();
   }
@@ -342,16 +364,13 @@ class KubernetesStageActuator implements KubernetesActuator {
   private async sync(contract: string): Promise<void> {
     const stage = this.desired.get(contract);
     if (!stage) {
-      if (this.removing.has(contract) && this.o.isLeader()) {
-        await this.removeApplied(contract);
-        this.removing.delete(contract);
-      }
+      if (this.removing.has(contract) && this.o.isLeader() && (await this.removeApplied(contract))) this.removing.delete(contract);
       this.setProblems(contract, []);
       return;
     }
     // Never act on a cache that is not listed yet: a missing object could be a clash unseen.
     if (!this.policies.synced() || !this.pods.synced()) return;
-    const found = clashesOf(stage, (n, ns) => this.policies.get(n, this.writer.cacheNs(ns)), this.api);
+    const found = [...clashesOf(stage, (n, ns) => this.policies.get(n, this.writer.cacheNs(ns)), this.api), ...originalProblems(stage, this.originalsFor(contract))];
     // The cache may lag a policy created a moment ago: read the ones it lacks before writing.
     if (found.length === 0 && this.o.isLeader() && desiredPolicies(stage, null, this.api.kind).length > 0) found.push(...(await this.writer.freshClashes(stage)));
     this.setProblems(contract, found);
@@ -367,18 +386,22 @@ class KubernetesStageActuator implements KubernetesActuator {
     // Percent stages: label first, then the policies that select on the label. Complete (and
     // every other mode): the policies as written first, then the labels come off (no gap).
     // Before labels or an original change, the finalizer: a deletion then waits for the restore.
-    if (this.manageLabels && touchesOthers(stage) && !this.finalized.has(contract)) {
+    // (A Cilium kind's actuator sets it too before changing an original of its kind; only the
+    // NetworkPolicy one, which sees every kind's originals, releases it.)
+    const mine = this.manageLabels || originalRefs(stage, this.api.kind).length > 0;
+    if (mine && touchesOthers(stage) && !this.finalized.has(contract)) {
       await setFinalizer(this.objects, contract, true, () => this.fence());
       this.finalized.add(contract);
     }
+    if (!this.manageLabels && !touchesOthers(stage)) this.finalized.delete(contract);
     if (this.manageLabels && usesEnrollment(stage)) await this.labels.sync(contract, stage, first);
     const withOwner = desiredPolicies(stage, owner, this.api.kind);
     for (const d of withOwner) await this.writer.ensure(contract, d, first, owner?.uid);
     // Originals after the copies that carry their new text, before the copies go (Complete, monitor).
-    if (this.manageLabels) await holdOriginals(this.originalsFor(contract, owner?.uid), stage);
+    await holdOriginals(this.originalsFor(contract, owner?.uid), stage);
     await this.writer.deleteExtra(contract, new Set(withOwner.map((d) => refKey(d.namespace, d.name))), owner?.uid);
     if (this.manageLabels && !usesEnrollment(stage)) await this.labels.sync(contract, null, first);
-    if (this.manageLabels && !touchesOthers(stage) && (this.finalized.has(contract) || first) && !anyExcluded(this.originalsFor(contract), contract) && this.labels.enrolledByUsCount(contract) === 0) {
+    if (this.manageLabels && !touchesOthers(stage) && (this.finalized.has(contract) || first) && !this.excludedAnywhere(contract) && this.labels.enrolledByUsCount(contract) === 0) {
       await setFinalizer(this.objects, contract, false, () => this.fence());
       this.finalized.delete(contract);
     }
@@ -394,21 +417,25 @@ class KubernetesStageActuator implements KubernetesActuator {
     }
   }
 
-  /** A deleted contract: its owned policies go (handed-off ones stay) and its labels come off. */
-  private async removeApplied(contract: string): Promise<void> {
-    if (this.manageLabels) {
-      const restored = await restoreAll(this.originalsFor(contract), contract);
-      if (restored > 0) this.log.info('contract deleted: originals restored', { contract, restored });
-    }
+  /**
+   * A deleted contract: originals of this kind get their owners' selectors back, its owned
+   * policies go (handed-off ones stay) and its labels come off. False while another kind's
+   * original still carries its entry: the finalizer is released on a later pass.
+   */
+  private async removeApplied(contract: string): Promise<boolean> {
+    const restored = await restoreAll(this.originalsFor(contract), contract);
+    if (restored > 0) this.log.info('contract deleted: originals restored', { contract, restored });
     const removed = await this.writer.removeOwned(contract);
+    if (removed > 0) this.log.info('contract deleted: its policies were removed', { contract, removed });
     if (this.manageLabels) {
       await this.labels.sync(contract, null, true);
+      if (this.excludedAnywhere(contract)) return false;
       await setFinalizer(this.objects, contract, false, () => this.fence());
-      this.finalized.delete(contract);
     }
+    this.finalized.delete(contract);
     this.appliedKeys.delete(contract);
     this.labels.forget(contract);
-    if (removed > 0) this.log.info('contract deleted: its policies were removed', { contract, removed });
+    return true;
   }
 
   /** New or changed pods: label them for every unblocked percent stage that wants them. */
@@ -432,7 +459,7 @@ class KubernetesStageActuator implements KubernetesActuator {
     for (const stage of this.desired.values()) {
       const named =
         policyRefs(stage, this.api.kind).some((r) => (!this.api.namespaced || r.namespace === ns) && (r.name === name || r.writes === name)) ||
-        (this.manageLabels && originalRefs(stage).some((r) => r.namespace === ns && r.name === name));
+        originalRefs(stage, this.api.kind).some((r) => (!this.api.namespaced || r.namespace === ns) && r.name === name);
       if (contractLabelValue(stage.contract) === writer || named) out.push(stage.contract);
     }
     for (const c of this.removing) if (contractLabelValue(c) === writer) out.push(c);

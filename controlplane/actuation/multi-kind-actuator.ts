@@ -100,5 +100,12 @@ export function createMultiKindActuator(kc: KubeConfig, log: Logger, networkPoli
     async idle(): Promise<void> {
       for (const a of active()) await a.idle();
     },
+    originals: {
+      selectors: (stage) => active().flatMap((a) => a.originals.selectors(stage)),
+      excluded: (contract) => active().some((a) => a.originals.excluded(contract)),
+      onChange: (listener) => {
+        for (const a of [networkPolicies, ...cilium.map((c) => c.actuator)]) a.originals.onChange(listener);
+      },
+    },
   };
 }

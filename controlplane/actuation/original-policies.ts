@@ -1,37 +1,41 @@
 /**
  * The actuator's work on policies in force that a contract replaces or removes (product.md
- * "Changes to what is enforced"), X below, which Rampart does not own:
+ * "Changes to what is enforced"), X below, which Rampart does not own. Each kind's actuator
+ * does it for the originals of its kind (NetworkPolicy, CiliumNetworkPolicy,
+ * CiliumClusterwideNetworkPolicy), so X's copy and X change in the right order:
  * - an enforcing stage before Complete (a namespaces stage: one that lists X's namespace): X's
- *   pod selector gets this contract's exclusion entry
- *   `{key: enroll.rampart.dev/<contract>, operator: DoesNotExist}`, by server-side apply with
- *   field manager `rampart` (a LabelSelector is atomic, so the apply carries X's own selector
- *   plus the entry, and is forced: the selector is the one field the contract names);
+ *   pod selectors (a NetworkPolicy's `spec.podSelector`; a Cilium policy's
+ *   `spec.endpointSelector` and every `specs[i].endpointSelector`) get this contract's
+ *   exclusion entry `{key: enroll.rampart.dev/<contract>, operator: DoesNotExist}`, by
+ *   server-side apply with field manager `rampart` (the selectors are atomic and `specs` an
+ *   atomic list, so the apply carries X's own selectors plus the entry, and is forced: the
+ *   selector is the one field the contract names);
  * - monitor (a rollback), a namespaces stage that does not list X's namespace, and a deleted
  *   contract: the entry taken out again, so X's spec is its owner's exactly;
  * - Complete: X's spec becomes the new text (replaces) by a whole-object update on X's
  *   resourceVersion, or X is deleted (removes).
  * Level-triggered like the rest of the actuator: what X holds is compared with what the stage
  * wants from the watch's cache; an owner's edit mid-ramp (drift) is X's new text, and only the
- * entry is put back on it. And the finalizer that makes a deleted contract wait for this.
+ * entry is put back on it. A Cilium rule that selects nodes (`nodeSelector`, a host policy)
+ * cannot be split by a pod label: such an X is a problem naming it, and nothing of X changes.
  */
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
-import { canonicalJson } from '../../core/common/index.js';
-import { RAMPCONTRACT } from '../../core/contract/index.js';
-import { NETWORK_POLICY_KIND } from '../../core/policy/index.js';
-import { takenOut, type AppliedStage } from '../../core/rollout/index.js';
+import { canonicalJson, problem, type Problem } from '../../core/common/index.js';
+import type { PolicyKind } from '../../core/policy/index.js';
+import type { AppliedStage } from '../../core/rollout/index.js';
 import { isNotFound } from '../../io/kube/api-error.js';
 import type { WatchedCollection } from '../../io/kube/list-watch.js';
+import type { PolicyKindApi, PolicyObject } from '../../io/kube/policy-kinds.js';
 import { FIELD_MANAGER } from '../contracts/labels.js';
-import { FINALIZER_FIELD_MANAGER, hasExclusionOf, RESTORE_FINALIZER, withExclusion, withoutExclusion } from '../contracts/originals.js';
-import type { V1NetworkPolicy } from './clash-detection.js';
-import { policyRefs, usesEnrollment } from './desired-state.js';
+import { hasExclusionOf, podSelectorsOf, selectorParts, withExclusion, withoutExclusion } from '../contracts/originals.js';
+import { policyRefs, usesEnrollment, type OriginalSelector } from './desired-state.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const NP = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies' } as const;
 
 export interface OriginalsDeps {
-  readonly policies: WatchedCollection<V1NetworkPolicy>;
+  readonly api: PolicyKindApi;
+  readonly policies: WatchedCollection<PolicyObject>;
   readonly objects: CustomObjectsApi;
   readonly onWrite: (what: 'excluded' | 'restored' | 'rewritten' | 'deleted', namespace: string, name: string) => void;
   /**
@@ -46,15 +50,30 @@ export interface OriginalsDeps {
   readonly rewritten: Map<string, string>;
 }
 
-/** The pod selector of a NetworkPolicy as the watch holds it. */
-export const podSelectorOf = (np: V1NetworkPolicy): unknown => (isObj(np.spec) ? np.spec['podSelector'] : undefined);
+export interface OriginalRef {
+  readonly kind: PolicyKind;
+  /** '' for a CiliumClusterwideNetworkPolicy. */
+  readonly namespace: string;
+  readonly name: string;
+  readonly replaced: boolean;
+  /** Where the contract names it (problem paths): `spec.replaces[i]` or `spec.removes[i]`. */
+  readonly path: string;
+}
 
-/** The NetworkPolicies in force this stage takes out (other kinds: none yet in the cluster model). */
-export function originalRefs(stage: Pick<AppliedStage, 'replaces' | 'removes'>): { namespace: string; name: string; replaced: boolean }[] {
-  const replaced = new Set((stage.replaces ?? []).map((r) => `${r.kind}/${r.namespace}/${r.name}`));
-  return takenOut(stage)
-    .filter((r) => r.kind === NETWORK_POLICY_KIND)
-    .map((r) => ({ namespace: r.namespace, name: r.name, replaced: replaced.has(`${r.kind}/${r.namespace}/${r.name}`) }));
+/** The policies in force this stage takes out; `kind` keeps one kind. */
+export function originalRefs(stage: Pick<AppliedStage, 'replaces' | 'removes'>, kind?: PolicyKind): OriginalRef[] {
+  const out: OriginalRef[] = [];
+  const add = (list: AppliedStage['replaces'], field: 'replaces' | 'removes'): void =>
+    (list ?? []).forEach((r, i) => {
+      if (kind === undefined || r.kind === kind) out.push({ kind: r.kind as PolicyKind, namespace: r.namespace, name: r.name, replaced: field === 'replaces', path: `spec.${field}[${i}]` });
+    });
+  add(stage.replaces, 'replaces');
+  // An entry in both lists is one original (validation reports the duplicate).
+  add(
+    (stage.removes ?? []).filter((r) => !(stage.replaces ?? []).some((x) => x.kind === r.kind && x.namespace === r.namespace && x.name === r.name)),
+    'removes',
+  );
+  return out;
 }
 
 /** Whether the stage changes something of someone else's (pod labels, an original's selector). */
@@ -62,119 +81,166 @@ export function touchesOthers(stage: AppliedStage): boolean {
   return usesEnrollment(stage);
 }
 
-async function applySelector(deps: OriginalsDeps, namespace: string, name: string, podSelector: Obj): Promise<void> {
-  deps.fence();
-  await deps.objects.patchNamespacedCustomObject(
-    // NOTE: forced, on the pod selector alone: taking it from X's owner is the one change the contract is allowed.
-    { ...NP, namespace, name, body: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace }, spec: { podSelector } }, fieldManager: FIELD_MANAGER, force: true },
-    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-  );
+const coords = (api: PolicyKindApi) => ({ group: api.group, version: api.version, plural: api.plural });
+const describe = (api: PolicyKindApi, namespace: string, name: string): string => `${api.kind} ${api.namespaced ? `${namespace}/` : ''}${name}`;
+const liveOf = (deps: Pick<OriginalsDeps, 'policies'>, x: { namespace: string; name: string }): PolicyObject | undefined => deps.policies.get(x.name, x.namespace);
+
+/** The rules of X that select nodes, by path (a Cilium host policy): none for a NetworkPolicy. */
+function nodeSelectorPaths(obj: PolicyObject): string[] {
+  const out: string[] = [];
+  if (isObj(obj.spec) && obj.spec['nodeSelector'] !== undefined) out.push('spec.nodeSelector');
+  if (Array.isArray(obj.specs)) (obj.specs as unknown[]).forEach((r, i) => isObj(r) && r['nodeSelector'] !== undefined && out.push(`specs[${i}].nodeSelector`));
+  return out;
 }
 
+/**
+ * Originals of this kind the contract cannot ramp: a Cilium policy with a rule that selects
+ * nodes (Rampart enrolls pods by a label; a node carries no such label, so the change would
+ * have no "before" part to keep). Nothing of X is changed while this holds.
+ */
+export function originalProblems(stage: AppliedStage, deps: Pick<OriginalsDeps, 'api' | 'policies'>): Problem[] {
+  if (stage.complete) return [];
+  return originalRefs(stage, deps.api.kind).flatMap((x) => {
+    const live = liveOf(deps, x);
+    const paths = live ? nodeSelectorPaths(live) : [];
+    if (paths.length === 0) return [];
+    return [problem(x.path, `${describe(deps.api, x.namespace, x.name)} selects nodes (${paths.join(', ')}): a host policy cannot be ramped by pod enrollment; change it outside a contract, or drop it from ${x.path.replace(/\[\d+\]$/, '')}`)];
+  });
+}
+
+/** The selectors of X as its owner wrote them (without this contract's entry): the pods they pick are enrolled. */
+export function originalSelectors(deps: Pick<OriginalsDeps, 'api' | 'policies'>, stage: AppliedStage): OriginalSelector[] {
+  return originalRefs(stage, deps.api.kind).flatMap((x) => {
+    const live = liveOf(deps, x);
+    if (!live || nodeSelectorPaths(live).length > 0) return [];
+    return [{ kind: x.kind, namespace: x.namespace, selectors: podSelectorsOf(x.kind, live).map((s) => withoutExclusion(s, stage.contract)) }];
+  });
+}
+
+const excludedBy = (api: PolicyKindApi, obj: PolicyObject, contract: string): boolean => podSelectorsOf(api.kind, obj).some((s) => hasExclusionOf(s, contract));
+
+async function applySelectors(deps: OriginalsDeps, namespace: string, name: string, parts: Obj): Promise<void> {
+  const { api } = deps;
+  const body = { apiVersion: api.apiVersion, kind: api.kind, metadata: { name, ...(api.namespaced ? { namespace } : {}) }, ...parts };
+  // NOTE: forced, on the selectors alone: taking them from X's owner is the one change the contract is allowed.
+  const options = { ...coords(api), name, body, fieldManager: FIELD_MANAGER, force: true };
+  const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+  deps.fence();
+  if (api.namespaced) await deps.objects.patchNamespacedCustomObject({ ...options, namespace }, ssa);
+  else await deps.objects.patchClusterCustomObject(options, ssa);
+}
+
+/** The text of a policy that Complete compares: spec (and specs for Cilium). */
+const textOf = (obj: PolicyObject): string => canonicalJson({ spec: obj.spec ?? {}, ...(obj.specs !== undefined ? { specs: obj.specs } : {}) });
+
 /** X's spec replaced by the new text, on the resourceVersion read (a concurrent edit fails the pass, which retries). */
-async function rewrite(deps: OriginalsDeps, live: V1NetworkPolicy, spec: Obj): Promise<void> {
+async function rewrite(deps: OriginalsDeps, live: PolicyObject, raw: unknown): Promise<void> {
+  const { api } = deps;
   const namespace = live.metadata?.namespace ?? '';
   const name = live.metadata?.name ?? '';
-  const body = { ...(live as unknown as Obj), spec };
+  const text = isObj(raw) ? raw : {};
+  const body: Obj = { ...(live as unknown as Obj) };
+  delete body['spec'];
+  delete body['specs'];
+  if (api.kind === 'NetworkPolicy') {
+    const spec: Obj = isObj(text['spec']) ? { ...text['spec'] } : {};
+    if (!isObj(spec['podSelector'])) spec['podSelector'] = {};
+    body['spec'] = spec;
+  } else {
+    if (text['spec'] !== undefined) body['spec'] = text['spec'];
+    if (text['specs'] !== undefined) body['specs'] = text['specs'];
+  }
   deps.fence();
-  const res = (await deps.objects.replaceNamespacedCustomObject({ ...NP, namespace, name, body, fieldManager: FIELD_MANAGER })) as V1NetworkPolicy;
-  deps.rewritten.set(`${namespace}/${name}`, canonicalJson(res.spec ?? {}));
+  const options = { ...coords(api), name, body, fieldManager: FIELD_MANAGER };
+  const res = (api.namespaced ? await deps.objects.replaceNamespacedCustomObject({ ...options, namespace }) : await deps.objects.replaceClusterCustomObject(options)) as PolicyObject;
+  deps.rewritten.set(`${namespace}/${name}`, textOf(res));
 }
 
 async function remove(deps: OriginalsDeps, namespace: string, name: string): Promise<void> {
   deps.fence();
   try {
-    await deps.objects.deleteNamespacedCustomObject({ ...NP, namespace, name });
+    const c = { ...coords(deps.api), name };
+    if (deps.api.namespaced) await deps.objects.deleteNamespacedCustomObject({ ...c, namespace });
+    else await deps.objects.deleteClusterCustomObject(c);
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
 }
 
 /**
- * Makes every original the stage names hold what the stage wants. An original that does not
- * exist is left alone (before Complete the reconciler holds the contract on it).
+ * Makes every original of this kind the stage names hold what the stage wants. An original
+ * that does not exist is left alone (before Complete the reconciler holds the contract on it),
+ * and so is one that selects nodes (originalProblems blocks the contract).
  */
 export async function holdOriginals(deps: OriginalsDeps, stage: AppliedStage): Promise<void> {
-  const newText = new Map(policyRefs(stage).filter((r) => r.replaced).map((r) => [`${r.namespace}/${r.name}`, stage.policies[r.index]]));
-  for (const x of originalRefs(stage)) {
-    const live = deps.policies.get(x.name, x.namespace);
+  const kind = deps.api.kind;
+  const newText = new Map(policyRefs(stage, kind).filter((r) => r.replaced).map((r) => [`${r.namespace}/${r.name}`, stage.policies[r.index]]));
+  for (const x of originalRefs(stage, kind)) {
+    const live = liveOf(deps, x);
     if (live === undefined) continue;
-    const selector = podSelectorOf(live);
     if (stage.complete) {
       if (!x.replaced) {
         await remove(deps, x.namespace, x.name);
         deps.onWrite('deleted', x.namespace, x.name);
         continue;
       }
-      const raw = newText.get(`${x.namespace}/${x.name}`);
-      const spec: Obj = isObj(raw) && isObj(raw['spec']) ? { ...raw['spec'] } : {};
-      if (!isObj(spec['podSelector'])) spec['podSelector'] = {};
-      if (deps.rewritten.get(`${x.namespace}/${x.name}`) === canonicalJson(live.spec ?? {})) continue;
-      await rewrite(deps, live, spec);
+      if (deps.rewritten.get(`${x.namespace}/${x.name}`) === textOf(live)) continue;
+      await rewrite(deps, live, newText.get(`${x.namespace}/${x.name}`));
       deps.onWrite('rewritten', x.namespace, x.name);
-    } else if (usesEnrollment(stage) && (stage.mode !== 'namespaces' || stage.namespaces.includes(x.namespace))) {
-      const want = withExclusion(selector, stage.contract);
-      if (canonicalJson(selector ?? {}) === canonicalJson(want)) continue;
-      await applySelector(deps, x.namespace, x.name, want);
+      continue;
+    }
+    if (nodeSelectorPaths(live).length > 0) continue;
+    const now = canonicalJson(selectorParts(kind, live, (s) => (isObj(s) ? s : {})));
+    if (usesEnrollment(stage) && (stage.mode !== 'namespaces' || stage.namespaces.includes(x.namespace))) {
+      const want = selectorParts(kind, live, (s) => withExclusion(s, stage.contract));
+      if (now === canonicalJson(want)) continue;
+      await applySelectors(deps, x.namespace, x.name, want);
       deps.onWrite('excluded', x.namespace, x.name);
-    } else if (hasExclusionOf(selector, stage.contract)) {
-      await applySelector(deps, x.namespace, x.name, withoutExclusion(selector, stage.contract));
+    } else if (excludedBy(deps.api, live, stage.contract)) {
+      await applySelectors(deps, x.namespace, x.name, selectorParts(kind, live, (s) => withoutExclusion(s, stage.contract)));
       deps.onWrite('restored', x.namespace, x.name);
     }
   }
 }
 
-/** A contract gone before Complete: every original that carries its exclusion entry gets its owner's selector back. */
+/** A contract gone before Complete: every original of this kind that carries its exclusion entry gets its owner's selectors back. */
 export async function restoreAll(deps: OriginalsDeps, contract: string): Promise<number> {
   let restored = 0;
-  for (const np of deps.policies.list()) {
-    const selector = podSelectorOf(np);
-    if (!hasExclusionOf(selector, contract)) continue;
-    await applySelector(deps, np.metadata?.namespace ?? '', np.metadata?.name ?? '', withoutExclusion(selector, contract));
-    deps.onWrite('restored', np.metadata?.namespace ?? '', np.metadata?.name ?? '');
+  for (const obj of deps.policies.list()) {
+    if (!excludedBy(deps.api, obj, contract)) continue;
+    const namespace = obj.metadata?.namespace ?? '';
+    const name = obj.metadata?.name ?? '';
+    await applySelectors(deps, namespace, name, selectorParts(deps.api.kind, obj, (s) => withoutExclusion(s, contract)));
+    deps.onWrite('restored', namespace, name);
     restored++;
   }
   return restored;
 }
 
-/** Whether any original still carries the contract's entry (the finalizer must stay). */
-export function anyExcluded(deps: Pick<OriginalsDeps, 'policies'>, contract: string): boolean {
-  return deps.policies.list().some((np) => hasExclusionOf(podSelectorOf(np), contract));
+/** Whether any original of this kind still carries the contract's entry (the finalizer must stay). */
+export function anyExcluded(deps: Pick<OriginalsDeps, 'api' | 'policies'>, contract: string): boolean {
+  return deps.policies.list().some((obj) => excludedBy(deps.api, obj, contract));
 }
 
-const CONTRACT = { group: RAMPCONTRACT.group, version: RAMPCONTRACT.version, plural: RAMPCONTRACT.plural } as const;
+/** An Event's words for a write to an original. */
+export function describeOriginalWrite(api: PolicyKindApi, what: 'excluded' | 'restored' | 'rewritten' | 'deleted', namespace: string, name: string): string {
+  const words = {
+    excluded: 'no longer applies to enrolled pods (exclusion entry added to its pod selectors)',
+    restored: "restored: its owner's pod selectors, exactly",
+    rewritten: "rewritten to the contract's new text (Complete)",
+    deleted: 'deleted as the contract removes it (Complete)',
+  } as const;
+  return `${describe(api, namespace, name)} ${words[what]}`;
+}
 
 /**
- * Adds (or, with `held` false, releases) the contract's restore finalizer, by server-side apply
- * with its own field manager: the finalizer list is a set, so only that entry changes.
+ * What the NetworkPolicy actuator (which holds the pod labels and releases the finalizer) sees
+ * of another kind's originals: the pods their selectors pick, whether any still carries a
+ * contract's entry, and when that may have changed.
  */
-export async function setFinalizer(objects: CustomObjectsApi, contract: string, held: boolean, fence: () => void): Promise<void> {
-  try {
-    // Fencing: leadership is checked after the read, and the write carries the resourceVersion
-    // read, so a leader paused in between (whose successor has since written the status) gets a
-    // conflict instead of landing a stale write.
-    const current = (await objects.getClusterCustomObject({ ...CONTRACT, name: contract })) as { metadata?: { resourceVersion?: string } };
-    fence();
-    const resourceVersion = current.metadata?.resourceVersion;
-    await objects.patchClusterCustomObject(
-      {
-        ...CONTRACT,
-        name: contract,
-        body: { apiVersion: RAMPCONTRACT.apiVersion, kind: RAMPCONTRACT.kind, metadata: { name: contract, ...(resourceVersion !== undefined ? { resourceVersion } : {}), ...(held ? { finalizers: [RESTORE_FINALIZER] } : {}) } },
-        fieldManager: FINALIZER_FIELD_MANAGER,
-        force: true,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-    );
-  } catch (e) {
-    // Releasing the finalizer of a contract already gone is done.
-    if (!held && isNotFound(e)) return;
-    throw e;
-  }
-}
-
-/** Contracts being deleted that still carry the finalizer: their cleanup is owed (after a restart too). */
-export async function terminatingContracts(objects: CustomObjectsApi): Promise<string[]> {
-  const list = (await objects.listClusterCustomObject({ ...CONTRACT })) as { items?: { metadata?: { name?: string; deletionTimestamp?: string; finalizers?: string[] } }[] };
-  return (list.items ?? []).filter((o) => o.metadata?.deletionTimestamp !== undefined && (o.metadata.finalizers ?? []).includes(RESTORE_FINALIZER)).map((o) => o.metadata?.name ?? '').filter((n) => n !== '');
+export interface OriginalsView {
+  selectors(stage: AppliedStage): readonly OriginalSelector[];
+  excluded(contract: string): boolean;
+  /** Called with a contract when a policy of this kind that concerns it changed. */
+  onChange(listener: (contract: string) => void): void;
 }

@@ -50,6 +50,11 @@ export interface ControlplaneConfig {
   readonly mapRetentionMs: number;
   /** At most this many edges in the traffic map (`--map-max-edges`). */
   readonly mapMaxEdges: number;
+  /**
+   * How often a changed traffic map is written to its file (`--map-save-interval`, default 5 s):
+   * a kill -9 loses at most this much of the map; SIGTERM always writes it.
+   */
+  readonly mapSaveIntervalMs: number;
   /** The admission webhook (HTTPS), or null when `--webhook-listen` is not given. */
   readonly webhook: { readonly listen: ListenAddress; readonly tlsCertFile: string; readonly tlsKeyFile: string } | null;
   /** A kubeconfig the webhook reads Namespace labels with (else KUBECONFIG, else in-cluster, else the map's identities). */
@@ -119,6 +124,7 @@ export const CONTROLPLANE_DEFAULTS = {
   logLevel: 'info',
   mapRetention: '168h',
   mapMaxEdges: 20_000,
+  mapSaveInterval: '5s',
 } as const;
 
 /** Flag → environment variable. Every flag can also be given as `--flag=value`. */
@@ -142,6 +148,7 @@ const OPTIONS = {
   'log-level': 'LOG_LEVEL',
   'map-retention': 'MAP_RETENTION',
   'map-max-edges': 'MAP_MAX_EDGES',
+  'map-save-interval': 'MAP_SAVE_INTERVAL',
   'webhook-listen': 'WEBHOOK_LISTEN',
   'tls-cert': 'TLS_CERT',
   'tls-key': 'TLS_KEY',
@@ -164,12 +171,12 @@ export const CONTROLPLANE_USAGE = `usage: rampart controlplane [--contracts <dir
                             [--expected-nodes <a,b,…>] [--expected-node-ttl <dur>] [--contract-rescan <dur>]
                             [--grpc-tls-cert <file> --grpc-tls-key <file> [--grpc-tls-client-ca <file>] | --grpc-tls-secret <name>]
                             [--static-dir <dir>] [--log-level debug|info|warn|error]
-                            [--map-retention <dur>] [--map-max-edges <n>]
+                            [--map-retention <dur>] [--map-max-edges <n>] [--map-save-interval <dur>]
                             [--webhook-listen <addr> --tls-cert <file> --tls-key <file>] [--kubeconfig <file>]
                             [--notify <url>]...
 defaults: --grpc-listen ${CONTROLPLANE_DEFAULTS.grpcListen} --http-listen ${CONTROLPLANE_DEFAULTS.httpListen} --reconcile-interval ${CONTROLPLANE_DEFAULTS.reconcileInterval}
           --expected-node-ttl ${CONTROLPLANE_DEFAULTS.expectedNodeTtl} (expected nodes: those seen within it, unless listed)
-          --map-retention ${CONTROLPLANE_DEFAULTS.mapRetention} --map-max-edges ${CONTROLPLANE_DEFAULTS.mapMaxEdges}
+          --map-retention ${CONTROLPLANE_DEFAULTS.mapRetention} --map-max-edges ${CONTROLPLANE_DEFAULTS.mapMaxEdges} --map-save-interval ${CONTROLPLANE_DEFAULTS.mapSaveInterval}
 Without --token-file, authentication is off (a warning is logged).
 --baseline: NetworkPolicies already in force; each contract is judged against those it did not write.
 --workloads: the cluster's CronJobs and workloads as manifests or \`kubectl get -o json\` Lists: a monitor
@@ -314,6 +321,7 @@ export function loadControlplaneConfig(args: readonly string[], env: Readonly<Re
     staticDir: read('static-dir')?.value ?? null,
     logLevel,
     mapRetentionMs: duration('map-retention', CONTROLPLANE_DEFAULTS.mapRetention, 60_000),
+    mapSaveIntervalMs: duration('map-save-interval', CONTROLPLANE_DEFAULTS.mapSaveInterval, 100),
     mapMaxEdges: Number.isInteger(mapMaxEdges) && mapMaxEdges >= 1 ? mapMaxEdges : CONTROLPLANE_DEFAULTS.mapMaxEdges,
     webhook,
     kubeconfig: read('kubeconfig')?.value ?? null,

@@ -1,8 +1,9 @@
 /**
  * Policies in force that a contract replaces or removes, as the cluster sees them during a
  * ramp (product.md "Changes to what is enforced"): the original X keeps its owner's text
- * except for one entry Rampart adds to its pod selector, `{key: enroll.rampart.dev/<contract>,
- * operator: DoesNotExist}`, so X stops applying to enrolled pods; the new text runs as a
+ * except for one entry Rampart adds to its pod selectors (a NetworkPolicy's podSelector, a
+ * Cilium policy's endpointSelectors), `{key: enroll.rampart.dev/<contract>, operator:
+ * DoesNotExist}`, so X stops applying to enrolled pods; the new text runs as a
  * managed copy under its own name. Pure helpers shared by the actuator (which adds and
  * removes the entry) and the baseline source (which hands X to agents as its owner wrote it).
  */
@@ -73,10 +74,51 @@ export function hasExclusion(selector: unknown): boolean {
   return isObj(selector) && Array.isArray(selector['matchExpressions']) && (selector['matchExpressions'] as unknown[]).some(isOurEntry);
 }
 
-/** A NetworkPolicy manifest with its spec as its owner wrote it (the baseline's view of X). */
+const isCiliumKind = (kind: string): boolean => kind === 'CiliumNetworkPolicy' || kind === 'CiliumClusterwideNetworkPolicy';
+
+/**
+ * Where a policy picks the pods it governs, which is where an original gets the exclusion
+ * entry: a NetworkPolicy's `spec.podSelector`; a Cilium policy's `spec.endpointSelector` and
+ * each `specs[i].endpointSelector` (a rule with a nodeSelector instead selects nodes, not pods).
+ */
+export function podSelectorsOf(kind: string, obj: { spec?: unknown; specs?: unknown }): unknown[] {
+  const spec = isObj(obj.spec) ? obj.spec : undefined;
+  if (!isCiliumKind(kind)) return [spec?.['podSelector']];
+  const out: unknown[] = [];
+  if (spec !== undefined && spec['endpointSelector'] !== undefined) out.push(spec['endpointSelector']);
+  if (Array.isArray(obj.specs)) for (const r of obj.specs as unknown[]) if (isObj(r) && r['endpointSelector'] !== undefined) out.push(r['endpointSelector']);
+  return out;
+}
+
+/**
+ * The parts of a policy that hold its pod selectors, each mapped by `f`: `{spec: {podSelector}}`
+ * for a NetworkPolicy; `{spec: {endpointSelector}}` and the whole `specs` list for Cilium (the
+ * CRD's selectors are atomic and `specs` is an atomic list, so a server-side apply must carry
+ * all of it). This is the body of the apply that co-owns an original's selectors.
+ */
+export function selectorParts(kind: string, obj: { spec?: unknown; specs?: unknown }, f: (selector: unknown) => Obj): Obj {
+  const spec = isObj(obj.spec) ? obj.spec : undefined;
+  if (!isCiliumKind(kind)) return { spec: { podSelector: f(spec?.['podSelector']) } };
+  const out: Obj = {};
+  if (spec !== undefined && spec['endpointSelector'] !== undefined) out['spec'] = { endpointSelector: f(spec['endpointSelector']) };
+  if (Array.isArray(obj.specs)) out['specs'] = (obj.specs as unknown[]).map((r) => (isObj(r) && r['endpointSelector'] !== undefined ? { ...r, endpointSelector: f(r['endpointSelector']) } : r));
+  return out;
+}
+
+/** The object with its selector parts replaced (what the API server holds after the apply). */
+export function withSelectorParts<T extends { spec?: unknown; specs?: unknown }>(obj: T, parts: Obj): T {
+  const out: Obj = { ...(obj as Obj) };
+  if (isObj(parts['spec'])) out['spec'] = { ...(isObj(obj.spec) ? obj.spec : {}), ...parts['spec'] };
+  if (parts['specs'] !== undefined) out['specs'] = parts['specs'];
+  return out as T;
+}
+
+/** A policy manifest with its selectors as its owner wrote them (the baseline's view of X), of any kind. */
 export function ownerManifest<T>(manifest: T): T {
-  if (!isObj(manifest) || !isObj(manifest['spec']) || !hasExclusion(manifest['spec']['podSelector'])) return manifest;
-  return { ...manifest, spec: { ...manifest['spec'], podSelector: ownerSelector(manifest['spec']['podSelector']) } } as T;
+  if (!isObj(manifest)) return manifest;
+  const kind = typeof manifest['kind'] === 'string' ? manifest['kind'] : 'NetworkPolicy';
+  if (!podSelectorsOf(kind, manifest).some(hasExclusion)) return manifest;
+  return withSelectorParts(manifest, selectorParts(kind, manifest, ownerSelector)) as T;
 }
 
 /** The name of the managed copy that carries X's new text until Complete (a valid object name). */

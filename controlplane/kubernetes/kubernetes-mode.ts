@@ -32,6 +32,7 @@ import { LeaseElector } from './lease-elector.js';
 import { entriesFromStatus } from '../contracts/status-json.js';
 import { StatusFirstActuator } from '../actuation/status-first-actuator.js';
 import { StatusWriter } from '../contracts/status-writer.js';
+import { WriteFencedKubeConfig } from '../../io/kube/write-fence.js';
 
 /** How often the leader looks for action annotations it could not act on when they arrived. */
 const ACTION_SWEEP_MS = 1000;
@@ -52,6 +53,8 @@ export class KubernetesMode {
   /** The Kubernetes actuator and the baseline (every NetworkPolicy), on one NetworkPolicy watch. */
   readonly actuation: KubernetesActuation;
   readonly stateDir: string;
+  /** The client config of the leader's writes (fenced on leadership). */
+  private readonly writes: WriteFencedKubeConfig;
   private statusWriter: StatusWriter | null = null;
   private events: EventRecorder | null = null;
   private leading = false;
@@ -84,8 +87,12 @@ export class KubernetesMode {
       renewPeriodMs: tuning.leaseRenewPeriodMs,
       retryPeriodMs: tuning.leaseRetryPeriodMs,
     });
+    // Every write the leader makes (policies, labels, finalizers, status, Events) goes through
+    // the fence, checked again once its connection is up (write-fence.ts); the elector writes
+    // the Lease on its own client, which the API server fences by resourceVersion.
+    this.writes = new WriteFencedKubeConfig(target.kc, () => this.isLeader());
     this.actuation = createKubernetesActuation({
-      kc: target.kc,
+      kc: this.writes,
       namespace: target.namespace,
       log: log.child({ component: 'actuator' }),
       clock: o.clock,
@@ -187,7 +194,7 @@ export class KubernetesMode {
           persist: (name) => this.persistStatus(name),
         });
         this.statusWriter = new StatusWriter({
-          kc: this.target.kc,
+          kc: this.writes,
           source: this.source,
           reconciler,
           journal,
@@ -203,7 +210,7 @@ export class KubernetesMode {
           intervalMs: this.tuning.statusIntervalMs,
         });
         this.events = new EventRecorder({
-          kc: this.target.kc,
+          kc: this.writes,
           identity: this.elector.identity,
           clock: this.o.clock,
           log: log.child({ component: 'events' }),

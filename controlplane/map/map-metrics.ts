@@ -3,6 +3,7 @@
  * own (controlplane/metrics/metrics.ts). Labels are bounded: no workload, pod, IP or port.
  */
 import { Gauge, Histogram, type Registry } from 'prom-client';
+import type { MapSaveStats } from './map-service.js';
 import type { TrafficMap } from './traffic-map.js';
 
 export type AdmissionResult = 'allowed' | 'warned' | 'refused' | 'error';
@@ -10,8 +11,26 @@ export type AdmissionResult = 'allowed' | 'warned' | 'refused' | 'error';
 export class MapMetrics {
   readonly admissionSeconds: Histogram<'result'>;
 
-  constructor(registry: Registry, map: TrafficMap) {
+  constructor(registry: Registry, map: TrafficMap, saves?: () => MapSaveStats) {
     const registers = [registry];
+    if (saves !== undefined) {
+      new Gauge({
+        name: 'rampart_controlplane_map_saved_edges',
+        help: 'Edges in the traffic map file as last written (what a restart after kill -9 loads).',
+        registers,
+        collect() {
+          this.set(saves().lastSavedEdges);
+        },
+      });
+      new Gauge({
+        name: 'rampart_controlplane_map_saved_timestamp_seconds',
+        help: 'When the traffic map file was last written (0: not yet).',
+        registers,
+        collect() {
+          this.set((saves().lastSavedAtMs ?? 0) / 1000);
+        },
+      });
+    }
     new Gauge({
       name: 'rampart_controlplane_map_edges',
       help: 'Workload edges held in the traffic map.',

@@ -16,7 +16,8 @@ import { EMPTY_BASELINE_SOURCE } from '../baseline/file-baseline-source.js';
 import { loadMapFile, saveMapFile } from './map-file.js';
 import { TrafficMap, type MapEdge, type TrafficMapOptions } from './traffic-map.js';
 
-export const MAP_SAVE_INTERVAL_MS = 30_000;
+/** The default of `--map-save-interval`: what a kill -9 can lose of the map at most. */
+export const MAP_SAVE_INTERVAL_MS = 5_000;
 const JUDGE_CACHE = 16;
 
 export interface MapNodeJson {
@@ -60,7 +61,18 @@ export interface MapServiceOptions extends TrafficMapOptions {
   readonly baseline: BaselineSource;
   readonly clock: Clock;
   readonly log: Logger;
+  /** How often a changed map is written (default MAP_SAVE_INTERVAL_MS); close() always writes. */
   readonly saveIntervalMs?: number;
+}
+
+/** The last write of the map file, for /metrics and the failover figures. */
+export interface MapSaveStats {
+  readonly saves: number;
+  readonly failures: number;
+  /** When the file was last written (the service's clock), or null. */
+  readonly lastSavedAtMs: number | null;
+  /** Edges in the file last written. */
+  readonly lastSavedEdges: number;
 }
 
 export interface NewlyDeniedEdge {
@@ -76,6 +88,7 @@ export class MapService {
   private readonly o: MapServiceOptions;
   private timer: NodeJS.Timeout | null = null;
   private savedChanges = -1;
+  private saveStats: MapSaveStats = { saves: 0, failures: 0, lastSavedAtMs: null, lastSavedEdges: 0 };
   private parsedBaseline: { revision: string; policies: { ref: string; owner: string | null; policy: Policy }[] } | null = null;
   private readonly judges = new Map<string, MapJudge>();
   private baselineEvaluator: PolicyEvaluator | undefined;
@@ -116,9 +129,15 @@ export class MapService {
       const changes = this.map.changes;
       saveMapFile(this.o.stateDir, this.map.toJSON());
       this.savedChanges = changes;
+      this.saveStats = { ...this.saveStats, saves: this.saveStats.saves + 1, lastSavedAtMs: this.o.clock.nowMs(), lastSavedEdges: this.map.size };
     } catch (e) {
+      this.saveStats = { ...this.saveStats, failures: this.saveStats.failures + 1 };
       this.o.log.warn('saving the traffic map failed', { err: e instanceof Error ? e : { message: String(e) } });
     }
+  }
+
+  saves(): MapSaveStats {
+    return this.saveStats;
   }
 
   /** An accepted (deduplicated) report. */

@@ -17,6 +17,7 @@ import { baselineFor, baselineIdentity, type BaselineSource } from '../baseline/
 import type { ContractSource } from '../contracts/contract-source.js';
 import type { HistoryEntry, Journal } from '../state/journal.js';
 import {
+  actuationProblems,
   appliedStageOf,
   applyAction,
   assessStage,
@@ -106,6 +107,8 @@ export class Reconciler implements ContractViews {
   private readonly lastValid = new Map<string, Contract>();
   private readonly appliedKeys = new Map<string, string>();
   private views = new Map<string, ContractView>();
+  /** Contracts forgotten since the last pass (see forget). */
+  private readonly forgotten = new Set<string>();
   private generation: number;
   private contractSet: ContractSet;
   private contractSetKey = '';
@@ -143,6 +146,10 @@ export class Reconciler implements ContractViews {
    * by one with another uid). Its history stays in the journal.
    */
   forget(name: string): void {
+    // Its view is hidden until the next pass computes one: a status write meanwhile must find
+    // nothing to say about the new object, not the predecessor's stage and phase. (The view
+    // itself stays: the pass tells a document that is gone by it, and removes what it applied.)
+    this.forgotten.add(name);
     this.states.delete(name);
     this.lastValid.delete(name);
     this.appliedKeys.delete(name);
@@ -218,7 +225,7 @@ export class Reconciler implements ContractViews {
   }
 
   get(name: string): ContractView | null {
-    return this.views.get(name) ?? null;
+    return this.forgotten.has(name) ? null : (this.views.get(name) ?? null);
   }
 
   reconcilePasses(): number {
@@ -269,6 +276,7 @@ export class Reconciler implements ContractViews {
       }
     }
     this.views = next;
+    this.forgotten.clear();
     this.o.metrics.contractsInvalid.set(invalid);
     this.publishContractSet();
     this.passes++;
@@ -346,7 +354,7 @@ export class Reconciler implements ContractViews {
     // While the current document is invalid the last valid one keeps its stage, but never advances.
     const frozen = problems.length > 0;
     const evidence = this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs));
-    const actuation = [...this.changeProblems(contract, state), ...(this.o.actuator.problems?.(name) ?? []), ...enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name))];
+    const actuation = actuationProblems(this.changeProblems(contract, state), this.o.actuator.problems?.(name) ?? [], enrollmentProblems(contract, state, evidence, this.o.actuator.enrollLabel?.(name)));
     const sufficiency = this.o.sufficiency?.assess({
       contract,
       revision: state.revision,

@@ -18,6 +18,17 @@ export function blockedByActuator(a: StageAssessment, problems: readonly Problem
 }
 
 /**
+ * What holds a contract besides its document, each problem once: the change check against the
+ * baseline (a name in force that the contract does not replace) and the actuator's own clash
+ * check (which also reads names the baseline may not hold yet) see the same collision under
+ * the same path; the actuator's is left out where the change check names that path already.
+ */
+export function actuationProblems(change: readonly Problem[], actuator: readonly Problem[], enrollment: readonly Problem[]): Problem[] {
+  const named = new Set(change.map((p) => p.path));
+  return [...change, ...actuator.filter((p) => !named.has(p.path)), ...enrollment];
+}
+
+/**
  * Kubernetes mode: enrolled pods show up in Hubble without the enrollment label (and no pod
  * with it), so Cilium's identity-label filter drops it and the stage enforces nothing: the
  * drops it should count cannot happen. Blocked with that reason rather than judged.

@@ -1,29 +1,43 @@
 /**
  * Which workloads a contract is about (product.md "Enough evidence"): the workloads whose pods
  * its policies select, and the CronJobs that matter to it, selected themselves or seen in the
- * traffic map talking to selected pods. A selector that cannot be settled from the labels
- * (a key Cilium's identity filter drops) counts as selecting: waiting for evidence on a
+ * traffic map talking to selected pods. A NetworkPolicy selects by its podSelector, a
+ * CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy by each rule's endpointSelector (core/
+ * policy's matcher). A selector that cannot be settled from the labels (a key Cilium's
+ * identity filter drops, namespace labels) counts as selecting: waiting for evidence on a
  * workload that may not matter is the safe side.
  */
-import { compileSelector, isCiliumPolicy, matchSelector, NO, type CompiledSelector, type NetworkPolicy, type Policy } from '../policy/index.js';
+import { compileSelector, endpointSelectorSelects, isCiliumPolicy, matchSelector, NO, type LabelSelector, type Policy } from '../policy/index.js';
 import type { ObservedPeer } from '../summary/index.js';
 import type { CronJobInfo, InventoryWorkload } from './inventory.js';
 
-/** A contract's pod selectors, compiled once. */
+/** Whether one policy's subject selector selects a pod (namespace, labels). */
+type Selects = (namespace: string, labels: Readonly<Record<string, string>>) => boolean;
+
+/** A contract's pod selectors (NetworkPolicy podSelector, Cilium endpointSelector). */
 export class PodSelection {
-  private readonly selectors: readonly { readonly namespace: string; readonly selector: CompiledSelector }[];
+  private readonly selectors: readonly Selects[];
 
   constructor(policies: readonly Policy[]) {
-    // NOTE: Cilium policies' endpoint selectors are not read here yet: a contract of only
-    // CiliumNetworkPolicies selects no workload for coverage or CronJob waits (reported gap).
-    const nps = policies.filter((p): p is NetworkPolicy => !isCiliumPolicy(p));
-    // Filtered identity keys answer MAYBE, which counts as selecting (the safe side).
-    this.selectors = nps.map((p) => ({ namespace: p.namespace, selector: compileSelector(p.podSelector, true) }));
+    const out: Selects[] = [];
+    for (const p of policies) {
+      if (isCiliumPolicy(p)) {
+        // A CNP selects in its own namespace, a CCNP (namespace '') in every one; the matcher
+        // adds that confinement, as Cilium does. MAYBE (namespace labels, filtered keys) selects.
+        const confine = p.namespace === '' ? null : p.namespace;
+        for (const spec of p.specs) out.push(ciliumSubject(spec.endpointSelector, confine));
+      } else {
+        // Filtered identity keys answer MAYBE, which counts as selecting (the safe side).
+        const selector = compileSelector(p.podSelector, true);
+        out.push((namespace, labels) => namespace === p.namespace && matchSelector(selector, labels) !== NO);
+      }
+    }
+    this.selectors = out;
   }
 
   /** True when some policy of the contract selects pods with these labels in this namespace. */
   selects(namespace: string, labels: Readonly<Record<string, string>>): boolean {
-    return this.selectors.some((s) => s.namespace === namespace && matchSelector(s.selector, labels) !== NO);
+    return this.selectors.some((s) => s(namespace, labels));
   }
 
   selectsPeer(p: ObservedPeer): boolean {
@@ -72,4 +86,8 @@ export function cronJobsThatMatter(selection: PodSelection, jobs: readonly CronJ
     }
   }
   return out;
+}
+
+function ciliumSubject(selector: LabelSelector, policyNamespace: string | null): Selects {
+  return (namespace, labels) => endpointSelectorSelects(selector, policyNamespace, namespace, labels) !== NO;
 }

@@ -25,6 +25,7 @@ import { KubeDatapath } from '../../sim/kube-datapath.js';
 import { Simulator } from '../../sim/simulator.js';
 import { customObjects, GROUP, installCrd, loadKubeConfig, PLURAL, uniqueName, VERSION } from '../support/kube/client.js';
 import { coreApi } from '../support/kube/objects.js';
+import { rampRollout, rampStage } from '../support/kube/ramp-stages.js';
 import { waitFor } from '../support/wait-for.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
@@ -59,13 +60,6 @@ const newText = (ns: string): Record<string, unknown> => ({
   metadata: { name: REPLACED, namespace: ns },
   spec: { podSelector: { matchLabels: { app: 'api' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 8080 }] }] },
 });
-
-const STAGES = [
-  { name: 'monitor', mode: 'monitor', percent: 0 },
-  { name: 'canary', mode: 'percent', percent: 10 },
-  { name: 'half', mode: 'percent', percent: 50 },
-  { name: 'full', mode: 'percent', percent: 100 },
-] as const;
 
 interface Rig {
   readonly ns: string;
@@ -125,7 +119,7 @@ async function rig(): Promise<Rig> {
         policies: [newText(ns)],
         replaces: [{ namespace: ns, name: REPLACED }],
         removes: [{ namespace: ns, name: REMOVED }],
-        rollout: { strategy: 'percent', stages: STAGES.map((s) => ({ name: s.name, minDuration: '1s', ...(s.mode === 'percent' ? { percent: s.percent } : {}) })) },
+        rollout: rampRollout(),
       },
     },
   });
@@ -154,20 +148,11 @@ async function rig(): Promise<Rig> {
 }
 
 function stage(r: Rig, index: number, complete = false): AppliedStage {
-  const s = STAGES[index]!;
-  return {
-    contract: r.contract,
-    revision: 1,
-    stageIndex: index,
-    stageName: s.name,
-    mode: s.mode,
-    percent: s.percent,
-    namespaces: [],
-    policies: [newText(r.ns)],
+  return rampStage(r.contract, [newText(r.ns)], index, {
     complete,
     replaces: [{ kind: 'NetworkPolicy', namespace: r.ns, name: REPLACED }],
     removes: [{ kind: 'NetworkPolicy', namespace: r.ns, name: REMOVED }],
-  };
+  });
 }
 
 async function applied(r: Rig, s: AppliedStage): Promise<void> {

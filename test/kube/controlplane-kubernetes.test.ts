@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { EventsV1Api, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, PLURAL, VERSION, customObjects, installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { contractBody, createContract, deleteContract, ensureNamespace, getContract, type ContractObject } from '../support/kube/contracts.js';
@@ -98,6 +98,25 @@ describe('rampart controlplane --kubernetes', () => {
       async () => (await events.listNamespacedEvent({ namespace: 'default' })).items.some((e) => e.regarding?.name === name && e.reason === 'Paused'),
       { timeoutMs: 10_000, what: 'the Paused event' },
     );
+  });
+
+  it('reports a clash with a NetworkPolicy it does not manage once, in the API and in status', async () => {
+    const name = uniqueName('clash');
+    created.push(name);
+    // Someone else's policy under the name the contract would write; the contract does not name it in replaces.
+    await admin.makeApiClient(NetworkingV1Api).createNamespacedNetworkPolicy({ namespace, body: { metadata: { name: `${name}-web`, namespace }, spec: { podSelector: {} } } });
+    await createContract(admin, contractBody(name, { namespace }));
+    // Both checks have seen it: the baseline's (the contract is held) and the actuator's (its NameClash Event).
+    const events = admin.makeApiClient(EventsV1Api);
+    await waitFor(async () => (await events.listNamespacedEvent({ namespace: 'default' })).items.some((e) => e.regarding?.name === name && e.reason === 'NameClash'), { timeoutMs: 10_000, what: 'the NameClash event' });
+    // Two reconcile passes after it, the view holds both checks' results.
+    const passes = async (): Promise<number> => Number(/^rampart_controlplane_reconcile_duration_seconds_count (\d+)/m.exec(await (await fetch(`${cp.base}/metrics`, { headers: auth })).text())?.[1] ?? NaN);
+    const seen = await passes();
+    await waitFor(async () => (await passes()) >= seen + 2, { what: 'two reconcile passes' });
+    const view = (await (await fetch(`${cp.base}/api/v1/contracts/${name}`, { headers: auth })).json()) as { problems: { path: string; message: string }[] };
+    expect(view.problems.filter((p) => p.path === 'spec.policies[0]')).toHaveLength(1);
+    const status = await statusOf(name, (c) => ((c.status?.['problems'] as unknown[] | undefined) ?? []).length > 0, 'the clash in status');
+    expect((status.status!['problems'] as { path: string }[]).filter((p) => p.path === 'spec.policies[0]')).toHaveLength(1);
   });
 
   it('treats a spec.policies change (a new metadata.generation) as a new revision', async () => {

@@ -146,8 +146,10 @@ describe('helm chart deploy/helm/rampart', () => {
     expect(cp.resources.limits.memory).toBe('1Gi');
     expect(cp.args.filter((a) => a.startsWith('--notify='))).toEqual(['--notify=https://events.example/hook', '--notify=https://hooks.slack.com/services/T/B/x']);
     expect(ds.spec.template.spec.containers[0]!.image).toBe('registry.local/rampart:dev');
-    // Agents stream to every replica (hot standby): one address per StatefulSet pod.
-    expect(ds.spec.template.spec.containers[0]!.args).toContain(`--controlplane=${[0, 1, 2].map((i) => `rampart-controlplane-${i}.rampart-controlplane-replicas.ops.svc:9967`).join(',')}`);
+    // Agents stream to every replica (hot standby): every address of the headless Service.
+    expect(ds.spec.template.spec.containers[0]!.args).toContain('--controlplane=dns:///rampart-controlplane-replicas.ops.svc:9967');
+    const headless = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'rampart-controlplane-replicas') as unknown as { spec: { clusterIP: string; publishNotReadyAddresses: boolean } };
+    expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
     expect(objs.find((o) => o.kind === 'Namespace')?.metadata.name).toBe('ops');
   });
 

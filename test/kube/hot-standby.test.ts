@@ -7,7 +7,8 @@
  * the kill. The gate needs every window (minFlows is exactly what was sent), the evidence
  * names exactly the windows sent (none lost, none counted twice), and the new leader's traffic
  * map holds the edge seen before the failover (in memory, and in its own map file once it
- * saves). Prints the failover figures.
+ * saves); the killed replica's map file, written on the save interval without a clean stop,
+ * gives it back its map when it restarts. Prints the failover figures.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,14 +35,25 @@ const LEASE = { RAMPART_LEASE_DURATION_MS: '4000', RAMPART_LEASE_RENEW_DEADLINE_
 const WINDOWS = 12;
 /** Distinct edges the agent reports before the failover. */
 const EDGES = 200;
+/** --map-save-interval: the most of the map a kill -9 can lose. */
+const MAP_SAVE_MS = 500;
 const replicas: ControlplaneProcess[] = [];
+
+/** Edges in a replica's map file (0 while there is none). */
+function savedEdges(identity: string): number {
+  try {
+    return (JSON.parse(readFileSync(join(dir, identity, 'traffic-map.json'), 'utf8')) as { edges: unknown[] }).edges.length;
+  } catch {
+    return 0;
+  }
+}
 const clients: CollectorClient[] = [];
 
 function start(identity: string): Promise<ControlplaneProcess> {
   const state = join(dir, identity);
   mkdirSync(state, { recursive: true });
   return startControlplaneProcess(
-    ['--kubernetes', '--kubeconfig', kubeconfig, '--namespace', namespace, '--state', state, '--reconcile-interval', '200ms', '--expected-nodes', 'node-a', '--token-file', join(dir, 'token')],
+    ['--kubernetes', '--kubeconfig', kubeconfig, '--namespace', namespace, '--state', state, '--map-save-interval', `${MAP_SAVE_MS}ms`, '--reconcile-interval', '200ms', '--expected-nodes', 'node-a', '--token-file', join(dir, 'token')],
     { RAMPART_LEADER_IDENTITY: identity, ...LEASE },
   ).then((p) => {
     replicas.push(p);
@@ -149,6 +161,7 @@ describe('hot standby: the new leader has the running stage’s evidence and the
 
     for (let i = 0; i < WINDOWS; i++) agent.send(i === 0);
     await waitFor(() => agent.streams.every((s) => s.acks.length >= WINDOWS), { timeoutMs: 20_000, what: 'every window acknowledged by both replicas' });
+    const ackedAt = performance.now();
     const beforeKill = await waitFor(async () => {
       const c = await api<Json>(a, `/api/v1/contracts/${contract}`);
       return c.evidence.windows >= WINDOWS ? c : null;
@@ -159,6 +172,9 @@ describe('hot standby: the new leader has the running stage’s evidence and the
     // The standby ingested every window but never reconciled on its own (no transition, no set pushed).
     expect(b.logs.filter((l) => l['msg'] === 'ramp transition' || l['msg'] === 'contract set changed')).toEqual([]);
     expect(agent.streams[1]!.sets).toEqual([]);
+    // The leader's map reaches its own volume without a clean stop (within the save interval).
+    await waitFor(() => savedEdges('replica-a') === EDGES, { timeoutMs: 10_000, intervalMs: 50, what: `replica-a's map file to hold ${EDGES} edges` });
+    const savedAfterMs = Math.round(performance.now() - ackedAt);
     const killedAt = performance.now();
     a.proc.kill('SIGKILL');
     await waitFor(async () => (await readyz(b)) === 200, { timeoutMs: 20_000, intervalMs: 50, what: 'replica-b to take over' });
@@ -194,6 +210,12 @@ describe('hot standby: the new leader has the running stage’s evidence and the
     expect(await b.stop('SIGTERM')).toBe(0);
     const saved = JSON.parse(readFileSync(join(dir, 'replica-b', 'traffic-map.json'), 'utf8')) as { edges: { from: { workload: string }; to: { workload: string } }[] };
     expect(saved.edges.map((e) => `${e.from.workload}>${e.to.workload}`)).toContain('invoice-job>ledger');
-    process.stderr.write(`kube: hot standby failover: ready new leader ${readyMs} ms after kill -9 (lease ${LEASE.RAMPART_LEASE_DURATION_MS} ms); windows ${WINDOWS} sent, ${takeover.evidence.windows} held by the new leader (lost ${WINDOWS - takeover.evidence.windows}, counted twice 0); map edges kept ${edgesKept} of ${EDGES}\n`);
+    // The killed replica comes back (as Kubernetes restarts it) with the map on its volume.
+    const onVolume = savedEdges('replica-a');
+    const a2 = await start('replica-a');
+    const restarted = await api<{ edges: { from: string; to: string }[] }>(a2, '/api/v1/map');
+    expect(restarted.edges).toContainEqual(expect.objectContaining({ from: `${namespace}/invoice-job`, to: `${namespace}/ledger` }));
+    expect(restarted.edges.length).toBe(EDGES);
+    process.stderr.write(`kube: hot standby failover: ready new leader ${readyMs} ms after kill -9 (lease ${LEASE.RAMPART_LEASE_DURATION_MS} ms); windows ${WINDOWS} sent, ${takeover.evidence.windows} held by the new leader (lost ${WINDOWS - takeover.evidence.windows}, counted twice 0); map edges kept ${edgesKept} of ${EDGES}; killed replica's map file ${onVolume} edges (written ${savedAfterMs} ms after the last acknowledged window, save interval ${MAP_SAVE_MS} ms), ${restarted.edges.length} loaded on its restart\n`);
   });
 });

@@ -16,6 +16,7 @@ import { createJsonLogger, silentLogger } from '../../io/json-logger.js';
 import { customObjects, installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { coreApi, createContract, createNamespace, createPod, deleteContract, networking } from '../support/kube/objects.js';
 import { startKubeControllerManager, type KubeControllerManager } from '../support/kube/controller-manager.js';
+import { rampStage } from '../support/kube/ramp-stages.js';
 import { waitFor } from '../support/wait-for.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
@@ -35,17 +36,7 @@ const policiesFor = (ns: string): unknown[] => [
   },
 ];
 
-const STAGES = [
-  { name: 'monitor', mode: 'monitor', percent: 0 },
-  { name: 'canary', mode: 'percent', percent: 10 },
-  { name: 'half', mode: 'percent', percent: 50 },
-  { name: 'full', mode: 'percent', percent: 100 },
-] as const;
-
-function stage(contract: string, policies: unknown[], index: number, complete = false): AppliedStage {
-  const s = STAGES[index]!;
-  return { contract, revision: 1, stageIndex: index, stageName: s.name, mode: s.mode, percent: s.percent, namespaces: [], policies, complete };
-}
+const stage = (contract: string, policies: unknown[], index: number, complete = false): AppliedStage => rampStage(contract, policies, index, { complete });
 
 interface Selector {
   matchLabels?: Record<string, string>;

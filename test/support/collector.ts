@@ -19,6 +19,8 @@ export interface TestCollectorOptions {
   readonly rawContracts?: ContractSetPb | Record<string, unknown>;
   /** When false, reports are recorded but never acked. */
   readonly ack?: boolean;
+  /** The loopback address to listen on (default 127.0.0.1; replicas behind one name share a port). */
+  readonly host?: string;
   /** Serve TLS with this key pair (PEM); with `clientCaPem`, require client certificates. */
   readonly tls?: { readonly certPem: Buffer; readonly keyPem: Buffer; readonly clientCaPem?: Buffer };
 }
@@ -34,7 +36,7 @@ export class TestCollector {
   private unixAddress: string | null = null;
   /** What a client dials: `127.0.0.1:<port>`, or the `unix://` address it was started on. */
   get target(): string {
-    return this.unixAddress ?? `127.0.0.1:${this.port}`;
+    return this.unixAddress ?? `${this.options.host ?? '127.0.0.1'}:${this.port}`;
   }
   /** Unique windows in arrival order. */
   readonly accepted: WindowSummary[] = [];
@@ -66,7 +68,7 @@ export class TestCollector {
         ? grpc.ServerCredentials.createSsl(tls.clientCaPem ?? null, [{ private_key: tls.keyPem, cert_chain: tls.certPem }], tls.clientCaPem !== undefined)
         : grpc.ServerCredentials.createInsecure();
       if (typeof at === 'string') rmSync(at.replace(/^unix:\/\//, ''), { force: true }); // a socket file left by `stop`
-      server.bindAsync(typeof at === 'string' ? at : `127.0.0.1:${at}`, credentials, (e, p) => (e ? reject(e) : resolve(p)));
+      server.bindAsync(typeof at === 'string' ? at : `${this.options.host ?? '127.0.0.1'}:${at}`, credentials, (e, p) => (e ? reject(e) : resolve(p)));
     });
     this.unixAddress = typeof at === 'string' ? at : null;
     this.server = server;

@@ -157,7 +157,7 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
     const adminToken = `admin-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
     await writeFile(join(dir, 'tokens.csv'), `${adminToken},rampart-test-admin,uid-admin,"system:masters"\n`);
     await mkdir(join(dir, 'etcd'), { mode: 0o700 });
-    // An audit log of the writes Rampart makes (metadata only), beside the kubeconfig: tests
+    // An audit log of every write (metadata only), beside the kubeconfig: tests
     // read who wrote what, with which User-Agent (auditLogPath).
     await writeFile(
       join(dir, 'audit-policy.json'),
@@ -166,7 +166,8 @@ export async function startKubeApiServer(options: StartOptions): Promise<KubeApi
         kind: 'Policy',
         omitStages: ['RequestReceived'],
         rules: [
-          { level: 'Metadata', verbs: ['create', 'update', 'patch', 'delete'], resources: [{ group: 'rampart.dev' }, { group: 'coordination.k8s.io' }, { group: 'networking.k8s.io' }, { group: 'events.k8s.io' }] },
+          // Every write to any resource (server-side apply is a patch): the fencing test counts them all.
+          { level: 'Metadata', verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] },
           { level: 'None' },
         ],
       }),

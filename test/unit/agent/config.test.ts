@@ -64,3 +64,26 @@ describe('--controlplane with every replica', () => {
     if (!bad.ok) expect(bad.error.map((p) => p.message)).toEqual([expect.stringContaining('"nowhere"'), expect.stringContaining('listed twice')]);
   });
 });
+
+describe('--controlplane naming a headless Service', () => {
+  it('takes dns:///name:port (system resolver) or dns://server/name:port, and a resolve interval', () => {
+    const r = loadAgentConfig(['--controlplane', 'dns:///rampart-controlplane-replicas.rampart-system.svc:9967', '--node', 'n'], {});
+    expect(r.ok && r.value).toMatchObject({ controlplaneDiscovery: { server: null, host: 'rampart-controlplane-replicas.rampart-system.svc', port: 9967 }, controlplaneResolveIntervalMs: AGENT_DEFAULTS.controlplaneResolveIntervalMs });
+    const s = loadAgentConfig(['--controlplane', 'dns://10.96.0.10:53/cp.rampart.svc:9967', '--node', 'n', '--controlplane-resolve-interval', '2s'], {});
+    expect(s.ok && s.value).toMatchObject({ controlplaneDiscovery: { server: '10.96.0.10:53', host: 'cp.rampart.svc', port: 9967 }, controlplaneResolveIntervalMs: 2000 });
+    expect(loadAgentConfig(['--controlplane', 'cp-0:9967', '--node', 'n'], {})).toMatchObject({ ok: true, value: { controlplaneDiscovery: null } });
+  });
+
+  it('names a bad dns: address, one in a list, and a bad DNS server', () => {
+    for (const [value, message] of [
+      ['dns:///no-port.svc', 'expected dns:///<name>:<port>'],
+      ['dns:///cp.svc:99999', 'port must be between 1 and 65535'],
+      ['dns://resolver.local/cp.svc:9967', 'the DNS server must be an IP address'],
+      ['dns:///cp.svc:9967,cp-1:9967', 'not in a list'],
+    ] as const) {
+      const r = loadAgentConfig(['--controlplane', value, '--node', 'n'], {});
+      expect(r.ok, value).toBe(false);
+      if (!r.ok) expect(r.error).toEqual([expect.objectContaining({ path: '--controlplane', message: expect.stringContaining(message) })]);
+    }
+  });
+});

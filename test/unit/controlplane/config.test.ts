@@ -25,6 +25,7 @@ describe('loadControlplaneConfig', () => {
         logLevel: 'info',
         mapRetentionMs: 168 * 3_600_000,
         mapMaxEdges: 20_000,
+        mapSaveIntervalMs: 5000,
         webhook: null,
         kubeconfig: null,
         kubernetes: null,
@@ -54,10 +55,10 @@ describe('loadControlplaneConfig', () => {
   });
 
   it('reads the traffic map and webhook flags, and says what is missing', () => {
-    const r = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--map-retention', '24h', '--map-max-edges', '500', '--webhook-listen', '127.0.0.1:9443', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {});
-    expect(r.ok && r.value).toMatchObject({ mapRetentionMs: 86_400_000, mapMaxEdges: 500, webhook: { listen: { host: '127.0.0.1', port: 9443 }, tlsCertFile: 'c.pem', tlsKeyFile: 'k.pem' } });
-    const bad = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--map-retention', '1s', '--map-max-edges', 'lots', '--webhook-listen', ':9443'], {});
-    expect(bad.ok ? [] : bad.error.map((p) => p.path).sort()).toEqual(['--map-max-edges', '--map-retention', '--tls-cert', '--tls-key']);
+    const r = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--map-retention', '24h', '--map-max-edges', '500', '--map-save-interval', '1s', '--webhook-listen', '127.0.0.1:9443', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {});
+    expect(r.ok && r.value).toMatchObject({ mapRetentionMs: 86_400_000, mapMaxEdges: 500, mapSaveIntervalMs: 1000, webhook: { listen: { host: '127.0.0.1', port: 9443 }, tlsCertFile: 'c.pem', tlsKeyFile: 'k.pem' } });
+    const bad = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--map-retention', '1s', '--map-max-edges', 'lots', '--map-save-interval', '10ms', '--webhook-listen', ':9443'], {});
+    expect(bad.ok ? [] : bad.error.map((p) => p.path).sort()).toEqual(['--map-max-edges', '--map-retention', '--map-save-interval', '--tls-cert', '--tls-key']);
     const orphan = loadControlplaneConfig(['--contracts', 'c', '--state', 's', '--tls-cert', 'c.pem'], {});
     expect(orphan.ok ? [] : orphan.error.map((p) => `${p.path}: ${p.message}`)).toEqual(['--tls-cert: only with --webhook-listen']);
   });

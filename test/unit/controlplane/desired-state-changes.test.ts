@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { desiredPolicies, policyRefs, usesEnrollment, wantsEnrolled } from '../../../controlplane/actuation/desired-state.js';
-import { copyName, ownerManifest, ownerSelector, withExclusion, withoutExclusion } from '../../../controlplane/contracts/originals.js';
+import { copyName, ownerManifest, ownerSelector, podSelectorsOf, selectorParts, withExclusion, withoutExclusion, withSelectorParts } from '../../../controlplane/contracts/originals.js';
+import { originalRefs } from '../../../controlplane/actuation/original-policies.js';
 import type { AppliedStage } from '../../../core/rollout/index.js';
 
 const np = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'shop' }, spec });
@@ -46,7 +47,7 @@ describe('desired state of a contract that replaces and removes', () => {
     // new-one selects every pod of shop; without it only the original's selector picks batch pods.
     const only = { ...all, policies: [np('allow-frontend', { podSelector: { matchLabels: { app: 'api' } } })] };
     expect(wantsEnrolled(only, pod)).toBe(false);
-    expect(wantsEnrolled(only, pod, [{ namespace: 'shop', podSelector: { matchLabels: { app: 'batch' } } }])).toBe(true);
+    expect(wantsEnrolled(only, pod, [{ kind: 'NetworkPolicy', namespace: 'shop', selectors: [{ matchLabels: { app: 'batch' } }] }])).toBe(true);
     const byNamespace = base({ mode: 'namespaces', percent: 0, namespaces: ['shop'] });
     expect(usesEnrollment(byNamespace)).toBe(true);
     expect(wantsEnrolled(byNamespace, pod)).toBe(true);
@@ -69,5 +70,51 @@ describe('desired state of a contract that replaces and removes', () => {
     const manifest = np('x', { podSelector: two, ingress: [] });
     expect(ownerManifest(manifest)).toEqual(np('x', { podSelector: owners, ingress: [] }));
     expect(ownerManifest(np('y', { podSelector: owners }))).toEqual(np('y', { podSelector: owners }));
+  });
+
+  it('Cilium originals: the entry goes on spec.endpointSelector and every specs[i].endpointSelector, and the baseline sees the owner\'s text', () => {
+    const cnp = {
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNetworkPolicy',
+      metadata: { name: 'legacy', namespace: 'shop' },
+      spec: { endpointSelector: { matchLabels: { app: 'api' } }, ingress: [{}] },
+      specs: [{ endpointSelector: {}, egress: [{ toEntities: ['world'] }] }, { endpointSelector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }] }, ingress: [{}] }],
+    };
+    const parts = selectorParts(cnp.kind, cnp, (s) => withExclusion(s, 'narrow'));
+    // The apply body: the (atomic) endpointSelector of spec, and the whole (atomic) specs list, peers untouched.
+    expect(parts).toEqual({
+      spec: { endpointSelector: { matchLabels: { app: 'api' }, matchExpressions: [{ key: KEY, operator: 'DoesNotExist' }] } },
+      specs: [
+        { endpointSelector: { matchExpressions: [{ key: KEY, operator: 'DoesNotExist' }] }, egress: [{ toEntities: ['world'] }] },
+        { endpointSelector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }, { key: KEY, operator: 'DoesNotExist' }] }, ingress: [{}] },
+      ],
+    });
+    const live = withSelectorParts(cnp, parts);
+    expect(live.spec.ingress).toEqual([{}]);
+    expect(podSelectorsOf(cnp.kind, live)).toHaveLength(3);
+    // Taken out again: the owner's object exactly; the baseline's view of the live object is the owner's too.
+    expect(withSelectorParts(live, selectorParts(cnp.kind, live, (s) => withoutExclusion(s, 'narrow')))).toEqual(cnp);
+    expect(ownerManifest(live)).toEqual(cnp);
+    expect(ownerManifest(cnp)).toBe(cnp);
+    // A NetworkPolicy's selector part is its podSelector alone.
+    expect(selectorParts('NetworkPolicy', np('x', { podSelector: { matchLabels: { a: 'b' } }, ingress: [] }), (s) => withExclusion(s, 'narrow'))).toEqual({
+      spec: { podSelector: { matchLabels: { a: 'b' }, matchExpressions: [{ key: KEY, operator: 'DoesNotExist' }] } },
+    });
+  });
+
+  it('Cilium originals\' selectors enroll pods (a CCNP across namespaces), and each original is named by its path', () => {
+    const pod = { namespace: 'shop', name: 'batch-1', labels: { app: 'batch' } };
+    const only = base({ percent: 100, policies: [], replaces: [], removes: [{ kind: 'CiliumClusterwideNetworkPolicy', namespace: '', name: 'legacy' }] });
+    expect(wantsEnrolled(only, pod)).toBe(false);
+    expect(wantsEnrolled(only, pod, [{ kind: 'CiliumClusterwideNetworkPolicy', namespace: '', selectors: [{ matchLabels: { app: 'batch' } }] }])).toBe(true);
+    expect(wantsEnrolled(only, pod, [{ kind: 'CiliumNetworkPolicy', namespace: 'other', selectors: [{}] }])).toBe(false);
+    expect(wantsEnrolled(only, pod, [{ kind: 'CiliumNetworkPolicy', namespace: 'shop', selectors: [{ matchLabels: { 'k8s:app': 'batch' } }] }])).toBe(true);
+    const refs = originalRefs(base({ removes: [{ kind: 'CiliumNetworkPolicy', namespace: 'shop', name: 'a' }, { kind: 'CiliumClusterwideNetworkPolicy', namespace: '', name: 'b' }] }));
+    expect(refs.map((r) => [r.kind, r.name, r.replaced, r.path])).toEqual([
+      ['NetworkPolicy', 'allow-frontend', true, 'spec.replaces[0]'],
+      ['CiliumNetworkPolicy', 'a', false, 'spec.removes[0]'],
+      ['CiliumClusterwideNetworkPolicy', 'b', false, 'spec.removes[1]'],
+    ]);
+    expect(originalRefs(base({}), 'CiliumNetworkPolicy')).toEqual([]);
   });
 });

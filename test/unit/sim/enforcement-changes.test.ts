@@ -61,4 +61,37 @@ describe('simulated datapath: replaced and removed policies', () => {
     e.setApplied([stage(percent, true)]);
     for (const p of apis) expect(allowed(p), p.name).toBe(!isEnrolled('narrow', p.namespace, p.name, percent));
   });
+
+  it('Cilium originals: a replaced CNP and a removed CCNP stop governing enrolled pods only', () => {
+    const cnp = (name: string, port: string) => ({
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNetworkPolicy',
+      metadata: { name, namespace: 'shop' },
+      spec: { endpointSelector: { matchLabels: { app: 'api' } }, ingress: [{ fromEndpoints: [{}], toPorts: [{ ports: [{ port, protocol: 'TCP' }] }] }] },
+    });
+    const ccnp = {
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumClusterwideNetworkPolicy',
+      metadata: { name: 'legacy-all' },
+      specs: [{ endpointSelector: { matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'shop', app: 'api' } }, ingress: [{ fromEntities: ['all'] }] }],
+    };
+    const baseline = [cnp('api-open', '9090'), ccnp];
+    const withCilium = buildCluster(smallSpec({ policies: baseline }), seededRandom(3));
+    const e = new Enforcement(new CorePolicyJudge(withCilium), baseline);
+    const ciliumStage = (percent: number): AppliedStage => ({
+      ...stage(percent, false),
+      policies: [cnp('api-open', '9999')],
+      replaces: [{ kind: 'CiliumNetworkPolicy', namespace: 'shop', name: 'api-open' }],
+      removes: [{ kind: 'CiliumClusterwideNetworkPolicy', namespace: '', name: 'legacy-all' }],
+    });
+    const allowed = (p: SimPod): boolean => e.decide(conn(p), 'ingress').allowed;
+    expect(apis.every(allowed)).toBe(true);
+    e.setApplied([ciliumStage(100)]);
+    expect(apis.some(allowed)).toBe(false);
+    // The CCNP governs these pods: kept (not removed), it still admits everyone.
+    e.setApplied([{ ...ciliumStage(100), removes: [] }]);
+    expect(apis.every(allowed)).toBe(true);
+    e.setApplied([ciliumStage(50)]);
+    for (const p of apis) expect(allowed(p), p.name).toBe(!isEnrolled('narrow', p.namespace, p.name, 50));
+  });
 });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadMapFile, MAP_FILE, saveMapFile } from '../../../../controlplane/map/map-file.js';
 import { EMPTY_BASELINE, MapService } from '../../../../controlplane/map/map-service.js';
 import { TrafficMap } from '../../../../controlplane/map/traffic-map.js';
@@ -92,6 +92,32 @@ describe('TrafficMap', () => {
     expect(s3.map.size).toBe(0);
     saveMapFile(dir, s2.map.toJSON());
     expect(loadMapFile(dir).kind).toBe('loaded');
+  });
+
+  it('writes a changed map on the save interval, without a clean stop, and says what the file holds', () => {
+    vi.useFakeTimers();
+    try {
+      const dir = tmp();
+      const clock = { nowMs: () => T0 };
+      const s = new MapService({ stateDir: dir, baseline: EMPTY_BASELINE, clock, log: silent, saveIntervalMs: 1000 });
+      s.start();
+      s.map.ingest([anEdge(a, b, 8080, { atMs: T0 })], 0, T0);
+      vi.advanceTimersByTime(999);
+      expect(loadMapFile(dir).kind).toBe('none');
+      vi.advanceTimersByTime(1);
+      const saved = loadMapFile(dir);
+      expect(saved.kind === 'loaded' && saved.snapshot.edges.length).toBe(1);
+      expect(s.saves()).toMatchObject({ saves: 1, lastSavedAtMs: T0, lastSavedEdges: 1 });
+      // Unchanged: not written again.
+      vi.advanceTimersByTime(5000);
+      expect(s.saves().saves).toBe(1);
+      s.map.ingest([anEdge(a, c, 5432, { atMs: T0 })], 0, T0);
+      vi.advanceTimersByTime(1000);
+      expect(s.saves()).toMatchObject({ saves: 2, lastSavedEdges: 2 });
+      s.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('judges a contract over the map: the default-deny breaks the seen edge', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MapJudge } from '../../../../core/map/index.js';
 import { assessHistory, assessInconclusiveBudget, assessWorkloadCoverage, judgeHistory, PodSelection, selectedWorkloads, type HistoryEdge } from '../../../../core/sufficiency/index.js';
+import { parsePolicy } from '../../../../core/policy/index.js';
 import { aPeer, allowIngress, denyIngress, policy } from '../../../support/map-builders.js';
 
 const DAY = 86_400_000;
@@ -21,6 +22,21 @@ describe('workload coverage', () => {
     expect(g.message).toBe('workload coverage 1/3 (33.3%) < 50%; silent: payments/invoice-job, payments/notifier');
     expect(assessWorkloadCoverage(selected, new Set(['payments/ledger', 'payments/notifier']), 0.5).phase).toBe('passed');
     expect(assessWorkloadCoverage([], new Set(), 0.5).phase).toBe('inconclusive');
+  });
+});
+
+describe('workload coverage of Cilium policies', () => {
+  it('counts the workloads a CNP endpointSelector selects', () => {
+    const r = parsePolicy({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'lock', namespace: 'payments' }, spec: { endpointSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['ledger', 'invoice-job'] }] }, ingress: [{}] } }, 'test');
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    const selected = selectedWorkloads(new PodSelection([r.value]), [
+      { namespace: 'payments', name: 'ledger', kind: 'StatefulSet', podLabels: { app: 'ledger' } },
+      { namespace: 'payments', name: 'notifier', kind: 'Deployment', podLabels: { app: 'notifier' } },
+      { namespace: 'payments', name: 'invoice-job', kind: 'CronJob', podLabels: { app: 'invoice-job' } },
+      { namespace: 'shop', name: 'ledger', kind: 'Deployment', podLabels: { app: 'ledger' } },
+    ]).map((w) => `${w.namespace}/${w.name}`);
+    expect(selected).toEqual(['payments/invoice-job', 'payments/ledger']);
+    expect(assessWorkloadCoverage(selected, new Set(['payments/ledger']), 1)).toMatchObject({ phase: 'inconclusive', silent: ['payments/invoice-job'] });
   });
 });
 

@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { assessSchedules, buildInventory, cronJobsThatMatter, judgeJob, PodSelection, type CronJobInfo } from '../../../../core/sufficiency/index.js';
 import { parseCronSchedule } from '../../../../io/cron-schedule.js';
+import { parsePolicy, type Policy } from '../../../../core/policy/index.js';
 import { aPeer, denyIngress, policy, policyDoc } from '../../../support/map-builders.js';
 
 const T = (s: string): number => Date.parse(s);
+
+/** A CiliumNetworkPolicy (namespace given) or CiliumClusterwideNetworkPolicy selecting `endpointSelector`. */
+function cilium(namespace: string | null, endpointSelector: Record<string, unknown>): Policy {
+  const doc = {
+    apiVersion: 'cilium.io/v2',
+    kind: namespace === null ? 'CiliumClusterwideNetworkPolicy' : 'CiliumNetworkPolicy',
+    metadata: { name: 'lock', ...(namespace === null ? {} : { namespace }) },
+    spec: { endpointSelector, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'web' } }] }] },
+  };
+  const r = parsePolicy(doc, 'test');
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.value;
+}
 
 function cronJob(o: Partial<CronJobInfo> = {}): CronJobInfo {
   return {
@@ -84,6 +98,29 @@ describe('which CronJobs matter to a contract', () => {
     const sel = new PodSelection([policy(policyDoc('payments', 'ledger', { podSelector: { matchLabels: { app: 'ledger' } }, policyTypes: ['Ingress'] }))]);
     expect(cronJobsThatMatter(sel, [cronJob()], []).map((m) => m.job.name)).toEqual([]);
     // ... until the map shows the job calling the ledger.
+    expect(cronJobsThatMatter(sel, [cronJob()], [{ from: aPeer('payments', 'invoice-job'), to: aPeer('payments', 'ledger') }]).map((m) => m.why)).toEqual(['talks to payments/ledger']);
+  });
+});
+
+describe('which CronJobs matter to a contract of Cilium policies', () => {
+  it('a CNP whose endpointSelector selects the job pods makes the job matter; one in another namespace does not', () => {
+    const job = cronJob();
+    expect(cronJobsThatMatter(new PodSelection([cilium('payments', { matchLabels: { app: 'invoice-job' } })]), [job], []).map((m) => m.why)).toEqual(['selected by the contract']);
+    // Source-prefixed keys read as Cilium reads them.
+    expect(cronJobsThatMatter(new PodSelection([cilium('payments', { matchLabels: { 'k8s:app': 'invoice-job' } })]), [job], []).map((m) => m.job.name)).toEqual(['invoice-job']);
+    expect(cronJobsThatMatter(new PodSelection([cilium('data', { matchLabels: { app: 'invoice-job' } })]), [job], [])).toEqual([]);
+    expect(cronJobsThatMatter(new PodSelection([cilium('payments', { matchLabels: { app: 'ledger' } })]), [job], [])).toEqual([]);
+  });
+
+  it('a CCNP selects in every namespace, down to its own namespace requirement', () => {
+    const job = cronJob();
+    expect(cronJobsThatMatter(new PodSelection([cilium(null, {})]), [job], []).map((m) => m.why)).toEqual(['selected by the contract']);
+    expect(cronJobsThatMatter(new PodSelection([cilium(null, { matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'payments' } })]), [job], []).length).toBe(1);
+    expect(cronJobsThatMatter(new PodSelection([cilium(null, { matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'data' } })]), [job], [])).toEqual([]);
+  });
+
+  it('a CNP that selects the ledger makes the job matter once the map shows it calling the ledger', () => {
+    const sel = new PodSelection([cilium('payments', { matchLabels: { app: 'ledger' } })]);
     expect(cronJobsThatMatter(sel, [cronJob()], [{ from: aPeer('payments', 'invoice-job'), to: aPeer('payments', 'ledger') }]).map((m) => m.why)).toEqual(['talks to payments/ledger']);
   });
 });
