@@ -30,7 +30,8 @@ export interface PolicyEvaluator {
 export interface EvaluatorOptions {
   /**
    * Most side results memoised at once (default 65,536, about 1 KB each with their reasons);
-   * over it every memo is dropped: recomputation costs CPU, never correctness.
+   * over it every memo is dropped: recomputation costs CPU, never correctness. 0: no side result
+   * is memoised, while each endpoint's facts and candidate policies still are (bounded).
    */
   readonly memoBudget?: number;
   /**

@@ -248,7 +248,8 @@ function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: E
   setPeer(C, dir, peer, flow);
   // Named ports depend on the resolver's answer for the destination pod; without a resolver
   // they are undecided for every pod alike, so memoising stays exact.
-  let key = cand.namedPorts && (C.resolver !== undefined || C.clusterPorts !== undefined) ? null : peerKey(C);
+  // A budget of 0 memoises no side result (the endpoint facts and candidates are still kept).
+  let key = C.caches.budget === 0 || (cand.namedPorts && (C.resolver !== undefined || C.clusterPorts !== undefined)) ? null : peerKey(C);
   // toFQDNs verdicts also depend on the flow's DNS names: they join the peer's key.
   if (key !== null && cand.fqdn && C.peerClass !== PEER_POD && flow.destinationNames !== undefined && flow.destinationNames.length > 0) {
     key = `${String(key)}\n${flow.destinationNames.join('\n')}`;
