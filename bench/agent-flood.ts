@@ -12,6 +12,7 @@ import { sampleFlowJson } from '../agent/monitor/sample-flow.js';
 import { ConnectionTracker } from '../core/flow/index.js';
 import type { Flow, PodEndpoint } from '../core/flow/index.js';
 import type { WindowSummary } from '../core/summary/index.js';
+import { aFlow, tcp } from '../test/support/builders.js';
 import { benchContracts } from './agent-contracts.js';
 
 const pairs = Number(process.argv[2] ?? 1_000_000);
@@ -64,25 +65,16 @@ function pod(namespace: string, app: string, id: number | null): PodEndpoint {
 }
 const sources = Array.from({ length: SIDE }, (_, i) => pod('flood', `src-${i}`, 1));
 const destinations = Array.from({ length: SIDE }, (_, i) => pod('flood', `dst-${i}`, 2));
-const flowAt = (i: number): Flow => ({
-  timeMs: 1_700_000_000_000 + i,
-  time: '',
-  uuid: null,
-  node: 'flood-node',
-  type: 'L3_L4',
-  eventType: 4,
-  eventSubType: 0,
-  observed: 'FORWARDED',
-  dropReason: null,
-  direction: 'egress',
-  isReply: false,
-  traceReason: null,
-  observationPoint: 'TO_ENDPOINT',
-  ip: { source: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, destination: '10.200.0.1', version: 4 },
-  l4: { protocol: 'TCP', sourcePort: 1024 + (i % 60_000), destinationPort: 8080, flags: { SYN: true, ACK: false, FIN: false, RST: false }, icmpType: null, icmpCode: null },
-  source: sources[i % SIDE]!,
-  destination: destinations[Math.floor(i / SIDE) % SIDE]!,
-});
+const flowAt = (i: number): Flow =>
+  aFlow({
+    timeMs: 1_700_000_000_000 + i,
+    time: '',
+    node: 'flood-node',
+    ip: { source: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, destination: '10.200.0.1', version: 4 },
+    l4: tcp(8080, { sourcePort: 1024 + (i % 60_000) }),
+    source: sources[i % SIDE]!,
+    destination: destinations[Math.floor(i / SIDE) % SIDE]!,
+  });
 
 const cpu0 = process.cpuUsage();
 for (let i = 0; i < pairs; i++) {

@@ -16,15 +16,13 @@
  */
 import { createChangeEvaluator, createEvaluator, identityOf, type ChangeEvaluator, type EvaluatedSides, type NetworkPolicy } from '../core/policy/index.js';
 import type { Flow } from '../core/flow/index.js';
-import { CAPTURE, bookinfoLockdown, captureLines, contracts, elsewhere, parseCapture } from './policy-fixtures.js';
+import { CAPTURE, bookinfoLockdown, captureCopies, captureLines, contracts, elsewhere, fmt, measureSides, type ObjectMode } from './policy-fixtures.js';
 
 const BASELINE_POLICIES = 200;
 const CONTRACTS = 20;
 const REPLACED = 5;
 const SECONDS_PER_RUN = 1.5;
 const COPIES = 8;
-
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function baselinePolicies(): NetworkPolicy[] {
   const out = bookinfoLockdown(9000);
@@ -38,28 +36,16 @@ interface Run {
   readonly seconds: number;
 }
 
-/** Whole passes over the capture for about SECONDS_PER_RUN; `evaluate` returns the sides it decided. */
-function measure(copies: readonly (readonly Flow[])[], sides: readonly EvaluatedSides[], mode: 'same objects' | 'fresh objects', evaluate: (flow: Flow, sides: EvaluatedSides) => number, perFlow: number): Run {
-  for (const f of copies[0]!.keys()) evaluate(copies[0]![f]!, sides[f]!); // warm up: JIT and memo tables
-  globalThis.gc?.();
-  let evaluations = 0;
-  let decided = 0;
-  let passes = 0;
-  const start = performance.now();
-  while (performance.now() - start < SECONDS_PER_RUN * 1000) {
-    const batch = mode === 'same objects' ? copies[0]! : copies[passes % copies.length]!;
-    for (let i = 0; i < batch.length; i++) decided += evaluate(batch[i]!, sides[i]!);
-    evaluations += batch.length * perFlow;
-    passes++;
-  }
-  return { evaluations, sides: decided, seconds: (performance.now() - start) / 1000 };
+/** measureSides over SECONDS_PER_RUN, with the connection evaluations it made (`perFlow` evaluators per flow). */
+function measure(copies: readonly (readonly Flow[])[], sides: readonly EvaluatedSides[], mode: ObjectMode, evaluate: (flow: Flow, sides: EvaluatedSides) => number, perFlow: number): Run {
+  const run = measureSides(copies, sides, mode, SECONDS_PER_RUN, evaluate);
+  return { evaluations: run.passes * copies[0]!.length * perFlow, sides: run.sides, seconds: run.seconds };
 }
 
 function main(): void {
   const lines = captureLines();
-  const copies = Array.from({ length: COPIES }, () => parseCapture(lines));
+  const { copies, sides } = captureCopies(lines, COPIES);
   const flows = copies[0]!;
-  const sides = flows.map((f) => ({ egress: f.source.id !== null, ingress: f.destination.id !== null }));
   const baseline = baselinePolicies();
   const proposals = contracts(CONTRACTS);
 

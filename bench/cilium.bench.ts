@@ -5,16 +5,13 @@
  * (createChangeEvaluator), over the real 400-TCP capture the way the agent calls the engine.
  * Target: ≥ 1,000,000 side evaluations per second on one core. Prints a table; asserts nothing.
  */
-import { createChangeEvaluator, createEvaluator, parseCiliumPolicy, type CiliumPolicy, type EvaluatedSides, type Policy } from '../core/policy/index.js';
-import type { Flow } from '../core/flow/index.js';
-import { CAPTURE, captureLines, contracts, elsewhere, parseCapture } from './policy-fixtures.js';
+import { createChangeEvaluator, createEvaluator, parseCiliumPolicy, type CiliumPolicy, type Policy } from '../core/policy/index.js';
+import { CAPTURE, captureCopies, captureLines, contracts, elsewhere, fmt, measureSides } from './policy-fixtures.js';
 
 const BASELINE_POLICIES = 200;
 const CONTRACTS = 20;
 const SECONDS_PER_RUN = 1.5;
 const COPIES = 8;
-
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function cnp(name: string, spec: Record<string, unknown>, namespace: string | null = 'bookinfo'): CiliumPolicy {
   const manifest = namespace === null
@@ -63,25 +60,10 @@ function baselinePolicies(): Policy[] {
   return out.slice(0, BASELINE_POLICIES);
 }
 
-function measure(copies: readonly (readonly Flow[])[], sides: readonly EvaluatedSides[], mode: 'same objects' | 'fresh objects', evaluate: (flow: Flow, sides: EvaluatedSides) => number): { sides: number; seconds: number } {
-  for (const f of copies[0]!.keys()) evaluate(copies[0]![f]!, sides[f]!);
-  globalThis.gc?.();
-  let decided = 0;
-  let passes = 0;
-  const start = performance.now();
-  while (performance.now() - start < SECONDS_PER_RUN * 1000) {
-    const batch = mode === 'same objects' ? copies[0]! : copies[passes % copies.length]!;
-    for (let i = 0; i < batch.length; i++) decided += evaluate(batch[i]!, sides[i]!);
-    passes++;
-  }
-  return { sides: decided, seconds: (performance.now() - start) / 1000 };
-}
-
 function main(): void {
   const lines = captureLines();
-  const copies = Array.from({ length: COPIES }, () => parseCapture(lines));
+  const { copies, sides } = captureCopies(lines, COPIES);
   const flows = copies[0]!;
-  const sides = flows.map((f) => ({ egress: f.source.id !== null, ingress: f.destination.id !== null }));
   const baseline = baselinePolicies();
   const cilium = baseline.filter((p) => p.kind !== undefined && p.kind !== 'NetworkPolicy').length;
   const proposals = contracts(CONTRACTS);
@@ -100,7 +82,7 @@ function main(): void {
     const rows: Array<[string, { sides: number; seconds: number }]> = [
       [
         'mixed NP+CNP set (one evaluator)',
-        measure(copies, sides, mode, (f, sd) => {
+        measureSides(copies, sides, mode, SECONDS_PER_RUN, (f, sd) => {
           let n = 0;
           for (let c = 0; c < mixed.length; c++) {
             const e = mixed[c]!.evaluate(f, sd);
@@ -113,7 +95,7 @@ function main(): void {
       ],
       [
         'mixed baseline ∪ contract',
-        measure(copies, sides, mode, (f, sd) => {
+        measureSides(copies, sides, mode, SECONDS_PER_RUN, (f, sd) => {
           let n = 0;
           for (let c = 0; c < paired.length; c++) {
             const r = paired[c]!.evaluate(f, sd);

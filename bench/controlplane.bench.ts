@@ -22,6 +22,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../proto/loader.js';
 import { contractSetFromPb, windowSummaryToPb } from '../proto/codec/report-codec.js';
 import type { ContractSet, ContractWindow } from '../core/summary/index.js';
+import { aSummary, contractWindowsFor } from '../test/support/window-builders.js';
 
 const SIZES = (process.env['BENCH_SIZES'] ?? '500,1000,2000,5000').split(',').map(Number).filter((n) => n > 0);
 const CONTRACTS = Number(process.env['BENCH_CONTRACTS'] ?? 50);
@@ -65,30 +66,9 @@ async function runAgents(port: number, first: number, count: number, ratePerSeco
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
 
   const windowOf = (a: (typeof agents)[number], end: number): Record<string, unknown> => {
-    const contracts: ContractWindow[] = (a.set?.contracts ?? []).map((c) => ({
-      contract: c.name,
-      revision: c.revision,
-      stageIndex: c.stageIndex,
-      stageName: c.stageName,
-      egress: { allow: 40, deny: 0, indeterminate: 1 },
-      ingress: { allow: 55, deny: 0, indeterminate: 0 },
-      actualDenies: 0,
-      wouldDenyEdges: [],
-      wouldDenyEdgesOverflow: 0,
-      actualDenyEdges: [],
-      actualDenyEdgesOverflow: 0,
-    }));
-    return windowSummaryToPb({
-      node: a.node,
-      bootId: `bench-${process.pid}`,
-      seq: ++a.seq,
-      windowStartMs: end - WINDOW_MS,
-      windowEndMs: end,
-      mergedWindows: 1,
-      hubble: { flowsSeen: 2000, connections: 96, lost: {}, reconnects: 0, connected: true },
-      contracts,
-      contractsGeneration: a.set?.generation ?? 0,
-    }) as unknown as Record<string, unknown>;
+    const contracts: ContractWindow[] = contractWindowsFor(a.set?.contracts ?? [], { egress: { allow: 40, deny: 0, indeterminate: 1 }, allow: 55 });
+    const summary = aSummary({ node: a.node, bootId: `bench-${process.pid}`, seq: ++a.seq, windowEndMs: end, windowMs: WINDOW_MS, flowsSeen: 2000, connections: 96, contracts, contractsGeneration: a.set?.generation ?? 0 });
+    return windowSummaryToPb(summary) as unknown as Record<string, unknown>;
   };
 
   // Spread the sends evenly: every tick sends the next agents in round-robin order.

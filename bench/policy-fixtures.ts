@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseHubbleLine, type Flow } from '../core/flow/index.js';
-import { parseNetworkPolicy, type NetworkPolicy } from '../core/policy/index.js';
+import { parseNetworkPolicy, type EvaluatedSides, type NetworkPolicy } from '../core/policy/index.js';
 
 export const CAPTURE = 'cilium-hubble-otel_testdata_basic-sample-400-tcp-flows.jsonl';
 export const POLICIES_PER_CONTRACT = 10;
@@ -92,4 +92,39 @@ export function parseCapture(lines: readonly string[]): Flow[] {
 export function captureLines(): string[] {
   const path = resolve(repoRoot(), '..', 'shared', 'flows', CAPTURE);
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+}
+
+/** A count as the tables print it (thousands separated). */
+export const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/**
+ * The capture parsed `count` times (separate objects, for the "fresh objects" runs, as in the
+ * agent where every flow is a new object) and the sides the agent evaluates for each flow:
+ * egress where source.ID is set, ingress where destination.ID is set.
+ */
+export function captureCopies(lines: readonly string[], count: number): { copies: Flow[][]; sides: EvaluatedSides[] } {
+  const copies = Array.from({ length: count }, () => parseCapture(lines));
+  const sides = copies[0]!.map((f) => ({ egress: f.source.id !== null, ingress: f.destination.id !== null }));
+  return { copies, sides };
+}
+
+export type ObjectMode = 'same objects' | 'fresh objects';
+
+/**
+ * Whole passes over the capture for about `seconds` after one warm-up pass (JIT, memo
+ * tables); `evaluate` returns the sides it decided. "same objects" reuses the first copy,
+ * "fresh objects" rotates through the copies.
+ */
+export function measureSides(copies: readonly (readonly Flow[])[], sides: readonly EvaluatedSides[], mode: ObjectMode, seconds: number, evaluate: (flow: Flow, sides: EvaluatedSides) => number): { passes: number; sides: number; seconds: number } {
+  for (const f of copies[0]!.keys()) evaluate(copies[0]![f]!, sides[f]!);
+  globalThis.gc?.();
+  let decided = 0;
+  let passes = 0;
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    const batch = mode === 'same objects' ? copies[0]! : copies[passes % copies.length]!;
+    for (let i = 0; i < batch.length; i++) decided += evaluate(batch[i]!, sides[i]!);
+    passes++;
+  }
+  return { passes, sides: decided, seconds: (performance.now() - start) / 1000 };
 }

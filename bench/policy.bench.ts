@@ -11,13 +11,11 @@
  * memo hits must compare labels by content, as in the agent where every flow is a new object.
  */
 import { createEvaluator, type PolicyEvaluator } from '../core/policy/index.js';
-import { CAPTURE, captureLines, contracts, parseCapture, POLICIES_PER_CONTRACT } from './policy-fixtures.js';
+import { CAPTURE, captureCopies, captureLines, contracts, fmt, parseCapture, POLICIES_PER_CONTRACT } from './policy-fixtures.js';
 
 const CONTRACT_COUNTS = [1, 10, 20, 100];
 const SECONDS_PER_RUN = 1.5;
 const COPIES = 8;
-
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function main(): void {
   const lines = captureLines();
@@ -30,9 +28,8 @@ function main(): void {
     parsed += lines.length;
   }
   const parseSeconds = (performance.now() - parseStart) / 1000;
-  const copies = Array.from({ length: COPIES }, () => parseCapture(lines));
+  const { copies, sides } = captureCopies(lines, COPIES);
   const flows = copies[0]!;
-  const sides = flows.map((f) => ({ egress: f.source.id !== null, ingress: f.destination.id !== null }));
   process.stdout.write(`capture: ${CAPTURE} (${lines.length} lines, ${flows.length} flows)\n`);
   process.stdout.write(`parse (parseHubbleLine): ${fmt(parsed / parseSeconds)} lines/s, ${((parseSeconds / parsed) * 1e6).toFixed(2)} µs/line\n\n`);
 

@@ -12,7 +12,7 @@
  */
 import { err, ok, isObject, ProblemSink, type Problem, type RawObject, type Result } from '../core/common/index.js';
 import { parseContract, readSpecChanges, unknownNetworkPolicyFields } from '../core/contract/index.js';
-import { CILIUM_KINDS, ciliumDepartures, parsePolicy, policyKey, policyRef, splitByKind, type NetworkPolicy, type Policy, type PolicyIdentity } from '../core/policy/index.js';
+import { CILIUM_KINDS, ciliumDepartures, parsePolicy, policyKey, policyRef, type Policy, type PolicyIdentity } from '../core/policy/index.js';
 import { manifestSources } from './manifest-sources.js';
 import { readYamlDocuments, type YamlDocument } from './yaml-documents.js';
 
@@ -174,8 +174,3 @@ export async function loadPolicyManifests(target: string, options: PolicyLoadOpt
   return ok({ policies, warnings: c.warnings, files, replaces: c.replaces, removes: c.removes });
 }
 
-/** The NetworkPolicies of a loaded set, and the refs of the Cilium policies left out (for commands that read NetworkPolicies only). */
-export function onlyNetworkPolicies(policies: readonly Policy[]): { readonly policies: NetworkPolicy[]; readonly skipped: string[] } {
-  const { network, cilium } = splitByKind(policies);
-  return { policies: network, skipped: cilium.map(policyRef) };
-}

@@ -5,13 +5,13 @@
  * so the scenario's Cilium policies can exist as objects the simulated datapath enforces. A
  * real Cilium's CRDs, where present, are left alone.
  */
-import { ApiextensionsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { isConflict } from '../io/kube/api-error.js';
 import { CILIUM_POLICY_APIS, policyApiAvailable, type PolicyKindApi } from '../io/kube/policy-kinds.js';
 
-function crdOf(api: PolicyKindApi) {
+function crdOf(api: PolicyKindApi): V1CustomResourceDefinition {
   const singular = api.kind.toLowerCase();
-  return {
+  const crd = {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: `${api.plural}.${api.group}`, labels: { 'app.kubernetes.io/managed-by': 'rampart-demo' } },
@@ -22,6 +22,9 @@ function crdOf(api: PolicyKindApi) {
       versions: [{ name: api.version, served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
     },
   };
+  // NOTE: through loadYaml (JSON is YAML), so the typed serializer keeps x-kubernetes-*: given
+  // as a plain object it drops them, and the API server then prunes every policy's spec.
+  return loadYaml<V1CustomResourceDefinition>(JSON.stringify(crd));
 }
 
 /** Makes sure both Cilium policy kinds are served; waits until they are. */
@@ -30,7 +33,7 @@ export async function ensureCiliumPolicyKinds(kc: KubeConfig, timeoutMs = 30_000
   for (const api of CILIUM_POLICY_APIS) {
     if (await policyApiAvailable(kc, api)) continue;
     try {
-      await ext.createCustomResourceDefinition({ body: crdOf(api) as never });
+      await ext.createCustomResourceDefinition({ body: crdOf(api) });
     } catch (e) {
       if (!isConflict(e)) throw e;
     }

@@ -78,6 +78,17 @@ export class RunningCluster {
     }
   }
 
+  /**
+   * Kubernetes mode: creates the simulated cluster's objects on the API server (namespaces,
+   * pods, its policies and the Cilium policy kinds they need), once; `start` does it if not done.
+   */
+  async provision(): Promise<void> {
+    if (!this.opts.kube || this.kube !== null) return;
+    const kube = new KubeDatapath({ ...this.opts.kube, simulator: this.simulator, spec: this.opts.spec });
+    await kube.provision();
+    this.kube = kube;
+  }
+
   async start(): Promise<NodeHubble[]> {
     const out: NodeHubble[] = [];
     for (const node of this.simulator.cluster.nodes) {
@@ -87,9 +98,8 @@ export class RunningCluster {
     }
     this.addresses = out;
     if (this.opts.kube) {
-      this.kube = new KubeDatapath({ ...this.opts.kube, simulator: this.simulator, spec: this.opts.spec });
-      await this.kube.provision();
-      await this.kube.start(this.abort.signal);
+      await this.provision();
+      await this.kube!.start(this.abort.signal);
     } else if (this.opts.controlplaneHttp) {
       this.follower = new AppliedFollower({
         baseUrl: this.opts.controlplaneHttp.replace(/\/+$/, ''),

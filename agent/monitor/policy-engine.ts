@@ -11,6 +11,7 @@ import { err, ok, type Problem } from '../../core/common/index.js';
 import {
   createChangeEvaluator,
   createEvaluator,
+  isHostPolicyManifest,
   parsePolicy,
   type ChangeEvaluator,
   type Policy,
@@ -51,9 +52,10 @@ function outcomeOf(change: SideChange, after: SideVerdict | 'none'): SideResult 
   }
 }
 
-function parseAll(manifests: readonly unknown[], prefix: string, problems: Problem[]): Policy[] {
+function parseAll(manifests: readonly unknown[], prefix: string, problems: Problem[], skip: (raw: unknown) => boolean = () => false): Policy[] {
   const policies: Policy[] = [];
   manifests.forEach((raw, i) => {
+    if (skip(raw)) return;
     const r = parsePolicy(raw, `${prefix}[${i}]`);
     if (r.ok) policies.push(r.value);
     else problems.push(...r.error);
@@ -65,7 +67,8 @@ export const networkPolicyEngine: PolicyEngine<ContractEvaluator> = {
   compile(manifests, baselineManifests = [], removed = []) {
     const problems: Problem[] = [];
     const policies = parseAll(manifests, '', problems);
-    const baseline = parseAll(baselineManifests, 'baseline', problems);
+    // A host policy in force governs no pod side: left out, it cannot block every contract.
+    const baseline = parseAll(baselineManifests, 'baseline', problems, isHostPolicyManifest);
     if (problems.length > 0) return err(problems);
     try {
       // The pipeline reads the verdicts only (ConnectionVerdict): no reason strings are built.

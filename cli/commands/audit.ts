@@ -2,7 +2,8 @@
  * `rampart audit --policies <dir> [--flows <file>] [--pods <file>] [--manifests <file|dir>] [--format table|json] [--fail-on <severity>]`
  * (product.md "Authoring"): open namespaces, policies that select no pod, unused rules,
  * over-broad rules with their narrower replacement, redundant policies, public entry points
- * kept open (core/authoring audit).
+ * kept open (core/authoring audit); over-broad and unused rules of Cilium policies
+ * (core/authoring cilium-audit.ts).
  *
  * `--contract <name>`: instead of the report on stdout, a RampContract that narrows every
  * over-broad rule it reports and `replaces` the policies it edits (core/authoring
@@ -11,21 +12,41 @@
  * Exit: 0 nothing at or above --fail-on (default high); 1 some finding is; 2 bad input.
  */
 import { writeFile } from 'node:fs/promises';
-import { stderr, stdout } from 'node:process';
+import { stderr } from 'node:process';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
-import { atLeast, audit, inferFromManifests, narrowingContract, ObservationSet, podFacts, SEVERITIES, workloadFacts, type AuditPod, type PublicEntryPoint, type Severity } from '../../core/authoring/index.js';
+import {
+  atLeast,
+  audit,
+  auditCiliumPolicies,
+  ciliumNarrowingContract,
+  inferFromManifests,
+  narrowingContract,
+  ObservationSet,
+  podFacts,
+  SEVERITIES,
+  sortFindings,
+  SYSTEM_NAMESPACES,
+  workloadFacts,
+  type AuditPod,
+  type PublicEntryPoint,
+  type Severity,
+} from '../../core/authoring/index.js';
+import { splitByKind } from '../../core/policy/index.js';
 import type { Flow } from '../../core/flow/index.js';
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
-import { loadPolicyManifests, onlyNetworkPolicies } from '../../io/manifest-files.js';
-import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
+import { loadPolicyManifests } from '../../io/manifest-files.js';
+import { readOneOf, readRequired } from '../../io/flags.js';
+import { commandFlags, usageError } from './command-flags.js';
 
 const USAGE = `usage: rampart audit --policies <file|dir> [--flows <file|->] [--pods <file>] [--manifests <file|dir>] [--namespaces a,b]
                      [--format table|json] [--fail-on low|medium|high] [--namespace <ns>] [--strict] [--contract <name> [-o <file>]]
 
-  --policies   the NetworkPolicies in force (YAML/JSON, Lists, RampContracts, a folder or a kustomization)
+  --policies   the policies in force (YAML/JSON, Lists, RampContracts, a folder or a kustomization):
+               NetworkPolicies get every check, CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies
+               their over-broad and unused rules (narrowed, and --contract written, in their own kind)
   --flows      hubble observe -o json lines: finds unused rules and narrows over-broad ones
   --pods       kubectl get pods -A -o json: open namespaces and policies that select no pod
   --manifests  the app's rendered manifests: its workloads stand for pods (without --pods), and
@@ -44,7 +65,7 @@ exit: 0 nothing at or above --fail-on, 1 some finding is, 2 bad input
 `;
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, problems } = parseFlags(args, {
+  const parsed = commandFlags('rampart audit', USAGE, args, {
     policies: { type: 'string' },
     flows: { type: 'string' },
     pods: { type: 'string' },
@@ -58,26 +79,18 @@ export async function run(args: readonly string[]): Promise<number> {
     output: { type: 'string', short: 'o' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart audit', problems, USAGE));
-    return 2;
-  }
-  if (values.help === true) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const policies = readRequired(values.policies, '--policies');
   const format = readOneOf(values.format, '--format', ['table', 'json']);
   const failOnRead = readOneOf(values['fail-on'], '--fail-on', SEVERITIES);
   if (!policies.ok || !format.ok || !failOnRead.ok) {
-    stderr.write(formatFlagProblems('rampart audit', [policies, format, failOnRead].flatMap((r) => (r.ok ? [] : [r.error])), USAGE));
-    return 2;
+    return usageError('rampart audit', [policies, format, failOnRead].flatMap((r) => (r.ok ? [] : [r.error])), USAGE);
   }
   const failOn = failOnRead.value;
   const namespaces = values.namespaces === undefined ? null : values.namespaces.split(',').map((x) => x.trim()).filter((x) => x !== '');
   if (namespaces !== null && namespaces.length === 0) {
-    stderr.write(formatFlagProblems('rampart audit', [{ path: '--namespaces', message: 'expected a comma-separated list of namespaces' }], USAGE));
-    return 2;
+    return usageError('rampart audit', [{ path: '--namespaces', message: 'expected a comma-separated list of namespaces' }], USAGE);
   }
   const loaded = await loadPolicyManifests(policies.value, { namespace: values.namespace ?? null, strict: values.strict === true });
   if (!loaded.ok) {
@@ -130,13 +143,14 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     flows = [...obs.representatives.values()];
   }
-  // audit reads NetworkPolicies: Cilium policies are named, not silently dropped.
-  const nps = onlyNetworkPolicies(loaded.value.policies);
-  if (nps.skipped.length > 0) stderr.write(`rampart audit: not audited (audit reads NetworkPolicies only): ${nps.skipped.join(', ')}\n`);
-  const report = audit({ policies: nps.policies, pods, podSource, flows, namespaces, publicEntryPoints });
+  // NetworkPolicies get every check; Cilium policies their over-broad and unused rules.
+  const { network, cilium: ciliumAll } = splitByKind(loaded.value.policies);
+  const cilium = ciliumAll.filter((p) => p.namespace === '' || (namespaces !== null ? namespaces.includes(p.namespace) : !SYSTEM_NAMESPACES.includes(p.namespace)));
+  const npReport = audit({ policies: network, pods, podSource, flows, namespaces, publicEntryPoints, cilium: ciliumAll });
+  const report = { ...npReport, policies: npReport.policies + cilium.length, findings: sortFindings([...npReport.findings, ...auditCiliumPolicies(cilium, flows)]) };
   let emit = writeOut;
   if (values.contract !== undefined) {
-    const contract = narrowingContract(values.contract, nps.policies, report.findings);
+    const contract = mergeContracts(narrowingContract(values.contract, network, report.findings), ciliumNarrowingContract(values.contract, cilium, report.findings));
     if (contract === null) {
       stderr.write(`rampart audit: no over-broad rule to narrow${flows === null ? ' (pass --flows: the narrower rules are built from the traffic)' : ''}; no contract written\n`);
       return 2;
@@ -161,6 +175,14 @@ export async function run(args: readonly string[]): Promise<number> {
     await emit(`${lines.join('\n')}\n`);
   }
   return report.findings.some((f) => atLeast(f.severity, failOn as Severity)) ? 1 : 0;
+}
+
+/** One contract of both kinds' narrowed policies (each written in its own kind), or null when neither has one. */
+function mergeContracts(a: Record<string, unknown> | null, b: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (a === null || b === null) return a ?? b;
+  const sa = a['spec'] as Record<string, unknown[]>;
+  const sb = b['spec'] as Record<string, unknown[]>;
+  return { ...a, spec: { ...sa, policies: [...sa['policies']!, ...sb['policies']!], replaces: [...sa['replaces']!, ...sb['replaces']!] } };
 }
 
 async function writeContract(contract: Record<string, unknown>, output: string | undefined): Promise<void> {

@@ -136,8 +136,11 @@ export async function run(args: readonly string[]): Promise<number> {
   const onExit = (): void => supervisor.killAllNow();
   process.once('exit', onExit);
 
-  // Kubernetes mode: the CRD, the control plane's namespace and the contracts go in first.
+  // Kubernetes mode: the CRD, the control plane's namespace and the contracts go in first,
+  // and the simulated cluster's objects (its policies, and the Cilium policy kinds they need)
+  // exist before the control plane starts, as a real cluster's do: its first baseline holds them.
   let kc: KubeConfig | null = null;
+  let cluster: RunningCluster | null = null;
   if (values.kubernetes) {
     try {
       kc = loadKubeConfig(kubeconfig)?.kc ?? null;
@@ -146,6 +149,8 @@ export async function run(args: readonly string[]): Promise<number> {
       await ensureNamespace(kc, values.namespace);
       const names = await createContracts(kc, work.contractsDir);
       await createCronJobs(kc, workloadManifests(spec, startedMs));
+      cluster = new RunningCluster({ spec, kube: { kc, log: silentLogger, dropIdentityLabel: dropPrefix === undefined ? undefined : (key) => key.startsWith(dropPrefix) }, token: work.token, seed: 42 });
+      await cluster.provision();
       say.info(`kubernetes: ${kc.getCurrentCluster()?.server ?? '?'}; RampContracts ${names.join(', ')} created`);
     } catch (e) {
       process.removeListener('exit', onExit);
@@ -183,14 +188,8 @@ export async function run(args: readonly string[]): Promise<number> {
     );
   });
   const ports = await Promise.race([listening, once(stop.signal, 'abort').then(() => null)]);
-  const cluster = new RunningCluster({
-    spec,
-    // Kubernetes mode: the datapath follows the API server, not the control plane's records.
-    controlplaneHttp: ports && !kc ? `http://127.0.0.1:${ports.httpPort}` : undefined,
-    kube: kc ? { kc, log: silentLogger, dropIdentityLabel: dropPrefix === undefined ? undefined : (key) => key.startsWith(dropPrefix) } : undefined,
-    token: work.token,
-    seed: 42,
-  });
+  // Kubernetes mode's cluster exists already: its datapath follows the API server, not the control plane's records.
+  cluster ??= new RunningCluster({ spec, controlplaneHttp: ports ? `http://127.0.0.1:${ports.httpPort}` : undefined, token: work.token, seed: 42 });
   let narrator: Narrator | null = null;
   let fixed = false;
   if (ports) {

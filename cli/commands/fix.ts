@@ -8,7 +8,7 @@
  * by a rule (unknown identities); 2 bad input.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { stderr, stdout } from 'node:process';
+import { stderr } from 'node:process';
 import { parse as parseYaml, stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
 import { asCiliumPolicies, BOTH_SIDES, evaluatorFor, ObservationSet, smallestFix } from '../../core/authoring/index.js';
@@ -18,7 +18,8 @@ import { parsePolicy, policiesAfter, splitByKind, type Policy } from '../../core
 import { readFlows } from '../../io/flow-reader.js';
 import { writeOut } from '../../io/write-out.js';
 import { loadPolicyManifests } from '../../io/manifest-files.js';
-import { formatFlagProblems, parseFlags, readOneOf, readRequired } from '../../io/flags.js';
+import { readOneOf, readRequired } from '../../io/flags.js';
+import { commandFlags, usageError } from './command-flags.js';
 
 const USAGE = `usage: rampart fix --policies <file|dir> --flows <file|-> [--baseline <file|dir>] [-o <file>] [--format yaml|json] [--contract-out <file>]
 
@@ -35,7 +36,7 @@ exit: 0 fixed (or nothing denied), 1 some denial cannot be fixed by a rule, 2 ba
 `;
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, problems } = parseFlags(args, {
+  const parsed = commandFlags('rampart fix', USAGE, args, {
     policies: { type: 'string' },
     flows: { type: 'string' },
     baseline: { type: 'string' },
@@ -46,20 +47,13 @@ export async function run(args: readonly string[]): Promise<number> {
     strict: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart fix', problems, USAGE));
-    return 2;
-  }
-  if (values.help === true) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const policiesRead = readRequired(values.policies, '--policies');
   const flowsRead = readRequired(values.flows, '--flows');
   const formatRead = readOneOf(values.format, '--format', ['yaml', 'json']);
   if (!policiesRead.ok || !flowsRead.ok || !formatRead.ok) {
-    stderr.write(formatFlagProblems('rampart fix', [policiesRead, flowsRead, formatRead].flatMap((r) => (r.ok ? [] : [r.error])), USAGE));
-    return 2;
+    return usageError('rampart fix', [policiesRead, flowsRead, formatRead].flatMap((r) => (r.ok ? [] : [r.error])), USAGE);
   }
   const policiesPath = policiesRead.value;
   const flowsPath = flowsRead.value;

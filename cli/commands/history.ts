@@ -5,7 +5,8 @@
 import { env, stderr, stdout } from 'node:process';
 import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
-import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
+import { readOneOf } from '../../io/flags.js';
+import { commandFlags, usageError } from './command-flags.js';
 import { asObject } from '../../core/common/index.js';
 import type { HistoryItemJson, Received } from '../../io/api-types.js';
 
@@ -16,15 +17,9 @@ const obj = asObject;
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, positionals, problems } = parseFlags(args, { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } }, { positionals: true });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart history', problems, USAGE));
-    return 2;
-  }
-  if (values.help) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = commandFlags('rampart history', USAGE, args, { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } }, { positionals: true });
+  if ('exit' in parsed) return parsed.exit;
+  const { values, positionals } = parsed;
   const [name, ...extra] = positionals;
   if (name === undefined || extra.length > 0) {
     stderr.write(`rampart history: expected exactly one contract name\n${USAGE}`);
@@ -32,8 +27,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const output = readOneOf(values.output, '-o', ['table', 'json']);
   if (!output.ok) {
-    stderr.write(formatFlagProblems('rampart history', [output.error], USAGE));
-    return 2;
+    return usageError('rampart history', [output.error], USAGE);
   }
   let body: unknown;
   try {

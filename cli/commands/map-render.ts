@@ -28,6 +28,12 @@ export function edgesOf(body: unknown): RenderedEdge[] {
   });
 }
 
+/** The answer's warnings (where Cilium departs from a NetworkPolicy's text), one line each as `<command>: warning: <path>: <message>`. */
+export function warningLines(command: string, body: unknown): string {
+  const warnings = obj(body)['warnings'];
+  return (Array.isArray(warnings) ? warnings : []).map((raw) => `${command}: warning: ${str(obj(raw)['path'])}: ${str(obj(raw)['message'])}\n`).join('');
+}
+
 export function renderTable(body: unknown): string {
   const edges = edgesOf(body);
   if (edges.length === 0) return 'no edges in the map\n';

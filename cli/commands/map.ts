@@ -5,8 +5,9 @@
  */
 import { env, stderr, stdout } from 'node:process';
 import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
-import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
-import { renderDot, renderTable } from './map-render.js';
+import { readOneOf } from '../../io/flags.js';
+import { commandFlags, usageError } from './command-flags.js';
+import { renderDot, renderTable, warningLines } from './map-render.js';
 
 const USAGE = `usage: rampart map [--contract <name>] [--since <dur>] [--format table|dot|json] [--server <url>] [--token-file <file>]
   --contract    judge every edge against this contract (default: the baseline alone)
@@ -17,7 +18,7 @@ const USAGE = `usage: rampart map [--contract <name>] [--since <dur>] [--format 
 `;
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, problems } = parseFlags(args, {
+  const parsed = commandFlags('rampart map', USAGE, args, {
     contract: { type: 'string' },
     since: { type: 'string' },
     format: { type: 'string', default: 'table' },
@@ -25,18 +26,11 @@ export async function run(args: readonly string[]): Promise<number> {
     'token-file': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart map', problems, USAGE));
-    return 2;
-  }
-  if (values.help) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const format = readOneOf(values.format, '--format', ['table', 'dot', 'json']);
   if (!format.ok) {
-    stderr.write(formatFlagProblems('rampart map', [format.error], USAGE));
-    return 2;
+    return usageError('rampart map', [format.error], USAGE);
   }
   const q = new URLSearchParams();
   if (values.contract !== undefined) q.set('contract', values.contract);
@@ -52,5 +46,7 @@ export async function run(args: readonly string[]): Promise<number> {
   if (format.value === 'json') stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   else if (format.value === 'dot') stdout.write(renderDot(body));
   else stdout.write(renderTable(body));
+  // Beside the answer, never in it: a dot or JSON consumer reads stdout alone.
+  stderr.write(warningLines('rampart map', body));
   return 0;
 }

@@ -8,16 +8,19 @@ import { readFileSync } from 'node:fs';
 import { env, stderr, stdout } from 'node:process';
 import { problem } from '../../core/common/index.js';
 import { ApiError, postText, resolveTarget } from '../../io/api-client.js';
-import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
+import { readOneOf } from '../../io/flags.js';
+import { commandFlags, usageError } from './command-flags.js';
 import { formatTable } from '../../io/table.js';
-import { edgesOf } from './map-render.js';
+import { edgesOf, warningLines } from './map-render.js';
 
 const USAGE = `usage: rampart preview <contract.yaml> [--since <dur>] [--format table|json] [--server <url>] [--token-file <file>]
   exit 0: no edge seen in the map would be newly denied; 1: some would; 2: bad input
 `;
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, positionals, problems } = parseFlags(
+  const parsed = commandFlags(
+    'rampart preview',
+    USAGE,
     args,
     {
       since: { type: 'string' },
@@ -28,22 +31,14 @@ export async function run(args: readonly string[]): Promise<number> {
     },
     { positionals: true },
   );
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart preview', problems, USAGE));
-    return 2;
-  }
-  if (values.help) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  if ('exit' in parsed) return parsed.exit;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) {
-    stderr.write(formatFlagProblems('rampart preview', [problem('(arguments)', `expected one contract file, got ${positionals.length}`)], USAGE));
-    return 2;
+    return usageError('rampart preview', [problem('(arguments)', `expected one contract file, got ${positionals.length}`)], USAGE);
   }
   const format = readOneOf(values.format, '--format', ['table', 'json']);
   if (!format.ok) {
-    stderr.write(formatFlagProblems('rampart preview', [format.error], USAGE));
-    return 2;
+    return usageError('rampart preview', [format.error], USAGE);
   }
   const file = positionals[0]!;
   let text: string;
@@ -65,7 +60,8 @@ export async function run(args: readonly string[]): Promise<number> {
 }
 
 /** Prints a preview answer (the map judged against a contract); returns the exit code. Also `kubectl rampart preview`'s output. */
-export function printPreview(body: unknown, format: 'table' | 'json'): number {
+export function printPreview(body: unknown, format: 'table' | 'json', command = 'rampart preview'): number {
+  stderr.write(warningLines(command, body));
   const edges = edgesOf(body);
   const breaking = edges.filter((e) => e.verdict === 'would-deny');
   if (format === 'json') {

@@ -12,7 +12,8 @@ import { writeCapture } from '../../sim/capture.js';
 import { demoDir, loadClusterSpec } from '../../sim/load-spec.js';
 import { RunningCluster } from '../../sim/running-cluster.js';
 import { syntheticSpec } from '../../sim/synthetic.js';
-import { formatFlagProblems, parseFlags, readInteger, readPositiveNumber } from '../../io/flags.js';
+import { readInteger, readPositiveNumber } from '../../io/flags.js';
+import { commandFlags, usageError } from './command-flags.js';
 
 const USAGE = `usage: rampart simulate [--cluster <file>] [--nodes <n>] [--workloads <n>] [--rate <x>] [--seed <n>]
        [--listen-host <ip>] [--base-port <port>] [--socket-dir <dir>]
@@ -32,8 +33,7 @@ const USAGE = `usage: rampart simulate [--cluster <file>] [--nodes <n>] [--workl
 `;
 
 function fail(message: string): number {
-  stderr.write(formatFlagProblems('rampart simulate', [problem('', message)], USAGE));
-  return 2;
+  return usageError('rampart simulate', [problem('', message)], USAGE);
 }
 
 /** The number, null when the flag is absent, or the problem as text. */
@@ -44,7 +44,7 @@ function positiveNumber(text: string | undefined, flag: string, integer: boolean
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, problems } = parseFlags(args, {
+  const parsed = commandFlags('rampart simulate', USAGE, args, {
     cluster: { type: 'string' },
     nodes: { type: 'string' },
     workloads: { type: 'string' },
@@ -59,14 +59,8 @@ export async function run(args: readonly string[]): Promise<number> {
     late: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart simulate', problems, USAGE));
-    return 2;
-  }
-  if (values.help) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const nodes = positiveNumber(values.nodes, '--nodes', true);
   const workloads = positiveNumber(values.workloads, '--workloads', true);
   const rate = positiveNumber(values.rate, '--rate', false);

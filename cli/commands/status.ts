@@ -5,7 +5,8 @@
 import { env, stderr, stdout } from 'node:process';
 import { ApiError, getJson, resolveTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
-import { formatFlagProblems, parseFlags, readOneOf } from '../../io/flags.js';
+import { readOneOf } from '../../io/flags.js';
+import { commandFlags, usageError } from './command-flags.js';
 import { asObject } from '../../core/common/index.js';
 import type { ContractEvidenceJson, ContractJson, Received } from '../../io/api-types.js';
 
@@ -19,19 +20,12 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, problems } = parseFlags(args, { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart status', problems, USAGE));
-    return 2;
-  }
-  if (values.help) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = commandFlags('rampart status', USAGE, args, { server: { type: 'string' }, 'token-file': { type: 'string' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h', default: false } });
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const output = readOneOf(values.output, '-o', ['table', 'json']);
   if (!output.ok) {
-    stderr.write(formatFlagProblems('rampart status', [output.error], USAGE));
-    return 2;
+    return usageError('rampart status', [output.error], USAGE);
   }
   let body: unknown;
   try {

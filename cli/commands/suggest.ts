@@ -8,10 +8,10 @@
  * Exit: 0 written; 2 bad input (with file and line) or a suggestion that failed its own check.
  */
 import { writeFile } from 'node:fs/promises';
-import { stderr, stdout, env } from 'node:process';
+import { stderr, env } from 'node:process';
 import { stringify } from 'yaml';
 import { formatProblems } from '../../core/common/index.js';
-import { addMapEdges, asCiliumPolicies, BOTH_SIDES, evaluatorFor, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
+import { addMapEdges, asCiliumPolicies, BOTH_SIDES, dnsNamesByIp, evaluatorFor, inferFromManifests, ObservationSet, type TrafficMap, podFacts, suggestFromObservations, type Labels, type SuggestOptions } from '../../core/authoring/index.js';
 import type { Flow } from '../../core/flow/index.js';
 import { parsePolicy } from '../../core/policy/index.js';
 import { readFlows } from '../../io/flow-reader.js';
@@ -19,7 +19,8 @@ import { writeOut } from '../../io/write-out.js';
 import { loadKubeObjects } from '../../io/kube-objects.js';
 import { fetchMap } from '../../io/traffic-map.js';
 import { ApiError, resolveTarget } from '../../io/api-client.js';
-import { formatFlagProblems, parseFlags, readInteger, readOneOf } from '../../io/flags.js';
+import { readInteger, readOneOf } from '../../io/flags.js';
+import { commandFlags } from './command-flags.js';
 
 const USAGE = `usage: rampart suggest --flows <file|-> [--pods <file>] [--manifests <file|dir>] [--namespaces a,b] [-o <file>]
        rampart suggest --controlplane <url> [--since <dur>] [--token-file <file>] [--pods <file>] [--manifests <file|dir>] ...
@@ -60,7 +61,7 @@ function fail(message: string): number {
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, problems } = parseFlags(args, {
+  const parsed = commandFlags('rampart suggest', USAGE, args, {
     flows: { type: 'string' },
     controlplane: { type: 'string' },
     since: { type: 'string' },
@@ -77,14 +78,8 @@ export async function run(args: readonly string[]): Promise<number> {
     output: { type: 'string', short: 'o' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart suggest', problems, USAGE));
-    return 2;
-  }
-  if (values.help === true) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   if (values.flows === undefined && values.controlplane === undefined && values.manifests === undefined) {
     stderr.write(`rampart suggest: one of --flows, --controlplane or --manifests is required\n\n${USAGE}`);
     return 2;
@@ -259,14 +254,7 @@ export async function run(args: readonly string[]): Promise<number> {
  * every observed connection it was built from must be allowed under it.
  */
 function ciliumContract(contract: Record<string, unknown>, policies: readonly Record<string, unknown>[], flows: readonly Flow[]): { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
-  const namesByIp = new Map<string, string[]>();
-  for (const f of flows) {
-    if (f.ip === null || f.destinationNames === undefined) continue;
-    const list = namesByIp.get(f.ip.destination) ?? [];
-    for (const n of f.destinationNames) if (!list.includes(n)) list.push(n);
-    namesByIp.set(f.ip.destination, list);
-  }
-  const cilium = asCiliumPolicies(policies, namesByIp);
+  const cilium = asCiliumPolicies(policies, dnsNamesByIp(flows));
   const parsed = cilium.map((m, i) => parsePolicy(m, `spec.policies[${i}]`));
   const bad = parsed.flatMap((p) => (p.ok ? [] : p.error));
   if (bad.length > 0) return { ok: false, error: `the Cilium form does not parse:\n${formatProblems(bad)}` };

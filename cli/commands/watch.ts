@@ -9,7 +9,8 @@ import process, { env, stderr, stdout } from 'node:process';
 import WebSocket from 'ws';
 import { ApiError, getJson, resolveTarget, streamUrl, type ApiTarget } from '../../io/api-client.js';
 import { formatTable } from '../../io/table.js';
-import { formatFlagProblems, parseFlags, readInteger } from '../../io/flags.js';
+import { readInteger } from '../../io/flags.js';
+import { commandFlags, usageError } from './command-flags.js';
 import { asObject } from '../../core/common/index.js';
 import type { ContractJson, ContractRatesJson, EdgeJson, Received, StreamMessage } from '../../io/api-types.js';
 
@@ -46,25 +47,18 @@ interface Row {
 const LINE_MODE_RATES_EVERY = 5;
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, problems } = parseFlags(args, {
+  const parsed = commandFlags('rampart watch', USAGE, args, {
     contract: { type: 'string' },
     server: { type: 'string' },
     'token-file': { type: 'string' },
     count: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
-  if (problems.length > 0) {
-    stderr.write(formatFlagProblems('rampart watch', problems, USAGE));
-    return 2;
-  }
-  if (values.help) {
-    stdout.write(USAGE);
-    return 0;
-  }
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const countRead = values.count === undefined ? null : readInteger(values.count, '--count', { min: 1 });
   if (countRead !== null && !countRead.ok) {
-    stderr.write(formatFlagProblems('rampart watch', [countRead.error], USAGE));
-    return 2;
+    return usageError('rampart watch', [countRead.error], USAGE);
   }
   const count = countRead === null ? null : countRead.value;
   let target: ApiTarget;

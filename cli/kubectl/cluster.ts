@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject, type V1ObjectMeta } from '@kubernetes/client-node';
 import { silentLogger } from '../../io/json-logger.js';
+import { loadKubeConfig } from '../../io/kube/kubeconfig.js';
 import { apiErrorStatus, describeApiError } from '../../io/kube/api-error.js';
 import { WatchedCollection, type WatchEvent } from '../../io/kube/list-watch.js';
 import { ACTION_ANNOTATION, ACTION_ID_ANNOTATION, RAMPCONTRACT, type OperatorActionName } from '../../core/contract/index.js';
@@ -43,21 +44,16 @@ export class ClusterError extends Error {
   }
 }
 
-export function loadKubeConfig(options: { kubeconfig?: string; context?: string }): KubeConfig {
-  const kc = new KubeConfig();
-  const file = options.kubeconfig ?? process.env['KUBECONFIG'] ?? '~/.kube/config';
+/** kubectl's rules: `--kubeconfig`, else KUBECONFIG, else ~/.kube/config or in-cluster; `--context` over the current context. */
+export function kubectlKubeConfig(options: { kubeconfig?: string; context?: string }): KubeConfig {
+  let loaded;
   try {
-    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-    else kc.loadFromDefault();
+    loaded = loadKubeConfig(options.kubeconfig ?? null, new KubeConfig(), process.env, { kubectlSearch: true, ...(options.context === undefined ? {} : { context: options.context }) });
   } catch (e) {
-    throw new ClusterError(`cannot load the kubeconfig ${file}: ${e instanceof Error ? e.message : String(e)}`, null);
+    throw new ClusterError(e instanceof Error ? e.message : String(e), null);
   }
-  if (options.context) {
-    if (!kc.getContexts().some((c) => c.name === options.context)) throw new ClusterError(`no context named ${JSON.stringify(options.context)} in the kubeconfig`, null);
-    kc.setCurrentContext(options.context);
-  }
-  if (!kc.getCurrentCluster()) throw new ClusterError('the kubeconfig names no cluster (set KUBECONFIG or --kubeconfig)', null);
-  return kc;
+  if (!loaded?.kc.getCurrentCluster()) throw new ClusterError('the kubeconfig names no cluster (set KUBECONFIG or --kubeconfig)', null);
+  return loaded.kc;
 }
 
 function explain(e: unknown, what: string): ClusterError {

@@ -13,7 +13,7 @@ import { problem, type Problem } from '../../core/common/index.js';
 import { OPERATOR_ACTIONS, type LastActionJson, type OperatorActionName } from '../../core/contract/index.js';
 import { formatFlagProblems, parseFlags, readDuration, readOneOf } from '../../io/flags.js';
 import { printPreview } from '../commands/preview.js';
-import { Cluster, ClusterError, DEFAULT_SERVICE, loadKubeConfig, type ContractObject } from './cluster.js';
+import { Cluster, ClusterError, DEFAULT_SERVICE, kubectlKubeConfig, type ContractObject } from './cluster.js';
 import { renderGet, renderHistory, renderStatus, watchKey, watchLine } from './render.js';
 
 const USAGE = `usage: kubectl rampart <command> [flags]
@@ -71,7 +71,7 @@ async function main(args: readonly string[]): Promise<number> {
   if (!output.ok) return fail([output.error]);
   const known = ['get', 'status', 'history', 'watch', 'preview', ...OPERATOR_ACTIONS];
   if (!known.includes(command)) return fail([problem('(arguments)', `unknown command ${JSON.stringify(command)}`)]);
-  const cluster = new Cluster(loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context }));
+  const cluster = new Cluster(kubectlKubeConfig({ kubeconfig: values.kubeconfig, context: values.context }));
   const json = output.value === 'json';
 
   switch (command) {
@@ -179,7 +179,7 @@ async function preview(cluster: Cluster, rest: readonly string[], service: strin
     stderr.write(`kubectl rampart: preview of ${rest[0]}: HTTP ${res.status}: ${res.body.slice(0, 500)}\n`);
     return res.status === 400 ? 2 : 1;
   }
-  return printPreview(JSON.parse(res.body) as unknown, format);
+  return printPreview(JSON.parse(res.body) as unknown, format, 'kubectl rampart preview');
 }
 
 main(argv.slice(2)).then(

@@ -3,7 +3,9 @@
  * (which also writes the enrollment labels), and CiliumNetworkPolicies and
  * CiliumClusterwideNetworkPolicies where Cilium's CRDs are installed (product.md "Cilium
  * policies"). A stage is applied when every kind's part of it is; a contract holding a Cilium
- * policy on a cluster without the CRD is blocked with a problem naming it.
+ * policy on a cluster without the CRD is blocked with a problem naming it, and the kind is
+ * asked for again (at most every `probeMs`) while a stage needs it, so a CRD installed after
+ * the control plane started is used from then on.
  */
 import { problem, type Logger, type Problem } from '../../core/common/index.js';
 import type { AppliedStage } from '../../core/rollout/index.js';
@@ -17,9 +19,14 @@ export interface KindActuator {
   readonly actuator: KubernetesActuator;
 }
 
-export function createMultiKindActuator(kc: KubeConfig, log: Logger, networkPolicies: KubernetesActuator, cilium: readonly KindActuator[]): KubernetesActuator {
+/** How often a kind a stage needs, and the cluster did not serve, is asked for again. */
+export const KIND_PROBE_MS = 5_000;
+
+export function createMultiKindActuator(kc: KubeConfig, log: Logger, networkPolicies: KubernetesActuator, cilium: readonly KindActuator[], probeMs = KIND_PROBE_MS): KubernetesActuator {
   /** The Cilium kinds this cluster serves (known after start). */
   const available = new Set<PolicyKindApi>();
+  const lastProbeMs = new Map<PolicyKindApi, number>();
+  let started: AbortSignal | null = null;
   const missing = new Map<string, readonly Problem[]>();
   const active = (): KubernetesActuator[] => [networkPolicies, ...cilium.filter((c) => available.has(c.api)).map((c) => c.actuator)];
   const listeners: (() => void)[] = [];
@@ -35,18 +42,35 @@ export function createMultiKindActuator(kc: KubeConfig, log: Logger, networkPoli
     return out;
   }
 
+  async function served(api: PolicyKindApi): Promise<boolean> {
+    lastProbeMs.set(api, Date.now());
+    try {
+      return await policyApiAvailable(kc, api);
+    } catch (e) {
+      log.warn('cannot tell whether a Cilium policy kind is served; treating it as absent', { kind: api.kind, err: { message: e instanceof Error ? e.message : String(e) } });
+      return false;
+    }
+  }
+
+  /** Asks again for the kinds this stage needs that were absent; starts the actuator of each that is served now. */
+  async function probeNeeded(stage: AppliedStage): Promise<void> {
+    for (const c of cilium) {
+      if (available.has(c.api) || started === null || started.aborted || policyRefs(stage, c.api.kind).length === 0) continue;
+      if (Date.now() - (lastProbeMs.get(c.api) ?? 0) < probeMs || !(await served(c.api))) continue;
+      await c.actuator.start(started);
+      available.add(c.api);
+      log.info('the cluster serves a Cilium policy kind now; applying it', { kind: c.api.kind });
+    }
+  }
+
   return {
     async start(signal: AbortSignal): Promise<void> {
-      for (const c of CILIUM_POLICY_APIS) {
-        try {
-          if (await policyApiAvailable(kc, c)) available.add(c);
-        } catch (e) {
-          log.warn('cannot tell whether a Cilium policy kind is served; treating it as absent', { kind: c.kind, err: { message: e instanceof Error ? e.message : String(e) } });
-        }
-      }
+      started = signal;
+      for (const c of CILIUM_POLICY_APIS) if (await served(c)) available.add(c);
       await Promise.all(active().map((a) => a.start(signal)));
     },
     async apply(stage: AppliedStage): Promise<void> {
+      if (missingKinds(stage).length > 0) await probeNeeded(stage);
       const problems = missingKinds(stage);
       if (problems.length > 0) {
         missing.set(stage.contract, problems);

@@ -11,7 +11,7 @@ import { formatHistoryEdge } from '../../core/sufficiency/index.js';
 import { canonicalJson, type Problem } from '../../core/common/index.js';
 import type { Contract, EvidenceTotalsJson, LastActionJson, RampContractStatusJson } from '../../core/contract/index.js';
 import { ACTION_ANNOTATION, CONTRACT_PHASES, STATUS_LIMITS } from '../../core/contract/index.js';
-import { judgedCounts, type ActionKind, type ContractView, type EvidenceSnapshot, type Phase, type RampState } from '../../core/rollout/index.js';
+import { evidenceNumbers, type ActionKind, type ContractView, type EvidenceSnapshot, type Phase, type RampState } from '../../core/rollout/index.js';
 import type { HistoryEntry } from '../state/journal.js';
 
 /** The CRD's evidence totals, with the counts the status adds (the same names as EvidenceCounts). */
@@ -117,12 +117,7 @@ export function statusOf(i: StatusInputs): ContractStatus {
     ...(state?.pausedFrom ? { pausedFrom: state.pausedFrom } : {}),
     decision: { kind: view.decision.kind, reasons: view.decision.reasons.slice(0, STATUS_LIMITS.reasons).map((r) => clip(r)), at: iso(i.decisionAtMs) },
     evidence: {
-      ...judgedCounts(e),
-      actualDenies: e.actualDenies,
-      actualDeniesLastMinute: e.actualDeniesLastMinute,
-      lostEvents: e.lostEvents,
-      flowsSeen: e.flowsSeen,
-      nodes: { expected: e.nodes.expected.length, reporting: e.nodes.reporting.length },
+      ...evidenceNumbers(e),
       ...sufficiencyStatus(view),
     },
     problems: view.problems.slice(0, STATUS_LIMITS.problems).map((p: Problem) => ({ path: p.path, message: clip(p.message) })),

@@ -9,7 +9,7 @@
 import type { Clock, Logger } from '../../core/common/index.js';
 import type { Contract } from '../../core/contract/index.js';
 import { MapJudge, type EdgeJudgement, type MapVerdict } from '../../core/map/index.js';
-import { createEvaluator, parsePolicy, policyRef, type Policy, type PolicyEvaluator } from '../../core/policy/index.js';
+import { ciliumDepartures, createEvaluator, identityKey, identityOf, isHostPolicyManifest, parsePolicy, policyRef, type Policy, type PolicyEvaluator } from '../../core/policy/index.js';
 import { peerName, type WindowSummary } from '../../core/summary/index.js';
 import { baselineFor, type BaselineSnapshot, type BaselineSource } from '../baseline/baseline-source.js';
 import { EMPTY_BASELINE_SOURCE } from '../baseline/file-baseline-source.js';
@@ -49,6 +49,12 @@ export interface MapJson {
   /** Connections folded into "other" (edge bounds), within `since`. */
   readonly other: number;
   readonly verdicts: Readonly<Record<MapVerdict, number>>;
+  /**
+   * Where Cilium enforces a NetworkPolicy judged here differently from its upstream text
+   * (core/policy/departures.ts): the contract's own policies, and the baseline's of a namespace
+   * some edge shown has a pod in (only those can change a verdict shown). Never blocking.
+   */
+  readonly warnings: readonly { readonly path: string; readonly message: string }[];
   readonly elapsedMs: number;
 }
 
@@ -151,6 +157,8 @@ export class MapService {
     if (this.parsedBaseline?.revision !== snapshot.revision) {
       const policies: { ref: string; owner: string | null; policy: Policy }[] = [];
       for (const p of snapshot.policies) {
+        // A host policy governs nodes, no pod side: nothing to judge an edge by, nothing to warn about.
+        if (isHostPolicyManifest(p.manifest)) continue;
         const r = parsePolicy(p.manifest, p.ref);
         // An unparseable baseline policy is left out with a warning (the API server accepted it; we cannot judge it).
         if (r.ok) policies.push({ ref: p.ref, owner: p.owner, policy: r.value });
@@ -179,20 +187,26 @@ export class MapService {
     return j;
   }
 
-  /** The judge of a contract's preview (or of the baseline alone when `contract` is null). */
-  judgeFor(contract: Contract | null): { judge: MapJudge; baselineRevision: string } {
+  /** The judge of a contract's preview (or of the baseline alone when `contract` is null), and the baseline policies it reads. */
+  judgeFor(contract: Contract | null): { judge: MapJudge; baselineRevision: string; baseline: readonly { ref: string; policy: Policy }[] } {
     const { snapshot, policies } = this.baseline();
-    if (contract === null) return { judge: this.cachedJudge('\u0000baseline', () => MapJudge.baselineOnly(this.inForce(policies))), baselineRevision: snapshot.revision };
+    if (contract === null) return { judge: this.cachedJudge('\u0000baseline', () => MapJudge.baselineOnly(this.inForce(policies))), baselineRevision: snapshot.revision, baseline: policies };
     const own = new Set(baselineFor(snapshot, contract.name).map((p) => p.ref));
-    const base = policies.filter((p) => own.has(p.ref)).map((p) => p.policy);
-    return { judge: this.cachedJudge(`${contract.name}\u0000${contract.policiesHash}`, () => MapJudge.forContract({ baseline: base, proposed: contract.spec.policies, removed: [...contract.spec.replaces, ...contract.spec.removes] })), baselineRevision: snapshot.revision };
+    const removed = new Set([...contract.spec.replaces, ...contract.spec.removes].map(identityKey));
+    const baseline = policies.filter((p) => own.has(p.ref));
+    return {
+      judge: this.cachedJudge(`${contract.name}\u0000${contract.policiesHash}`, () => MapJudge.forContract({ baseline: baseline.map((p) => p.policy), proposed: contract.spec.policies, removed: [...contract.spec.replaces, ...contract.spec.removes] })),
+      baselineRevision: snapshot.revision,
+      // What the contract replaces or removes is not judged after the change; its departures are the baseline's before it.
+      baseline: baseline.filter((p) => !removed.has(identityKey(identityOf(p.policy)))),
+    };
   }
 
   /** The map judged for a contract (or the baseline alone), edges seen since `sinceMs`. */
   judged(contract: Contract | null, sinceMs: number): MapJson {
     const started = performance.now();
     const nowMs = this.o.clock.nowMs();
-    const { judge, baselineRevision } = this.judgeFor(contract);
+    const { judge, baselineRevision, baseline } = this.judgeFor(contract);
     const nodes = new Map<string, MapNodeJson>();
     const verdicts: Record<MapVerdict, number> = { allow: 0, 'would-deny': 0, 'already-denied': 0, 'newly-allowed': 0, denied: 0, indeterminate: 0 };
     const edges: MapEdgeJson[] = [];
@@ -205,6 +219,12 @@ export class MapService {
       if (!nodes.has(to)) nodes.set(to, { id: to, namespace: edge.to.namespace, workload: edge.to.workload, kind: edge.to.kind });
       edges.push({ from, to, port: edge.port, protocol: edge.protocol, count, lastSeen: new Date(edge.lastSeenMs).toISOString(), verdict: j.verdict, egress: j.egress, ingress: j.ingress, reason: j.reason });
     }
+    const shown = new Set([...nodes.values()].filter((n) => n.kind === 'pod').map((n) => n.namespace));
+    const touching = baseline.filter((p) => p.policy.namespace === '' || shown.has(p.policy.namespace));
+    const warnings = [
+      ...(contract?.departures ?? []),
+      ...touching.flatMap((p) => ciliumDepartures([p.policy], () => `baseline ${p.ref}`)),
+    ].map((w) => ({ path: w.path, message: w.message }));
     return {
       contract: contract?.name ?? null,
       since: new Date(sinceMs).toISOString(),
@@ -213,6 +233,7 @@ export class MapService {
       edges,
       other: this.map.otherSince(sinceMs),
       verdicts,
+      warnings,
       elapsedMs: Math.round((performance.now() - started) * 1000) / 1000,
     };
   }

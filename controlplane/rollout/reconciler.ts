@@ -5,17 +5,11 @@
  * entry is appended and fsync'ed first, then the in-memory state, the actuator and the
  * ContractSet pushed to agents follow. Decisions never react to a single message.
  */
-import type { Clock, Logger, Problem } from '../../core/common/index.js';
+import type { Problem } from '../../core/common/index.js';
 import { changeProblems, type Contract } from '../../core/contract/index.js';
-import type { SufficiencyGate, SufficiencyView } from '../../core/sufficiency/index.js';
-import type { ContractSet, Enforcement } from '../../core/summary/index.js';
-import { assertNever, canonicalJson } from '../../core/common/index.js';
-import type { Actuator } from '../actuation/actuator.js';
+import type { ContractSet } from '../../core/summary/index.js';
 import type { EvidenceStore } from '../ingest/evidence-store.js';
-import type { ControlplaneMetrics } from '../metrics/metrics.js';
-import { baselineFor, baselineIdentity, type BaselineSource } from '../baseline/baseline-source.js';
-import type { ContractSource } from '../contracts/contract-source.js';
-import type { HistoryEntry, Journal } from '../state/journal.js';
+import { baselineFor, baselineIdentity } from '../baseline/baseline-source.js';
 import {
   actuationProblems,
   appliedStageOf,
@@ -25,7 +19,6 @@ import {
   enrollmentProblems,
   snapshotOf,
   type EvidenceSnapshot,
-  enforcementOf,
   type AppliedStage,
   type ContractDecision,
   type ContractView,
@@ -35,71 +28,17 @@ import {
   reconcileStep,
   type OperatorAction,
   type RampState,
-  type StageAssessment,
-  type StageEvidence,
   type Step,
-  type Transition,
 } from '../../core/rollout/index.js';
+import { appliedKeyOf } from './applied-key.js';
+import { contractSetContent } from './contract-set.js';
+import { describeDecision } from './decision.js';
+import { historyEntryOf } from './history-entry.js';
+import { observeContract } from './observe.js';
+import type { ActionResult, ReconcilerEvents, ReconcilerOptions } from './ports.js';
 
 /** How soon after new evidence the loop runs (it coalesces a burst of reports into one pass). */
 export const NUDGE_DELAY_MS = 100;
-
-export interface ReconcilerOptions {
-  readonly source: ContractSource;
-  /**
-   * The policies already in force (product.md "the baseline"), pushed to agents with the
-   * contract set; a change is a new generation (agents re-judge), never new evidence.
-   * Absent: no baseline.
-   */
-  readonly baseline?: BaselineSource;
-  readonly journal: Journal;
-  readonly store: EvidenceStore;
-  readonly actuator: Actuator;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly metrics: ControlplaneMetrics;
-  readonly intervalMs: number;
-  readonly configuredNodes: readonly string[];
-  readonly expectedNodeTtlMs: number;
-  /** First ContractSet generation (see main.ts: above any generation agents may hold). */
-  readonly initialGeneration: number;
-  /** Whether the evidence is enough (history, schedules, workload coverage); absent: not judged. */
-  readonly sufficiency?: SufficiencyJudge;
-}
-
-/** controlplane/sufficiency's service, as the reconciler uses it. */
-export interface SufficiencyJudge {
-  assess(input: { contract: Contract; revision: number; stageIndex: number; stageEnteredAtMs: number; revisionStartedAtMs: number; nowMs: number }): SufficiencyView & { readonly gates: readonly SufficiencyGate[] };
-  forget(contract: string): void;
-}
-
-export interface ReconcilerEvents {
-  transition(entry: HistoryEntry): void;
-  contractSet(set: ContractSet): void;
-}
-
-export type ActionResult =
-  | { readonly ok: true; readonly entry: HistoryEntry }
-  | { readonly ok: false; readonly status: 404 | 409; readonly message: string };
-
-/**
- * Canonical JSON of each contract's policy manifests, by array identity: the manifests are the
- * parsed contract's (immutable) and come back as the same array every pass, so the reconcile
- * loop does not serialise every contract's policies on every pass just to learn that nothing
- * changed.
- */
-const policiesJson = new WeakMap<readonly unknown[], string>();
-
-/** What the actuator was last asked to hold, as a comparable string. */
-function appliedKeyOf(stage: AppliedStage): string {
-  const { policies, ...rest } = stage;
-  let json = policiesJson.get(policies);
-  if (json === undefined) {
-    json = canonicalJson(policies);
-    policiesJson.set(policies, json);
-  }
-  return `${canonicalJson(rest)}\u0000${json}`;
-}
 
 export class Reconciler implements ContractViews {
   private readonly o: ReconcilerOptions;
@@ -373,11 +312,11 @@ export class Reconciler implements ContractViews {
     } else {
       const step = reconcileStep(state, contract, assessment, nowMs);
       if (step.transition) state = this.commit(contract, state, step, snapshotOf(evidence, assessment), nowMs);
-      decision = this.describe(state, assessment, step.transition, nowMs);
+      decision = describeDecision(state, assessment, step.transition, nowMs);
     }
     const applied = appliedStageOf(contract, state.revision, state.stageIndex, state.phase === 'Complete');
     this.ensureApplied(applied);
-    this.observe(name, state, evidence, decision, nowMs);
+    observeContract(this.o.metrics, name, state, evidence, decision, this.o.store.takeArrivals(name), nowMs);
     // The state may have moved: show the evidence of the stage it is in now.
     const moved = state.stageIndex !== stageBefore || state.revision !== revisionBefore;
     const shown = moved ? this.o.store.evidence(name, state.revision, state.stageIndex, this.coverageOptions(contract, nowMs)) : evidence;
@@ -433,59 +372,11 @@ export class Reconciler implements ContractViews {
     }
   }
 
-  /** The decision as the API shows it: what the evidence says, given the phase. */
-  private describe(state: RampState, a: StageAssessment, t: Transition | null, nowMs: number): ContractDecision {
-    if (t) return { kind: t.decision, reasons: t.reasons, atMs: nowMs };
-    switch (state.phase) {
-      case 'Complete':
-        return { kind: 'advance', reasons: ['complete: every stage passed'], atMs: nowMs };
-      case 'Paused':
-        return { kind: 'hold', reasons: ['paused: resume to continue', ...a.reasons], atMs: nowMs };
-      case 'RolledBack':
-        return { kind: 'hold', reasons: ['rolled back: resume to continue', ...a.reasons], atMs: nowMs };
-      case 'AwaitingApproval':
-        return { kind: 'hold', reasons: ['awaiting approval: all gates passed'], atMs: nowMs };
-      case 'Observing':
-      case 'Blocked':
-        return { kind: a.decision, reasons: a.reasons, atMs: nowMs };
-      default:
-        return assertNever(state.phase, 'phase');
-    }
-  }
-
-  private observe(name: string, state: RampState, e: StageEvidence, decision: ContractDecision, nowMs: number): void {
-    const m = this.o.metrics;
-    m.stage.set({ contract: name }, state.stageIndex);
-    m.setPhase(name, state.phase);
-    m.setDecision(name, decision.kind);
-    m.wouldDenyRatio.set({ contract: name }, e.flows > 0 ? e.deny / e.flows : 0);
-    m.evaluatedFlows.set({ contract: name }, e.flows);
-    m.alreadyDenied.set({ contract: name }, e.alreadyDenied);
-    m.newlyAllowed.set({ contract: name }, e.newlyAllowed);
-    m.nodeCoverage.set({ contract: name }, e.nodes.expected.length > 0 ? e.nodes.reporting.length / e.nodes.expected.length : 0);
-    for (const arrived of this.o.store.takeArrivals(name)) m.decisionLatency.observe(Math.max(0, nowMs - arrived) / 1000);
-  }
-
   /** Durably records a transition, then applies it. Returns the new state. */
   private commit(contract: Contract, prev: RampState | null, step: Step, evidence: EvidenceSnapshot | null, nowMs: number): RampState {
     const t = step.transition!;
     const next = step.next;
-    const stageName = (i: number): string => contract.spec.stages[i]?.name ?? '';
-    const entry = this.o.journal.append({
-      atMs: nowMs,
-      contract: contract.name,
-      revision: next.revision,
-      policiesHash: next.policiesHash,
-      kind: t.kind,
-      from: prev ? { stageIndex: prev.stageIndex, stageName: stageName(prev.stageIndex), phase: prev.phase } : null,
-      to: { stageIndex: next.stageIndex, stageName: stageName(next.stageIndex), phase: next.phase },
-      stageEnteredAtMs: next.stageEnteredAtMs,
-      pausedFrom: next.pausedFrom,
-      decision: t.decision,
-      reasons: t.reasons,
-      evidence,
-      actor: t.actor,
-    });
+    const entry = this.o.journal.append(historyEntryOf(contract, prev, step, evidence, nowMs));
     this.states.set(contract.name, next);
     this.o.metrics.transitions.inc({ contract: contract.name, decision: t.decision });
     this.o.log.info('ramp transition', {
@@ -522,39 +413,12 @@ export class Reconciler implements ContractViews {
   }
 
   private publishContractSet(): void {
-    const contracts = [];
-    for (const view of this.views.values()) {
-      if (!view.contract || !view.state) continue;
-      contracts.push({
-        name: view.name,
-        revision: view.state.revision,
-        stageIndex: view.state.stageIndex,
-        stageName: view.contract.spec.stages[view.state.stageIndex]?.name ?? '',
-        policies: view.contract.spec.rawPolicies,
-        // Agents judge *after* without these (product.md "Changes to what is enforced").
-        ...(view.contract.spec.replaces.length > 0 ? { replaces: view.contract.spec.replaces } : {}),
-        ...(view.contract.spec.removes.length > 0 ? { removes: view.contract.spec.removes } : {}),
-        enforcement: withEnrollLabel(
-          enforcementOf(view.contract.spec.stages, view.state.stageIndex),
-          // At Complete the labels are gone and every selected pod is enforced.
-          view.state.phase === 'Complete' ? undefined : this.o.actuator.enrollLabel?.(view.name),
-        ),
-      });
-    }
-    const snapshot = this.o.baseline?.snapshot();
-    const baseline = snapshot === undefined || snapshot.revision === '' ? undefined : { revision: snapshot.revision, policies: snapshot.policies };
-    const judged = baseline === undefined ? contracts : contracts.map((c) => ({ ...c, baselineRevision: baseline.revision }));
-    const key = `${baseline?.revision ?? ''}\u0000${canonicalJson(contracts)}`;
+    const { contracts, baseline, key } = contractSetContent(this.views.values(), (name) => this.o.actuator.enrollLabel?.(name), this.o.baseline?.snapshot());
     if (key === this.contractSetKey) return;
     this.contractSetKey = key;
     this.generation++;
-    this.contractSet = { generation: this.generation, contracts: judged, ...(baseline === undefined ? {} : { baseline }) };
+    this.contractSet = { generation: this.generation, contracts, ...(baseline === undefined ? {} : { baseline }) };
     this.o.metrics.contractSetPushes.inc();
     for (const l of this.listeners) this.isolated('*', 'contract set listener', () => l.contractSet(this.contractSet));
   }
-}
-
-/** Percent stages enforced by a pod label: agents classify enforced pods by it (Kubernetes mode). */
-function withEnrollLabel(e: Enforcement, enrollLabel: string | undefined): Enforcement {
-  return e.mode === 'percent' && enrollLabel ? { ...e, enrollLabel } : e;
 }

@@ -15,11 +15,11 @@
  * are left out unless named (their own pods run the cluster and are rarely locked down).
  */
 import { flowEdge, type Flow } from '../flow/index.js';
-import { policyRef, selectorMatches, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
+import { endpointSelectorSelects, NO, policyRef, selectorMatches, type CiliumPolicy, type LabelSelector, type NetworkPolicy, type Peer, type PolicyRule, type PortMatch } from '../policy/index.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, type Labels } from './labels.js';
-import { rulesFor, type Manifest, type PeerNeed, type PortEntry } from './manifests.js';
-import { ObservationSet, peerKey, type Direction, type PeerRef } from './observe.js';
+import { needsByPeer, rulesFor, type Manifest } from './manifests.js';
+import { ObservationSet, type Direction } from './observe.js';
 import { WORLD_CIDRS, type PublicEntryPoint } from './from-manifests.js';
 import { indexFlows, ruleUsage } from './rule-usage.js';
 import { SYSTEM_NAMESPACES } from './suggest.js';
@@ -65,6 +65,17 @@ export interface AuditInput {
   readonly namespaces?: readonly string[] | null;
   /** Workloads the world or an ingress controller reaches (from --manifests). */
   readonly publicEntryPoints?: readonly PublicEntryPoint[];
+  /** Cilium policies in force: they isolate pods too (their rules are audited by cilium-audit.ts). */
+  readonly cilium?: readonly CiliumPolicy[];
+}
+
+/** Whether a Cilium policy may isolate the pod in that direction (a spec selecting it with rules there, default deny on). */
+function ciliumIsolates(p: CiliumPolicy, pod: AuditPod, type: 'Ingress' | 'Egress'): boolean {
+  if (p.namespace !== '' && p.namespace !== pod.namespace) return false;
+  return p.specs.some((s) => {
+    const on = type === 'Ingress' ? s.ingress.length + s.ingressDeny.length > 0 && s.defaultDenyIngress : s.egress.length + s.egressDeny.length > 0 && s.defaultDenyEgress;
+    return on && endpointSelectorSelects(s.endpointSelector, p.namespace === '' ? null : p.namespace, pod.namespace, pod.labels) !== NO;
+  });
 }
 
 export interface AuditReport {
@@ -138,28 +149,21 @@ function covers(q: NetworkPolicy, p: NetworkPolicy): boolean {
  * world (0.0.0.0/0, ::/0) on their ports: a public entry point pinned to the addresses of one
  * capture would lock the public out.
  */
-function narrowerRules(policy: NetworkPolicy, direction: Direction, samples: readonly Flow[]): Manifest[] {
+export function narrowerRules(policy: { readonly namespace: string }, direction: Direction, samples: readonly Flow[]): Manifest[] {
   const obs = new ObservationSet();
   for (const f of samples) obs.addConnection(f, direction === 'ingress' && f.source.kind === 'external' ? { externalSourceCidrs: WORLD_CIDRS } : undefined);
   const selectors = chooseSelectors([...obs.workloads.values()].map((w) => ({ key: w.key, namespace: w.namespace, labelSets: [...w.labelSets.values()] })));
-  const byPeer = new Map<string, { peer: PeerRef; ports: Map<string, PortEntry> | null }>();
-  for (const e of obs.edges.values()) {
-    if (e.direction !== direction || e.namespace !== policy.namespace) continue;
-    const k = peerKey(e.peer);
-    let n = byPeer.get(k);
-    if (n === undefined) {
-      n = { peer: e.peer, ports: new Map() };
-      byPeer.set(k, n);
-    }
-    if (e.protocol === null) n.ports = null;
-    else if (n.ports !== null) n.ports.set(`${e.protocol}/${e.port}`, { protocol: e.protocol, port: e.port });
-  }
-  const needs: PeerNeed[] = [...byPeer.values()].map((n) => ({ peer: n.peer, ports: n.ports === null ? null : [...n.ports.values()] }));
+  const needs = [...needsByPeer([...obs.edges.values()].filter((e) => e.direction === direction && e.namespace === policy.namespace)).values()];
   return rulesFor(direction, needs, policy.namespace, (w) => selectors.get(w) ?? {});
 }
 
 /** Samples kept per rule to build its narrower replacement. */
 const NARROWING_SAMPLES = 2000;
+
+/** Most severe first, then by namespace and policy (in place). */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => rank(b.severity) - rank(a.severity) || (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0) || ((a.policy ?? '') < (b.policy ?? '') ? -1 : 1));
+}
 
 export function audit(input: AuditInput): AuditReport {
   const findings: Finding[] = [];
@@ -197,12 +201,13 @@ export function audit(input: AuditInput): AuditReport {
   for (const ns of [...podsByNs.keys()].sort()) {
     const nsPods = podsByNs.get(ns)!;
     const nsPolicies = policiesByNs.get(ns) ?? [];
-    if (nsPolicies.length === 0) {
+    const ciliumHere = (input.cilium ?? []).filter((p) => p.namespace === '' || p.namespace === ns);
+    if (nsPolicies.length === 0 && ciliumHere.length === 0) {
       findings.push({ kind: 'open-namespace', severity: 'high', namespace: ns, policy: null, rule: null, message: `${nsPods.length} ${unit(nsPods.length)}${source} and no NetworkPolicy: every connection to and from them is allowed` });
       continue;
     }
     for (const type of ['Ingress', 'Egress'] as const) {
-      const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && selectorMatches(q.podSelector, p.labels)));
+      const open = nsPods.filter((p) => !nsPolicies.some((q) => q.policyTypes.includes(type) && selectorMatches(q.podSelector, p.labels)) && !ciliumHere.some((q) => ciliumIsolates(q, p, type)));
       if (open.length > 0) {
         const names = open.slice(0, 3).map((p) => p.name || '(unnamed)').join(', ');
         findings.push({ kind: 'open-direction', severity: 'medium', namespace: ns, policy: null, rule: null, message: `${open.length} of ${nsPods.length} ${unit(nsPods.length)}${source} not isolated for ${type.toLowerCase()} (${names}${open.length > 3 ? ', …' : ''})` });
@@ -301,7 +306,7 @@ export function audit(input: AuditInput): AuditReport {
     }
   }
 
-  findings.sort((a, b) => rank(b.severity) - rank(a.severity) || (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0) || ((a.policy ?? '') < (b.policy ?? '') ? -1 : 1));
+  sortFindings(findings);
   return { findings, policies: policies.length, namespaces: new Set([...podsByNs.keys(), ...policiesByNs.keys()]).size, pods: [...podsByNs.values()].reduce((n, l) => n + l.length, 0), podSource, flows: input.flows?.length ?? 0, notes };
 }
 

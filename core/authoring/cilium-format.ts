@@ -8,6 +8,7 @@
  * Hubble attached to that address (`destination_names`) where it did, else `toCIDR`; a
  * default deny becomes a rule that admits nothing (`[{}]`: in Cilium an empty rule isolates).
  */
+import type { Flow } from '../flow/index.js';
 import type { Manifest } from './manifests.js';
 
 type Obj = Record<string, unknown>;
@@ -78,6 +79,18 @@ function rulesOf(rules: unknown, direction: 'ingress' | 'egress', namesByIp: Rea
     if (fqdns.length > 0) out.push(withPorts({ toFQDNs: [...new Set(fqdns)].sort().map((n) => ({ matchName: n })) }));
   }
   return out;
+}
+
+/** The DNS names Hubble attached to each destination IP of the flows (`destination_names`), for toFQDNs. */
+export function dnsNamesByIp(flows: Iterable<Flow>): Map<string, string[]> {
+  const namesByIp = new Map<string, string[]>();
+  for (const f of flows) {
+    if (f.ip === null || f.destinationNames === undefined) continue;
+    const list = namesByIp.get(f.ip.destination) ?? [];
+    for (const n of f.destinationNames) if (!list.includes(n)) list.push(n);
+    namesByIp.set(f.ip.destination, list);
+  }
+  return namesByIp;
 }
 
 /** The suggested NetworkPolicy manifests as CiliumNetworkPolicy manifests (same names and namespaces). */

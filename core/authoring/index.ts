@@ -14,3 +14,4 @@ export * from './fix.js';
 export * from './audit.js';
 export * from './cilium-format.js';
 export * from './narrowing-contract.js';
+export * from './cilium-audit.js';

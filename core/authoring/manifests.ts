@@ -6,7 +6,7 @@
  */
 import { CONTRACT_LIMITS } from '../contract/index.js';
 import type { PolicyProtocol } from '../policy/index.js';
-import type { Direction, PeerRef } from './observe.js';
+import { peerKey, type Direction, type PeerRef, type SideEdge } from './observe.js';
 
 export type Manifest = Record<string, unknown>;
 export type Selector = Readonly<Record<string, string>>;
@@ -22,6 +22,27 @@ export interface PortEntry {
 export interface PeerNeed {
   readonly peer: PeerRef;
   readonly ports: readonly PortEntry[] | null;
+}
+
+/**
+ * The ports each peer of `edges` needs, by peerKey in first-seen order: every distinct
+ * protocol/port, or every port (null) once a protocol without ports was seen.
+ */
+export function needsByPeer(edges: Iterable<Pick<SideEdge, 'peer' | 'protocol' | 'port'>>): Map<string, PeerNeed> {
+  const byPeer = new Map<string, { peer: PeerRef; ports: Map<string, PortEntry> | null }>();
+  for (const e of edges) {
+    const k = peerKey(e.peer);
+    let n = byPeer.get(k);
+    if (n === undefined) {
+      n = { peer: e.peer, ports: new Map() };
+      byPeer.set(k, n);
+    }
+    if (e.protocol === null) n.ports = null;
+    else if (n.ports !== null) n.ports.set(`${e.protocol}/${e.port}`, { protocol: e.protocol, port: e.port });
+  }
+  const needs = new Map<string, PeerNeed>();
+  for (const [k, n] of byPeer) needs.set(k, { peer: n.peer, ports: n.ports === null ? null : [...n.ports.values()] });
+  return needs;
 }
 
 export function peerManifest(peer: PeerRef, policyNamespace: string, selectorOf: (workload: string) => Selector): Manifest | null {

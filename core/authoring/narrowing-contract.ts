@@ -52,6 +52,18 @@ function narrowedManifest(p: NetworkPolicy, narrowed: ReadonlyMap<string, readon
  * narrower replacement (the audit had no flows to build one from).
  */
 export function narrowingContract(name: string, policies: readonly NetworkPolicy[], findings: readonly Finding[]): Manifest | null {
+  const byPolicy = narrowedRules(findings);
+  const edited = policies.filter((p) => byPolicy.has(policyRef(p)));
+  if (edited.length === 0) return null;
+  return replacingContract(
+    name,
+    edited.map((p) => narrowedManifest(p, byPolicy.get(policyRef(p))!)),
+    edited.map((p) => ({ namespace: p.namespace, name: p.name })),
+  );
+}
+
+/** The narrower rules of the over-broad findings that have them, by policy ref then rule path. */
+export function narrowedRules(findings: readonly Finding[]): Map<string, Map<string, readonly Manifest[]>> {
   const byPolicy = new Map<string, Map<string, readonly Manifest[]>>();
   for (const f of findings) {
     if (f.kind !== 'over-broad-rule' || f.narrower === undefined || f.policy === null || f.rule === null) continue;
@@ -59,12 +71,12 @@ export function narrowingContract(name: string, policies: readonly NetworkPolicy
     if (rules === undefined) byPolicy.set(f.policy, (rules = new Map()));
     rules.set(f.rule, f.narrower);
   }
-  const edited = policies.filter((p) => byPolicy.has(policyRef(p)));
-  if (edited.length === 0) return null;
-  const doc = contractDocument(
-    edited.map((p) => narrowedManifest(p, byPolicy.get(policyRef(p))!)),
-    { name },
-  );
+  return byPolicy;
+}
+
+/** A contract of the new texts, naming the policies they replace (spec.replaces right after spec.policies). */
+export function replacingContract(name: string, texts: readonly Manifest[], replaces: readonly Manifest[]): Manifest {
+  const doc = contractDocument(texts, { name });
   const spec = doc['spec'] as Manifest;
-  return { ...doc, spec: { policies: spec['policies'], replaces: edited.map((p) => ({ namespace: p.namespace, name: p.name })), ...Object.fromEntries(Object.entries(spec).filter(([k]) => k !== 'policies')) } };
+  return { ...doc, spec: { policies: spec['policies'], replaces: [...replaces], ...Object.fromEntries(Object.entries(spec).filter(([k]) => k !== 'policies')) } };
 }

@@ -17,8 +17,8 @@ import { parseNetworkPolicy, type NetworkPolicy } from '../policy/index.js';
 import { contractDocument } from './contract-doc.js';
 import { BOTH_SIDES, evaluatorFor } from './engine.js';
 import { chooseSelectors, type Labels, type WorkloadLabels } from './labels.js';
-import { comparePorts, dnsLabel, networkPolicy, NAMESPACE_NAME_LABEL, portManifest, rulesFor, splitPolicies, type Manifest, type PeerNeed, type PortEntry, type Selector } from './manifests.js';
-import { peerKey, type ObservationSet, type PeerRef, type SideEdge } from './observe.js';
+import { comparePorts, dnsLabel, networkPolicy, NAMESPACE_NAME_LABEL, portManifest, needsByPeer, rulesFor, splitPolicies, type Manifest, type PeerNeed, type PortEntry, type Selector } from './manifests.js';
+import { peerKey, type ObservationSet, type SideEdge } from './observe.js';
 import { indexFlows, ruleUsage } from './rule-usage.js';
 import { WORLD_CIDRS, type PublicEntryPoint } from './from-manifests.js';
 import { flowEdge } from '../flow/index.js';
@@ -126,21 +126,8 @@ export interface Suggestion {
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function needsOf(edges: readonly SideEdge[]): PeerNeed[] {
-  const byPeer = new Map<string, { peer: PeerRef; ports: Map<string, PortEntry> | null }>();
-  for (const e of edges) {
-    const k = peerKey(e.peer);
-    let n = byPeer.get(k);
-    if (n === undefined) {
-      n = { peer: e.peer, ports: new Map() };
-      byPeer.set(k, n);
-    }
-    if (e.protocol === null) n.ports = null;
-    else if (n.ports !== null) n.ports.set(`${e.protocol}/${e.port}`, { protocol: e.protocol, port: e.port });
-  }
-  return [...byPeer.keys()].sort(cmp).map((k) => {
-    const n = byPeer.get(k)!;
-    return { peer: n.peer, ports: n.ports === null ? null : [...n.ports.values()] };
-  });
+  const needs = needsByPeer(edges);
+  return [...needs.keys()].sort(cmp).map((k) => needs.get(k)!);
 }
 
 export function suggestFromObservations(obs: ObservationSet, options: SuggestOptions = {}): Result<Suggestion, Problem[]> {

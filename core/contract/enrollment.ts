@@ -26,7 +26,11 @@ export type EnforcementRule =
   | {
       readonly mode: 'percent';
       readonly percent: number;
-      /** Kubernetes mode: the pod label that marks enrolled pods (`"true"`); it wins over the hash. */
+      /**
+       * Kubernetes mode: the pod label (`enroll.rampart.dev/<contract>`, value `"true"`) that
+       * marks enrolled pods, read from the Hubble identity; it wins over the hash. Absent:
+       * enrolled pods are the enrollment hash's.
+       */
       readonly enrollLabel?: string;
     }
   | { readonly mode: 'namespaces'; readonly namespaces: readonly string[] };

@@ -11,7 +11,7 @@
  */
 import type { PodEndpoint } from '../flow/index.js';
 import type { CompiledPolicy } from './compiled.js';
-import { labelIndex, type LabelIndex } from './cilium-selector.js';
+import { identityLabels, type IdentityLabels } from './cilium-selector.js';
 import type { Trit } from './trit.js';
 import type { Evaluation, SideResult } from './verdict.js';
 
@@ -44,7 +44,7 @@ export interface EndpointFacts {
   /** True when the flow carried no `io.cilium.k8s.namespace.labels.*` label at all. */
   readonly namespaceLabelsMissing: boolean;
   /** The identity labels indexed for Cilium selectors, built on first use. */
-  ciliumIndex: LabelIndex | null;
+  ciliumIndex: IdentityLabels | null;
   /** Selector-peer matches by peer slot; 255 = not computed yet. */
   peerMatches: Uint8Array | null;
   ingress: SideCandidates | null;
@@ -119,7 +119,7 @@ export function factsFor(caches: EvaluationCaches, pod: PodEndpoint): EndpointFa
 }
 
 /** The identity labels of a pod indexed for Cilium selectors, built once per identity. */
-export function ciliumIndexOf(facts: EndpointFacts): LabelIndex {
+export function ciliumIndexOf(facts: EndpointFacts): IdentityLabels {
   if (facts.ciliumIndex !== null) return facts.ciliumIndex;
   // Raw identity labels first; the structured fields fill in what a hand-built or field-masked
   // endpoint lacks, so both readings of one pod agree.
@@ -127,9 +127,5 @@ export function ciliumIndexOf(facts: EndpointFacts): LabelIndex {
   const extra: string[] = [];
   for (const [k, v] of Object.entries(pod.podLabels)) extra.push(`k8s:${k}=${v}`);
   for (const [k, v] of Object.entries(pod.namespaceLabels)) extra.push(`k8s:io.cilium.k8s.namespace.labels.${k}=${v}`);
-  const raw = labelIndex(pod.labels, facts.namespace);
-  const fill = labelIndex(extra, null);
-  const merged = new Map(raw);
-  for (const [k, v] of fill) if (!merged.has(k)) merged.set(k, v);
-  return (facts.ciliumIndex = merged);
+  return (facts.ciliumIndex = identityLabels(pod.labels, facts.namespace, extra));
 }

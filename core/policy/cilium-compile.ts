@@ -85,7 +85,7 @@ function withoutKey(labels: Readonly<Record<string, string>>, key: string): Reco
 
 export function compileCiliumSpec(policy: CiliumPolicy, spec: CiliumSpec, membership: Membership, slots: SlotCounter): CompiledPolicy {
   const ns = policy.namespace;
-  const subjectSelectsInit = selectorHasSource(spec.endpointSelector, 'reserved') && Object.keys(spec.endpointSelector.matchLabels).concat(spec.endpointSelector.matchExpressions.map((e) => e.key)).includes('reserved:init');
+  const subjectSelectsInit = Object.keys(spec.endpointSelector.matchLabels).concat(spec.endpointSelector.matchExpressions.map((e) => e.key)).includes('reserved:init');
   // A CNP's subject always lives in its namespace: Cilium sets `k8s:io.kubernetes.pod.namespace`
   // to it, replacing a value the user wrote under that exact key (ParseToCiliumRule AddMatch).
   const own = ns === '' ? spec.endpointSelector : { matchLabels: withoutKey(spec.endpointSelector.matchLabels, `k8s:${POD_NAMESPACE_KEY}`), matchExpressions: spec.endpointSelector.matchExpressions };

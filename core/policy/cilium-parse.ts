@@ -11,8 +11,8 @@
  * the proxy), and CIDR groups (cidrGroupRef, cidrGroupSelector).
  */
 import { childPath, err, isObject, isStrictSubrange, ok, problem, type Problem, type Result } from '../common/index.js';
-import { checkDnsLabel, checkDnsSubdomain, checkLabelKey, checkLabelValue } from './names.js';
-import { describe, optionalList, optionalObject, parseCidrField, parseRequirement, type Obj, type Walk } from './parse.js';
+import { checkDnsLabel, checkDnsSubdomain, checkLabelKey } from './names.js';
+import { describe, optionalList, optionalObject, parseCidrField, parseSelector, type Obj, type Walk } from './parse.js';
 import { parseIcmps, parseToPorts } from './cilium-ports.js';
 import {
   CILIUM_ENTITIES,
@@ -22,8 +22,6 @@ import {
   type CiliumPort,
   type CiliumRule,
   type CiliumSpec,
-  type LabelSelector,
-  type SelectorRequirement,
 } from './policy.js';
 
 export const CILIUM_API_VERSION = 'cilium.io/v2';
@@ -51,45 +49,6 @@ function checkCiliumKey(key: string): string | null {
   const m = SOURCE_PREFIX.exec(key);
   const rest = m === null ? key : m[2]!;
   return checkLabelKey(rest);
-}
-
-function parseCiliumSelector(w: Walk, raw: unknown, path: string): LabelSelector | null {
-  const obj = optionalObject(w, raw, path);
-  if (obj === null) return null;
-  const matchLabels: Record<string, string> = {};
-  const labelsPath = childPath(path, 'matchLabels');
-  const labelsRaw = optionalObject(w, obj['matchLabels'], labelsPath);
-  for (const [key, value] of Object.entries(labelsRaw ?? {})) {
-    const at = childPath(labelsPath, key);
-    const badKey = checkCiliumKey(key);
-    if (badKey !== null) w.problems.push(problem(at, badKey));
-    if (typeof value !== 'string') {
-      w.problems.push(problem(at, `must be a string, got ${describe(value)}`));
-      continue;
-    }
-    const badValue = checkLabelValue(value);
-    if (badValue !== null) w.problems.push(problem(at, badValue));
-    matchLabels[key] = value;
-  }
-  const matchExpressions: SelectorRequirement[] = [];
-  const exprPath = childPath(path, 'matchExpressions');
-  (optionalList(w, obj['matchExpressions'], exprPath) ?? []).forEach((e, i) => {
-    const at = childPath(exprPath, i);
-    // The key grammar differs (a source prefix is allowed): validate it here, the rest as Kubernetes does.
-    if (isObject(e) && typeof e['key'] === 'string') {
-      const bad = checkCiliumKey(e['key']);
-      if (bad !== null) {
-        w.problems.push(problem(childPath(at, 'key'), bad));
-        return;
-      }
-      const req = parseRequirement(w, { ...e, key: 'k' }, at);
-      if (req !== null) matchExpressions.push({ ...req, key: e['key'] });
-      return;
-    }
-    const req = parseRequirement(w, e, at);
-    if (req !== null) matchExpressions.push(req);
-  });
-  return { matchLabels, matchExpressions };
 }
 
 function parseFqdn(w: Walk, raw: unknown, path: string): CiliumPeer | null {
@@ -162,7 +121,7 @@ function parsePeers(w: Walk, rule: Obj, path: string, field: string, list: reado
     switch (field) {
       case 'fromEndpoints':
       case 'toEndpoints': {
-        const sel = parseCiliumSelector(w, raw, p);
+        const sel = parseSelector(w, raw, p, checkCiliumKey);
         peer = sel === null ? null : { kind: 'endpoints', selector: sel };
         if (raw === null || raw === undefined) w.problems.push(problem(p, 'must be an object'));
         break;
@@ -272,7 +231,7 @@ function parseSpec(w: Walk, raw: unknown, path: string, namespace: string): Cili
     w.problems.push(problem(childPath(path, 'endpointSelector'), 'is required (use {} to select every endpoint)'));
     return null;
   }
-  const endpointSelector = parseCiliumSelector(w, spec['endpointSelector'], childPath(path, 'endpointSelector'));
+  const endpointSelector = parseSelector(w, spec['endpointSelector'], childPath(path, 'endpointSelector'), checkCiliumKey);
   const nsMatch = endpointSelector?.matchLabels['k8s:io.kubernetes.pod.namespace'];
   if (namespace !== '' && nsMatch !== undefined && nsMatch !== namespace) {
     w.warnings.push(problem(childPath(childPath(childPath(path, 'endpointSelector'), 'matchLabels'), 'k8s:io.kubernetes.pod.namespace'), `names namespace ${nsMatch}, but a CiliumNetworkPolicy only selects endpoints of its own namespace ${namespace}: Cilium replaces it`));
@@ -307,6 +266,19 @@ function parseSpec(w: Walk, raw: unknown, path: string, namespace: string): Cili
 /** Whether a decoded manifest is a CNP or CCNP (by kind), so callers can dispatch. */
 export const isCiliumManifest = (raw: unknown): boolean =>
   isObject(raw) && typeof raw['kind'] === 'string' && (CILIUM_KINDS as readonly string[]).includes(raw['kind']);
+
+/**
+ * Whether a manifest is a host policy only: a Cilium policy whose every spec selects nodes
+ * (`nodeSelector`). It governs the nodes' host endpoints, never a pod's side, so as a policy
+ * already in force it changes no verdict Rampart gives (traffic with nodes is allowed before
+ * any rule); as a proposal it stays a problem (Rampart cannot ramp it).
+ */
+export function isHostPolicyManifest(raw: unknown): boolean {
+  if (!isCiliumManifest(raw)) return false;
+  const m = raw as Obj;
+  const specs = [...(isObject(m['spec']) ? [m['spec']] : []), ...(Array.isArray(m['specs']) ? (m['specs'] as unknown[]) : [])];
+  return specs.length > 0 && specs.every((s) => isObject(s) && s['nodeSelector'] !== undefined && s['nodeSelector'] !== null);
+}
 
 /**
  * Parses one CNP or CCNP manifest (already decoded). Problems carry field paths under `path`.

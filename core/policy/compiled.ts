@@ -3,7 +3,6 @@
  * matcher reads): immutable, with selectors precompiled and CIDRs as numeric ranges.
  */
 import { parseCidr, type IpRange } from '../common/index.js';
-import type { CompiledCiliumSelector } from './cilium-selector.js';
 import type { CiliumEntity, CiliumProtocol } from './policy.js';
 import type { CompiledSelector } from './selector.js';
 
@@ -31,7 +30,7 @@ export interface CompiledPeer {
   readonly cidr: IpRange | null;
   readonly except: readonly IpRange[];
   /** Cilium endpoints peers, namespace confinement applied. */
-  readonly endpoints: CompiledCiliumSelector | null;
+  readonly endpoints: CompiledSelector | null;
   readonly entity: CiliumEntity | null;
   /** toFQDNs, as a regular expression over lowercase names without the trailing dot. */
   readonly fqdn: RegExp | null;
@@ -56,7 +55,7 @@ export interface CompiledPolicy {
   /** NetworkPolicy: the podSelector (pods of `namespace`). */
   readonly podSelector: CompiledSelector;
   /** Cilium specs: the endpointSelector with the namespace requirement Cilium adds; null for a NetworkPolicy. */
-  readonly subject: CompiledCiliumSelector | null;
+  readonly subject: CompiledSelector | null;
   /**
    * Selects every pod of its namespace (NetworkPolicy/CNP) or every endpoint (CCNP) whatever
    * its labels: decides selection of an endpoint whose labels are unknown.

@@ -1,7 +1,7 @@
 /** core/policy: the NetworkPolicy model, its parser, and the evaluators. */
 export * from './policy.js';
 export { parseNetworkPolicy, NETWORK_POLICY_API_VERSION, DEFAULT_NAMESPACE } from './parse.js';
-export { parseCiliumPolicy, isCiliumManifest, CILIUM_API_VERSION, CILIUM_KINDS } from './cilium-parse.js';
+export { parseCiliumPolicy, isCiliumManifest, isHostPolicyManifest, CILIUM_API_VERSION, CILIUM_KINDS } from './cilium-parse.js';
 export { parsePolicy } from './parse-any.js';
 export { ciliumDepartures } from './departures.js';
 export { createEvaluator, type PolicyEvaluator, type EvaluatorOptions } from './evaluator.js';

@@ -5,7 +5,7 @@
  */
 import type { Endpoint, Flow, PodEndpoint } from '../flow/index.js';
 import { ciliumIndexOf, type EndpointFacts, type EvaluationCaches } from './cache.js';
-import { labelIndex, matchCiliumSelector, type LabelIndex } from './cilium-selector.js';
+import { compiledHasSource, identityLabels, type IdentityLabels } from './cilium-selector.js';
 import { parseIp, rangeContains, type IpAddress } from '../common/index.js';
 import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort, CompiledRule } from './compiled.js';
 import { endpointName } from './describe.js';
@@ -214,13 +214,13 @@ function fqdnTrit(C: MatchContext, peer: CompiledPeer): Trit {
 }
 
 /** Label indexes of non-pod peers, by their (shared, per-identity) label arrays. */
-const NON_POD_INDEXES = new WeakMap<readonly string[], LabelIndex>();
+const NON_POD_INDEXES = new WeakMap<readonly string[], IdentityLabels>();
 const WORLD_LABELS: readonly string[] = ['reserved:world'];
 
-function nonPodIndex(p: Endpoint): LabelIndex {
+function nonPodIndex(p: Endpoint): IdentityLabels {
   const labels = p.labels.length > 0 ? p.labels : p.kind === 'reserved' ? [`reserved:${p.name}`] : WORLD_LABELS;
   let index = NON_POD_INDEXES.get(labels);
-  if (index === undefined) NON_POD_INDEXES.set(labels, (index = labelIndex(labels, null)));
+  if (index === undefined) NON_POD_INDEXES.set(labels, (index = identityLabels(labels, null)));
   return index;
 }
 
@@ -229,16 +229,16 @@ function endpointsTrit(C: MatchContext, peer: CompiledPeer): Trit {
   switch (p.kind) {
     case 'pod': {
       const facts = C.peerFacts!;
-      const t = matchCiliumSelector(peer.endpoints!, ciliumIndexOf(facts));
+      const t = matchSelector(peer.endpoints!, ciliumIndexOf(facts));
       if (t === MAYBE) maybe(C, `selector key "${peer.endpoints!.filteredKey}" is dropped from Cilium identity labels, so it cannot be read from the flow`);
       return t;
     }
     case 'external':
     case 'reserved': {
-      if ((p.kind === 'reserved' && (p.name === 'init' || p.name === 'unmanaged')) && !peer.endpoints!.requirements.some((r) => r.source === 'reserved')) {
+      if ((p.kind === 'reserved' && (p.name === 'init' || p.name === 'unmanaged')) && !compiledHasSource(peer.endpoints!, 'reserved')) {
         return maybe(C, `the peer ${endpointName(p, C.peerIpText)} is a pod whose labels Cilium does not know yet`);
       }
-      return matchCiliumSelector(peer.endpoints!, nonPodIndex(p)) === YES ? YES : NO;
+      return matchSelector(peer.endpoints!, nonPodIndex(p)) === YES ? YES : NO;
     }
     case 'unknown':
       return maybe(C, 'the peer identity is unknown, so its labels cannot be matched');

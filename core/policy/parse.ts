@@ -62,7 +62,8 @@ export function optionalList(w: Walk, v: unknown, path: string): readonly unknow
   return v;
 }
 
-function parseSelector(w: Walk, raw: unknown, path: string): LabelSelector | null {
+/** A label selector; `checkKey` is the key grammar (Kubernetes' by default; Cilium's allows a source prefix). */
+export function parseSelector(w: Walk, raw: unknown, path: string, checkKey: (key: string) => string | null = checkLabelKey): LabelSelector | null {
   const obj = optionalObject(w, raw, path);
   if (obj === null) return null;
   const matchLabels: Record<string, string> = {};
@@ -70,7 +71,7 @@ function parseSelector(w: Walk, raw: unknown, path: string): LabelSelector | nul
   if (labelsRaw !== null) {
     for (const [key, value] of Object.entries(labelsRaw)) {
       const at = childPath(childPath(path, 'matchLabels'), key);
-      const badKey = checkLabelKey(key);
+      const badKey = checkKey(key);
       if (badKey !== null) w.problems.push(problem(at, badKey));
       if (typeof value !== 'string') {
         w.problems.push(problem(at, `must be a string, got ${describe(value)}`));
@@ -85,13 +86,13 @@ function parseSelector(w: Walk, raw: unknown, path: string): LabelSelector | nul
   const exprs = optionalList(w, obj['matchExpressions'], childPath(path, 'matchExpressions')) ?? [];
   exprs.forEach((rawExpr, i) => {
     const at = childPath(childPath(path, 'matchExpressions'), i);
-    const req = parseRequirement(w, rawExpr, at);
+    const req = parseRequirement(w, rawExpr, at, checkKey);
     if (req !== null) matchExpressions.push(req);
   });
   return { matchLabels, matchExpressions };
 }
 
-export function parseRequirement(w: Walk, raw: unknown, path: string): SelectorRequirement | null {
+function parseRequirement(w: Walk, raw: unknown, path: string, checkKey: (key: string) => string | null): SelectorRequirement | null {
   if (!isObject(raw)) {
     w.problems.push(problem(path, `must be an object, got ${describe(raw)}`));
     return null;
@@ -102,7 +103,7 @@ export function parseRequirement(w: Walk, raw: unknown, path: string): SelectorR
     w.problems.push(problem(childPath(path, 'key'), key === undefined ? 'is required' : `must be a string, got ${describe(key)}`));
     ok = false;
   } else {
-    const bad = checkLabelKey(key);
+    const bad = checkKey(key);
     if (bad !== null) {
       w.problems.push(problem(childPath(path, 'key'), bad));
       ok = false;

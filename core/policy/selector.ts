@@ -66,16 +66,18 @@ const OP_CODES = { In: OP_IN, NotIn: OP_NOT_IN, Exists: OP_EXISTS, DoesNotExist:
 
 /**
  * @param identityLabels true for selectors read against pod identity labels (podSelector),
- *   where filtered keys may be missing; false for namespace labels, which Cilium keeps whole.
+ *   where filtered keys may be missing; false for namespace labels, which Cilium keeps whole;
+ *   or the test itself, for selectors whose keys say their label source (cilium-selector.ts).
  */
-export function compileSelector(selector: LabelSelector, identityLabels: boolean): CompiledSelector {
+export function compileSelector(selector: LabelSelector, identityLabels: boolean | ((key: string) => boolean)): CompiledSelector {
+  const filtered = typeof identityLabels === 'function' ? identityLabels : identityLabels ? isFilteredIdentityLabel : (): boolean => false;
   const requirements: CompiledRequirement[] = [];
   // matchLabels {k: v} is the requirement `k In (v)` (apimachinery LabelSelectorAsSelector).
   for (const [key, value] of Object.entries(selector.matchLabels)) {
-    requirements.push({ key, op: OP_IN, values: new Set([value]), filtered: identityLabels && isFilteredIdentityLabel(key) });
+    requirements.push({ key, op: OP_IN, values: new Set([value]), filtered: filtered(key) });
   }
   for (const r of selector.matchExpressions) {
-    requirements.push({ key: r.key, op: OP_CODES[r.operator], values: new Set(r.values), filtered: identityLabels && isFilteredIdentityLabel(r.key) });
+    requirements.push({ key: r.key, op: OP_CODES[r.operator], values: new Set(r.values), filtered: filtered(r.key) });
   }
   const firstFiltered = requirements.find((r) => r.filtered);
   return { empty: requirements.length === 0, requirements, filteredKey: firstFiltered ? firstFiltered.key : null };

@@ -5,7 +5,6 @@
  */
 import type { Endpoint, Flow } from '../flow/index.js';
 import { ciliumIndexOf, factsFor, MAX_RESULTS_PER_SIDE, noteResult, type EndpointFacts, type SideCandidates } from './cache.js';
-import { matchCiliumSelector } from './cilium-selector.js';
 import { EMPTY_INDEX, type CompiledPolicy } from './compiled.js';
 import { endpointName, listRefs, portName } from './describe.js';
 import { admitTrit, classifyPeer, denyTrit, maybe, PEER_EXTERNAL, PEER_INFRA, PEER_POD, PROTO_CODES, type Direction, type MatchContext } from './match.js';
@@ -151,7 +150,7 @@ function candidatesFor(C: MatchContext, facts: EndpointFacts, dir: Direction): S
   // Only policies of the pod's own namespace can select it (rule 1, pitfall 24), and the
   // cluster-wide ones (CCNP), whose selectors read every identity label.
   const consider = (p: CompiledPolicy): void => {
-    const t = p.subject === null ? matchSelector(p.podSelector, facts.endpoint.podLabels) : matchCiliumSelector(p.subject, ciliumIndexOf(facts));
+    const t = p.subject === null ? matchSelector(p.podSelector, facts.endpoint.podLabels) : matchSelector(p.subject, ciliumIndexOf(facts));
     if (t === NO) return;
     policies.push(p);
     selected.push(t);

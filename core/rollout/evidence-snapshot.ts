@@ -19,7 +19,18 @@ export interface EvidenceSnapshot extends EvidenceCounts {
   readonly gates: readonly { readonly gate: string; readonly phase: string; readonly message: string }[];
 }
 
-export function snapshotOf(e: StageEvidence, a: StageAssessment | null): EvidenceSnapshot {
+/**
+ * A stage's evidence as numbers, in the order every recorded or shown shape lists them (the
+ * history's snapshot, the object's status): the judged counts, denies, lost events, flows
+ * seen and node coverage.
+ */
+export function evidenceNumbers(e: StageEvidence): ReturnType<typeof judgedCounts> & {
+  actualDenies: number;
+  actualDeniesLastMinute: number;
+  lostEvents: number;
+  flowsSeen: number;
+  nodes: { expected: number; reporting: number };
+} {
   return {
     ...judgedCounts(e),
     actualDenies: e.actualDenies,
@@ -27,6 +38,12 @@ export function snapshotOf(e: StageEvidence, a: StageAssessment | null): Evidenc
     lostEvents: e.lostEvents,
     flowsSeen: e.flowsSeen,
     nodes: { expected: e.nodes.expected.length, reporting: e.nodes.reporting.length },
+  };
+}
+
+export function snapshotOf(e: StageEvidence, a: StageAssessment | null): EvidenceSnapshot {
+  return {
+    ...evidenceNumbers(e),
     topEdges: [...e.topWouldDenyEdges.slice(0, 5), ...e.topActualDenyEdges.slice(0, 5)].map(formatEdge),
     gates: (a?.gates ?? []).map((g) => ({ gate: g.gate, phase: g.phase, message: g.message })),
   };

@@ -8,7 +8,8 @@
  */
 import type { Flow } from '../flow/index.js';
 import type { BaselineCounts, ContractWindow, HubbleStats, Side, SideCounts, WindowSummary } from './summary.js';
-import { DEFAULT_TOP_K, edgeId, TopEdges, type EdgeKey } from './top-edges.js';
+import type { EdgeKey } from './summary.js';
+import { DEFAULT_TOP_K, edgeId, TopEdges } from './top-edges.js';
 import { workloadOf } from './workload.js';
 
 /**

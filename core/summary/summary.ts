@@ -4,6 +4,7 @@
  */
 
 import type { ObservedEdge } from './observed-edges.js';
+import type { EnforcementRule } from '../contract/index.js';
 import type { PolicyIdentity } from '../policy/index.js';
 
 export interface SideCounts {
@@ -14,7 +15,8 @@ export interface SideCounts {
 
 export type Side = 'egress' | 'ingress';
 
-export interface Edge {
+/** An edge's identity: workloads, port and protocol, and the side whose rules denied it. */
+export interface EdgeKey {
   readonly fromNamespace: string;
   readonly fromWorkload: string;
   readonly toNamespace: string;
@@ -22,6 +24,9 @@ export interface Edge {
   readonly port: number;
   readonly protocol: string;
   readonly side: Side;
+}
+
+export interface Edge extends EdgeKey {
   readonly count: number;
   readonly firstSeenMs: number;
   readonly lastSeenMs: number;
@@ -106,19 +111,8 @@ export interface WindowSummary {
   readonly observedEdgesOverflow?: number;
 }
 
-/** What each stage of a contract enforces (mirrors proto `Enforcement`). */
-export type Enforcement =
-  | { readonly mode: 'monitor' }
-  | {
-      readonly mode: 'percent';
-      readonly percent: number;
-      /**
-       * Kubernetes mode: the pod label (`enroll.rampart.dev/<contract>`) that marks enrolled
-       * pods, read from the Hubble identity. Absent: enrolled pods are the enrollment hash's.
-       */
-      readonly enrollLabel?: string;
-    }
-  | { readonly mode: 'namespaces'; readonly namespaces: readonly string[] };
+/** What each stage of a contract enforces (mirrors proto `Enforcement`): the contract's own rule. */
+export type Enforcement = EnforcementRule;
 
 /** One contract as pushed to agents (mirrors proto `ActiveContract`). */
 export interface ActiveContract {

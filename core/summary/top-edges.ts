@@ -8,18 +8,7 @@
  * to `overflow`. Hence, always: sum(edge counts) + overflow = everything added. Nothing is
  * lost and nothing is counted twice, which is what lets windows (and merged windows) add up.
  */
-import type { Edge, Side } from './summary.js';
-
-/** An edge's identity: workloads, port and protocol, and the side whose rules denied it. */
-export interface EdgeKey {
-  readonly fromNamespace: string;
-  readonly fromWorkload: string;
-  readonly toNamespace: string;
-  readonly toWorkload: string;
-  readonly port: number;
-  readonly protocol: string;
-  readonly side: Side;
-}
+import type { Edge, EdgeKey } from './summary.js';
 
 export const DEFAULT_TOP_K = 100;
 

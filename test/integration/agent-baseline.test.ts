@@ -9,57 +9,20 @@
  * the contract set and judges *before* = the baseline, *after* = the baseline less them plus
  * the contract, as evaluate does.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sideChange, type SideVerdict } from '../../core/policy/index.js';
-import { spawnRampart, startAgentProcess, startReplay, TCP_CAPTURE, waitForAgentSettled, type AgentProcess, type ReplayProcess } from '../support/agent-harness.js';
-import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
+import { spawnRampart, TCP_CAPTURE, waitForAgentSettled, type AgentProcess } from '../support/agent-harness.js';
+import { BROWNFIELD, BROWNFIELD_CONTRACT_YAML, BROWNFIELD_ROLLOUT } from '../support/bookinfo.js';
+import { startBrownfieldChain, type BrownfieldChain } from '../support/brownfield-chain.js';
+import type { ContractEvidenceJson } from '../../io/api-types.js';
+import type { ControlplaneProcess } from '../support/controlplane-process.js';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { waitFor } from '../support/wait-for.js';
 
-const CONTRACT = 'bookinfo-brownfield';
-
-// The proposal: bookinfo locked down both ways, with one allow into reviews.
-const CONTRACT_YAML = `apiVersion: rampart.dev/v1alpha1
-kind: RampContract
-metadata: { name: ${CONTRACT} }
-spec:
-  policies:
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: deny-all, namespace: bookinfo }
-      spec: { podSelector: {}, policyTypes: [Ingress, Egress] }
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: productpage-to-reviews, namespace: bookinfo }
-      spec:
-        podSelector: { matchLabels: { app: reviews } }
-        ingress: [{ from: [{ podSelector: { matchLabels: { app: productpage } } }], ports: [{ port: 9080 }] }]
-  rollout:
-    strategy: percent
-    stages:
-      - { name: monitor, minDuration: 1h }
-      - { name: all, percent: 100, minDuration: 1h }
-  gates: { minFlows: 1 }
-`;
-
-// Already in force: ingress locked down, details open to productpage. So the proposal's
-// egress lockdown is newly denied, its allow into reviews newly allowed, and ingress the
-// legacy lock denies (and the proposal too) already denied.
-const BASELINE_YAML = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: legacy-ingress-lock, namespace: bookinfo }
-spec: { podSelector: {}, policyTypes: [Ingress] }
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: legacy-details-from-productpage, namespace: bookinfo }
-spec:
-  podSelector: { matchLabels: { app: details } }
-  ingress: [{ from: [{ podSelector: { matchLabels: { app: productpage } } }], ports: [{ port: 9080 }] }]
-`;
+const CONTRACT = BROWNFIELD;
+const CONTRACT_YAML = BROWNFIELD_CONTRACT_YAML;
 
 const NARROW = 'bookinfo-narrow';
 
@@ -78,13 +41,7 @@ spec:
     - { namespace: bookinfo, name: legacy-ingress-lock }
   removes:
     - { namespace: bookinfo, name: legacy-details-from-productpage }
-  rollout:
-    strategy: percent
-    stages:
-      - { name: monitor, minDuration: 1h }
-      - { name: all, percent: 100, minDuration: 1h }
-  gates: { minFlows: 1 }
-`;
+${BROWNFIELD_ROLLOUT}`;
 
 interface Line {
   verdict: string;
@@ -94,16 +51,8 @@ interface Line {
   baseline: { egress: SideVerdict | 'none'; ingress: SideVerdict | 'none' };
 }
 
-interface Evidence {
-  flows: number;
-  allow: number;
-  deny: number;
-  indeterminate: number;
-  alreadyDenied: number;
-  newlyAllowed: number;
-  baselineRevision: string | null;
-  baselineRevisions: number;
-}
+/** The evidence the API shows (GET /api/v1/contracts/{name}). */
+type Evidence = ContractEvidenceJson;
 
 async function evaluateWithBaseline(policies: string, baseline: string): Promise<{ code: number | null; lines: Line[] }> {
   const p = spawnRampart(['evaluate', '--policies', policies, '--baseline', baseline, '--flows', TCP_CAPTURE]);
@@ -111,39 +60,35 @@ async function evaluateWithBaseline(policies: string, baseline: string): Promise
   return { code, lines: p.logs as unknown as Line[] };
 }
 
+/** The evidence counts evaluate's lines imply: each evaluated side by its change from the baseline. */
+function expectedEvidence(lines: readonly Line[]): { allow: number; deny: number; indeterminate: number; alreadyDenied: number; newlyAllowed: number } {
+  const expected = { allow: 0, deny: 0, indeterminate: 0, alreadyDenied: 0, newlyAllowed: 0 };
+  for (const l of lines.filter((x) => x.verdict !== 'skip')) {
+    for (const side of ['egress', 'ingress'] as const) {
+      const change = sideChange(l.baseline[side], l[side]);
+      if (change === 'newly-denied') expected.deny++;
+      else if (change === 'already-denied') expected.alreadyDenied++;
+      else if (change === 'indeterminate') expected.indeterminate++;
+      else if (change !== 'none') expected.allow++;
+      if (change === 'newly-allowed') expected.newlyAllowed++;
+    }
+  }
+  return expected;
+}
+
 describe('agent and control plane vs rampart evaluate --baseline', () => {
+  let chain: BrownfieldChain;
   let dir: string;
   let controlplane: ControlplaneProcess;
-  let replay: ReplayProcess;
   let agent: AgentProcess;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rampart-baseline-'));
-    for (const d of ['contracts', 'baseline', 'state']) mkdirSync(join(dir, d));
-    writeFileSync(join(dir, 'contracts', 'bookinfo.yaml'), CONTRACT_YAML);
-    writeFileSync(join(dir, 'contracts', 'narrow.yaml'), NARROW_YAML);
-    writeFileSync(join(dir, 'baseline', 'legacy.yaml'), BASELINE_YAML);
-    controlplane = await startControlplaneProcess([
-      '--contracts',
-      join(dir, 'contracts'),
-      '--state',
-      join(dir, 'state'),
-      '--baseline',
-      join(dir, 'baseline'),
-      '--contract-rescan',
-      '200ms',
-      '--reconcile-interval',
-      '200ms',
-    ]);
-    replay = await startReplay(TCP_CAPTURE);
-    agent = await startAgentProcess({ hubble: replay.address, controlplane: `127.0.0.1:${controlplane.grpcPort}`, node: 'kind-control-plane', extra: ['--hubble-history', '100000'] });
+    chain = await startBrownfieldChain('rampart-baseline-', { 'bookinfo.yaml': CONTRACT_YAML, 'narrow.yaml': NARROW_YAML });
+    ({ dir, controlplane, agent } = chain);
   });
 
   afterAll(async () => {
-    await agent?.stop('SIGKILL');
-    await replay?.stop();
-    await controlplane?.stop('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    await chain?.stop();
   });
 
   const evidence = async (name = CONTRACT): Promise<Evidence> => {
@@ -155,17 +100,7 @@ describe('agent and control plane vs rampart evaluate --baseline', () => {
   it('counts the same newly-denied, already-denied and newly-allowed sides as evaluate --baseline', async () => {
     writeFileSync(join(dir, 'contract.yaml'), CONTRACT_YAML);
     const { code, lines } = await evaluateWithBaseline(join(dir, 'contract.yaml'), join(dir, 'baseline'));
-    const expected = { allow: 0, deny: 0, indeterminate: 0, alreadyDenied: 0, newlyAllowed: 0 };
-    for (const l of lines.filter((x) => x.verdict !== 'skip')) {
-      for (const side of ['egress', 'ingress'] as const) {
-        const change = sideChange(l.baseline[side], l[side]);
-        if (change === 'newly-denied') expected.deny++;
-        else if (change === 'already-denied') expected.alreadyDenied++;
-        else if (change === 'indeterminate') expected.indeterminate++;
-        else if (change !== 'none') expected.allow++;
-        if (change === 'newly-allowed') expected.newlyAllowed++;
-      }
-    }
+    const expected = expectedEvidence(lines);
     // The comparison means something only if every kind of change occurs.
     expect(code).toBe(1);
     expect(expected.deny).toBeGreaterThan(0);
@@ -199,17 +134,7 @@ describe('agent and control plane vs rampart evaluate --baseline', () => {
   it('a contract that replaces and removes baseline policies: the agent counts what evaluate --baseline says', async () => {
     writeFileSync(join(dir, 'narrow.yaml'), NARROW_YAML);
     const { code, lines } = await evaluateWithBaseline(join(dir, 'narrow.yaml'), join(dir, 'baseline'));
-    const expected = { allow: 0, deny: 0, indeterminate: 0, alreadyDenied: 0, newlyAllowed: 0 };
-    for (const l of lines.filter((x) => x.verdict !== 'skip')) {
-      for (const side of ['egress', 'ingress'] as const) {
-        const change = sideChange(l.baseline[side], l[side]);
-        if (change === 'newly-denied') expected.deny++;
-        else if (change === 'already-denied') expected.alreadyDenied++;
-        else if (change === 'indeterminate') expected.indeterminate++;
-        else if (change !== 'none') expected.allow++;
-        if (change === 'newly-allowed') expected.newlyAllowed++;
-      }
-    }
+    const expected = expectedEvidence(lines);
     // The new text locks egress (newly denied); the old one no longer locks ingress (newly allowed).
     expect(code).toBe(1);
     expect(expected.deny).toBeGreaterThan(0);

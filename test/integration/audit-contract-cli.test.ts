@@ -86,3 +86,61 @@ describe('rampart fix of a narrowing contract', () => {
     expect(judged.code, judged.stderr).toBe(0);
   });
 });
+
+/** Bookinfo's productpage as Cilium policies: its ingress open to the `all` entity, and a cluster-wide world egress. */
+const CILIUM_POLICIES = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: productpage, namespace: bookinfo }
+spec:
+  endpointSelector: { matchLabels: { app: productpage } }
+  ingress:
+    - fromEntities: [all]
+      toPorts: [{ ports: [{ port: "9080", protocol: TCP }] }]
+  egress:
+    - toEndpoints: [{ matchLabels: { app: details } }, { matchLabels: { app: reviews } }]
+      toPorts: [{ ports: [{ port: "9080", protocol: TCP }] }]
+    - toEndpoints: [{ matchLabels: { app: nobody } }]
+      toPorts: [{ ports: [{ port: "80", protocol: TCP }] }]
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: { name: world-egress }
+spec:
+  endpointSelector: { matchLabels: { app: reviews } }
+  egress:
+    - toEntities: [world]
+`;
+
+describe('rampart audit of Cilium policies', () => {
+  it('reports over-broad and unused rules, and --contract narrows them in the policy\'s own kind without denying what it saw', async () => {
+    const policies = join(tmp, 'cilium.yaml');
+    writeFileSync(policies, CILIUM_POLICIES);
+    const report = await runCli(['audit', '--policies', policies, '--flows', CAPTURE]);
+    expect(report.stderr).not.toContain('not audited');
+    // The CNP isolates productpage: bookinfo is not an open namespace.
+    expect(report.stdout).not.toMatch(/open-namespace\s+namespace bookinfo/);
+    expect(report.stdout).toMatch(/^HIGH\s+over-broad-rule\s+cnp:bookinfo\/productpage ingress\[0\]: admits the all entity \(every endpoint and every IP\); the \d+ connections? it admitted need only 1 narrower rule/m);
+    expect(report.stdout).toMatch(/^\s+- fromEndpoints:$/m);
+    expect(report.stdout).toMatch(/^HIGH\s+over-broad-rule\s+ccnp:world-egress egress\[0\]: admits the world entity \(every address outside the cluster\), all ports; .*no narrower rule is written for a cluster-wide policy/m);
+    expect(report.stdout).toMatch(/^LOW\s+unused-rule\s+cnp:bookinfo\/productpage egress\[1\]: admits none of the/m);
+    expect(report.code).toBe(1);
+
+    const out = join(tmp, 'narrow-cilium.yaml');
+    const r = await runCli(['audit', '--policies', policies, '--flows', CAPTURE, '--contract', 'narrow-cilium', '-o', out]);
+    expect(r.code).toBe(1);
+    const doc = parse(readFileSync(out, 'utf8')) as { spec: { replaces: unknown[]; policies: { kind: string; spec: { ingress: Record<string, unknown>[]; egress: unknown[] } }[] } };
+    const parsed = parseContract(doc);
+    expect(parsed.ok, JSON.stringify(parsed.ok ? null : parsed.error)).toBe(true);
+    expect(doc.spec.replaces).toEqual([{ kind: 'CiliumNetworkPolicy', namespace: 'bookinfo', name: 'productpage' }]);
+    expect(doc.spec.policies.map((p) => p.kind)).toEqual(['CiliumNetworkPolicy']);
+    const ingress = doc.spec.policies[0]!.spec.ingress;
+    expect(ingress.length).toBeGreaterThan(0);
+    expect(ingress.every((rule) => rule['fromEntities'] === undefined)).toBe(true);
+    // The rules it did not narrow are kept as written.
+    expect(doc.spec.policies[0]!.spec.egress).toHaveLength(2);
+    const judged = await runCli(['evaluate', '--policies', out, '--baseline', policies, '--flows', CAPTURE, '--format', 'table']);
+    expect(judged.stdout).toMatch(/^CiliumNetworkPolicy bookinfo\/productpage\s+replaced$/m);
+    expect(judged.stdout).toMatch(/^newly-denied\s+0$/m);
+    expect(judged.code, judged.stdout).toBe(0);
+  });
+});

@@ -6,52 +6,20 @@
  * proposes new policies for the would-deny edges judged against baseline ∪ contract, and the
  * contract with them appended is clean under `rampart evaluate --baseline`.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { startAgentProcess, startReplay, TCP_CAPTURE, type AgentProcess, type ReplayProcess } from '../support/agent-harness.js';
-import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
+import { TCP_CAPTURE } from '../support/agent-harness.js';
+import { BROWNFIELD, BROWNFIELD_CONTRACT_YAML } from '../support/bookinfo.js';
+import { startBrownfieldChain, type BrownfieldChain } from '../support/brownfield-chain.js';
+import type { ControlplaneProcess } from '../support/controlplane-process.js';
 import { runCli } from '../support/run-cli.js';
 import { waitFor } from '../support/wait-for.js';
 
-const CONTRACT = 'bookinfo-brownfield';
-const CONTRACT_YAML = `apiVersion: rampart.dev/v1alpha1
-kind: RampContract
-metadata: { name: ${CONTRACT} }
-spec:
-  policies:
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: deny-all, namespace: bookinfo }
-      spec: { podSelector: {}, policyTypes: [Ingress, Egress] }
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: productpage-to-reviews, namespace: bookinfo }
-      spec:
-        podSelector: { matchLabels: { app: reviews } }
-        ingress: [{ from: [{ podSelector: { matchLabels: { app: productpage } } }], ports: [{ port: 9080 }] }]
-  rollout:
-    strategy: percent
-    stages:
-      - { name: monitor, minDuration: 1h }
-      - { name: all, percent: 100, minDuration: 1h }
-  gates: { minFlows: 1 }
-`;
-const BASELINE_YAML = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: legacy-ingress-lock, namespace: bookinfo }
-spec: { podSelector: {}, policyTypes: [Ingress] }
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: legacy-details-from-productpage, namespace: bookinfo }
-spec:
-  podSelector: { matchLabels: { app: details } }
-  ingress: [{ from: [{ podSelector: { matchLabels: { app: productpage } } }], ports: [{ port: 9080 }] }]
-`;
+const CONTRACT = BROWNFIELD;
+const CONTRACT_YAML = BROWNFIELD_CONTRACT_YAML;
 
 interface Broadening {
   newlyAllowed: number;
@@ -77,26 +45,17 @@ function tableEdges(table: string, heading: string): string[] {
 }
 
 describe('broadening report and fix through the control plane, with a baseline', () => {
+  let chain: BrownfieldChain;
   let dir: string;
   let controlplane: ControlplaneProcess;
-  let replay: ReplayProcess;
-  let agent: AgentProcess;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rampart-broadening-'));
-    for (const d of ['contracts', 'baseline', 'state']) mkdirSync(join(dir, d));
-    writeFileSync(join(dir, 'contracts', 'bookinfo.yaml'), CONTRACT_YAML);
-    writeFileSync(join(dir, 'baseline', 'legacy.yaml'), BASELINE_YAML);
-    controlplane = await startControlplaneProcess(['--contracts', join(dir, 'contracts'), '--state', join(dir, 'state'), '--baseline', join(dir, 'baseline'), '--contract-rescan', '200ms', '--reconcile-interval', '200ms']);
-    replay = await startReplay(TCP_CAPTURE);
-    agent = await startAgentProcess({ hubble: replay.address, controlplane: `127.0.0.1:${controlplane.grpcPort}`, node: 'kind-control-plane', extra: ['--hubble-history', '100000'] });
+    chain = await startBrownfieldChain('rampart-broadening-', { 'bookinfo.yaml': CONTRACT_YAML });
+    ({ dir, controlplane } = chain);
   });
 
   afterAll(async () => {
-    await agent?.stop('SIGKILL');
-    await replay?.stop();
-    await controlplane?.stop('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    await chain?.stop();
   });
 
   const get = async <T>(path: string): Promise<T> => (await (await fetch(`${controlplane.base}${path}`)).json()) as T;

@@ -4,58 +4,27 @@
  * starts are repeated with fresh source ports so that the stream carries new connections
  * for as long as the test runs (the agents count each 5-tuple once per TTL).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RAMPART_BIN, REPO_ROOT, startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
+import { spawnRampart, TCP_CAPTURE, type RampartProcess } from '../support/agent-harness.js';
+import { BOOKINFO as CONTRACT, bookinfoContract } from '../support/bookinfo.js';
+import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
 import { synthesizeCapture } from '../support/faults.js';
 import { waitFor } from '../support/wait-for.js';
 
-const CAPTURE = path.resolve(REPO_ROOT, '..', 'shared', 'flows', 'cilium-hubble-otel_testdata_basic-sample-400-tcp-flows.jsonl');
 const TOKEN = 'chain-token';
-const CONTRACT = 'bookinfo-lockdown';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** The Bookinfo lockdown; `missingReviews` leaves out the rule that admits traffic into reviews. */
+/** The Bookinfo lockdown, every stage `minDuration` long (default 1s), gated on 50 flows. */
 function contractYaml(o: { missingReviews: boolean; minDuration?: string; maxReportAge?: string }): string {
-  const selector = o.missingReviews ? '{ matchExpressions: [{ key: app, operator: NotIn, values: [reviews] }] }' : '{}';
   const d = o.minDuration ?? '1s';
-  return `apiVersion: rampart.dev/v1alpha1
-kind: RampContract
-metadata: { name: ${CONTRACT} }
-spec:
-  policies:
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: default-deny-ingress, namespace: bookinfo }
-      spec: { podSelector: {}, policyTypes: [Ingress] }
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: allow-in-namespace, namespace: bookinfo }
-      spec:
-        podSelector: ${selector}
-        ingress:
-          - from: [{ podSelector: {} }]
-            ports: [{ port: 9080 }]
-  rollout:
-    strategy: percent
-    stages:
-      - { name: monitor, minDuration: ${d} }
-      - { name: canary, percent: 10, minDuration: ${d} }
-      - { name: half, percent: 50, minDuration: ${d} }
-      - { name: full, percent: 100, minDuration: ${d} }
-  gates:
-    minFlows: 50
-    maxWouldDeny: 0
-    minNodeCoverage: 1
-    maxReportAge: ${o.maxReportAge ?? '2s'}
-`;
+  return bookinfoContract({ missingReviews: o.missingReviews, durations: [d, d, d, d], gates: { minFlows: 50, ...(o.maxReportAge === undefined ? {} : { maxReportAge: o.maxReportAge }) } });
 }
 
 function writeContract(dir: string, yaml: string): void {
@@ -63,44 +32,13 @@ function writeContract(dir: string, yaml: string): void {
   fs.renameSync(path.join(dir, 'bookinfo.yaml.tmp'), path.join(dir, 'bookinfo.yaml'));
 }
 
-interface Child {
-  proc: ChildProcess;
-  logs: Record<string, unknown>[];
-}
-
-async function spawnRampart(args: string[], ready: (log: Record<string, unknown>) => boolean): Promise<Child> {
-  const proc = spawn(process.execPath, [RAMPART_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const child: Child = { proc, logs: [] };
+/** A rampart child, killed after the test, once it logs a line that `ready` accepts. */
+async function startRampart(args: string[], ready: (log: Record<string, unknown>) => boolean): Promise<RampartProcess> {
+  const child = spawnRampart(args);
   cleanups.push(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
   });
-  let buffer = '';
-  let stderr = '';
-  proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (c: string) => {
-    buffer += c;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      try {
-        child.logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        child.logs.push({ line });
-      }
-    }
-  });
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (c: string) => {
-    stderr += c;
-  });
-  await waitFor(
-    () => {
-      if (proc.exitCode !== null) throw new Error(`rampart ${args[0]} exited ${proc.exitCode}: ${stderr}`);
-      return child.logs.some(ready);
-    },
-    { timeoutMs: 20_000, what: `rampart ${args[0]} to start` },
-  );
+  await child.waitForLog(ready, `rampart ${args[0]} to start`);
   return child;
 }
 
@@ -127,9 +65,9 @@ async function chain(o: { missingReviews: boolean; minDuration?: string; maxRepo
   writeContract(contracts, contractYaml(o));
   fs.writeFileSync(path.join(dir, 'token'), TOKEN);
   const capture = path.join(dir, 'capture.jsonl');
-  synthesizeCapture(CAPTURE, capture, 600);
+  synthesizeCapture(TCP_CAPTURE, capture, 600);
 
-  const replay = await spawnRampart(['replay', '--flows', capture, '--listen', '127.0.0.1:0', '--loop', '--rate', '400'], (l) => typeof l['address'] === 'string');
+  const replay = await startRampart(['replay', '--flows', capture, '--listen', '127.0.0.1:0', '--loop', '--rate', '400'], (l) => typeof l['address'] === 'string');
   const hubble = replay.logs.find((l) => typeof l['address'] === 'string')!['address'] as string;
   const cp = await startControlplaneProcess([
     '--contracts', contracts,
@@ -142,11 +80,11 @@ async function chain(o: { missingReviews: boolean; minDuration?: string; maxRepo
   cleanups.push(async () => {
     await cp.stop('SIGKILL');
   });
-  const agents = new Map<string, Child>();
+  const agents = new Map<string, RampartProcess>();
   for (const node of ['node-a', 'node-b']) {
     agents.set(
       node,
-      await spawnRampart(
+      await startRampart(
         ['agent', '--hubble', hubble, '--controlplane', `127.0.0.1:${cp.grpcPort}`, '--node', node, '--window', '500ms', '--metrics-listen', 'off', '--token-file', path.join(dir, 'token')],
         () => true,
       ),

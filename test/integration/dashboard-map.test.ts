@@ -9,7 +9,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bookinfoContract, startMapChain, type MapChain } from '../support/map-chain.js';
+import { bookinfoContract } from '../support/bookinfo.js';
+import { startMapChain, type MapChain } from '../support/map-chain.js';
 import { waitFor } from '../support/wait-for.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -99,7 +100,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the traffic map in he
   });
 
   it('a pasted contract updates the marks: the fixed one breaks nothing, a deny-all breaks every bookinfo edge', async () => {
-    await page.fill('#map-paste', bookinfoContract('bookinfo-fixed', false));
+    await page.fill('#map-paste', bookinfoContract({ name: 'bookinfo-fixed', durations: ['1h', '1h'] }));
     await page.click('#map-preview');
     await waitFor(async () => ((await page.textContent('#map-status')) ?? '').includes('bookinfo-fixed (pasted)') || null, { timeoutMs: 15_000, what: 'the pasted preview' });
     expect((await edges()).filter((e) => e.verdict === 'would-deny')).toEqual([]);

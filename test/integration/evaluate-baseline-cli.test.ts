@@ -5,79 +5,20 @@
  * table shows newly-denied and newly-allowed edges apart, and without a baseline that matters
  * the verdicts are today's.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { evaluateLines, rampart, ROOT, scratchDir, SHOP, SHOP_FLOWS, SHOP_POLICIES } from '../support/evaluate-cli.js';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const BIN = join(ROOT, 'bin', 'rampart.js');
-const SHOP = join(ROOT, 'test', 'fixtures', 'flows', 'shop');
-const POLICIES = join(SHOP, 'policies.yaml');
 const BASELINE = join(SHOP, 'baseline.yaml');
-const FLOWS = join(SHOP, 'flows.jsonl');
 const TCP_CAPTURE = resolve(ROOT, '..', 'shared', 'flows', 'cilium-hubble-otel_testdata_basic-sample-400-tcp-flows.jsonl');
-const RUN_TIMEOUT_MS = 30_000;
-
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function rampart(args: readonly string[]): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rampart ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
-    }, RUN_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
-
-interface OutLine {
-  index: number;
-  uuid: string | null;
-  verdict: string;
-  egress: string;
-  ingress: string;
-  policies: string[];
-  reason: string;
-  change?: string;
-  baseline?: { egress: string; ingress: string };
-}
-
-const jsonl = (stdout: string): OutLine[] =>
-  stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as OutLine);
-
-let tmp = '';
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first: this test drives the compiled CLI');
-  tmp = mkdtempSync(join(tmpdir(), 'rampart-evaluate-baseline-'));
-});
-afterAll(() => {
-  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
-});
+const scratch = scratchDir('rampart-evaluate-baseline-');
 
 describe('rampart evaluate --baseline --format jsonl', () => {
   it('judges each side against the baseline: change and baseline verdicts on every line, in the documented key order', async () => {
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--baseline', BASELINE]);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--baseline', BASELINE]);
     expect(r.code, r.stderr).toBe(1);
-    const out = jsonl(r.stdout);
+    const out = evaluateLines(r.stdout);
     expect(out).toHaveLength(14);
     for (const line of r.stdout.split('\n').filter((l) => l !== '')) {
       expect(Object.keys(JSON.parse(line) as object)).toEqual(['index', 'uuid', 'verdict', 'egress', 'ingress', 'policies', 'reason', 'change', 'baseline']);
@@ -107,26 +48,26 @@ describe('rampart evaluate --baseline --format jsonl', () => {
 
   it('exits 0 when everything the proposal denies was denied already', async () => {
     // The baseline already holds the proposal under other names: nothing is newly denied.
-    const dir = join(tmp, 'same-as-proposal');
+    const dir = join(scratch(), 'same-as-proposal');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'copy.yaml'), readFileSync(POLICIES, 'utf8').replace(/name: ([a-z-]+), namespace: shop/g, 'name: old-$1, namespace: shop'));
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--baseline', dir]);
+    writeFileSync(join(dir, 'copy.yaml'), readFileSync(SHOP_POLICIES, 'utf8').replace(/name: ([a-z-]+), namespace: shop/g, 'name: old-$1, namespace: shop'));
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--baseline', dir]);
     expect(r.code, r.stderr).toBe(0);
-    const out = jsonl(r.stdout);
+    const out = evaluateLines(r.stdout);
     expect(out.filter((o) => o.verdict === 'deny')).toHaveLength(3);
     expect(out.filter((o) => o.change === 'newly-denied')).toHaveLength(0);
     for (const o of out.filter((x) => x.verdict === 'deny')) expect(o.baseline).toEqual({ egress: o.egress, ingress: o.ingress });
   });
 
   it('a baseline that selects nothing changes no verdict: newly-denied exactly where today says deny', async () => {
-    const other = join(tmp, 'elsewhere.yaml');
+    const other = join(scratch(), 'elsewhere.yaml');
     writeFileSync(other, 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: lock, namespace: elsewhere }\nspec: { podSelector: {}, policyTypes: [Ingress, Egress] }\n');
-    for (const flows of [FLOWS, TCP_CAPTURE]) {
-      const today = await rampart(['evaluate', '--policies', POLICIES, '--flows', flows]);
-      const brownfield = await rampart(['evaluate', '--policies', POLICIES, '--flows', flows, '--baseline', other]);
+    for (const flows of [SHOP_FLOWS, TCP_CAPTURE]) {
+      const today = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', flows]);
+      const brownfield = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', flows, '--baseline', other]);
       expect(brownfield.code).toBe(today.code);
-      const a = jsonl(today.stdout);
-      const b = jsonl(brownfield.stdout);
+      const a = evaluateLines(today.stdout);
+      const b = evaluateLines(brownfield.stdout);
       expect(b.map(({ change: _c, baseline: _b, ...rest }) => rest)).toEqual(a);
       expect(b.map((o) => o.change === 'newly-denied')).toEqual(a.map((o) => o.verdict === 'deny'));
       expect(b.every((o) => o.baseline!.egress !== 'deny' && o.baseline!.ingress !== 'deny')).toBe(true);
@@ -134,32 +75,32 @@ describe('rampart evaluate --baseline --format jsonl', () => {
   });
 
   it('a baseline policy with a proposed policy\'s name is replaced by it, with a warning', async () => {
-    const dir = join(tmp, 'replaced');
+    const dir = join(scratch(), 'replaced');
     mkdirSync(dir, { recursive: true });
     // An old default-deny of the same name that isolated egress only.
     writeFileSync(join(dir, 'old.yaml'), 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: default-deny, namespace: shop }\nspec: { podSelector: {}, policyTypes: [Egress] }\n');
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--baseline', dir]);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--baseline', dir]);
     expect(r.stderr).toContain('--baseline policy shop/default-deny is replaced by the proposed policy of that name');
     // Judged against the old text (egress isolated only): frontend → db is newly denied on its ingress.
     expect(r.code).toBe(1);
-    expect(jsonl(r.stdout)[3]!.change).toBe('newly-denied');
+    expect(evaluateLines(r.stdout)[3]!.change).toBe('newly-denied');
   });
 
   it('a bad baseline file exits 2 and names the file', async () => {
-    const bad = join(tmp, 'bad-baseline.yaml');
+    const bad = join(scratch(), 'bad-baseline.yaml');
     writeFileSync(bad, 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: x, namespace: shop }\nspec: { podSelector: {}, policyTypes: [Sideways] }\n');
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--baseline', bad]);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--baseline', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(bad);
     expect(r.stdout).toBe('');
-    const missing = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--baseline', join(tmp, 'no-such-dir')]);
+    const missing = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--baseline', join(scratch(), 'no-such-dir')]);
     expect(missing.code).toBe(2);
   });
 });
 
 describe('rampart evaluate --baseline --format table', () => {
   it('shows side changes and the newly-denied and newly-allowed edges apart', async () => {
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--baseline', BASELINE, '--format', 'table']);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--baseline', BASELINE, '--format', 'table']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^newly-denied\s+2$/m);
     expect(r.stdout).toMatch(/^newly-allowed\s+1$/m);

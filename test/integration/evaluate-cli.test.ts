@@ -3,83 +3,24 @@
  * first; `npm test` does) as a child process, on fixtures and real captures. Checks the
  * jsonl schema, exit codes 0/1/2, stdin, table output, and that bad input names file and line.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { evaluateLines, rampart, ROOT, scratchDir, SHOP, SHOP_FLOWS, SHOP_POLICIES } from '../support/evaluate-cli.js';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const BIN = join(ROOT, 'bin', 'rampart.js');
-const SHOP = join(ROOT, 'test', 'fixtures', 'flows', 'shop');
-const POLICIES = join(SHOP, 'policies.yaml');
-const FLOWS = join(SHOP, 'flows.jsonl');
 const PODS = join(ROOT, 'test', 'fixtures', 'pods', 'shop-pods.json');
 const CAPTURES = resolve(ROOT, '..', 'shared', 'flows');
 const TCP_CAPTURE = join(CAPTURES, 'cilium-hubble-otel_testdata_basic-sample-400-tcp-flows.jsonl');
-const RUN_TIMEOUT_MS = 30_000;
-
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function rampart(args: readonly string[], input?: string): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rampart ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms`));
-    }, RUN_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
-
-interface OutLine {
-  index: number;
-  uuid: string | null;
-  verdict: string;
-  egress: string;
-  ingress: string;
-  policies: string[];
-  reason: string;
-}
-
-function jsonl(stdout: string): OutLine[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as OutLine);
-}
+const scratch = scratchDir('rampart-evaluate-');
 
 const nonEmptyLines = (file: string): number => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').length;
 
-let tmp = '';
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first: this test drives the compiled CLI');
-  tmp = mkdtempSync(join(tmpdir(), 'rampart-evaluate-'));
-});
-afterAll(() => {
-  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
-});
-
 describe('rampart evaluate --format jsonl', () => {
   it('prints one line per input line, in order, with the documented schema, and exits 1 when something is denied', async () => {
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS]);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS]);
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n').filter((l) => l !== '');
-    expect(lines).toHaveLength(nonEmptyLines(FLOWS));
+    expect(lines).toHaveLength(nonEmptyLines(SHOP_FLOWS));
     lines.forEach((text, i) => {
       const o = JSON.parse(text) as Record<string, unknown>;
       expect(Object.keys(o)).toEqual(['index', 'uuid', 'verdict', 'egress', 'ingress', 'policies', 'reason']);
@@ -91,7 +32,7 @@ describe('rampart evaluate --format jsonl', () => {
       expect(typeof o['reason']).toBe('string');
     });
     // What each fixture line is about is written next to it in the generator comments (flows.jsonl)
-    expect(jsonl(r.stdout).map((o) => [o.uuid, o.verdict, o.egress, o.ingress])).toEqual([
+    expect(evaluateLines(r.stdout).map((o) => [o.uuid, o.verdict, o.egress, o.ingress])).toEqual([
       ['f-00', 'allow', 'allow', 'allow'],
       ['f-01', 'skip', 'none', 'none'],
       ['f-02', 'skip', 'none', 'none'],
@@ -107,7 +48,7 @@ describe('rampart evaluate --format jsonl', () => {
       ['f-12', 'allow', 'none', 'allow'],
       ['f-13', 'deny', 'none', 'deny'],
     ]);
-    const out = jsonl(r.stdout);
+    const out = evaluateLines(r.stdout);
     expect(out[0]!.policies).toEqual(expect.arrayContaining(['shop/frontend-egress', 'shop/frontend-to-api']));
     expect(out[1]!.reason).toBe('duplicate');
     expect(out[2]!.reason).toBe('reply');
@@ -117,38 +58,38 @@ describe('rampart evaluate --format jsonl', () => {
   });
 
   it('--pods resolves the named port on the destination pod', async () => {
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--pods', PODS]);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--pods', PODS]);
     expect(r.code).toBe(1);
-    const line5 = jsonl(r.stdout)[5]!;
+    const line5 = evaluateLines(r.stdout)[5]!;
     expect([line5.verdict, line5.ingress, line5.policies]).toEqual(['allow', 'allow', ['shop/api-metrics']]);
   });
 
   it('reads flows from stdin with --flows - and prints the same', async () => {
-    const fromFile = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS]);
-    const fromStdin = await rampart(['evaluate', '--policies', POLICIES, '--flows', '-'], readFileSync(FLOWS, 'utf8'));
+    const fromFile = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS]);
+    const fromStdin = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', '-'], readFileSync(SHOP_FLOWS, 'utf8'));
     expect(fromStdin.code).toBe(1);
     expect(fromStdin.stdout).toBe(fromFile.stdout);
   });
 
   it('exits 0 when nothing is denied', async () => {
-    const allowedOnly = readFileSync(FLOWS, 'utf8').split('\n').slice(0, 3).join('\n');
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', '-'], allowedOnly);
+    const allowedOnly = readFileSync(SHOP_FLOWS, 'utf8').split('\n').slice(0, 3).join('\n');
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', '-'], allowedOnly);
     expect(r.code).toBe(0);
-    expect(jsonl(r.stdout).map((o) => o.verdict)).toEqual(['allow', 'skip', 'skip']);
+    expect(evaluateLines(r.stdout).map((o) => o.verdict)).toEqual(['allow', 'skip', 'skip']);
   });
 
   it('a RampContract and a folder of files give the same verdicts as the plain policies', async () => {
-    const plain = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS]);
-    const contract = await rampart(['evaluate', '--policies', join(SHOP, 'contract.yaml'), '--flows', FLOWS]);
-    const dir = join(tmp, 'split');
-    const docs = readFileSync(POLICIES, 'utf8').split(/^---$/m);
+    const plain = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS]);
+    const contract = await rampart(['evaluate', '--policies', join(SHOP, 'contract.yaml'), '--flows', SHOP_FLOWS]);
+    const dir = join(scratch(), 'split');
+    const docs = readFileSync(SHOP_POLICIES, 'utf8').split(/^---$/m);
     mkdirSync(join(dir, 'nested'), { recursive: true });
     docs.forEach((d, i) => {
       writeFileSync(join(dir, i % 2 === 0 ? '' : 'nested', `p${i}.yaml`), d);
     });
     // a List in JSON too
     writeFileSync(join(dir, 'empty-list.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
-    const folder = await rampart(['evaluate', '--policies', dir, '--flows', FLOWS]);
+    const folder = await rampart(['evaluate', '--policies', dir, '--flows', SHOP_FLOWS]);
     expect(contract.code).toBe(1);
     expect(folder.code).toBe(1);
     expect(contract.stdout).toBe(plain.stdout);
@@ -156,9 +97,9 @@ describe('rampart evaluate --format jsonl', () => {
   });
 
   it('runs over a real capture: every line gets an aligned output line', async () => {
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', TCP_CAPTURE]);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', TCP_CAPTURE]);
     expect(r.code).toBe(0); // no shop policy selects the bookinfo pods: all allowed
-    const out = jsonl(r.stdout);
+    const out = evaluateLines(r.stdout);
     expect(out).toHaveLength(nonEmptyLines(TCP_CAPTURE));
     expect(out.every((o, i) => o.index === i)).toBe(true);
     // the 39 connection starts of the captures unit test; 4 host → remote-pod SYNs have no endpoint ID
@@ -181,9 +122,9 @@ describe('rampart evaluate --format jsonl', () => {
           Type: 'L3_L4',
         },
       });
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', '-'], [flow(1000, true), flow(1000, true), flow(2000, false)].join('\n'));
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', '-'], [flow(1000, true), flow(1000, true), flow(2000, false)].join('\n'));
     expect(r.code).toBe(1);
-    expect(jsonl(r.stdout)).toEqual([
+    expect(evaluateLines(r.stdout)).toEqual([
       expect.objectContaining({ verdict: 'deny', egress: 'deny', ingress: 'deny' }),
       expect.objectContaining({ verdict: 'skip', reason: 'duplicate' }),
       expect.objectContaining({ verdict: 'skip', reason: 'no-local-endpoint' }),
@@ -193,7 +134,7 @@ describe('rampart evaluate --format jsonl', () => {
 
 describe('rampart evaluate --format table', () => {
   it('shows flows by verdict and the top denied edges', async () => {
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--format', 'table']);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--format', 'table']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^allow\s+3$/m);
     expect(r.stdout).toMatch(/^deny\s+3$/m);
@@ -209,16 +150,16 @@ describe('rampart evaluate --format table', () => {
 
 describe('rampart evaluate: bad input exits 2 and names file and line', () => {
   it('a malformed flow line: reported, counted, and the rest is still evaluated', async () => {
-    const lines = readFileSync(FLOWS, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(SHOP_FLOWS, 'utf8').split('\n').filter((l) => l !== '');
     lines.splice(2, 0, '{"flow": {"time": "2026-03-01T12:00:00Z", "l4": {"TCP": "oops"}}}', 'not json at all');
-    const file = join(tmp, 'malformed.jsonl');
+    const file = join(scratch(), 'malformed.jsonl');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', file]);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${file}:3: flow.l4.TCP: expected an object`);
     expect(r.stderr).toContain(`${file}:4: expected one JSON object per line`);
     expect(r.stderr).toMatch(/2 malformed lines/);
-    const out = jsonl(r.stdout);
+    const out = evaluateLines(r.stdout);
     expect(out).toHaveLength(lines.length);
     expect(out.every((o, i) => o.index === i)).toBe(true);
     expect(out[2]!.verdict).toBe('skip');
@@ -227,13 +168,13 @@ describe('rampart evaluate: bad input exits 2 and names file and line', () => {
   });
 
   it('a malformed line on stdin is named <stdin>:line', async () => {
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', '-'], `${readFileSync(FLOWS, 'utf8')}{oops\n`);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', '-'], `${readFileSync(SHOP_FLOWS, 'utf8')}{oops\n`);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`<stdin>:${nonEmptyLines(FLOWS) + 1}: expected one JSON object per line`);
+    expect(r.stderr).toContain(`<stdin>:${nonEmptyLines(SHOP_FLOWS) + 1}: expected one JSON object per line`);
   });
 
   it('an invalid policy: file, line, document and field path; no flow is evaluated', async () => {
-    const file = join(tmp, 'bad-policy.yaml');
+    const file = join(scratch(), 'bad-policy.yaml');
     writeFileSync(
       file,
       [
@@ -253,22 +194,22 @@ describe('rampart evaluate: bad input exits 2 and names file and line', () => {
         '',
       ].join('\n'),
     );
-    const r = await rampart(['evaluate', '--policies', file, '--flows', FLOWS]);
+    const r = await rampart(['evaluate', '--policies', file, '--flows', SHOP_FLOWS]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:13: document 2, spec\\.ingress\\[0\\]\\.ports\\[0\\]\\.port: `));
   });
 
   it('invalid YAML: file and line', async () => {
-    const file = join(tmp, 'broken.yaml');
+    const file = join(scratch(), 'broken.yaml');
     writeFileSync(file, 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: x\n');
-    const r = await rampart(['evaluate', '--policies', file, '--flows', FLOWS]);
+    const r = await rampart(['evaluate', '--policies', file, '--flows', SHOP_FLOWS]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: document 1: expected valid YAML or JSON`));
   });
 
   it('a policy without metadata.namespace is taken to be in default, with a warning', async () => {
-    const file = join(tmp, 'no-ns.yaml');
+    const file = join(scratch(), 'no-ns.yaml');
     writeFileSync(file, 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny-all\nspec:\n  podSelector: {}\n');
     const flow = JSON.stringify({
       flow: {
@@ -286,23 +227,23 @@ describe('rampart evaluate: bad input exits 2 and names file and line', () => {
     const r = await rampart(['evaluate', '--policies', file, '--flows', '-'], `${flow}\n`);
     expect(r.stderr).toMatch(/warning: .*no-ns\.yaml:\d+: .*metadata\.namespace/);
     expect(r.code).toBe(1);
-    expect(jsonl(r.stdout)[0]).toMatchObject({ verdict: 'deny', ingress: 'deny', policies: ['default/deny-all'] });
+    expect(evaluateLines(r.stdout)[0]).toMatchObject({ verdict: 'deny', ingress: 'deny', policies: ['default/deny-all'] });
   });
 
   it('a bad pods file: file and line', async () => {
-    const file = join(tmp, 'pods.json');
+    const file = join(scratch(), 'pods.json');
     writeFileSync(file, JSON.stringify({ kind: 'List', items: [{ kind: 'Pod', metadata: { name: 'p', namespace: 'x' }, spec: { containers: [{ ports: [{ name: 'http', containerPort: 0 }] }] } }] }, null, 2));
-    const r = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--pods', file]);
+    const r = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--pods', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`pods\\.json:\\d+: items\\[0\\]\\.spec\\.containers\\[0\\]\\.ports\\[0\\]\\.containerPort: expected a port number`));
   });
 
   it('missing flags, an unknown format, a missing file: usage errors exit 2', async () => {
-    expect((await rampart(['evaluate', '--flows', FLOWS])).code).toBe(2);
-    const badFormat = await rampart(['evaluate', '--policies', POLICIES, '--flows', FLOWS, '--format', 'xml']);
+    expect((await rampart(['evaluate', '--flows', SHOP_FLOWS])).code).toBe(2);
+    const badFormat = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', SHOP_FLOWS, '--format', 'xml']);
     expect(badFormat.code).toBe(2);
     expect(badFormat.stderr).toContain('rampart evaluate: --format: expected jsonl or table, got "xml"');
-    const missing = await rampart(['evaluate', '--policies', POLICIES, '--flows', join(tmp, 'nope.jsonl')]);
+    const missing = await rampart(['evaluate', '--policies', SHOP_POLICIES, '--flows', join(scratch(), 'nope.jsonl')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('nope.jsonl: cannot read');
   });

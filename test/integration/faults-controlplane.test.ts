@@ -18,7 +18,8 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgentProcess, startReplay, TCP_CAPTURE, type AgentProcess } from '../support/agent-harness.js';
 import { startControlplaneProcess } from '../support/controlplane-process.js';
-import { BOOKINFO, bookinfoContract, contractView, controlplaneMetrics, history, synthesizeCapture } from '../support/faults.js';
+import { BOOKINFO, bookinfoContract } from '../support/bookinfo.js';
+import { contractView, controlplaneMetrics, history, synthesizeCapture } from '../support/faults.js';
 import { waitFor } from '../support/wait-for.js';
 
 const TOKEN = 'faults-token';
@@ -40,7 +41,7 @@ async function setup(o: { durations: readonly [string, string, string, string]; 
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const contracts = path.join(dir, 'contracts');
   fs.mkdirSync(contracts);
-  fs.writeFileSync(path.join(contracts, 'bookinfo.yaml'), bookinfoContract({ durations: o.durations }));
+  fs.writeFileSync(path.join(contracts, 'bookinfo.yaml'), bookinfoContract({ durations: o.durations, gates: {} }));
   const token = path.join(dir, 'token');
   fs.writeFileSync(token, TOKEN);
   const capture = path.join(dir, 'capture.jsonl');

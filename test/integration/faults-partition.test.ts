@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgentProcess, startReplay, TCP_CAPTURE } from '../support/agent-harness.js';
 import { startControlplaneProcess } from '../support/controlplane-process.js';
-import { BOOKINFO, bookinfoContract, contractView, CuttableProxy, synthesizeCapture } from '../support/faults.js';
+import { BOOKINFO, bookinfoContract } from '../support/bookinfo.js';
+import { contractView, CuttableProxy, synthesizeCapture } from '../support/faults.js';
 import { waitFor } from '../support/wait-for.js';
 
 const TOKEN = 'partition-token';
@@ -28,7 +29,7 @@ describe('partition between agent and control plane', () => {
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     fs.mkdirSync(path.join(dir, 'contracts'));
     // Held in monitor for the whole test, so one stage's evidence covers every window.
-    fs.writeFileSync(path.join(dir, 'contracts', 'bookinfo.yaml'), bookinfoContract({ durations: ['1h', '1h', '1h', '1h'], maxReportAge: '1s' }));
+    fs.writeFileSync(path.join(dir, 'contracts', 'bookinfo.yaml'), bookinfoContract({ durations: ['1h', '1h', '1h', '1h'], gates: { maxReportAge: '1s' } }));
     fs.writeFileSync(path.join(dir, 'token'), TOKEN);
     const capture = path.join(dir, 'capture.jsonl');
     synthesizeCapture(TCP_CAPTURE, capture, 600);

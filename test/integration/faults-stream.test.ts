@@ -14,7 +14,7 @@ import { CollectorClient } from '../support/collector-client.js';
 import { startControlplaneProcess } from '../support/controlplane-process.js';
 import { controlplaneMetrics } from '../support/faults.js';
 import { waitFor } from '../support/wait-for.js';
-import { contractDoc } from '../support/window-builders.js';
+import { aSummary, contractDoc, contractWindowsFor } from '../support/window-builders.js';
 
 const TOKEN = 'stream-token';
 const CONTRACTS = Array.from({ length: 20 }, (_, i) => `c${i + 1}`);
@@ -84,29 +84,9 @@ describe('live stream faults', () => {
           lastSeenMs: now,
           sampleFlowJson: '',
         }));
-      agent.send({
-        node: 'node-a',
-        bootId: agent.bootId,
-        seq: agent.nextSeq(),
-        windowStartMs: now - 100,
-        windowEndMs: now,
-        mergedWindows: 1,
-        hubble: { flowsSeen: 100, connections: 100, lost: {}, reconnects: 0, connected: true },
-        contracts: set.contracts.map((c) => ({
-          contract: c.name,
-          revision: c.revision,
-          stageIndex: c.stageIndex,
-          stageName: c.stageName,
-          egress: { allow: 0, deny: 0, indeterminate: 0 },
-          ingress: { allow: 100, deny: 50, indeterminate: 0 },
-          actualDenies: 0,
-          wouldDenyEdges: edges(100),
-          wouldDenyEdgesOverflow: 0,
-          actualDenyEdges: [],
-          actualDenyEdgesOverflow: 0,
-        })),
-        contractsGeneration: set.generation,
-      });
+      agent.send(
+        aSummary({ node: 'node-a', bootId: agent.bootId, seq: agent.nextSeq(), windowEndMs: now, windowMs: 100, flowsSeen: 100, contracts: contractWindowsFor(set.contracts, { deny: 50, wouldDenyEdges: edges(100) }), contractsGeneration: set.generation }),
+      );
       sentEdges += 100 * set.contracts.length;
     };
     const started = Date.now();

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RAMPART_BIN, startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
-import { bookinfoContract, startMapChain, type MapChain } from '../support/map-chain.js';
+import { bookinfoContract } from '../support/bookinfo.js';
+import { startMapChain, type MapChain } from '../support/map-chain.js';
 import { waitFor } from '../support/wait-for.js';
 
 const TOKEN = 'map-token';
@@ -73,7 +74,7 @@ describe('the traffic map', () => {
     // Outside the namespaces the contract touches, nothing changes.
     expect(judged.edges.filter((e) => !e.to.startsWith('bookinfo/')).every((e) => e.verdict === 'allow')).toBe(true);
     // How fast a preview is, is bench/map.bench.ts's to say (no wall-clock bound in a test).
-    const res = await fetch(`${cp.base}/api/v1/preview`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: bookinfoContract('pasted', false) });
+    const res = await fetch(`${cp.base}/api/v1/preview`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: bookinfoContract({ name: 'pasted', durations: ['1h', '1h'] }) });
     expect(res.status).toBe(200);
     const preview = (await res.json()) as MapAnswer;
     expect(preview.edges.filter((e) => e.to.startsWith('bookinfo/')).every((e) => e.verdict === 'allow')).toBe(true);
@@ -85,8 +86,8 @@ describe('the traffic map', () => {
   });
 
   it('rampart preview prints the edges it would break and exits 1; 0 for a contract that breaks nothing', () => {
-    fs.writeFileSync(path.join(dir, 'breaks.yaml'), bookinfoContract('breaks', true));
-    fs.writeFileSync(path.join(dir, 'fine.yaml'), bookinfoContract('fine', false));
+    fs.writeFileSync(path.join(dir, 'breaks.yaml'), bookinfoContract({ name: 'breaks', missingReviews: true, durations: ['1h', '1h'] }));
+    fs.writeFileSync(path.join(dir, 'fine.yaml'), bookinfoContract({ name: 'fine', durations: ['1h', '1h'] }));
     const breaks = cli(['preview', path.join(dir, 'breaks.yaml')]);
     expect(breaks.stderr).toBe('');
     expect(breaks.status).toBe(1);
@@ -96,6 +97,36 @@ describe('the traffic map', () => {
     expect(fine.status).toBe(0);
     expect(fine.stdout).toMatch(/^\d+ edges judged: 0 would be denied/);
     expect(cli(['preview', path.join(dir, 'missing.yaml')]).status).toBe(2);
+  });
+
+  it('says where Cilium departs from a NetworkPolicy\'s text, in the preview answer and on the CLI\'s stderr', async () => {
+    // Ingress rules without Ingress in policyTypes: the upstream text ignores them, Cilium
+    // enforces them (and isolates ingress), so productpage → reviews is denied, not allowed.
+    const contract = `apiVersion: rampart.dev/v1alpha1
+kind: RampContract
+metadata: { name: departs }
+spec:
+  policies:
+    - apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata: { name: reviews-ingress, namespace: bookinfo }
+      spec:
+        podSelector: { matchLabels: { app: reviews } }
+        policyTypes: [Egress]
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: details } } }] }]
+        egress: [{}]
+  rollout: { strategy: percent, stages: [{ name: monitor, minDuration: 1h }, { name: full, percent: 100, minDuration: 1h }] }
+`;
+    const res = await fetch(`${cp.base}/api/v1/preview`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: contract });
+    const answer = (await res.json()) as MapAnswer & { warnings: { path: string; message: string }[] };
+    expect(answer.edges.find((e) => e.from === 'bookinfo/productpage' && e.to === 'bookinfo/reviews')?.verdict).toBe('would-deny');
+    expect(answer.warnings).toEqual([{ path: 'spec.policies[0].spec.ingress', message: expect.stringMatching(/^bookinfo\/reviews-ingress: policyTypes does not list Ingress, but Cilium enforces these ingress rules/) as unknown }]);
+    fs.writeFileSync(path.join(dir, 'departs.yaml'), contract);
+    const out = cli(['preview', path.join(dir, 'departs.yaml')]);
+    expect(out.status).toBe(1);
+    expect(out.stderr).toMatch(/^rampart preview: warning: spec\.policies\[0\]\.spec\.ingress: bookinfo\/reviews-ingress: policyTypes does not list Ingress/);
+    // Without a departure there is nothing to warn about.
+    expect(((await getMap('?contract=bookinfo-lockdown')) as MapAnswer & { warnings: unknown[] }).warnings).toEqual([]);
   });
 
   it('rampart map prints a table, dot and json', () => {

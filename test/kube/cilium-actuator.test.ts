@@ -13,7 +13,7 @@ import type { AppliedStage } from '../../core/rollout/applied-stage.js';
 import { createKubernetesActuation, type KubernetesActuation } from '../../controlplane/actuation/create-actuator.js';
 import { KubernetesBaselineSource } from '../../controlplane/baseline/kube-baseline-source.js';
 import { silentLogger } from '../../io/json-logger.js';
-import { installCiliumCrds } from '../support/kube/cilium-crds.js';
+import { installCiliumCrds, removeCiliumCrds } from '../support/kube/cilium-crds.js';
 import { customObjects, installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { coreApi, createContract, createNamespace, createPod } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait-for.js';
@@ -87,7 +87,27 @@ interface Rig {
   readonly pods: string[];
 }
 
-async function rig(): Promise<Rig> {
+/** The contracts an actuation started before them may act for (name → uid). */
+const known = new Map<string, string>();
+
+async function startActuation(): Promise<KubernetesActuation> {
+  const controller = new AbortController();
+  controllers.push(controller);
+  const actuation = createKubernetesActuation({
+    kc,
+    namespace: 'rampart-system',
+    log: silentLogger,
+    clock: systemClock,
+    contractObject: (name) => (known.has(name) ? { metadata: { name, uid: known.get(name)! } } : null),
+    isLeader: () => true,
+    resyncMs: 500,
+  });
+  await actuation.start(controller.signal);
+  return actuation;
+}
+
+/** A contract with its namespace and pods; its own actuation, or `actuation` (started earlier). */
+async function rig(actuation?: KubernetesActuation): Promise<Rig> {
   const contract = uniqueName('cil');
   const ns = uniqueName('ns');
   await createNamespace(kc, ns);
@@ -101,31 +121,24 @@ async function rig(): Promise<Rig> {
   );
   const policies = policiesFor(ns, contract);
   const { uid } = await createContract(kc, contract, policies);
-  const controller = new AbortController();
-  controllers.push(controller);
-  const actuation = createKubernetesActuation({
-    kc,
-    namespace: 'rampart-system',
-    log: silentLogger,
-    clock: systemClock,
-    contractObject: (name) => (name === contract ? { metadata: { name, uid } } : null),
-    isLeader: () => true,
-    resyncMs: 500,
-  });
-  await actuation.start(controller.signal);
-  return { contract, ns, policies, actuation, pods };
+  known.set(contract, uid);
+  return { contract, ns, policies, actuation: actuation ?? (await startActuation()), pods };
 }
 
-// Started before Cilium's CRDs are installed (when this file runs first on the server): it must
-// start watching Cilium policies when they appear.
+// Both started on a server without Cilium's CRDs (whatever file installed them before, they
+// are removed first): the baseline must start watching Cilium policies when they appear, and
+// the actuator must apply a contract's CNP once they are served.
 let baseline: KubernetesBaselineSource;
+let early: KubernetesActuation;
 
 beforeAll(async () => {
   await installCrd(kc);
+  await removeCiliumCrds(kc);
   baseline = new KubernetesBaselineSource({ kc, log: silentLogger, crdProbeMs: 200 });
   const controller = new AbortController();
   controllers.push(controller);
   await baseline.start(controller.signal);
+  early = await startActuation();
   await installCiliumCrds(kc);
 }, 10 * 60_000);
 
@@ -173,6 +186,30 @@ describe('a contract holding CiliumNetworkPolicy and CCNP on a real API server w
     expect(await cnps(s.ns)).toEqual([]);
     expect(await ccnp(`${s.contract}-no-metadata`)).toBeNull();
     await waitFor(async () => enrolled((await core.listNamespacedPod({ namespace: s.ns })).items, sKey).length === 0, { timeoutMs: 20_000, intervalMs: 100, what: 'labels removed on rollback' });
+  });
+
+  it('applies a contract\'s CNP and CCNP with an actuator started before the CRDs were installed', async () => {
+    const r = await rig(early);
+    const a = r.actuation.actuator;
+    // The reconciler applies again until a stage is in force; the kind is asked for again meanwhile.
+    await waitFor(
+      async () => {
+        try {
+          await a.apply(stage(r.contract, r.policies, 1));
+          return true;
+        } catch (e) {
+          if (e instanceof Error && /does not serve ciliumnetworkpolicies/.test(e.message)) return false;
+          throw e;
+        }
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: 'the CNP applied once the CRD is served' },
+    );
+    const [cnp] = await cnps(r.ns);
+    expect(cnp?.specs?.every((s) => hasEnrollment(s.endpointSelector, a.enrollLabel(r.contract)))).toBe(true);
+    expect(hasEnrollment((await ccnp(`${r.contract}-no-metadata`))?.spec?.endpointSelector, a.enrollLabel(r.contract))).toBe(true);
+    expect(a.problems(r.contract)).toEqual([]);
+    await a.apply(stage(r.contract, r.policies, 0));
+    expect(await cnps(r.ns)).toEqual([]);
   });
 
   it('puts back a CNP deleted outside Rampart (drift) and never overwrites one it does not manage', async () => {

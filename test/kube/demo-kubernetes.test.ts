@@ -66,6 +66,15 @@ async function sample(t0: number): Promise<Sample> {
   };
 }
 
+/** Stops a demo still running after its test: SIGINT (it cleans up), SIGKILL after 15 s. */
+async function stopDemo(child: ReturnType<typeof spawn> | null, exited: Promise<number | null>): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 describe('rampart demo --kubernetes', () => {
   const output: string[] = [];
   let child: ReturnType<typeof spawn> | null = null;
@@ -76,12 +85,7 @@ describe('rampart demo --kubernetes', () => {
   });
 
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopDemo(child, exited);
   });
 
   it('ramps shop-lockdown to Complete on real NetworkPolicies and pod labels, then real drops roll it back', { timeout: 220_000 }, async () => {
@@ -205,6 +209,22 @@ describe('rampart demo --kubernetes', () => {
       return JSON.stringify(np.spec.podSelector) === JSON.stringify({ matchLabels: { app: 'kafka' } }) && JSON.stringify(np.spec.ingress[0]?.from).includes('checkout');
     }, { timeoutMs: 10_000, what: 'kafka-producers rewritten to the narrowed text' });
 
+    // data-lockdown is judged against the data namespace's CiliumNetworkPolicies (real objects,
+    // spec kept; one reaches object storage by toFQDNs): nothing is newly denied, so it never
+    // holds on a would-deny and goes Complete.
+    const backup = (await objects.getNamespacedCustomObject({ group: 'cilium.io', version: 'v2', plural: 'ciliumnetworkpolicies', namespace: 'data', name: 'backup-egress' })) as { spec?: { egress?: { toFQDNs?: unknown }[] } };
+    expect(backup.spec?.egress?.some((r) => r.toFQDNs !== undefined)).toBe(true);
+    const data = await waitFor(
+      async () => {
+        const d = await status('data-lockdown');
+        return d.phase === 'Complete' ? d : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'data-lockdown Complete against the CNP baseline' },
+    ).catch(async (e: unknown) => {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; status ${JSON.stringify(await status('data-lockdown'))}\n--- demo output ---\n${output.slice(-30).join('\n')}`);
+    });
+    expect((data.history ?? []).filter((h) => h.phase === 'Blocked')).toEqual([]);
+
     process.stderr.write(`kube: demo --kubernetes --fast: ${CONTRACT} monitor → Complete in ${(rampMs / 1000).toFixed(1)} s (from starting the demo; ${samples.length} samples)\n`);
   });
 });
@@ -215,12 +235,7 @@ describe('rampart demo --kubernetes when Cilium drops the enrollment label from 
   let exited: Promise<number | null> = Promise.resolve(null);
 
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopDemo(child, exited);
   });
 
   it('blocks the percent stage with that reason instead of counting drops it cannot see', { timeout: 120_000 }, async () => {

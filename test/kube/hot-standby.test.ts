@@ -15,12 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ObservedPeer, WindowSummary } from '../../core/summary/index.js';
+import type { ObservedPeer } from '../../core/summary/index.js';
 import { installCrd, loadKubeConfig, uniqueName } from '../support/kube/client.js';
 import { createContract, deleteContract, ensureNamespace, getContract, type ContractObject } from '../support/kube/contracts.js';
 import { CollectorClient } from '../support/collector-client.js';
 import { startControlplaneProcess, type ControlplaneProcess } from '../support/controlplane-process.js';
 import { waitFor } from '../support/wait-for.js';
+import { aSummary, contractWindowsFor } from '../support/window-builders.js';
 
 const kubeconfig = inject('kubeconfig');
 const admin: KubeConfig = loadKubeConfig(kubeconfig);
@@ -91,32 +92,7 @@ class EveryReplica {
         ]
       : [];
     for (const s of this.streams) {
-      const summary: WindowSummary = {
-        node: 'node-a',
-        bootId: s.bootId,
-        seq: this.seq,
-        windowStartMs: end - 250,
-        windowEndMs: end,
-        mergedWindows: 1,
-        hubble: { flowsSeen: 1000, connections: 100, lost: {}, reconnects: 0, connected: true },
-        contracts: set.contracts.map((c) => ({
-          contract: c.name,
-          revision: c.revision,
-          stageIndex: c.stageIndex,
-          stageName: c.stageName,
-          egress: { allow: 0, deny: 0, indeterminate: 0 },
-          ingress: { allow: 100, deny: 0, indeterminate: 0 },
-          actualDenies: 0,
-          wouldDenyEdges: [],
-          wouldDenyEdgesOverflow: 0,
-          actualDenyEdges: [],
-          actualDenyEdgesOverflow: 0,
-        })),
-        contractsGeneration: set.generation,
-        observedEdges: edges,
-        observedEdgesOverflow: 0,
-      };
-      s.send(summary);
+      s.send(aSummary({ node: 'node-a', bootId: s.bootId, seq: this.seq, windowEndMs: end, windowMs: 250, flowsSeen: 1000, contracts: contractWindowsFor(set.contracts), contractsGeneration: set.generation, observedEdges: edges }));
     }
   }
 }

@@ -7,6 +7,7 @@ import { Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../support/wait-for.js';
 import { GROUP, PLURAL, VERSION, customObjects, installCrd, loadKubeConfig, rejection, uniqueName } from '../support/kube/client.js';
+import { shopDenyContract } from '../support/kube/contracts.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
 const api = customObjects(kc);
@@ -18,15 +19,7 @@ interface Stored {
   status?: Record<string, unknown>;
 }
 
-const aContract = (name: string) => ({
-  apiVersion: `${GROUP}/${VERSION}`,
-  kind: 'RampContract',
-  metadata: { name },
-  spec: {
-    policies: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'shop' }, spec: { podSelector: {} } }],
-    rollout: { strategy: 'percent', stages: [{ name: 'monitor', minDuration: '1m' }, { name: 'canary', percent: 10, minDuration: '1m' }, { name: 'all', percent: 100, minDuration: '1m' }] },
-  },
-});
+const aContract = (name: string): Record<string, unknown> => shopDenyContract(name, [{ name: 'monitor' }, { name: 'canary', percent: 10 }, { name: 'all', percent: 100 }]);
 
 const get = async (name: string) => (await api.getClusterCustomObject({ ...ref, name })) as Stored;
 

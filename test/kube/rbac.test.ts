@@ -24,6 +24,7 @@ import {
 } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, PLURAL, VERSION, customObjects, installCrd, loadKubeConfig, rejection, uniqueName } from '../support/kube/client.js';
+import { shopDenyContract } from '../support/kube/contracts.js';
 import { CollectorClient } from '../support/collector-client.js';
 import { startControlplaneProcess } from '../support/controlplane-process.js';
 import { waitFor } from '../support/wait-for.js';
@@ -58,15 +59,7 @@ async function applyAll(objects: KubernetesObject[]): Promise<void> {
   }
 }
 
-const aContract = (name: string) => ({
-  apiVersion: `${GROUP}/${VERSION}`,
-  kind: 'RampContract',
-  metadata: { name },
-  spec: {
-    policies: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'shop' }, spec: { podSelector: {} } }],
-    rollout: { strategy: 'percent', stages: [{ name: 'monitor', minDuration: '1m' }, { name: 'all', percent: 100, minDuration: '1m' }] },
-  },
-});
+const aContract = (name: string): Record<string, unknown> => shopDenyContract(name, [{ name: 'monitor' }, { name: 'all', percent: 100 }]);
 
 describe('control plane RBAC (deploy/controlplane/rbac.yaml) against the real authorizer', () => {
   const name = uniqueName('rbac');

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onLogLines } from './log-lines.js';
 import { parsePrometheusText, type Exposition } from './prom-text.js';
 import { waitFor } from './wait-for.js';
 
@@ -34,7 +35,6 @@ export function spawnRampart(args: readonly string[]): RampartProcess {
   const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   let err = '';
-  let buffer = '';
   let code: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => {
     proc.on('exit', (c, signal) => {
@@ -42,20 +42,7 @@ export function spawnRampart(args: readonly string[]): RampartProcess {
       resolve(code);
     });
   });
-  proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      try {
-        logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        logs.push({ msg: 'unparsed', line });
-      }
-    }
-  });
+  onLogLines(proc.stdout!, (l) => logs.push(l));
   proc.stderr!.setEncoding('utf8');
   proc.stderr!.on('data', (c: string) => {
     err += c;

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onLogLines } from './log-lines.js';
 import { waitFor } from './wait-for.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,21 +29,7 @@ export async function startControlplaneProcess(args: readonly string[], env: Rea
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
-  let buffer = '';
-  proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ msg: 'unparsed', line });
-      }
-    }
-  });
+  onLogLines(proc.stdout!, (l) => logs.push(l));
   proc.stderr!.setEncoding('utf8');
   proc.stderr!.on('data', (c: string) => {
     stderr += c;

@@ -104,47 +104,6 @@ export async function history(cp: ControlplaneProcess, name: string, token: stri
   return ((await res.json()) as { items: HistoryItem[] }).items;
 }
 
-export const BOOKINFO = 'bookinfo-lockdown';
-
-/**
- * The Bookinfo lockdown (every in-namespace call on 9080 allowed): it advances on the 400-flow
- * TCP capture once each stage's duration has passed, and holds in the stage whose duration is
- * long. `durations` are the four stages' minDuration.
- */
-export function bookinfoContract(o: { durations: readonly [string, string, string, string]; maxReportAge?: string; minFlows?: number }): string {
-  const [monitor, canary, half, full] = o.durations;
-  return `apiVersion: rampart.dev/v1alpha1
-kind: RampContract
-metadata: { name: ${BOOKINFO} }
-spec:
-  policies:
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: default-deny-ingress, namespace: bookinfo }
-      spec: { podSelector: {}, policyTypes: [Ingress] }
-    - apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata: { name: allow-in-namespace, namespace: bookinfo }
-      spec:
-        podSelector: {}
-        ingress:
-          - from: [{ podSelector: {} }]
-            ports: [{ port: 9080 }]
-  rollout:
-    strategy: percent
-    stages:
-      - { name: monitor, minDuration: ${monitor} }
-      - { name: canary, percent: 10, minDuration: ${canary} }
-      - { name: half, percent: 50, minDuration: ${half} }
-      - { name: full, percent: 100, minDuration: ${full} }
-  gates:
-    minFlows: ${o.minFlows ?? 1}
-    maxWouldDeny: 0
-    minNodeCoverage: 1
-    maxReportAge: ${o.maxReportAge ?? '2s'}
-`;
-}
-
 /**
  * The capture's TCP connection starts, repeated `copies` times with distinct source ports, so
  * a looping replay carries new connections for as long as a test runs (agents count each

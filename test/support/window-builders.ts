@@ -3,7 +3,7 @@
  * shared by the control plane's unit and integration tests.
  */
 import { parseContract, type Contract } from '../../core/contract/index.js';
-import type { ContractWindow, Edge, WindowSummary } from '../../core/summary/index.js';
+import type { ActiveContract, ContractWindow, Edge, ObservedEdge, SideCounts, WindowSummary } from '../../core/summary/index.js';
 
 export interface ContractDocOptions {
   readonly name?: string;
@@ -91,6 +91,8 @@ export interface WindowOptions {
   readonly revision?: number;
   readonly stageIndex?: number;
   readonly stageName?: string;
+  /** Egress counts; default none. */
+  readonly egress?: SideCounts;
   readonly allow?: number;
   readonly deny?: number;
   readonly indeterminate?: number;
@@ -105,7 +107,7 @@ export function aContractWindow(o: WindowOptions = {}): ContractWindow {
     revision: o.revision ?? 1,
     stageIndex: o.stageIndex ?? 0,
     stageName: o.stageName ?? 'monitor',
-    egress: { allow: 0, deny: 0, indeterminate: 0 },
+    egress: o.egress ?? { allow: 0, deny: 0, indeterminate: 0 },
     ingress: { allow: o.allow ?? 100, deny: o.deny ?? 0, indeterminate: o.indeterminate ?? 0 },
     actualDenies: o.actualDenies ?? 0,
     wouldDenyEdges: o.wouldDenyEdges ?? [],
@@ -115,6 +117,14 @@ export function aContractWindow(o: WindowOptions = {}): ContractWindow {
   };
 }
 
+/**
+ * The windows an agent reports for the contract set it holds: one per contract, at that
+ * contract's revision and stage, each with the counts of `o`.
+ */
+export function contractWindowsFor(contracts: readonly Pick<ActiveContract, 'name' | 'revision' | 'stageIndex' | 'stageName'>[], o: Omit<WindowOptions, 'contract' | 'revision' | 'stageIndex' | 'stageName'> = {}): ContractWindow[] {
+  return contracts.map((c) => aContractWindow({ ...o, contract: c.name, revision: c.revision, stageIndex: c.stageIndex, stageName: c.stageName }));
+}
+
 export interface SummaryOptions {
   readonly node?: string;
   readonly bootId?: string;
@@ -122,9 +132,14 @@ export interface SummaryOptions {
   readonly windowEndMs?: number;
   readonly windowMs?: number;
   readonly flowsSeen?: number;
+  readonly connections?: number;
   readonly lost?: Readonly<Record<string, number>>;
   readonly connected?: boolean;
   readonly contracts?: readonly ContractWindow[];
+  /** The ContractSet generation the windows were judged under; default 1. */
+  readonly contractsGeneration?: number;
+  /** The traffic map's edges (with no overflow); absent: none sent. */
+  readonly observedEdges?: readonly ObservedEdge[];
 }
 
 export function aSummary(o: SummaryOptions = {}): WindowSummary {
@@ -136,8 +151,9 @@ export function aSummary(o: SummaryOptions = {}): WindowSummary {
     windowStartMs: end - (o.windowMs ?? 10_000),
     windowEndMs: end,
     mergedWindows: 1,
-    hubble: { flowsSeen: o.flowsSeen ?? 1000, connections: 100, lost: o.lost ?? {}, reconnects: 0, connected: o.connected ?? true },
+    hubble: { flowsSeen: o.flowsSeen ?? 1000, connections: o.connections ?? 100, lost: o.lost ?? {}, reconnects: 0, connected: o.connected ?? true },
     contracts: o.contracts ?? [aContractWindow()],
-    contractsGeneration: 1,
+    contractsGeneration: o.contractsGeneration ?? 1,
+    ...(o.observedEdges === undefined ? {} : { observedEdges: o.observedEdges, observedEdgesOverflow: 0 }),
   };
 }

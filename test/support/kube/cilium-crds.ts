@@ -41,6 +41,11 @@ export async function installCiliumCrds(kc: KubeConfig): Promise<void> {
       await api.createCustomResourceDefinition({ body });
     } catch (e) {
       if (!(e instanceof ApiException) || e.code !== 409) throw e;
+      // The demo's stand-in CRD (a kube test of `demo --kubernetes` ran first) validates nothing: Cilium's replaces it.
+      const current = await api.readCustomResourceDefinition({ name: `${plural}.cilium.io` });
+      if (current.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'rampart-demo') {
+        await api.replaceCustomResourceDefinition({ name: `${plural}.cilium.io`, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
+      }
     }
     await waitFor(
       async () => {
@@ -53,6 +58,35 @@ export async function installCiliumCrds(kc: KubeConfig): Promise<void> {
         }
       },
       { timeoutMs: 30_000, intervalMs: 100, what: `${plural}.cilium.io to be served` },
+    );
+  }
+}
+
+/**
+ * Deletes both Cilium policy CRDs (and so every Cilium policy) and waits until they are no
+ * longer served: a test that needs them to appear after it started runs from a server without
+ * them, whichever kube test file installed them before (files run one at a time).
+ */
+export async function removeCiliumCrds(kc: KubeConfig): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  for (const plural of CRDS) {
+    try {
+      await api.deleteCustomResourceDefinition({ name: `${plural}.cilium.io` });
+    } catch (e) {
+      if (!(e instanceof ApiException) || e.code !== 404) throw e;
+    }
+    await waitFor(
+      async () => {
+        try {
+          await objects.listClusterCustomObject({ group: 'cilium.io', version: 'v2', plural, limit: 1 });
+          return false;
+        } catch (e) {
+          if (e instanceof ApiException && e.code === 404) return true;
+          throw e;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: `${plural}.cilium.io to be gone` },
     );
   }
 }

@@ -44,6 +44,19 @@ export function contractBody(name: string, options: { readonly advance?: 'auto' 
   };
 }
 
+/** A contract the API server stores as written: one deny-all policy in shop, the given stages (1m each). */
+export function shopDenyContract(name: string, stages: readonly { readonly name: string; readonly percent?: number }[]): Record<string, unknown> {
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'RampContract',
+    metadata: { name },
+    spec: {
+      policies: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'shop' }, spec: { podSelector: {} } }],
+      rollout: { strategy: 'percent', stages: stages.map((s) => ({ name: s.name, ...(s.percent === undefined ? {} : { percent: s.percent }), minDuration: '1m' })) },
+    },
+  };
+}
+
 export async function createContract(kc: KubeConfig, body: Record<string, unknown>): Promise<ContractObject> {
   return (await customObjects(kc).createClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, body })) as ContractObject;
 }

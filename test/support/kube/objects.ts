@@ -5,6 +5,7 @@
  */
 import { CoreV1Api, NetworkingV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, customObjects } from './client.js';
+import { rampRollout } from './ramp-stages.js';
 
 export async function createNamespace(kc: KubeConfig, name: string, labels: Record<string, string> = {}): Promise<void> {
   const api = kc.makeApiClient(CoreV1Api);
@@ -39,15 +40,7 @@ export async function createContract(kc: KubeConfig, name: string, policies: unk
       metadata: { name },
       spec: {
         policies,
-        rollout: {
-          strategy: 'percent',
-          stages: [
-            { name: 'monitor', minDuration: '1s' },
-            { name: 'canary', percent: 10, minDuration: '1s' },
-            { name: 'half', percent: 50, minDuration: '1s' },
-            { name: 'full', percent: 100, minDuration: '1s' },
-          ],
-        },
+        rollout: rampRollout(),
       },
     },
   })) as { metadata: { uid: string } };

@@ -1,28 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { assessStage, formatPercent, worstPhase, type AssessInput } from '../../../core/rollout/assess-stage.js';
-import type { StageEvidence } from '../../../core/rollout/evidence.js';
+import { EMPTY_EVIDENCE, type StageEvidence } from '../../../core/rollout/evidence.js';
 import { aContract } from '../../support/window-builders.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
 /** Evidence that passes every gate of aContract({ minDuration: '1s' }). */
 const good: StageEvidence = {
+  ...EMPTY_EVIDENCE,
   windows: 6,
   flows: 1000,
   allow: 1000,
-  deny: 0,
-  indeterminate: 0,
-  alreadyDenied: 0,
-  newlyAllowed: 0,
-  baselineRevision: null,
-  baselineRevisions: 0,
-  actualDenies: 0,
-  actualDeniesLastMinute: 0,
-  lostEvents: 0,
   flowsSeen: 5000,
-  topWouldDenyEdges: [],
-  topActualDenyEdges: [],
-  topNewlyAllowedEdges: [],
   nodes: { expected: ['node-a', 'node-b'], reporting: ['node-a', 'node-b'], silent: [] },
 };
 

@@ -7,18 +7,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalActuator } from '../../../controlplane/actuation/local-actuator.js';
-import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
 import { entriesFromStatus, statusKey, statusOf, type ContractStatus } from '../../../controlplane/contracts/status-json.js';
-import { ControlplaneMetrics } from '../../../controlplane/metrics/metrics.js';
-import type { ContractEntry, ContractSource } from '../../../controlplane/contracts/contract-source.js';
 import { Reconciler } from '../../../controlplane/rollout/reconciler.js';
 import { Journal } from '../../../controlplane/state/journal.js';
-import { silentLogger } from '../../../io/json-logger.js';
 import { stageOfStatus } from '../../../controlplane/kubernetes/standby-evidence.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { aReconciler, ListSource } from '../../support/reconciler-harness.js';
 import { aContract } from '../../support/window-builders.js';
 
 const dirs: string[] = [];
@@ -27,30 +22,17 @@ afterEach(() => {
 });
 
 const contract = aContract({ advance: 'manual' });
-const source: ContractSource = {
-  start: () => Promise.resolve(),
-  snapshot: (): readonly ContractEntry[] => [{ name: contract.name, origin: 'rampcontract/x', contract, problems: [] }],
-  onChange: () => undefined,
-};
+const source = new ListSource([{ name: contract.name, origin: 'rampcontract/x', contract, problems: [] }]);
 
 function replica(clock: FakeClock, seed: ContractStatus | null = null): { r: Reconciler; journal: Journal } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-kstatus-'));
   dirs.push(dir);
-  const journal = new Journal(dir);
-  journal.open();
-  if (seed) for (const e of entriesFromStatus(contract.name, seed, contract)) journal.append(e);
-  const r = new Reconciler({
+  const { r, journal } = aReconciler(dir, {
     source,
-    journal,
-    store: new EvidenceStore(),
-    actuator: new LocalActuator(),
     clock,
-    log: silentLogger,
-    metrics: new ControlplaneMetrics(new Registry(), { defaultMetrics: false }),
-    intervalMs: 1000,
-    configuredNodes: [],
-    expectedNodeTtlMs: 600_000,
-    initialGeneration: 1,
+    seed: (journal) => {
+      if (seed) for (const e of entriesFromStatus(contract.name, seed, contract)) journal.append(e);
+    },
   });
   r.reloadStates();
   return { r, journal };

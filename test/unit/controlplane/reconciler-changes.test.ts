@@ -7,19 +7,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalActuator } from '../../../controlplane/actuation/local-actuator.js';
-import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
-import { ControlplaneMetrics } from '../../../controlplane/metrics/metrics.js';
 import type { BaselineSnapshot, BaselineSource } from '../../../controlplane/baseline/baseline-source.js';
-import type { ContractEntry, ContractSource } from '../../../controlplane/contracts/contract-source.js';
-import { Reconciler } from '../../../controlplane/rollout/reconciler.js';
-import { Journal } from '../../../controlplane/state/journal.js';
 import { parseContract, type Contract } from '../../../core/contract/index.js';
-import type { ContractSet } from '../../../core/summary/index.js';
-import { silentLogger } from '../../../io/json-logger.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { aReconciler, ListSource } from '../../support/reconciler-harness.js';
 import { contractDoc } from '../../support/window-builders.js';
 
 const dirs: string[] = [];
@@ -43,33 +35,15 @@ const policy = (namespace: string, name: string, owner: string | null = null) =>
 function setup(initial: Contract, baseline: BaselineSnapshot) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-rec-changes-'));
   dirs.push(dir);
-  const journal = new Journal(dir);
-  journal.open();
-  let entries: ContractEntry[] = [{ name: initial.name, origin: 'test.yaml', contract: initial, problems: [] }];
-  const source: ContractSource = { start: () => Promise.resolve(), snapshot: () => entries, onChange: () => undefined };
+  const source = new ListSource([{ name: initial.name, origin: 'test.yaml', contract: initial, problems: [] }]);
   let snapshot = baseline;
   const baselineSource: BaselineSource = { start: () => Promise.resolve(), snapshot: () => snapshot, onChange: () => undefined };
-  const sets: ContractSet[] = [];
-  const r = new Reconciler({
-    source,
-    baseline: baselineSource,
-    journal,
-    store: new EvidenceStore(),
-    actuator: new LocalActuator(),
-    clock: new FakeClock(),
-    log: silentLogger,
-    metrics: new ControlplaneMetrics(new Registry(), { defaultMetrics: false }),
-    intervalMs: 1000,
-    configuredNodes: [],
-    expectedNodeTtlMs: 600_000,
-    initialGeneration: 1,
-  });
-  r.subscribe({ transition: () => undefined, contractSet: (s) => sets.push(s) });
+  const { r, sets, journal } = aReconciler(dir, { source, baseline: baselineSource, clock: new FakeClock() });
   return {
     r,
     sets,
     journal,
-    setContract: (c: Contract) => (entries = [{ name: c.name, origin: 'test.yaml', contract: c, problems: [] }]),
+    setContract: (c: Contract) => (source.entries = [{ name: c.name, origin: 'test.yaml', contract: c, problems: [] }]),
     setBaseline: (b: BaselineSnapshot) => (snapshot = b),
   };
 }

@@ -1,30 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalActuator } from '../../../controlplane/actuation/local-actuator.js';
-import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
-import { ControlplaneMetrics } from '../../../controlplane/metrics/metrics.js';
-import type { ContractEntry, ContractSource } from '../../../controlplane/contracts/contract-source.js';
-import { Reconciler } from '../../../controlplane/rollout/reconciler.js';
-import { Journal } from '../../../controlplane/state/journal.js';
-import type { ContractSet } from '../../../core/summary/index.js';
-import { silentLogger } from '../../../io/json-logger.js';
+import type { ContractEntry } from '../../../controlplane/contracts/contract-source.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { aReconciler, ListSource } from '../../support/reconciler-harness.js';
 import { aContract, aContractWindow, aSummary, anEdge, type ContractDocOptions } from '../../support/window-builders.js';
 
-class FakeSource implements ContractSource {
-  entries: ContractEntry[] = [];
-  start(): Promise<void> {
-    return Promise.resolve();
-  }
-  snapshot(): readonly ContractEntry[] {
-    return this.entries;
-  }
-  onChange(): void {
-    // the test calls reconcileAll itself
-  }
+class FakeSource extends ListSource {
   set(o: ContractDocOptions, problems: ContractEntry['problems'] = []): void {
     const c = aContract(o);
     this.entries = [{ name: c.name, origin: 'test.yaml', contract: problems.length > 0 ? null : c, problems }];
@@ -38,26 +21,20 @@ afterEach(() => {
 
 function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-rec-')), clock = new FakeClock(), source = new FakeSource()) {
   dirs.push(dir);
-  const journal = new Journal(dir);
-  journal.open();
-  const store = new EvidenceStore();
-  const actuator = new LocalActuator();
-  const sets: ContractSet[] = [];
-  const r = new Reconciler({
-    source,
-    journal,
-    store,
-    actuator,
-    clock,
-    log: silentLogger,
-    metrics: new ControlplaneMetrics(new Registry(), { defaultMetrics: false }),
-    intervalMs: 1000,
-    configuredNodes: [],
-    expectedNodeTtlMs: 600_000,
-    initialGeneration: 100,
-  });
-  r.subscribe({ transition: () => undefined, contractSet: (s) => sets.push(s) });
+  const { journal, store, actuator, r, sets } = aReconciler(dir, { source, clock, initialGeneration: 100 });
   return { dir, clock, source, journal, store, actuator, r, sets };
+}
+
+/** The default contract, advanced to canary on one good report per node: the assertion shows that it got there. */
+function atCanary(): ReturnType<typeof setup> {
+  const t = setup();
+  t.source.set({});
+  t.r.reconcileAll();
+  report(t);
+  t.clock.advance(2000);
+  t.r.reconcileAll();
+  expect(t.r.get('shop-lockdown')?.state?.stageIndex).toBe(1);
+  return t;
 }
 
 let seq = 0;
@@ -152,13 +129,7 @@ describe('Reconciler', () => {
   });
 
   it('rolls back on actual denies and waits for resume', () => {
-    const t = setup();
-    t.source.set({});
-    t.r.reconcileAll();
-    report(t);
-    t.clock.advance(2000);
-    t.r.reconcileAll();
-    expect(t.r.get('shop-lockdown')?.state?.stageIndex).toBe(1);
+    const t = atCanary();
     report(t, { actualDenies: 6 });
     t.r.reconcileAll();
     const v = t.r.get('shop-lockdown')!;
@@ -168,13 +139,7 @@ describe('Reconciler', () => {
   });
 
   it('resumes at its stage after a restart, and a policy change is a new revision at monitor', () => {
-    const t = setup();
-    t.source.set({});
-    t.r.reconcileAll();
-    report(t);
-    t.clock.advance(2000);
-    t.r.reconcileAll();
-    expect(t.r.get('shop-lockdown')?.state?.stageIndex).toBe(1);
+    const t = atCanary();
     t.journal.close();
 
     const again = setup(t.dir, t.clock, t.source);

@@ -6,15 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalActuator } from '../../../controlplane/actuation/local-actuator.js';
-import type { ContractEntry, ContractSource } from '../../../controlplane/contracts/contract-source.js';
-import { EvidenceStore } from '../../../controlplane/ingest/evidence-store.js';
 import { EMPTY_BASELINE, MapService } from '../../../controlplane/map/map-service.js';
-import { ControlplaneMetrics } from '../../../controlplane/metrics/metrics.js';
-import { Reconciler } from '../../../controlplane/rollout/reconciler.js';
-import { Journal } from '../../../controlplane/state/journal.js';
 import { StaticInventorySource } from '../../../controlplane/sufficiency/inventory-source.js';
 import { SufficiencyService } from '../../../controlplane/sufficiency/sufficiency-service.js';
 import { parseContract, type Contract } from '../../../core/contract/index.js';
@@ -22,6 +15,7 @@ import { buildInventory } from '../../../core/sufficiency/index.js';
 import type { ObservedEdge } from '../../../core/summary/index.js';
 import { silentLogger } from '../../../io/json-logger.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { aReconciler, ListSource } from '../../support/reconciler-harness.js';
 import { aPeer, allowIngress, denyIngress } from '../../support/map-builders.js';
 import { aContractWindow, aSummary } from '../../support/window-builders.js';
 
@@ -43,19 +37,6 @@ function contract(gates: Record<string, unknown> = {}): Contract {
   return r.value;
 }
 
-class Source implements ContractSource {
-  entries: ContractEntry[] = [];
-  start(): Promise<void> {
-    return Promise.resolve();
-  }
-  snapshot(): readonly ContractEntry[] {
-    return this.entries;
-  }
-  onChange(): void {
-    // the test runs the passes
-  }
-}
-
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
@@ -75,27 +56,10 @@ function setup(inventoryObjects: { object: unknown; path: string }[] = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-suff-'));
   dirs.push(dir);
   const clock = new FakeClock(T0 - 7 * DAY);
-  const journal = new Journal(dir);
-  journal.open();
-  const store = new EvidenceStore();
   const map = new MapService({ stateDir: null, baseline: EMPTY_BASELINE, clock, log: silentLogger });
   const { inventory } = buildInventory(inventoryObjects, false);
-  const source = new Source();
-  const r = new Reconciler({
-    source,
-    journal,
-    store,
-    actuator: new LocalActuator(),
-    clock,
-    log: silentLogger,
-    metrics: new ControlplaneMetrics(new Registry(), { defaultMetrics: false }),
-    intervalMs: 1000,
-    configuredNodes: [],
-    expectedNodeTtlMs: 600_000,
-    initialGeneration: 100,
-    sufficiency: new SufficiencyService({ map, inventory: new StaticInventorySource(inventory) }),
-  });
-  r.subscribe({ transition: () => undefined, contractSet: () => undefined });
+  const source = new ListSource();
+  const { store, r } = aReconciler(dir, { source, clock, initialGeneration: 100, sufficiency: new SufficiencyService({ map, inventory: new StaticInventorySource(inventory) }) });
   return { clock, store, map, source, r };
 }
 

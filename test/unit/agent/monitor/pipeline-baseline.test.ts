@@ -121,6 +121,19 @@ describe('Pipeline with a baseline', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(JSON.stringify(r.error)).toMatch(/baseline\[0\]\.spec\.ingress\[0\]\.ports\[0\]\.port.*judging contract c1/);
   });
+
+  it('leaves a Cilium host policy in force out (it governs nodes, no pod side), and a bad policy after it keeps its index', async () => {
+    const host = { ref: 'ccnp:host-fw', owner: null, manifest: { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name: 'host-fw' }, spec: { nodeSelector: {}, ingress: [{ fromEntities: ['cluster'] }] } } };
+    const { window, offer } = setup();
+    await offer({ generation: 1, contracts: [contract('c1', lockdown)], baseline: { revision: 'r1', policies: [host, base('allow-web-api', allowIngress('allow-web-api', 'api', 'web', 8080))] } });
+    // Judged against the allow in force: web → api is denied by the contract's egress only.
+    expect(counts(window([webToApi]).find((w) => w.contract === 'c1'))).toBe('egress 0/1/0 ingress 1/0/0 already 0/0 newly-allowed 0/0 rev r1');
+    const store = new ContractStore<ContractEvaluator>(networkPolicyEngine);
+    const bad = base('broken', np('broken', { podSelector: {}, ingress: [{ ports: [{ port: 70_000 }] }] }));
+    const r = await store.offer({ generation: 1, contracts: [contract('c1', lockdown)], baseline: { revision: 'r1', policies: [host, bad] } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(JSON.stringify(r.error)).toMatch(/baseline\[1\]\.spec\.ingress\[0\]/);
+  });
 });
 
 describe('ContractStore with a baseline', () => {

@@ -7,7 +7,8 @@ import { EMPTY_BASELINE, MapService } from '../../../../controlplane/map/map-ser
 import { TrafficMap } from '../../../../controlplane/map/traffic-map.js';
 import { parseContract } from '../../../../core/contract/index.js';
 import { createJsonLogger } from '../../../../io/json-logger.js';
-import { aPeer, anEdge, contractDocWith, denyIngress } from '../../../support/map-builders.js';
+import { aPeer, anEdge, contractDocWith, denyIngress, policyDoc } from '../../../support/map-builders.js';
+import type { BaselineSource } from '../../../../controlplane/baseline/baseline-source.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const H = 3600_000;
@@ -131,5 +132,23 @@ describe('TrafficMap', () => {
     expect(j.edges.find((e) => e.to === 'pay/y')?.verdict).toBe('allow');
     expect(j.verdicts['would-deny']).toBe(1);
     expect(j.nodes.map((n) => n.id)).toEqual(['pay/x', 'pay/y', 'shop/api', 'shop/frontend']);
+  });
+
+  it('warns where Cilium departs from the text of a baseline policy of a namespace shown, and of the contract\'s', () => {
+    // Ingress rules without Ingress in policyTypes: Cilium enforces them anyway.
+    const departs = (ns: string): Record<string, unknown> => policyDoc(ns, 'odd', { podSelector: {}, policyTypes: ['Egress'], ingress: [{}], egress: [{}] });
+    const baseline: BaselineSource = {
+      start: () => Promise.resolve(),
+      snapshot: () => ({ revision: '1', policies: [{ ref: 'shop/odd', manifest: departs('shop'), owner: null }, { ref: 'elsewhere/odd', manifest: departs('elsewhere'), owner: null }] }),
+      onChange: () => undefined,
+    };
+    const s = new MapService({ stateDir: null, baseline, clock: { nowMs: () => T0 }, log: silent });
+    s.map.ingest([anEdge(a, b, 8080, { atMs: T0 })], 0, T0);
+    const base = s.judged(null, T0 - H);
+    expect(base.warnings.map((w) => w.path)).toEqual(['baseline shop/odd.spec.ingress']);
+    expect(base.warnings[0]!.message).toMatch(/^shop\/odd: policyTypes does not list Ingress/);
+    const contract = parseContract(contractDocWith('lock', [departs('shop')]));
+    if (!contract.ok) throw new Error(JSON.stringify(contract.error));
+    expect(s.judged(contract.value, T0 - H).warnings.map((w) => w.path)).toEqual(['spec.policies[0].spec.ingress', 'baseline shop/odd.spec.ingress']);
   });
 });

@@ -5,7 +5,10 @@
  * engine is test/integration/cilium-differential.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { ciliumDepartures, parseCiliumPolicy, parsePolicy, type Policy } from '../../../../core/policy/index.js';
+import { ciliumDepartures, parseCiliumPolicy, parsePolicy, type LabelSelector, type Policy } from '../../../../core/policy/index.js';
+import { compileCiliumSelector, identityLabels } from '../../../../core/policy/cilium-selector.js';
+import { matchSelector } from '../../../../core/policy/selector.js';
+import { NO, YES } from '../../../../core/policy/trit.js';
 import { anExternal, anUnknown, tcp } from '../../../support/builders.js';
 import { BOTH, conn, evaluate, np, pods } from './helpers.js';
 
@@ -113,5 +116,45 @@ describe('warnings for NetworkPolicies Cilium enforces differently (netpol.md 4)
     expect(w[0]!.message).toContain('shop/typed');
     expect(w[1]!.message).toContain('every pod of namespace shop');
     expect(w[2]!.message).toContain('over every pod of the cluster');
+  });
+});
+
+describe('Cilium endpoint selectors through the one label-selector matcher', () => {
+  const labels = identityLabels(['container:tier=db', 'k8s:app=web', 'k8s:tier=api', 'reserved:host'], 'shop');
+  const match = (selector: Partial<LabelSelector>): string => {
+    const t = matchSelector(compileCiliumSelector({ matchLabels: {}, matchExpressions: [], ...selector }), labels);
+    return t === YES ? 'yes' : t === NO ? 'no' : 'maybe';
+  };
+
+  it('a key without a source, or with any:, reads a label of any source; a named source only its own', () => {
+    expect(match({ matchLabels: { app: 'web' } })).toBe('yes');
+    expect(match({ matchLabels: { 'any:app': 'web' } })).toBe('yes');
+    expect(match({ matchLabels: { 'k8s:app': 'web' } })).toBe('yes');
+    expect(match({ matchLabels: { 'container:app': 'web' } })).toBe('no');
+    expect(match({ matchLabels: { 'reserved:host': '' } })).toBe('yes');
+    expect(match({ matchExpressions: [{ key: 'reserved:world', operator: 'DoesNotExist', values: [] }] })).toBe('yes');
+  });
+
+  it('a key held by two sources reads the first label, as Cilium\'s lookup does', () => {
+    expect(match({ matchLabels: { tier: 'db' } })).toBe('yes');
+    expect(match({ matchLabels: { tier: 'api' } })).toBe('no');
+    expect(match({ matchLabels: { 'k8s:tier': 'api' } })).toBe('yes');
+  });
+
+  it('the pod namespace is filled in when the labels lack it; `app` and `any:app` both hold', () => {
+    expect(match({ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'shop' } })).toBe('yes');
+    expect(match({ matchLabels: { app: 'web', 'any:app': 'other' } })).toBe('no');
+  });
+
+  it('a filtered Kubernetes key the identity lacks is MAYBE; the same key of another source is a plain miss', () => {
+    expect(match({ matchLabels: { 'k8s:pod-template-hash': 'abc' } })).toBe('maybe');
+    expect(match({ matchLabels: { 'pod-template-hash': 'abc' } })).toBe('maybe');
+    expect(match({ matchLabels: { 'container:pod-template-hash': 'abc' } })).toBe('no');
+  });
+
+  it('a label key that is an object member name is only a label', () => {
+    const odd = identityLabels(['k8s:__proto__=x', 'k8s:constructor=y'], 'shop');
+    expect(matchSelector(compileCiliumSelector({ matchLabels: JSON.parse('{"__proto__":"x","constructor":"y"}') as Record<string, string>, matchExpressions: [] }), odd)).toBe(YES);
+    expect(matchSelector(compileCiliumSelector({ matchLabels: {}, matchExpressions: [{ key: 'toString', operator: 'Exists', values: [] }] }), odd)).toBe(NO);
   });
 });
