@@ -1,7 +1,8 @@
 /**
- * Child process for bench/agent.bench.ts: a live HubbleServer that, on a `go <n> <rate>` line
- * on stdin, publishes `n` flows between distinct workload pairs (√n sources × √n destinations
- * in namespace `flood`) at `rate` flows/s, as Hubble would under a cardinality flood. A reader
+ * Child process for bench/agent.bench.ts: a live HubbleServer that, on a `go <n> <rate> [pairs]`
+ * line on stdin, publishes `n` new connections (each its own source address and port) at
+ * `rate` flows/s, between `pairs` distinct workload pairs (√pairs sources × √pairs
+ * destinations in namespace `flood`; default `n`), as Hubble would under a flood. A reader
  * that falls behind gets HUBBLE_RING_BUFFER lost events, as from Cilium. Prints
  * `{"address":…}` when listening and `{"published":n}` when done.
  */
@@ -45,11 +46,11 @@ function flowAt(i: number, side: number): PbRecord {
 
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
-  const [cmd, nText, rateText] = line.trim().split(/\s+/);
+  const [cmd, nText, rateText, pairsText] = line.trim().split(/\s+/);
   if (cmd !== 'go') return;
   const n = Number(nText);
   const rate = Number(rateText);
-  const side = Math.ceil(Math.sqrt(n));
+  const side = Math.ceil(Math.sqrt(pairsText === undefined ? n : Number(pairsText)));
   const started = Date.now();
   let i = 0;
   const tick = (): void => {

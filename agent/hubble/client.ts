@@ -10,7 +10,6 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
 import type { Logger } from '../../core/common/index.js';
 import { decodeRecord, encodeRecord, hubbleType, type PbRecord } from '../../proto/codec/hubble-types.js';
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
@@ -19,6 +18,7 @@ import { newStats, type HubbleClientStats, type HubbleEvent } from './events.js'
 import { FastDecoder, SKIPPED } from './fast-decode.js';
 import { decodedFromRecord, type Decoded } from './from-pb.js';
 import { OverlapFilter } from './overlap.js';
+import { StreamCall, type StreamEnd } from './stream-call.js';
 
 export interface HubbleTlsOptions {
   readonly caFile: string;
@@ -88,6 +88,7 @@ export const MAX_BATCH = 256;
 
 const GET_FLOWS = '/observer.Observer/GetFlows';
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const HTTP2_WINDOW_BYTES = 1024 * 1024;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
@@ -98,50 +99,6 @@ function credentials(tls: HubbleTlsOptions | undefined): grpc.ChannelCredentials
   } catch (e) {
     throw new HubbleClientError(HubbleErrorCode.ConfigInvalid, `cannot read Hubble TLS files: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-}
-
-/**
- * A grpc-js stream read with `read()`: the listeners are attached once per call (not once
- * per wait), and a wait is one promise. grpc-js emits `error` without destroying the stream,
- * so the error is kept here.
- */
-interface TrackedStream {
-  readonly stream: Readable;
-  error: Error | undefined;
-  ended: boolean;
-  waiter: (() => void) | undefined;
-}
-
-function track(stream: Readable): TrackedStream {
-  const t: TrackedStream = { stream, error: undefined, ended: false, waiter: undefined };
-  const wake = (): void => {
-    const w = t.waiter;
-    t.waiter = undefined;
-    w?.();
-  };
-  stream.on('readable', wake);
-  stream.on('end', () => {
-    t.ended = true;
-    wake();
-  });
-  stream.on('close', () => {
-    t.ended = true;
-    wake();
-  });
-  stream.on('error', (e: Error) => {
-    t.error ??= e;
-    wake();
-  });
-  return t;
-}
-
-/** Called when `read()` found nothing: true at the end of the stream, false when more may be read. */
-async function endOfBuffer(t: TrackedStream): Promise<boolean> {
-  if (t.error) throw t.error;
-  if (t.ended) return true;
-  await new Promise<void>((resolve) => (t.waiter = resolve));
-  if (t.error) throw t.error;
-  return false; // re-read: data arrived, or the end is confirmed by the next read()
 }
 
 export function createHubbleClient(options: HubbleClientOptions): HubbleClient {
@@ -183,15 +140,19 @@ async function* run(options: HubbleClientOptions, stats: HubbleClientStats): Asy
       return { kind: 'malformed', reason: e instanceof Error ? e.message : String(e) };
     }
   };
-  // NOTE: grpc-js hands over the raw bytes and the read loop decodes them: decoding is then
-  // synchronous with the loop, so an early skip can leave its time in the decoder instead
-  // of allocating an event for it.
-  const deserialize = (bytes: Buffer): Buffer => bytes;
+  // NOTE: grpc-js hands over the raw bytes (stream-call.ts) and `decode` reads them with the
+  // fast decoder, so an early skip leaves its time in the decoder instead of allocating.
   const serialize = (req: PbRecord): Buffer => encodeRecord(requestType, req);
 
   const channelOptions: grpc.ChannelOptions = {
-    // Size is enforced per message in `deserialize`, so an oversized one is skipped, not fatal.
+    // Size is enforced per message in `decode`, so an oversized one is skipped, not fatal.
     'grpc.max_receive_message_length': -1,
+    // A 1 MiB HTTP/2 window (stream and connection) instead of 64 KiB: the server sends in
+    // larger runs, so the agent wakes less often per flow and sends fewer WINDOW_UPDATEs;
+    // at most this much waits in the agent when it is behind.
+    'grpc-node.flow_control_window': HTTP2_WINDOW_BYTES,
+    // No channelz bookkeeping (a clock read and counters per message): the agent serves no channelz.
+    'grpc.enable_channelz': 0,
     ...(options.tls?.serverName
       ? { 'grpc.ssl_target_name_override': options.tls.serverName, 'grpc.default_authority': options.tls.serverName }
       : {}),
@@ -218,87 +179,73 @@ async function* run(options: HubbleClientOptions, stats: HubbleClientStats): Asy
       firstAttempt = false;
 
       client ??= new grpc.Client(options.target, creds, channelOptions);
-      const call = client.makeServerStreamRequest<PbRecord, Buffer>(GET_FLOWS, serialize, deserialize, request, {});
-      const tracked = track(call);
-      const cancel = (): void => call.cancel();
-      signal.addEventListener('abort', cancel, { once: true });
       let received = false;
-      let failure: { code: number | undefined; message: string };
       let batch: HubbleEvent[] = [];
-      try {
-        for (;;) {
-          // NOTE: read() in a loop, waiting only when the buffer is empty, instead of
-          // `for await` over the stream, which adds an async-iterator hop and listener
-          // churn per message (see bench/hubble.bench.ts). What was read is handed on as one
-          // batch before waiting (or when the batch is full).
-          const bytes = call.read() as Buffer | null;
-          if (bytes === null) {
-            if (batch.length > 0) {
-              const full = batch;
-              batch = [];
-              yield full;
-              // Read again before waiting: what arrived while the consumer ran has already
-              // signalled 'readable', and would not signal it again.
-              continue;
-            }
-            if (await endOfBuffer(tracked)) break;
-            continue;
-          }
-          if (batch.length >= MAX_BATCH) {
-            const full = batch;
-            batch = [];
-            yield full;
-          }
-          if (!received) {
-            received = true;
-            backoff.reset();
-            stats.connected = true;
-            log.info('hubble stream connected', { resumedFrom: since, previous: since === null && stats.reconnects === 0 ? 'connecting' : 'reconnecting' });
-          }
-          const d = decode(bytes);
-          if (d === SKIPPED) {
-            if (overlap.seenSkipped(bytes, skippedAt.seconds, skippedAt.nanos)) {
-              stats.duplicatesDropped++;
-              continue;
-            }
+      // Each message is decoded as grpc-js delivers it (stream-call.ts), into the batch the
+      // consumer takes next; past MAX_BATCH the call stops asking for more until it does.
+      const onMessage = (bytes: Buffer): boolean => {
+        if (!received) {
+          received = true;
+          backoff.reset();
+          stats.connected = true;
+          log.info('hubble stream connected', { resumedFrom: since, previous: since === null && stats.reconnects === 0 ? 'connecting' : 'reconnecting' });
+        }
+        const d = decode(bytes);
+        if (d === SKIPPED) {
+          if (overlap.seenSkipped(bytes, skippedAt.seconds, skippedAt.nanos)) stats.duplicatesDropped++;
+          else {
             stats.flows++;
             batch.push(FLOW_SKIPPED);
+          }
+          return batch.length < MAX_BATCH;
+        }
+        switch (d.kind) {
+          case 'flow':
+            if (overlap.seen(d.flow, d.seconds, d.nanos)) {
+              stats.duplicatesDropped++;
+              break;
+            }
+            stats.flows++;
+            batch.push(d); // a flow event as it is (it also carries the wire time, which is harmless)
+            break;
+          case 'lost':
+            stats.lostEvents[d.source] = (stats.lostEvents[d.source] ?? 0) + d.count;
+            batch.push({ kind: 'lost', source: d.source, count: d.count, node: d.node });
+            break;
+          case 'node-status':
+            batch.push(d);
+            break;
+          case 'malformed':
+            stats.malformed++;
+            (warnedMalformed ? log.debug : log.warn)('hubble message skipped: malformed', { reason: d.reason, total: stats.malformed });
+            warnedMalformed = true;
+            break;
+          case 'oversized':
+            stats.oversized++;
+            log.warn('hubble message skipped: oversized', { bytes: d.bytes, maxBytes, total: stats.oversized });
+            break;
+        }
+        return batch.length < MAX_BATCH;
+      };
+      const call = new StreamCall(client.getChannel(), GET_FLOWS, serialize(request), onMessage);
+      const cancel = (): void => call.cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      let failure: StreamEnd;
+      try {
+        for (;;) {
+          // What has been read is handed on before anything else, also after the call ended:
+          // what was read before a failure is still delivered.
+          if (batch.length > 0) {
+            const full = batch;
+            batch = [];
+            call.resume();
+            yield full;
             continue;
           }
-          switch (d.kind) {
-            case 'flow':
-              if (overlap.seen(d.flow, d.seconds, d.nanos)) {
-                stats.duplicatesDropped++;
-                continue;
-              }
-              stats.flows++;
-              batch.push(d); // a flow event as it is (it also carries the wire time, which is harmless)
-              break;
-            case 'lost':
-              stats.lostEvents[d.source] = (stats.lostEvents[d.source] ?? 0) + d.count;
-              batch.push({ kind: 'lost', source: d.source, count: d.count, node: d.node });
-              break;
-            case 'node-status':
-              batch.push(d);
-              break;
-            case 'malformed':
-              stats.malformed++;
-              (warnedMalformed ? log.debug : log.warn)('hubble message skipped: malformed', { reason: d.reason, total: stats.malformed });
-              warnedMalformed = true;
-              break;
-            case 'oversized':
-              stats.oversized++;
-              log.warn('hubble message skipped: oversized', { bytes: d.bytes, maxBytes, total: stats.oversized });
-              break;
-          }
+          if (call.end !== undefined) break;
+          await call.wait();
         }
-        if (batch.length > 0) yield batch;
-        failure = { code: undefined, message: 'stream ended by the server' };
-      } catch (e) {
-        // What was read before the failure is still delivered.
-        if (batch.length > 0) yield batch;
-        const code = (e as { code?: number }).code;
-        failure = { code, message: (e as { details?: string }).details ?? (e instanceof Error ? e.message : String(e)) };
+        failure = call.end!;
       } finally {
         signal.removeEventListener('abort', cancel);
         call.cancel();

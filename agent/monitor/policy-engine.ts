@@ -22,14 +22,14 @@ import {
 import type { ConnectionVerdict, PolicyEngine, SideResult } from './ports.js';
 
 /**
- * Side results each evaluator may keep memoised. Core's default (65,536 results, about 1 KB
- * each with their reasons) is far more than an agent with many contracts under a cardinality
- * flood may use. The pipeline's VerdictMemo answers repeated connections before the evaluator
- * is asked, so this memo only serves first sightings; the benchmark's 20 contracts over the
- * captures hold about 40 results in all. Kept small so that, under a flood, its entries die
- * young instead of filling V8's old space.
+ * Side results each evaluator may keep memoised: none. The pipeline's VerdictMemo answers
+ * repeated connections before the evaluator is asked, so this memo would only serve first
+ * sightings (the benchmark's 20 contracts over the captures hold about 40 results in all),
+ * and under a flood of new pairs its per-peer tables only churned (they filled V8's old space:
+ * a quarter of what a flood flow left there). Each endpoint's facts and candidate policies are
+ * still kept by the evaluator (bounded), so no selector is matched twice for one identity.
  */
-export const AGENT_MEMO_BUDGET = 64;
+export const AGENT_MEMO_BUDGET = 0;
 
 /** A contract compiled for the pipeline: alone, or on top of its baseline. */
 export type ContractEvaluator = { readonly kind: 'plain'; readonly evaluator: PolicyEvaluator } | { readonly kind: 'baseline'; readonly evaluator: ChangeEvaluator };
@@ -71,7 +71,8 @@ export const networkPolicyEngine: PolicyEngine<ContractEvaluator> = {
     const baseline = parseAll(baselineManifests, 'baseline', problems, isHostPolicyManifest);
     if (problems.length > 0) return err(problems);
     try {
-      const options = { memoBudget: AGENT_MEMO_BUDGET };
+      // The pipeline reads the verdicts only (ConnectionVerdict): no reason strings are built.
+      const options = { memoBudget: AGENT_MEMO_BUDGET, reasons: false };
       if (baselineManifests.length === 0) return ok({ kind: 'plain', evaluator: createEvaluator(policies, options) });
       return ok({ kind: 'baseline', evaluator: createChangeEvaluator({ baseline, proposed: policies, removed }, options) });
     } catch (e) {

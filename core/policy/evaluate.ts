@@ -61,7 +61,7 @@ function combine(C: MatchContext, e: SideResult, i: SideResult): Evaluation {
     if (verdict !== 'allow' && side.verdict !== verdict) continue;
     for (const ref of side.policies) if (!policies.includes(ref)) policies.push(ref);
   }
-  const result = freeze({ verdict, egress: e.verdict, ingress: i.verdict, policies, reason: `${e.reason}; ${i.reason}` });
+  const result = freeze({ verdict, egress: e.verdict, ingress: i.verdict, policies, reason: C.reasons ? `${e.reason}; ${i.reason}` : '' });
   if (pairs === undefined) {
     pairs = new Map();
     C.caches.pairs.set(e, pairs);

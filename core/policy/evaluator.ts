@@ -30,9 +30,16 @@ export interface PolicyEvaluator {
 export interface EvaluatorOptions {
   /**
    * Most side results memoised at once (default 65,536, about 1 KB each with their reasons);
-   * over it every memo is dropped: recomputation costs CPU, never correctness.
+   * over it every memo is dropped: recomputation costs CPU, never correctness. 0: no side result
+   * is memoised, while each endpoint's facts and candidate policies still are (bounded).
    */
   readonly memoBudget?: number;
+  /**
+   * false: evaluations carry their verdicts only (`policies` empty, `reason` ''), for callers
+   * that count verdicts and never show why (the agent). Saves building a reason string per side
+   * result and per pair; the verdicts are the same. Default true.
+   */
+  readonly reasons?: boolean;
 }
 
 /** The implementation, with what baseline.ts needs beyond the public interface. */
@@ -48,7 +55,7 @@ export class CompiledEvaluator implements PolicyEvaluator {
     const budget = options?.memoBudget ?? MAX_RESULTS;
     if (!Number.isInteger(budget) || budget < 0) throw new Error(`memoBudget must be a non-negative integer, got ${budget}`);
     this.policies = policies;
-    this.context = createMatchContext(compilePolicies(policies, membership), createCaches(budget));
+    this.context = createMatchContext(compilePolicies(policies, membership), createCaches(budget), options?.reasons ?? true);
   }
 
   /** After `evaluate` on a change set: the same connection under *before*. */

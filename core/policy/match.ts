@@ -11,7 +11,7 @@ import type { CompiledPeer, CompiledPolicy, CompiledPolicySet, CompiledPort, Com
 import { endpointName } from './describe.js';
 import { matchSelector, type CompiledSelector } from './selector.js';
 import { MAYBE, NO, YES, type Trit } from './trit.js';
-import type { ClusterNamedPortResolver, Evaluation, NamedPortResolver, SideResult } from './verdict.js';
+import type { ClusterNamedPortResolver, Evaluation, NamedPortResolver, SideResult, SideVerdict } from './verdict.js';
 
 export type Direction = 'ingress' | 'egress';
 
@@ -86,10 +86,22 @@ export interface MatchContext {
   baseSide: SideResult | null;
   /** Change sets: the last evaluation under *before* (set by evaluateWith). */
   baseEvaluation: Evaluation | null;
+  /** False: side results are the verdict-only ones below (no policies, no reason). */
+  readonly reasons: boolean;
+  /** With `reasons` false, the one result per direction and verdict (per evaluator, as every memo is). */
+  readonly verdictOnly: Readonly<Record<Direction, Readonly<Record<SideVerdict, SideResult>>>>;
 }
 
-export function createMatchContext(set: CompiledPolicySet, caches: EvaluationCaches): MatchContext {
+const verdictOnly = (): Record<SideVerdict, SideResult> => ({
+  allow: { verdict: 'allow', policies: [], reason: '', alone: null },
+  deny: { verdict: 'deny', policies: [], reason: '', alone: null },
+  indeterminate: { verdict: 'indeterminate', policies: [], reason: '', alone: null },
+});
+
+export function createMatchContext(set: CompiledPolicySet, caches: EvaluationCaches, reasons = true): MatchContext {
   return {
+    reasons,
+    verdictOnly: { egress: verdictOnly(), ingress: verdictOnly() },
     set,
     caches,
     ipCache: new Map(),

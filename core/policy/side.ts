@@ -63,6 +63,14 @@ function decide(C: MatchContext, policies: readonly CompiledPolicy[], selected: 
     } else if (iso && a !== YES) allMaybeIsoAdmit = false;
     if (a !== NO) noneCanAdmit = false;
   }
+  if (!C.reasons) {
+    // The same conditions as below, without the refs and reasons (and the explain pass).
+    const only = C.verdictOnly[dir];
+    if (denySure >= 0) return only.deny;
+    if (!denyMaybe && (sureAdmits || (!anySureIso && allMaybeIsoAdmit))) return only.allow;
+    if (anySureIso && noneCanAdmit) return only.deny;
+    return only.indeterminate;
+  }
   const peer = endpointName(C.peer, C.peerIpText);
   const toFrom = dir === 'egress' ? 'to' : 'from';
   if (denySure >= 0) {
@@ -206,7 +214,7 @@ export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, pe
     case 'unknown':
       break;
   }
-  if (peer.kind === 'reserved' && (peer.name === 'host' || peer.name === 'remote-node')) return NODE_ALLOWED[dir][peer.name];
+  if (peer.kind === 'reserved' && (peer.name === 'host' || peer.name === 'remote-node')) return C.reasons ? NODE_ALLOWED[dir][peer.name] : C.verdictOnly[dir].allow;
 
   if (facts !== null) {
     const cand = candidatesFor(C, facts, dir);
@@ -233,12 +241,14 @@ export function evaluateSide(C: MatchContext, dir: Direction, self: Endpoint, pe
 /** A pod side from its candidates: not isolated, memoised, or decided (and memoised). */
 function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult {
   if (cand.policies.length === 0) {
+    if (!C.reasons) return C.verdictOnly[dir].allow;
     return (cand.notIsolated ??= sideResult('allow', [], `${dir} of ${endpointName(self, null)} not isolated (no policy selects it for ${dir})`));
   }
   setPeer(C, dir, peer, flow);
   // Named ports depend on the resolver's answer for the destination pod; without a resolver
   // they are undecided for every pod alike, so memoising stays exact.
-  let key = cand.namedPorts && (C.resolver !== undefined || C.clusterPorts !== undefined) ? null : peerKey(C);
+  // A budget of 0 memoises no side result (the endpoint facts and candidates are still kept).
+  let key = C.caches.budget === 0 || (cand.namedPorts && (C.resolver !== undefined || C.clusterPorts !== undefined)) ? null : peerKey(C);
   // toFQDNs verdicts also depend on the flow's DNS names: they join the peer's key.
   if (key !== null && cand.fqdn && C.peerClass !== PEER_POD && flow.destinationNames !== undefined && flow.destinationNames.length > 0) {
     key = `${String(key)}\n${flow.destinationNames.join('\n')}`;
@@ -250,7 +260,7 @@ function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: E
     const hit = byPort?.get(portKey);
     if (hit !== undefined) return hit;
   }
-  const result = decide(C, cand.policies, cand.selected, endpointName(self, null), false);
+  const result = decide(C, cand.policies, cand.selected, C.reasons ? endpointName(self, null) : '', false);
   if (key !== null) {
     if (cand.resultCount >= MAX_RESULTS_PER_SIDE) {
       cand.results.clear();
@@ -272,6 +282,7 @@ function resultOf(C: MatchContext, cand: SideCandidates, dir: Direction, self: E
 function unknownSide(C: MatchContext, list: readonly CompiledPolicy[], ns: string | null, dir: Direction, self: Endpoint, peer: Endpoint, flow: Flow): SideResult {
   const name = endpointName(self, null);
   if (list.length === 0) {
+    if (!C.reasons) return C.verdictOnly[dir].allow;
     return sideResult('allow', [], `${dir} of ${name} not isolated (no policy ${ns === null ? 'in the set' : `in namespace ${ns}`} isolates ${dir})`);
   }
   // An empty podSelector selects every pod of its namespace whatever the labels (rule 1).

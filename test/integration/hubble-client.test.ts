@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHubbleClient, type HubbleClientOptions } from '../../agent/hubble/client.js';
+import { createHubbleClient, MAX_BATCH, type HubbleClientOptions } from '../../agent/hubble/client.js';
 import { HubbleClientError } from '../../agent/hubble/errors.js';
 import type { HubbleEvent } from '../../agent/hubble/events.js';
 import type { LogFields, Logger } from '../../core/common/index.js';
@@ -388,5 +388,31 @@ describe('transports', () => {
     await waitFor(() => delays.length >= 1, { what: 'a failed TLS attempt' });
     expect(s.openStreams).toBe(1);
     expect(anonymous.client.stats.flows).toBe(0);
+  });
+});
+
+describe('batches', () => {
+  it('hands over what grpc-js already holds in one batch (never more than MAX_BATCH), in stream order', async () => {
+    const count = 2000;
+    const s = server();
+    s.loadHistory(Array.from({ length: count }, (_, i) => aFlow(i)));
+    const { address } = await s.listen('127.0.0.1:0');
+    const ac = controller();
+    const client = createHubbleClient({ target: address, filters: {}, signal: ac.signal, initialNumber: count });
+    const sizes: number[] = [];
+    const seen: number[] = [];
+    read: for await (const batch of client.batches()) {
+      sizes.push(batch.length);
+      for (const e of batch) {
+        if (e.kind === 'flow') seen.push(indexOf(e.flow));
+        if (seen.length === count) break read;
+      }
+    }
+    ac.abort();
+    expect(seen).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_BATCH);
+    // One wake-up per message (what a Readable read per message gave) would make every batch a
+    // single event; messages that arrive in one socket read come in one batch.
+    expect(sizes.length).toBeLessThan(count);
   });
 });

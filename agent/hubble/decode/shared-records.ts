@@ -20,10 +20,11 @@ const FLAG_NAMES = ['', 'FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 
  * NOTE: endpoints repeat across flows (a node sees the same few pods over and over), so a
  * decoded Endpoint record is memoised by its exact wire bytes. Equal bytes decode to equal
  * records, so this changes no result; sharing the record (and its labels array) also lets
- * core's identity memo confirm a hit by reference. Bounded: a direct-mapped table, where a
- * colliding entry replaces the one before.
+ * core's identity memo confirm a hit by reference. Bounded: a two-way set-associative table
+ * (the less recently used way is replaced), so two endpoints that share a set do not evict
+ * each other flow after flow.
  */
-const ENDPOINT_SLOTS = 4096; // direct-mapped by a hash of the bytes: a collision just replaces
+const ENDPOINT_SETS = 4096;
 
 interface CachedEndpoint {
   readonly bytes: Buffer;
@@ -44,13 +45,26 @@ export function boolValue(r: WireReader): Rec {
   return out;
 }
 
-/** A cheap key from the length and up to 32 sampled bytes; a hit is confirmed by memcmp. */
+/**
+ * A cheap key: the length, the first 16 bytes (Hubble writes the fields in number order, so
+ * the endpoint ID and the security identity, which tell endpoints apart, come first) and about
+ * 16 bytes sampled from the rest. A hit is confirmed by memcmp.
+ */
 function sampleKey(buf: Buffer, start: number, end: number): number {
   const len = end - start;
-  let h = len * 0x9e3779b1;
-  const step = len > 32 ? (len / 32) | 0 : 1;
-  for (let i = start; i < end; i += step) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  let h = Math.imul(len, 0x9e3779b1);
+  const head = end - start > 16 ? start + 16 : end;
+  let i = start;
+  for (; i < head; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  const rest = end - head;
+  const step = rest > 16 ? (rest / 16) | 0 : 1;
+  for (; i < end; i += step) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  h ^= h >>> 15;
   return end > start ? h ^ buf[end - 1]! : h;
+}
+
+function sameBytes(cached: CachedEndpoint | undefined, buf: Buffer, start: number, end: number): cached is CachedEndpoint {
+  return cached !== undefined && cached.bytes.length === end - start && cached.bytes.compare(buf, start, end) === 0;
 }
 
 function workload(r: WireReader): Rec {
@@ -110,7 +124,8 @@ export class SharedRecords {
   readonly #flagRecords = new Map<number, Rec>();
   /** Event type records by (type, sub_type), for the common small values. */
   readonly #eventTypeRecords = new Map<number, Rec>();
-  readonly #endpointSlots: (CachedEndpoint | undefined)[] = new Array<CachedEndpoint | undefined>(ENDPOINT_SLOTS).fill(undefined);
+  /** Set k is slots 2k (the more recently used way) and 2k + 1. */
+  readonly #endpointSlots: (CachedEndpoint | undefined)[] = new Array<CachedEndpoint | undefined>(2 * ENDPOINT_SETS).fill(undefined);
   /** The cache entry of a record made here (the cached one's when it came from the cache). */
   readonly #endpointOfRecord = new WeakMap<Rec, CachedEndpoint>();
 
@@ -175,16 +190,25 @@ export class SharedRecords {
   endpoint(r: WireReader): Rec {
     const start = r.pos;
     const end = r.end;
-    const slot = sampleKey(r.buf, start, end) & (ENDPOINT_SLOTS - 1);
-    const hit = this.#endpointSlots[slot];
-    if (hit !== undefined && hit.bytes.length === end - start && hit.bytes.compare(r.buf, start, end) === 0) {
+    const slots = this.#endpointSlots;
+    const slot = (sampleKey(r.buf, start, end) & (ENDPOINT_SETS - 1)) * 2;
+    const first = slots[slot];
+    if (sameBytes(first, r.buf, start, end)) {
       r.pos = end;
-      return hit.record;
+      return first.record;
+    }
+    const second = slots[slot + 1];
+    if (sameBytes(second, r.buf, start, end)) {
+      slots[slot] = second;
+      slots[slot + 1] = first;
+      r.pos = end;
+      return second.record;
     }
     const record = endpoint(r);
     // A copy: the message buffer is not ours to keep.
     const entry: CachedEndpoint = { bytes: Buffer.from(r.buf.subarray(start, end)), record, endpoint: undefined };
-    this.#endpointSlots[slot] = entry;
+    slots[slot + 1] = first;
+    slots[slot] = entry;
     this.#endpointOfRecord.set(record, entry);
     return record;
   }

@@ -235,6 +235,18 @@ describe('evaluators own their state', () => {
     expect(roomy.memoStats()).toEqual({ held: 40, releases: 0 });
   });
 
+  it('a memo budget of 0 holds no side result and never releases, with the same verdicts (the agent\'s setting)', () => {
+    const none = createEvaluator([denyAll()], { memoBudget: 0 });
+    const roomy = createEvaluator([denyAll()]);
+    for (let round = 0; round < 2; round++) {
+      for (let port = 1; port <= 20; port++) {
+        const flow = conn(port % 2 === 0 ? web : api, port % 2 === 0 ? api : web, tcp(port));
+        expect(none.evaluate(flow, BOTH)).toEqual(roomy.evaluate(flow, BOTH));
+      }
+    }
+    expect(none.memoStats()).toEqual({ held: 0, releases: 0 });
+  });
+
   it('rejects a memo budget that is not a non-negative integer', () => {
     expect(() => createEvaluator([], { memoBudget: -1 })).toThrow(/memoBudget/);
   });

@@ -175,6 +175,31 @@ describe('policy engine properties', () => {
     );
   });
 
+  it('without reasons (the agent\'s evaluators) every verdict is the same, with no reason or policies built', () => {
+    fc.assert(
+      fc.property(policiesArb, policiesArb, flowsArb, (baseline, proposed, flows) => {
+        const full = createEvaluator(proposed);
+        const lean = createEvaluator(proposed, { reasons: false });
+        const fullChange = createChangeEvaluator({ baseline, proposed });
+        const leanChange = createChangeEvaluator({ baseline, proposed }, { reasons: false });
+        for (const f of flows) {
+          for (const sides of [BOTH, { egress: true, ingress: false }, { egress: false, ingress: true }]) {
+            const a = full.evaluate(f, sides);
+            const b = lean.evaluate(f, sides);
+            expect(shape(b)).toBe(shape(a));
+            // (No side at all is the one shared answer, reason included.)
+            expect(b.policies).toEqual([]);
+            expect(b.reason).toBe(a.egress === 'none' && a.ingress === 'none' ? a.reason : '');
+            const c = fullChange.evaluate(f, sides);
+            const d = leanChange.evaluate(f, sides);
+            expect([d.change, d.egress, d.ingress, shape(d.before), shape(d.after)]).toEqual([c.change, c.egress, c.ingress, shape(c.before), shape(c.after)]);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('an isolating policy with no rules never turns a denied side into an allowed one', () => {
     fc.assert(
       fc.property(policiesArb, fc.constantFrom(...NAMESPACES), podSelectorArb, flowsArb, (policies, ns, podSelector, flows) => {
