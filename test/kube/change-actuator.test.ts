@@ -24,8 +24,8 @@ import { CorePolicyJudge } from '../../sim/core-judge.js';
 import { KubeDatapath } from '../../sim/kube-datapath.js';
 import { Simulator } from '../../sim/simulator.js';
 import { customObjects, GROUP, installCrd, loadKubeConfig, PLURAL, uniqueName, VERSION } from '../support/kube/client.js';
-import { coreApi } from '../support/kube/objects.js';
-import { rampRollout, rampStage } from '../support/kube/ramp-stages.js';
+import { coreApi, createContract } from '../support/kube/objects.js';
+import { rampStage } from '../support/kube/ramp-stages.js';
 import { waitFor } from '../support/wait-for.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
@@ -107,22 +107,7 @@ async function rig(): Promise<Rig> {
   const controller = new AbortController();
   controllers.push(controller);
   await datapath.start(controller.signal);
-  await objects.createClusterCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'RampContract',
-      metadata: { name: contract },
-      spec: {
-        policies: [newText(ns)],
-        replaces: [{ namespace: ns, name: REPLACED }],
-        removes: [{ namespace: ns, name: REMOVED }],
-        rollout: rampRollout(),
-      },
-    },
-  });
+  await createContract(kc, contract, [newText(ns)], { replaces: [{ namespace: ns, name: REPLACED }], removes: [{ namespace: ns, name: REMOVED }] });
   const state = { leader: true };
   const actuator = createKubernetesActuator({ kc, log: silentLogger, isLeader: () => state.leader, resyncMs: 300 });
   await actuator.start(controller.signal);

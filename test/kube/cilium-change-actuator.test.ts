@@ -21,8 +21,8 @@ import { copyName, RESTORE_FINALIZER } from '../../controlplane/contracts/origin
 import { silentLogger } from '../../io/json-logger.js';
 import { installCiliumCrds } from '../support/kube/cilium-crds.js';
 import { customObjects, GROUP, installCrd, loadKubeConfig, PLURAL, uniqueName, VERSION } from '../support/kube/client.js';
-import { coreApi, createNamespace, createPod } from '../support/kube/objects.js';
-import { rampRollout, rampStage } from '../support/kube/ramp-stages.js';
+import { coreApi, createContract, createNamespace, createPod } from '../support/kube/objects.js';
+import { rampStage } from '../support/kube/ramp-stages.js';
 import { waitFor } from '../support/wait-for.js';
 
 const kc = loadKubeConfig(inject('kubeconfig'));
@@ -114,20 +114,10 @@ async function rig(): Promise<Rig> {
   ]);
   const cnp = (await objects.createNamespacedCustomObject({ ...CNP, namespace: ns, body: replacedOriginal(ns) })) as Raw;
   const ccnp = (await objects.createClusterCustomObject({ ...CCNP, body: removedOriginal(ns, removed) })) as Raw;
-  const created = (await objects.createClusterCustomObject({
-    ...CONTRACTS,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'RampContract',
-      metadata: { name: contract },
-      spec: {
-        policies: [newText(ns)],
-        replaces: [{ kind: 'CiliumNetworkPolicy', namespace: ns, name: REPLACED }],
-        removes: [{ kind: 'CiliumClusterwideNetworkPolicy', name: removed }],
-        rollout: rampRollout(),
-      },
-    },
-  })) as { metadata: { uid: string } };
+  const created = await createContract(kc, contract, [newText(ns)], {
+    replaces: [{ kind: 'CiliumNetworkPolicy', namespace: ns, name: REPLACED }],
+    removes: [{ kind: 'CiliumClusterwideNetworkPolicy', name: removed }],
+  });
   const controller = new AbortController();
   controllers.push(controller);
   const leader = { now: true };
@@ -136,7 +126,7 @@ async function rig(): Promise<Rig> {
     namespace: 'rampart-system',
     log: silentLogger,
     clock: systemClock,
-    contractObject: (name) => (name === contract ? { metadata: { name, uid: created.metadata.uid } } : null),
+    contractObject: (name) => (name === contract ? { metadata: { name, uid: created.uid } } : null),
     isLeader: () => leader.now,
     resyncMs: 300,
   });

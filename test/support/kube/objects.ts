@@ -28,8 +28,14 @@ export async function createPod(kc: KubeConfig, namespace: string, name: string,
   });
 }
 
-/** A valid RampContract with the given policies and percent stages (durations are irrelevant here). */
-export async function createContract(kc: KubeConfig, name: string, policies: unknown[]): Promise<{ uid: string }> {
+/** What a contract changes of the policies in force (`spec.replaces`, `spec.removes`). */
+export interface ContractChanges {
+  readonly replaces?: readonly Record<string, string>[];
+  readonly removes?: readonly Record<string, string>[];
+}
+
+/** A valid RampContract with the given policies (and changes) and percent stages (durations are irrelevant here). */
+export async function createContract(kc: KubeConfig, name: string, policies: unknown[], changes: ContractChanges = {}): Promise<{ uid: string }> {
   const obj = (await customObjects(kc).createClusterCustomObject({
     group: GROUP,
     version: VERSION,
@@ -40,6 +46,7 @@ export async function createContract(kc: KubeConfig, name: string, policies: unk
       metadata: { name },
       spec: {
         policies,
+        ...changes,
         rollout: rampRollout(),
       },
     },
