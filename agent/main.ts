@@ -231,6 +231,10 @@ export async function startAgent<S>(config: AgentConfig, deps: AgentDeps<S>): Pr
   let stopping: Promise<StopReport> | null = null;
   const stop = async (): Promise<StopReport> => {
     hubbleAbort.abort();
+    // The stream hands on what it read before the abort (a batch of up to MAX_BATCH events):
+    // let the pipeline take it before the last window closes, or those flows would be counted
+    // in the totals and sent in no window. Bounded: a stuck source does not hold the stop.
+    await Promise.race([done, sleep(1000, new AbortController().signal)]);
     pipeline.stop();
     // The current window closes now, whatever its length, so its evidence is not lost.
     pipeline.flush();
