@@ -6,11 +6,10 @@
  * gRPC status name (INVALID_ARGUMENT, FAILED_PRECONDITION), are counted, and never end the
  * stream. Ingest only feeds the store; the reconcile loop decides (style.md 2.5).
  */
-import type * as grpc from '@grpc/grpc-js';
 import type { Clock, Logger } from '../../core/common/index.js';
 import { formatProblems } from '../../core/common/index.js';
 import type { ContractSet, WindowSummary } from '../../core/summary/index.js';
-import { loadProto } from '../../proto/loader.js';
+import { loadService } from '../../proto/definitions.js';
 import { contractSetToPb } from '../../proto/codec/contract-set-codec.js';
 import { windowSummaryFromPb } from '../../proto/codec/report-codec.js';
 import { GrpcServer, type GrpcTlsMaterial } from '../../io/http2/grpc-server.js';
@@ -77,10 +76,7 @@ export class CollectorService {
 
   /** Binds the server (TLS when given PEM material); returns the bound port (the address may say port 0). */
   async listen(address: string, tls: GrpcTlsMaterial | null = null): Promise<number> {
-    const pkg = loadProto('rampart/v1/collector.proto');
-    const v1 = (pkg['rampart'] as grpc.GrpcObject)['v1'] as grpc.GrpcObject;
-    const Collector = v1['Collector'] as grpc.ServiceClientConstructor;
-    const connect = Collector.service['Connect']!;
+    const connect = loadService('rampart/v1/collector.proto', 'rampart.v1.Collector')['Connect']!;
     this.encode = connect.responseSerialize as (v: ControlMessagePb) => Buffer;
     this.decode = connect.requestDeserialize as (b: Buffer) => AgentMessagePb;
     // Our own HTTP/2 server, not grpc-js's: node:http2 costs ≈ 36 KiB per agent connection,
