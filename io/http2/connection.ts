@@ -49,6 +49,8 @@ export const LOCAL_SETTINGS = {
 const CONNECTION_WINDOW = 1 << 20;
 /** The largest header block (HEADERS + CONTINUATIONs) we collect before calling it abuse. */
 const MAX_HEADER_BLOCK = 64 * 1024;
+/** A client that has not sent its preface and SETTINGS by then is not an HTTP/2 client: its socket is closed. */
+export const PREFACE_TIMEOUT_MS = 10_000;
 /** Payloads up to this size are copied behind their frame header into one write. */
 const COALESCE_BYTES = 1024;
 
@@ -85,6 +87,7 @@ export class ServerConnection implements StreamHost {
   private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   private goingAway = false;
   private closed = false;
+  private prefaceTimer: NodeJS.Timeout | null;
 
   constructor(socket: net.Socket, hooks: ConnectionHooks) {
     this.socket = socket;
@@ -95,6 +98,8 @@ export class ServerConnection implements StreamHost {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined);
     socket.on('close', () => this.teardown('the connection closed'));
+    this.prefaceTimer = setTimeout(() => this.fail(new ConnectionError('PROTOCOL_ERROR', `no preface and SETTINGS within ${PREFACE_TIMEOUT_MS / 1000} s`)), PREFACE_TIMEOUT_MS);
+    this.prefaceTimer.unref();
     socket.write(
       Buffer.concat([
         settingsFrame([
@@ -147,6 +152,7 @@ export class ServerConnection implements StreamHost {
     if (!this.settingsSeen) {
       if (f.type !== FrameType.SETTINGS || (f.flags & Flag.ACK) !== 0) throw new ConnectionError('PROTOCOL_ERROR', 'the first frame must be SETTINGS');
       this.settingsSeen = true;
+      this.clearPrefaceTimer();
     }
     if (this.block !== null && f.type !== FrameType.CONTINUATION) throw new ConnectionError('PROTOCOL_ERROR', 'a header block interrupted by another frame');
     switch (f.type) {
@@ -452,9 +458,16 @@ export class ServerConnection implements StreamHost {
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
+  private clearPrefaceTimer(): void {
+    if (this.prefaceTimer === null) return;
+    clearTimeout(this.prefaceTimer);
+    this.prefaceTimer = null;
+  }
+
   private teardown(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.clearPrefaceTimer();
     for (const s of [...this.streams.values()]) this.forget(s, reason);
     this.hooks.onClose(this);
   }
