@@ -122,6 +122,9 @@ export class ServerConnection implements StreamHost {
 
   destroy(): void {
     this.socket.destroy();
+    // At once, not on the socket's 'close' (a tick later): GrpcServer.close returns after
+    // this, and by then every handler must have heard `close` and the connection be gone.
+    this.teardown('the server closed the connection');
   }
 
   private onData(chunk: Buffer): void {

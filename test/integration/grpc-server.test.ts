@@ -355,6 +355,18 @@ describe('GrpcServer with grpc-js clients', () => {
     expect(server.connectionCount).toBe(0);
     for (const s of sides) expect((await s.status).code).toBe(grpc.status.OK);
   });
+
+  it('closes what is still open once the grace is over: its handlers have heard close by the time close returns', async () => {
+    const calls: ServerSide[] = [];
+    const { server, port } = await serve((call) => calls.push(recorder(call)));
+    const side = open(client(`127.0.0.1:${port}`));
+    side.call.write(Buffer.from('hi'));
+    await waitFor(() => calls[0]?.messages.length === 1, { what: 'the call' });
+    await server.close(200);
+    expect(server.connectionCount).toBe(0);
+    expect(calls[0]!.closes).toHaveLength(1);
+    expect((await side.status).code).toBe(grpc.status.UNAVAILABLE);
+  });
 });
 
 describe('GrpcServer over TLS and a unix socket', () => {
@@ -376,7 +388,7 @@ describe('GrpcServer over TLS and a unix socket', () => {
 
   async function roundTrip(c: grpc.Client): Promise<grpc.StatusObject & { echoed: string[] }> {
     const side = open(c);
-    side.call.write(Buffer.from('over tls'));
+    side.call.write(Buffer.from('round trip'));
     side.call.end();
     const status = await side.status;
     return { ...status, echoed: side.messages.map(String) };
@@ -386,7 +398,7 @@ describe('GrpcServer over TLS and a unix socket', () => {
     const calls: ServerSide[] = [];
     const { port } = await serve(echoServer(calls), { tls: { certPem: readFileSync(f('server.crt')), keyPem: readFileSync(f('server.key')), clientCaPem: null } });
     const r = await roundTrip(client(`localhost:${port}`, grpc.credentials.createSsl(readFileSync(f('ca.crt')))));
-    expect(r).toMatchObject({ code: grpc.status.OK, echoed: ['over tls'] });
+    expect(r).toMatchObject({ code: grpc.status.OK, echoed: ['round trip'] });
   });
 
   it('with a client CA: refuses a client without a certificate, serves one with a certificate that CA signed', async () => {
@@ -397,17 +409,20 @@ describe('GrpcServer over TLS and a unix socket', () => {
     expect(anonymous.code).toBe(grpc.status.UNAVAILABLE);
     expect(calls).toHaveLength(0);
     const signed = await roundTrip(client(`localhost:${port}`, grpc.credentials.createSsl(ca, readFileSync(f('client.key')), readFileSync(f('client.crt')))));
-    expect(signed).toMatchObject({ code: grpc.status.OK, echoed: ['over tls'] });
+    expect(signed).toMatchObject({ code: grpc.status.OK, echoed: ['round trip'] });
     expect(calls).toHaveLength(1);
   });
 
-  it('serves on a unix socket address', async () => {
+  it('serves on a unix socket address and on an IPv6 [host]:port', async () => {
     const calls: ServerSide[] = [];
     const address = `unix://${f('x.sock')}`;
     const { port } = await serve(echoServer(calls), { address });
     expect(port).toBe(0);
-    const r = await roundTrip(client(address));
-    expect(r).toMatchObject({ code: grpc.status.OK, echoed: ['over tls'] });
+    expect(await roundTrip(client(address))).toMatchObject({ code: grpc.status.OK, echoed: ['round trip'] });
+    const v6 = await serve(echoServer(calls), { address: '[::1]:0' });
+    expect(v6.port).toBeGreaterThan(0);
+    expect(await roundTrip(client(`[::1]:${v6.port}`))).toMatchObject({ code: grpc.status.OK, echoed: ['round trip'] });
+    expect(calls).toHaveLength(2);
   });
 });
 
