@@ -127,6 +127,9 @@ export class ServerConnection implements StreamHost {
 
   destroy(): void {
     this.socket.destroy();
+    // At once, not on the socket's 'close' (a tick later): GrpcServer.close returns after
+    // this, and by then every handler must have heard `close` and the connection be gone.
+    this.teardown('the server closed the connection');
   }
 
   private onData(chunk: Buffer): void {
@@ -258,11 +261,13 @@ export class ServerConnection implements StreamHost {
       this.recvWindow = CONNECTION_WINDOW;
     }
     const s = this.streams.get(f.streamId);
-    if (s === undefined || s.remoteClosed) {
+    if (s === undefined) {
       // Closed by us (reset or finished): tell the client to stop, once per frame is enough.
       this.socket.write(rstStreamFrame(f.streamId, 'STREAM_CLOSED'));
       return;
     }
+    // DATA after the client's END_STREAM (RFC 9113 §5.1): reset, so the handler hears close and the slot is freed.
+    if (s.remoteClosed) return this.reset(s, 'STREAM_CLOSED');
     s.recvWindow -= size;
     if (s.recvWindow < 0) return this.reset(s, 'FLOW_CONTROL_ERROR');
     let data = f.payload;
@@ -324,6 +329,8 @@ export class ServerConnection implements StreamHost {
     if (existing !== undefined) {
       // Trailers from the client: they must end the stream; gRPC sends none we read.
       if (!b.endStream) return this.reset(existing, 'PROTOCOL_ERROR');
+      // After the client's END_STREAM (RFC 9113 §5.1); without this the handler heard `end` twice.
+      if (existing.remoteClosed) return this.reset(existing, 'STREAM_CLOSED');
       existing.remoteClosed = true;
       existing.events?.onEnd();
       this.closeIfDone(existing);
@@ -355,6 +362,12 @@ export class ServerConnection implements StreamHost {
     this.socket.write(frame(FrameType.HEADERS, Flag.END_HEADERS | (endStream ? Flag.END_STREAM : 0), s.id, block));
     if (endStream) {
       s.localClosed = true;
+      if (!s.remoteClosed) {
+        // As after trailers in flush: a complete response (405, 415, trailers-only) frees the
+        // stream now; otherwise it counted against the 8 concurrent until the client ended it.
+        this.socket.write(rstStreamFrame(s.id, 'NO_ERROR'));
+        s.remoteClosed = true;
+      }
       this.closeIfDone(s);
     }
   }

@@ -5,8 +5,11 @@
  * contract set encoded once can be written to every call without a copy.
  *
  * Messages that arrive before `start` (while the service checks the caller's token) are
- * held, and their bytes are not credited back to the client's window until delivered: a
- * client cannot make a call it has not been admitted to hold more than one window.
+ * held, and their bytes are not credited back to the client's window until `start`: a
+ * client cannot make a call it has not been admitted to hold more than one window. Once
+ * started, bytes are credited as they arrive, whole messages or not: a message is only
+ * complete once all of it is here, so crediting per whole message would leave a message
+ * larger than the window (or one behind a smaller, not yet credited one) waiting forever.
  */
 import type { HeaderList } from './hpack.js';
 import type { H2Stream, StreamEvents } from './stream.js';
@@ -56,8 +59,10 @@ export function encodeGrpcMessage(text: string): string {
 
 export class GrpcServerCall implements StreamEvents {
   private events: CallEvents | null = null;
-  /** Messages (and their wire sizes) held until `start`; null once started. */
-  private held: { bytes: Buffer; wire: number }[] | null = [];
+  /** Messages held until `start`; null once started. */
+  private held: Buffer[] | null = [];
+  /** Octets received while held, credited to the client's window at `start`. */
+  private uncredited = 0;
   private heldEnd = false;
   private heldClose: string | null = null;
   private prefix: Buffer | null = null;
@@ -103,7 +108,9 @@ export class GrpcServerCall implements StreamEvents {
     this.events = events;
     const held = this.held ?? [];
     this.held = null;
-    for (const m of held) if (!this.done) this.deliver(m.bytes, m.wire);
+    this.stream.consumed(this.uncredited);
+    this.uncredited = 0;
+    for (const m of held) if (!this.done) events.message(m);
     if (this.heldEnd && !this.done) events.end();
     if (this.heldClose !== null) events.close(this.heldClose);
   }
@@ -160,6 +167,9 @@ export class GrpcServerCall implements StreamEvents {
   // ---- StreamEvents ----
 
   onData(chunk: Buffer): void {
+    if (this.done) return;
+    if (this.held !== null) this.uncredited += chunk.length;
+    else this.stream.consumed(chunk.length);
     let at = 0;
     while (at < chunk.length && !this.done) {
       if (this.body === null) {
@@ -184,7 +194,7 @@ export class GrpcServerCall implements StreamEvents {
         if (length > this.maxMessageBytes) return this.refuse(GrpcStatus.RESOURCE_EXHAUSTED, `a message of ${length} bytes; the limit is ${this.maxMessageBytes}`);
         if (chunk.length - at >= length) {
           // The whole message is in this chunk: hand over a view, no copy.
-          this.arrive(chunk.subarray(at, at + length), PREFIX + length);
+          this.arrive(chunk.subarray(at, at + length));
           at += length;
           continue;
         }
@@ -198,7 +208,7 @@ export class GrpcServerCall implements StreamEvents {
       if (this.bodyHave === this.body.length) {
         const body = this.body;
         this.body = null;
-        this.arrive(body, PREFIX + body.length);
+        this.arrive(body);
       }
     }
   }
@@ -214,17 +224,12 @@ export class GrpcServerCall implements StreamEvents {
     this.closeOnce(reason);
   }
 
-  private arrive(bytes: Buffer, wire: number): void {
+  private arrive(bytes: Buffer): void {
     if (this.held !== null) {
       // A view into a socket chunk would pin it while held: keep a copy.
-      this.held.push({ bytes: Buffer.from(bytes), wire });
+      this.held.push(Buffer.from(bytes));
       return;
     }
-    this.deliver(bytes, wire);
-  }
-
-  private deliver(bytes: Buffer, wire: number): void {
-    this.stream.consumed(wire);
     this.events!.message(bytes);
   }
 
