@@ -51,6 +51,12 @@ const CONNECTION_WINDOW = 1 << 20;
 const MAX_HEADER_BLOCK = 64 * 1024;
 /** A client that has not sent its preface and SETTINGS by then is not an HTTP/2 client: its socket is closed. */
 export const PREFACE_TIMEOUT_MS = 10_000;
+/**
+ * Octets waiting in the socket beyond which a frame that only provokes an answer (PING, DATA
+ * on a closed stream) ends the connection: a peer that sends them without reading would
+ * otherwise grow our write buffer without bound (nghttp2 caps these answers too).
+ */
+export const MAX_UNREAD_ANSWERS_BYTES = 1 << 20;
 /** Payloads up to this size are copied behind their frame header into one write. */
 const COALESCE_BYTES = 1024;
 
@@ -178,7 +184,9 @@ export class ServerConnection implements StreamHost {
       case FrameType.PING:
         if (f.streamId !== 0) throw new ConnectionError('PROTOCOL_ERROR', 'PING on a stream');
         if (f.payload.length !== 8) throw new ConnectionError('FRAME_SIZE_ERROR', 'PING must be 8 octets');
-        if ((f.flags & Flag.ACK) === 0) this.socket.write(frame(FrameType.PING, Flag.ACK, 0, Buffer.from(f.payload)));
+        if ((f.flags & Flag.ACK) !== 0) return;
+        this.checkUnread();
+        this.socket.write(frame(FrameType.PING, Flag.ACK, 0, Buffer.from(f.payload)));
         return;
       case FrameType.GOAWAY:
         if (f.streamId !== 0) throw new ConnectionError('PROTOCOL_ERROR', 'GOAWAY on a stream');
@@ -191,6 +199,10 @@ export class ServerConnection implements StreamHost {
         // Unknown frame types are ignored (RFC 9113 §4.1).
         return;
     }
+  }
+
+  private checkUnread(): void {
+    if (this.socket.writableLength > MAX_UNREAD_ANSWERS_BYTES) throw new ConnectionError('ENHANCE_YOUR_CALM', `the client does not read: ${this.socket.writableLength} octets unsent`);
   }
 
   private onSettings(f: Frame): void {
@@ -263,6 +275,7 @@ export class ServerConnection implements StreamHost {
     const s = this.streams.get(f.streamId);
     if (s === undefined) {
       // Closed by us (reset or finished): tell the client to stop, once per frame is enough.
+      this.checkUnread();
       this.socket.write(rstStreamFrame(f.streamId, 'STREAM_CLOSED'));
       return;
     }
@@ -380,22 +393,9 @@ export class ServerConnection implements StreamHost {
     while (q.length > 0) {
       const room = Math.min(s.sendWindow, this.sendWindow, this.peerMaxFrameSize);
       if (room <= 0) break;
-      // Gather up to `room` octets from the queue: several small messages share one frame.
-      const views: Buffer[] = [];
+      const views = s.take(room);
       let n = 0;
-      while (n < room && q.length > 0) {
-        const e = q[0]!;
-        const part = e.parts[e.part]!;
-        const take = Math.min(part.length - e.offset, room - n);
-        if (take > 0) views.push(part.subarray(e.offset, e.offset + take));
-        n += take;
-        e.offset += take;
-        if (e.offset === part.length) {
-          e.part++;
-          e.offset = 0;
-          if (e.part === e.parts.length) q.shift();
-        }
-      }
+      for (const v of views) n += v.length;
       s.sendWindow -= n;
       this.sendWindow -= n;
       if (n <= COALESCE_BYTES) {

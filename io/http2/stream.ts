@@ -79,6 +79,30 @@ export class H2Stream {
     return this.queue.length;
   }
 
+  /**
+   * Takes up to `room` octets off the front of the queue, as views (no copy): several small
+   * messages share one DATA frame. The caller sends them and charges the windows.
+   */
+  take(room: number): Buffer[] {
+    const q = this.queue;
+    const views: Buffer[] = [];
+    let n = 0;
+    while (n < room && q.length > 0) {
+      const e = q[0]!;
+      const part = e.parts[e.part]!;
+      const size = Math.min(part.length - e.offset, room - n);
+      if (size > 0) views.push(part.subarray(e.offset, e.offset + size));
+      n += size;
+      e.offset += size;
+      if (e.offset === part.length) {
+        e.part++;
+        e.offset = 0;
+        if (e.part === e.parts.length) q.shift();
+      }
+    }
+    return views;
+  }
+
   /** Ends our side with trailers, after what is queued. */
   finish(trailers: HeaderList): void {
     if (this.closed || this.localClosed || this.trailers !== null) return;

@@ -137,6 +137,20 @@ describe('io/http2 server: protocol robustness', () => {
     expect(c.closed).toBe(false);
   });
 
+  it('ends a connection that sends PINGs without reading the answers (ENHANCE_YOUR_CALM), not buffering them for ever', async () => {
+    const c = await raw();
+    // Stop reading: the answers fill the kernel's buffers, then the server's write buffer.
+    c.socket.pause();
+    const ping = h2frame(T.PING, 0, 0, Buffer.alloc(8, 3));
+    // 400,000 PINGs (6.8 MB) of answers is more than loopback's socket buffers plus our 1 MiB bound; bounded in count.
+    const burst = Buffer.concat(Array.from({ length: 10_000 }, () => ping));
+    for (let i = 0; i < 40 && !c.closed && !c.socket.destroyed; i++) {
+      await new Promise<void>((resolve) => c.socket.write(burst, () => resolve()));
+    }
+    c.socket.resume();
+    await expectGoaway(c, 'ENHANCE_YOUR_CALM');
+  });
+
   it('refuses a header block HPACK cannot decode with COMPRESSION_ERROR', async () => {
     const c = await raw();
     // An indexed field with index 0, which RFC 7541 §6.1 forbids.
