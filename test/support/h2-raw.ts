@@ -187,8 +187,11 @@ export class RawClient {
     this.socket.destroy();
   }
 
+  /** The frames received, for a failure message: the last 20 of them, with how many came before. */
   describe(): string {
-    return this.frames.map((f) => `${Object.keys(T).find((k) => T[k as keyof typeof T] === f.type) ?? f.type}/${f.streamId}`).join(' ') || '(none)';
+    const name = (f: RawFrame): string => `${Object.keys(T).find((k) => T[k as keyof typeof T] === f.type) ?? f.type}/${f.streamId}`;
+    const last = this.frames.slice(-20).map(name).join(' ');
+    return this.frames.length > 20 ? `${this.frames.length} frames, the last 20: ${last}` : last || '(none)';
   }
 }
 
