@@ -9,6 +9,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { parseListen } from '../listen-address.js';
 import { ServerConnection } from './connection.js';
 import { GrpcServerCall, GrpcStatus } from './grpc-call.js';
 import type { HeaderList } from './hpack.js';
@@ -81,13 +82,12 @@ export class GrpcServer {
         server.listen(address.replace(/^unix:(\/\/)?/, ''), done);
         return;
       }
-      const m = /^(\[[^\]]+\]|[^:]*):(\d+)$/.exec(address);
-      if (!m) {
-        reject(new Error(`expected host:port or unix:///path, got ${JSON.stringify(address)}`));
+      const listen = parseListen(address);
+      if (!listen.ok) {
+        reject(new Error(`${listen.error}, or unix:///path`));
         return;
       }
-      const host = m[1] === '' ? '0.0.0.0' : m[1]!.replace(/^\[|\]$/g, '');
-      server.listen({ host, port: Number(m[2]) }, done);
+      server.listen({ host: listen.value.host, port: listen.value.port }, done);
     });
     server.on('error', () => undefined);
     this.server = server;
