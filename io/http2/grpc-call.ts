@@ -87,7 +87,7 @@ export class GrpcServerCall implements StreamEvents {
     return this.stream.peer;
   }
 
-  /** The first value of a request header (names are lower case on the wire). */
+  /** The first value of a metadata header (names are lower case on the wire; pseudo-headers and the protocol's own are not kept). */
   header(name: string): string | undefined {
     for (const [n, v] of this.metadata) if (n === name) return v;
     return undefined;

@@ -30,6 +30,14 @@ export interface GrpcTlsMaterial {
   readonly clientCaPem: Buffer | null;
 }
 
+/** Headers that belong to the protocol, not to the call's metadata: not kept with the call. */
+const PROTOCOL_HEADERS = new Set(['te', 'content-type', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'grpc-timeout', 'user-agent']);
+
+/** The call's metadata: what is left of the request headers (one list per agent, 10,000 of them). */
+function metadataOf(headers: HeaderList): HeaderList {
+  return headers.filter(([name]) => !name.startsWith(':') && !PROTOCOL_HEADERS.has(name));
+}
+
 function headerValue(headers: HeaderList, name: string): string | undefined {
   for (const [n, v] of headers) if (n === name) return v;
   return undefined;
@@ -120,7 +128,7 @@ export class GrpcServer {
       stream.respond([[':status', '415']], true);
       return;
     }
-    const call = new GrpcServerCall(stream, headers, this.o.maxReceiveMessageBytes);
+    const call = new GrpcServerCall(stream, metadataOf(headers), this.o.maxReceiveMessageBytes);
     const encoding = headerValue(headers, 'grpc-encoding');
     if (encoding !== undefined && encoding !== 'identity') {
       call.fail(GrpcStatus.UNIMPLEMENTED, `grpc-encoding ${encoding} is not supported`);
