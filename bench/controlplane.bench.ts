@@ -11,7 +11,8 @@
  * Knobs (environment): BENCH_SIZES (500,1000,2000,5000), BENCH_CONTRACTS (50), BENCH_SECONDS
  * (20 measured seconds per size, two full window rounds), BENCH_CP_NODE_ARGS (node flags for
  * the control plane process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it),
- * BENCH_CP_PRIORITY (a nice value for the control plane process, e.g. -10; 0 leaves it).
+ * BENCH_CP_PRIORITY (a nice value for the control plane process, e.g. -10; 0 leaves it),
+ * BENCH_TLS (1: agents connect over TLS, as in production, with a certificate issued for the run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,6 +23,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../proto/loader.js';
 import { contractSetFromPb } from '../proto/codec/contract-set-codec.js';
 import { windowSummaryToPb } from '../proto/codec/report-codec.js';
+import { issueTlsMaterial } from '../controlplane/access/tls-issuer.js';
 import type { ContractSet, ContractWindow } from '../core/summary/index.js';
 import { aSummary, contractWindowsFor } from '../test/support/window-builders.js';
 
@@ -29,6 +31,7 @@ const SIZES = (process.env['BENCH_SIZES'] ?? '500,1000,2000,5000').split(',').ma
 const CONTRACTS = Number(process.env['BENCH_CONTRACTS'] ?? 50);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
 const CP_PRIORITY = Number(process.env['BENCH_CP_PRIORITY'] ?? 0);
+const TLS = process.env['BENCH_TLS'] === '1';
 const LOAD_PROCESSES = 2;
 const WINDOW_MS = 10_000;
 const TOKEN = 'bench-token';
@@ -45,7 +48,10 @@ async function runAgents(port: number, first: number, count: number, ratePerSeco
   const agents: { node: string; client: grpc.Client; call: Duplex; set: ContractSet | null; seq: number; acks: number; rejects: number }[] = [];
   for (let i = first; i < first + count; i++) {
     // A local subchannel pool gives every agent its own connection, like separate nodes.
-    const client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    // BENCH_TLS: the CA file the parent wrote (the load children inherit the environment).
+    const caFile = process.env['BENCH_TLS_CA_FILE'];
+    const credentials = TLS && caFile ? grpc.credentials.createSsl(fs.readFileSync(caFile)) : grpc.credentials.createInsecure();
+    const client = new Ctor(`127.0.0.1:${port}`, credentials, { 'grpc.use_local_subchannel_pool': 1, ...(TLS ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : {}) });
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${TOKEN}`);
     const call = (client as unknown as { Connect(md: grpc.Metadata): Duplex }).Connect(md);
@@ -183,9 +189,18 @@ async function runSize(AGENTS: number): Promise<SizeResult> {
     fs.mkdirSync(path.join(dir, 'contracts'));
     for (let i = 0; i < CONTRACTS; i++) fs.writeFileSync(path.join(dir, 'contracts', `c${i}.json`), JSON.stringify(contractDoc(i)));
     fs.writeFileSync(path.join(dir, 'token'), TOKEN);
+    const tlsArgs: string[] = [];
+    if (TLS) {
+      const m = issueTlsMaterial(['localhost'], Date.now());
+      fs.writeFileSync(path.join(dir, 'tls.crt'), m.certPem);
+      fs.writeFileSync(path.join(dir, 'tls.key'), m.keyPem);
+      fs.writeFileSync(path.join(dir, 'ca.crt'), m.caPem);
+      process.env['BENCH_TLS_CA_FILE'] = path.join(dir, 'ca.crt');
+      tlsArgs.push('--grpc-tls-cert', path.join(dir, 'tls.crt'), '--grpc-tls-key', path.join(dir, 'tls.key'));
+    }
     // BENCH_CP_NODE_ARGS: extra node flags for the control plane only (e.g. --cpu-prof).
     const nodeArgs = (process.env['BENCH_CP_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-    const cp = spawn(process.execPath, [...nodeArgs, bin, 'controlplane', '--contracts', path.join(dir, 'contracts'), '--state', path.join(dir, 'state'), '--token-file', path.join(dir, 'token'), '--grpc-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const cp = spawn(process.execPath, [...nodeArgs, bin, 'controlplane', '--contracts', path.join(dir, 'contracts'), '--state', path.join(dir, 'state'), '--token-file', path.join(dir, 'token'), '--grpc-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', ...tlsArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
     procs.push(cp);
     // BENCH_CP_PRIORITY (e.g. -10, needs root): on a shared machine the control plane is
     // starved of CPU by everything else and latency measures the scheduler, not the code; a
@@ -279,7 +294,7 @@ async function runSize(AGENTS: number): Promise<SizeResult> {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`control plane at ${SIZES.join(', ')} nodes x ${CONTRACTS} contracts, 10 s windows, ${SECONDS} s measured per size${CP_PRIORITY !== 0 ? `, control plane at nice ${CP_PRIORITY}` : ''}\n`);
+  process.stdout.write(`control plane at ${SIZES.join(', ')} nodes x ${CONTRACTS} contracts, 10 s windows, ${SECONDS} s measured per size, ${TLS ? 'TLS' : 'plaintext'}${CP_PRIORITY !== 0 ? `, control plane at nice ${CP_PRIORITY}` : ''}\n`);
   const rows: SizeResult[] = [];
   for (const n of SIZES) rows.push(await runSize(n));
   const header = ['nodes', 'reports/s', 'target', 'CPU (cores)', 'RSS MiB', 'heap MiB', 'decision p50', 'decision p99', 'mean ms', 'pass ms', 'connect s'];
@@ -288,7 +303,11 @@ async function main(): Promise<void> {
   const fmt = (c: readonly string[]): string => c.map((x, i) => x.padStart(widths[i]!)).join('  ');
   process.stdout.write(`\n${fmt(header)}\n${cells.map(fmt).join('\n')}\n`);
   process.stdout.write(`targets (issue 18): 10,000 nodes in < 1 core, RSS <= 256 MiB, decision p99 < 1 s; 5,000 nodes in RSS <= 200 MiB\n`);
-  process.stdout.write(`agents connect in plaintext here; production agents use TLS, about 40 KiB more per connection (docs/controlplane-scale.md)\n`);
+  process.stdout.write(
+    TLS
+      ? `agents connect over TLS here, as in production (BENCH_TLS=1)\n`
+      : `agents connect in plaintext here; production agents use TLS, which Node's TLS sockets make about 55 KiB more per connection (BENCH_TLS=1 measures it; docs/controlplane-scale.md)\n`,
+  );
   process.stdout.write(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 }
 

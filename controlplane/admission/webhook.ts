@@ -17,7 +17,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../core/common/index.js';
 import { parsePolicy, policyRef, ciliumDepartures } from '../../core/policy/index.js';
-import type { ListenAddress } from '../config/config.js';
+import type { ListenAddress } from '../../io/listen-address.js';
 import type { MapService, NewlyDeniedEdge } from '../map/map-service.js';
 import { namespaceLabelReader, type NamespaceLabels } from './namespace-labels.js';
 import { readRequestBody } from '../http/request-body.js';

@@ -5,13 +5,10 @@
  */
 import { err, ok, parseDurationMs, problem, type Problem, type Result } from '../../core/common/index.js';
 import { parseFlags } from '../../io/flags.js';
+import { parseListen, type ListenAddress } from '../../io/listen-address.js';
 import { LOG_LEVELS, type LogLevel } from '../../io/json-logger.js';
 import { parseNotifyTarget, type NotifyTarget } from '../notify/message.js';
 
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
 
 /** TLS for the agents' gRPC port: a key pair, and a CA when client certificates are required. */
 export interface GrpcTlsConfig {
@@ -187,15 +184,6 @@ Without --token-file, authentication is off (a warning is logged).
 --notify: POST each ramp transition there (repeatable): CloudEvents JSON, or Slack text for a
           hooks.slack.com URL or one written slack+https://…; retried with backoff, never delaying a decision.
 `;
-
-export function parseListen(text: string): Result<ListenAddress, string> {
-  const m = /^(\[[^\]]+\]|[^:]*):(\d+)$/.exec(text.trim());
-  if (!m) return err(`expected host:port or :port, got ${JSON.stringify(text)}`);
-  const port = Number(m[2]);
-  if (port > 65535) return err(`port must be at most 65535, got ${port}`);
-  const host = m[1] === '' ? '0.0.0.0' : m[1]!.replace(/^\[|\]$/g, '');
-  return ok({ host, port });
-}
 
 /** Parses flags (and the environment as a fallback) into a config, or every problem found. */
 export function loadControlplaneConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>>): Result<ControlplaneConfig, Problem[]> {

@@ -6,21 +6,22 @@
  * gRPC status name (INVALID_ARGUMENT, FAILED_PRECONDITION), are counted, and never end the
  * stream. Ingest only feeds the store; the reconcile loop decides (style.md 2.5).
  */
-import * as grpc from '@grpc/grpc-js';
 import type { Clock, Logger } from '../../core/common/index.js';
 import { formatProblems } from '../../core/common/index.js';
 import type { ContractSet, WindowSummary } from '../../core/summary/index.js';
-import { loadProto } from '../../proto/loader.js';
+import { loadService } from '../../proto/definitions.js';
 import { contractSetToPb } from '../../proto/codec/contract-set-codec.js';
 import { windowSummaryFromPb } from '../../proto/codec/report-codec.js';
+import { GrpcServer, type GrpcTlsMaterial } from '../../io/http2/grpc-server.js';
+import { GrpcStatus, type GrpcServerCall } from '../../io/http2/grpc-call.js';
 import { authorize, type Authorizer } from '../access/authorizer.js';
 import type { ControlplaneMetrics } from '../metrics/metrics.js';
 import type { EvidenceStore, NewEdge } from './evidence-store.js';
 import { ReportDedup } from './report-dedup.js';
 
 /**
- * Messages queued to one agent (the stream is in object mode, so writableLength counts
- * messages) beyond which its stream is ended: it is not reading its acks.
+ * Messages queued to one agent behind its flow-control window beyond which its stream is
+ * ended: it is not reading its acks.
  */
 export const MAX_STREAM_BACKLOG_MESSAGES = 10_000;
 
@@ -57,12 +58,16 @@ function reportIdentity(pb: unknown): { bootId: string; seq: number } {
   return { bootId: typeof o['boot_id'] === 'string' ? o['boot_id'] : '', seq: typeof o['seq'] === 'number' ? o['seq'] : 0 };
 }
 
+/** Reports may be large (observed edges for 50 contracts); a bound still stops a runaway peer. */
+const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 export class CollectorService {
   private readonly o: CollectorOptions;
   private readonly dedup = new ReportDedup();
-  private readonly streams = new Set<grpc.ServerDuplexStream<AgentMessagePb, ControlMessagePb>>();
-  private server: grpc.Server | null = null;
+  private readonly streams = new Set<GrpcServerCall>();
+  private server: GrpcServer | null = null;
   private encode: ((v: ControlMessagePb) => Buffer) | null = null;
+  private decode: ((b: Buffer) => AgentMessagePb) | null = null;
   private setBytes: { readonly set: ContractSet; readonly bytes: Buffer } | null = null;
 
   constructor(options: CollectorOptions) {
@@ -70,37 +75,22 @@ export class CollectorService {
   }
 
   /** Binds the server (TLS when given PEM material); returns the bound port (the address may say port 0). */
-  async listen(address: string, tls: { readonly certPem: Buffer; readonly keyPem: Buffer; readonly clientCaPem: Buffer | null } | null = null): Promise<number> {
-    const pkg = loadProto('rampart/v1/collector.proto');
-    const v1 = (pkg['rampart'] as grpc.GrpcObject)['v1'] as grpc.GrpcObject;
-    const Collector = v1['Collector'] as grpc.ServiceClientConstructor;
-    // Channelz (grpc-js's introspection service, which rampart does not serve) would keep a
-    // tracker, a socket registration and a set of closures for every agent connection and call.
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.enable_channelz': 0 });
-    // Bytes pass through the serializer untouched: a contract set is encoded once and the
-    // same buffer written to every stream. (Encoding it per stream was 1.2 ms each at 50
-    // contracts: 6 s of a blocked event loop to push one new set to 5,000 agents.)
-    const connect = Collector.service['Connect']!;
-    const serialize = connect.responseSerialize as (v: ControlMessagePb) => Buffer;
-    this.encode = serialize;
-    const service: grpc.ServiceDefinition = {
-      ...Collector.service,
-      Connect: { ...connect, responseSerialize: (v: ControlMessagePb | Buffer): Buffer => (Buffer.isBuffer(v) ? v : serialize(v)) },
-    };
-    server.addService(service, {
-      Connect: (call: grpc.ServerDuplexStream<AgentMessagePb, ControlMessagePb>) => {
-        this.connect(call);
+  async listen(address: string, tls: GrpcTlsMaterial | null = null): Promise<number> {
+    const connect = loadService('rampart/v1/collector.proto', 'rampart.v1.Collector')['Connect']!;
+    this.encode = connect.responseSerialize as (v: ControlMessagePb) => Buffer;
+    this.decode = connect.requestDeserialize as (b: Buffer) => AgentMessagePb;
+    // Our own HTTP/2 server, not grpc-js's: node:http2 costs ≈ 36 KiB per agent connection,
+    // ours ≈ 5 (docs/controlplane-scale.md). Messages stay bytes: a contract set is encoded
+    // once and the same buffer written to every stream.
+    const server = new GrpcServer({
+      methods: new Map([[connect.path, (call: GrpcServerCall) => this.connect(call)]]),
+      maxReceiveMessageBytes: MAX_RECEIVE_MESSAGE_BYTES,
+      onProtocolError: (peer, message) => {
+        this.o.metrics.ingestErrors.inc({ reason: 'protocol' });
+        this.o.log.warn('agent connection closed: HTTP/2 protocol error', { peer, error: message });
       },
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      const credentials = tls
-        ? grpc.ServerCredentials.createSsl(tls.clientCaPem, [{ cert_chain: tls.certPem, private_key: tls.keyPem }], tls.clientCaPem !== null)
-        : grpc.ServerCredentials.createInsecure();
-      server.bindAsync(address, credentials, (e, p) => {
-        if (e) reject(e);
-        else resolve(p);
-      });
-    });
+    const port = await server.listen(address, tls);
     this.server = server;
     return port;
   }
@@ -112,11 +102,9 @@ export class CollectorService {
   }
 
   /** The set as wire bytes, encoded once per set (the reconciler hands out one object per generation). */
-  private encodedSet(set: ContractSet): Buffer | ControlMessagePb {
+  private encodedSet(set: ContractSet): Buffer {
     if (this.setBytes?.set === set) return this.setBytes.bytes;
-    const msg = { contracts: contractSetToPb(set) } as ControlMessagePb;
-    if (this.encode === null) return msg;
-    this.setBytes = { set, bytes: this.encode(msg) };
+    this.setBytes = { set, bytes: this.encode!({ contracts: contractSetToPb(set) }) };
     return this.setBytes.bytes;
   }
 
@@ -128,33 +116,23 @@ export class CollectorService {
     const server = this.server;
     if (!server) return;
     this.server = null;
-    for (const call of this.streams) call.end();
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 2000);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    for (const call of [...this.streams]) call.end();
+    await server.close(2000);
   }
 
-  private send(call: grpc.ServerDuplexStream<AgentMessagePb, ControlMessagePb>, msg: ControlMessagePb | Buffer): void {
-    if (call.writableLength > MAX_STREAM_BACKLOG_MESSAGES) {
+  private send(call: GrpcServerCall, msg: ControlMessagePb | Buffer): void {
+    if (call.backlog > MAX_STREAM_BACKLOG_MESSAGES) {
       this.o.metrics.ingestErrors.inc({ reason: 'agent-not-reading' });
-      call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: 'the agent is not reading its acknowledgements' });
+      call.fail(GrpcStatus.RESOURCE_EXHAUSTED, 'the agent is not reading its acknowledgements');
       return;
     }
-    // A Buffer is an already encoded message (see listen): the serializer passes it through.
-    call.write(msg as ControlMessagePb);
+    call.write(Buffer.isBuffer(msg) ? msg : this.encode!(msg));
   }
 
-  private connect(call: grpc.ServerDuplexStream<AgentMessagePb, ControlMessagePb>): void {
-    const header = call.metadata.get('authorization')[0];
-    // The stream stays paused (messages buffered) until the check answers and listeners attach.
-    authorize(this.o.authorizer, typeof header === 'string' ? header : undefined, { kind: 'agent' }).then(
+  private connect(call: GrpcServerCall): void {
+    const header = call.header('authorization');
+    // Messages are held (and not credited to the client's window) until the check answers.
+    authorize(this.o.authorizer, header, { kind: 'agent' }).then(
       (d) => {
         if (d.outcome === 'allowed') {
           this.accept(call);
@@ -163,21 +141,21 @@ export class CollectorService {
         this.o.metrics.ingestErrors.inc({ reason: 'unauthenticated' });
         // No node name yet (hello comes after auth): the peer address is all there is to say who.
         this.o.log.warn(d.outcome === 'forbidden' ? 'agent refused: not an agent' : 'agent refused: missing or invalid bearer token', {
-          peer: call.getPeer(),
+          peer: call.peer,
           header: header === undefined ? 'absent' : 'present',
         });
-        call.emit('error', {
-          code: d.outcome === 'forbidden' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED,
-          details: d.outcome === 'forbidden' ? (d.message ?? 'not an agent') : 'missing or invalid bearer token',
-        });
+        call.fail(
+          d.outcome === 'forbidden' ? GrpcStatus.PERMISSION_DENIED : GrpcStatus.UNAUTHENTICATED,
+          d.outcome === 'forbidden' ? (d.message ?? 'not an agent') : 'missing or invalid bearer token',
+        );
       },
       () => {
-        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'authentication failed' });
+        call.fail(GrpcStatus.UNAVAILABLE, 'authentication failed');
       },
     );
   }
 
-  private accept(call: grpc.ServerDuplexStream<AgentMessagePb, ControlMessagePb>): void {
+  private accept(call: GrpcServerCall): void {
     let node: string | null = null;
     // The node's logger is made when a line is written, not kept per stream: a kept child
     // logger is six closures and a context per agent (about 3 MiB at 10,000 agents) for lines
@@ -196,7 +174,16 @@ export class CollectorService {
       this.send(call, { reject: { boot_id: bootId, seq, reason: `${code}: ${reason}` } });
     };
 
-    call.on('data', (msg: AgentMessagePb) => {
+    const onMessage = (bytes: Buffer): void => {
+      let msg: AgentMessagePb;
+      try {
+        msg = this.decode!(bytes);
+      } catch (e) {
+        // Not a protobuf AgentMessage at all: the stream cannot be trusted to continue.
+        this.o.metrics.ingestErrors.inc({ reason: 'malformed-message' });
+        call.fail(GrpcStatus.INTERNAL, `could not parse the message: ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
       const nowMs = this.o.clock.nowMs();
       if (msg.body === 'hello' && msg.hello) {
         const name = msg.hello.node ?? '';
@@ -251,7 +238,7 @@ export class CollectorService {
       if (outcome.touched.length > 0) this.o.onEvidence(outcome.touched);
       if (outcome.newEdges.length > 0) this.o.onNewEdges(outcome.newEdges);
       this.o.onAccepted?.(summary, nowMs);
-    });
+    };
 
     let closed = false;
     const cleanup = (): void => {
@@ -264,15 +251,14 @@ export class CollectorService {
         log().info('agent disconnected');
       }
     };
-    call.on('end', () => {
-      call.end();
-      cleanup();
-    });
-    call.on('cancelled', cleanup);
-    call.on('close', cleanup);
-    call.on('error', (e: Error) => {
-      log().debug('agent stream error', { err: { message: e.message } });
-      cleanup();
+    call.start({
+      message: onMessage,
+      // The agent half-closed: end ours too (the agent reconnects to go on).
+      end: () => call.end(),
+      close: (reason) => {
+        log().debug('agent stream closed', { reason });
+        cleanup();
+      },
     });
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadControlplaneConfig, parseListen } from '../../../controlplane/config/config.js';
+import { loadControlplaneConfig } from '../../../controlplane/config/config.js';
+import { parseListen } from '../../../io/listen-address.js';
 
 describe('loadControlplaneConfig', () => {
   it('fills every default', () => {
