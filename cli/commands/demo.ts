@@ -30,6 +30,7 @@ import { addFixAsRevision } from '../../sim/demo/fix-revision.js';
 import { silentLogger } from '../../io/json-logger.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../io/kube/kubeconfig.js';
+import { LEASE_NAME } from '../../controlplane/kubernetes/lease-elector.js';
 
 const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--http-listen <host:port>]
        [--late-after <dur>] [--first-run-after <dur>] [--keep]
@@ -156,7 +157,7 @@ export async function run(args: readonly string[]): Promise<number> {
       if (kc === null) throw new Error('no kubeconfig');
       await ensureCrd(kc);
       await ensureNamespace(kc, values.namespace);
-      const names = await createContracts(kc, work.contractsDir);
+      const names = await createContracts(kc, work.contractsDir, LEASE_NAME);
       await createCronJobs(kc, workloadManifests(spec, startedMs));
       cluster = new RunningCluster({ spec, kube: { kc, log: silentLogger, dropIdentityLabel: dropPrefix === undefined ? undefined : (key) => key.startsWith(dropPrefix) }, token: work.token, seed: 42 });
       await cluster.provision();
