@@ -8,8 +8,9 @@
  * (SIGINT) stops everything and leaves no process behind. Saves screenshots to test-results/
  * (git-ignored).
  *
- * One demo for all of it, in the story's order: each start waits up to a minute for the
- * invoicing CronJob's first run (a whole minute), so a second start would double that wait.
+ * One demo for all of it, in the story's order: each demo start waits for the invoicing
+ * CronJob's first run, which comes on a whole minute (--first-run-after plus up to a minute),
+ * so a second start would wait for it again.
  * The page is opened (and its charts checked) first: its event list shows only live events,
  * so it must be open before the first real deny, and payments-lockdown's wait must still be
  * on when the test that looks for it runs.
