@@ -30,9 +30,11 @@ import { addFixAsRevision } from '../../sim/demo/fix-revision.js';
 import { silentLogger } from '../../io/json-logger.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../io/kube/kubeconfig.js';
+import { LEASE_NAME } from '../../controlplane/kubernetes/lease-elector.js';
 
 const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--http-listen <host:port>]
-       [--late-after <dur>] [--keep] [--kubernetes [--kubeconfig <file>] [--namespace <ns>]
+       [--late-after <dur>] [--first-run-after <dur>] [--keep]
+       [--kubernetes [--kubeconfig <file>] [--namespace <ns>]
        [--drop-identity-labels <prefix>]]
 
   --fast         compress every duration about six times (the end-to-end test uses it)
@@ -40,6 +42,9 @@ const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--h
   --duration     stop by itself after this long (default: run until Ctrl-C)
   --http-listen  the dashboard and API address (default 127.0.0.1:9968; port 0 picks one)
   --late-after   how long after shop-lockdown completes the new caller appears
+  --first-run-after  the invoicing CronJob's first run comes at the first whole minute at
+                 least this long after the start (default 40s; at least 5s, so the control
+                 plane and agents are up to see it); until then payments-lockdown waits for it
   --keep         keep the working folder (contracts, state, logs) after stopping
   --kubernetes   against a real API server (--kubeconfig, else KUBECONFIG): the simulated
                  namespaces and pods become real objects, the contracts RampContracts, the
@@ -51,7 +56,8 @@ const USAGE = `usage: rampart demo [--fast] [--headless] [--duration <dur>] [--h
 
 const FAST_FACTOR = 6;
 /** The scheduled job's first run comes at least this long after the start (then every period). */
-const FIRST_RUN_LEAD_MS = 40_000;
+const FIRST_RUN_AFTER = '40s';
+const MIN_FIRST_RUN_AFTER_MS = 5_000;
 const TRIGGER_CONTRACT = 'shop-lockdown';
 /** The contract whose block the demo fixes by adding `rampart fix`'s answer as a revision. */
 const FIX_CONTRACT = 'kafka-narrow';
@@ -65,6 +71,7 @@ export async function run(args: readonly string[]): Promise<number> {
     duration: { type: 'string' },
     'http-listen': { type: 'string', default: '127.0.0.1:9968' },
     'late-after': { type: 'string' },
+    'first-run-after': { type: 'string' },
     keep: { type: 'boolean', default: false },
     kubernetes: { type: 'boolean', default: false },
     kubeconfig: { type: 'string' },
@@ -74,8 +81,10 @@ export async function run(args: readonly string[]): Promise<number> {
   });
   const durationMs = values.duration === undefined ? null : readDuration(values.duration, '--duration');
   const lateAfter = readDuration(values['late-after'] ?? (values.fast ? '3s' : '20s'), '--late-after');
-  const bad = [...problems, ...[durationMs, lateAfter].flatMap((r) => (r === null || r.ok ? [] : [r.error]))];
-  if (bad.length > 0 || !lateAfter.ok) {
+  // Any sooner and the run could come before the control plane and the agents are up to see it.
+  const firstRunAfter = readDuration(values['first-run-after'] ?? FIRST_RUN_AFTER, '--first-run-after', MIN_FIRST_RUN_AFTER_MS);
+  const bad = [...problems, ...[durationMs, lateAfter, firstRunAfter].flatMap((r) => (r === null || r.ok ? [] : [r.error]))];
+  if (bad.length > 0 || !lateAfter.ok || !firstRunAfter.ok) {
     stderr.write(formatFlagProblems('rampart demo', bad, USAGE));
     return 2;
   }
@@ -109,8 +118,9 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   const startedMs = Date.now();
-  // The invoicing job keeps its every-3-minutes schedule; its first run comes 40-100 s in.
-  const spec = pinFirstRuns(compressSpec(specResult.value, factor), startedMs, FIRST_RUN_LEAD_MS);
+  // The invoicing job keeps its every-3-minutes schedule; its first run comes at the first whole
+  // minute after --first-run-after (by default 40-100 s in).
+  const spec = pinFirstRuns(compressSpec(specResult.value, factor), startedMs, firstRunAfter.value);
   const work = createWorkdir({ contractsFrom: path.join(demoDir(), 'contracts'), factor, baseline: spec.policies, workloads: workloadManifests(spec, startedMs) });
   // A week of this cluster's traffic in the map: contracts are judged on history from their first second.
   writeHistorySeed(work.stateDir, spec, startedMs);
@@ -147,7 +157,7 @@ export async function run(args: readonly string[]): Promise<number> {
       if (kc === null) throw new Error('no kubeconfig');
       await ensureCrd(kc);
       await ensureNamespace(kc, values.namespace);
-      const names = await createContracts(kc, work.contractsDir);
+      const names = await createContracts(kc, work.contractsDir, LEASE_NAME);
       await createCronJobs(kc, workloadManifests(spec, startedMs));
       cluster = new RunningCluster({ spec, kube: { kc, log: silentLogger, dropIdentityLabel: dropPrefix === undefined ? undefined : (key) => key.startsWith(dropPrefix) }, token: work.token, seed: 42 });
       await cluster.provision();

@@ -6,7 +6,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, PatchStrategy, setHeaderOptions, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, loadYaml, PatchStrategy, setHeaderOptions, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { systemClock, type Clock } from '../../core/common/index.js';
 import { RAMPCONTRACT } from '../../core/contract/index.js';
@@ -69,10 +69,34 @@ async function gone(objects: CustomObjectsApi, name: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a control plane may be running to honour a restore finalizer: a Lease of that name,
+ * in any namespace, is held and not expired. None, or only released (empty holder) or expired
+ * ones: no one will. Leases that cannot be listed count as held (the caller then waits as if a
+ * control plane ran).
+ */
+async function leaseHeld(kc: KubeConfig, leaseName: string, clock: Clock): Promise<boolean> {
+  try {
+    const leases = await kc.makeApiClient(CoordinationV1Api).listLeaseForAllNamespaces({ fieldSelector: `metadata.name=${leaseName}` });
+    return leases.items.some(({ spec = {} }) => {
+      const renewedMs = spec.renewTime === undefined ? 0 : new Date(spec.renewTime as unknown as string).getTime();
+      return (spec.holderIdentity ?? '') !== '' && renewedMs + (spec.leaseDurationSeconds ?? 0) * 1000 > clock.nowMs();
+    });
+  } catch {
+    return true;
+  }
+}
+
+/** How long a previous run's contract may take to go while a control plane could honour its finalizer. */
+const FINALIZER_GRACE_MS = 3000;
+
 /** Creates each contract file of `dir` as a RampContract, replacing a previous run's. Returns the names. */
-export async function createContracts(kc: KubeConfig, dir: string): Promise<string[]> {
+export async function createContracts(kc: KubeConfig, dir: string, leaseName: string, clock: Clock = systemClock): Promise<string[]> {
   const objects = kc.makeApiClient(CustomObjectsApi);
   const names: string[] = [];
+  // With no control plane holding the Lease, a finalizer left by a previous run is never
+  // honoured: it is dropped at once instead of after the grace (3 s for each such contract).
+  const graceMs = (await leaseHeld(kc, leaseName, clock)) ? FINALIZER_GRACE_MS : 0;
   for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     const doc = parse(readFileSync(path.join(dir, file), 'utf8')) as { metadata?: { name?: string } };
     const name = doc.metadata?.name;
@@ -81,7 +105,7 @@ export async function createContracts(kc: KubeConfig, dir: string): Promise<stri
       await objects.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name });
       // A previous run stopped mid-ramp leaves the restore finalizer, and no control plane runs
       // yet to honour it: the demo drops it (its new run puts labels and originals back in monitor).
-      await until(`the previous ${name} to be gone`, () => gone(objects, name), 3000).catch(() =>
+      await until(`the previous ${name} to be gone`, () => gone(objects, name), graceMs, clock).catch(() =>
         objects.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
       );
       await until(`the previous ${name} to be gone`, async () => {

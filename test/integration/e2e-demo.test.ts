@@ -1,26 +1,87 @@
 /**
  * The bundled scenario end to end, headless and compressed (`rampart demo --fast`): real
  * child processes (control plane, three agents) and the simulated cluster's Hubble servers
- * on loopback. Checks the story's outcomes through the public API and /metrics, then that
- * Ctrl-C (SIGINT) stops everything and leaves no process behind.
+ * on loopback. Checks the story's outcomes through the public API, /metrics, the CLI's tables
+ * and the dashboard in a real headless Chromium (Debian's, driven by playwright-core): the
+ * page loads once a token is entered, the charts update from the WebSocket stream, and pause /
+ * resume / rollback go through the API (and are refused with a wrong token). Last, Ctrl-C
+ * (SIGINT) stops everything and leaves no process behind. Saves screenshots to test-results/
+ * (git-ignored).
+ *
+ * One demo for all of it, in the story's order: each demo start waits for the invoicing
+ * CronJob's first run, which comes on a whole minute (--first-run-after plus up to a minute),
+ * so a second start would wait for it again.
+ * The page is opened (and its charts checked) first: its event list shows only live events,
+ * so it must be open before the first real deny, and payments-lockdown's wait must still be
+ * on when the test that looks for it runs.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { waitFor } from '../support/wait-for.js';
 import { isAlive, startDemo, type DemoProcess } from './e2e-demo-process.js';
 
 const bin = fileURLToPath(new URL('../../bin/rampart.js', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
+/** The dashboard's tests need Chromium; CI installs it (.ci/run), elsewhere they are skipped without it. */
+const withBrowser = existsSync(CHROMIUM) || Boolean(process.env.CI);
+const browserIt = it.runIf(withBrowser);
+
+interface ContractJson {
+  name: string;
+  phase: string;
+  stage: { index: number; name: string };
+}
 
 describe('rampart demo --fast --headless', () => {
   let demo: DemoProcess;
+  let browser: Browser | undefined;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const streamTypes: string[] = [];
+
+  const card = (name: string): string => `article.contract[data-contract="${name}"]`;
+  const contract = (name: string): Promise<ContractJson> => demo.get<ContractJson>(`/api/v1/contracts/${name}`);
+  /** Waits until the element's text satisfies `test` (polled from here: no DOM types needed). */
+  const textMatches = (selector: string, test: (text: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> =>
+    waitFor(async () => {
+      const t = (await page.textContent(selector)) ?? '';
+      return test(t) ? t : null;
+    }, { timeoutMs, intervalMs: 200, what });
+  const canvasImage = (selector: string): Promise<string> => page.evaluate(`document.querySelector(${JSON.stringify(selector)}).toDataURL()`);
+  const setToken = async (token: string): Promise<void> => {
+    await page.fill('#token', token);
+    await page.click('#token-form button[type="submit"]');
+  };
 
   beforeAll(async () => {
-    demo = await startDemo();
+    // The scheduled job's first run 20-80 s in (not the default 40-100 s): 20 s less to wait,
+    // and still long enough for the test that looks for payments-lockdown's wait to see it
+    // after the page's first two tests.
+    demo = await startDemo(['--first-run-after', '20s']);
+    if (!withBrowser) return;
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+    mkdirSync(RESULTS, { recursive: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1250 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('websocket', (ws) => {
+      ws.on('framereceived', (f) => {
+        try {
+          streamTypes.push(String((JSON.parse(String(f.payload)) as { type?: unknown }).type));
+        } catch {
+          streamTypes.push('unparsable');
+        }
+      });
+    });
   });
 
   afterAll(async () => {
+    await browser?.close();
     await demo?.kill();
   });
 
@@ -38,6 +99,30 @@ describe('rampart demo --fast --headless', () => {
     expect(c.historyEvidence!.wouldDeny).toBe(0);
   });
 
+  browserIt('asks for a token, then loads every contract', async () => {
+    await page.goto(`${demo.api}/`);
+    await page.waitForSelector('#banner:not([hidden])');
+    expect(await page.textContent('#banner')).toContain('token');
+    await setToken(demo.token);
+    await page.waitForSelector(card('payments-lockdown'));
+    await page.waitForSelector(card('shop-lockdown'));
+    expect(await page.title()).toBe('Rampart');
+    await textMatches(`${card('shop-lockdown')} .name`, (t) => t === 'shop-lockdown', 'the contract name rendered');
+    expect(await page.locator(`${card('shop-lockdown')} .stages li`).count()).toBe(4);
+    expect(pageErrors).toEqual([]);
+  });
+
+  browserIt('updates the charts from the WebSocket stream', async () => {
+    const canvas = `${card('shop-lockdown')} canvas.chart`;
+    const before = await canvasImage(canvas);
+    const points = async (): Promise<number> => Number(await page.getAttribute(card('shop-lockdown'), 'data-stream-points'));
+    await waitFor(async () => (await points()) >= 5, { timeoutMs: 30_000, what: 'five rate updates from the stream' });
+    expect(streamTypes).toContain('rates');
+    const after = await canvasImage(canvas);
+    expect(after).not.toBe(before);
+    expect(await page.textContent(`${card('shop-lockdown')} .rates`)).toMatch(/evals\/s/);
+  });
+
   it('holds the contract that misses a rule in monitor until its CronJob runs, then Blocks it naming the missing edge', { timeout: 200_000 }, async () => {
     type Body = { phase: string; stage: { index: number }; decision: { kind: string; reasons: string[] }; waitingFor: string[] };
     const waiting = await waitFor(
@@ -47,7 +132,7 @@ describe('rampart demo --fast --headless', () => {
       },
       { timeoutMs: 60_000, intervalMs: 250, what: 'payments-lockdown waiting for its CronJob' },
     );
-    // The wait is seen before the run (the first run comes 40-100 s after the start, the monitor stage lasts 20 s).
+    // The wait is seen before the run (the first run comes 20-80 s after the start: --first-run-after 20s).
     expect(waiting.phase).toBe('Observing');
     expect(waiting.decision.reasons.find((r) => r.includes('waiting for CronJob'))).toMatch(/^inconclusive: waiting for CronJob payments\/invoice-job \(next run \d{4}-\d\d-\d\dT\d\d:\d\d:00Z\)$/);
     const c = await waitFor(
@@ -111,7 +196,7 @@ describe('rampart demo --fast --headless', () => {
     expect(demo.output.some((l) => l.includes('added the fix') && l.includes('kafka-narrow'))).toBe(true);
   });
 
-    it('shows the new caller’s real denies in the control plane metrics', async () => {
+  it('shows the new caller’s real denies in the control plane metrics', async () => {
     await waitFor(() => demo.output.some((l) => l.includes('new caller')), { timeoutMs: 60_000, what: 'the new caller to appear' });
     const denies = await waitFor(
       async () => {
@@ -125,6 +210,24 @@ describe('rampart demo --fast --headless', () => {
     expect(parsePrometheusText(await demo.metricsText()).value('rampart_controlplane_actual_denies_total', { contract: 'payments-lockdown' })).toBe(0); // exported, and 0
     const edges = await demo.get<{ items: { from: string; to: string; kind?: string }[] }>('/api/v1/contracts/shop-lockdown/edges');
     expect(edges.items.some((e) => e.from === 'shop/price-scraper' && e.to === 'shop/catalog')).toBe(true);
+  });
+
+  browserIt('shows the held contract with its missing edge, and the ramp to the end', { timeout: 240_000 }, async () => {
+    // The invoicing CronJob's first run comes 20-80 s after the demo's start (--first-run-after 20s).
+    await waitFor(async () => (await contract('payments-lockdown')).phase === 'Blocked', { timeoutMs: 130_000, intervalMs: 500, what: 'payments-lockdown Blocked' });
+    await textMatches(`${card('payments-lockdown')} .edges tbody`, (t) => t.includes('payments/invoice-job'), 'the missing edge on the page');
+    expect(await page.getAttribute(card('payments-lockdown'), 'data-phase')).toBe('Blocked');
+    // Wait for the whole story: shop-lockdown completes, the new caller appears, real denies roll it back.
+    await waitFor(() => demo.output.some((l) => l.includes('new caller')), { timeoutMs: 120_000, intervalMs: 500, what: 'the new caller' });
+    await waitFor(async () => (await contract('shop-lockdown')).phase === 'RolledBack', { timeoutMs: 60_000, intervalMs: 500, what: 'shop-lockdown rolled back' });
+    await textMatches(`${card('shop-lockdown')} .phase`, (t) => t === 'RolledBack', 'RolledBack on the page');
+    await textMatches('#events', (t) => t.includes('DENIED'), 'a real deny in the live events', 30_000);
+    const timeline = await page.textContent(`${card('shop-lockdown')} .history`);
+    expect(timeline).toContain('monitor → canary');
+    expect(timeline).toContain('Complete');
+    expect(timeline).toContain('rollback');
+    await page.screenshot({ path: `${RESULTS}dashboard.png` });
+    await page.screenshot({ path: `${RESULTS}dashboard-full.png`, fullPage: true });
   });
 
   it('prints the API view as tables: status, history, watch', () => {
@@ -149,6 +252,46 @@ describe('rampart demo --fast --headless', () => {
     expect(watch.code).toBe(0);
     expect(watch.out).toMatch(/rates shop-lockdown \S+ \S+ evals\/s=\d/);
     expect(watch.out).not.toContain('payments-lockdown');
+  });
+
+  browserIt('refuses an action with a wrong token, and says so', async () => {
+    await setToken('not-the-token');
+    await page.click(`${card('shop-lockdown')} button[data-action="pause"]`);
+    await page.waitForSelector('#banner.error:not([hidden])');
+    expect(await page.textContent('#banner')).toMatch(/refused|token/);
+    expect((await contract('shop-lockdown')).phase).not.toBe('Paused');
+    await setToken(demo.token);
+  });
+
+  browserIt('pauses, resumes and rolls back through the buttons', async () => {
+    const shop = card('shop-lockdown');
+    await page.click(`${shop} button[data-action="pause"]`);
+    await waitFor(async () => (await contract('shop-lockdown')).phase === 'Paused', { timeoutMs: 10_000, what: 'Paused' });
+    await textMatches(`${shop} .phase`, (t) => t === 'Paused', 'Paused on the page');
+    expect(await page.isEnabled(`${shop} button[data-action="resume"]`)).toBe(true);
+    await page.click(`${shop} button[data-action="resume"]`);
+    await waitFor(async () => (await contract('shop-lockdown')).phase !== 'Paused', { timeoutMs: 10_000, what: 'resumed' });
+
+    // The real denies rolled shop-lockdown back to monitor (spec.rollback.to defaults to monitor).
+    expect((await contract('shop-lockdown')).stage.index).toBe(0);
+    expect(await page.isEnabled(`${shop} button[data-action="rollback"]`)).toBe(false);
+
+    // data-lockdown is Complete at its last stage: the button rolls it back to monitor.
+    const data = card('data-lockdown');
+    const stageBefore = (await contract('data-lockdown')).stage.index;
+    expect(stageBefore).toBeGreaterThan(0);
+    const rollback = `${data} button[data-action="rollback"]`;
+    await page.click(rollback); // arms the button
+    expect(await page.textContent(rollback)).toBe('Confirm rollback');
+    await page.click(rollback);
+    await waitFor(async () => (await contract('data-lockdown')).stage.index === 0, { timeoutMs: 10_000, what: 'rolled back to monitor' });
+    expect((await contract('data-lockdown')).phase).toBe('RolledBack');
+    const history = await demo.get<{ items: { decision: string; actor: string }[] }>('/api/v1/contracts/shop-lockdown/history');
+    const actors = history.items.filter((h) => h.actor !== 'auto').map((h) => h.decision);
+    expect(actors.length).toBeGreaterThanOrEqual(2); // pause, resume
+    const dataHistory = await demo.get<{ items: { decision: string; actor: string }[] }>('/api/v1/contracts/data-lockdown/history');
+    expect(dataHistory.items.some((h) => h.actor !== 'auto' && h.decision === 'rollback')).toBe(true);
+    expect(pageErrors).toEqual([]);
   });
 
   it('stops everything on SIGINT, leaving no process behind', async () => {

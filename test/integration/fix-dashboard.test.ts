@@ -35,9 +35,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('smallest fix for the 
   let browser: Browser;
 
   beforeAll(async () => {
-    // No new caller: payments-lockdown is Blocked only after its CronJob's first run (40-100 s
-    // in), by when shop-lockdown would otherwise have a real blocker of its own to fix.
-    demo = await startDemo(['--late-after', '600s']);
+    // No new caller: payments-lockdown is Blocked only after its CronJob's first run (10-70 s
+    // in), by when shop-lockdown would otherwise have a real blocker of its own to fix. The
+    // first run 10 s in at the earliest, not the default 40: 30 s less to wait for it.
+    demo = await startDemo(['--late-after', '600s', '--first-run-after', '10s']);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   afterAll(async () => {

@@ -90,7 +90,7 @@ describe('rampart demo --kubernetes', () => {
 
   it('ramps shop-lockdown to Complete on real NetworkPolicies and pod labels, then real drops roll it back', { timeout: 220_000 }, async () => {
     const t0 = Date.now();
-    child = spawn(process.execPath, [bin, 'demo', '--kubernetes', '--kubeconfig', kubeconfig, '--fast', '--headless', '--http-listen', '127.0.0.1:0', '--duration', '130s', '--late-after', '6s'], {
+    child = spawn(process.execPath, [bin, 'demo', '--kubernetes', '--kubeconfig', kubeconfig, '--fast', '--headless', '--http-listen', '127.0.0.1:0', '--duration', '130s', '--late-after', '6s', '--first-run-after', '15s'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, RAMPART_ACTUATOR_RESYNC_MS: '1000' },
     });
@@ -180,7 +180,9 @@ describe('rampart demo --kubernetes', () => {
     await waitFor(async () => (await seen()).policies.length === 0, { timeoutMs: 10_000, what: 'the rollback to monitor to remove the applied policies' });
 
     // payments-lockdown never left monitor: held for its CronJob (a real batch/v1 object), then
-    // Blocked by the job's run (40-100 s after the start) with the edge named; nothing applied.
+    // Blocked by the job's run (15-75 s after the start: --first-run-after 15s, not the default
+    // 40s, waits 25 s less and still leaves a margin of 10 s or more over the API server
+    // preparation and the control plane's start) with the edge named; nothing applied.
     const payments = await waitFor(
       async () => {
         const s = await status('payments-lockdown');

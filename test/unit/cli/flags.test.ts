@@ -71,3 +71,19 @@ describe.each(CASES)('rampart $command', (c) => {
     expect(err).toBe('');
   });
 });
+
+describe('rampart demo --first-run-after', () => {
+  it('sooner than 5s: exit 2, named (the control plane and agents would not be up to see the run)', async () => {
+    const { run } = await import('../../../cli/commands/demo.js');
+    expect(await run(['--first-run-after', '2s'])).toBe(2);
+    expect(err).toContain('--first-run-after: must be at least 5000ms, got 2s');
+    expect(await run(['--first-run-after', 'soon'])).toBe(2);
+    expect(err).toContain('--first-run-after: expected a duration');
+  });
+
+  it('is in the usage', async () => {
+    const { run } = await import('../../../cli/commands/demo.js');
+    expect(await run(['--help'])).toBe(0);
+    expect(out).toContain('--first-run-after <dur>');
+  });
+});
