@@ -188,6 +188,18 @@ describe('io/http2 server: protocol robustness', () => {
     expect(c.closed).toBe(false);
   });
 
+  it('holds at most one connection window (2 MiB) for calls not yet admitted: 3 held streams of 1 MiB each overrun it', async () => {
+    const c = await raw();
+    // Each stream stays inside its own 1 MiB window; together they pass the connection's 2 MiB,
+    // which is given back only as octets are consumed (and held calls consume nothing).
+    for (let i = 0; i < 3; i++) {
+      const id = 1 + 2 * i;
+      c.send(h2frame(T.HEADERS, F.END_HEADERS, id, grpcRequestBlock(HOLD)));
+      for (let sent = 0; sent < 1 << 20; sent += 16_384) c.send(h2frame(T.DATA, 0, id, Buffer.alloc(16_384)));
+    }
+    await expectGoaway(c, 'FLOW_CONTROL_ERROR');
+  });
+
   it('resets a stream that overruns its window with FLOW_CONTROL_ERROR, and ends a connection whose window overflows', async () => {
     const c = await raw();
     c.send(h2frame(T.HEADERS, F.END_HEADERS, 1, grpcRequestBlock(HOLD)));
