@@ -37,28 +37,8 @@ import {
   type Frame,
 } from './frames.js';
 import { H2Stream, type StreamHost } from './stream.js';
+import { COALESCE_BYTES, CONNECTION_WINDOW, LOCAL_SETTINGS, MAX_HEADER_BLOCK, MAX_UNREAD_ANSWERS_BYTES, PREFACE_TIMEOUT_MS } from './limits.js';
 
-/** What we advertise. A window of 1 MiB lets an agent send a large report without waiting a round trip per 64 KiB. */
-export const LOCAL_SETTINGS = {
-  maxConcurrentStreams: 8,
-  initialWindowSize: 1 << 20,
-  maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
-  maxHeaderListSize: 64 * 1024,
-  headerTableSize: 4096,
-} as const;
-const CONNECTION_WINDOW = 1 << 20;
-/** The largest header block (HEADERS + CONTINUATIONs) we collect before calling it abuse. */
-const MAX_HEADER_BLOCK = 64 * 1024;
-/** A client that has not sent its preface and SETTINGS by then is not an HTTP/2 client: its socket is closed. */
-export const PREFACE_TIMEOUT_MS = 10_000;
-/**
- * Octets waiting in the socket beyond which a frame that only provokes an answer (PING, DATA
- * on a closed stream) ends the connection: a peer that sends them without reading would
- * otherwise grow our write buffer without bound (nghttp2 caps these answers too).
- */
-export const MAX_UNREAD_ANSWERS_BYTES = 1 << 20;
-/** Payloads up to this size are copied behind their frame header into one write. */
-const COALESCE_BYTES = 1024;
 
 export interface ConnectionHooks {
   /** A new stream with its request headers. The handler sets `stream.events`. */
@@ -89,6 +69,8 @@ export class ServerConnection implements StreamHost {
   private lastStreamId = 0;
   private sendWindow = DEFAULT_WINDOW;
   private recvWindow = CONNECTION_WINDOW;
+  /** Octets consumed (or discarded) and not yet handed back to the connection window. */
+  private connectionOwed = 0;
   private peerInitialWindow = DEFAULT_WINDOW;
   private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   private goingAway = false;
@@ -265,22 +247,23 @@ export class ServerConnection implements StreamHost {
     if (f.streamId === 0) throw new ConnectionError('PROTOCOL_ERROR', 'DATA on stream 0');
     if (f.streamId > this.lastStreamId) throw new ConnectionError('PROTOCOL_ERROR', 'DATA on an idle stream');
     const size = f.payload.length;
-    // The whole frame (padding included) counts against both windows.
+    // The whole frame (padding included) counts against both windows. The connection's is
+    // given back as octets are consumed, not as they arrive: a client not yet admitted (its
+    // calls held) can then make us hold one connection window, not one per stream.
     this.recvWindow -= size;
     if (this.recvWindow < 0) throw new ConnectionError('FLOW_CONTROL_ERROR', 'the client overran the connection window');
-    if (this.recvWindow <= CONNECTION_WINDOW / 2) {
-      this.socket.write(windowUpdateFrame(0, CONNECTION_WINDOW - this.recvWindow));
-      this.recvWindow = CONNECTION_WINDOW;
-    }
     const s = this.streams.get(f.streamId);
-    if (s === undefined) {
-      // Closed by us (reset or finished): tell the client to stop, once per frame is enough.
+    if (s === undefined || s.remoteClosed) {
+      // Nothing will consume it: the connection gets it back at once.
+      this.creditConnection(size);
       this.checkUnread();
-      this.socket.write(rstStreamFrame(f.streamId, 'STREAM_CLOSED'));
+      // Closed by us (reset or finished): tell the client to stop, once per frame is enough.
+      if (s === undefined) this.socket.write(rstStreamFrame(f.streamId, 'STREAM_CLOSED'));
+      // DATA after the client's END_STREAM (RFC 9113 §5.1): reset, so the handler hears close and the slot is freed.
+      else this.reset(s, 'STREAM_CLOSED');
       return;
     }
-    // DATA after the client's END_STREAM (RFC 9113 §5.1): reset, so the handler hears close and the slot is freed.
-    if (s.remoteClosed) return this.reset(s, 'STREAM_CLOSED');
+    s.received += size;
     s.recvWindow -= size;
     if (s.recvWindow < 0) return this.reset(s, 'FLOW_CONTROL_ERROR');
     let data = f.payload;
@@ -434,7 +417,11 @@ export class ServerConnection implements StreamHost {
   }
 
   credit(s: H2Stream, bytes: number): void {
-    if (this.closed || s.closed || s.remoteClosed) return;
+    // A closed stream's unconsumed octets went back to the connection when it closed.
+    if (this.closed || s.closed || bytes <= 0) return;
+    s.consumedOctets += bytes;
+    this.creditConnection(bytes);
+    if (s.remoteClosed) return;
     s.owed += bytes;
     // Batched: one WINDOW_UPDATE per half window consumed, not one per message.
     if (s.owed >= LOCAL_SETTINGS.initialWindowSize / 2) {
@@ -444,20 +431,34 @@ export class ServerConnection implements StreamHost {
     }
   }
 
+  private creditConnection(bytes: number): void {
+    this.connectionOwed += bytes;
+    if (this.connectionOwed >= CONNECTION_WINDOW / 2) {
+      this.socket.write(windowUpdateFrame(0, this.connectionOwed));
+      this.recvWindow += this.connectionOwed;
+      this.connectionOwed = 0;
+    }
+  }
+
+  /** A stream leaves: what it received and nobody consumed is given back to the connection. */
+  private release(s: H2Stream): void {
+    s.closed = true;
+    this.streams.delete(s.id);
+    if (!this.closed) this.creditConnection(s.received - s.consumedOctets);
+  }
+
   // ---- lifecycle ----
 
   private closeIfDone(s: H2Stream): void {
     if (s.closed || !s.localClosed || !s.remoteClosed) return;
-    s.closed = true;
-    this.streams.delete(s.id);
+    this.release(s);
     if (this.goingAway && this.streams.size === 0) this.socket.end();
   }
 
   private forget(s: H2Stream, reason: string): void {
     if (s.closed) return;
-    s.closed = true;
     s.queue.length = 0;
-    this.streams.delete(s.id);
+    this.release(s);
     s.events?.onReset(reason);
     if (this.goingAway && this.streams.size === 0) this.socket.end();
   }

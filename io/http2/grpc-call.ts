@@ -67,8 +67,15 @@ export class GrpcServerCall implements StreamEvents {
   private heldClose: string | null = null;
   private prefix: Buffer | null = null;
   private prefixHave = 0;
-  private body: Buffer | null = null;
-  private bodyHave = 0;
+  /**
+   * The pieces of a message that spans chunks, and how many octets of it are still to come.
+   * Pieces, not one buffer of the declared length: a peer that declares 16 MiB and sends
+   * nothing must not make us allocate 16 MiB (memory follows the octets received, which the
+   * flow-control window bounds).
+   */
+  private parts: Buffer[] | null = null;
+  private need = 0;
+  private messageLength = 0;
   private done = false;
   private closeSaid = false;
 
@@ -172,7 +179,7 @@ export class GrpcServerCall implements StreamEvents {
     else this.stream.consumed(chunk.length);
     let at = 0;
     while (at < chunk.length && !this.done) {
-      if (this.body === null) {
+      if (this.parts === null) {
         let length: number;
         let compressed: number;
         if (this.prefixHave === 0 && chunk.length - at >= PREFIX) {
@@ -194,27 +201,29 @@ export class GrpcServerCall implements StreamEvents {
         if (length > this.maxMessageBytes) return this.refuse(GrpcStatus.RESOURCE_EXHAUSTED, `a message of ${length} bytes; the limit is ${this.maxMessageBytes}`);
         if (chunk.length - at >= length) {
           // The whole message is in this chunk: hand over a view, no copy.
-          this.arrive(chunk.subarray(at, at + length));
+          this.arrive(chunk.subarray(at, at + length), false);
           at += length;
           continue;
         }
-        this.body = Buffer.allocUnsafe(length);
-        this.bodyHave = 0;
+        this.parts = [];
+        this.need = length;
+        this.messageLength = length;
       }
-      const take = Math.min(this.body.length - this.bodyHave, chunk.length - at);
-      chunk.copy(this.body, this.bodyHave, at, at + take);
-      this.bodyHave += take;
+      const take = Math.min(this.need, chunk.length - at);
+      // A copy: the chunk is a view into one socket read, which must not stay pinned.
+      this.parts.push(Buffer.from(chunk.subarray(at, at + take)));
+      this.need -= take;
       at += take;
-      if (this.bodyHave === this.body.length) {
-        const body = this.body;
-        this.body = null;
-        this.arrive(body);
+      if (this.need === 0) {
+        const parts = this.parts;
+        this.parts = null;
+        this.arrive(parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.messageLength), true);
       }
     }
   }
 
   onEnd(): void {
-    if (this.body !== null || this.prefixHave > 0) return this.refuse(GrpcStatus.INTERNAL, 'the stream ended inside a message');
+    if (this.parts !== null || this.prefixHave > 0) return this.refuse(GrpcStatus.INTERNAL, 'the stream ended inside a message');
     if (this.events === null) this.heldEnd = true;
     else if (!this.done) this.events.end();
   }
@@ -224,17 +233,18 @@ export class GrpcServerCall implements StreamEvents {
     this.closeOnce(reason);
   }
 
-  private arrive(bytes: Buffer): void {
+  /** `owned`: the bytes are ours already (not a view into a socket read). */
+  private arrive(bytes: Buffer, owned: boolean): void {
     if (this.held !== null) {
       // A view into a socket chunk would pin it while held: keep a copy.
-      this.held.push(Buffer.from(bytes));
+      this.held.push(owned ? bytes : Buffer.from(bytes));
       return;
     }
     this.events!.message(bytes);
   }
 
   private refuse(code: GrpcStatusCode, details: string): void {
-    this.body = null;
+    this.parts = null;
     if (this.held !== null) this.held = [];
     this.finish(code, details);
   }

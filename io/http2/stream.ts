@@ -37,6 +37,9 @@ export class H2Stream {
   recvWindow: number;
   /** Octets consumed and not yet handed back as window credit. */
   owed = 0;
+  /** DATA octets received on this stream, and how many of them were consumed. */
+  received = 0;
+  consumedOctets = 0;
   readonly queue: QueuedEntry[] = [];
   /** Trailers to send once the queue is empty (then the stream ends on our side). */
   trailers: HeaderList | null = null;

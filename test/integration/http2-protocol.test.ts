@@ -170,6 +170,36 @@ describe('io/http2 server: protocol robustness', () => {
     expect(c.frames.filter((f) => f.type === T.RST_STREAM).map((f) => f.streamId)).toEqual([17]);
   });
 
+  it('does not allocate a message by its declared length: 8 streams announcing 16 MiB each and sending 1 KiB hold about 8 KiB', async () => {
+    const c = await raw();
+    const before = calls.length;
+    const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
+    // Held calls, so nothing is delivered or credited; each stream says "16,000,000 octets follow" and sends 1 KiB of them.
+    for (let i = 0; i < 8; i++) {
+      const id = 1 + 2 * i;
+      c.send(h2frame(T.HEADERS, F.END_HEADERS, id, grpcRequestBlock(HOLD)), h2frame(T.DATA, 0, id, Buffer.concat([Buffer.from([0, 0, 0xf4, 0x24, 0]), Buffer.alloc(1024)])));
+    }
+    await waitFor(() => calls.length - before === 8, { what: 'eight held calls' });
+    // The frames are read once the server answers a PING sent after them.
+    c.send(h2frame(T.PING, 0, 0, Buffer.alloc(8, 9)));
+    await c.until((f) => f.type === T.PING && (f.flags & F.ACK) !== 0 && f.payload[0] === 9, 'a PING ack');
+    // A buffer of the declared length per stream would be 128 MB of array buffers.
+    expect(process.memoryUsage().arrayBuffers - arrayBuffersBefore).toBeLessThan(8 * 1024 * 1024);
+    expect(c.closed).toBe(false);
+  });
+
+  it('holds at most one connection window (2 MiB) for calls not yet admitted: 3 held streams of 1 MiB each overrun it', async () => {
+    const c = await raw();
+    // Each stream stays inside its own 1 MiB window; together they pass the connection's 2 MiB,
+    // which is given back only as octets are consumed (and held calls consume nothing).
+    for (let i = 0; i < 3; i++) {
+      const id = 1 + 2 * i;
+      c.send(h2frame(T.HEADERS, F.END_HEADERS, id, grpcRequestBlock(HOLD)));
+      for (let sent = 0; sent < 1 << 20; sent += 16_384) c.send(h2frame(T.DATA, 0, id, Buffer.alloc(16_384)));
+    }
+    await expectGoaway(c, 'FLOW_CONTROL_ERROR');
+  });
+
   it('resets a stream that overruns its window with FLOW_CONTROL_ERROR, and ends a connection whose window overflows', async () => {
     const c = await raw();
     c.send(h2frame(T.HEADERS, F.END_HEADERS, 1, grpcRequestBlock(HOLD)));
