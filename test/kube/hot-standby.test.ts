@@ -174,7 +174,11 @@ describe('hot standby: the new leader has the running stage’s evidence and the
     }, { timeoutMs: 40_000, intervalMs: 200, what: 'the new leader to advance on the pre-kill evidence' });
     const advance = full.history.find((h) => h.decision === 'advance' && h.to === 'full')!;
     expect(advance.evidence).toMatchObject({ windows: WINDOWS, flows: WINDOWS * 100 });
-    const status: ContractObject = await getContract(admin, contract);
+    // The status object follows the decision (history first, then the status write): wait for it, do not race it.
+    const status: ContractObject = await waitFor(async () => {
+      const c = await getContract(admin, contract);
+      return (c.status?.['stage'] as { name: string } | undefined)?.name === 'full' ? c : null;
+    }, { timeoutMs: 10_000, intervalMs: 100, what: 'the contract status to say full' });
     expect((status.status?.['stage'] as { name: string }).name).toBe('full');
 
     // Its map holds the edge seen before the failover.
