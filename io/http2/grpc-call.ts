@@ -11,7 +11,7 @@
  * complete once all of it is here, so crediting per whole message would leave a message
  * larger than the window (or one behind a smaller, not yet credited one) waiting forever.
  */
-import type { HeaderList } from './hpack.js';
+import { headerValue, type HeaderList } from './hpack.js';
 import type { H2Stream, StreamEvents } from './stream.js';
 
 /** gRPC status codes (the values are the protocol's). */
@@ -96,8 +96,7 @@ export class GrpcServerCall implements StreamEvents {
 
   /** The first value of a metadata header (names are lower case on the wire; pseudo-headers and the protocol's own are not kept). */
   header(name: string): string | undefined {
-    for (const [n, v] of this.metadata) if (n === name) return v;
-    return undefined;
+    return headerValue(this.metadata, name);
   }
 
   /** Messages written and not yet handed to the socket (the peer's flow-control window is shut). */

@@ -12,7 +12,7 @@ import * as tls from 'node:tls';
 import { parseListen } from '../listen-address.js';
 import { ServerConnection } from './connection.js';
 import { GrpcServerCall, GrpcStatus } from './grpc-call.js';
-import type { HeaderList } from './hpack.js';
+import { headerValue, type HeaderList } from './hpack.js';
 import type { H2Stream } from './stream.js';
 
 export interface GrpcServerOptions {
@@ -38,15 +38,12 @@ function metadataOf(headers: HeaderList): HeaderList {
   return headers.filter(([name]) => !name.startsWith(':') && !PROTOCOL_HEADERS.has(name));
 }
 
-function headerValue(headers: HeaderList, name: string): string | undefined {
-  for (const [n, v] of headers) if (n === name) return v;
-  return undefined;
-}
-
 export class GrpcServer {
   private readonly o: GrpcServerOptions;
   private server: net.Server | null = null;
   private readonly connections = new Set<ServerConnection>();
+  /** Set while close() waits for the last connection to go. */
+  private onDrained: (() => void) | null = null;
 
   constructor(options: GrpcServerOptions) {
     this.o = options;
@@ -61,7 +58,10 @@ export class GrpcServer {
     const onSocket = (socket: net.Socket): void => {
       const conn = new ServerConnection(socket, {
         onRequest: (stream, headers) => this.request(stream, headers),
-        onClose: (c) => this.connections.delete(c),
+        onClose: (c) => {
+          this.connections.delete(c);
+          if (this.connections.size === 0) this.onDrained?.();
+        },
         onProtocolError: (c, e) => this.o.onProtocolError?.(c.peer, `${e.code}: ${e.message}`),
       });
       this.connections.add(conn);
@@ -111,9 +111,17 @@ export class GrpcServer {
     if (server === null) return;
     this.server = null;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const c of this.connections) c.goAway();
-    const deadline = Date.now() + graceMs;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.connections.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const drained = new Promise<void>((resolve) => {
+        this.onDrained = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      for (const c of this.connections) c.goAway();
+      await drained;
+      clearTimeout(timer);
+      this.onDrained = null;
+    }
     for (const c of this.connections) c.destroy();
     await closed;
   }

@@ -23,6 +23,12 @@ export class HpackError extends Error {
 
 export type HeaderList = Array<[name: string, value: string]>;
 
+/** The first value of a header in a decoded list (names are lower case on the wire). */
+export function headerValue(headers: HeaderList, name: string): string | undefined {
+  for (const [n, v] of headers) if (n === name) return v;
+  return undefined;
+}
+
 /** RFC 7541 Appendix A, index 1..61 (index 0 is never valid). */
 const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
   [':authority', ''], [':method', 'GET'], [':method', 'POST'], [':path', '/'], [':path', '/index.html'],
