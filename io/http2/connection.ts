@@ -101,10 +101,6 @@ export class ServerConnection implements StreamHost {
     );
   }
 
-  get streamCount(): number {
-    return this.streams.size;
-  }
-
   /** Graceful close: no new streams; the socket ends once the open ones finish. */
   goAway(): void {
     if (this.closed || this.goingAway) return;

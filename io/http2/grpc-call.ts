@@ -50,7 +50,7 @@ const PREFIX = 5;
 const SMALL_MESSAGE = 4096;
 
 /** A status message as the protocol carries it: percent-encoded UTF-8, kept short. */
-export function encodeGrpcMessage(text: string): string {
+function encodeGrpcMessage(text: string): string {
   const bytes = Buffer.from(text.slice(0, 1024), 'utf8');
   let out = '';
   for (const b of bytes) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
@@ -102,10 +102,6 @@ export class GrpcServerCall implements StreamEvents {
   /** Messages written and not yet handed to the socket (the peer's flow-control window is shut). */
   get backlog(): number {
     return this.stream.backlog;
-  }
-
-  get ended(): boolean {
-    return this.done;
   }
 
   /** Delivers the held messages, then every later one, to `events`. */
